@@ -1,0 +1,147 @@
+/**
+ * Every error Rewind raises is a {@link RewindError} with a stable string `code`, an optional
+ * `cause`, and the identity it concerns (`threadId`, `checkpointId`) when there is one.
+ * Interrupts are control flow, not errors, and do not extend this class.
+ */
+
+export type RewindErrorCode =
+  | "INVALID_INPUT"
+  | "NOT_FOUND"
+  | "CONFLICT"
+  | "THREAD_BUSY"
+  | "LEASE_LOST"
+  | "THREAD_DELETED"
+  | "SERIALIZATION"
+  | "MIGRATION"
+  | "STORAGE"
+  | "CLOSED"
+  | "RECURSION_LIMIT"
+  | "INVALID_GRAPH"
+  | "ALREADY_RESUMED"
+  | "NODE_FAILED";
+
+export interface RewindErrorOptions {
+  cause?: unknown;
+  threadId?: string | undefined;
+  checkpointId?: string | undefined;
+}
+
+/** Base class: `code` says what went wrong, `threadId`/`checkpointId` say where. */
+export class RewindError extends Error {
+  readonly code: RewindErrorCode;
+  readonly threadId: string | undefined;
+  readonly checkpointId: string | undefined;
+
+  constructor(code: RewindErrorCode, message: string, options: RewindErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.threadId = options.threadId;
+    this.checkpointId = options.checkpointId;
+  }
+}
+
+/** A caller passed something Rewind refuses: a bad id, an oversized value, a malformed option. */
+export class InvalidInputError extends RewindError {
+  constructor(message: string, options?: RewindErrorOptions) {
+    super("INVALID_INPUT", message, options);
+  }
+}
+
+/** The thread, checkpoint or item asked for does not exist. */
+export class NotFoundError extends RewindError {
+  constructor(message: string, options?: RewindErrorOptions) {
+    super("NOT_FOUND", message, options);
+  }
+}
+
+/** A compare-and-set failed: the thread's head moved since the writer read it. Nothing was written. */
+export class ConflictError extends RewindError {
+  constructor(message: string, options?: RewindErrorOptions) {
+    super("CONFLICT", message, options);
+  }
+}
+
+/** Another run holds the thread and the caller's strategy was `reject`. */
+export class ThreadBusyError extends RewindError {
+  constructor(message: string, options?: RewindErrorOptions) {
+    super("THREAD_BUSY", message, options);
+  }
+}
+
+/** The writer's lease expired or was taken over; its write was refused. */
+export class LeaseLostError extends RewindError {
+  constructor(message: string, options?: RewindErrorOptions) {
+    super("LEASE_LOST", message, options);
+  }
+}
+
+/** The thread was deleted; its tombstone refuses late writes. */
+export class ThreadDeletedError extends RewindError {
+  constructor(message: string, options?: RewindErrorOptions) {
+    super("THREAD_DELETED", message, options);
+  }
+}
+
+/** A value could not be encoded, or stored bytes could not be decoded (unknown tag, corrupt row). */
+export class SerializationError extends RewindError {
+  constructor(message: string, options?: RewindErrorOptions) {
+    super("SERIALIZATION", message, options);
+  }
+}
+
+/** A storage or state-schema migration failed; nothing was changed. */
+export class MigrationError extends RewindError {
+  constructor(message: string, options?: RewindErrorOptions) {
+    super("MIGRATION", message, options);
+  }
+}
+
+/** The underlying database failed. `cause` holds the driver's error. */
+export class StorageError extends RewindError {
+  constructor(message: string, options?: RewindErrorOptions) {
+    super("STORAGE", message, options);
+  }
+}
+
+/** A call was made after `close()`. */
+export class ClosedError extends RewindError {
+  constructor(message: string, options?: RewindErrorOptions) {
+    super("CLOSED", message, options);
+  }
+}
+
+/** A run took more super-steps than its recursion limit allows. */
+export class RecursionLimitError extends RewindError {
+  constructor(message: string, options?: RewindErrorOptions) {
+    super("RECURSION_LIMIT", message, options);
+  }
+}
+
+/** The graph definition is malformed (unknown node in an edge, no entry point, ...). */
+export class InvalidGraphError extends RewindError {
+  constructor(message: string, options?: RewindErrorOptions) {
+    super("INVALID_GRAPH", message, options);
+  }
+}
+
+/** A resume targeted an interrupt that was already answered, or a thread that is not interrupted. */
+export class AlreadyResumedError extends RewindError {
+  constructor(message: string, options?: RewindErrorOptions) {
+    super("ALREADY_RESUMED", message, options);
+  }
+}
+
+/** A node threw; `cause` holds what it threw, `node` names it. */
+export class NodeFailedError extends RewindError {
+  readonly node: string;
+  constructor(node: string, message: string, options?: RewindErrorOptions) {
+    super("NODE_FAILED", message, options);
+    this.node = node;
+  }
+}
+
+/** Type guard: `isRewindError(e, "CONFLICT")` narrows to a Rewind error with that code. */
+export function isRewindError(error: unknown, code?: RewindErrorCode): error is RewindError {
+  return error instanceof RewindError && (code === undefined || error.code === code);
+}

@@ -1,0 +1,10 @@
+/**
+ * Rewind: durable state for LLM agents. The runtime, the storage seam and the memory backend;
+ * SQLite and PostgreSQL live at `rewind/sqlite` and `rewind/postgres`.
+ */
+export * from "./errors.js";
+export { MAX_THREAD_ID_LENGTH, newCheckpointId, threadIdFrom, validateThreadId } from "./ids.js";
+export * from "./serde/index.js";
+export * from "./storage/checkpointer.js";
+export { MemoryBackend } from "./storage/memory/index.js";
+export type * from "./storage/types.js";

@@ -1,0 +1,9 @@
+export {
+  BYTES_TAG,
+  type ClassCodec,
+  defaultSerializer,
+  JSON_TAG,
+  JsonSerializer,
+  type SerializedValue,
+  type Serializer,
+} from "./serializer.js";

@@ -1,0 +1,247 @@
+/**
+ * In-process backend for tests and short-lived scripts. Same contract as the durable backends:
+ * atomic writes (each method runs to completion on the event loop), compare-and-set on the head,
+ * tombstones, leases; nothing survives the process.
+ */
+import { ConflictError, LeaseLostError, ThreadDeletedError } from "../../errors.js";
+import { compareWrites, resolveBlobChain } from "../blob-chain.js";
+import type {
+  CheckpointBackend,
+  CheckpointKey,
+  CheckpointPut,
+  CheckpointQuery,
+  Lease,
+  LeaseFence,
+  LeaseRequest,
+  LoadedCheckpoint,
+  StoredBlob,
+  StoredCheckpoint,
+  StoredWrite,
+} from "../types.js";
+
+interface ThreadEntry {
+  deleted: boolean;
+  lease: Lease | undefined;
+  lastToken: number;
+  /** ns -> checkpoints sorted by ascending id. */
+  checkpoints: Map<string, StoredCheckpoint[]>;
+  /** ns \0 channel \0 version -> blob. */
+  blobs: Map<string, StoredBlob>;
+  /** ns \0 checkpointId -> (taskId \0 idx -> write). */
+  writes: Map<string, Map<string, StoredWrite>>;
+}
+
+/** Memory implementation of {@link CheckpointBackend}. */
+export class MemoryBackend implements CheckpointBackend {
+  readonly name = "memory";
+  readonly #threads = new Map<string, ThreadEntry>();
+  readonly #now: () => number;
+
+  constructor(options: { now?: () => number } = {}) {
+    this.#now = options.now ?? Date.now;
+  }
+
+  async setup(): Promise<void> {}
+
+  async putCheckpoint(put: CheckpointPut): Promise<void> {
+    const { checkpoint } = put;
+    const thread = this.#writable(checkpoint.threadId, put.fence);
+    const list = thread.checkpoints.get(checkpoint.ns) ?? [];
+    if (put.expectedHead !== undefined) {
+      const head = list.at(-1)?.id ?? null;
+      if (head !== put.expectedHead) {
+        throw new ConflictError(
+          `thread "${checkpoint.threadId}" moved: its head is ${head ?? "empty"}, expected ${put.expectedHead ?? "empty"}`,
+          { threadId: checkpoint.threadId, checkpointId: checkpoint.id },
+        );
+      }
+    }
+    for (const blob of put.blobs) {
+      const key = blobKey(checkpoint.ns, blob.channel, blob.version);
+      if (!thread.blobs.has(key)) thread.blobs.set(key, blob);
+    }
+    const at = sortedIndex(list, checkpoint.id);
+    if (list[at]?.id === checkpoint.id) list[at] = checkpoint;
+    else list.splice(at, 0, checkpoint);
+    thread.checkpoints.set(checkpoint.ns, list);
+  }
+
+  async putWrites(key: CheckpointKey, writes: readonly StoredWrite[], fence?: LeaseFence) {
+    const thread = this.#writable(key.threadId, fence);
+    const id = `${key.ns}\0${key.checkpointId}`;
+    let bucket = thread.writes.get(id);
+    if (!bucket) thread.writes.set(id, (bucket = new Map()));
+    for (const write of writes) {
+      const writeKey = `${write.taskId}\0${write.idx}`;
+      if (write.idx < 0 || !bucket.has(writeKey)) bucket.set(writeKey, write);
+    }
+  }
+
+  async getCheckpoint(threadId: string, ns: string, checkpointId?: string) {
+    const thread = this.#threads.get(threadId);
+    const list = thread?.checkpoints.get(ns);
+    if (!thread || !list || list.length === 0) return undefined;
+    let checkpoint: StoredCheckpoint | undefined;
+    if (checkpointId === undefined) checkpoint = list.at(-1);
+    else {
+      const at = sortedIndex(list, checkpointId);
+      checkpoint = list[at]?.id === checkpointId ? list[at] : undefined;
+    }
+    return checkpoint && this.#load(thread, checkpoint, true);
+  }
+
+  async *listCheckpoints(query: CheckpointQuery): AsyncIterable<LoadedCheckpoint> {
+    const matches: [ThreadEntry, StoredCheckpoint][] = [];
+    const threads =
+      query.threadId === undefined
+        ? [...this.#threads.values()]
+        : [this.#threads.get(query.threadId)].filter((t) => t !== undefined);
+    for (const thread of threads) {
+      for (const [ns, list] of thread.checkpoints) {
+        if (query.ns !== undefined && ns !== query.ns) continue;
+        for (const checkpoint of list) {
+          if (query.checkpointId !== undefined && checkpoint.id !== query.checkpointId) continue;
+          if (query.before !== undefined && !(checkpoint.id < query.before)) continue;
+          if (query.filter && !matchesFilter(checkpoint.metadata, query.filter)) continue;
+          matches.push([thread, checkpoint]);
+        }
+      }
+    }
+    matches.sort((a, b) => (a[1].id < b[1].id ? 1 : a[1].id > b[1].id ? -1 : 0));
+    const limit = query.limit ?? Number.POSITIVE_INFINITY;
+    let count = 0;
+    for (const [thread, checkpoint] of matches) {
+      if (count++ >= limit) return;
+      yield this.#load(thread, checkpoint, query.includeValues !== false);
+    }
+  }
+
+  async deleteThread(threadId: string): Promise<void> {
+    const thread = this.#entry(threadId);
+    thread.deleted = true;
+    thread.checkpoints.clear();
+    thread.blobs.clear();
+    thread.writes.clear();
+    thread.lease = undefined;
+  }
+
+  async acquireLease(request: LeaseRequest): Promise<Lease | undefined> {
+    const thread = this.#entry(request.threadId);
+    if (thread.deleted) {
+      throw new ThreadDeletedError(`thread "${request.threadId}" was deleted`, {
+        threadId: request.threadId,
+      });
+    }
+    const now = this.#now();
+    if (thread.lease && thread.lease.expiresAt > now && thread.lease.owner !== request.owner) {
+      return undefined;
+    }
+    thread.lastToken += 1;
+    thread.lease = {
+      threadId: request.threadId,
+      owner: request.owner,
+      token: thread.lastToken,
+      expiresAt: now + request.ttlMs,
+    };
+    return thread.lease;
+  }
+
+  async renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined> {
+    const current = this.#threads.get(lease.threadId)?.lease;
+    if (!current || current.token !== lease.token || current.expiresAt <= this.#now()) {
+      return undefined;
+    }
+    const renewed = { ...current, expiresAt: this.#now() + ttlMs };
+    this.#entry(lease.threadId).lease = renewed;
+    return renewed;
+  }
+
+  async releaseLease(lease: Lease): Promise<void> {
+    const thread = this.#threads.get(lease.threadId);
+    if (thread?.lease?.token === lease.token) thread.lease = undefined;
+  }
+
+  async close(): Promise<void> {
+    this.#threads.clear();
+  }
+
+  #entry(threadId: string): ThreadEntry {
+    let thread = this.#threads.get(threadId);
+    if (!thread) {
+      thread = {
+        deleted: false,
+        lease: undefined,
+        lastToken: 0,
+        checkpoints: new Map(),
+        blobs: new Map(),
+        writes: new Map(),
+      };
+      this.#threads.set(threadId, thread);
+    }
+    return thread;
+  }
+
+  #writable(threadId: string, fence: LeaseFence | undefined): ThreadEntry {
+    const thread = this.#entry(threadId);
+    if (thread.deleted) {
+      throw new ThreadDeletedError(`thread "${threadId}" was deleted; late writes are refused`, {
+        threadId,
+      });
+    }
+    if (fence) {
+      const lease = thread.lease;
+      if (!lease || lease.token !== fence.token || lease.expiresAt <= this.#now()) {
+        throw new LeaseLostError(`the lease on thread "${threadId}" was lost`, { threadId });
+      }
+    }
+    return thread;
+  }
+
+  #load(thread: ThreadEntry, checkpoint: StoredCheckpoint, withValues: boolean): LoadedCheckpoint {
+    if (!withValues) return { checkpoint, blobs: {}, writes: [] };
+    const blobs: Record<string, StoredBlob[]> = {};
+    for (const [channel, version] of Object.entries(checkpoint.channelVersions)) {
+      blobs[channel] = resolveBlobChain(version, (v) =>
+        thread.blobs.get(blobKey(checkpoint.ns, channel, v)),
+      );
+    }
+    const bucket = thread.writes.get(`${checkpoint.ns}\0${checkpoint.id}`);
+    const writes = bucket ? [...bucket.values()].sort(compareWrites) : [];
+    return { checkpoint, blobs, writes };
+  }
+}
+
+function blobKey(ns: string, channel: string, version: string): string {
+  return `${ns}\0${channel}\0${version}`;
+}
+
+function sortedIndex(list: readonly StoredCheckpoint[], id: string): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]!.id < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function matchesFilter(metadataJson: string, filter: Readonly<Record<string, string>>): boolean {
+  const metadata = JSON.parse(metadataJson) as Record<string, unknown>;
+  for (const [key, expected] of Object.entries(filter)) {
+    if (!(key in metadata) || !jsonEqual(metadata[key], JSON.parse(expected))) return false;
+  }
+  return true;
+}
+
+function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) =>
+    jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+  );
+}

@@ -1,0 +1,163 @@
+/**
+ * The storage seam. A backend (memory, SQLite, PostgreSQL, or your own) implements
+ * {@link CheckpointBackend}: bytes in, bytes out, atomic writes, compare-and-set on the head,
+ * tombstones, leases. It never serializes values and never knows about graphs; the core wraps
+ * every backend once in a {@link Checkpointer} (validation, serialization, lazy setup, lifecycle).
+ */
+import type { SerializedValue } from "../serde/serializer.js";
+
+/** A channel version. Rewind writes strings; LangGraph may hand numbers. Compared as given. */
+export type ChannelVersion = string | number;
+
+/** Where a checkpoint came from. */
+export type CheckpointSource = "input" | "loop" | "update" | "fork";
+
+/** Identity of one checkpoint; `ns` is the subgraph namespace, `""` for the root graph. */
+export interface CheckpointKey {
+  readonly threadId: string;
+  readonly ns: string;
+  readonly checkpointId: string;
+}
+
+/**
+ * One checkpoint as the backend stores it (channel values travel separately as blobs).
+ * `metadata` is tagged-JSON text (queryable as JSON); `body` is plain JSON text that the core
+ * owns (versions seen, format and schema versions) and the backend stores untouched.
+ */
+export interface StoredCheckpoint {
+  readonly threadId: string;
+  readonly ns: string;
+  readonly id: string;
+  readonly parentId: string | null;
+  /** ISO-8601 creation time. */
+  readonly createdAt: string;
+  /** Channel -> version of its value in this checkpoint; the blobs to load. */
+  readonly channelVersions: Readonly<Record<string, ChannelVersion>>;
+  readonly metadata: string;
+  readonly body: string;
+}
+
+/**
+ * The value of one channel at one version, stored once per (thread, ns, channel, version).
+ * - `full`: `value` is the whole value;
+ * - `append`: `value` is an array of items appended to the value at `prevVersion`;
+ * - `empty`: the channel has no value at this version (`value` is null).
+ * `depth` counts the appends since the last full value (0 for `full`/`empty`), so the core can
+ * decide when to write a full snapshot again.
+ */
+export interface StoredBlob {
+  readonly channel: string;
+  readonly version: string;
+  readonly kind: "full" | "append" | "empty";
+  readonly prevVersion: string | null;
+  readonly depth: number;
+  readonly value: SerializedValue | null;
+}
+
+/**
+ * One pending write of a task against the checkpoint its super-step started from.
+ * `idx >= 0`: a regular write, insert-or-ignore (a retry never overwrites).
+ * `idx < 0`: a special write (error, interrupt, resume...), upserted.
+ */
+export interface StoredWrite {
+  readonly taskId: string;
+  readonly taskPath: string;
+  readonly idx: number;
+  readonly channel: string;
+  readonly value: SerializedValue;
+}
+
+/** A lease fence: a write carrying it succeeds only while that lease is the thread's current one. */
+export interface LeaseFence {
+  readonly owner: string;
+  readonly token: number;
+}
+
+/** A held lease on a thread. `token` grows with every new holder (a fencing token). */
+export interface Lease extends LeaseFence {
+  readonly threadId: string;
+  /** Epoch milliseconds. */
+  readonly expiresAt: number;
+}
+
+/** What {@link CheckpointBackend.putCheckpoint} writes, atomically. */
+export interface CheckpointPut {
+  readonly checkpoint: StoredCheckpoint;
+  /** Only the channels whose version changed; carried-over channels are not rewritten. */
+  readonly blobs: readonly StoredBlob[];
+  /**
+   * Compare-and-set on the head of (threadId, ns), the newest checkpoint there:
+   * `undefined` skips the check (forks, updates), `null` requires that no checkpoint exists,
+   * a string requires the head to be exactly that id. On mismatch nothing is written and the
+   * backend throws `ConflictError`.
+   */
+  readonly expectedHead?: string | null | undefined;
+  readonly fence?: LeaseFence | undefined;
+}
+
+/** A checkpoint as read back: its row, the blobs needed to rebuild every channel, its writes. */
+export interface LoadedCheckpoint {
+  readonly checkpoint: StoredCheckpoint;
+  /**
+   * Channel -> the blobs that rebuild its value, oldest first: a `full` (or `empty`) blob
+   * followed by the `append` blobs after it, ending at the version in `channelVersions`.
+   * Empty when the read asked for headers only.
+   */
+  readonly blobs: Readonly<Record<string, readonly StoredBlob[]>>;
+  /** Pending writes, sorted by (taskPath, taskId, idx) in code-point order. */
+  readonly writes: readonly StoredWrite[];
+}
+
+/** A query over checkpoints; results come newest first (descending id). */
+export interface CheckpointQuery {
+  /** Omitted: every thread. */
+  readonly threadId?: string | undefined;
+  /** Omitted: every namespace; `""`: the root only. */
+  readonly ns?: string | undefined;
+  /** Only this checkpoint id. */
+  readonly checkpointId?: string | undefined;
+  /** Only ids strictly lower than this one. */
+  readonly before?: string | undefined;
+  readonly limit?: number | undefined;
+  /** Top-level metadata key -> tagged-JSON text of the value it must equal (deep equality). */
+  readonly filter?: Readonly<Record<string, string>> | undefined;
+  /** When false, `blobs` and `writes` come back empty (cheap listing for trees and paging). */
+  readonly includeValues?: boolean | undefined;
+}
+
+/** Options for acquiring a lease. */
+export interface LeaseRequest {
+  readonly threadId: string;
+  readonly owner: string;
+  readonly ttlMs: number;
+}
+
+/**
+ * The checkpoint storage interface every backend implements. All methods may be called
+ * concurrently; each write is atomic. Backends throw Rewind errors (`ConflictError`,
+ * `ThreadDeletedError`, `LeaseLostError`, `StorageError`) and never partial results.
+ */
+export interface CheckpointBackend {
+  /** Short name for messages, e.g. `"sqlite"`. */
+  readonly name: string;
+  /** Creates or migrates the schema. Called once by the wrapper before first use; idempotent. */
+  setup(): Promise<void>;
+  /** Writes a checkpoint with its blobs atomically, after the head and fence checks. */
+  putCheckpoint(put: CheckpointPut): Promise<void>;
+  /** Saves a task's writes against `key` (the checkpoint its step started from). */
+  putWrites(key: CheckpointKey, writes: readonly StoredWrite[], fence?: LeaseFence): Promise<void>;
+  /** One checkpoint with values and writes: by id, or the newest of (threadId, ns). */
+  getCheckpoint(threadId: string, ns: string, checkpointId?: string): Promise<LoadedCheckpoint | undefined>;
+  /** Checkpoints matching `query`, newest first, streamed in pages (never loaded whole). */
+  listCheckpoints(query: CheckpointQuery): AsyncIterable<LoadedCheckpoint>;
+  /** Deletes every checkpoint, blob and write of the thread in all namespaces, and leaves a tombstone. */
+  deleteThread(threadId: string): Promise<void>;
+  /** Takes the thread's lease if it is free or expired; `undefined` if another owner holds it. */
+  acquireLease(request: LeaseRequest): Promise<Lease | undefined>;
+  /** Extends a held lease; `undefined` if it was lost (expired and taken, or released). */
+  renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined>;
+  /** Gives the lease up if still held; a no-op otherwise. */
+  releaseLease(lease: Lease): Promise<void>;
+  /** Releases connections or handles the backend opened itself. Called once. */
+  close(): Promise<void>;
+}
