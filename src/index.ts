@@ -3,6 +3,7 @@
  * SQLite and PostgreSQL live at `rewind/sqlite` and `rewind/postgres`.
  */
 export * from "./errors.js";
+export * from "./graph/index.js";
 export { MAX_THREAD_ID_LENGTH, newCheckpointId, threadIdFrom, validateThreadId } from "./ids.js";
 export * from "./serde/index.js";
 export * from "./storage/checkpointer.js";

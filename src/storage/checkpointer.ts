@@ -20,6 +20,7 @@ import type {
   LeaseFence,
   LoadedCheckpoint,
   StoredBlob,
+  StoredCheckpoint,
   StoredWrite,
 } from "./types.js";
 
@@ -104,6 +105,14 @@ export interface NewCheckpoint {
   readonly updates: readonly ChannelUpdate[];
 }
 
+/** A checkpoint serialized and ready to write. */
+export interface EncodedCheckpoint {
+  readonly checkpoint: StoredCheckpoint;
+  readonly blobs: readonly StoredBlob[];
+  /** Append state of each updated channel after this write. */
+  readonly appendState: Readonly<Record<string, AppendState>>;
+}
+
 /** Options of {@link Checkpointer.put}. */
 export interface PutOptions {
   /** See {@link CheckpointPut.expectedHead}. */
@@ -165,7 +174,8 @@ export class Checkpointer {
 
   /** Runs the backend's setup once; concurrent first calls share it, a failed setup is retried. */
   ready(): Promise<void> {
-    if (this.#closed) return Promise.reject(new ClosedError(`the ${this.backend.name} checkpointer is closed`));
+    if (this.#closed)
+      return Promise.reject(new ClosedError(`the ${this.backend.name} checkpointer is closed`));
     if (!this.#ready) {
       this.#ready = this.backend.setup().catch((error) => {
         this.#ready = undefined;
@@ -175,32 +185,61 @@ export class Checkpointer {
     return this.#ready;
   }
 
-  /** Stores a checkpoint and its changed channel values atomically. */
-  async put(input: NewCheckpoint, options: PutOptions = {}): Promise<void> {
+  /**
+   * Stores a checkpoint and its changed channel values atomically. Returns the append state of
+   * each updated channel, to hand back with the next append to it.
+   */
+  async put(input: NewCheckpoint, options: PutOptions = {}): Promise<Record<string, AppendState>> {
+    const encoded = this.encode(input);
+    await this.write(encoded, options);
+    return encoded.appendState;
+  }
+
+  /**
+   * Validates and serializes a checkpoint without touching storage (synchronous), so callers can
+   * pipeline writes and never serialize while a connection is held. Pair with {@link write}.
+   */
+  encode(input: NewCheckpoint): EncodedCheckpoint {
     const threadId = validateThreadId(input.threadId);
     const ns = input.ns ?? "";
     validateName(input.id, "checkpoint id");
     const blobs = input.updates.map((update) => this.#encodeUpdate(update, threadId, input.id));
+    const appendState: Record<string, AppendState> = {};
+    input.updates.forEach((update, i) => {
+      const blob = blobs[i]!;
+      const baseLength =
+        blob.kind === "append"
+          ? update.append!.prev.baseLength
+          : Array.isArray(update.value)
+            ? update.value.length
+            : 0;
+      appendState[update.channel] = { depth: blob.depth, baseLength };
+    });
     const body = JSON.stringify({
       vs: input.versionsSeen,
       sv: input.schemaVersion ?? 1,
       f: input.format ?? 1,
     });
-    const metadata = this.#encodeMetadata(input.metadata, threadId, input.id);
+    const checkpoint: StoredCheckpoint = {
+      threadId,
+      ns,
+      id: input.id,
+      parentId: input.parentId ?? null,
+      createdAt: input.createdAt ?? new Date().toISOString(),
+      channelVersions: input.channelVersions,
+      metadata: this.#encodeMetadata(input.metadata, threadId, input.id),
+      body,
+    };
+    return { checkpoint, blobs, appendState };
+  }
+
+  /** Writes an {@link encode}d checkpoint (compare-and-set and fence per `options`). */
+  async write(encoded: EncodedCheckpoint, options: PutOptions = {}): Promise<void> {
     await this.ready();
-    await this.#call(threadId, input.id, () =>
+    await this.#call(encoded.checkpoint.threadId, encoded.checkpoint.id, () =>
       this.backend.putCheckpoint({
-        checkpoint: {
-          threadId,
-          ns,
-          id: input.id,
-          parentId: input.parentId ?? null,
-          createdAt: input.createdAt ?? new Date().toISOString(),
-          channelVersions: input.channelVersions,
-          metadata,
-          body,
-        },
-        blobs,
+        checkpoint: encoded.checkpoint,
+        blobs: encoded.blobs,
         expectedHead: options.expectedHead,
         fence: options.fence,
       }),
@@ -366,7 +405,8 @@ export class Checkpointer {
         where,
       );
     }
-    if (base.kind === "empty") return { present: false, value: undefined, state: { depth: 0, baseLength: 0 } };
+    if (base.kind === "empty")
+      return { present: false, value: undefined, state: { depth: 0, baseLength: 0 } };
     const value = this.serializer.decode(base.value!);
     if (chain.length === 1) {
       return {
@@ -376,13 +416,17 @@ export class Checkpointer {
       };
     }
     if (!Array.isArray(value)) {
-      throw new SerializationError(`channel "${channel}" has appends on a value that is not an array`, where);
+      throw new SerializationError(
+        `channel "${channel}" has appends on a value that is not an array`,
+        where,
+      );
     }
     const baseLength = value.length;
     const out = value.slice();
     for (let i = 1; i < chain.length; i++) {
       const items = this.serializer.decode(chain[i]!.value!);
-      if (!Array.isArray(items)) throw new SerializationError(`append of channel "${channel}" is not an array`, where);
+      if (!Array.isArray(items))
+        throw new SerializationError(`append of channel "${channel}" is not an array`, where);
       for (const item of items) out.push(item);
     }
     return { present: true, value: out, state: { depth: chain.length - 1, baseLength } };
@@ -392,7 +436,14 @@ export class Checkpointer {
     validateName(update.channel, "channel name");
     const version = String(update.version);
     if (update.empty) {
-      return { channel: update.channel, version, kind: "empty", prevVersion: null, depth: 0, value: null };
+      return {
+        channel: update.channel,
+        version,
+        kind: "empty",
+        prevVersion: null,
+        depth: 0,
+        value: null,
+      };
     }
     const append = update.append;
     if (append) {
@@ -445,39 +496,55 @@ export class Checkpointer {
     try {
       return this.serializer.stringify(metadata);
     } catch (cause) {
-      throw new SerializationError(`metadata could not be serialized: ${(cause as Error).message}`, {
-        threadId,
-        checkpointId,
-        cause,
-      });
+      throw new SerializationError(
+        `metadata could not be serialized: ${(cause as Error).message}`,
+        {
+          threadId,
+          checkpointId,
+          cause,
+        },
+      );
     }
   }
 
-  async #call<T>(threadId: string, checkpointId: string | undefined, fn: () => Promise<T>): Promise<T> {
+  async #call<T>(
+    threadId: string,
+    checkpointId: string | undefined,
+    fn: () => Promise<T>,
+  ): Promise<T> {
     try {
       return await fn();
     } catch (error) {
       if (isRewindError(error)) throw error;
-      throw new StorageError(`${this.backend.name} backend failed: ${(error as Error)?.message ?? String(error)}`, {
-        threadId,
-        checkpointId,
-        cause: error,
-      });
+      throw new StorageError(
+        `${this.backend.name} backend failed: ${(error as Error)?.message ?? String(error)}`,
+        {
+          threadId,
+          checkpointId,
+          cause: error,
+        },
+      );
     }
   }
 }
 
 function validateName(value: unknown, what: string): void {
   if (typeof value !== "string" || value.length === 0 || value.length > NAME_MAX) {
-    throw new InvalidInputError(`${what} must be a non-empty string of at most ${NAME_MAX} characters`);
+    throw new InvalidInputError(
+      `${what} must be a non-empty string of at most ${NAME_MAX} characters`,
+    );
   }
 }
 
 function validateTtl(ttlMs: number): void {
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new InvalidInputError("ttlMs must be a positive number");
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0)
+    throw new InvalidInputError("ttlMs must be a positive number");
 }
 
 /** Wraps a backend: `createCheckpointer(new MemoryBackend())`. */
-export function createCheckpointer(backend: CheckpointBackend, options?: CheckpointerOptions): Checkpointer {
+export function createCheckpointer(
+  backend: CheckpointBackend,
+  options?: CheckpointerOptions,
+): Checkpointer {
   return new Checkpointer(backend, options);
 }

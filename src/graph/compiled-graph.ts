@@ -1,0 +1,352 @@
+/**
+ * A runnable graph bound to a checkpointer: run it (`invoke`, `stream`), read it (`getState`,
+ * `getStateHistory`, `getLineage`, `diff`), and travel in time (`updateState`, `fork`, replay
+ * with `invoke(null, { threadId, checkpointId })`).
+ */
+import { InvalidInputError, NotFoundError } from "../errors.js";
+import { newCheckpointId, validateThreadId } from "../ids.js";
+import {
+  type Checkpointer,
+  type CheckpointMetadata,
+  type CheckpointTuple,
+  createCheckpointer,
+} from "../storage/checkpointer.js";
+import { MemoryBackend } from "../storage/memory/memory-backend.js";
+import type { CheckpointBackend } from "../storage/types.js";
+import { applyWrites, stateView, toWrites } from "./apply.js";
+import type { ChannelMap, StateOf, UpdateOf } from "./channels.js";
+import type { Command } from "./command.js";
+import { END, NEXT_CHANNEL, START } from "./constants.js";
+import { diffValues, type StateChange } from "./diff.js";
+import type { Interrupt } from "./interrupt.js";
+import { buildLineage, type Lineage } from "./lineage.js";
+import { PendingIndex } from "./pending.js";
+import { route } from "./routing.js";
+import { Run, type RunContext, taskIdOf } from "./run.js";
+import type { RunOptions, RunResult, StreamEvent } from "./run-types.js";
+import { diffUpdates, nextOf, type Snapshot, snapshotFromTuple } from "./snapshot.js";
+import type { GraphSpec } from "./state-graph.js";
+
+/** Options of `compile()`. */
+export interface CompileOptions {
+  /** Where checkpoints go. A backend is wrapped for you. Default: a new in-memory backend. */
+  checkpointer?: Checkpointer | CheckpointBackend;
+  /** Pause before these nodes run (resume with `invoke(null, { threadId })`). */
+  interruptBefore?: readonly string[];
+  /** Pause after these nodes ran. */
+  interruptAfter?: readonly string[];
+  /** Version of the state shape, stored with every checkpoint. Default 1. */
+  schemaVersion?: number;
+}
+
+/** A task of a checkpoint's next step, as `getState` shows it. */
+export interface TaskInfo {
+  readonly id: string;
+  readonly node: string;
+  readonly status: "pending" | "done" | "interrupted" | "failed";
+  readonly interrupts: readonly Interrupt[];
+  readonly error?: { name: string; message: string };
+}
+
+/** A thread's state at one checkpoint. */
+export interface StateSnapshot<S = any> {
+  readonly threadId: string;
+  readonly checkpointId: string;
+  readonly parentCheckpointId: string | undefined;
+  readonly step: number;
+  readonly values: S;
+  readonly next: readonly string[];
+  readonly tasks: readonly TaskInfo[];
+  readonly interrupts: readonly Interrupt[];
+  readonly metadata: Readonly<CheckpointMetadata>;
+  readonly createdAt: string;
+}
+
+/** Where a time-travel call applies: the thread's head, or a given checkpoint. */
+export interface ThreadRef {
+  readonly threadId: string;
+  readonly checkpointId?: string | undefined;
+}
+
+export class CompiledGraph<C extends ChannelMap> {
+  readonly checkpointer: Checkpointer;
+  readonly #spec: GraphSpec<C>;
+  readonly #ctx: RunContext;
+
+  constructor(spec: GraphSpec<C>, options: CompileOptions) {
+    this.#spec = spec;
+    const given = options.checkpointer;
+    this.checkpointer =
+      given === undefined
+        ? createCheckpointer(new MemoryBackend())
+        : "backend" in given
+          ? given
+          : createCheckpointer(given);
+    this.#ctx = {
+      spec,
+      checkpointer: this.checkpointer,
+      interruptBefore: options.interruptBefore ?? [],
+      interruptAfter: options.interruptAfter ?? [],
+      schemaVersion: options.schemaVersion ?? 1,
+      migrate: undefined,
+    };
+  }
+
+  /**
+   * Runs the graph on a thread. `input` is a state update (a new turn), `null` to continue from
+   * the head (after a crash, a breakpoint, or from `checkpointId` as a replay), or a `Command`
+   * (e.g. `Command.resume(answer)`).
+   */
+  async invoke(
+    input: UpdateOf<C> | Command<UpdateOf<C>> | null,
+    options: RunOptions,
+  ): Promise<RunResult<StateOf<C>>> {
+    return this.#run(input, options, () => undefined);
+  }
+
+  /** Like `invoke`, yielding per-node `updates`, `values` after each step, and `interrupt`s. */
+  async *stream(
+    input: UpdateOf<C> | Command<UpdateOf<C>> | null,
+    options: RunOptions,
+  ): AsyncGenerator<StreamEvent<StateOf<C>>, RunResult<StateOf<C>>> {
+    const queue: StreamEvent[] = [];
+    let wake: (() => void) | undefined;
+    let finished = false;
+    const done = this.#run(input, options, (event) => {
+      queue.push(event);
+      wake?.();
+    }).finally(() => {
+      finished = true;
+      wake?.();
+    });
+    done.catch(() => undefined);
+    while (true) {
+      while (queue.length > 0) yield queue.shift()!;
+      if (finished) break;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      wake = undefined;
+    }
+    while (queue.length > 0) yield queue.shift()!;
+    return done;
+  }
+
+  async #run(
+    input: unknown,
+    options: RunOptions,
+    emit: (e: StreamEvent) => void,
+  ): Promise<RunResult<StateOf<C>>> {
+    validateRunOptions(options);
+    return new Run(this.#ctx, options, emit, options.fence).execute(input);
+  }
+
+  /** The state at the head (or at `checkpointId`), or `undefined` for a thread never written. */
+  async getState(ref: ThreadRef): Promise<StateSnapshot<StateOf<C>> | undefined> {
+    validateThreadId(ref.threadId);
+    const tuple = await this.checkpointer.get(ref.threadId, { checkpointId: ref.checkpointId });
+    if (!tuple) {
+      if (ref.checkpointId !== undefined) {
+        throw new NotFoundError(`checkpoint ${ref.checkpointId} not found`, ref);
+      }
+      return undefined;
+    }
+    return this.#toState(tuple);
+  }
+
+  /** Checkpoints newest first, paged with `before` and `limit`, filtered on metadata. */
+  async *getStateHistory(
+    ref: { threadId: string },
+    options: { before?: string; limit?: number; filter?: Record<string, unknown> } = {},
+  ): AsyncGenerator<StateSnapshot<StateOf<C>>> {
+    validateThreadId(ref.threadId);
+    for await (const tuple of this.checkpointer.list({
+      threadId: ref.threadId,
+      ns: "",
+      ...options,
+    })) {
+      yield this.#toState(tuple);
+    }
+  }
+
+  /**
+   * Writes a new checkpoint whose parent is the chosen one (the head by default), applying
+   * `values` through the reducers as if `asNode` had returned them; the graph then continues
+   * from `asNode`'s successors. From an older checkpoint this starts a new branch.
+   */
+  async updateState(
+    ref: ThreadRef,
+    values: UpdateOf<C> | null,
+    options: {
+      asNode?: string;
+      metadata?: Record<string, unknown>;
+      source?: "update" | "fork";
+    } = {},
+  ): Promise<{ threadId: string; checkpointId: string }> {
+    validateThreadId(ref.threadId);
+    const asNode = options.asNode;
+    if (
+      asNode !== undefined &&
+      asNode !== START &&
+      asNode !== END &&
+      !this.#spec.nodes.has(asNode)
+    ) {
+      throw new InvalidInputError(`asNode "${asNode}" is not a node of this graph`);
+    }
+    const head = await this.checkpointer.get(ref.threadId);
+    const base =
+      ref.checkpointId === undefined
+        ? head
+        : await this.checkpointer.get(ref.threadId, { checkpointId: ref.checkpointId });
+    if (!base) {
+      throw new NotFoundError(
+        ref.checkpointId
+          ? `checkpoint ${ref.checkpointId} not found`
+          : `thread "${ref.threadId}" has no state to update`,
+        ref,
+      );
+    }
+    const current = snapshotFromTuple(base);
+    const id = newCheckpointId(head!.checkpoint.id);
+    const { writes } = toWrites(this.#spec.channels, asNode ?? "update", values ?? {});
+    const applied = applyWrites(this.#spec.channels, current, writes, id, {
+      singleWriterCheck: false,
+    });
+    let next = nextOf(current);
+    if (asNode === END) next = [];
+    else if (asNode !== undefined) {
+      next = (
+        await route(
+          this.#spec,
+          [asNode],
+          stateView(this.#spec.channels, applied.values),
+          undefined,
+          [],
+        )
+      ).next;
+    }
+    const versions = { ...applied.versions };
+    const newValues = { ...applied.values };
+    if (JSON.stringify(next) !== JSON.stringify(nextOf(current))) {
+      newValues[NEXT_CHANNEL] = next;
+      versions[NEXT_CHANNEL] = id;
+    }
+    const step = current.step + 1;
+    const source = options.source ?? "update";
+    const snapshot: Snapshot = {
+      id,
+      parentId: current.id,
+      step,
+      values: newValues,
+      versions,
+      appendState: current.appendState,
+      metadata: { ...(options.metadata ?? {}), source, step, ...(asNode ? { asNode } : {}) },
+      createdAt: new Date().toISOString(),
+    };
+    await this.checkpointer.put(
+      {
+        threadId: ref.threadId,
+        id,
+        parentId: current.id,
+        channelVersions: versions,
+        versionsSeen: {},
+        metadata: snapshot.metadata,
+        schemaVersion: this.#ctx.schemaVersion,
+        createdAt: snapshot.createdAt,
+        updates: diffUpdates(current, snapshot, (channel) => this.#spec.channels[channel]?.kind),
+      },
+      { expectedHead: head!.checkpoint.id },
+    );
+    return { threadId: ref.threadId, checkpointId: id };
+  }
+
+  /** A new branch from `ref` with `values` applied (a fork keeps the old branch intact). */
+  fork(
+    ref: ThreadRef & { checkpointId: string },
+    values: UpdateOf<C> | null = null,
+    options: { asNode?: string; metadata?: Record<string, unknown> } = {},
+  ) {
+    return this.updateState(ref, values, { ...options, source: "fork" });
+  }
+
+  /** The thread's checkpoints as a tree of branches. */
+  async getLineage(ref: { threadId: string }): Promise<Lineage> {
+    validateThreadId(ref.threadId);
+    const headers = [];
+    for await (const tuple of this.checkpointer.list({
+      threadId: ref.threadId,
+      ns: "",
+      includeValues: false,
+    })) {
+      const c = tuple.checkpoint;
+      headers.push({
+        checkpointId: c.id,
+        parentId: c.parentId,
+        step: c.metadata.step,
+        source: c.metadata.source,
+        createdAt: c.createdAt,
+      });
+    }
+    return buildLineage(headers);
+  }
+
+  /** What changed in the values between two checkpoints of a thread. */
+  async diff(ref: { threadId: string; from: string; to: string }): Promise<StateChange[]> {
+    const [a, b] = await Promise.all([
+      this.getState({ threadId: ref.threadId, checkpointId: ref.from }),
+      this.getState({ threadId: ref.threadId, checkpointId: ref.to }),
+    ]);
+    return diffValues(a!.values, b!.values);
+  }
+
+  #toState(tuple: CheckpointTuple): StateSnapshot<StateOf<C>> {
+    const snapshot = snapshotFromTuple(tuple);
+    const pending = new PendingIndex(tuple.pendingWrites);
+    const next = nextOf(snapshot);
+    const step = snapshot.step + 1;
+    const tasks: TaskInfo[] = next.map((node, i) => {
+      const id = taskIdOf(snapshot.id, step, node, i);
+      const interrupts = pending.interrupts.filter(
+        (x) =>
+          x.kind === "interrupt" &&
+          pending.byTask.get(id)?.some((w) => (w.value as Interrupt)?.id === x.id),
+      );
+      const error = pending.errors.get(id) as TaskInfo["error"];
+      const status = pending.done.has(id)
+        ? "done"
+        : interrupts.length > 0
+          ? "interrupted"
+          : error
+            ? "failed"
+            : "pending";
+      return { id, node, status, interrupts, ...(error ? { error } : {}) };
+    });
+    return {
+      threadId: tuple.checkpoint.threadId,
+      checkpointId: snapshot.id,
+      parentCheckpointId: snapshot.parentId,
+      step: snapshot.step,
+      values: stateView(this.#spec.channels, snapshot.values),
+      next,
+      tasks,
+      interrupts: pending.interrupts,
+      metadata: snapshot.metadata,
+      createdAt: snapshot.createdAt,
+    };
+  }
+}
+
+function validateRunOptions(options: RunOptions): void {
+  if (typeof options !== "object" || options === null) {
+    throw new InvalidInputError(
+      "invoke needs options with a threadId: invoke(input, { threadId })",
+    );
+  }
+  validateThreadId(options.threadId);
+  if (
+    options.recursionLimit !== undefined &&
+    (!Number.isInteger(options.recursionLimit) || options.recursionLimit < 1)
+  ) {
+    throw new InvalidInputError("recursionLimit must be a positive integer");
+  }
+}

@@ -1,0 +1,59 @@
+/** Options, results and stream events of a graph run. */
+import type { LeaseFence } from "../storage/types.js";
+import type { Interrupt } from "./interrupt.js";
+
+/**
+ * How eagerly a run writes. `sync` (default): each checkpoint and task write is durable before
+ * the run goes on; a crash loses at most the tasks still running. `async`: writes are queued in
+ * order and awaited when the run ends; a crash may lose the last few steps, never reorder them.
+ * `exit`: only the final checkpoint (plus the writes of a step that paused or failed) is written;
+ * a crash loses the whole run. For short, high-frequency work.
+ */
+export type Durability = "sync" | "async" | "exit";
+
+/** Options of `invoke` and `stream`. */
+export interface RunOptions {
+  readonly threadId: string;
+  /** Run from this checkpoint (a replay/fork) instead of the thread's head. */
+  readonly checkpointId?: string;
+  /** Stored on every checkpoint this run writes; filterable in the history. */
+  readonly metadata?: Readonly<Record<string, unknown>>;
+  /** Maximum super-steps in this call. Default 25. */
+  readonly recursionLimit?: number;
+  readonly durability?: Durability;
+  /** Breakpoints for this call (replacing the compiled ones). */
+  readonly interruptBefore?: readonly string[];
+  readonly interruptAfter?: readonly string[];
+  /** Internal: a lease fence the run writes under. */
+  readonly fence?: LeaseFence;
+}
+
+/** What `invoke` returns. */
+export interface RunResult<S = any> {
+  readonly threadId: string;
+  /** The thread's checkpoint when the run stopped (undefined if nothing was ever written). */
+  readonly checkpointId: string | undefined;
+  /** `interrupted` when the run paused for a human (see `interrupts`). */
+  readonly status: "done" | "interrupted";
+  readonly values: S;
+  readonly interrupts: readonly Interrupt[];
+  /** Nodes that would run next (empty when the graph reached its end). */
+  readonly next: readonly string[];
+}
+
+/** Events of `stream`: per-node updates and full values after each super-step. */
+export type StreamEvent<S = any> =
+  | {
+      readonly type: "updates";
+      readonly step: number;
+      readonly node: string;
+      readonly update: Record<string, unknown>;
+    }
+  | {
+      readonly type: "values";
+      readonly step: number;
+      readonly checkpointId: string;
+      readonly values: S;
+    }
+  | { readonly type: "interrupt"; readonly interrupts: readonly Interrupt[] }
+  | { readonly type: "custom"; readonly node: string; readonly data: unknown };
