@@ -112,5 +112,5 @@ export function renderLineage(
 }
 
 function defaultLabel(node: LineageNode): string {
-  return `${node.checkpointId.slice(0, 13)} step ${node.step} (${node.source})`;
+  return `${node.checkpointId.slice(-8)} step ${node.step} (${node.source})`;
 }

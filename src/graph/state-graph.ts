@@ -79,9 +79,6 @@ export class StateGraph<C extends ChannelMap> {
     }
     if (RESERVED_NAMES.has(name)) throw new InvalidGraphError(`"${name}" is a reserved name`);
     if (this.#nodes.has(name)) throw new InvalidGraphError(`node "${name}" is defined twice`);
-    if (name in this.#channels) {
-      throw new InvalidGraphError(`node "${name}" has the name of a state channel`);
-    }
     if (typeof fn !== "function") throw new InvalidGraphError(`node "${name}" needs a function`);
     this.#nodes.set(name, { name, fn, retry: options.retry });
     return this;
