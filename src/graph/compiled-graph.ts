@@ -26,6 +26,7 @@ import { Run, type RunContext, taskIdOf } from "./run.js";
 import type { RunOptions, RunResult, StreamEvent } from "./run-types.js";
 import { diffUpdates, nextOf, type Snapshot, snapshotFromTuple } from "./snapshot.js";
 import type { GraphSpec } from "./state-graph.js";
+import { withThreadLease } from "./thread-lease.js";
 
 /** Options of `compile()`. */
 export interface CompileOptions {
@@ -138,7 +139,9 @@ export class CompiledGraph<C extends ChannelMap> {
     emit: (e: StreamEvent) => void,
   ): Promise<RunResult<StateOf<C>>> {
     validateRunOptions(options);
-    return new Run(this.#ctx, options, emit, options.fence).execute(input);
+    return withThreadLease(this.checkpointer, options.threadId, options, (held) =>
+      new Run(this.#ctx, options, emit, held).execute(input),
+    );
   }
 
   /** The state at the head (or at `checkpointId`), or `undefined` for a thread never written. */

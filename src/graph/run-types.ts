@@ -1,6 +1,6 @@
 /** Options, results and stream events of a graph run. */
-import type { LeaseFence } from "../storage/types.js";
 import type { Interrupt } from "./interrupt.js";
+import type { LeaseOptions } from "./thread-lease.js";
 
 /**
  * How eagerly a run writes. `sync` (default): each checkpoint and task write is durable before
@@ -12,7 +12,7 @@ import type { Interrupt } from "./interrupt.js";
 export type Durability = "sync" | "async" | "exit";
 
 /** Options of `invoke` and `stream`. */
-export interface RunOptions {
+export interface RunOptions extends LeaseOptions {
   readonly threadId: string;
   /** Run from this checkpoint (a replay/fork) instead of the thread's head. */
   readonly checkpointId?: string;
@@ -24,8 +24,6 @@ export interface RunOptions {
   /** Breakpoints for this call (replacing the compiled ones). */
   readonly interruptBefore?: readonly string[];
   readonly interruptAfter?: readonly string[];
-  /** Internal: a lease fence the run writes under. */
-  readonly fence?: LeaseFence;
 }
 
 /** What `invoke` returns. */

@@ -42,6 +42,7 @@ import {
   snapshotFromTuple,
 } from "./snapshot.js";
 import type { GraphSpec } from "./state-graph.js";
+import type { HeldLease } from "./thread-lease.js";
 
 interface Task {
   readonly node: string;
@@ -80,18 +81,21 @@ export class Run {
   #unsaved: Snapshot | undefined;
   #deferred: { checkpointId: string; writes: PendingWrite[] }[] = [];
 
+  readonly #rollbackTo: string | null | undefined;
+
   constructor(
     ctx: RunContext,
     options: RunOptions,
     emit: (event: StreamEvent) => void,
-    fence?: LeaseFence,
+    held?: HeldLease,
   ) {
     this.#ctx = ctx;
     this.#options = options;
     this.#emit = emit;
     this.#threadId = options.threadId;
     this.#durability = options.durability ?? "sync";
-    this.#fence = fence;
+    this.#fence = held?.fence;
+    this.#rollbackTo = held?.rollbackTo;
     if (!["sync", "async", "exit"].includes(this.#durability)) {
       throw new InvalidInputError(`durability must be "sync", "async" or "exit"`);
     }
@@ -102,12 +106,15 @@ export class Run {
     const latest = await checkpointer.get(this.#threadId);
     this.#headId = latest?.checkpoint.id ?? null;
     let tuple = latest;
-    if (this.#options.checkpointId !== undefined && this.#options.checkpointId !== this.#headId) {
-      tuple = await checkpointer.get(this.#threadId, { checkpointId: this.#options.checkpointId });
+    // A rollback continues from where the preempted run started (null: an empty thread).
+    const from = this.#rollbackTo !== undefined ? this.#rollbackTo : this.#options.checkpointId;
+    if (from === null) tuple = undefined;
+    else if (from !== undefined && from !== this.#headId) {
+      tuple = await checkpointer.get(this.#threadId, { checkpointId: from });
       if (!tuple) {
-        throw new NotFoundError(`checkpoint ${this.#options.checkpointId} not found`, {
+        throw new NotFoundError(`checkpoint ${from} not found`, {
           threadId: this.#threadId,
-          checkpointId: this.#options.checkpointId,
+          checkpointId: from,
         });
       }
     }
@@ -116,7 +123,7 @@ export class Run {
     let pending = new PendingIndex(tuple && tuple === latest ? tuple.pendingWrites : []);
     const isResume = isCommand(input) && input.hasResume;
 
-    if (tuple && tuple !== latest && !isResume) {
+    if (tuple && tuple !== latest && !isResume && from !== undefined) {
       current = await this.#fork(current);
       pending = new PendingIndex([]);
     }

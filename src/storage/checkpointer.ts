@@ -311,13 +311,18 @@ export class Checkpointer {
   }
 
   /** Takes the thread's lease, or `undefined` when another live owner holds it. */
-  async acquireLease(threadId: string, owner: string, ttlMs: number): Promise<Lease | undefined> {
+  async acquireLease(
+    threadId: string,
+    owner: string,
+    ttlMs: number,
+    options: { steal?: boolean } = {},
+  ): Promise<Lease | undefined> {
     validateThreadId(threadId);
     validateName(owner, "lease owner");
     validateTtl(ttlMs);
     await this.ready();
     return this.#call(threadId, undefined, () =>
-      this.backend.acquireLease({ threadId, owner, ttlMs }),
+      this.backend.acquireLease({ threadId, owner, ttlMs, steal: options.steal === true }),
     );
   }
 

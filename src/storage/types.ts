@@ -78,6 +78,8 @@ export interface Lease extends LeaseFence {
   readonly threadId: string;
   /** Epoch milliseconds. */
   readonly expiresAt: number;
+  /** Set when this lease was taken over (`steal`) from a live holder: that holder's owner. */
+  readonly stolenFrom?: string | undefined;
 }
 
 /** What {@link CheckpointBackend.putCheckpoint} writes, atomically. */
@@ -130,6 +132,11 @@ export interface LeaseRequest {
   readonly threadId: string;
   readonly owner: string;
   readonly ttlMs: number;
+  /**
+   * Take the lease even from a live holder (a new token fences the holder out: its next write
+   * fails with `LeaseLostError`). Used to preempt a running run.
+   */
+  readonly steal?: boolean | undefined;
 }
 
 /**
@@ -147,12 +154,19 @@ export interface CheckpointBackend {
   /** Saves a task's writes against `key` (the checkpoint its step started from). */
   putWrites(key: CheckpointKey, writes: readonly StoredWrite[], fence?: LeaseFence): Promise<void>;
   /** One checkpoint with values and writes: by id, or the newest of (threadId, ns). */
-  getCheckpoint(threadId: string, ns: string, checkpointId?: string): Promise<LoadedCheckpoint | undefined>;
+  getCheckpoint(
+    threadId: string,
+    ns: string,
+    checkpointId?: string,
+  ): Promise<LoadedCheckpoint | undefined>;
   /** Checkpoints matching `query`, newest first, streamed in pages (never loaded whole). */
   listCheckpoints(query: CheckpointQuery): AsyncIterable<LoadedCheckpoint>;
   /** Deletes every checkpoint, blob and write of the thread in all namespaces, and leaves a tombstone. */
   deleteThread(threadId: string): Promise<void>;
-  /** Takes the thread's lease if it is free or expired; `undefined` if another owner holds it. */
+  /**
+   * Takes the thread's lease if it is free, expired, already this owner's, or `steal` is set;
+   * `undefined` if another live owner holds it. Every grant gets a token higher than any before.
+   */
   acquireLease(request: LeaseRequest): Promise<Lease | undefined>;
   /** Extends a held lease; `undefined` if it was lost (expired and taken, or released). */
   renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined>;

@@ -10,6 +10,7 @@ import {
   MemoryBackend,
   START,
   StateGraph,
+  ThreadBusyError,
 } from "../../src/index.js";
 
 interface Flight {
@@ -184,23 +185,28 @@ describe("resume is exactly-once", () => {
     ).rejects.toThrow(AlreadyResumedError);
   });
 
-  it("two racing resumes give one continuation; the node's side effect happens once (100 trials)", async () => {
-    for (let trial = 0; trial < 100; trial++) {
-      const counter = { booked: 0, planned: 0 };
-      const app = bookingGraph(counter);
-      await app.invoke({}, { threadId: `t${trial}` });
-      const results = await Promise.allSettled([
-        app.invoke(Command.resume({ approved: true }), { threadId: `t${trial}` }),
-        app.invoke(Command.resume({ approved: true }), { threadId: `t${trial}` }),
-      ]);
-      const ok = results.filter((r) => r.status === "fulfilled");
-      const refused = results.filter((r) => r.status === "rejected");
-      expect(ok).toHaveLength(1);
-      expect(refused).toHaveLength(1);
-      expect((refused[0] as PromiseRejectedResult).reason).toBeInstanceOf(AlreadyResumedError);
-      expect(counter.booked).toBe(1);
-    }
-  });
+  for (const onBusy of ["reject", "enqueue"] as const) {
+    it(`two racing resumes give one continuation; the side effect happens once (onBusy ${onBusy}, 100 trials)`, async () => {
+      for (let trial = 0; trial < 100; trial++) {
+        const counter = { booked: 0, planned: 0 };
+        const app = bookingGraph(counter);
+        await app.invoke({}, { threadId: `t${trial}` });
+        const results = await Promise.allSettled([
+          app.invoke(Command.resume({ approved: true }), { threadId: `t${trial}`, onBusy }),
+          app.invoke(Command.resume({ approved: true }), { threadId: `t${trial}`, onBusy }),
+        ]);
+        const ok = results.filter((r) => r.status === "fulfilled");
+        const refused = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+        expect(ok).toHaveLength(1);
+        expect(refused).toHaveLength(1);
+        // reject: the loser finds the thread busy; enqueue: it waits, then finds the interrupt answered.
+        expect(refused[0]!.reason).toBeInstanceOf(
+          onBusy === "reject" ? ThreadBusyError : AlreadyResumedError,
+        );
+        expect(counter.booked).toBe(1);
+      }
+    });
+  }
 });
 
 describe("static breakpoints", () => {

@@ -133,15 +133,16 @@ export class MemoryBackend implements CheckpointBackend {
       });
     }
     const now = this.#now();
-    if (thread.lease && thread.lease.expiresAt > now && thread.lease.owner !== request.owner) {
-      return undefined;
-    }
+    const live =
+      thread.lease && thread.lease.expiresAt > now && thread.lease.owner !== request.owner;
+    if (live && !request.steal) return undefined;
     thread.lastToken += 1;
     thread.lease = {
       threadId: request.threadId,
       owner: request.owner,
       token: thread.lastToken,
       expiresAt: now + request.ttlMs,
+      ...(live ? { stolenFrom: thread.lease!.owner } : {}),
     };
     return thread.lease;
   }
