@@ -20,9 +20,10 @@ import { END, NEXT_CHANNEL, START } from "./constants.js";
 import { diffValues, type StateChange } from "./diff.js";
 import type { Interrupt } from "./interrupt.js";
 import { buildLineage, type Lineage } from "./lineage.js";
+import { type StateMigration, validateMigrations } from "./migrations.js";
 import { PendingIndex } from "./pending.js";
 import { route } from "./routing.js";
-import { Run, type RunContext, taskIdOf } from "./run.js";
+import { loadSnapshot, Run, type RunContext, taskIdOf } from "./run.js";
 import type { RunOptions, RunResult, StreamEvent } from "./run-types.js";
 import { diffUpdates, nextOf, type Snapshot, snapshotFromTuple } from "./snapshot.js";
 import type { GraphSpec } from "./state-graph.js";
@@ -38,6 +39,11 @@ export interface CompileOptions {
   interruptAfter?: readonly string[];
   /** Version of the state shape, stored with every checkpoint. Default 1. */
   schemaVersion?: number;
+  /**
+   * Migrations keyed by the version they produce: `{ 2: (v1) => v2, 3: (v2) => v3 }`. Older
+   * state is migrated when read; the next checkpoint stores the new shape.
+   */
+  migrations?: Readonly<Record<number, StateMigration>>;
 }
 
 /** A task of a checkpoint's next step, as `getState` shows it. */
@@ -83,13 +89,14 @@ export class CompiledGraph<C extends ChannelMap> {
         : "backend" in given
           ? given
           : createCheckpointer(given);
+    validateMigrations(options.schemaVersion ?? 1, options.migrations ?? {});
     this.#ctx = {
       spec,
       checkpointer: this.checkpointer,
       interruptBefore: options.interruptBefore ?? [],
       interruptAfter: options.interruptAfter ?? [],
       schemaVersion: options.schemaVersion ?? 1,
-      migrate: undefined,
+      migrations: options.migrations ?? {},
     };
   }
 
@@ -209,7 +216,7 @@ export class CompiledGraph<C extends ChannelMap> {
         ref,
       );
     }
-    const current = snapshotFromTuple(base);
+    const current = this.#load(base);
     const id = newCheckpointId(head!.checkpoint.id);
     const { writes } = toWrites(this.#spec.channels, asNode ?? "update", values ?? {});
     const applied = applyWrites(this.#spec.channels, current, writes, id, {
@@ -272,6 +279,10 @@ export class CompiledGraph<C extends ChannelMap> {
     return this.updateState(ref, values, { ...options, source: "fork" });
   }
 
+  #load(tuple: CheckpointTuple): Snapshot {
+    return loadSnapshot(this.#ctx, tuple);
+  }
+
   /** The thread's checkpoints as a tree of branches. */
   async getLineage(ref: { threadId: string }): Promise<Lineage> {
     validateThreadId(ref.threadId);
@@ -303,7 +314,7 @@ export class CompiledGraph<C extends ChannelMap> {
   }
 
   #toState(tuple: CheckpointTuple): StateSnapshot<StateOf<C>> {
-    const snapshot = snapshotFromTuple(tuple);
+    const snapshot = this.#load(tuple);
     const pending = new PendingIndex(tuple.pendingWrites);
     const next = nextOf(snapshot);
     const step = snapshot.step + 1;

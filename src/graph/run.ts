@@ -12,7 +12,12 @@ import {
   RecursionLimitError,
 } from "../errors.js";
 import { newCheckpointId } from "../ids.js";
-import type { Checkpointer, CheckpointMetadata, PendingWrite } from "../storage/checkpointer.js";
+import type {
+  Checkpointer,
+  CheckpointMetadata,
+  CheckpointTuple,
+  PendingWrite,
+} from "../storage/checkpointer.js";
 import type { LeaseFence } from "../storage/types.js";
 import { applyWrites, type ChannelWrite, stateView, toWrites } from "./apply.js";
 import { type Command, isCommand } from "./command.js";
@@ -30,6 +35,7 @@ import {
   START,
 } from "./constants.js";
 import { GraphInterrupt, type Interrupt, interruptId, taskScope } from "./interrupt.js";
+import { migrateSnapshot, type StateMigration } from "./migrations.js";
 import { claimTaskId, commandTaskId, PendingIndex } from "./pending.js";
 import { withRetry } from "./retry.js";
 import { route } from "./routing.js";
@@ -61,9 +67,7 @@ export interface RunContext {
   readonly interruptBefore: readonly string[];
   readonly interruptAfter: readonly string[];
   readonly schemaVersion: number;
-  readonly migrate:
-    | ((values: Record<string, unknown>, from: number) => Record<string, unknown>)
-    | undefined;
+  readonly migrations: Readonly<Record<number, StateMigration>>;
 }
 
 export class Run {
@@ -118,8 +122,9 @@ export class Run {
         });
       }
     }
-    let current = tuple ? snapshotFromTuple(tuple) : EMPTY_SNAPSHOT;
-    this.#saved = current;
+    const loaded = tuple ? snapshotFromTuple(tuple) : EMPTY_SNAPSHOT;
+    this.#saved = loaded;
+    let current = tuple ? loadSnapshot(this.#ctx, tuple) : EMPTY_SNAPSHOT;
     let pending = new PendingIndex(tuple && tuple === latest ? tuple.pendingWrites : []);
     const isResume = isCommand(input) && input.hasResume;
 
@@ -708,4 +713,17 @@ function claimedWrites(index: PendingIndex): PendingWrite[] {
   }
   out.push(...index.commandWrites);
   return out;
+}
+
+/** A stored checkpoint as the running graph sees it: migrated to its state schema. */
+export function loadSnapshot(ctx: RunContext, tuple: CheckpointTuple): Snapshot {
+  return migrateSnapshot(
+    snapshotFromTuple(tuple),
+    tuple.checkpoint.schemaVersion,
+    ctx.schemaVersion,
+    ctx.migrations,
+    Object.keys(ctx.spec.channels),
+    `${tuple.checkpoint.id}.s${ctx.schemaVersion}`,
+    { threadId: tuple.checkpoint.threadId },
+  );
 }
