@@ -25,7 +25,7 @@ import { PendingIndex } from "./pending.js";
 import { route } from "./routing.js";
 import { loadSnapshot, Run, type RunContext, taskIdOf } from "./run.js";
 import type { RunOptions, RunResult, StreamEvent } from "./run-types.js";
-import { diffUpdates, nextOf, type Snapshot, snapshotFromTuple } from "./snapshot.js";
+import { diffUpdates, nextOf, type Snapshot } from "./snapshot.js";
 import type { GraphSpec } from "./state-graph.js";
 import { withThreadLease } from "./thread-lease.js";
 
