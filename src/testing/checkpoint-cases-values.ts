@@ -1,0 +1,273 @@
+/**
+ * Conformance cases about channel values: every supported type round-trips, carried-over
+ * channels stay readable, append chains rebuild (across full snapshots and forks), and a
+ * corrupted value is reported by name without hiding its neighbours.
+ */
+import { expect } from "vitest";
+import { SerializationError } from "../errors.js";
+import type { AppendState } from "../storage/checkpointer.js";
+import {
+  type CaseContext,
+  type ConformanceCase,
+  ConformanceMoney,
+  collect,
+  ids,
+  listIds,
+  mustGet,
+  putFull,
+} from "./checkpoint-fixtures.js";
+
+function everyType(): Record<string, unknown> {
+  return {
+    date: new Date("2024-02-29T12:34:56.789Z"),
+    invalidDate: new Date(Number.NaN),
+    map: new Map<unknown, unknown>([
+      ["k", new Set([1, "1"])],
+      [2, { nested: [1n] }],
+    ]),
+    set: new Set(["a", 3, null]),
+    bigint: 2n ** 70n,
+    negativeBigint: -(2n ** 64n) - 1n,
+    bytesInside: { data: new Uint8Array([0, 255, 128, 10]) },
+    undef: undefined,
+    nested: { a: { b: [1, { c: undefined, d: null }], e: "é\u2028😀" }, arr: [[[]]] },
+    money: new ConformanceMoney(1999n, "EUR"),
+    negativeZero: -0,
+    nan: Number.NaN,
+    infinity: Number.POSITIVE_INFINITY,
+    negativeInfinity: Number.NEGATIVE_INFINITY,
+    tagLookalike: { $rw: "date", v: "not a date" },
+    regexp: /a+b/gi,
+    emptyString: "",
+    nul: null,
+  };
+}
+
+async function roundTrip(ctx: CaseContext): Promise<void> {
+  const threadId = ctx.thread("types");
+  const [id] = ids(1);
+  const values = { ...everyType(), topBytes: new Uint8Array([255, 0, 128, 0xc3, 0x28]) };
+  await putFull(ctx, threadId, id!, values, { metadata: { when: new Date(0), big: 5n } });
+  const { checkpoint } = await mustGet(ctx, threadId, id);
+  const got = checkpoint.values;
+  expect(got).toStrictEqual(values);
+  expect(Object.is(got.negativeZero, -0)).toBe(true);
+  expect(Number.isNaN(got.nan)).toBe(true);
+  expect("undef" in got).toBe(true);
+  expect(got.money).toBeInstanceOf(ConformanceMoney);
+  expect((got.money as ConformanceMoney).format()).toBe("1999 EUR");
+  expect(got.date).toBeInstanceOf(Date);
+  expect(got.topBytes).toBeInstanceOf(Uint8Array);
+  expect([...(got.topBytes as Uint8Array)]).toEqual([255, 0, 128, 0xc3, 0x28]);
+  expect(checkpoint.metadata.when).toStrictEqual(new Date(0));
+  expect(checkpoint.metadata.big).toBe(5n);
+}
+
+async function emptyChannel(ctx: CaseContext): Promise<void> {
+  const threadId = ctx.thread("empty");
+  const [id] = ids(1);
+  await ctx.checkpointer.put({
+    threadId,
+    id: id!,
+    parentId: undefined,
+    channelVersions: { cleared: id!, kept: id! },
+    versionsSeen: { node: { kept: id! } },
+    metadata: { source: "input", step: -1, tag: ctx.tag },
+    updates: [
+      { channel: "cleared", version: id!, empty: true },
+      { channel: "kept", version: id!, value: 0 },
+    ],
+  });
+  const { checkpoint } = await mustGet(ctx, threadId);
+  expect(checkpoint.values).toStrictEqual({ kept: 0 });
+  expect(checkpoint.channelVersions).toStrictEqual({ cleared: id, kept: id });
+  expect(checkpoint.versionsSeen).toStrictEqual({ node: { kept: id } });
+}
+
+async function carriedOver(ctx: CaseContext): Promise<void> {
+  const threadId = ctx.thread("carry");
+  const all = ids(50);
+  await putFull(ctx, threadId, all[0]!, { profile: { name: "Ann" }, counter: 1 });
+  for (let step = 2; step <= 50; step++) {
+    await putFull(
+      ctx,
+      threadId,
+      all[step - 1]!,
+      { counter: step },
+      { carried: { profile: all[0]! }, parentId: all[step - 2], expectedHead: all[step - 2] },
+    );
+  }
+  const latest = await mustGet(ctx, threadId);
+  expect(latest.checkpoint.id).toBe(all[49]);
+  expect(latest.checkpoint.values).toStrictEqual({ profile: { name: "Ann" }, counter: 50 });
+  const middle = await mustGet(ctx, threadId, all[24]);
+  expect(middle.checkpoint.values).toStrictEqual({ profile: { name: "Ann" }, counter: 25 });
+  // The backend hands back the one blob written at step 1: the value was never rewritten.
+  const raw = await ctx.backend.getCheckpoint(threadId, "", all[49]);
+  expect(raw?.blobs.profile?.map((b) => b.version)).toEqual([all[0]]);
+}
+
+/** Appends `items` to `channel` on top of `prev`, as the runtime does for an append channel. */
+async function putAppend(
+  ctx: CaseContext,
+  threadId: string,
+  id: string,
+  parentId: string,
+  prev: { version: string; state: AppendState; value: unknown[] },
+  items: unknown[],
+): Promise<{ version: string; state: AppendState; value: unknown[] }> {
+  const value = [...prev.value, ...items];
+  const states = await ctx.checkpointer.put({
+    threadId,
+    id,
+    parentId,
+    channelVersions: { messages: id },
+    versionsSeen: {},
+    metadata: { source: "loop", step: 1, tag: ctx.tag },
+    updates: [
+      {
+        channel: "messages",
+        version: id,
+        value,
+        append: { prevVersion: prev.version, items, prev: prev.state },
+      },
+    ],
+  });
+  return { version: id, state: states.messages!, value };
+}
+
+async function appendChain(ctx: CaseContext): Promise<void> {
+  const threadId = ctx.thread("append");
+  const all = ids(13);
+  const states = await putFull(ctx, threadId, all[0]!, { messages: ["m0"] });
+  let head = { version: all[0]!, state: states.messages!, value: ["m0"] as unknown[] };
+  const kinds: string[] = [];
+  for (let i = 1; i < all.length; i++) {
+    head = await putAppend(ctx, threadId, all[i]!, all[i - 1]!, head, [`m${i}`, { i }]);
+    const raw = await ctx.backend.getCheckpoint(threadId, "", all[i]);
+    kinds.push(raw!.blobs.messages![0]!.kind + raw!.blobs.messages!.length);
+  }
+  // The suite's policy forces full snapshots within a few appends, so the chain restarts.
+  expect(kinds.some((k) => k.startsWith("append"))).toBe(false);
+  expect(kinds.filter((k) => k === "full1").length).toBeGreaterThan(0);
+  expect(kinds.some((k) => k.startsWith("full") && k !== "full1")).toBe(true);
+  for (let i = 0; i < all.length; i++) {
+    const { checkpoint } = await mustGet(ctx, threadId, all[i]);
+    const expected: unknown[] = ["m0"];
+    for (let j = 1; j <= i; j++) expected.push(`m${j}`, { i: j });
+    expect(checkpoint.values.messages).toStrictEqual(expected);
+  }
+}
+
+async function appendForks(ctx: CaseContext): Promise<void> {
+  const threadId = ctx.thread("forks");
+  const [c0, c1, x2, y2, x3, y3] = ids(6) as [string, string, string, string, string, string];
+  const s0 = await putFull(ctx, threadId, c0, { messages: ["a"] });
+  const base = await putAppend(
+    ctx,
+    threadId,
+    c1,
+    c0,
+    { version: c0, state: s0.messages!, value: ["a"] },
+    ["b"],
+  );
+  const x = await putAppend(ctx, threadId, x2, c1, base, ["x"]);
+  const y = await putAppend(ctx, threadId, y2, c1, base, ["y"]);
+  await putAppend(ctx, threadId, x3, x2, x, ["x2"]);
+  await putAppend(ctx, threadId, y3, y2, y, ["y2"]);
+  const read = async (id: string) => (await mustGet(ctx, threadId, id)).checkpoint.values.messages;
+  expect(await read(c1)).toStrictEqual(["a", "b"]);
+  expect(await read(x2)).toStrictEqual(["a", "b", "x"]);
+  expect(await read(y2)).toStrictEqual(["a", "b", "y"]);
+  expect(await read(x3)).toStrictEqual(["a", "b", "x", "x2"]);
+  expect(await read(y3)).toStrictEqual(["a", "b", "y", "y2"]);
+  const raw = await ctx.backend.getCheckpoint(threadId, "", x3);
+  expect(raw!.blobs.messages!.map((b) => b.version)).toEqual([c0, c1, x2, x3]);
+  expect(raw!.blobs.messages!.map((b) => b.kind)).toEqual(["full", "append", "append", "append"]);
+}
+
+async function corruptedValue(ctx: CaseContext): Promise<void> {
+  const threadId = ctx.thread("corrupt");
+  const other = ctx.thread("corrupt-other");
+  const [c1, c2, c3, c4, c5] = ids(5) as [string, string, string, string, string];
+  await putFull(ctx, threadId, c1, { a: "one" });
+  await putFull(ctx, other, c1, { a: "elsewhere" });
+  const rawPut = (id: string, tag: string, bytes: number[]) =>
+    ctx.backend.putCheckpoint({
+      checkpoint: {
+        threadId,
+        ns: "",
+        id,
+        parentId: c1,
+        createdAt: new Date().toISOString(),
+        channelVersions: { a: c1, b: id },
+        metadata: JSON.stringify({ source: "loop", step: 1, tag: ctx.tag }),
+        body: JSON.stringify({ vs: {} }),
+      },
+      blobs: [
+        {
+          channel: "b",
+          version: id,
+          kind: "full",
+          prevVersion: null,
+          depth: 0,
+          value: { tag, bytes: new Uint8Array(bytes) },
+        },
+      ],
+    });
+  await rawPut(c2, "no-such-serializer", [1, 2, 3]);
+  await rawPut(c3, "json", [0xff, 0xfe, 0x7b]);
+  await putFull(ctx, threadId, c4, { b: "four" }, { carried: { a: c1 } });
+  await putFull(ctx, threadId, c5, { b: "five" }, { carried: { a: c1 } });
+  await ctx.backend.putWrites({ threadId, ns: "", checkpointId: c5 }, [
+    {
+      taskId: "t",
+      taskPath: "",
+      idx: 0,
+      channel: "x",
+      value: { tag: "nope", bytes: new Uint8Array([1]) },
+    },
+  ]);
+  for (const bad of [c2, c3, c5]) {
+    const error = await ctx.checkpointer.get(threadId, { checkpointId: bad }).catch((e) => e);
+    expect(error).toBeInstanceOf(SerializationError);
+    expect(error).toMatchObject({ code: "SERIALIZATION", threadId, checkpointId: bad });
+    expect(String(error.message)).toContain(bad);
+  }
+  expect((await mustGet(ctx, threadId, c1)).checkpoint.values).toStrictEqual({ a: "one" });
+  expect((await mustGet(ctx, threadId, c4)).checkpoint.values).toStrictEqual({
+    a: "one",
+    b: "four",
+  });
+  expect((await mustGet(ctx, other)).checkpoint.values).toStrictEqual({ a: "elsewhere" });
+  // Headers of every checkpoint still list; values list up to the first bad one.
+  expect(await listIds(ctx, { threadId, includeValues: false })).toEqual([c5, c4, c3, c2, c1]);
+  expect(await listIds(ctx, { threadId, before: c2 })).toEqual([c1]);
+  await expect(collect(ctx.checkpointer.list({ threadId }))).rejects.toBeInstanceOf(
+    SerializationError,
+  );
+  if (ctx.corrupt) {
+    await ctx.corrupt({ threadId, ns: "", checkpointId: c4 });
+    const error = await ctx.checkpointer.get(threadId, { checkpointId: c4 }).catch((e) => e);
+    expect(error).toBeInstanceOf(SerializationError);
+    expect(error).toMatchObject({ threadId, checkpointId: c4 });
+    expect((await mustGet(ctx, threadId, c1)).checkpoint.values).toStrictEqual({ a: "one" });
+    expect((await mustGet(ctx, other)).checkpoint.values).toStrictEqual({ a: "elsewhere" });
+  }
+}
+
+/** Cases of the "values" group. */
+export const valueCases: readonly ConformanceCase[] = [
+  { name: "every supported value type round-trips exactly", run: roundTrip },
+  { name: "a cleared channel reads back absent while its version is kept", run: emptyChannel },
+  {
+    name: "a channel written at step 1 is still present at step 50, never rewritten",
+    run: carriedOver,
+  },
+  { name: "append chains rebuild the value across periodic full snapshots", run: appendChain },
+  { name: "two branches appending to the same version rebuild independently", run: appendForks },
+  {
+    name: "a corrupted value is reported by thread and checkpoint; its neighbours still load",
+    run: corruptedValue,
+  },
+];

@@ -1,0 +1,16 @@
+/**
+ * `rewind/testing`: the conformance suites every storage backend runs, for Rewind's own
+ * backends and for yours. Needs vitest.
+ */
+export {
+  type CheckpointBackendHarness,
+  type ConformanceSkip,
+  checkpointConformanceCases,
+  describeCheckpointBackend,
+} from "./checkpoint-conformance.js";
+export {
+  type CaseContext,
+  type ConformanceCase,
+  ConformanceMoney,
+  conformanceSerializer,
+} from "./checkpoint-fixtures.js";
