@@ -1,0 +1,216 @@
+/**
+ * The public operations of a tenant-bound store and their translation into raw backend
+ * operations: validation, serialization and defaults happen here, before any storage is touched,
+ * so a bad operation anywhere in a batch fails it before it starts.
+ */
+import { InvalidInputError, isRewindError, SerializationError } from "../errors.js";
+import type { JsonSerializer } from "../serde/serializer.js";
+import { normalizeFilter, type StoreFilter } from "./store-filter.js";
+import type { StoredItem, StoreOp } from "./store-types.js";
+import {
+  MAX_LIMIT,
+  MAX_NAMESPACE_DEPTH,
+  validateCount,
+  validateKey,
+  validateNamespace,
+  validateTtl,
+} from "./store-validation.js";
+
+/** A stored item as callers see it. */
+export interface StoreItem<T = unknown> {
+  readonly namespace: string[];
+  readonly key: string;
+  readonly value: T;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  /** When the item stops being visible; `undefined` if it never expires. */
+  readonly expiresAt: Date | undefined;
+}
+
+/** Options of a put. */
+export interface StorePutOptions {
+  /** Expiry in ms from now; `null` never expires; omitted: the store's `defaultTtlMs`. */
+  ttlMs?: number | null;
+  /** Fail with `ConflictError` (writing nothing) if a live item already has this key. */
+  ifAbsent?: boolean;
+}
+
+/** Options of a get. */
+export interface StoreGetOptions {
+  /** Push a TTL'd item's expiry to now + its TTL. Default: the store's `refreshTtlOnRead`. */
+  refreshTtl?: boolean;
+}
+
+/** Options of a search. */
+export interface StoreSearchOptions extends StoreGetOptions {
+  filter?: StoreFilter;
+  /** Default 10, at most 10,000. */
+  limit?: number;
+  offset?: number;
+}
+
+/** Options of a namespace listing. */
+export interface StoreListNamespacesOptions {
+  /** Only namespaces starting with these whole labels. */
+  prefix?: readonly string[];
+  /** Only namespaces ending with these whole labels. */
+  suffix?: readonly string[];
+  /** Cut each namespace to its first `maxDepth` labels (then deduplicate). */
+  maxDepth?: number;
+  /** Default 100, at most 10,000. */
+  limit?: number;
+  offset?: number;
+}
+
+/** One operation of a {@link TenantStore.batch}. */
+export type StoreOperation =
+  | ({ op: "get"; namespace: readonly string[]; key: string } & StoreGetOptions)
+  | ({ op: "put"; namespace: readonly string[]; key: string; value: unknown } & StorePutOptions)
+  | { op: "delete"; namespace: readonly string[]; key: string }
+  | ({ op: "search"; namespacePrefix: readonly string[] } & StoreSearchOptions)
+  | ({ op: "listNamespaces" } & StoreListNamespacesOptions);
+
+/** The result of one batch operation: an item or `undefined`, nothing, a flag, items, namespaces. */
+export type StoreOperationResult<O extends StoreOperation> = O extends { op: "get" }
+  ? StoreItem | undefined
+  : O extends { op: "put" }
+    ? undefined
+    : O extends { op: "delete" }
+      ? boolean
+      : O extends { op: "search" }
+        ? StoreItem[]
+        : string[][];
+
+/** Settings that shape how operations are prepared. */
+export interface PrepareContext {
+  readonly serializer: JsonSerializer;
+  readonly maxValueBytes: number;
+  readonly defaultTtlMs: number | null;
+  readonly refreshTtlOnRead: boolean;
+}
+
+/** Validates and serializes one operation for `tenant`; throws before anything is stored. */
+export function prepareOp(tenant: string, input: StoreOperation, ctx: PrepareContext): StoreOp {
+  if (input === null || typeof input !== "object") {
+    throw new InvalidInputError("a batch operation must be an object");
+  }
+  switch (input.op) {
+    case "get":
+      return {
+        kind: "get",
+        tenant,
+        namespace: validateNamespace(input.namespace),
+        key: validateKey(input.key),
+        refreshTtl: refresh(input.refreshTtl, ctx),
+      };
+    case "put": {
+      const namespace = validateNamespace(input.namespace);
+      const key = validateKey(input.key);
+      return {
+        kind: "put",
+        tenant,
+        namespace,
+        key,
+        value: encodeValue(input.value, namespace, key, ctx),
+        ttlMs: input.ttlMs === undefined ? ctx.defaultTtlMs : validateTtl(input.ttlMs),
+        ifAbsent: flag(input.ifAbsent, "ifAbsent"),
+      };
+    }
+    case "delete":
+      return {
+        kind: "delete",
+        tenant,
+        namespace: validateNamespace(input.namespace),
+        key: validateKey(input.key),
+      };
+    case "search":
+      return {
+        kind: "search",
+        tenant,
+        namespacePrefix: validateNamespace(input.namespacePrefix, "namespace prefix", true),
+        filter: normalizeFilter(input.filter),
+        limit: validateCount(input.limit, "limit", 10, MAX_LIMIT),
+        offset: validateCount(input.offset, "offset", 0),
+        refreshTtl: refresh(input.refreshTtl, ctx),
+      };
+    case "listNamespaces": {
+      const maxDepth =
+        input.maxDepth === undefined ? null : validateCount(input.maxDepth, "maxDepth", 0);
+      if (maxDepth === 0) throw new InvalidInputError("maxDepth must be at least 1");
+      return {
+        kind: "listNamespaces",
+        tenant,
+        prefix: validateNamespace(input.prefix ?? [], "prefix", true),
+        suffix: validateNamespace(input.suffix ?? [], "suffix", true),
+        maxDepth: maxDepth === null || maxDepth >= MAX_NAMESPACE_DEPTH ? null : maxDepth,
+        limit: validateCount(input.limit, "limit", 100, MAX_LIMIT),
+        offset: validateCount(input.offset, "offset", 0),
+      };
+    }
+    default:
+      throw new InvalidInputError(
+        `unknown batch operation "${String((input as { op?: unknown }).op)}"`,
+      );
+  }
+}
+
+/** Turns a backend row into an {@link StoreItem}; an undecodable value names the item. */
+export function decodeItem(row: StoredItem, serializer: JsonSerializer): StoreItem {
+  let value: unknown;
+  try {
+    value = serializer.parse(row.value);
+  } catch (cause) {
+    throw new SerializationError(
+      `stored item ${JSON.stringify(row.key)} in namespace ${JSON.stringify(row.namespace)} could not be decoded: ${(cause as Error).message}`,
+      { cause },
+    );
+  }
+  return {
+    namespace: [...row.namespace],
+    key: row.key,
+    value,
+    createdAt: new Date(row.createdAt),
+    updatedAt: new Date(row.updatedAt),
+    expiresAt: row.expiresAt === null ? undefined : new Date(row.expiresAt),
+  };
+}
+
+function encodeValue(
+  value: unknown,
+  namespace: readonly string[],
+  key: string,
+  ctx: PrepareContext,
+): string {
+  let text: string;
+  try {
+    text = ctx.serializer.stringify(value);
+  } catch (cause) {
+    const reason = isRewindError(cause)
+      ? cause.message
+      : String((cause as Error)?.message ?? cause);
+    throw new SerializationError(
+      `value of ${JSON.stringify(key)} in namespace ${JSON.stringify(namespace)} cannot be stored: ${reason}`,
+      { cause },
+    );
+  }
+  // JSON text is mostly ASCII: check the cheap bound first.
+  if (text.length * 3 > ctx.maxValueBytes) {
+    const bytes = Buffer.byteLength(text, "utf8");
+    if (bytes > ctx.maxValueBytes) {
+      throw new InvalidInputError(
+        `value of ${JSON.stringify(key)} is ${bytes} bytes serialized, over maxValueBytes (${ctx.maxValueBytes})`,
+      );
+    }
+  }
+  return text;
+}
+
+function refresh(value: unknown, ctx: PrepareContext): boolean {
+  return value === undefined ? ctx.refreshTtlOnRead : flag(value, "refreshTtl");
+}
+
+function flag(value: unknown, what: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== "boolean") throw new InvalidInputError(`${what} must be a boolean`);
+  return value;
+}

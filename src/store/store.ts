@@ -1,0 +1,183 @@
+/**
+ * The cross-thread store: long-term memory that outlives threads (a user's preferences, facts an
+ * agent learned). Wraps any {@link StoreBackend} once with validation, serialization, TTLs, lazy
+ * idempotent setup, a bounded background sweep and a `close()` that can be called twice. Data is
+ * only reachable through a tenant-bound {@link TenantStore}; there is no tenant-less default.
+ */
+import { ClosedError, InvalidInputError, isRewindError, StorageError } from "../errors.js";
+import { defaultSerializer, type JsonSerializer } from "../serde/serializer.js";
+import { decodeItem, type PrepareContext, prepareOp, type StoreOperation } from "./store-ops.js";
+import type { StoreBackend, StoreOpResult } from "./store-types.js";
+import { validateCount, validateTenantId, validateTtl } from "./store-validation.js";
+import { TenantStore } from "./tenant-store.js";
+
+/** Options of {@link Store}. */
+export interface StoreOptions {
+  serializer?: JsonSerializer;
+  /** TTL of items put without one, in ms. Default: items never expire. */
+  defaultTtlMs?: number | null;
+  /** Whether reads push a TTL'd item's expiry to now + its TTL. Default true. */
+  refreshTtlOnRead?: boolean;
+  /** Largest value accepted, in UTF-8 bytes of its serialized form. Default 4 MiB. */
+  maxValueBytes?: number;
+  /** Clock in epoch ms (inject a fake one in tests). Default `Date.now`. */
+  now?: () => number;
+  /** Sweep expired items every this many ms once the store is in use. Default: no timer. */
+  sweepIntervalMs?: number;
+  /** Most items one background sweep deletes. Default 1000. */
+  sweepLimit?: number;
+  /** Told about a failed background sweep (the next one retries). Default: ignored. */
+  onSweepError?: (error: unknown) => void;
+}
+
+/** The tenant column value of the unscoped space; no tenant id can equal it. */
+const UNSCOPED = "";
+
+/**
+ * A validated, serializing handle on a store backend.
+ *
+ * @example
+ * const store = createSqliteStore({ path: "agent.db" });
+ * const acme = store.forTenant("acme");
+ * await acme.put(["users", "u1"], "prefs", { theme: "dark", since: new Date() });
+ * (await acme.get(["users", "u1"], "prefs"))?.value.since; // a Date
+ */
+export class Store {
+  readonly backend: StoreBackend;
+  readonly serializer: JsonSerializer;
+  readonly #ctx: PrepareContext;
+  readonly #now: () => number;
+  readonly #sweepIntervalMs: number | undefined;
+  readonly #sweepLimit: number;
+  readonly #onSweepError: (error: unknown) => void;
+  #ready: Promise<void> | undefined;
+  #closed: Promise<void> | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #sweeping: Promise<unknown> | undefined;
+
+  constructor(backend: StoreBackend, options: StoreOptions = {}) {
+    this.backend = backend;
+    this.serializer = options.serializer ?? defaultSerializer;
+    const maxValueBytes = validateCount(options.maxValueBytes, "maxValueBytes", 4 * 1024 * 1024);
+    this.#ctx = {
+      serializer: this.serializer,
+      maxValueBytes,
+      defaultTtlMs: validateTtl(options.defaultTtlMs ?? null, "defaultTtlMs"),
+      refreshTtlOnRead: options.refreshTtlOnRead ?? true,
+    };
+    this.#now = options.now ?? Date.now;
+    if (options.sweepIntervalMs !== undefined)
+      validateTtl(options.sweepIntervalMs, "sweepIntervalMs");
+    this.#sweepIntervalMs = options.sweepIntervalMs;
+    this.#sweepLimit = validateCount(options.sweepLimit, "sweepLimit", 1000);
+    this.#onSweepError = options.onSweepError ?? (() => undefined);
+  }
+
+  /**
+   * The store bound to `tenantId`: everything it writes is stored under that tenant and it can
+   * never read, list or delete another tenant's items.
+   */
+  forTenant(tenantId: string): TenantStore {
+    const tenant = validateTenantId(tenantId);
+    return new TenantStore(tenant, (ops) => this.#run(tenant, ops));
+  }
+
+  /**
+   * The one space that belongs to no tenant, for data shared by the whole application. Chosen
+   * explicitly: no tenant's view can see it, and it cannot see any tenant's items.
+   */
+  unscoped(): TenantStore {
+    return new TenantStore(undefined, (ops) => this.#run(UNSCOPED, ops));
+  }
+
+  /** Runs the backend's setup once; concurrent first calls share it, a failed setup is retried. */
+  ready(): Promise<void> {
+    if (this.#closed) {
+      return Promise.reject(new ClosedError(`the ${this.backend.name} store is closed`));
+    }
+    if (!this.#ready) {
+      this.#ready = this.backend.setup().then(
+        () => this.#startTimer(),
+        (error) => {
+          this.#ready = undefined;
+          throw this.#wrap(error, "setup");
+        },
+      );
+    }
+    return this.#ready;
+  }
+
+  /**
+   * Deletes up to `limit` (default: the `sweepLimit` option) expired items of every tenant and
+   * returns how many. Expired items are invisible already; sweeping reclaims their space.
+   */
+  async sweepExpired(options: { limit?: number } = {}): Promise<number> {
+    const limit = validateCount(options.limit, "limit", this.#sweepLimit);
+    await this.ready();
+    try {
+      return await this.backend.sweepExpired(this.#now(), limit);
+    } catch (error) {
+      throw this.#wrap(error, "sweep");
+    }
+  }
+
+  /** Stops the sweep timer and closes the backend; later calls throw {@link ClosedError}. Safe to call twice. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      if (this.#timer) clearInterval(this.#timer);
+      await this.#ready?.catch(() => undefined);
+      await this.#sweeping;
+      await this.backend.close();
+    })();
+    return this.#closed;
+  }
+
+  async #run(tenant: string, ops: readonly StoreOperation[]): Promise<unknown[]> {
+    if (!Array.isArray(ops)) throw new InvalidInputError("batch takes an array of operations");
+    if (this.#closed) throw new ClosedError(`the ${this.backend.name} store is closed`);
+    const prepared = ops.map((op) => prepareOp(tenant, op, this.#ctx));
+    if (prepared.length === 0) return [];
+    await this.ready();
+    let results: StoreOpResult[];
+    try {
+      results = await this.backend.batch(prepared, this.#now());
+    } catch (error) {
+      throw this.#wrap(error, "batch");
+    }
+    return results.map((result, i) => {
+      const kind = prepared[i]!.kind;
+      if (kind === "get") return result && decodeItem(result as never, this.serializer);
+      if (kind === "search") {
+        return (result as StoreOpResult<"search">).map((row) => decodeItem(row, this.serializer));
+      }
+      return result;
+    });
+  }
+
+  #startTimer(): void {
+    if (this.#sweepIntervalMs === undefined || this.#timer || this.#closed) return;
+    this.#timer = setInterval(() => {
+      if (this.#sweeping || this.#closed) return;
+      this.#sweeping = this.sweepExpired()
+        .catch((error) => this.#onSweepError(error))
+        .finally(() => {
+          this.#sweeping = undefined;
+        });
+    }, this.#sweepIntervalMs);
+    // The sweep is housekeeping: it must never keep a process alive.
+    this.#timer.unref?.();
+  }
+
+  #wrap(error: unknown, what: string): Error {
+    if (isRewindError(error)) return error;
+    return new StorageError(
+      `${this.backend.name} store ${what} failed: ${(error as Error)?.message ?? String(error)}`,
+      { cause: error },
+    );
+  }
+}
+
+/** Wraps a store backend: `createStore(new MemoryStoreBackend())`. */
+export function createStore(backend: StoreBackend, options?: StoreOptions): Store {
+  return new Store(backend, options);
+}
