@@ -14,3 +14,8 @@ export {
   ConformanceMoney,
   conformanceSerializer,
 } from "./checkpoint-fixtures.js";
+export {
+  type FakeClock,
+  type StoreConformanceHarness,
+  storeConformance,
+} from "./store-conformance.js";
