@@ -14,8 +14,4 @@ export {
   ConformanceMoney,
   conformanceSerializer,
 } from "./checkpoint-fixtures.js";
-export {
-  type FakeClock,
-  type StoreConformanceHarness,
-  storeConformance,
-} from "./store-conformance.js";
+export { type StoreConformanceHarness, storeConformance } from "./store-conformance.js";
