@@ -8,4 +8,6 @@ export { MAX_THREAD_ID_LENGTH, newCheckpointId, threadIdFrom, validateThreadId }
 export * from "./serde/index.js";
 export * from "./storage/checkpointer.js";
 export { MemoryBackend } from "./storage/memory/index.js";
+export { createMemoryStore, MemoryStoreBackend } from "./storage/memory/memory-store.js";
 export type * from "./storage/types.js";
+export * from "./store/index.js";

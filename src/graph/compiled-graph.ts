@@ -13,6 +13,7 @@ import {
 } from "../storage/checkpointer.js";
 import { MemoryBackend } from "../storage/memory/memory-backend.js";
 import type { CheckpointBackend } from "../storage/types.js";
+import type { Store } from "../store/store.js";
 import { applyWrites, stateView, toWrites } from "./apply.js";
 import type { ChannelMap, StateOf, UpdateOf } from "./channels.js";
 import type { Command } from "./command.js";
@@ -44,6 +45,8 @@ export interface CompileOptions {
    * state is migrated when read; the next checkpoint stores the new shape.
    */
   migrations?: Readonly<Record<number, StateMigration>>;
+  /** The cross-thread store nodes reach as `ctx.store`, bound to each run's `tenantId`. */
+  store?: Store;
 }
 
 /** A task of a checkpoint's next step, as `getState` shows it. */
@@ -97,6 +100,7 @@ export class CompiledGraph<C extends ChannelMap> {
       interruptAfter: options.interruptAfter ?? [],
       schemaVersion: options.schemaVersion ?? 1,
       migrations: options.migrations ?? {},
+      store: options.store,
     };
   }
 

@@ -1,4 +1,5 @@
 /** What a node receives besides the state. */
+import type { TenantStore } from "../store/tenant-store.js";
 
 export interface NodeContext {
   readonly threadId: string;
@@ -14,4 +15,9 @@ export interface NodeContext {
   readonly metadata: Readonly<Record<string, unknown>>;
   /** An idempotency key for side effects of this task: stable across retries and resumes. */
   readonly idempotencyKey: string;
+  /**
+   * The cross-thread store, bound to the run's tenant (`invoke(..., { tenantId })`). Reading it
+   * in a run without a tenant throws: there is no tenant-less default.
+   */
+  readonly store: TenantStore;
 }

@@ -24,6 +24,8 @@ export interface RunOptions extends LeaseOptions {
   /** Breakpoints for this call (replacing the compiled ones). */
   readonly interruptBefore?: readonly string[];
   readonly interruptAfter?: readonly string[];
+  /** The tenant whose slice of the cross-thread store nodes see as `ctx.store`. */
+  readonly tenantId?: string;
 }
 
 /** What `invoke` returns. */

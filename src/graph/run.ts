@@ -19,6 +19,8 @@ import type {
   PendingWrite,
 } from "../storage/checkpointer.js";
 import type { LeaseFence } from "../storage/types.js";
+import type { Store } from "../store/store.js";
+import type { TenantStore } from "../store/tenant-store.js";
 import { applyWrites, type ChannelWrite, stateView, toWrites } from "./apply.js";
 import { type Command, isCommand } from "./command.js";
 import {
@@ -36,6 +38,7 @@ import {
 } from "./constants.js";
 import { GraphInterrupt, type Interrupt, interruptId, taskScope } from "./interrupt.js";
 import { migrateSnapshot, type StateMigration } from "./migrations.js";
+import type { NodeContext } from "./node-context.js";
 import { claimTaskId, commandTaskId, PendingIndex } from "./pending.js";
 import { withRetry } from "./retry.js";
 import { route } from "./routing.js";
@@ -68,6 +71,7 @@ export interface RunContext {
   readonly interruptAfter: readonly string[];
   readonly schemaVersion: number;
   readonly migrations: Readonly<Record<number, StateMigration>>;
+  readonly store: Store | undefined;
 }
 
 export class Run {
@@ -264,16 +268,7 @@ export class Run {
         node.retry,
         (attempt) =>
           taskScope.run({ taskId: task.id, node: task.node, answers, counter: 0 }, async () =>
-            node.fn(state, {
-              threadId: this.#threadId,
-              checkpointId: current.id,
-              step,
-              node: task.node,
-              taskId: task.id,
-              attempt,
-              metadata: this.#options.metadata ?? {},
-              idempotencyKey: `${this.#threadId}/${task.id}`,
-            }),
+            node.fn(state, this.#nodeContext(current.id, step, task, attempt)),
           ),
         (error) => error instanceof GraphInterrupt,
       );
@@ -327,6 +322,36 @@ export class Run {
       return { kind: "failed", task, error };
     }
   }
+
+  #nodeContext(checkpointId: string, step: number, task: Task, attempt: number): NodeContext {
+    const store = this.#store;
+    return {
+      threadId: this.#threadId,
+      checkpointId,
+      step,
+      node: task.node,
+      taskId: task.id,
+      attempt,
+      metadata: this.#options.metadata ?? {},
+      idempotencyKey: `${this.#threadId}/${task.id}`,
+      get store(): TenantStore {
+        return store();
+      },
+    };
+  }
+
+  /** The tenant-bound store, or a named error saying why there is none. */
+  #store = (): TenantStore => {
+    const { store } = this.#ctx;
+    if (!store)
+      throw new InvalidInputError("this graph has no store: compile({ store }) to give nodes one");
+    if (this.#options.tenantId === undefined) {
+      throw new InvalidInputError(
+        "ctx.store needs the run's tenant: invoke(input, { threadId, tenantId })",
+      );
+    }
+    return store.forTenant(this.#options.tenantId);
+  };
 
   async #barrier(
     current: Snapshot,
