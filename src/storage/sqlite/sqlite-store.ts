@@ -1,0 +1,298 @@
+/**
+ * The cross-thread store in SQLite (better-sqlite3). One table keyed by (tenant, path, key):
+ * prefix search is a range scan of that key, filters run in SQL over the JSON value, a batch is
+ * one IMMEDIATE transaction (a savepoint when the shared handle is already inside one). It can
+ * share the checkpointer's database file or handle: its tables have names of their own.
+ */
+import { ConflictError, StorageError } from "../../errors.js";
+import {
+  decodeNamespace,
+  encodeNamespace,
+  PATH_TERMINATOR,
+  pathDepth,
+  truncatePath,
+  upperBound,
+} from "../../store/namespace-path.js";
+import { Store, type StoreOptions } from "../../store/store.js";
+import type {
+  StoreBackend,
+  StoredItem,
+  StoreListNamespacesOp,
+  StoreOp,
+  StoreOpResult,
+  StoreSearchOp,
+} from "../../store/store-types.js";
+import { sqliteFilterSql } from "./sqlite-store-filter.js";
+import { migrateSqliteStore, SQLITE_STORE_TABLE as T } from "./sqlite-store-migrations.js";
+import type { SqliteDatabaseLike, SqliteStatementLike } from "./sqlite-types.js";
+
+/** Where the SQLite store keeps its data. */
+export interface SqliteStoreBackendOptions {
+  /** A database file to open (WAL mode, busy timeout); closed by `close()`. */
+  path?: string;
+  /** An open better-sqlite3 database, e.g. the checkpointer's; left open by `close()`. */
+  database?: SqliteDatabaseLike;
+  /** Wait for a busy database this long before failing, for a file opened here. Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+interface Row {
+  path: string;
+  key: string;
+  value: string;
+  created_at: number | bigint;
+  updated_at: number | bigint;
+  expires_at: number | bigint | null;
+  ttl_ms: number | bigint | null;
+}
+
+const COLUMNS = "path, key, value, created_at, updated_at, expires_at, ttl_ms";
+const LIVE = "(expires_at IS NULL OR expires_at > ?)";
+const CACHE_SIZE = 64;
+
+/** SQLite implementation of {@link StoreBackend}. Wrap it with {@link createSqliteStore}. */
+export class SqliteStoreBackend implements StoreBackend {
+  readonly name = "sqlite";
+  readonly #options: SqliteStoreBackendOptions;
+  readonly #statements = new Map<string, SqliteStatementLike>();
+  #db: SqliteDatabaseLike | undefined;
+  #closed = false;
+
+  constructor(options: SqliteStoreBackendOptions) {
+    if (!options.database === !options.path) {
+      throw new StorageError("the SQLite store needs exactly one of `path` or `database`");
+    }
+    this.#options = options;
+  }
+
+  async setup(): Promise<void> {
+    if (!this.#db) {
+      if (this.#options.database) this.#db = this.#options.database;
+      else {
+        const { default: Database } = await import("better-sqlite3");
+        const db = new Database(this.#options.path!);
+        db.pragma("journal_mode = WAL");
+        db.pragma(`busy_timeout = ${Math.floor(this.#options.busyTimeoutMs ?? 5000)}`);
+        this.#db = db as unknown as SqliteDatabaseLike;
+      }
+    }
+    migrateSqliteStore(this.#db);
+  }
+
+  async batch(ops: readonly StoreOp[], now: number): Promise<StoreOpResult[]> {
+    const writes = ops.some((op) => op.kind === "put" || op.kind === "delete" || isRefresh(op));
+    // One statement is atomic by itself; only a refreshing read needs two.
+    if (ops.length === 1 && !isRefresh(ops[0]!)) return [this.#apply(ops[0]!, now)];
+    return this.#atomic(writes, () => ops.map((op) => this.#apply(op, now)));
+  }
+
+  async sweepExpired(now: number, limit: number): Promise<number> {
+    return this.#stmt(
+      `DELETE FROM ${T} WHERE rowid IN (SELECT rowid FROM ${T} WHERE expires_at <= ? LIMIT ?)`,
+    ).run(now, limit).changes;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#statements.clear();
+    if (this.#options.path) this.#db?.close();
+  }
+
+  #apply(op: StoreOp, now: number): StoreOpResult {
+    switch (op.kind) {
+      case "get": {
+        const path = encodeNamespace(op.namespace);
+        const row = this.#stmt(
+          `SELECT ${COLUMNS} FROM ${T} WHERE tenant = ? AND path = ? AND key = ? AND ${LIVE}`,
+        ).get(op.tenant, path, op.key, now) as Row | undefined;
+        if (!row) return undefined;
+        return item(op.refreshTtl ? this.#refresh(op.tenant, row, now) : row);
+      }
+      case "put": {
+        const changes = this.#stmt(
+          `INSERT INTO ${T} (tenant, path, key, value, ttl_ms, created_at, updated_at, expires_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (tenant, path, key) DO UPDATE SET
+             value = excluded.value, ttl_ms = excluded.ttl_ms, updated_at = excluded.updated_at,
+             expires_at = excluded.expires_at,
+             created_at = CASE WHEN ${T}.expires_at <= excluded.updated_at
+               THEN excluded.created_at ELSE ${T}.created_at END
+           ${op.ifAbsent ? `WHERE ${T}.expires_at <= excluded.updated_at` : ""}`,
+        ).run(
+          op.tenant,
+          encodeNamespace(op.namespace),
+          op.key,
+          op.value,
+          op.ttlMs,
+          now,
+          now,
+          op.ttlMs === null ? null : now + op.ttlMs,
+        ).changes;
+        if (changes === 0) {
+          throw new ConflictError(
+            `an item already exists under ${JSON.stringify(op.key)} in namespace ${JSON.stringify(op.namespace)}`,
+          );
+        }
+        return undefined;
+      }
+      case "delete": {
+        const row = this.#stmt(
+          `DELETE FROM ${T} WHERE tenant = ? AND path = ? AND key = ? RETURNING expires_at`,
+        ).get(op.tenant, encodeNamespace(op.namespace), op.key) as
+          | { expires_at: number | bigint | null }
+          | undefined;
+        return row !== undefined && (row.expires_at === null || Number(row.expires_at) > now);
+      }
+      case "search":
+        return this.#search(op, now);
+      case "listNamespaces":
+        return this.#listNamespaces(op, now);
+    }
+  }
+
+  #search(op: StoreSearchOp, now: number): StoredItem[] {
+    const params: unknown[] = [op.tenant];
+    const range = prefixRange(encodeNamespace(op.namespacePrefix), params);
+    params.push(now);
+    const filter = sqliteFilterSql(op.filter, params);
+    params.push(op.limit, op.offset);
+    const rows = this.#stmt(
+      `SELECT ${COLUMNS} FROM ${T} WHERE tenant = ?${range} AND ${LIVE} AND ${filter}
+       ORDER BY updated_at DESC, path, key LIMIT ? OFFSET ?`,
+    ).all(...params) as Row[];
+    return rows.map((row) => item(op.refreshTtl ? this.#refresh(op.tenant, row, now) : row));
+  }
+
+  /**
+   * A loose index scan: each step seeks the next live path past the previous namespace (past its
+   * whole subtree once it is cut to `maxDepth`), so the work is one indexed seek per namespace
+   * returned or skipped, however many items each holds.
+   */
+  #listNamespaces(op: StoreListNamespacesOp, now: number): string[][] {
+    const out: string[][] = [];
+    const upper = upperBound(encodeNamespace(op.prefix));
+    const suffix = encodeNamespace(op.suffix);
+    let cursor = encodeNamespace(op.prefix);
+    let strict = false;
+    let skip = op.offset;
+    while (out.length < op.limit) {
+      const params: unknown[] = [op.tenant, cursor];
+      let sql = `SELECT path FROM ${T} WHERE tenant = ? AND path ${strict ? ">" : ">="} ?`;
+      if (upper !== undefined) {
+        sql += " AND path < ?";
+        params.push(upper);
+      }
+      sql += ` AND ${LIVE}`;
+      params.push(now);
+      if (suffix !== "") {
+        sql += " AND substr(char(1) || path, -?) = ?";
+        params.push([...suffix].length + 1, PATH_TERMINATOR + suffix);
+      }
+      const row = this.#stmt(`${sql} ORDER BY path LIMIT 1`).get(...params) as
+        | { path: string }
+        | undefined;
+      if (!row) break;
+      const cut = op.maxDepth === null ? row.path : truncatePath(row.path, op.maxDepth);
+      if (skip > 0) skip--;
+      else out.push(decodeNamespace(cut));
+      if (op.maxDepth !== null && pathDepth(cut) === op.maxDepth) {
+        cursor = upperBound(cut)!;
+        strict = false;
+      } else {
+        cursor = row.path;
+        strict = true;
+      }
+    }
+    return out;
+  }
+
+  #refresh(tenant: string, row: Row, now: number): Row {
+    if (row.ttl_ms === null) return row;
+    const expiresAt = now + Number(row.ttl_ms);
+    this.#stmt(`UPDATE ${T} SET expires_at = ? WHERE tenant = ? AND path = ? AND key = ?`).run(
+      expiresAt,
+      tenant,
+      row.path,
+      row.key,
+    );
+    return { ...row, expires_at: expiresAt };
+  }
+
+  #atomic<R>(write: boolean, fn: () => R): R {
+    const db = this.#database();
+    if (db.inTransaction) {
+      // Someone else's transaction is open on the shared handle: nest as a savepoint.
+      db.exec("SAVEPOINT rewind_store");
+      try {
+        const result = fn();
+        db.exec("RELEASE rewind_store");
+        return result;
+      } catch (error) {
+        db.exec("ROLLBACK TO rewind_store");
+        db.exec("RELEASE rewind_store");
+        throw error;
+      }
+    }
+    db.exec(write ? "BEGIN IMMEDIATE" : "BEGIN");
+    try {
+      const result = fn();
+      db.exec("COMMIT");
+      return result;
+    } catch (error) {
+      if (db.inTransaction) db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  #stmt(sql: string): SqliteStatementLike {
+    let stmt = this.#statements.get(sql);
+    if (stmt) {
+      // Refresh its place so the cache evicts the least recently used statement.
+      this.#statements.delete(sql);
+    } else {
+      stmt = this.#database().prepare(sql);
+      if (this.#statements.size >= CACHE_SIZE) {
+        this.#statements.delete(this.#statements.keys().next().value!);
+      }
+    }
+    this.#statements.set(sql, stmt);
+    return stmt;
+  }
+
+  #database(): SqliteDatabaseLike {
+    if (!this.#db || this.#closed) throw new StorageError("the SQLite store is not open");
+    return this.#db;
+  }
+}
+
+/**
+ * A {@link Store} on SQLite: `createSqliteStore({ path: "agent.db" })`, or
+ * `createSqliteStore({ database })` to share the checkpointer's open handle.
+ */
+export function createSqliteStore(options: SqliteStoreBackendOptions & StoreOptions): Store {
+  const { path, database, busyTimeoutMs, ...storeOptions } = options;
+  return new Store(new SqliteStoreBackend({ path, database, busyTimeoutMs }), storeOptions);
+}
+
+function prefixRange(prefix: string, params: unknown[]): string {
+  const upper = upperBound(prefix);
+  if (upper === undefined) return "";
+  params.push(prefix, upper);
+  return " AND path >= ? AND path < ?";
+}
+
+function isRefresh(op: StoreOp): boolean {
+  return (op.kind === "get" || op.kind === "search") && op.refreshTtl;
+}
+
+function item(row: Row): StoredItem {
+  return {
+    namespace: decodeNamespace(row.path),
+    key: row.key,
+    value: row.value,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+  };
+}
