@@ -1,0 +1,32 @@
+/**
+ * `rewind/sqlite`: the SQLite backend (better-sqlite3 12, an optional peer dependency).
+ *
+ * @example
+ * import { createSqliteCheckpointer } from "rewind/sqlite";
+ * const checkpointer = createSqliteCheckpointer("agent.sqlite");
+ * const app = graph.compile({ checkpointer });
+ */
+import { Checkpointer, type CheckpointerOptions } from "../checkpointer.js";
+import { SqliteBackend } from "./sqlite-backend.js";
+import type { SqliteBackendOptions, SqliteDatabaseLike } from "./sqlite-types.js";
+
+export { SqliteBackend } from "./sqlite-backend.js";
+export { migrateSqlite, SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from "./sqlite-migrations.js";
+export type {
+  SqliteBackendOptions,
+  SqliteDatabaseLike,
+  SqliteRunResult,
+  SqliteStatementLike,
+} from "./sqlite-types.js";
+
+/**
+ * A {@link Checkpointer} on SQLite: pass a file path (created if missing, opened in WAL mode and
+ * closed by `close()`) or an open better-sqlite3 database (left open). The schema is created on
+ * first use.
+ */
+export function createSqliteCheckpointer(
+  database: string | SqliteDatabaseLike,
+  options: SqliteBackendOptions & CheckpointerOptions = {},
+): Checkpointer {
+  return new Checkpointer(new SqliteBackend(database, options), options);
+}

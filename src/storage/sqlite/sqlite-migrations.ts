@@ -1,0 +1,122 @@
+/**
+ * Schema of the SQLite backend as an ordered list of migrations: entry `i` takes the schema from
+ * version `i` to version `i + 1`. They run automatically on first use, all pending ones in one
+ * `BEGIN IMMEDIATE` transaction (so two processes starting together migrate once), and each
+ * applied version is recorded in `rewind_migrations`.
+ */
+import { MigrationError } from "../../errors.js";
+import type { SqliteDatabaseLike } from "./sqlite-types.js";
+
+/**
+ * Why the schema looks like this (the target is a small file: about 2x the raw bytes of a long
+ * conversation):
+ * - threads are interned to an integer `tid`, so no other row repeats the thread id text; the
+ *   thread row also holds the tombstone and the lease (owner, fencing token, expiry in ms);
+ * - checkpoints, blobs and writes are WITHOUT ROWID tables keyed by exactly what they are looked
+ *   up by, so the primary key is the only index. Values that would spill to overflow pages there
+ *   go to `rewind_values` (a rowid table, which packs large rows tightly) and are referenced by
+ *   `value_ref`;
+ * - `created_at` holds epoch milliseconds when the ISO text round-trips exactly, else the text;
+ *   `versions` stores `null` for a channel version equal to the checkpoint's own id;
+ * - values are BLOBs with their serializer tag beside them, never cast to text.
+ * Listing across all threads has no index of its own: it is rare, and an index on `id` alone
+ * would cost every checkpoint another copy of its id.
+ */
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE rewind_threads (
+    tid INTEGER PRIMARY KEY,
+    thread_id TEXT NOT NULL UNIQUE,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    lease_owner TEXT,
+    lease_token INTEGER NOT NULL DEFAULT 0,
+    lease_expires_at INTEGER
+  );
+  CREATE TABLE rewind_checkpoints (
+    tid INTEGER NOT NULL,
+    ns TEXT NOT NULL,
+    id TEXT NOT NULL,
+    parent_id TEXT,
+    created_at,
+    versions TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tid, ns, id)
+  ) WITHOUT ROWID;
+  CREATE TABLE rewind_blobs (
+    tid INTEGER NOT NULL,
+    ns TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    version TEXT NOT NULL,
+    kind INTEGER NOT NULL,
+    prev_version TEXT,
+    depth INTEGER NOT NULL,
+    tag TEXT,
+    value BLOB,
+    value_ref INTEGER,
+    PRIMARY KEY (tid, ns, channel, version)
+  ) WITHOUT ROWID;
+  CREATE TABLE rewind_writes (
+    tid INTEGER NOT NULL,
+    ns TEXT NOT NULL,
+    checkpoint_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    task_path TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    value BLOB,
+    value_ref INTEGER,
+    PRIMARY KEY (tid, ns, checkpoint_id, task_id, idx)
+  ) WITHOUT ROWID;
+  CREATE TABLE rewind_values (
+    id INTEGER PRIMARY KEY,
+    bytes BLOB NOT NULL
+  );
+  `,
+];
+
+/** The schema version this code writes. */
+export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS.length;
+
+/**
+ * Brings the database to {@link SQLITE_SCHEMA_VERSION}; a no-op when it is there. Throws
+ * {@link MigrationError} (and changes nothing) when a migration fails or the database was
+ * written by a newer Rewind.
+ */
+export function migrateSqlite(
+  db: SqliteDatabaseLike,
+  migrations: readonly string[] = SQLITE_MIGRATIONS,
+): number {
+  let applied = 0;
+  try {
+    db.exec("BEGIN IMMEDIATE");
+    db.exec(
+      "CREATE TABLE IF NOT EXISTS rewind_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    );
+    const row = db.prepare("SELECT max(version) AS version FROM rewind_migrations").get() as {
+      version: number | null;
+    };
+    const current = row.version ?? 0;
+    if (current > migrations.length) {
+      throw new MigrationError(
+        `the database schema is at version ${current}, newer than this Rewind (${migrations.length}); upgrade Rewind`,
+      );
+    }
+    const record = db.prepare("INSERT INTO rewind_migrations (version, applied_at) VALUES (?, ?)");
+    for (let version = current; version < migrations.length; version++) {
+      db.exec(migrations[version]!);
+      record.run(version + 1, Date.now());
+      applied++;
+    }
+    db.exec("COMMIT");
+    return applied;
+  } catch (error) {
+    if (db.inTransaction) db.exec("ROLLBACK");
+    if (error instanceof MigrationError) throw error;
+    throw new MigrationError(
+      `SQLite schema migration failed, nothing was changed: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}

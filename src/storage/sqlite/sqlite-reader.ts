@@ -1,0 +1,210 @@
+/**
+ * The read side of the SQLite backend: one checkpoint with its blob chains and writes, and
+ * listings streamed in pages with keyset pagination (never a query over the whole history).
+ */
+import { SerializationError } from "../../errors.js";
+import { compareWrites } from "../blob-chain.js";
+import type { CheckpointQuery, LoadedCheckpoint, StoredBlob, StoredCheckpoint } from "../types.js";
+import { metadataFilterSql } from "./sqlite-filter.js";
+import {
+  type BlobRow,
+  type CheckpointRow,
+  KIND_CODES,
+  toStoredBlob,
+  toStoredCheckpoint,
+  toValue,
+  type WriteRow,
+} from "./sqlite-rows.js";
+import type { SqliteStatementLike } from "./sqlite-types.js";
+
+/** Rows fetched per page of a listing. */
+export const LIST_PAGE_SIZE = 100;
+/** Hard stop against a corrupted chain that loops (same bound as the memory backend). */
+const MAX_CHAIN = 1_000_000;
+
+const COLUMNS = "c.tid, c.ns, c.id, c.parent_id, c.created_at, c.versions, c.metadata, c.body";
+const VALUE = "coalesce(value, (SELECT bytes FROM rewind_values WHERE id = value_ref)) AS value";
+
+const TID = "SELECT tid FROM rewind_threads WHERE thread_id = ? AND deleted = 0";
+const LATEST = `SELECT ${COLUMNS} FROM rewind_checkpoints AS c WHERE c.tid = ? AND c.ns = ? ORDER BY c.id DESC LIMIT 1`;
+const BY_ID = `SELECT ${COLUMNS} FROM rewind_checkpoints AS c WHERE c.tid = ? AND c.ns = ? AND c.id = ?`;
+
+// Seeds with the version each channel names, then follows `prev_version` while the link is an
+// append: one statement per checkpoint, one primary-key lookup per link. CROSS JOIN pins the
+// seeds as the outer loop; otherwise the planner may scan every blob of the thread.
+const CHAINS = `
+WITH RECURSIVE chain (channel, version, kind, prev_version, depth, tag, value, value_ref, pos) AS (
+  SELECT b.channel, b.version, b.kind, b.prev_version, b.depth, b.tag, b.value, b.value_ref, 0
+  FROM json_each(@seeds) AS j
+  CROSS JOIN rewind_blobs AS b ON b.tid = @tid AND b.ns = @ns AND b.channel = j.key AND b.version = j.value
+  UNION ALL
+  SELECT b.channel, b.version, b.kind, b.prev_version, b.depth, b.tag, b.value, b.value_ref, c.pos + 1
+  FROM chain AS c
+  JOIN rewind_blobs AS b
+    ON b.tid = @tid AND b.ns = @ns AND b.channel = c.channel AND b.version = c.prev_version
+  WHERE c.kind = ${KIND_CODES.append} AND c.pos < ${MAX_CHAIN}
+)
+SELECT channel, version, kind, prev_version, depth, tag, ${VALUE}, pos FROM chain`;
+
+const WRITES = `SELECT task_id, task_path, idx, channel, tag, ${VALUE}
+FROM rewind_writes WHERE tid = ? AND ns = ? AND checkpoint_id = ?`;
+
+/** Reads checkpoints through cached prepared statements. */
+export class SqliteReader {
+  readonly #stmt: (sql: string) => SqliteStatementLike;
+
+  constructor(stmt: (sql: string) => SqliteStatementLike) {
+    this.#stmt = stmt;
+  }
+
+  /** The live thread's integer id, or undefined when it has no row (or is deleted). */
+  tid(threadId: string): number | undefined {
+    return (this.#stmt(TID).get(threadId) as { tid: number } | undefined)?.tid;
+  }
+
+  get(threadId: string, ns: string, checkpointId?: string): LoadedCheckpoint | undefined {
+    const tid = this.tid(threadId);
+    if (tid === undefined) return undefined;
+    const row = (
+      checkpointId === undefined
+        ? this.#stmt(LATEST).get(tid, ns)
+        : this.#stmt(BY_ID).get(tid, ns, checkpointId)
+    ) as CheckpointRow | undefined;
+    return row && this.#load(row, threadId, true);
+  }
+
+  *list(query: CheckpointQuery): Generator<LoadedCheckpoint> {
+    let tid: number | undefined;
+    if (query.threadId !== undefined) {
+      tid = this.tid(query.threadId);
+      if (tid === undefined) return;
+    }
+    const shape = listShape(query, tid);
+    const withValues = query.includeValues !== false;
+    let remaining = query.limit ?? Number.POSITIVE_INFINITY;
+    let cursor: unknown[] | undefined;
+    while (remaining > 0) {
+      const pageSize = Math.min(LIST_PAGE_SIZE, remaining);
+      const sql = cursor ? shape.nextSql : shape.firstSql;
+      const rows = this.#stmt(sql).all(
+        ...shape.params,
+        ...(cursor ?? []),
+        pageSize,
+      ) as CheckpointRow[];
+      for (const row of rows) {
+        remaining--;
+        yield this.#load(row, query.threadId ?? row.thread_id!, withValues);
+      }
+      if (rows.length < pageSize) return;
+      const last = rows.at(-1)!;
+      cursor = shape.cursor(last);
+    }
+  }
+
+  #load(row: CheckpointRow, threadId: string, withValues: boolean): LoadedCheckpoint {
+    const checkpoint = toStoredCheckpoint(row, threadId);
+    if (!withValues) return { checkpoint, blobs: {}, writes: [] };
+    const where = { threadId, checkpointId: row.id };
+    try {
+      return { checkpoint, blobs: this.#chains(row.tid, checkpoint), writes: this.#writes(row) };
+    } catch (cause) {
+      if (cause instanceof SerializationError) throw cause;
+      throw new SerializationError(
+        `checkpoint ${row.id} of thread "${threadId}" could not be read: ${(cause as Error).message}`,
+        { ...where, cause },
+      );
+    }
+  }
+
+  #chains(tid: number, checkpoint: StoredCheckpoint): Record<string, StoredBlob[]> {
+    const seeds = Object.fromEntries(
+      Object.entries(checkpoint.channelVersions).map(([c, v]) => [c, String(v)]),
+    );
+    const rows = this.#stmt(CHAINS).all({
+      tid,
+      ns: checkpoint.ns,
+      seeds: JSON.stringify(seeds),
+    }) as BlobRow[];
+    const byChannel: Record<string, BlobRow[]> = {};
+    for (const row of rows) {
+      const chain = byChannel[row.channel];
+      if (chain) chain.push(row);
+      else byChannel[row.channel] = [row];
+    }
+    const out: Record<string, StoredBlob[]> = {};
+    for (const channel of Object.keys(seeds)) {
+      const chain = (byChannel[channel] ?? []).sort((a, b) => b.pos - a.pos);
+      out[channel] = chain.map((row) => toStoredBlob(row, checkpoint));
+    }
+    return out;
+  }
+
+  #writes(row: CheckpointRow) {
+    const rows = this.#stmt(WRITES).all(row.tid, row.ns, row.id) as WriteRow[];
+    return rows
+      .map((w) => ({
+        taskId: w.task_id,
+        taskPath: w.task_path,
+        idx: w.idx,
+        channel: w.channel,
+        value: toValue(w.tag, w.value),
+      }))
+      .sort(compareWrites);
+  }
+}
+
+interface ListShape {
+  readonly firstSql: string;
+  readonly nextSql: string;
+  readonly params: unknown[];
+  cursor(last: CheckpointRow): unknown[];
+}
+
+/**
+ * The statements of one listing. Ordered by id, then by what is not fixed (namespace, thread),
+ * so the keyset cursor is a total order; with thread and namespace fixed the primary key
+ * serves the order and each page is a range scan.
+ */
+function listShape(query: CheckpointQuery, tid: number | undefined): ListShape {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (tid !== undefined) {
+    where.push("c.tid = ?");
+    params.push(tid);
+  }
+  if (query.ns !== undefined) {
+    where.push("c.ns = ?");
+    params.push(query.ns);
+  }
+  if (query.checkpointId !== undefined) {
+    where.push("c.id = ?");
+    params.push(query.checkpointId);
+  }
+  if (query.before !== undefined) {
+    where.push("c.id < ?");
+    params.push(query.before);
+  }
+  if (query.filter && Object.keys(query.filter).length > 0) {
+    const filter = metadataFilterSql(query.filter, "c.metadata");
+    where.push(filter.sql);
+    params.push(...filter.params);
+  }
+  const keys = ["c.id"];
+  if (tid === undefined) keys.push("c.tid");
+  if (query.ns === undefined) keys.push("c.ns");
+  const from =
+    tid === undefined
+      ? `SELECT ${COLUMNS}, t.thread_id FROM rewind_checkpoints AS c JOIN rewind_threads AS t ON t.tid = c.tid`
+      : `SELECT ${COLUMNS} FROM rewind_checkpoints AS c`;
+  const order = `ORDER BY ${keys.map((k) => `${k} DESC`).join(", ")} LIMIT ?`;
+  const after =
+    keys.length === 1 ? "c.id < ?" : `(${keys.join(", ")}) < (${keys.map(() => "?").join(", ")})`;
+  const clause = (extra: string[]) => (extra.length ? ` WHERE ${extra.join(" AND ")}` : "");
+  return {
+    firstSql: `${from}${clause(where)} ${order}`,
+    nextSql: `${from}${clause([...where, after])} ${order}`,
+    params,
+    cursor: (last) =>
+      keys.map((k) => (k === "c.id" ? last.id : k === "c.tid" ? last.tid : last.ns)),
+  };
+}

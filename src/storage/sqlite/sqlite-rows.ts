@@ -1,0 +1,116 @@
+/**
+ * Row encodings of the SQLite backend: how checkpoint fields, blob kinds and values map to
+ * columns, and back. Kept apart so the writer and the reader cannot disagree.
+ */
+import { SerializationError } from "../../errors.js";
+import type { SerializedValue } from "../../serde/serializer.js";
+import type { ChannelVersion, StoredBlob, StoredCheckpoint } from "../types.js";
+
+/** Blob kinds as stored (an integer costs no payload byte for 0 and 1). */
+export const KIND_CODES: Readonly<Record<StoredBlob["kind"], number>> = {
+  full: 0,
+  append: 1,
+  empty: 2,
+};
+const KINDS: readonly StoredBlob["kind"][] = ["full", "append", "empty"];
+
+/** A checkpoint row as selected: `thread_id` is only present when the query spans threads. */
+export interface CheckpointRow {
+  readonly tid: number;
+  readonly thread_id?: string;
+  readonly ns: string;
+  readonly id: string;
+  readonly parent_id: string | null;
+  readonly created_at: number | string;
+  readonly versions: string;
+  readonly metadata: string;
+  readonly body: string;
+}
+
+/** A blob row of a resolved chain; `pos` counts links back from the version the checkpoint names. */
+export interface BlobRow {
+  readonly channel: string;
+  readonly version: string;
+  readonly kind: number;
+  readonly prev_version: string | null;
+  readonly depth: number;
+  readonly tag: string | null;
+  readonly value: Uint8Array | null;
+  readonly pos: number;
+}
+
+/** A pending-write row. */
+export interface WriteRow {
+  readonly task_id: string;
+  readonly task_path: string;
+  readonly idx: number;
+  readonly channel: string;
+  readonly tag: string;
+  readonly value: Uint8Array | null;
+}
+
+/** Epoch milliseconds when the ISO text round-trips through them exactly, else the text itself. */
+export function encodeCreatedAt(createdAt: string): number | string {
+  const ms = Date.parse(createdAt);
+  return Number.isFinite(ms) && new Date(ms).toISOString() === createdAt ? ms : createdAt;
+}
+
+/** Channel versions as JSON, with `null` standing for "the checkpoint's own id" (the usual case). */
+export function encodeVersions(versions: Readonly<Record<string, ChannelVersion>>, id: string) {
+  return JSON.stringify(
+    Object.fromEntries(Object.entries(versions).map(([c, v]) => [c, v === id ? null : v])),
+  );
+}
+
+/** The checkpoint a row holds. A row that cannot be read raises a SerializationError naming it. */
+export function toStoredCheckpoint(row: CheckpointRow, threadId: string): StoredCheckpoint {
+  try {
+    const versions = JSON.parse(row.versions) as Record<string, ChannelVersion | null>;
+    return {
+      threadId,
+      ns: row.ns,
+      id: row.id,
+      parentId: row.parent_id,
+      createdAt:
+        typeof row.created_at === "number"
+          ? new Date(row.created_at).toISOString()
+          : String(row.created_at),
+      channelVersions: Object.fromEntries(
+        Object.entries(versions).map(([c, v]) => [c, v === null ? row.id : v]),
+      ),
+      metadata: row.metadata,
+      body: row.body,
+    };
+  } catch (cause) {
+    throw new SerializationError(
+      `checkpoint ${row.id} of thread "${threadId}" has an unreadable row: ${(cause as Error).message}`,
+      { threadId, checkpointId: row.id, cause },
+    );
+  }
+}
+
+/** A blob row as the seam's {@link StoredBlob}; an unknown kind is reported against `owner`. */
+export function toStoredBlob(row: BlobRow, owner: StoredCheckpoint): StoredBlob {
+  const kind = KINDS[row.kind];
+  if (kind === undefined) {
+    throw new SerializationError(
+      `checkpoint ${owner.id} of thread "${owner.threadId}" has a value of unknown kind ${row.kind} (channel "${row.channel}")`,
+      { threadId: owner.threadId, checkpointId: owner.id },
+    );
+  }
+  return {
+    channel: row.channel,
+    version: row.version,
+    kind,
+    prevVersion: row.prev_version,
+    depth: row.depth,
+    value: row.tag === null ? null : toValue(row.tag, row.value),
+  };
+}
+
+/** Tag and bytes as a {@link SerializedValue}; bytes come back as a plain Uint8Array view. */
+export function toValue(tag: string, bytes: Uint8Array | null): SerializedValue {
+  const view = bytes ?? new Uint8Array(0);
+  // better-sqlite3 hands out Buffers; callers expect exactly Uint8Array (a top-level bytes value).
+  return { tag, bytes: new Uint8Array(view.buffer, view.byteOffset, view.byteLength) };
+}
