@@ -1,0 +1,253 @@
+/**
+ * The cross-thread store in PostgreSQL (`pg`). One table keyed by (tenant, path, key): prefix
+ * search is a range scan of that key, filters run in SQL over a GIN-indexed jsonb copy of the
+ * value, and a batch is one transaction on one connection. It can share the checkpointer's pool
+ * and schema: its tables have names of their own.
+ */
+import { ConflictError, StorageError } from "../../errors.js";
+import {
+  decodeNamespace,
+  encodeNamespace,
+  PATH_TERMINATOR,
+  upperBound,
+} from "../../store/namespace-path.js";
+import { Store, type StoreOptions } from "../../store/store.js";
+import type {
+  StoreBackend,
+  StoredItem,
+  StoreListNamespacesOp,
+  StoreOp,
+  StoreOpResult,
+  StoreSearchOp,
+} from "../../store/store-types.js";
+import { type Bind, jsonbDocText, postgresFilterSql } from "./postgres-store-filter.js";
+import { migratePostgresStore, quoteIdentifier } from "./postgres-store-migrations.js";
+import type { PgStoreClientLike, PgStorePoolLike } from "./postgres-store-pool.js";
+
+/** Where the PostgreSQL store keeps its data. */
+export interface PostgresStoreBackendOptions {
+  /** A connection string; the store opens a pool and ends it on `close()`. */
+  connectionString?: string;
+  /** An open pool, e.g. the checkpointer's; left open by `close()`. */
+  pool?: PgStorePoolLike;
+  /** Schema of the store's tables, created if missing. Default `public`. */
+  schema?: string;
+}
+
+type Queryable = Pick<PgStoreClientLike, "query">;
+
+interface Row {
+  path: string;
+  key: string;
+  value: string;
+  created_at: string | number;
+  updated_at: string | number;
+  expires_at: string | number | null;
+}
+
+const COLUMNS = "path, key, value, created_at, updated_at, expires_at, ttl_ms";
+
+/** PostgreSQL implementation of {@link StoreBackend}. Wrap it with {@link createPostgresStore}. */
+export class PostgresStoreBackend implements StoreBackend {
+  readonly name = "postgres";
+  readonly #options: PostgresStoreBackendOptions;
+  readonly #schema: string;
+  readonly #table: string;
+  #pool: PgStorePoolLike | undefined;
+  #closed = false;
+
+  constructor(options: PostgresStoreBackendOptions) {
+    if (!options.pool === !options.connectionString) {
+      throw new StorageError(
+        "the PostgreSQL store needs exactly one of `connectionString` or `pool`",
+      );
+    }
+    this.#options = options;
+    this.#schema = options.schema ?? "public";
+    this.#table = `${quoteIdentifier(this.#schema)}.rewind_store_items`;
+  }
+
+  async setup(): Promise<void> {
+    if (!this.#pool) {
+      if (this.#options.pool) this.#pool = this.#options.pool;
+      else {
+        const { default: pg } = await import("pg");
+        this.#pool = new pg.Pool({ connectionString: this.#options.connectionString });
+      }
+    }
+    await migratePostgresStore(this.#pool, this.#schema);
+  }
+
+  async batch(ops: readonly StoreOp[], now: number): Promise<StoreOpResult[]> {
+    const pool = this.#ready();
+    // One statement is atomic by itself: no need to hold a connection for a transaction.
+    if (ops.length === 1) return [await this.#apply(pool, ops[0]!, now)];
+    const client = await pool.connect();
+    let broken = false;
+    try {
+      await client.query("BEGIN");
+      const results: StoreOpResult[] = [];
+      for (const op of ops) results.push(await this.#apply(client, op, now));
+      await client.query("COMMIT");
+      return results;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {
+        broken = true;
+      });
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async sweepExpired(now: number, limit: number): Promise<number> {
+    const result = await this.#ready().query(
+      `DELETE FROM ${this.#table} WHERE ctid IN (
+         SELECT ctid FROM ${this.#table} WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [now, limit],
+    );
+    return result.rowCount ?? 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#options.connectionString) await this.#pool?.end();
+  }
+
+  async #apply(db: Queryable, op: StoreOp, now: number): Promise<StoreOpResult> {
+    const t = this.#table;
+    switch (op.kind) {
+      case "get": {
+        const where = "tenant = $1 AND path = $2 AND key = $3";
+        const params = [op.tenant, encodeNamespace(op.namespace), op.key, now];
+        const { rows } = await db.query(this.#select(where, "", op.refreshTtl, "$4"), params);
+        return rows[0] && item(rows[0]);
+      }
+      case "put": {
+        const doc = jsonbDocText(op.value);
+        const params = [
+          op.tenant,
+          encodeNamespace(op.namespace),
+          op.key,
+          op.value,
+          op.ttlMs,
+          now,
+          op.ttlMs === null ? null : now + op.ttlMs,
+        ];
+        if (doc !== op.value) params.push(doc);
+        const result = await db.query(
+          `INSERT INTO ${t} AS i (tenant, path, key, value, doc, ttl_ms, created_at, updated_at, expires_at)
+           VALUES ($1, $2, $3, $4::text, ${doc === op.value ? "$4" : "$8"}::text::jsonb, $5, $6, $6, $7)
+           ON CONFLICT (tenant, path, key) DO UPDATE SET
+             value = EXCLUDED.value, doc = EXCLUDED.doc, ttl_ms = EXCLUDED.ttl_ms,
+             updated_at = EXCLUDED.updated_at, expires_at = EXCLUDED.expires_at,
+             created_at = CASE WHEN i.expires_at <= EXCLUDED.updated_at
+               THEN EXCLUDED.created_at ELSE i.created_at END
+           ${op.ifAbsent ? "WHERE i.expires_at <= EXCLUDED.updated_at" : ""}`,
+          params,
+        );
+        if (result.rowCount === 0) {
+          throw new ConflictError(
+            `an item already exists under ${JSON.stringify(op.key)} in namespace ${JSON.stringify(op.namespace)}`,
+          );
+        }
+        return undefined;
+      }
+      case "delete": {
+        const { rows } = await db.query(
+          `DELETE FROM ${t} WHERE tenant = $1 AND path = $2 AND key = $3 RETURNING expires_at`,
+          [op.tenant, encodeNamespace(op.namespace), op.key],
+        );
+        return rows.length > 0 && (rows[0].expires_at === null || Number(rows[0].expires_at) > now);
+      }
+      case "search":
+        return this.#search(db, op, now);
+      case "listNamespaces":
+        return this.#listNamespaces(db, op, now);
+    }
+  }
+
+  async #search(db: Queryable, op: StoreSearchOp, now: number): Promise<StoredItem[]> {
+    const params: unknown[] = [op.tenant, now];
+    const bind: Bind = (value) => `$${params.push(value)}`;
+    let where = "tenant = $1";
+    const prefix = encodeNamespace(op.namespacePrefix);
+    const upper = upperBound(prefix);
+    if (upper !== undefined) where += ` AND path >= ${bind(prefix)} AND path < ${bind(upper)}`;
+    where += ` AND ${postgresFilterSql(op.filter, bind)}`;
+    const page = `ORDER BY updated_at DESC, path, key LIMIT ${bind(op.limit)} OFFSET ${bind(op.offset)}`;
+    const { rows } = await db.query(this.#select(where, page, op.refreshTtl, "$2"), params);
+    return rows.map(item);
+  }
+
+  /**
+   * Live items matching `where` (`$1` is the tenant, `now` the placeholder of the clock),
+   * optionally pushing each TTL'd hit's expiry to now + its TTL in the same statement; results
+   * keep the ordering of `page`.
+   */
+  #select(where: string, page: string, refresh: boolean, now: string): string {
+    const live = `(expires_at IS NULL OR expires_at > ${now})`;
+    if (!refresh) return `SELECT ${COLUMNS} FROM ${this.#table} WHERE ${where} AND ${live} ${page}`;
+    return `WITH hits AS (
+        SELECT ${COLUMNS} FROM ${this.#table} WHERE ${where} AND ${live} ${page}),
+      refreshed AS (
+        UPDATE ${this.#table} AS s SET expires_at = ${now} + s.ttl_ms FROM hits
+        WHERE s.tenant = $1 AND s.path = hits.path AND s.key = hits.key AND s.ttl_ms IS NOT NULL)
+      SELECT path, key, value, created_at, updated_at,
+        CASE WHEN ttl_ms IS NULL THEN NULL ELSE ${now} + ttl_ms END AS expires_at
+      FROM hits ${page ? "ORDER BY updated_at DESC, path, key" : ""}`;
+  }
+
+  async #listNamespaces(
+    db: Queryable,
+    op: StoreListNamespacesOp,
+    now: number,
+  ): Promise<string[][]> {
+    const params: unknown[] = [op.tenant, now];
+    const bind: Bind = (value) => `$${params.push(value)}`;
+    let where = "tenant = $1 AND (expires_at IS NULL OR expires_at > $2)";
+    const prefix = encodeNamespace(op.prefix);
+    const upper = upperBound(prefix);
+    if (upper !== undefined) where += ` AND path >= ${bind(prefix)} AND path < ${bind(upper)}`;
+    const suffix = encodeNamespace(op.suffix);
+    if (suffix !== "") {
+      where += ` AND right(chr(1) || path, ${bind([...suffix].length + 1)}) = ${bind(PATH_TERMINATOR + suffix)}`;
+    }
+    const ns =
+      op.maxDepth === null
+        ? "path"
+        : `substring(path from ${bind(`^(?:[^${PATH_TERMINATOR}]*${PATH_TERMINATOR}){1,${op.maxDepth}}`)})`;
+    const { rows } = await db.query(
+      `SELECT DISTINCT ${ns} COLLATE "C" AS ns FROM ${this.#table} WHERE ${where}
+       ORDER BY ns LIMIT ${bind(op.limit)} OFFSET ${bind(op.offset)}`,
+      params,
+    );
+    return rows.map((row) => decodeNamespace(row.ns as string));
+  }
+
+  #ready(): PgStorePoolLike {
+    if (!this.#pool || this.#closed) throw new StorageError("the PostgreSQL store is not open");
+    return this.#pool;
+  }
+}
+
+/**
+ * A {@link Store} on PostgreSQL: `createPostgresStore({ connectionString })`, or
+ * `createPostgresStore({ pool })` to share the checkpointer's pool.
+ */
+export function createPostgresStore(options: PostgresStoreBackendOptions & StoreOptions): Store {
+  const { connectionString, pool, schema, ...storeOptions } = options;
+  return new Store(new PostgresStoreBackend({ connectionString, pool, schema }), storeOptions);
+}
+
+function item(row: Row): StoredItem {
+  return {
+    namespace: decodeNamespace(row.path),
+    key: row.key,
+    value: row.value,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+  };
+}

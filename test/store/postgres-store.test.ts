@@ -1,0 +1,77 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  createPostgresStore,
+  PostgresStoreBackend,
+} from "../../src/storage/postgres/postgres-store.js";
+import type { StoreBackend } from "../../src/store/store-types.js";
+import { storeConformance } from "../../src/testing/store-conformance.js";
+
+const url = process.env.REWIND_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const pool = new pg.Pool({ connectionString: url, max: 4 });
+const schemas = new Map<StoreBackend, string>();
+afterAll(() => pool.end());
+
+const freshSchema = () => `rewind_store_test_${randomBytes(6).toString("hex")}`;
+const dropSchema = (schema: string) => pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+
+storeConformance({
+  name: "postgres",
+  createBackend: () => {
+    const schema = freshSchema();
+    const backend = new PostgresStoreBackend({ pool, schema });
+    schemas.set(backend, schema);
+    return backend;
+  },
+  destroyBackend: async (backend) => {
+    await dropSchema(schemas.get(backend)!);
+    schemas.delete(backend);
+  },
+});
+
+describe("postgres store connections", () => {
+  it("opens and ends its own pool from a connection string", async () => {
+    const schema = freshSchema();
+    const store = createPostgresStore({ connectionString: url, schema });
+    try {
+      await store.forTenant("acme").put(["n"], "k", { at: new Date(5) });
+      expect((await store.forTenant("acme").get(["n"], "k"))?.value).toEqual({ at: new Date(5) });
+    } finally {
+      await store.close();
+      await dropSchema(schema);
+    }
+  });
+
+  it("shares a pool with others and leaves it open", async () => {
+    const schema = freshSchema();
+    const a = createPostgresStore({ pool, schema });
+    const b = createPostgresStore({ pool, schema });
+    try {
+      await Promise.all([a.ready(), b.ready()]);
+      await a.forTenant("acme").put(["n"], "k", "from a");
+      expect((await b.forTenant("acme").get(["n"], "k"))?.value).toBe("from a");
+      await a.close();
+      expect((await pool.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await b.close();
+      await dropSchema(schema);
+    }
+  });
+
+  it("stores NUL characters and lone surrogates exactly, though filters read them as U+FFFD", async () => {
+    const schema = freshSchema();
+    const store = createPostgresStore({ pool, schema });
+    try {
+      const t = store.forTenant("acme");
+      const value = { s: "a\u0000b", lone: "x\ud800", "k\u0000": 1 };
+      await t.put(["n"], "k", value);
+      expect((await t.get(["n"], "k"))?.value).toEqual(value);
+      expect(await t.search(["n"], { filter: { s: "a\u0000b" } })).toHaveLength(1);
+      expect(await t.search(["n"], { filter: { s: "a\ufffdb" } })).toHaveLength(1);
+    } finally {
+      await store.close();
+      await dropSchema(schema);
+    }
+  });
+});
