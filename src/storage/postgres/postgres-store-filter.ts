@@ -24,8 +24,10 @@ function condition(c: FilterCondition, bind: Bind): string {
     case "ne": {
       const scalar = c.operand as FilterScalar;
       const nested = c.path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), scalar);
+      // Never NULL: containment holds only when the field is present. Left bare so that the
+      // planner can answer `doc @> ...` from the GIN index.
       const eq = `(doc @> ${bind(jsonbText(nested))}::jsonb AND ${field} = ${bind(jsonbText(scalar))}::jsonb)`;
-      return c.op === "eq" ? `COALESCE(${eq}, FALSE)` : `NOT COALESCE(${eq}, FALSE)`;
+      return c.op === "eq" ? eq : `NOT ${eq}`;
     }
     case "in":
     case "nin": {
