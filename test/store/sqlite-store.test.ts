@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
+import { lastValue, START, StateGraph } from "../../src/index.js";
+import { createSqliteCheckpointer } from "../../src/storage/sqlite/index.js";
 import { createSqliteStore, SqliteStoreBackend } from "../../src/storage/sqlite/sqlite-store.js";
 import { storeConformance } from "../../src/testing/store-conformance.js";
 
@@ -12,14 +14,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 storeConformance({
   name: "sqlite",
-  createBackend: () => new SqliteStoreBackend({ path: join(dir, `store-${files++}.db`) }),
+  createBackend: () => new SqliteStoreBackend(join(dir, `store-${files++}.db`)),
 });
 
 describe("sqlite store on a shared handle", () => {
   it("lives beside other tables, leaves the handle open, and names a corrupt row", async () => {
     const db = new Database(join(dir, "shared.db"));
     db.exec("CREATE TABLE app_data (x INTEGER)");
-    const store = createSqliteStore({ database: db });
+    const store = createSqliteStore(db);
     const t = store.forTenant("acme");
     await t.put(["n"], "k", { when: new Date(0) });
     db.prepare("UPDATE rewind_store_items SET value = '{not json' WHERE key = 'k'").run();
@@ -30,6 +32,32 @@ describe("sqlite store on a shared handle", () => {
     await store.close();
     expect(db.open).toBe(true);
     expect(db.prepare("SELECT count(*) AS n FROM app_data").get()).toEqual({ n: 0 });
+    db.close();
+  });
+
+  it("shares one file with the checkpointer: a graph's memory outlives its thread", async () => {
+    const db = new Database(join(dir, "agent.db"));
+    const store = createSqliteStore(db);
+    const checkpointer = createSqliteCheckpointer(db);
+    const app = new StateGraph({
+      fact: lastValue<string | undefined>(),
+      recalled: lastValue<string>(),
+    })
+      .addNode("remember", async (s, ctx) => {
+        if (s.fact) await ctx.store.put(["user"], "fact", { text: s.fact, at: new Date(1) });
+        const item = await ctx.store.get<{ text: string; at: Date }>(["user"], "fact");
+        return { recalled: item ? `${item.value.text}@${item.value.at.getTime()}` : "nothing" };
+      })
+      .addEdge(START, "remember")
+      .compile({ checkpointer, store });
+    await app.invoke({ fact: "aisle seat" }, { threadId: "t1", tenantId: "acme" });
+    const next = await app.invoke({}, { threadId: "t2", tenantId: "acme" });
+    expect(next.values.recalled).toBe("aisle seat@1");
+    const other = await app.invoke({}, { threadId: "t3", tenantId: "globex" });
+    expect(other.values.recalled).toBe("nothing");
+    await store.close();
+    await checkpointer.close();
+    expect(db.open).toBe(true);
     db.close();
   });
 });

@@ -12,6 +12,12 @@ import type { SqliteBackendOptions, SqliteDatabaseLike } from "./sqlite-types.js
 
 export { SqliteBackend } from "./sqlite-backend.js";
 export { migrateSqlite, SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from "./sqlite-migrations.js";
+export {
+  createSqliteStore,
+  SqliteStoreBackend,
+  type SqliteStoreBackendOptions,
+} from "./sqlite-store.js";
+export { migrateSqliteStore, SQLITE_STORE_MIGRATIONS } from "./sqlite-store-migrations.js";
 export type {
   SqliteBackendOptions,
   SqliteDatabaseLike,

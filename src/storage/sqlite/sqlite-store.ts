@@ -4,7 +4,7 @@
  * one IMMEDIATE transaction (a savepoint when the shared handle is already inside one). It can
  * share the checkpointer's database file or handle: its tables have names of their own.
  */
-import { ConflictError, StorageError } from "../../errors.js";
+import { ConflictError, InvalidInputError, StorageError } from "../../errors.js";
 import {
   decodeNamespace,
   encodeNamespace,
@@ -26,13 +26,9 @@ import { sqliteFilterSql } from "./sqlite-store-filter.js";
 import { migrateSqliteStore, SQLITE_STORE_TABLE as T } from "./sqlite-store-migrations.js";
 import type { SqliteDatabaseLike, SqliteStatementLike } from "./sqlite-types.js";
 
-/** Where the SQLite store keeps its data. */
+/** Options of the SQLite store backend. */
 export interface SqliteStoreBackendOptions {
-  /** A database file to open (WAL mode, busy timeout); closed by `close()`. */
-  path?: string;
-  /** An open better-sqlite3 database, e.g. the checkpointer's; left open by `close()`. */
-  database?: SqliteDatabaseLike;
-  /** Wait for a busy database this long before failing, for a file opened here. Default 5000. */
+  /** For a file opened here: wait this long for a busy database before failing. Default 5000. */
   busyTimeoutMs?: number;
 }
 
@@ -53,29 +49,33 @@ const CACHE_SIZE = 64;
 /** SQLite implementation of {@link StoreBackend}. Wrap it with {@link createSqliteStore}. */
 export class SqliteStoreBackend implements StoreBackend {
   readonly name = "sqlite";
-  readonly #options: SqliteStoreBackendOptions;
+  readonly #source: string | SqliteDatabaseLike;
+  readonly #busyTimeoutMs: number;
   readonly #statements = new Map<string, SqliteStatementLike>();
   #db: SqliteDatabaseLike | undefined;
   #closed = false;
 
-  constructor(options: SqliteStoreBackendOptions) {
-    if (!options.database === !options.path) {
-      throw new StorageError("the SQLite store needs exactly one of `path` or `database`");
+  /**
+   * `database`: a file path (opened in WAL mode on first use, closed by `close()`) or an open
+   * better-sqlite3 database, e.g. the checkpointer's (left open).
+   */
+  constructor(database: string | SqliteDatabaseLike, options: SqliteStoreBackendOptions = {}) {
+    if (
+      typeof database === "string" ? database.length === 0 : typeof database?.prepare !== "function"
+    ) {
+      throw new InvalidInputError(
+        "the SQLite store needs a file path or an open better-sqlite3 database",
+      );
     }
-    this.#options = options;
+    this.#source = database;
+    this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   }
 
   async setup(): Promise<void> {
-    if (!this.#db) {
-      if (this.#options.database) this.#db = this.#options.database;
-      else {
-        const { default: Database } = await import("better-sqlite3");
-        const db = new Database(this.#options.path!);
-        db.pragma("journal_mode = WAL");
-        db.pragma(`busy_timeout = ${Math.floor(this.#options.busyTimeoutMs ?? 5000)}`);
-        this.#db = db as unknown as SqliteDatabaseLike;
-      }
-    }
+    this.#db ??=
+      typeof this.#source === "string"
+        ? await openDatabase(this.#source, this.#busyTimeoutMs)
+        : this.#source;
     migrateSqliteStore(this.#db);
   }
 
@@ -96,7 +96,7 @@ export class SqliteStoreBackend implements StoreBackend {
     if (this.#closed) return;
     this.#closed = true;
     this.#statements.clear();
-    if (this.#options.path) this.#db?.close();
+    if (typeof this.#source === "string") this.#db?.close();
   }
 
   #apply(op: StoreOp, now: number): StoreOpResult {
@@ -267,12 +267,40 @@ export class SqliteStoreBackend implements StoreBackend {
 }
 
 /**
- * A {@link Store} on SQLite: `createSqliteStore({ path: "agent.db" })`, or
- * `createSqliteStore({ database })` to share the checkpointer's open handle.
+ * A {@link Store} on SQLite: `createSqliteStore("agent.db")`, or `createSqliteStore(db)` with the
+ * better-sqlite3 handle the checkpointer uses, so both live in one file.
+ *
+ * @example
+ * const db = new Database("agent.db");
+ * const app = graph.compile({ checkpointer: createSqliteCheckpointer(db), store: createSqliteStore(db) });
  */
-export function createSqliteStore(options: SqliteStoreBackendOptions & StoreOptions): Store {
-  const { path, database, busyTimeoutMs, ...storeOptions } = options;
-  return new Store(new SqliteStoreBackend({ path, database, busyTimeoutMs }), storeOptions);
+export function createSqliteStore(
+  database: string | SqliteDatabaseLike,
+  options: SqliteStoreBackendOptions & StoreOptions = {},
+): Store {
+  const { busyTimeoutMs, ...storeOptions } = options;
+  return new Store(new SqliteStoreBackend(database, { busyTimeoutMs }), storeOptions);
+}
+
+/** Opens a file with better-sqlite3, loaded on first use so that it stays an optional peer. */
+async function openDatabase(path: string, busyTimeoutMs: number): Promise<SqliteDatabaseLike> {
+  let Database: new (path: string, options?: { timeout?: number }) => SqliteDatabaseLike;
+  try {
+    Database = (await import("better-sqlite3")).default as unknown as typeof Database;
+  } catch (cause) {
+    throw new StorageError(
+      "the SQLite store needs the better-sqlite3 package (version 12): npm install better-sqlite3@12",
+      { cause },
+    );
+  }
+  const db = new Database(path, { timeout: busyTimeoutMs });
+  try {
+    db.pragma("journal_mode = WAL");
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
 }
 
 function prefixRange(prefix: string, params: unknown[]): string {
