@@ -20,7 +20,7 @@ storeConformance({
   name: "postgres",
   createBackend: () => {
     const schema = freshSchema();
-    const backend = new PostgresStoreBackend({ pool, schema });
+    const backend = new PostgresStoreBackend(pool, { schema });
     schemas.set(backend, schema);
     return backend;
   },
@@ -33,7 +33,7 @@ storeConformance({
 describe("postgres store connections", () => {
   it("opens and ends its own pool from a connection string", async () => {
     const schema = freshSchema();
-    const store = createPostgresStore({ connectionString: url, schema });
+    const store = createPostgresStore(url, { schema });
     try {
       await store.forTenant("acme").put(["n"], "k", { at: new Date(5) });
       expect((await store.forTenant("acme").get(["n"], "k"))?.value).toEqual({ at: new Date(5) });
@@ -45,8 +45,8 @@ describe("postgres store connections", () => {
 
   it("shares a pool with others and leaves it open", async () => {
     const schema = freshSchema();
-    const a = createPostgresStore({ pool, schema });
-    const b = createPostgresStore({ pool, schema });
+    const a = createPostgresStore(pool, { schema });
+    const b = createPostgresStore(pool, { schema });
     try {
       await Promise.all([a.ready(), b.ready()]);
       await a.forTenant("acme").put(["n"], "k", "from a");
@@ -61,7 +61,7 @@ describe("postgres store connections", () => {
 
   it("stores NUL characters and lone surrogates exactly, though filters read them as U+FFFD", async () => {
     const schema = freshSchema();
-    const store = createPostgresStore({ pool, schema });
+    const store = createPostgresStore(pool, { schema });
     try {
       const t = store.forTenant("acme");
       const value = { s: "a\u0000b", lone: "x\ud800", "k\u0000": 1 };

@@ -4,7 +4,7 @@
  * value, and a batch is one transaction on one connection. It can share the checkpointer's pool
  * and schema: its tables have names of their own.
  */
-import { ConflictError, StorageError } from "../../errors.js";
+import { ConflictError, InvalidInputError, StorageError } from "../../errors.js";
 import {
   decodeNamespace,
   encodeNamespace,
@@ -24,12 +24,8 @@ import { type Bind, jsonbDocText, postgresFilterSql } from "./postgres-store-fil
 import { migratePostgresStore, quoteIdentifier } from "./postgres-store-migrations.js";
 import type { PgStoreClientLike, PgStorePoolLike } from "./postgres-store-pool.js";
 
-/** Where the PostgreSQL store keeps its data. */
+/** Options of the PostgreSQL store backend. */
 export interface PostgresStoreBackendOptions {
-  /** A connection string; the store opens a pool and ends it on `close()`. */
-  connectionString?: string;
-  /** An open pool, e.g. the checkpointer's; left open by `close()`. */
-  pool?: PgStorePoolLike;
   /** Schema of the store's tables, created if missing. Default `public`. */
   schema?: string;
 }
@@ -50,31 +46,29 @@ const COLUMNS = "path, key, value, created_at, updated_at, expires_at, ttl_ms";
 /** PostgreSQL implementation of {@link StoreBackend}. Wrap it with {@link createPostgresStore}. */
 export class PostgresStoreBackend implements StoreBackend {
   readonly name = "postgres";
-  readonly #options: PostgresStoreBackendOptions;
+  readonly #source: string | PgStorePoolLike;
   readonly #schema: string;
   readonly #table: string;
   #pool: PgStorePoolLike | undefined;
   #closed = false;
 
-  constructor(options: PostgresStoreBackendOptions) {
-    if (!options.pool === !options.connectionString) {
-      throw new StorageError(
-        "the PostgreSQL store needs exactly one of `connectionString` or `pool`",
-      );
+  /**
+   * `database`: a connection string (the store opens a pool and ends it on `close()`) or an open
+   * `pg.Pool`, e.g. the checkpointer's (left open).
+   */
+  constructor(database: string | PgStorePoolLike, options: PostgresStoreBackendOptions = {}) {
+    if (
+      typeof database === "string" ? database.length === 0 : typeof database?.connect !== "function"
+    ) {
+      throw new InvalidInputError("the PostgreSQL store needs a connection string or a pg.Pool");
     }
-    this.#options = options;
+    this.#source = database;
     this.#schema = options.schema ?? "public";
     this.#table = `${quoteIdentifier(this.#schema)}.rewind_store_items`;
   }
 
   async setup(): Promise<void> {
-    if (!this.#pool) {
-      if (this.#options.pool) this.#pool = this.#options.pool;
-      else {
-        const { default: pg } = await import("pg");
-        this.#pool = new pg.Pool({ connectionString: this.#options.connectionString });
-      }
-    }
+    this.#pool ??= typeof this.#source === "string" ? await openPool(this.#source) : this.#source;
     await migratePostgresStore(this.#pool, this.#schema);
   }
 
@@ -112,7 +106,7 @@ export class PostgresStoreBackend implements StoreBackend {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#options.connectionString) await this.#pool?.end();
+    if (typeof this.#source === "string") await this.#pool?.end();
   }
 
   async #apply(db: Queryable, op: StoreOp, now: number): Promise<StoreOpResult> {
@@ -233,12 +227,28 @@ export class PostgresStoreBackend implements StoreBackend {
 }
 
 /**
- * A {@link Store} on PostgreSQL: `createPostgresStore({ connectionString })`, or
- * `createPostgresStore({ pool })` to share the checkpointer's pool.
+ * A {@link Store} on PostgreSQL: `createPostgresStore(connectionString)`, or
+ * `createPostgresStore(pool)` with the `pg.Pool` the checkpointer uses.
+ *
+ * @example
+ * const store = createPostgresStore(pool, { schema: "agents", defaultTtlMs: 30 * 86_400_000 });
  */
-export function createPostgresStore(options: PostgresStoreBackendOptions & StoreOptions): Store {
-  const { connectionString, pool, schema, ...storeOptions } = options;
-  return new Store(new PostgresStoreBackend({ connectionString, pool, schema }), storeOptions);
+export function createPostgresStore(
+  database: string | PgStorePoolLike,
+  options: PostgresStoreBackendOptions & StoreOptions = {},
+): Store {
+  const { schema, ...storeOptions } = options;
+  return new Store(new PostgresStoreBackend(database, { schema }), storeOptions);
+}
+
+/** Opens a pool with `pg`, loaded on first use so that it stays an optional peer. */
+async function openPool(connectionString: string): Promise<PgStorePoolLike> {
+  try {
+    const { default: pg } = await import("pg");
+    return new pg.Pool({ connectionString }) as unknown as PgStorePoolLike;
+  } catch (cause) {
+    throw new StorageError("the PostgreSQL store needs the pg package: npm install pg", { cause });
+  }
 }
 
 function item(row: Row): StoredItem {
