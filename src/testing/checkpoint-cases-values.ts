@@ -84,6 +84,28 @@ async function emptyChannel(ctx: CaseContext): Promise<void> {
   expect(checkpoint.versionsSeen).toStrictEqual({ node: { kept: id } });
 }
 
+async function largeValues(ctx: CaseContext): Promise<void> {
+  const threadId = ctx.thread("large");
+  const [c1, c2] = ids(2) as [string, string];
+  const big = "long text ".repeat(200_000);
+  const bytes = new Uint8Array(300_000).map((_, i) => (i * 7919) % 256);
+  const many: Record<string, unknown> = { big, bytes };
+  for (let i = 0; i < 60; i++) many[`channel-${i}`] = { i, text: "x".repeat(i * 40) };
+  await putFull(ctx, threadId, c1, many);
+  await putFull(ctx, threadId, c2, { big: `${big}!` }, { carried: { bytes: c1 } });
+  const key = { threadId, checkpointId: c1 };
+  const write = { taskId: "t", taskPath: "", channel: "c" };
+  await ctx.checkpointer.putWrites(key, [{ ...write, idx: 0, value: big }]);
+  await ctx.checkpointer.putWrites(key, [{ ...write, idx: 0, value: "ignored" }]);
+  await ctx.checkpointer.putWrites(key, [{ ...write, idx: -1, value: bytes }]);
+  await ctx.checkpointer.putWrites(key, [{ ...write, idx: -1, value: `${big}?` }]);
+  const first = await mustGet(ctx, threadId, c1);
+  expect(first.checkpoint.values).toStrictEqual(many);
+  expect(first.pendingWrites.map((w) => w.value)).toStrictEqual([`${big}?`, big]);
+  const second = await mustGet(ctx, threadId, c2);
+  expect(second.checkpoint.values).toStrictEqual({ big: `${big}!`, bytes });
+}
+
 async function carriedOver(ctx: CaseContext): Promise<void> {
   const threadId = ctx.thread("carry");
   const all = ids(50);
@@ -260,6 +282,10 @@ async function corruptedValue(ctx: CaseContext): Promise<void> {
 export const valueCases: readonly ConformanceCase[] = [
   { name: "every supported value type round-trips exactly", run: roundTrip },
   { name: "a cleared channel reads back absent while its version is kept", run: emptyChannel },
+  {
+    name: "large values and many channels round-trip, in checkpoints and writes",
+    run: largeValues,
+  },
   {
     name: "a channel written at step 1 is still present at step 50, never rewritten",
     run: carriedOver,

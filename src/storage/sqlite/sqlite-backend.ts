@@ -25,7 +25,7 @@ import type {
 } from "../types.js";
 import { migrateSqlite } from "./sqlite-migrations.js";
 import { SqliteReader } from "./sqlite-reader.js";
-import { encodeCreatedAt, encodeVersions, KIND_CODES } from "./sqlite-rows.js";
+import { encodeCreatedAt, encodeVersions, KIND_CODES, packSpilled } from "./sqlite-rows.js";
 import type {
   SqliteBackendOptions,
   SqliteDatabaseLike,
@@ -56,7 +56,7 @@ const SQL = {
     "SELECT 1 AS found FROM rewind_blobs WHERE tid = ? AND ns = ? AND channel = ? AND version = ?",
   blob: `INSERT INTO rewind_blobs (tid, ns, channel, version, kind, prev_version, depth, tag, value, value_ref)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-  value: "INSERT INTO rewind_values (bytes) VALUES (?)",
+  value: "INSERT INTO rewind_values (codec, bytes) VALUES (?, ?)",
   writeExists:
     "SELECT 1 AS found FROM rewind_writes WHERE tid = ? AND ns = ? AND checkpoint_id = ? AND task_id = ? AND idx = ?",
   writeIgnore: `INSERT INTO rewind_writes (tid, ns, checkpoint_id, task_id, idx, task_path, channel, tag, value, value_ref)
@@ -126,6 +126,14 @@ export class SqliteBackend implements CheckpointBackend {
     const c = put.checkpoint;
     const versions = encodeVersions(c.channelVersions, c.id);
     const createdAt = encodeCreatedAt(c.createdAt);
+    // Compression happens before the write lock is taken, never while holding it.
+    const blobs = put.blobs.map((blob) => {
+      const overhead = c.ns.length + blob.channel.length + blob.version.length;
+      return {
+        blob,
+        out: this.#outOfLine(blob.value?.bytes, overhead + (blob.prevVersion?.length ?? 0)),
+      };
+    });
     this.#transaction(() => {
       const { tid } = this.#writable(c.threadId, put.fence);
       if (put.expectedHead !== undefined) {
@@ -138,7 +146,7 @@ export class SqliteBackend implements CheckpointBackend {
           );
         }
       }
-      for (const blob of put.blobs) this.#insertBlob(tid, c.ns, blob);
+      for (const { blob, out } of blobs) this.#insertBlob(tid, c.ns, blob, out);
       this.#stmt(SQL.checkpoint).run(
         tid,
         c.ns,
@@ -154,25 +162,28 @@ export class SqliteBackend implements CheckpointBackend {
 
   async putWrites(key: CheckpointKey, writes: readonly StoredWrite[], fence?: LeaseFence) {
     if (!this.#db) await this.setup();
+    const keyLength = key.ns.length + key.checkpointId.length;
+    const prepared = writes.map((w) => {
+      const overhead = keyLength + w.taskId.length + w.taskPath.length + w.channel.length;
+      return { w, out: this.#outOfLine(w.value.bytes, overhead) };
+    });
     this.#transaction(() => {
       const { tid } = this.#writable(key.threadId, fence);
-      for (const w of writes) {
+      for (const { w, out } of prepared) {
         const pk = [tid, key.ns, key.checkpointId, w.taskId, w.idx];
-        const overhead = key.ns.length + key.checkpointId.length + w.taskId.length;
-        const spill = this.#spills(w.value.bytes, overhead + w.taskPath.length + w.channel.length);
         if (w.idx >= 0) {
           // Insert-or-ignore; checked first so an ignored write leaves no orphan value behind.
-          if (spill && this.#stmt(SQL.writeExists).get(...pk)) continue;
+          if (out && this.#stmt(SQL.writeExists).get(...pk)) continue;
         } else {
           this.#stmt(SQL.freeWriteValue).run(...pk);
         }
-        const ref = spill ? this.#stmt(SQL.value).run(w.value.bytes).lastInsertRowid : null;
+        const ref = out ? this.#stmt(SQL.value).run(out.codec, out.bytes).lastInsertRowid : null;
         this.#stmt(w.idx >= 0 ? SQL.writeIgnore : SQL.writeUpsert).run(
           ...pk,
           w.taskPath,
           w.channel,
           w.value.tag,
-          spill ? null : w.value.bytes,
+          out ? null : w.value.bytes,
           ref,
         );
       }
@@ -214,12 +225,14 @@ export class SqliteBackend implements CheckpointBackend {
       if (thread.deleted) throw this.#deletedError(request.threadId);
       const now = this.#now();
       const live = thread.lease_expires_at !== null && thread.lease_expires_at > now;
-      if (live && thread.lease_owner !== request.owner) return undefined;
+      const heldByOther = live && thread.lease_owner !== request.owner;
+      if (heldByOther && !request.steal) return undefined;
       const lease: Lease = {
         threadId: request.threadId,
         owner: request.owner,
         token: thread.lease_token + 1,
         expiresAt: now + request.ttlMs,
+        ...(heldByOther ? { stolenFrom: thread.lease_owner ?? undefined } : {}),
       };
       this.#stmt(SQL.takeLease).run(lease.owner, lease.token, lease.expiresAt, thread.tid);
       return lease;
@@ -322,30 +335,35 @@ export class SqliteBackend implements CheckpointBackend {
     return thread;
   }
 
-  #insertBlob(tid: number, ns: string, blob: StoredBlob): void {
-    const value = blob.value;
-    const overhead = ns.length + blob.channel.length + blob.version.length;
-    const spill =
-      value !== null && this.#spills(value.bytes, overhead + (blob.prevVersion?.length ?? 0));
+  #insertBlob(
+    tid: number,
+    ns: string,
+    blob: StoredBlob,
+    out: { codec: number; bytes: Uint8Array } | undefined,
+  ): void {
     const key = [tid, ns, blob.channel, blob.version];
     // Stored once per version: a second write of it is ignored (checked first when the value
     // goes out of line, so that no orphan value is left behind).
-    if (spill && this.#stmt(SQL.blobExists).get(...key)) return;
-    const ref = spill ? this.#stmt(SQL.value).run(value.bytes).lastInsertRowid : null;
+    if (out && this.#stmt(SQL.blobExists).get(...key)) return;
+    const ref = out ? this.#stmt(SQL.value).run(out.codec, out.bytes).lastInsertRowid : null;
     this.#stmt(SQL.blob).run(
       ...key,
       KIND_CODES[blob.kind],
       blob.prevVersion,
       blob.depth,
-      value?.tag ?? null,
-      spill ? null : (value?.bytes ?? null),
+      blob.value?.tag ?? null,
+      out ? null : (blob.value?.bytes ?? null),
       ref,
     );
   }
 
-  /** Whether a value of this size would overflow its row's page (`overhead`: other columns). */
-  #spills(bytes: Uint8Array, overhead: number): boolean {
-    return bytes.byteLength + overhead + 32 > this.#maxLocal;
+  /**
+   * The packed form of a value that would overflow its row's page (`overhead`: bytes of the
+   * row's other columns), or undefined when it stays inline.
+   */
+  #outOfLine(bytes: Uint8Array | undefined, overhead: number) {
+    if (bytes === undefined || bytes.byteLength + overhead + 32 <= this.#maxLocal) return undefined;
+    return packSpilled(bytes);
   }
 
   #deletedError(threadId: string): ThreadDeletedError {

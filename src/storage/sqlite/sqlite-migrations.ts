@@ -14,8 +14,8 @@ import type { SqliteDatabaseLike } from "./sqlite-types.js";
  *   thread row also holds the tombstone and the lease (owner, fencing token, expiry in ms);
  * - checkpoints, blobs and writes are WITHOUT ROWID tables keyed by exactly what they are looked
  *   up by, so the primary key is the only index. Values that would spill to overflow pages there
- *   go to `rewind_values` (a rowid table, which packs large rows tightly) and are referenced by
- *   `value_ref`;
+ *   go to `rewind_values` (a rowid table, which packs large rows tightly), deflated when that
+ *   pays (as PostgreSQL's TOAST compresses large values), and are referenced by `value_ref`;
  * - `created_at` holds epoch milliseconds when the ISO text round-trips exactly, else the text;
  *   `versions` stores `null` for a channel version equal to the checkpoint's own id;
  * - values are BLOBs with their serializer tag beside them, never cast to text.
@@ -71,6 +71,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE TABLE rewind_values (
     id INTEGER PRIMARY KEY,
+    codec INTEGER NOT NULL,
     bytes BLOB NOT NULL
   );
   `,

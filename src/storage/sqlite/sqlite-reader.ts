@@ -9,6 +9,7 @@ import { metadataFilterSql } from "./sqlite-filter.js";
 import {
   type BlobRow,
   type CheckpointRow,
+  inlineOrSpilled,
   KIND_CODES,
   toStoredBlob,
   toStoredCheckpoint,
@@ -23,7 +24,7 @@ export const LIST_PAGE_SIZE = 100;
 const MAX_CHAIN = 1_000_000;
 
 const COLUMNS = "c.tid, c.ns, c.id, c.parent_id, c.created_at, c.versions, c.metadata, c.body";
-const VALUE = "coalesce(value, (SELECT bytes FROM rewind_values WHERE id = value_ref)) AS value";
+const SPILLED = "LEFT JOIN rewind_values AS v ON v.id = value_ref";
 
 const TID = "SELECT tid FROM rewind_threads WHERE thread_id = ? AND deleted = 0";
 const LATEST = `SELECT ${COLUMNS} FROM rewind_checkpoints AS c WHERE c.tid = ? AND c.ns = ? ORDER BY c.id DESC LIMIT 1`;
@@ -44,10 +45,11 @@ WITH RECURSIVE chain (channel, version, kind, prev_version, depth, tag, value, v
     ON b.tid = @tid AND b.ns = @ns AND b.channel = c.channel AND b.version = c.prev_version
   WHERE c.kind = ${KIND_CODES.append} AND c.pos < ${MAX_CHAIN}
 )
-SELECT channel, version, kind, prev_version, depth, tag, ${VALUE}, pos FROM chain`;
+SELECT channel, version, kind, prev_version, depth, tag, value, v.bytes AS spilled, v.codec, pos
+FROM chain ${SPILLED}`;
 
-const WRITES = `SELECT task_id, task_path, idx, channel, tag, ${VALUE}
-FROM rewind_writes WHERE tid = ? AND ns = ? AND checkpoint_id = ?`;
+const WRITES = `SELECT task_id, task_path, idx, channel, tag, value, v.bytes AS spilled, v.codec
+FROM rewind_writes ${SPILLED} WHERE tid = ? AND ns = ? AND checkpoint_id = ?`;
 
 /** Reads checkpoints through cached prepared statements. */
 export class SqliteReader {
@@ -147,7 +149,7 @@ export class SqliteReader {
         taskPath: w.task_path,
         idx: w.idx,
         channel: w.channel,
-        value: toValue(w.tag, w.value),
+        value: toValue(w.tag, inlineOrSpilled(w)),
       }))
       .sort(compareWrites);
   }

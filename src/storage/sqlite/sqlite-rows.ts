@@ -2,6 +2,7 @@
  * Row encodings of the SQLite backend: how checkpoint fields, blob kinds and values map to
  * columns, and back. Kept apart so the writer and the reader cannot disagree.
  */
+import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { SerializationError } from "../../errors.js";
 import type { SerializedValue } from "../../serde/serializer.js";
 import type { ChannelVersion, StoredBlob, StoredCheckpoint } from "../types.js";
@@ -36,6 +37,8 @@ export interface BlobRow {
   readonly depth: number;
   readonly tag: string | null;
   readonly value: Uint8Array | null;
+  readonly spilled: Uint8Array | null;
+  readonly codec: number | null;
   readonly pos: number;
 }
 
@@ -47,6 +50,8 @@ export interface WriteRow {
   readonly channel: string;
   readonly tag: string;
   readonly value: Uint8Array | null;
+  readonly spilled: Uint8Array | null;
+  readonly codec: number | null;
 }
 
 /** Epoch milliseconds when the ISO text round-trips through them exactly, else the text itself. */
@@ -104,8 +109,35 @@ export function toStoredBlob(row: BlobRow, owner: StoredCheckpoint): StoredBlob 
     kind,
     prevVersion: row.prev_version,
     depth: row.depth,
-    value: row.tag === null ? null : toValue(row.tag, row.value),
+    value: row.tag === null ? null : toValue(row.tag, inlineOrSpilled(row)),
   };
+}
+
+const CODEC_RAW = 0;
+const CODEC_DEFLATE = 1;
+
+/**
+ * How an out-of-line value is stored: deflated (fast level) when that saves at least an eighth,
+ * else as is. Out-of-line values are the large ones (full snapshots of long message lists), where
+ * compression pays for its CPU many times over in file size.
+ */
+export function packSpilled(bytes: Uint8Array): { codec: number; bytes: Uint8Array } {
+  const deflated = deflateRawSync(bytes, { level: 1 });
+  return deflated.byteLength <= bytes.byteLength - (bytes.byteLength >> 3)
+    ? { codec: CODEC_DEFLATE, bytes: deflated }
+    : { codec: CODEC_RAW, bytes };
+}
+
+/** The bytes of a row, whether stored inline or out of line. */
+export function inlineOrSpilled(row: {
+  value: Uint8Array | null;
+  spilled: Uint8Array | null;
+  codec: number | null;
+}): Uint8Array | null {
+  if (row.spilled === null) return row.value;
+  if (row.codec === CODEC_RAW) return row.spilled;
+  if (row.codec === CODEC_DEFLATE) return inflateRawSync(row.spilled);
+  throw new Error(`unknown value codec ${String(row.codec)}`);
 }
 
 /** Tag and bytes as a {@link SerializedValue}; bytes come back as a plain Uint8Array view. */

@@ -1,0 +1,88 @@
+/**
+ * A separate OS process for the SQLite multi-process tests. Prints one JSON line on stdout.
+ * Usage:
+ *   sqlite-process-worker <db> write <threadId> <count>   chain `count` checkpoints on the head
+ *   sqlite-process-worker <db> read <threadId>             list the thread, newest first
+ *   sqlite-process-worker <db> race <threadId> <rounds> <startAtMs> <label>
+ *     from `startAtMs` on: one put that expects an empty thread, then `rounds` times read the
+ *     head and put on it, each with compare-and-set
+ */
+import { isRewindError, newCheckpointId } from "../../src/index.js";
+import { createSqliteCheckpointer } from "../../src/storage/sqlite/index.js";
+
+const [db, mode, threadId, ...rest] = process.argv.slice(2);
+const checkpointer = createSqliteCheckpointer(db!);
+
+/** Puts on the head just read, or with `assumeEmpty` on an empty thread without looking. */
+async function putOnHead(
+  label: string,
+  n: number,
+  assumeEmpty = false,
+): Promise<"won" | "conflict"> {
+  const head = assumeEmpty ? undefined : await checkpointer.get(threadId!);
+  const id = newCheckpointId(head?.checkpoint.id);
+  try {
+    await checkpointer.put(
+      {
+        threadId: threadId!,
+        id,
+        parentId: head?.checkpoint.id,
+        channelVersions: { by: id },
+        versionsSeen: {},
+        metadata: { source: "loop", step: n, by: label, pid: process.pid },
+        updates: [{ channel: "by", version: id, value: `${label}#${n}` }],
+      },
+      { expectedHead: head?.checkpoint.id ?? null },
+    );
+    return "won";
+  } catch (error) {
+    if (isRewindError(error, "CONFLICT")) return "conflict";
+    throw error;
+  }
+}
+
+async function main(): Promise<unknown> {
+  switch (mode) {
+    case "write": {
+      const ids: string[] = [];
+      for (let n = 0; n < Number(rest[0]); n++) {
+        if ((await putOnHead("writer", n)) !== "won") throw new Error("unexpected conflict");
+        ids.push((await checkpointer.get(threadId!))!.checkpoint.id);
+      }
+      return { ids };
+    }
+    case "read": {
+      const listed = [];
+      for await (const t of checkpointer.list({ threadId: threadId! })) {
+        listed.push({
+          id: t.checkpoint.id,
+          value: t.checkpoint.values.by,
+          pid: t.checkpoint.metadata.pid,
+        });
+      }
+      return { listed };
+    }
+    case "race": {
+      const [rounds, startAt, label] = rest;
+      while (Date.now() < Number(startAt)) {
+        // Spin rather than sleep, so that both processes start writing in the same millisecond.
+      }
+      const outcomes = [await putOnHead(label!, 0, true)];
+      for (let n = 1; n <= Number(rounds); n++) outcomes.push(await putOnHead(label!, n));
+      return { won: outcomes.filter((o) => o === "won").length, outcomes };
+    }
+  }
+  throw new Error(`unknown mode ${mode}`);
+}
+
+main()
+  .then(async (result) => {
+    await checkpointer.close();
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  })
+  .catch((error) => {
+    process.stderr.write(
+      `${error?.stack ?? error}\n${error?.cause ? `cause: ${error.cause}` : ""}\n`,
+    );
+    process.exit(1);
+  });

@@ -1,0 +1,90 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Checkpoint } from "../../src/index.js";
+import { createSqliteCheckpointer } from "../../src/storage/sqlite/index.js";
+
+const WORKER = join(dirname(fileURLToPath(import.meta.url)), "sqlite-process-worker.ts");
+
+/** Runs the worker in its own OS process and returns the JSON it printed. */
+function worker(...args: string[]): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", WORKER, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      err += chunk;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (code !== 0) reject(new Error(`worker ${args[1]} exited with ${code}: ${err}`));
+      else resolve(JSON.parse(out.trim().split("\n").at(-1)!));
+    });
+  });
+}
+
+describe("SQLite shared by separate OS processes", () => {
+  let dir: string;
+  let db: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "rewind-processes-"));
+    db = join(dir, "shared.sqlite");
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("a second process reads the first one's checkpoints and continues the thread", async () => {
+    const { ids } = await worker(db, "write", "shared", "4");
+    expect(ids).toHaveLength(4);
+    const { listed } = await worker(db, "read", "shared");
+    expect(listed.map((c: { id: string }) => c.id)).toEqual([...ids].reverse());
+    expect(listed[0].value).toBe("writer#3");
+    const writerPid = listed[0].pid;
+    const next = await worker(db, "write", "shared", "1");
+    const checkpointer = createSqliteCheckpointer(db);
+    try {
+      const head = await checkpointer.get("shared");
+      expect(head?.checkpoint.id).toBe(next.ids[0]);
+      expect(head?.checkpoint.parentId).toBe(ids[3]);
+      expect(head?.checkpoint.metadata.pid).not.toBe(writerPid);
+    } finally {
+      await checkpointer.close();
+    }
+  });
+
+  it("racing compare-and-set from two processes: exactly one wins each head", async () => {
+    const checkpointer = createSqliteCheckpointer(db);
+    await checkpointer.ready();
+    await checkpointer.close();
+    const startAt = String(Date.now() + 2500);
+    const rounds = "40";
+    const [a, b] = await Promise.all([
+      worker(db, "race", "contended", rounds, startAt, "a"),
+      worker(db, "race", "contended", rounds, startAt, "b"),
+    ]);
+    // The first put of each expects an empty thread, without looking: exactly one can win it.
+    expect([a.outcomes[0], b.outcomes[0]].sort()).toEqual(["conflict", "won"]);
+    const { listed } = await worker(db, "read", "contended");
+    expect(listed).toHaveLength(a.won + b.won);
+    // Every winner built on the true head: the history is one unbroken chain, no fork.
+    const reader = createSqliteCheckpointer(db);
+    try {
+      const chain: Checkpoint[] = [];
+      for await (const t of reader.list({ threadId: "contended" })) chain.push(t.checkpoint);
+      for (let i = 0; i < chain.length - 1; i++) expect(chain[i]!.parentId).toBe(chain[i + 1]!.id);
+      expect(chain.at(-1)!.parentId).toBeUndefined();
+      const byLabel = (label: string) => chain.filter((c) => c.metadata.by === label).length;
+      expect(byLabel("a")).toBe(a.won);
+      expect(byLabel("b")).toBe(b.won);
+    } finally {
+      await reader.close();
+    }
+  });
+});
