@@ -2,7 +2,7 @@
  * Identifiers: time-ordered checkpoint ids, validated thread ids, and collision-free thread ids
  * built from parts.
  */
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 import { InvalidInputError } from "./errors.js";
 
 /** Longest accepted thread id, in UTF-16 code units. */
@@ -51,6 +51,19 @@ function escapePart(text: string): string {
   return text.replace(/[%/=]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
+// Random bits come from a pooled buffer: one randomFillSync per 512 ids instead of one each.
+const pool = Buffer.alloc(4096);
+let poolOffset = pool.length;
+function random8(): string {
+  if (poolOffset + 8 > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const hex = pool.toString("hex", poolOffset, poolOffset + 8);
+  poolOffset += 8;
+  return hex;
+}
+
 let lastMs = 0;
 let lastCounter = 0;
 
@@ -72,7 +85,7 @@ export function newCheckpointId(after?: string): string {
   lastMs = stamp;
   lastCounter = counter;
   const hexMs = stamp.toString(16).padStart(12, "0");
-  const rand = randomBytes(8).toString("hex");
+  const rand = random8();
   const variant = ((Number.parseInt(rand.slice(0, 1), 16) & 0x3) | 0x8).toString(16);
   return `${hexMs.slice(0, 8)}-${hexMs.slice(8, 12)}-7${counter.toString(16).padStart(3, "0")}-${variant}${rand.slice(1, 4)}-${rand.slice(4, 16)}`;
 }

@@ -17,7 +17,7 @@ import type { Store } from "../store/store.js";
 import { applyWrites, stateView, toWrites } from "./apply.js";
 import type { ChannelMap, StateOf, UpdateOf } from "./channels.js";
 import type { Command } from "./command.js";
-import { END, NEXT_CHANNEL, START } from "./constants.js";
+import { END, START } from "./constants.js";
 import { diffValues, type StateChange } from "./diff.js";
 import type { Interrupt } from "./interrupt.js";
 import { buildLineage, type Lineage } from "./lineage.js";
@@ -26,7 +26,7 @@ import { PendingIndex } from "./pending.js";
 import { route } from "./routing.js";
 import { loadSnapshot, Run, type RunContext, taskIdOf } from "./run.js";
 import type { RunOptions, RunResult, StreamEvent } from "./run-types.js";
-import { diffUpdates, nextOf, type Snapshot } from "./snapshot.js";
+import { diffUpdates, extraOf, nextOf, type Snapshot, snapshotFromTuple } from "./snapshot.js";
 import type { GraphSpec } from "./state-graph.js";
 import { withThreadLease } from "./thread-lease.js";
 
@@ -239,35 +239,37 @@ export class CompiledGraph<C extends ChannelMap> {
         )
       ).next;
     }
-    const versions = { ...applied.versions };
-    const newValues = { ...applied.values };
-    if (JSON.stringify(next) !== JSON.stringify(nextOf(current))) {
-      newValues[NEXT_CHANNEL] = next;
-      versions[NEXT_CHANNEL] = id;
-    }
     const step = current.step + 1;
     const source = options.source ?? "update";
     const snapshot: Snapshot = {
       id,
       parentId: current.id,
       step,
-      values: newValues,
-      versions,
+      values: applied.values,
+      versions: applied.versions,
       appendState: current.appendState,
       metadata: { ...(options.metadata ?? {}), source, step, ...(asNode ? { asNode } : {}) },
       createdAt: new Date().toISOString(),
+      next,
+      joins: asNode === undefined ? current.joins : {},
     };
     await this.checkpointer.put(
       {
         threadId: ref.threadId,
         id,
         parentId: current.id,
-        channelVersions: versions,
+        channelVersions: snapshot.versions,
         versionsSeen: {},
         metadata: snapshot.metadata,
         schemaVersion: this.#ctx.schemaVersion,
         createdAt: snapshot.createdAt,
-        updates: diffUpdates(current, snapshot, (channel) => this.#spec.channels[channel]?.kind),
+        extra: extraOf(snapshot),
+        // Against the stored (unmigrated) values, so channels a migration changed are rewritten.
+        updates: diffUpdates(
+          snapshotFromTuple(base),
+          snapshot,
+          (channel) => this.#spec.channels[channel]?.kind,
+        ),
       },
       { expectedHead: head!.checkpoint.id },
     );

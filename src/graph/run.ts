@@ -30,8 +30,6 @@ import {
   ERROR_IDX,
   INTERRUPT_CHANNEL,
   INTERRUPT_IDX,
-  JOINS_CHANNEL,
-  NEXT_CHANNEL,
   RESUME_CHANNEL,
   ROUTE_CHANNEL,
   START,
@@ -46,6 +44,7 @@ import type { Durability, RunOptions, RunResult, StreamEvent } from "./run-types
 import {
   diffUpdates,
   EMPTY_SNAPSHOT,
+  extraOf,
   nextOf,
   type Snapshot,
   snapshotFromTuple,
@@ -178,9 +177,10 @@ export class Run {
         );
       }
       const stopAt = next.filter((n) => before.includes(n));
-      const breakpointId = interruptId(`${BREAKPOINT_TASK}:before:${current.id}`, 0);
-      if (stopAt.length > 0 && !pending.claims.has(breakpointId)) {
-        return this.#breakpoint(current, "before", stopAt, breakpointId);
+      if (stopAt.length > 0) {
+        const breakpointId = interruptId(`${BREAKPOINT_TASK}:before:${current.id}`, 0);
+        if (!pending.claims.has(breakpointId))
+          return this.#breakpoint(current, "before", stopAt, breakpointId);
       }
       const step = current.step + 1;
       const tasks = next.map((node, i) => ({
@@ -189,7 +189,7 @@ export class Run {
         path: String(i).padStart(6, "0"),
       }));
       const outcomes = await Promise.all(
-        tasks.map((task) => this.#runTask(current, step, task, pending)),
+        tasks.map((task) => this.#runTask(current, step, task, pending, tasks.length === 1)),
       );
       for (const o of outcomes) {
         if (o.kind === "done" && o.fresh)
@@ -240,6 +240,7 @@ export class Run {
     step: number,
     task: Task,
     pending: PendingIndex,
+    solo: boolean,
   ): Promise<Outcome> {
     if (pending.done.has(task.id)) {
       const stored = pending.writesOf(task.id);
@@ -295,7 +296,9 @@ export class Run {
         channel: DONE_CHANNEL,
         value: null,
       });
-      await this.#saveWrites(current.id, stored);
+      // A step's only task is recorded by the step's checkpoint itself, written right after:
+      // saving its writes separately too would cost a second write of the same data.
+      if (!solo) await this.#saveWrites(current.id, stored);
       return { kind: "done", task, writes, goto, fresh: true };
     } catch (error) {
       if (error instanceof GraphInterrupt) {
@@ -376,16 +379,17 @@ export class Run {
       spec,
       done.map((o) => o.task.node),
       state,
-      current.values[JOINS_CHANNEL] as Record<string, string[]> | undefined,
+      current.joins as Record<string, string[]>,
       gotos,
     );
-    const next = withNext(applied, routed.next, routed.joins, id);
     const snapshot: Snapshot = {
       id,
       parentId: current.id,
       step,
-      values: next.values,
-      versions: next.versions,
+      values: applied.values,
+      versions: applied.versions,
+      next: routed.next,
+      joins: routed.joins ?? current.joins,
       appendState: current.appendState,
       metadata: this.#metadata("loop", step),
       createdAt: new Date().toISOString(),
@@ -424,14 +428,16 @@ export class Run {
       next = (await route(spec, [], stateView(spec.channels, applied.values), undefined, next))
         .next;
     }
-    const withN = withNext(applied, next, undefined, id);
+
     const step = current.step + 1;
     const snapshot: Snapshot = {
       id,
       parentId: current.id || undefined,
       step,
-      values: withN.values,
-      versions: withN.versions,
+      values: applied.values,
+      versions: applied.versions,
+      next,
+      joins: {},
       appendState: current.appendState,
       metadata: this.#metadata("input", step),
       createdAt: new Date().toISOString(),
@@ -607,6 +613,7 @@ export class Run {
       metadata: snapshot.metadata,
       schemaVersion: this.#ctx.schemaVersion,
       createdAt: snapshot.createdAt,
+      extra: extraOf(snapshot),
       updates: diffUpdates(saved, snapshot, (channel) => this.#ctx.spec.channels[channel]?.kind),
     });
     const expectedHead = this.#headId;
@@ -677,30 +684,6 @@ export class Run {
       next: nextOf(current),
     };
   }
-}
-
-function withNext(
-  applied: { values: Record<string, unknown>; versions: Record<string, string> },
-  next: string[],
-  joins: Record<string, string[]> | undefined,
-  version: string,
-) {
-  const values = { ...applied.values };
-  const versions = { ...applied.versions };
-  const prevNext = (values[NEXT_CHANNEL] as string[] | undefined) ?? [];
-  if (
-    prevNext.length !== next.length ||
-    prevNext.some((n, i) => n !== next[i]) ||
-    !(NEXT_CHANNEL in versions)
-  ) {
-    values[NEXT_CHANNEL] = next;
-    versions[NEXT_CHANNEL] = version;
-  }
-  if (joins !== undefined) {
-    values[JOINS_CHANNEL] = joins;
-    versions[JOINS_CHANNEL] = version;
-  }
-  return { values, versions };
 }
 
 /** Deterministic task id: the same step of the same checkpoint always yields the same ids. */

@@ -10,7 +10,6 @@ import type {
   CheckpointTuple,
 } from "../storage/checkpointer.js";
 import type { ChannelKind } from "./channels.js";
-import { NEXT_CHANNEL } from "./constants.js";
 
 export interface Snapshot {
   readonly id: string;
@@ -22,6 +21,10 @@ export interface Snapshot {
   readonly appendState: Readonly<Record<string, AppendState>>;
   readonly metadata: CheckpointMetadata;
   readonly createdAt: string;
+  /** Nodes the next super-step runs. */
+  readonly next: readonly string[];
+  /** Sources seen so far by each join edge (by its index). */
+  readonly joins: Readonly<Record<string, readonly string[]>>;
 }
 
 /** The snapshot of an empty thread. */
@@ -34,6 +37,8 @@ export const EMPTY_SNAPSHOT: Snapshot = {
   appendState: {},
   metadata: { source: "input", step: -2 },
   createdAt: "",
+  next: [],
+  joins: {},
 };
 
 export function snapshotFromTuple(tuple: CheckpointTuple): Snapshot {
@@ -47,12 +52,21 @@ export function snapshotFromTuple(tuple: CheckpointTuple): Snapshot {
     appendState: c.appendState,
     metadata: c.metadata,
     createdAt: c.createdAt,
+    next: (c.extra.next as string[] | undefined) ?? [],
+    joins: (c.extra.joins as Record<string, string[]> | undefined) ?? {},
   };
 }
 
+/** The runtime fields stored in the checkpoint row. */
+export function extraOf(snapshot: Snapshot): Record<string, unknown> {
+  return Object.keys(snapshot.joins).length > 0
+    ? { next: snapshot.next, joins: snapshot.joins }
+    : { next: snapshot.next };
+}
+
 /** Nodes the snapshot will run next. */
-export function nextOf(snapshot: Snapshot): string[] {
-  return (snapshot.values[NEXT_CHANNEL] as string[] | undefined) ?? [];
+export function nextOf(snapshot: Snapshot): readonly string[] {
+  return snapshot.next;
 }
 
 /** Channel updates that turn `saved` into `current`. */

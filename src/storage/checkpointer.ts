@@ -56,6 +56,8 @@ export interface Checkpoint {
   /** Storage format version (LangGraph's `v`). */
   readonly format: number;
   readonly appendState: Readonly<Record<string, AppendState>>;
+  /** Small plain-JSON fields kept with the checkpoint row (the runtime's next nodes, ...). */
+  readonly extra: Readonly<Record<string, unknown>>;
 }
 
 /** A decoded pending write. */
@@ -102,6 +104,8 @@ export interface NewCheckpoint {
   readonly metadata: CheckpointMetadata;
   readonly schemaVersion?: number;
   readonly format?: number;
+  /** See {@link Checkpoint.extra}; must be plain JSON. */
+  readonly extra?: Readonly<Record<string, unknown>>;
   readonly updates: readonly ChannelUpdate[];
 }
 
@@ -219,6 +223,7 @@ export class Checkpointer {
       vs: input.versionsSeen,
       sv: input.schemaVersion ?? 1,
       f: input.format ?? 1,
+      ...(input.extra ? { x: input.extra } : {}),
     });
     const checkpoint: StoredCheckpoint = {
       threadId,
@@ -351,7 +356,7 @@ export class Checkpointer {
     const row = loaded.checkpoint;
     const where = { threadId: row.threadId, checkpointId: row.id };
     try {
-      const body = JSON.parse(row.body) as { vs?: unknown; sv?: unknown; f?: unknown };
+      const body = JSON.parse(row.body) as { vs?: unknown; sv?: unknown; f?: unknown; x?: unknown };
       const metadata = this.serializer.parse(row.metadata) as CheckpointMetadata;
       const values: Record<string, unknown> = {};
       const appendState: Record<string, AppendState> = {};
@@ -384,6 +389,7 @@ export class Checkpointer {
           schemaVersion: typeof body.sv === "number" ? body.sv : 1,
           format: typeof body.f === "number" ? body.f : 1,
           appendState,
+          extra: (body.x ?? {}) as Record<string, unknown>,
         },
         pendingWrites,
       };
