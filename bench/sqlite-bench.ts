@@ -1,0 +1,153 @@
+/**
+ * SQLite: checkpoint cost per super-step against the floor (a raw better-sqlite3 transaction
+ * inserting the same number of bytes), bytes stored for a 500-turn chat against the raw message
+ * bytes, and the latest-state read at turn 500 against turn 10.
+ */
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { createSqliteCheckpointer } from "../src/storage/sqlite/index.js";
+import {
+  chatGraph,
+  linearGraph,
+  linearPlain,
+  NODES,
+  rawMessageBytes,
+  timeMs,
+  userMessage,
+} from "./workloads.js";
+
+const THREADS = 200;
+
+export interface Row {
+  readonly metric: string;
+  readonly rewind: number;
+  readonly reference: number;
+  readonly unit: string;
+  readonly target: string;
+}
+
+function tempDb(name: string): { path: string; done: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "rewind-bench-"));
+  return { path: join(dir, name), done: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Bytes of every row Rewind stored, summed over its tables. */
+function storedBytes(path: string): number {
+  const db = new Database(path, { readonly: true });
+  const tables = db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rewind_%'")
+    .all() as { name: string }[];
+  let total = 0;
+  for (const { name } of tables) {
+    const cols = (db.prepare(`PRAGMA table_info(${name})`).all() as { name: string }[]).map(
+      (c) => `COALESCE(length(CAST(${c.name} AS BLOB)), 0)`,
+    );
+    total += (
+      db.prepare(`SELECT COALESCE(SUM(${cols.join(" + ")}), 0) AS n FROM ${name}`).get() as {
+        n: number;
+      }
+    ).n;
+  }
+  db.close();
+  return total;
+}
+
+function fileBytes(path: string): number {
+  const db = new Database(path);
+  db.pragma("wal_checkpoint(TRUNCATE)");
+  db.exec("VACUUM");
+  db.close();
+  return statSync(path).size;
+}
+
+export async function sqliteStepCost(): Promise<Row[]> {
+  const plainMs = await timeMs(async () => {
+    for (let t = 0; t < THREADS; t++) await linearPlain();
+  });
+  const tmp = tempDb("steps.sqlite");
+  const checkpointer = createSqliteCheckpointer(tmp.path);
+  const app = linearGraph(checkpointer);
+  let round = 0;
+  const rewindMs = await timeMs(async () => {
+    round++;
+    for (let t = 0; t < THREADS; t++) await app.invoke({}, { threadId: `r${round}-t${t}` });
+  });
+  await checkpointer.close();
+  const steps = THREADS * NODES;
+  const bytesPerRun = storedBytes(tmp.path) / (round * THREADS);
+  tmp.done();
+
+  // The floor: one raw transaction per checkpoint inserting the same bytes.
+  const floorDb = tempDb("floor.sqlite");
+  const db = new Database(floorDb.path);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  db.exec(
+    "CREATE TABLE t (thread TEXT, id INTEGER, data BLOB, PRIMARY KEY (thread, id)) WITHOUT ROWID",
+  );
+  const insert = db.prepare("INSERT INTO t VALUES (?, ?, ?)");
+  const perCheckpoint = Buffer.alloc(Math.round(bytesPerRun / (NODES + 1)), 7);
+  const tx = db.transaction((thread: string, id: number) => insert.run(thread, id, perCheckpoint));
+  let floorRound = 0;
+  const floorMs = await timeMs(async () => {
+    floorRound++;
+    for (let t = 0; t < THREADS; t++)
+      for (let i = 0; i <= NODES; i++) tx(`r${floorRound}-t${t}`, i);
+  });
+  db.close();
+  floorDb.done();
+  const perStep = (rewindMs - plainMs) / steps;
+  const floorPerStep = floorMs / steps;
+  return [
+    {
+      metric: "SQLite checkpoint cost per super-step (ms)",
+      rewind: perStep,
+      reference: floorPerStep,
+      unit: "ms",
+      target: "<= 3x the raw-insert floor",
+    },
+  ];
+}
+
+export async function sqliteGrowth(turns = 500): Promise<Row[]> {
+  const tmp = tempDb("chat.sqlite");
+  const checkpointer = createSqliteCheckpointer(tmp.path);
+  const app = chatGraph(checkpointer);
+  const readAt: Record<number, number> = {};
+  for (let turn = 0; turn < turns; turn++) {
+    await app.invoke({ messages: userMessage(turn) }, { threadId: "chat" });
+    if (turn + 1 === 10 || turn + 1 === turns) {
+      readAt[turn + 1] = await timeMs(() => app.getState({ threadId: "chat" }), 21);
+    }
+  }
+  await checkpointer.close();
+  const raw = rawMessageBytes(turns);
+  const stored = storedBytes(tmp.path);
+  const file = fileBytes(tmp.path);
+  tmp.done();
+  return [
+    {
+      metric: `bytes stored, ${turns}-turn thread (row bytes)`,
+      rewind: stored,
+      reference: raw,
+      unit: "B",
+      target: "<= 2x raw message bytes",
+    },
+    {
+      metric: `bytes stored, ${turns}-turn thread (file after VACUUM)`,
+      rewind: file,
+      reference: raw,
+      unit: "B",
+      target: "(file incl. indexes and pages)",
+    },
+    {
+      metric: `latest-state read, turn ${turns} vs turn 10 (ms)`,
+      rewind: readAt[turns]!,
+      reference: readAt[10]!,
+      unit: "ms",
+      target: "<= 1.5x",
+    },
+  ];
+}
