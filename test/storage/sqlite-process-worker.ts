@@ -6,9 +6,13 @@
  *   sqlite-process-worker <db> race <threadId> <rounds> <startAtMs> <label>
  *     from `startAtMs` on: one put that expects an empty thread, then `rounds` times read the
  *     head and put on it, each with compare-and-set
+ *   sqlite-process-worker <db> hold <threadId> <ms>
+ *     inside its own BEGIN IMMEDIATE transaction, put a checkpoint on an empty thread, print
+ *     {"locked": id}, keep the write lock for `ms`, then commit
  */
-import { isRewindError, newCheckpointId } from "../../src/index.js";
-import { createSqliteCheckpointer } from "../../src/storage/sqlite/index.js";
+import Database from "better-sqlite3";
+import { createCheckpointer, isRewindError, newCheckpointId } from "../../src/index.js";
+import { createSqliteCheckpointer, SqliteBackend } from "../../src/storage/sqlite/index.js";
 
 const [db, mode, threadId, ...rest] = process.argv.slice(2);
 const checkpointer = createSqliteCheckpointer(db!);
@@ -61,6 +65,28 @@ async function main(): Promise<unknown> {
         });
       }
       return { listed };
+    }
+    case "hold": {
+      const handle = new Database(db!);
+      const held = createCheckpointer(new SqliteBackend(handle));
+      await held.ready();
+      handle.exec("BEGIN IMMEDIATE");
+      const id = newCheckpointId();
+      await held.put({
+        threadId: threadId!,
+        id,
+        parentId: undefined,
+        channelVersions: { by: id },
+        versionsSeen: {},
+        metadata: { source: "input", step: -1, by: "holder" },
+        updates: [{ channel: "by", version: id, value: "holder" }],
+      });
+      process.stdout.write(`${JSON.stringify({ locked: id })}\n`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(rest[0]));
+      handle.exec("COMMIT");
+      await held.close();
+      handle.close();
+      return { committed: id };
     }
     case "race": {
       const [rounds, startAt, label] = rest;

@@ -1,0 +1,284 @@
+/**
+ * The write side of the SQLite backend. Every write is one `BEGIN IMMEDIATE` transaction, so
+ * the tombstone check, the fence check, the compare-and-set on the head and the write itself are
+ * atomic across processes; a writer that finds the database busy waits (busy timeout) instead
+ * of failing. Large values are packed before the lock is taken.
+ */
+import { ConflictError, LeaseLostError, ThreadDeletedError } from "../../errors.js";
+import type {
+  CheckpointKey,
+  CheckpointPut,
+  Lease,
+  LeaseFence,
+  LeaseRequest,
+  StoredBlob,
+  StoredWrite,
+} from "../types.js";
+import { encodeCreatedAt, encodeVersions, KIND_CODES, packSpilled } from "./sqlite-rows.js";
+import type { SqliteDatabaseLike, SqliteStatementLike } from "./sqlite-types.js";
+
+interface ThreadRow {
+  tid: number;
+  deleted: number;
+  lease_owner: string | null;
+  lease_token: number;
+  lease_expires_at: number | null;
+}
+
+const SQL = {
+  thread:
+    "SELECT tid, deleted, lease_owner, lease_token, lease_expires_at FROM rewind_threads WHERE thread_id = ?",
+  newThread: "INSERT INTO rewind_threads (thread_id) VALUES (?)",
+  head: "SELECT id FROM rewind_checkpoints WHERE tid = ? AND ns = ? ORDER BY id DESC LIMIT 1",
+  checkpoint: `INSERT INTO rewind_checkpoints (tid, ns, id, parent_id, created_at, versions, metadata, body)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (tid, ns, id) DO UPDATE SET parent_id = excluded.parent_id,
+      created_at = excluded.created_at, versions = excluded.versions,
+      metadata = excluded.metadata, body = excluded.body`,
+  blobExists:
+    "SELECT 1 AS found FROM rewind_blobs WHERE tid = ? AND ns = ? AND channel = ? AND version = ?",
+  blob: `INSERT INTO rewind_blobs (tid, ns, channel, version, kind, prev_version, depth, tag, value, value_ref)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  value: "INSERT INTO rewind_values (codec, bytes) VALUES (?, ?)",
+  writeExists:
+    "SELECT 1 AS found FROM rewind_writes WHERE tid = ? AND ns = ? AND checkpoint_id = ? AND task_id = ? AND idx = ?",
+  writeIgnore: `INSERT INTO rewind_writes (tid, ns, checkpoint_id, task_id, idx, task_path, channel, tag, value, value_ref)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  writeUpsert: `INSERT INTO rewind_writes (tid, ns, checkpoint_id, task_id, idx, task_path, channel, tag, value, value_ref)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (tid, ns, checkpoint_id, task_id, idx) DO UPDATE SET task_path = excluded.task_path,
+      channel = excluded.channel, tag = excluded.tag, value = excluded.value, value_ref = excluded.value_ref`,
+  freeWriteValue: `DELETE FROM rewind_values WHERE id = (SELECT value_ref FROM rewind_writes
+    WHERE tid = ? AND ns = ? AND checkpoint_id = ? AND task_id = ? AND idx = ?)`,
+  freeThreadValues: `DELETE FROM rewind_values WHERE id IN (
+    SELECT value_ref FROM rewind_blobs WHERE tid = @tid AND value_ref IS NOT NULL
+    UNION ALL SELECT value_ref FROM rewind_writes WHERE tid = @tid AND value_ref IS NOT NULL)`,
+  deleteBlobs: "DELETE FROM rewind_blobs WHERE tid = ?",
+  deleteWrites: "DELETE FROM rewind_writes WHERE tid = ?",
+  deleteCheckpoints: "DELETE FROM rewind_checkpoints WHERE tid = ?",
+  tombstone:
+    "UPDATE rewind_threads SET deleted = 1, lease_owner = NULL, lease_expires_at = NULL WHERE tid = ?",
+  takeLease:
+    "UPDATE rewind_threads SET lease_owner = ?, lease_token = ?, lease_expires_at = ? WHERE tid = ?",
+  renewLease: `UPDATE rewind_threads SET lease_expires_at = @expiresAt
+    WHERE thread_id = @threadId AND lease_token = @token AND lease_expires_at > @now AND deleted = 0
+    RETURNING lease_owner AS owner`,
+  releaseLease: `UPDATE rewind_threads SET lease_owner = NULL, lease_expires_at = NULL
+    WHERE thread_id = ? AND lease_token = ? AND lease_expires_at IS NOT NULL`,
+};
+
+/** What the writer needs from the backend that owns the connection. */
+export interface SqliteWriterContext {
+  /** The open database (throws when closed). */
+  db(): SqliteDatabaseLike;
+  /** A cached prepared statement. */
+  stmt(sql: string): SqliteStatementLike;
+  /** Epoch milliseconds, for leases. */
+  now(): number;
+  /** Largest row payload that stays on its b-tree page. */
+  maxLocal(): number;
+}
+
+/** Synchronous writes through cached statements; the backend wraps them in its async API. */
+export class SqliteWriter {
+  readonly #db: () => SqliteDatabaseLike;
+  readonly #stmt: (sql: string) => SqliteStatementLike;
+  readonly #now: () => number;
+  readonly #maxLocal: () => number;
+
+  constructor(context: SqliteWriterContext) {
+    this.#db = () => context.db();
+    this.#stmt = (sql) => context.stmt(sql);
+    this.#now = () => context.now();
+    this.#maxLocal = () => context.maxLocal();
+  }
+
+  putCheckpoint(put: CheckpointPut): void {
+    const c = put.checkpoint;
+    const versions = encodeVersions(c.channelVersions, c.id);
+    const createdAt = encodeCreatedAt(c.createdAt);
+    // Compression happens before the write lock is taken, never while holding it.
+    const blobs = put.blobs.map((blob) => {
+      const overhead = c.ns.length + blob.channel.length + blob.version.length;
+      return {
+        blob,
+        out: this.#outOfLine(blob.value?.bytes, overhead + (blob.prevVersion?.length ?? 0)),
+      };
+    });
+    this.#transaction(() => {
+      const { tid } = this.#writable(c.threadId, put.fence);
+      if (put.expectedHead !== undefined) {
+        const head =
+          (this.#stmt(SQL.head).get(tid, c.ns) as { id: string } | undefined)?.id ?? null;
+        if (head !== put.expectedHead) {
+          throw new ConflictError(
+            `thread "${c.threadId}" moved: its head is ${head ?? "empty"}, expected ${put.expectedHead ?? "empty"}`,
+            { threadId: c.threadId, checkpointId: c.id },
+          );
+        }
+      }
+      for (const { blob, out } of blobs) this.#insertBlob(tid, c.ns, blob, out);
+      this.#stmt(SQL.checkpoint).run(
+        tid,
+        c.ns,
+        c.id,
+        c.parentId,
+        createdAt,
+        versions,
+        c.metadata,
+        c.body,
+      );
+    });
+  }
+
+  putWrites(key: CheckpointKey, writes: readonly StoredWrite[], fence?: LeaseFence): void {
+    const keyLength = key.ns.length + key.checkpointId.length;
+    const prepared = writes.map((w) => {
+      const overhead = keyLength + w.taskId.length + w.taskPath.length + w.channel.length;
+      return { w, out: this.#outOfLine(w.value.bytes, overhead) };
+    });
+    this.#transaction(() => {
+      const { tid } = this.#writable(key.threadId, fence);
+      for (const { w, out } of prepared) {
+        const pk = [tid, key.ns, key.checkpointId, w.taskId, w.idx];
+        if (w.idx >= 0) {
+          // Insert-or-ignore; checked first so an ignored write leaves no orphan value behind.
+          if (out && this.#stmt(SQL.writeExists).get(...pk)) continue;
+        } else {
+          this.#stmt(SQL.freeWriteValue).run(...pk);
+        }
+        const ref = out ? this.#stmt(SQL.value).run(out.codec, out.bytes).lastInsertRowid : null;
+        this.#stmt(w.idx >= 0 ? SQL.writeIgnore : SQL.writeUpsert).run(
+          ...pk,
+          w.taskPath,
+          w.channel,
+          w.value.tag,
+          out ? null : w.value.bytes,
+          ref,
+        );
+      }
+    });
+  }
+
+  deleteThread(threadId: string): void {
+    this.#transaction(() => {
+      const { tid } = this.#thread(threadId, true)!;
+      this.#stmt(SQL.freeThreadValues).run({ tid });
+      this.#stmt(SQL.deleteBlobs).run(tid);
+      this.#stmt(SQL.deleteWrites).run(tid);
+      this.#stmt(SQL.deleteCheckpoints).run(tid);
+      this.#stmt(SQL.tombstone).run(tid);
+    });
+  }
+
+  acquireLease(request: LeaseRequest): Lease | undefined {
+    return this.#transaction(() => {
+      const thread = this.#thread(request.threadId, true)!;
+      if (thread.deleted) throw this.#deletedError(request.threadId);
+      const now = this.#now();
+      const live = thread.lease_expires_at !== null && thread.lease_expires_at > now;
+      const heldByOther = live && thread.lease_owner !== request.owner;
+      if (heldByOther && !request.steal) return undefined;
+      const lease: Lease = {
+        threadId: request.threadId,
+        owner: request.owner,
+        token: thread.lease_token + 1,
+        expiresAt: now + request.ttlMs,
+        ...(heldByOther ? { stolenFrom: thread.lease_owner ?? undefined } : {}),
+      };
+      this.#stmt(SQL.takeLease).run(lease.owner, lease.token, lease.expiresAt, thread.tid);
+      return lease;
+    });
+  }
+
+  renewLease(lease: Lease, ttlMs: number): Lease | undefined {
+    const now = this.#now();
+    const expiresAt = now + ttlMs;
+    const row = this.#stmt(SQL.renewLease).get({
+      expiresAt,
+      threadId: lease.threadId,
+      token: lease.token,
+      now,
+    }) as { owner: string } | undefined;
+    return row && { threadId: lease.threadId, owner: row.owner, token: lease.token, expiresAt };
+  }
+
+  releaseLease(lease: Lease): void {
+    this.#stmt(SQL.releaseLease).run(lease.threadId, lease.token);
+  }
+
+  #transaction<T>(work: () => T): T {
+    const db = this.#db();
+    // Called synchronously from inside the caller's own transaction on a shared handle: nest.
+    const nested = db.inTransaction;
+    this.#stmt(nested ? "SAVEPOINT rewind_checkpoint" : "BEGIN IMMEDIATE").run();
+    try {
+      const result = work();
+      this.#stmt(nested ? "RELEASE rewind_checkpoint" : "COMMIT").run();
+      return result;
+    } catch (error) {
+      if (nested) {
+        this.#stmt("ROLLBACK TO rewind_checkpoint").run();
+        this.#stmt("RELEASE rewind_checkpoint").run();
+      } else if (db.inTransaction) this.#stmt("ROLLBACK").run();
+      throw error;
+    }
+  }
+
+  #thread(threadId: string, create: boolean): ThreadRow | undefined {
+    const row = this.#stmt(SQL.thread).get(threadId) as ThreadRow | undefined;
+    if (row || !create) return row;
+    const tid = Number(this.#stmt(SQL.newThread).run(threadId).lastInsertRowid);
+    return { tid, deleted: 0, lease_owner: null, lease_token: 0, lease_expires_at: null };
+  }
+
+  #writable(threadId: string, fence: LeaseFence | undefined): ThreadRow {
+    const thread = this.#thread(threadId, true)!;
+    if (thread.deleted) throw this.#deletedError(threadId);
+    if (fence) {
+      const expires = thread.lease_expires_at;
+      if (expires === null || expires <= this.#now() || thread.lease_token !== fence.token) {
+        throw new LeaseLostError(`the lease on thread "${threadId}" was lost`, { threadId });
+      }
+    }
+    return thread;
+  }
+
+  #insertBlob(
+    tid: number,
+    ns: string,
+    blob: StoredBlob,
+    out: { codec: number; bytes: Uint8Array } | undefined,
+  ): void {
+    const key = [tid, ns, blob.channel, blob.version];
+    // Stored once per version: a second write of it is ignored (checked first when the value
+    // goes out of line, so that no orphan value is left behind).
+    if (out && this.#stmt(SQL.blobExists).get(...key)) return;
+    const ref = out ? this.#stmt(SQL.value).run(out.codec, out.bytes).lastInsertRowid : null;
+    this.#stmt(SQL.blob).run(
+      ...key,
+      KIND_CODES[blob.kind],
+      blob.prevVersion,
+      blob.depth,
+      blob.value?.tag ?? null,
+      out ? null : (blob.value?.bytes ?? null),
+      ref,
+    );
+  }
+
+  /**
+   * The packed form of a value that would overflow its row's page (`overhead`: bytes of the
+   * row's other columns), or undefined when it stays inline.
+   */
+  #outOfLine(bytes: Uint8Array | undefined, overhead: number) {
+    if (bytes === undefined || bytes.byteLength + overhead + 32 <= this.#maxLocal())
+      return undefined;
+    return packSpilled(bytes);
+  }
+
+  #deletedError(threadId: string): ThreadDeletedError {
+    return new ThreadDeletedError(`thread "${threadId}" was deleted; late writes are refused`, {
+      threadId,
+    });
+  }
+}

@@ -1,0 +1,261 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  type Checkpointer,
+  createCheckpointer,
+  InvalidInputError,
+  MigrationError,
+  newCheckpointId,
+} from "../../src/index.js";
+import {
+  createSqliteCheckpointer,
+  migrateSqlite,
+  SQLITE_MIGRATIONS,
+  SQLITE_SCHEMA_VERSION,
+  SqliteBackend,
+  type SqliteDatabaseLike,
+} from "../../src/storage/sqlite/index.js";
+
+const WORKER = join(dirname(fileURLToPath(import.meta.url)), "sqlite-process-worker.ts");
+
+let dir: string;
+let file: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "rewind-sqlite-backend-"));
+  file = join(dir, "test.sqlite");
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+async function put(checkpointer: Checkpointer, threadId: string, value: unknown, parent?: string) {
+  const id = newCheckpointId(parent);
+  await checkpointer.put(
+    {
+      threadId,
+      id,
+      parentId: parent,
+      channelVersions: { v: id },
+      versionsSeen: {},
+      metadata: { source: "loop", step: 0 },
+      updates: [{ channel: "v", version: id, value }],
+    },
+    { expectedHead: parent ?? null },
+  );
+  return id;
+}
+
+function count(db: Database.Database, sql: string): number {
+  return (db.prepare(sql).get() as { n: number }).n;
+}
+
+describe("SQLite migrations", () => {
+  it("are applied once on first use and recorded by version", async () => {
+    for (let i = 0; i < 2; i++) {
+      const checkpointer = createSqliteCheckpointer(file);
+      await checkpointer.ready();
+      await checkpointer.close();
+    }
+    const db = new Database(file);
+    const versions = db.prepare("SELECT version FROM rewind_migrations ORDER BY version").all();
+    expect(versions).toEqual(
+      Array.from({ length: SQLITE_SCHEMA_VERSION }, (_, i) => ({ version: i + 1 })),
+    );
+    expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
+    db.close();
+  });
+
+  it("refuse a database written by a newer Rewind, and change nothing", async () => {
+    const db = new Database(file);
+    migrateSqlite(db);
+    db.prepare("INSERT INTO rewind_migrations (version, applied_at) VALUES (?, 0)").run(
+      SQLITE_SCHEMA_VERSION + 1,
+    );
+    const checkpointer = createSqliteCheckpointer(db);
+    const error = await checkpointer.ready().catch((e) => e);
+    expect(error).toBeInstanceOf(MigrationError);
+    expect(error.message).toContain("newer");
+    expect(count(db, "SELECT count(*) AS n FROM rewind_migrations")).toBe(
+      SQLITE_SCHEMA_VERSION + 1,
+    );
+    db.close();
+  });
+
+  it("roll back every pending migration when one fails", () => {
+    const db = new Database(file);
+    const broken = [...SQLITE_MIGRATIONS, "CREATE TABLE half_done (a); SELECT * FROM nowhere;"];
+    expect(() => migrateSqlite(db, broken)).toThrow(MigrationError);
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all();
+    expect(tables).toEqual([]);
+    expect(migrateSqlite(db)).toBe(SQLITE_SCHEMA_VERSION);
+    db.close();
+  });
+});
+
+describe("SQLite database handles", () => {
+  it("rejects what is neither a path nor a database", () => {
+    expect(() => new SqliteBackend("")).toThrow(InvalidInputError);
+    expect(() => new SqliteBackend({} as SqliteDatabaseLike)).toThrow(InvalidInputError);
+    expect(() => new SqliteBackend(file, { busyTimeoutMs: -1 })).toThrow(InvalidInputError);
+  });
+
+  it("uses an open handle as is and leaves it open on close", async () => {
+    const db = new Database(file);
+    const checkpointer = createSqliteCheckpointer(db);
+    const id = await put(checkpointer, "t", "kept");
+    await checkpointer.close();
+    expect(db.open).toBe(true);
+    expect(count(db, "SELECT count(*) AS n FROM rewind_checkpoints")).toBe(1);
+    const again = createSqliteCheckpointer(db);
+    expect((await again.get("t"))?.checkpoint).toMatchObject({ id, values: { v: "kept" } });
+    await again.close();
+    db.close();
+  });
+
+  it("joins the caller's transaction when called inside it on a shared handle", async () => {
+    const db = new Database(file);
+    const backend = new SqliteBackend(db);
+    const checkpointer = createCheckpointer(backend);
+    await checkpointer.ready();
+    const encoded = checkpointer.encode({
+      threadId: "joined",
+      id: newCheckpointId(),
+      parentId: undefined,
+      channelVersions: {},
+      versionsSeen: {},
+      metadata: { source: "input", step: -1 },
+      updates: [],
+    });
+    const attempt = db.transaction(() => {
+      void backend.putCheckpoint({ checkpoint: encoded.checkpoint, blobs: [] });
+      throw new Error("the caller changes its mind");
+    });
+    expect(attempt).toThrow("changes its mind");
+    expect(await checkpointer.get("joined")).toBeUndefined();
+    db.transaction(
+      () => void backend.putCheckpoint({ checkpoint: encoded.checkpoint, blobs: [] }),
+    )();
+    expect((await checkpointer.get("joined"))?.checkpoint.id).toBe(encoded.checkpoint.id);
+    await checkpointer.close();
+    db.close();
+  });
+});
+
+describe("SQLite storage layout", () => {
+  it("stores values as BLOBs beside their serializer tag, never as text", async () => {
+    const checkpointer = createSqliteCheckpointer(file);
+    const id = await put(checkpointer, "t", { text: "héllo" });
+    await checkpointer.putWrites({ threadId: "t", checkpointId: id }, [
+      { taskId: "a", taskPath: "", idx: 0, channel: "c", value: new Uint8Array([0xff, 0]) },
+    ]);
+    await checkpointer.close();
+    const db = new Database(file);
+    expect(db.prepare("SELECT typeof(value) AS type, tag FROM rewind_blobs").all()).toEqual([
+      { type: "blob", tag: "json" },
+    ]);
+    expect(db.prepare("SELECT typeof(value) AS type, tag FROM rewind_writes").all()).toEqual([
+      { type: "blob", tag: "bytes" },
+    ]);
+    db.close();
+  });
+
+  it("moves large values out of line, compressed, and frees them with their thread", async () => {
+    const checkpointer = createSqliteCheckpointer(file);
+    const big = "a long message ".repeat(20_000);
+    const id = await put(checkpointer, "gone", big);
+    await put(checkpointer, "kept", big);
+    const key = { threadId: "gone", checkpointId: id };
+    const write = { taskId: "t", taskPath: "", channel: "c" };
+    await checkpointer.putWrites(key, [{ ...write, idx: 0, value: big }]);
+    await checkpointer.putWrites(key, [{ ...write, idx: 0, value: `${big}ignored` }]);
+    await checkpointer.putWrites(key, [{ ...write, idx: -1, value: big }]);
+    await checkpointer.putWrites(key, [{ ...write, idx: -1, value: `${big}replaced` }]);
+    const db = new Database(file);
+    expect(count(db, "SELECT count(*) AS n FROM rewind_values")).toBe(4);
+    expect(count(db, "SELECT max(length(bytes)) AS n FROM rewind_values")).toBeLessThan(
+      big.length / 20,
+    );
+    const loaded = await checkpointer.get("gone", { checkpointId: id });
+    expect(loaded?.checkpoint.values.v).toBe(big);
+    expect(loaded?.pendingWrites.map((w) => w.value)).toEqual([`${big}replaced`, big]);
+    await checkpointer.deleteThread("gone");
+    expect(count(db, "SELECT count(*) AS n FROM rewind_values")).toBe(1);
+    expect((await checkpointer.get("kept"))?.checkpoint.values.v).toBe(big);
+    await checkpointer.close();
+    db.close();
+  });
+
+  it("lists in pages: stopping early reads one page, not the whole history", async () => {
+    const db = new Database(file);
+    db.pragma("journal_mode = WAL");
+    let fetched = 0;
+    const counting: SqliteDatabaseLike = {
+      prepare(sql) {
+        const statement = db.prepare(sql);
+        return {
+          run: (...params) => statement.run(...params),
+          get: (...params) => statement.get(...params),
+          all: (...params) => {
+            const rows = statement.all(...params);
+            if (sql.includes("FROM rewind_checkpoints")) fetched += rows.length;
+            return rows;
+          },
+        };
+      },
+      exec: (sql) => db.exec(sql),
+      pragma: (sql, options) => db.pragma(sql, options),
+      close: () => db.close(),
+      get inTransaction() {
+        return db.inTransaction;
+      },
+    };
+    const checkpointer = createSqliteCheckpointer(counting);
+    let parent: string | undefined;
+    for (let i = 0; i < 450; i++) parent = await put(checkpointer, "long", i, parent);
+    fetched = 0;
+    let seen = 0;
+    for await (const _ of checkpointer.list({ threadId: "long" })) if (++seen === 3) break;
+    expect(fetched).toBeLessThanOrEqual(100);
+    fetched = 0;
+    seen = 0;
+    for await (const _ of checkpointer.list({ threadId: "long", includeValues: false })) seen++;
+    expect(seen).toBe(450);
+    expect(fetched).toBe(450);
+    await checkpointer.close();
+    db.close();
+  });
+});
+
+describe("SQLite under another process's write lock", () => {
+  it("a write waits for the lock (busy timeout) instead of failing", async () => {
+    const checkpointer = createSqliteCheckpointer(file);
+    await checkpointer.ready();
+    const holder = spawn(process.execPath, ["--import", "tsx", WORKER, file, "hold", "t", "400"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    holder.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => holder.on("close", resolve));
+    const locked = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      holder.stdout.on("data", (chunk) => {
+        out += chunk;
+        const line = out.split("\n").find((l) => l.includes("locked"));
+        if (line) resolve(JSON.parse(line).locked);
+      });
+      holder.on("close", () => reject(new Error(`holder exited early: ${stderr}`)));
+    });
+    // The holder's checkpoint is not committed yet; this write can only succeed (with the
+    // holder's checkpoint as head) by waiting until the holder commits.
+    const mine = await put(checkpointer, "t", "after the lock", locked);
+    expect(await exited).toBe(0);
+    const head = await checkpointer.get("t");
+    expect(head?.checkpoint).toMatchObject({ id: mine, parentId: locked });
+    await checkpointer.close();
+  });
+});
