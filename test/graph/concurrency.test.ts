@@ -1,23 +1,22 @@
 import { describe, expect, it } from "vitest";
 import {
   appendChannel,
-  createCheckpointer,
   LeaseLostError,
-  MemoryBackend,
   START,
   StateGraph,
   ThreadBusyError,
 } from "../../src/index.js";
+import { BACKENDS, type TestBackend } from "./backends.js";
 
 /** A graph whose "slow" node waits until released, so a second run can arrive mid-run. */
-function gatedGraph() {
+function gatedGraph(backend: TestBackend) {
   let release: () => void = () => undefined;
   let entered: () => void = () => undefined;
   const gate = {
     open: new Promise<void>((r) => (release = r)),
     reached: new Promise<void>((r) => (entered = r)),
   };
-  const checkpointer = createCheckpointer(new MemoryBackend());
+  const checkpointer = backend.create();
   const app = new StateGraph({ log: appendChannel<string>() })
     .addNode("fast", (s) => ({ log: `fast after ${s.log.length}` }))
     .addNode("slow", async (s) => {
@@ -33,62 +32,73 @@ function gatedGraph() {
   return { app, checkpointer, release: () => release(), reached: gate.reached };
 }
 
-describe("one active run per thread", () => {
-  it("reject: a second run on a busy thread fails at once; nothing interleaves", async () => {
-    const { app, release, reached } = gatedGraph();
-    const a = app.invoke({ log: "A" }, { threadId: "t" });
-    await reached;
-    await expect(app.invoke({ log: "B" }, { threadId: "t" })).rejects.toThrow(ThreadBusyError);
-    release();
-    expect((await a).values.log).toEqual(["A", "fast after 1", "slow"]);
-  });
+for (const backend of BACKENDS) {
+  describe(`on ${backend.name}`, () => {
+    describe("one active run per thread", () => {
+      it("reject: a second run on a busy thread fails at once; nothing interleaves", async () => {
+        const { app, release, reached } = gatedGraph(backend);
+        const a = app.invoke({ log: "A" }, { threadId: "t" });
+        await reached;
+        await expect(app.invoke({ log: "B" }, { threadId: "t" })).rejects.toThrow(ThreadBusyError);
+        release();
+        expect((await a).values.log).toEqual(["A", "fast after 1", "slow"]);
+      });
 
-  it("enqueue: the second run waits its turn and runs on the new head; no turn is lost", async () => {
-    const { app, release, reached } = gatedGraph();
-    const a = app.invoke({ log: "A" }, { threadId: "t" });
-    await reached;
-    const b = app.invoke({ log: "B" }, { threadId: "t", onBusy: "enqueue" });
-    setTimeout(release, 20);
-    await a;
-    expect((await b).values.log).toEqual([
-      "A",
-      "fast after 1",
-      "slow",
-      "B",
-      "fast after 4",
-      "slow",
-    ]);
-  });
+      it("enqueue: the second run waits its turn and runs on the new head; no turn is lost", async () => {
+        const { app, release, reached } = gatedGraph(backend);
+        const a = app.invoke({ log: "A" }, { threadId: "t" });
+        await reached;
+        const b = app.invoke({ log: "B" }, { threadId: "t", onBusy: "enqueue" });
+        setTimeout(release, 20);
+        await a;
+        expect((await b).values.log).toEqual([
+          "A",
+          "fast after 1",
+          "slow",
+          "B",
+          "fast after 4",
+          "slow",
+        ]);
+      });
 
-  it("interrupt: the running run is stopped at its next step boundary; the new run continues from its state", async () => {
-    const { app, release, reached } = gatedGraph();
-    const a = app.invoke({ log: "A" }, { threadId: "t" });
-    await reached;
-    const b = await app.invoke({ log: "B" }, { threadId: "t", onBusy: "interrupt" });
-    expect(b.values.log).toEqual(["A", "fast after 1", "B", "fast after 3", "slow"]);
-    release();
-    await expect(a).rejects.toThrow(LeaseLostError);
-    expect((await app.getState({ threadId: "t" }))?.values.log).toEqual(b.values.log);
-  });
+      it("interrupt: the running run is stopped at its next step boundary; the new run continues from its state", async () => {
+        const { app, release, reached } = gatedGraph(backend);
+        const a = app.invoke({ log: "A" }, { threadId: "t" });
+        await reached;
+        const b = await app.invoke({ log: "B" }, { threadId: "t", onBusy: "interrupt" });
+        expect(b.values.log).toEqual(["A", "fast after 1", "B", "fast after 3", "slow"]);
+        release();
+        await expect(a).rejects.toThrow(LeaseLostError);
+        expect((await app.getState({ threadId: "t" }))?.values.log).toEqual(b.values.log);
+      });
 
-  it("rollback: the running run is stopped and what it wrote is dropped from the thread's state", async () => {
-    const { app, release, reached } = gatedGraph();
-    await app.invoke({ log: "first" }, { threadId: "t" });
-    const a = app.invoke({ log: "A" }, { threadId: "t" });
-    await reached;
-    const b = await app.invoke({ log: "B" }, { threadId: "t", onBusy: "rollback" });
-    expect(b.values.log).toEqual(["first", "fast after 1", "slow", "B", "fast after 4", "slow"]);
-    release();
-    await expect(a).rejects.toThrow(LeaseLostError);
-    const lineage = await app.getLineage({ threadId: "t" });
-    expect(lineage.branches).toHaveLength(2);
-  });
+      it("rollback: the running run is stopped and what it wrote is dropped from the thread's state", async () => {
+        const { app, release, reached } = gatedGraph(backend);
+        await app.invoke({ log: "first" }, { threadId: "t" });
+        const a = app.invoke({ log: "A" }, { threadId: "t" });
+        await reached;
+        const b = await app.invoke({ log: "B" }, { threadId: "t", onBusy: "rollback" });
+        expect(b.values.log).toEqual([
+          "first",
+          "fast after 1",
+          "slow",
+          "B",
+          "fast after 4",
+          "slow",
+        ]);
+        release();
+        await expect(a).rejects.toThrow(LeaseLostError);
+        const lineage = await app.getLineage({ threadId: "t" });
+        expect(lineage.branches).toHaveLength(2);
+      });
 
-  it("a crashed holder's lease expires and the thread becomes usable again", async () => {
-    const { app, checkpointer } = gatedGraph();
-    await checkpointer.acquireLease("t", "crashed-process", 80);
-    await expect(app.invoke({ log: "x" }, { threadId: "t" })).rejects.toThrow(ThreadBusyError);
-    await new Promise((r) => setTimeout(r, 120));
-    expect((await app.invoke({ log: "x" }, { threadId: "t" })).status).toBe("done");
+      it("a crashed holder's lease expires and the thread becomes usable again", async () => {
+        const { app, checkpointer } = gatedGraph(backend);
+        await checkpointer.acquireLease("t", "crashed-process", 80);
+        await expect(app.invoke({ log: "x" }, { threadId: "t" })).rejects.toThrow(ThreadBusyError);
+        await new Promise((r) => setTimeout(r, 120));
+        expect((await app.invoke({ log: "x" }, { threadId: "t" })).status).toBe("done");
+      });
+    });
   });
-});
+}
