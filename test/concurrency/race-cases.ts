@@ -1,0 +1,97 @@
+/**
+ * Race cases shared by the SQLite and PostgreSQL files: N real OS processes invoke one thread
+ * at the same moment, many times over.
+ */
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { RaceWorker, turnsIntact } from "./race-harness.js";
+
+const WORKERS = 4;
+const TRIALS = Number(process.env.REWIND_RACE_TRIALS ?? 100);
+
+export function raceCases(workerArgs: () => readonly string[]): void {
+  const workers: RaceWorker[] = [];
+  beforeAll(async () => {
+    for (let i = 0; i < WORKERS; i++) workers.push(new RaceWorker(workerArgs()));
+    // Warm up: every worker has opened the database and compiled the graph.
+    await Promise.all(
+      workers.map((w, i) =>
+        w.send({ op: "invoke", trial: -1, threadId: `warm-${i}`, input: "warm" }),
+      ),
+    );
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.close()));
+  });
+
+  it(`reject: of ${WORKERS} racing processes exactly one runs, the others get THREAD_BUSY (${TRIALS} trials)`, async () => {
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const threadId = `reject-${trial}`;
+      const results = await Promise.all(
+        // The runs last 100 ms, so all of them overlap even if the processes start a little apart.
+        workers.map((w, i) =>
+          w.send({ op: "invoke", trial, threadId, onBusy: "reject", input: `w${i}`, delayMs: 100 }),
+        ),
+      );
+      const winners = results.filter((r) => r.ok);
+      expect(winners).toHaveLength(1);
+      expect(results.filter((r) => !r.ok).map((r) => r.code)).toEqual(
+        Array(WORKERS - 1).fill("THREAD_BUSY"),
+      );
+      expect(turnsIntact(winners[0].log)).toBe(true);
+      expect(winners[0].log).toHaveLength(2);
+    }
+  }, 600_000);
+
+  it(`enqueue: all ${WORKERS} racing turns end up in the state, none lost or interleaved (${TRIALS} trials)`, async () => {
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const threadId = `enqueue-${trial}`;
+      const results = await Promise.all(
+        workers.map((w, i) =>
+          w.send({ op: "invoke", trial, threadId, onBusy: "enqueue", input: `w${i}` }),
+        ),
+      );
+      expect(results.every((r) => r.ok)).toBe(true);
+      const final = results.map((r) => r.log as string[]).sort((a, b) => b.length - a.length)[0]!;
+      expect(final).toHaveLength(2 * WORKERS);
+      expect(turnsIntact(final)).toBe(true);
+      expect(final.filter((_, i) => i % 2 === 0).sort()).toEqual(workers.map((_, i) => `w${i}`));
+    }
+  }, 600_000);
+
+  it("a process killed while holding the lease: the thread is usable again after expiry", async () => {
+    const holder = new RaceWorker(workerArgs());
+    await holder.send({ op: "hold", threadId: "killed-holder", leaseTtlMs: 1_000 });
+    // Wait until the holder's run has taken the lease.
+    let busy = false;
+    for (let i = 0; i < 100 && !busy; i++) {
+      const probe = await workers[0]!.send({
+        op: "invoke",
+        trial: i,
+        threadId: "killed-holder",
+        onBusy: "reject",
+        input: "probe",
+      });
+      busy = !probe.ok && probe.code === "THREAD_BUSY";
+      if (!busy) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(busy).toBe(true);
+    await holder.kill();
+    const refused = await workers[1]!.send({
+      op: "invoke",
+      trial: 0,
+      threadId: "killed-holder",
+      onBusy: "reject",
+      input: "early",
+    });
+    expect(refused).toMatchObject({ ok: false, code: "THREAD_BUSY" });
+    const after = await workers[1]!.send({
+      op: "invoke",
+      trial: 1,
+      threadId: "killed-holder",
+      onBusy: "enqueue",
+      input: "after",
+    });
+    expect(after.ok).toBe(true);
+    expect(after.log.slice(-2)).toEqual(["after", "reply:after"]);
+  }, 60_000);
+}
