@@ -193,6 +193,11 @@ export class PostgresStoreBackend implements StoreBackend {
       FROM hits ${page ? "ORDER BY updated_at DESC, path, key" : ""}`;
   }
 
+  /**
+   * A loose index scan in one recursive statement: each step seeks the next live path past the
+   * previous namespace (past its whole subtree once it is cut to `maxDepth`), so the work is one
+   * indexed seek per namespace returned or skipped, however many items each holds.
+   */
   async #listNamespaces(
     db: Queryable,
     op: StoreListNamespacesOp,
@@ -200,24 +205,35 @@ export class PostgresStoreBackend implements StoreBackend {
   ): Promise<string[][]> {
     const params: unknown[] = [op.tenant, now];
     const bind: Bind = (value) => `$${params.push(value)}`;
-    let where = "tenant = $1 AND (expires_at IS NULL OR expires_at > $2)";
+    let where = "s.tenant = $1 AND (s.expires_at IS NULL OR s.expires_at > $2)";
     const prefix = encodeNamespace(op.prefix);
     const upper = upperBound(prefix);
-    if (upper !== undefined) where += ` AND path >= ${bind(prefix)} AND path < ${bind(upper)}`;
+    if (upper !== undefined) where += ` AND s.path >= ${bind(prefix)} AND s.path < ${bind(upper)}`;
     const suffix = encodeNamespace(op.suffix);
     if (suffix !== "") {
-      where += ` AND right(chr(1) || path, ${bind([...suffix].length + 1)}) = ${bind(PATH_TERMINATOR + suffix)}`;
+      where += ` AND right(chr(1) || s.path, ${bind([...suffix].length + 1)}) = ${bind(PATH_TERMINATOR + suffix)}`;
     }
-    const ns =
-      op.maxDepth === null
-        ? "path"
-        : `substring(path from ${bind(`^(?:[^${PATH_TERMINATOR}]*${PATH_TERMINATOR}){1,${op.maxDepth}}`)})`;
+    let cut = "s.path";
+    let jump = "";
+    if (op.maxDepth !== null) {
+      const pattern = `^(?:[^${PATH_TERMINATOR}]*${PATH_TERMINATOR}){1,${op.maxDepth}}`;
+      cut = `substring(s.path from ${bind(pattern)})`;
+      jump = ` AND s.path >= CASE
+          WHEN length(scan.cut) - length(replace(scan.cut, chr(1), '')) = ${bind(op.maxDepth)}
+          THEN left(scan.cut, -1) || chr(2) ELSE '' END`;
+    }
     const { rows } = await db.query(
-      `SELECT DISTINCT ${ns} COLLATE "C" AS ns FROM ${this.#table} WHERE ${where}
-       ORDER BY ns LIMIT ${bind(op.limit)} OFFSET ${bind(op.offset)}`,
+      `WITH RECURSIVE scan(path, cut) AS (
+         (SELECT s.path, ${cut} FROM ${this.#table} s WHERE ${where} ORDER BY s.path LIMIT 1)
+         UNION ALL
+         SELECT n.path, n.cut FROM scan CROSS JOIN LATERAL (
+           SELECT s.path, ${cut} AS cut FROM ${this.#table} s
+           WHERE ${where} AND s.path > scan.path${jump}
+           ORDER BY s.path LIMIT 1) n)
+       SELECT cut FROM scan LIMIT ${bind(op.limit)} OFFSET ${bind(op.offset)}`,
       params,
     );
-    return rows.map((row) => decodeNamespace(row.ns as string));
+    return rows.map((row) => decodeNamespace(row.cut as string));
   }
 
   #ready(): PgStorePoolLike {
