@@ -85,6 +85,19 @@ export function registerBatchCases(ctx: StoreCaseContext): void {
       expect((await t.get(["n"], "k"))?.value).toBe("first");
       await store.forTenant("other").put(["n"], "k", "elsewhere", { ifAbsent: true });
     });
+    it("lets exactly one of concurrent ifAbsent puts win", async () => {
+      const { store } = await ctx.open();
+      const t = store.forTenant("acme");
+      const attempts = await Promise.allSettled(
+        Array.from({ length: 8 }, (_, i) => t.put(["n"], "lock", i, { ifAbsent: true })),
+      );
+      const winners = attempts.flatMap((a, i) => (a.status === "fulfilled" ? [i] : []));
+      expect(winners).toHaveLength(1);
+      for (const a of attempts) {
+        if (a.status === "rejected") expect(a.reason).toMatchObject({ code: "CONFLICT" });
+      }
+      expect((await t.get(["n"], "lock"))?.value).toBe(winners[0]);
+    });
   });
 
   describe("bad input", () => {
