@@ -60,4 +60,21 @@ describe("sqlite store on a shared handle", () => {
     expect(db.open).toBe(true);
     db.close();
   });
+
+  it("refuses a schema newer than it knows, without touching it", async () => {
+    const file = join(dir, "future.db");
+    const first = createSqliteStore(file);
+    await first.forTenant("acme").put(["n"], "k", "kept");
+    await first.close();
+    const db = new Database(file);
+    db.prepare("INSERT INTO rewind_store_migrations (version, applied_at) VALUES (99, 0)").run();
+    const later = createSqliteStore(db);
+    await expect(later.forTenant("acme").get(["n"], "k")).rejects.toMatchObject({
+      name: "MigrationError",
+      message: expect.stringContaining("99"),
+    });
+    expect(db.prepare("SELECT value FROM rewind_store_items").get()).toEqual({ value: '"kept"' });
+    await later.close();
+    db.close();
+  });
 });
