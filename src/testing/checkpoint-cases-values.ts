@@ -106,6 +106,60 @@ async function largeValues(ctx: CaseContext): Promise<void> {
   expect(second.checkpoint.values).toStrictEqual({ big: `${big}!`, bytes });
 }
 
+async function anyIdShape(ctx: CaseContext): Promise<void> {
+  const threadId = ctx.thread("shapes");
+  const upper = "0190AAAA-BBBB-7CCC-8DDD-EEEEEEEEEEEE";
+  const lower = upper.toLowerCase();
+  const base = { threadId, versionsSeen: {}, metadata: { source: "loop" as const, step: 0 } };
+  await ctx.checkpointer.put({
+    ...base,
+    id: "cp-1",
+    parentId: undefined,
+    channelVersions: { n: 1, s: "v.1", u: upper, l: lower },
+    updates: [
+      { channel: "n", version: 1, value: "number version" },
+      { channel: "s", version: "v.1", value: ["s1"] },
+      { channel: "u", version: upper, value: "upper" },
+      { channel: "l", version: lower, value: "lower" },
+    ],
+  });
+  const first = await mustGet(ctx, threadId, "cp-1");
+  await ctx.checkpointer.put({
+    ...base,
+    id: "cp-2",
+    parentId: "cp-1",
+    channelVersions: { n: 1, s: "00000000000000000000000000000002.0.5", u: upper, l: lower },
+    updates: [
+      {
+        channel: "s",
+        version: "00000000000000000000000000000002.0.5",
+        value: ["s1", "s2"],
+        append: { prevVersion: "v.1", items: ["s2"], prev: first.checkpoint.appendState.s! },
+      },
+    ],
+  });
+  await ctx.checkpointer.putWrites({ threadId, checkpointId: "cp-2" }, [
+    { taskId: "task", taskPath: "", idx: 0, channel: "c", value: "on cp-2" },
+  ]);
+  const second = await mustGet(ctx, threadId, "cp-2");
+  expect(second.checkpoint).toMatchObject({ id: "cp-2", parentId: "cp-1" });
+  expect(second.checkpoint.channelVersions).toStrictEqual({
+    n: 1,
+    s: "00000000000000000000000000000002.0.5",
+    u: upper,
+    l: lower,
+  });
+  expect(second.checkpoint.values).toStrictEqual({
+    n: "number version",
+    s: ["s1", "s2"],
+    u: "upper",
+    l: "lower",
+  });
+  expect(second.pendingWrites.map((w) => w.value)).toEqual(["on cp-2"]);
+  expect((await mustGet(ctx, threadId, "cp-1")).pendingWrites).toEqual([]);
+  expect(await listIds(ctx, { threadId })).toEqual(["cp-2", "cp-1"]);
+}
+
 async function carriedOver(ctx: CaseContext): Promise<void> {
   const threadId = ctx.thread("carry");
   const all = ids(50);
@@ -285,6 +339,10 @@ export const valueCases: readonly ConformanceCase[] = [
   {
     name: "large values and many channels round-trip, in checkpoints and writes",
     run: largeValues,
+  },
+  {
+    name: "ids and versions of any shape round-trip, numbers and letter case included",
+    run: anyIdShape,
   },
   {
     name: "a channel written at step 1 is still present at step 50, never rewritten",

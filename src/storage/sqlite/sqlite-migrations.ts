@@ -16,7 +16,10 @@ import type { SqliteDatabaseLike } from "./sqlite-types.js";
  *   up by, so the primary key is the only index. Values that would spill to overflow pages there
  *   go to `rewind_values` (a rowid table, which packs large rows tightly), deflated when that
  *   pays (as PostgreSQL's TOAST compresses large values), and are referenced by `value_ref`;
- * - `created_at` holds epoch milliseconds when the ISO text round-trips exactly, else the text;
+ * - ids compared only for equality (parent ids, versions, a write's checkpoint id) are stored as
+ *   16 bytes when they are canonical UUIDs, else as text (columns without a type, so SQLite
+ *   converts neither); `created_at` holds epoch milliseconds when the ISO text round-trips
+ *   exactly, else the text;
  *   `versions` stores `null` for a channel version equal to the checkpoint's own id;
  * - values are BLOBs with their serializer tag beside them, never cast to text.
  * Listing across all threads has no index of its own: it is rare, and an index on `id` alone
@@ -36,7 +39,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     tid INTEGER NOT NULL,
     ns TEXT NOT NULL,
     id TEXT NOT NULL,
-    parent_id TEXT,
+    parent_id,
     created_at,
     versions TEXT NOT NULL,
     metadata TEXT NOT NULL,
@@ -47,9 +50,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     tid INTEGER NOT NULL,
     ns TEXT NOT NULL,
     channel TEXT NOT NULL,
-    version TEXT NOT NULL,
+    version NOT NULL,
     kind INTEGER NOT NULL,
-    prev_version TEXT,
+    prev_version,
     depth INTEGER NOT NULL,
     tag TEXT,
     value BLOB,
@@ -59,7 +62,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE TABLE rewind_writes (
     tid INTEGER NOT NULL,
     ns TEXT NOT NULL,
-    checkpoint_id TEXT NOT NULL,
+    checkpoint_id NOT NULL,
     task_id TEXT NOT NULL,
     idx INTEGER NOT NULL,
     task_path TEXT NOT NULL,

@@ -11,6 +11,8 @@ import {
   type CheckpointRow,
   inlineOrSpilled,
   KIND_CODES,
+  packId,
+  seedOf,
   toStoredBlob,
   toStoredCheckpoint,
   toValue,
@@ -37,7 +39,8 @@ const CHAINS = `
 WITH RECURSIVE chain (channel, version, kind, prev_version, depth, tag, value, value_ref, pos) AS (
   SELECT b.channel, b.version, b.kind, b.prev_version, b.depth, b.tag, b.value, b.value_ref, 0
   FROM json_each(@seeds) AS j
-  CROSS JOIN rewind_blobs AS b ON b.tid = @tid AND b.ns = @ns AND b.channel = j.key AND b.version = j.value
+  CROSS JOIN rewind_blobs AS b ON b.tid = @tid AND b.ns = @ns AND b.channel = j.key
+    AND b.version = CASE substr(j.value, 1, 2) WHEN 'h:' THEN unhex(substr(j.value, 3)) ELSE substr(j.value, 3) END
   UNION ALL
   SELECT b.channel, b.version, b.kind, b.prev_version, b.depth, b.tag, b.value, b.value_ref, c.pos + 1
   FROM chain AS c
@@ -120,7 +123,7 @@ export class SqliteReader {
 
   #chains(tid: number, checkpoint: StoredCheckpoint): Record<string, StoredBlob[]> {
     const seeds = Object.fromEntries(
-      Object.entries(checkpoint.channelVersions).map(([c, v]) => [c, String(v)]),
+      Object.entries(checkpoint.channelVersions).map(([c, v]) => [c, seedOf(String(v))]),
     );
     const rows = this.#stmt(CHAINS).all({
       tid,
@@ -142,7 +145,7 @@ export class SqliteReader {
   }
 
   #writes(row: CheckpointRow) {
-    const rows = this.#stmt(WRITES).all(row.tid, row.ns, row.id) as WriteRow[];
+    const rows = this.#stmt(WRITES).all(row.tid, row.ns, packId(row.id)) as WriteRow[];
     return rows
       .map((w) => ({
         taskId: w.task_id,

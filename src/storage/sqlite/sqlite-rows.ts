@@ -21,7 +21,7 @@ export interface CheckpointRow {
   readonly thread_id?: string;
   readonly ns: string;
   readonly id: string;
-  readonly parent_id: string | null;
+  readonly parent_id: StoredId | null;
   readonly created_at: number | string;
   readonly versions: string;
   readonly metadata: string;
@@ -31,9 +31,9 @@ export interface CheckpointRow {
 /** A blob row of a resolved chain; `pos` counts links back from the version the checkpoint names. */
 export interface BlobRow {
   readonly channel: string;
-  readonly version: string;
+  readonly version: StoredId;
   readonly kind: number;
-  readonly prev_version: string | null;
+  readonly prev_version: StoredId | null;
   readonly depth: number;
   readonly tag: string | null;
   readonly value: Uint8Array | null;
@@ -52,6 +52,36 @@ export interface WriteRow {
   readonly value: Uint8Array | null;
   readonly spilled: Uint8Array | null;
   readonly codec: number | null;
+}
+
+/** An id or version as stored: text, or 16 bytes for a canonical UUID (see {@link packId}). */
+export type StoredId = string | Uint8Array;
+
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * An id that is only ever compared for equality (parent ids, channel versions, the checkpoint id
+ * of a write) as stored: a canonical lowercase UUID, which is what Rewind and LangGraph generate,
+ * becomes its 16 bytes instead of 36 characters; anything else stays text. A BLOB never equals
+ * a TEXT in SQLite, so the mapping stays one-to-one. Ordered ids (`rewind_checkpoints.id`) stay
+ * text, since bytes and text do not sort alike.
+ */
+export function packId(id: string): StoredId {
+  return CANONICAL_UUID.test(id) ? Buffer.from(id.replaceAll("-", ""), "hex") : id;
+}
+
+/** Inverse of {@link packId}. */
+export function unpackId(stored: StoredId): string {
+  if (typeof stored === "string") return stored;
+  const hex = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength).toString("hex");
+  if (hex.length !== 32) throw new Error(`a stored id has ${stored.byteLength} bytes, not 16`);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** A version as a JSON-safe seed for SQL: `h:` + hex when packed, `t:` + the text otherwise. */
+export function seedOf(version: string): string {
+  const packed = packId(version);
+  return typeof packed === "string" ? `t:${packed}` : `h:${Buffer.from(packed).toString("hex")}`;
 }
 
 /** Epoch milliseconds when the ISO text round-trips through them exactly, else the text itself. */
@@ -75,7 +105,7 @@ export function toStoredCheckpoint(row: CheckpointRow, threadId: string): Stored
       threadId,
       ns: row.ns,
       id: row.id,
-      parentId: row.parent_id,
+      parentId: row.parent_id === null ? null : unpackId(row.parent_id),
       createdAt:
         typeof row.created_at === "number"
           ? new Date(row.created_at).toISOString()
@@ -105,9 +135,9 @@ export function toStoredBlob(row: BlobRow, owner: StoredCheckpoint): StoredBlob 
   }
   return {
     channel: row.channel,
-    version: row.version,
+    version: unpackId(row.version),
     kind,
-    prevVersion: row.prev_version,
+    prevVersion: row.prev_version === null ? null : unpackId(row.prev_version),
     depth: row.depth,
     value: row.tag === null ? null : toValue(row.tag, inlineOrSpilled(row)),
   };

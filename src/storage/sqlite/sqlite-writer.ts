@@ -14,7 +14,7 @@ import type {
   StoredBlob,
   StoredWrite,
 } from "../types.js";
-import { encodeCreatedAt, encodeVersions, KIND_CODES, packSpilled } from "./sqlite-rows.js";
+import { encodeCreatedAt, encodeVersions, KIND_CODES, packId, packSpilled } from "./sqlite-rows.js";
 import type { SqliteDatabaseLike, SqliteStatementLike } from "./sqlite-types.js";
 
 interface ThreadRow {
@@ -122,7 +122,7 @@ export class SqliteWriter {
         tid,
         c.ns,
         c.id,
-        c.parentId,
+        c.parentId === null ? null : packId(c.parentId),
         createdAt,
         versions,
         c.metadata,
@@ -132,7 +132,8 @@ export class SqliteWriter {
   }
 
   putWrites(key: CheckpointKey, writes: readonly StoredWrite[], fence?: LeaseFence): void {
-    const keyLength = key.ns.length + key.checkpointId.length;
+    const checkpointId = packId(key.checkpointId);
+    const keyLength = key.ns.length + checkpointId.length;
     const prepared = writes.map((w) => {
       const overhead = keyLength + w.taskId.length + w.taskPath.length + w.channel.length;
       return { w, out: this.#outOfLine(w.value.bytes, overhead) };
@@ -140,7 +141,7 @@ export class SqliteWriter {
     this.#transaction(() => {
       const { tid } = this.#writable(key.threadId, fence);
       for (const { w, out } of prepared) {
-        const pk = [tid, key.ns, key.checkpointId, w.taskId, w.idx];
+        const pk = [tid, key.ns, checkpointId, w.taskId, w.idx];
         if (w.idx >= 0) {
           // Insert-or-ignore; checked first so an ignored write leaves no orphan value behind.
           if (out && this.#stmt(SQL.writeExists).get(...pk)) continue;
@@ -250,7 +251,7 @@ export class SqliteWriter {
     blob: StoredBlob,
     out: { codec: number; bytes: Uint8Array } | undefined,
   ): void {
-    const key = [tid, ns, blob.channel, blob.version];
+    const key = [tid, ns, blob.channel, packId(blob.version)];
     // Stored once per version: a second write of it is ignored (checked first when the value
     // goes out of line, so that no orphan value is left behind).
     if (out && this.#stmt(SQL.blobExists).get(...key)) return;
@@ -258,7 +259,7 @@ export class SqliteWriter {
     this.#stmt(SQL.blob).run(
       ...key,
       KIND_CODES[blob.kind],
-      blob.prevVersion,
+      blob.prevVersion === null ? null : packId(blob.prevVersion),
       blob.depth,
       blob.value?.tag ?? null,
       out ? null : (blob.value?.bytes ?? null),
