@@ -81,8 +81,10 @@ export class SqliteStoreBackend implements StoreBackend {
 
   async batch(ops: readonly StoreOp[], now: number): Promise<StoreOpResult[]> {
     const writes = ops.some((op) => op.kind === "put" || op.kind === "delete" || isRefresh(op));
-    // One statement is atomic by itself; only a refreshing read needs two.
-    if (ops.length === 1 && !isRefresh(ops[0]!)) return [this.#apply(ops[0]!, now)];
+    // A lone operation needs no transaction: a write is one statement, and a refreshing read
+    // only updates the expiry of hits that have a TTL, which may land one by one. Skipping it
+    // keeps reads off the write lock the checkpointer needs.
+    if (ops.length === 1) return [this.#apply(ops[0]!, now)];
     return this.#atomic(writes, () => ops.map((op) => this.#apply(op, now)));
   }
 
@@ -210,12 +212,10 @@ export class SqliteStoreBackend implements StoreBackend {
   #refresh(tenant: string, row: Row, now: number): Row {
     if (row.ttl_ms === null) return row;
     const expiresAt = now + Number(row.ttl_ms);
-    this.#stmt(`UPDATE ${T} SET expires_at = ? WHERE tenant = ? AND path = ? AND key = ?`).run(
-      expiresAt,
-      tenant,
-      row.path,
-      row.key,
-    );
+    this.#stmt(
+      `UPDATE ${T} SET expires_at = ? + ttl_ms
+       WHERE tenant = ? AND path = ? AND key = ? AND ttl_ms IS NOT NULL AND ${LIVE}`,
+    ).run(now, tenant, row.path, row.key, now);
     return { ...row, expires_at: expiresAt };
   }
 
