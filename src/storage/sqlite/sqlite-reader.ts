@@ -9,6 +9,7 @@ import { metadataFilterSql } from "./sqlite-filter.js";
 import {
   type BlobRow,
   type CheckpointRow,
+  idText,
   inlineOrSpilled,
   KIND_CODES,
   packId,
@@ -25,7 +26,7 @@ export const LIST_PAGE_SIZE = 100;
 /** Hard stop against a corrupted chain that loops (same bound as the memory backend). */
 const MAX_CHAIN = 1_000_000;
 
-const COLUMNS = "c.tid, c.ns, c.id, c.parent_id, c.created_at, c.versions, c.metadata, c.body";
+const COLUMNS = `c.tid, c.ns, c.id, ${idText("c.parent_id")} AS parent_id, c.created_at, c.versions, c.metadata, c.body`;
 const SPILLED = "LEFT JOIN rewind_values AS v ON v.id = value_ref";
 
 const TID = "SELECT tid FROM rewind_threads WHERE thread_id = ? AND deleted = 0";
@@ -48,7 +49,8 @@ WITH RECURSIVE chain (channel, version, kind, prev_version, depth, tag, value, v
     ON b.tid = @tid AND b.ns = @ns AND b.channel = c.channel AND b.version = c.prev_version
   WHERE c.kind = ${KIND_CODES.append} AND c.pos < ${MAX_CHAIN}
 )
-SELECT channel, version, kind, prev_version, depth, tag, value, v.bytes AS spilled, v.codec, pos
+SELECT channel, ${idText("version")} AS version, kind, ${idText("prev_version")} AS prev_version,
+  depth, tag, value, v.bytes AS spilled, v.codec, pos
 FROM chain ${SPILLED}`;
 
 const WRITES = `SELECT task_id, task_path, idx, channel, tag, value, v.bytes AS spilled, v.codec

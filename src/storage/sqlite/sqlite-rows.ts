@@ -21,7 +21,8 @@ export interface CheckpointRow {
   readonly thread_id?: string;
   readonly ns: string;
   readonly id: string;
-  readonly parent_id: StoredId | null;
+  /** Formatted with {@link idText}. */
+  readonly parent_id: string | null;
   readonly created_at: number | string;
   readonly versions: string;
   readonly metadata: string;
@@ -31,9 +32,10 @@ export interface CheckpointRow {
 /** A blob row of a resolved chain; `pos` counts links back from the version the checkpoint names. */
 export interface BlobRow {
   readonly channel: string;
-  readonly version: StoredId;
+  /** Formatted with {@link idText}, like `prev_version`. */
+  readonly version: string;
   readonly kind: number;
-  readonly prev_version: StoredId | null;
+  readonly prev_version: string | null;
   readonly depth: number;
   readonly tag: string | null;
   readonly value: Uint8Array | null;
@@ -70,12 +72,16 @@ export function packId(id: string): StoredId {
   return CANONICAL_UUID.test(id) ? Buffer.from(id.replaceAll("-", ""), "hex") : id;
 }
 
-/** Inverse of {@link packId}. */
-export function unpackId(stored: StoredId): string {
-  if (typeof stored === "string") return stored;
-  const hex = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength).toString("hex");
-  if (hex.length !== 32) throw new Error(`a stored id has ${stored.byteLength} bytes, not 16`);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+/**
+ * SQL for the text of a {@link packId}-stored column: formatted by SQLite, so that reading a long
+ * append chain does not allocate a Buffer per id.
+ */
+export function idText(column: string): string {
+  const hex = `lower(hex(${column}))`;
+  const part = (from: number, length?: number) =>
+    length === undefined ? `substr(${hex}, ${from})` : `substr(${hex}, ${from}, ${length})`;
+  const uuid = [part(1, 8), part(9, 4), part(13, 4), part(17, 4), part(21)].join(" || '-' || ");
+  return `CASE WHEN typeof(${column}) = 'blob' THEN ${uuid} ELSE ${column} END`;
 }
 
 /** A version as a JSON-safe seed for SQL: `h:` + hex when packed, `t:` + the text otherwise. */
@@ -105,7 +111,7 @@ export function toStoredCheckpoint(row: CheckpointRow, threadId: string): Stored
       threadId,
       ns: row.ns,
       id: row.id,
-      parentId: row.parent_id === null ? null : unpackId(row.parent_id),
+      parentId: row.parent_id,
       createdAt:
         typeof row.created_at === "number"
           ? new Date(row.created_at).toISOString()
@@ -135,9 +141,9 @@ export function toStoredBlob(row: BlobRow, owner: StoredCheckpoint): StoredBlob 
   }
   return {
     channel: row.channel,
-    version: unpackId(row.version),
+    version: row.version,
     kind,
-    prevVersion: row.prev_version === null ? null : unpackId(row.prev_version),
+    prevVersion: row.prev_version,
     depth: row.depth,
     value: row.tag === null ? null : toValue(row.tag, inlineOrSpilled(row)),
   };
