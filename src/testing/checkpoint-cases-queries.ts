@@ -23,7 +23,15 @@ async function latestAndById(ctx: CaseContext): Promise<void> {
     { v: 1 },
     { createdAt, metadata: { source: "input", step: -1 } },
   );
-  await putFull(ctx, threadId, c2, { v: 2 }, { parentId: c1, metadata: { step: 0 } });
+  // A timestamp in another ISO form comes back exactly as given, not normalised.
+  const otherForm = "2020-01-02T03:04:05+02:00";
+  await putFull(
+    ctx,
+    threadId,
+    c2,
+    { v: 2 },
+    { parentId: c1, createdAt: otherForm, metadata: { step: 0 } },
+  );
   await putFull(ctx, threadId, c3, { v: 3 }, { parentId: c2, metadata: { step: 1, who: "bob" } });
   const latest = await mustGet(ctx, threadId);
   expect(latest.checkpoint).toMatchObject({ threadId, ns: "", id: c3, parentId: c2 });
@@ -36,6 +44,7 @@ async function latestAndById(ctx: CaseContext): Promise<void> {
   const first = await mustGet(ctx, threadId, c1);
   expect(first.checkpoint).toMatchObject({ id: c1, parentId: undefined, createdAt });
   expect(first.checkpoint.values).toStrictEqual({ v: 1 });
+  expect((await mustGet(ctx, threadId, c2)).checkpoint.createdAt).toBe(otherForm);
   expect(first.checkpoint.channelVersions).toStrictEqual({ v: c1 });
   expect(first.checkpoint.metadata).toMatchObject({ source: "input", step: -1 });
   expect(await ctx.checkpointer.get(threadId, { checkpointId: ids(1)[0] })).toBeUndefined();
@@ -113,7 +122,7 @@ async function metadataFilter(ctx: CaseContext): Promise<void> {
     threadId,
     c4,
     { v: 4 },
-    { metadata: { step: 2, user: { name: "ann" }, n: 2.5 } },
+    { metadata: { step: 2, user: { name: "ann" }, n: 2.5, "a.b": 1, 'say "hi"': ["$x"] } },
   );
   const q = (filter: Record<string, unknown>, more: object = {}) =>
     listIds(ctx, { threadId, filter, ...more });
@@ -122,6 +131,10 @@ async function metadataFilter(ctx: CaseContext): Promise<void> {
   expect(await q({ step: 1 })).toEqual([c3]);
   expect(await q({ step: "1" })).toEqual([]);
   expect(await q({ n: 2.5 })).toEqual([c4]);
+  // Keys are matched as keys, never parsed as paths.
+  expect(await q({ "a.b": 1 })).toEqual([c4]);
+  expect(await q({ a: { b: 1 } })).toEqual([]);
+  expect(await q({ 'say "hi"': ["$x"] })).toEqual([c4]);
   // Nested objects match by deep equality, whatever the key order; arrays keep their order.
   expect(await q({ user: { prefs: { dark: true }, tags: ["a", "b"], name: "ann" } })).toEqual([
     c3,
