@@ -10,6 +10,7 @@
  */
 export type { AppendPolicy } from "./append-tracker.js";
 export { RewindSaver, type RewindSaverOptions } from "./rewind-saver.js";
+export { RewindStore } from "./rewind-store.js";
 export {
   createLangGraphSerializer,
   LANGGRAPH_TAG_PREFIX,
