@@ -184,6 +184,25 @@ async function expiredLease(ctx: CaseContext): Promise<void> {
   expect(await ctx.checkpointer.acquireLease(threadId, "third-run", 60_000)).toBeUndefined();
 }
 
+async function stolenLease(ctx: CaseContext): Promise<void> {
+  const threadId = ctx.thread("steal");
+  const [c1, c2] = ids(2) as [string, string];
+  const running = await ctx.checkpointer.acquireLease(threadId, "running", 60_000);
+  const taken = await ctx.checkpointer.acquireLease(threadId, "preempting", 60_000, {
+    steal: true,
+  });
+  expect(taken).toMatchObject({ threadId, owner: "preempting", stolenFrom: "running" });
+  expect(taken!.token).toBeGreaterThan(running!.token);
+  const error = await caught(() => putFull(ctx, threadId, c1, { v: "late" }, { fence: running }));
+  expect(error).toBeInstanceOf(LeaseLostError);
+  expect(await ctx.checkpointer.renewLease(running!, 60_000)).toBeUndefined();
+  await putFull(ctx, threadId, c2, { v: "new" }, { fence: taken });
+  expect(await listIds(ctx, { threadId })).toEqual([c2]);
+  const free = ctx.thread("steal-free");
+  const uncontested = await ctx.checkpointer.acquireLease(free, "anyone", 60_000, { steal: true });
+  expect(uncontested?.stolenFrom).toBeUndefined();
+}
+
 async function invalidIds(ctx: CaseContext): Promise<void> {
   const ok = ctx.thread("valid");
   const [c1] = ids(1) as [string];
@@ -260,6 +279,10 @@ export const safetyCases: readonly ConformanceCase[] = [
   {
     name: "an expired lease passes to a new owner; the old holder's fenced writes fail",
     run: expiredLease,
+  },
+  {
+    name: "a stolen lease fences out its live holder",
+    run: stolenLease,
   },
   {
     name: "invalid ids and options are rejected with InvalidInputError and store nothing",
