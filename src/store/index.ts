@@ -25,4 +25,13 @@ export {
   MAX_NAMESPACE_DEPTH,
   RESERVED_LABEL_PREFIX,
 } from "./store-validation.js";
+export {
+  type EmbedFunction,
+  MAX_QUERY_LENGTH,
+  type RankCandidate,
+  rankBySimilarity,
+  type StoreIndexConfig,
+  vectorFromBytes,
+  vectorToBytes,
+} from "./store-vectors.js";
 export * from "./tenant-store.js";

@@ -3,10 +3,10 @@
  * operations: validation, serialization and defaults happen here, before any storage is touched,
  * so a bad operation anywhere in a batch fails it before it starts.
  */
-import { InvalidInputError, isRewindError, SerializationError } from "../errors.js";
+import { InvalidInputError, isRewindError, SerializationError, StorageError } from "../errors.js";
 import type { JsonSerializer } from "../serde/serializer.js";
 import { normalizeFilter, type StoreFilter } from "./store-filter.js";
-import type { StoredItem, StoreOp } from "./store-types.js";
+import type { StoredItem, StoreOp, StorePutOp } from "./store-types.js";
 import {
   MAX_LIMIT,
   MAX_NAMESPACE_DEPTH,
@@ -15,6 +15,7 @@ import {
   validateNamespace,
   validateTtl,
 } from "./store-validation.js";
+import { MAX_QUERY_LENGTH, type StoreIndexConfig, textToEmbed, toVector } from "./store-vectors.js";
 
 /** A stored item as callers see it. */
 export interface StoreItem<T = unknown> {
@@ -25,6 +26,8 @@ export interface StoreItem<T = unknown> {
   readonly updatedAt: Date;
   /** When the item stops being visible; `undefined` if it never expires. */
   readonly expiresAt: Date | undefined;
+  /** Cosine similarity to the query, on results of a semantic search. */
+  readonly score?: number;
 }
 
 /** Options of a put. */
@@ -33,6 +36,11 @@ export interface StorePutOptions {
   ttlMs?: number | null;
   /** Fail with `ConflictError` (writing nothing) if a live item already has this key. */
   ifAbsent?: boolean;
+  /**
+   * On a store with an `index`: `false` leaves this item out of semantic search; an array of dot
+   * paths embeds those fields instead of the index's `fields`.
+   */
+  index?: false | readonly string[];
 }
 
 /** Options of a get. */
@@ -44,6 +52,11 @@ export interface StoreGetOptions {
 /** Options of a search. */
 export interface StoreSearchOptions extends StoreGetOptions {
   filter?: StoreFilter;
+  /**
+   * Natural-language query (needs a store `index`): results are the items with a vector, most
+   * similar first, each with a `score`.
+   */
+  query?: string;
   /** Default 10, at most 10,000. */
   limit?: number;
   offset?: number;
@@ -87,6 +100,7 @@ export interface PrepareContext {
   readonly maxValueBytes: number;
   readonly defaultTtlMs: number | null;
   readonly refreshTtlOnRead: boolean;
+  readonly index: StoreIndexConfig | undefined;
 }
 
 /** Validates and serializes one operation for `tenant`; throws before anything is stored. */
@@ -106,6 +120,7 @@ export function prepareOp(tenant: string, input: StoreOperation, ctx: PrepareCon
     case "put": {
       const namespace = validateNamespace(input.namespace);
       const key = validateKey(input.key);
+      checkIndexOption(input.index);
       return {
         kind: "put",
         tenant,
@@ -114,6 +129,7 @@ export function prepareOp(tenant: string, input: StoreOperation, ctx: PrepareCon
         value: encodeValue(input.value, namespace, key, ctx),
         ttlMs: input.ttlMs === undefined ? ctx.defaultTtlMs : validateTtl(input.ttlMs),
         ifAbsent: flag(input.ifAbsent, "ifAbsent"),
+        embedding: null,
       };
     }
     case "delete":
@@ -124,6 +140,7 @@ export function prepareOp(tenant: string, input: StoreOperation, ctx: PrepareCon
         key: validateKey(input.key),
       };
     case "search":
+      checkQuery(input.query, ctx);
       return {
         kind: "search",
         tenant,
@@ -132,6 +149,7 @@ export function prepareOp(tenant: string, input: StoreOperation, ctx: PrepareCon
         limit: validateCount(input.limit, "limit", 10, MAX_LIMIT),
         offset: validateCount(input.offset, "offset", 0),
         refreshTtl: refresh(input.refreshTtl, ctx),
+        query: null,
       };
     case "listNamespaces": {
       const maxDepth =
@@ -154,6 +172,57 @@ export function prepareOp(tenant: string, input: StoreOperation, ctx: PrepareCon
   }
 }
 
+/**
+ * Fills in the vectors of prepared operations: put values (per the index's or the put's
+ * `fields`) and search queries are embedded in one call, before any storage is touched.
+ */
+export async function embedOps(
+  inputs: readonly StoreOperation[],
+  prepared: readonly StoreOp[],
+  ctx: PrepareContext,
+): Promise<StoreOp[]> {
+  const index = ctx.index;
+  if (!index) return [...prepared];
+  const texts: (string | undefined)[] = inputs.map((input) => {
+    if (input.op === "search") return input.query;
+    if (input.op !== "put" || input.index === false) return undefined;
+    return textToEmbed(input.value, input.index ?? index.fields, ctx.serializer);
+  });
+  const wanted = texts.filter((t): t is string => t !== undefined);
+  if (wanted.length === 0) return [...prepared];
+  const vectors = await index.embed(wanted);
+  if (!Array.isArray(vectors) || vectors.length !== wanted.length) {
+    throw new StorageError(
+      `the embedding function returned ${Array.isArray(vectors) ? vectors.length : "no"} vectors for ${wanted.length} texts`,
+    );
+  }
+  let next = 0;
+  return prepared.map((op, i) => {
+    if (texts[i] === undefined) return op;
+    const vector = toVector(vectors[next++], index.dims);
+    return op.kind === "search"
+      ? { ...op, query: vector }
+      : { ...(op as StorePutOp), embedding: vector };
+  });
+}
+
+function checkIndexOption(index: unknown): void {
+  if (index === undefined || index === false) return;
+  if (!Array.isArray(index) || !index.every((f) => typeof f === "string" && f.length > 0)) {
+    throw new InvalidInputError("the put option `index` must be false or an array of dot paths");
+  }
+}
+
+function checkQuery(query: unknown, ctx: PrepareContext): void {
+  if (query === undefined) return;
+  if (typeof query !== "string" || query.length === 0 || query.length > MAX_QUERY_LENGTH) {
+    throw new InvalidInputError(`query must be a string of 1 to ${MAX_QUERY_LENGTH} characters`);
+  }
+  if (!ctx.index) {
+    throw new InvalidInputError("semantic search needs a store created with an `index`");
+  }
+}
+
 /** Turns a backend row into an {@link StoreItem}; an undecodable value names the item. */
 export function decodeItem(row: StoredItem, serializer: JsonSerializer): StoreItem {
   let value: unknown;
@@ -172,6 +241,7 @@ export function decodeItem(row: StoredItem, serializer: JsonSerializer): StoreIt
     createdAt: new Date(row.createdAt),
     updatedAt: new Date(row.updatedAt),
     expiresAt: row.expiresAt === null ? undefined : new Date(row.expiresAt),
+    ...(row.score === undefined ? {} : { score: row.score }),
   };
 }
 

@@ -41,6 +41,8 @@ export interface StoredItem {
   readonly updatedAt: number;
   /** `null`: never expires. */
   readonly expiresAt: number | null;
+  /** Cosine similarity to the query, on results of a semantic search. */
+  readonly score?: number;
 }
 
 /** Reads one item. `refreshTtl` pushes a TTL'd item's expiry to `now + its ttl`. */
@@ -66,6 +68,8 @@ export interface StorePutOp {
   /** `null`: never expires; otherwise the item expires `ttlMs` after `now`. */
   readonly ttlMs: number | null;
   readonly ifAbsent: boolean;
+  /** The item's vector for semantic search, or `null`: not indexed. */
+  readonly embedding: Float32Array | null;
 }
 
 /** Deletes one item; its result says whether a live item was there. */
@@ -89,6 +93,11 @@ export interface StoreSearchOp {
   readonly limit: number;
   readonly offset: number;
   readonly refreshTtl: boolean;
+  /**
+   * When set, only items with a vector are candidates, ranked by `rankBySimilarity` to this one
+   * (not by recency), and each result carries its `score`.
+   */
+  readonly query: Float32Array | null;
 }
 
 /**

@@ -6,9 +6,16 @@
  */
 import { ClosedError, InvalidInputError, isRewindError, StorageError } from "../errors.js";
 import { defaultSerializer, type JsonSerializer } from "../serde/serializer.js";
-import { decodeItem, type PrepareContext, prepareOp, type StoreOperation } from "./store-ops.js";
+import {
+  decodeItem,
+  embedOps,
+  type PrepareContext,
+  prepareOp,
+  type StoreOperation,
+} from "./store-ops.js";
 import type { StoreBackend, StoreOpResult } from "./store-types.js";
 import { validateCount, validateTenantId, validateTtl } from "./store-validation.js";
+import { type StoreIndexConfig, validateIndex } from "./store-vectors.js";
 import { TenantStore } from "./tenant-store.js";
 
 /** Options of {@link Store}. */
@@ -28,6 +35,8 @@ export interface StoreOptions {
   sweepLimit?: number;
   /** Told about a failed background sweep (the next one retries). Default: ignored. */
   onSweepError?: (error: unknown) => void;
+  /** Enables semantic search (`search(prefix, { query })`) with pluggable embeddings. */
+  index?: StoreIndexConfig;
 }
 
 /** The tenant column value of the unscoped space; no tenant id can equal it. */
@@ -64,6 +73,7 @@ export class Store {
       maxValueBytes,
       defaultTtlMs: validateTtl(options.defaultTtlMs ?? null, "defaultTtlMs"),
       refreshTtlOnRead: options.refreshTtlOnRead ?? true,
+      index: validateIndex(options.index),
     };
     this.#now = options.now ?? Date.now;
     if (options.sweepIntervalMs !== undefined)
@@ -135,9 +145,14 @@ export class Store {
   async #run(tenant: string, ops: readonly StoreOperation[]): Promise<unknown[]> {
     if (!Array.isArray(ops)) throw new InvalidInputError("batch takes an array of operations");
     if (this.#closed) throw new ClosedError(`the ${this.backend.name} store is closed`);
-    const prepared = ops.map((op) => prepareOp(tenant, op, this.#ctx));
+    let prepared = ops.map((op) => prepareOp(tenant, op, this.#ctx));
     if (prepared.length === 0) return [];
     await this.ready();
+    try {
+      prepared = await embedOps(ops, prepared, this.#ctx);
+    } catch (error) {
+      throw this.#wrap(error, "embedding");
+    }
     let results: StoreOpResult[];
     try {
       results = await this.backend.batch(prepared, this.#now());

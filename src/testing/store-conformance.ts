@@ -1,7 +1,7 @@
 /**
  * The conformance suite of the cross-thread store: one call registers every case (round trips,
- * namespaces, search, filters, listings, TTL, batches, bad input, lifecycle, tenant isolation as
- * a property) against a backend, under vitest.
+ * namespaces, search, filters, listings, TTL, batches, bad input, lifecycle, semantic search,
+ * tenant isolation as a property) against a backend, under vitest.
  *
  * @example
  * storeConformance({ name: "memory", createBackend: () => new MemoryStoreBackend() });
@@ -13,6 +13,7 @@ import { registerBasicCases } from "./store-conformance-basic.js";
 import { registerBatchCases } from "./store-conformance-batch.js";
 import { registerQueryCases } from "./store-conformance-query.js";
 import { registerTtlCases } from "./store-conformance-ttl.js";
+import { registerVectorCases } from "./store-conformance-vectors.js";
 import { registerIsolationProperty } from "./store-isolation-property.js";
 
 /** How the suite obtains backends. */
@@ -85,6 +86,7 @@ export function storeConformance(harness: StoreConformanceHarness): void {
     registerQueryCases(ctx);
     registerTtlCases(ctx);
     registerBatchCases(ctx);
+    registerVectorCases(ctx);
     registerIsolationProperty(ctx);
   });
 }

@@ -21,12 +21,14 @@ import type {
   StoreOpResult,
   StoreSearchOp,
 } from "../../store/store-types.js";
+import { rankBySimilarity } from "../../store/store-vectors.js";
 
 interface Row extends StoredItem {
   readonly path: string;
   /** The value parsed as plain JSON (tags left in place), which filters see. */
   readonly doc: unknown;
   readonly ttlMs: number | null;
+  readonly vector: Float32Array | null;
 }
 
 type Tenant = Map<string, Row>;
@@ -103,6 +105,7 @@ export class MemoryStoreBackend implements StoreBackend {
             updatedAt: now,
             expiresAt: op.ttlMs === null ? null : now + op.ttlMs,
             ttlMs: op.ttlMs,
+            vector: op.embedding,
           },
           undo,
         );
@@ -130,6 +133,15 @@ export class MemoryStoreBackend implements StoreBackend {
       if (row.path.startsWith(prefix) && live(row, now) && matchesFilter(row.doc, op.filter)) {
         hits.push(entry);
       }
+    }
+    if (op.query) {
+      const candidates = hits.flatMap(([id, row]) =>
+        row.vector ? [{ ...row, id, vector: row.vector }] : [],
+      );
+      return rankBySimilarity(candidates, op.query, op.offset, op.limit).map((c) => ({
+        ...view(op.refreshTtl ? this.#refresh(rows, c.id, rows.get(c.id)!, now, undo) : c),
+        score: c.score,
+      }));
     }
     hits.sort(
       ([, a], [, b]) =>

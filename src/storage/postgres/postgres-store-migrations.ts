@@ -30,6 +30,8 @@ export function postgresStoreMigrations(schema: string): readonly string[] {
      );
      CREATE INDEX rewind_store_items_doc ON ${t} USING gin (doc jsonb_path_ops);
      CREATE INDEX rewind_store_items_expiry ON ${t} (expires_at) WHERE expires_at IS NOT NULL;`,
+    // Semantic search: the item's vector as float32 little-endian bytes.
+    `ALTER TABLE ${t} ADD COLUMN embedding bytea;`,
   ];
 }
 

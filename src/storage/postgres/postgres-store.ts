@@ -20,6 +20,7 @@ import type {
   StoreOpResult,
   StoreSearchOp,
 } from "../../store/store-types.js";
+import { rankBySimilarity, vectorFromBytes, vectorToBytes } from "../../store/store-vectors.js";
 import { type Bind, jsonbDocText, postgresFilterSql } from "./postgres-store-filter.js";
 import { migratePostgresStore, quoteIdentifier } from "./postgres-store-migrations.js";
 import type { PgStoreClientLike, PgStorePoolLike } from "./postgres-store-pool.js";
@@ -128,14 +129,18 @@ export class PostgresStoreBackend implements StoreBackend {
           op.ttlMs,
           now,
           op.ttlMs === null ? null : now + op.ttlMs,
+          op.embedding && Buffer.from(vectorToBytes(op.embedding)),
         ];
         if (doc !== op.value) params.push(doc);
         const result = await db.query(
-          `INSERT INTO ${t} AS i (tenant, path, key, value, doc, ttl_ms, created_at, updated_at, expires_at)
-           VALUES ($1, $2, $3, $4::text, ${doc === op.value ? "$4" : "$8"}::text::jsonb, $5, $6, $6, $7)
+          `INSERT INTO ${t} AS i
+             (tenant, path, key, value, doc, ttl_ms, created_at, updated_at, expires_at, embedding)
+           VALUES ($1, $2, $3, $4::text, ${doc === op.value ? "$4" : "$9"}::text::jsonb,
+             $5, $6, $6, $7, $8)
            ON CONFLICT (tenant, path, key) DO UPDATE SET
              value = EXCLUDED.value, doc = EXCLUDED.doc, ttl_ms = EXCLUDED.ttl_ms,
              updated_at = EXCLUDED.updated_at, expires_at = EXCLUDED.expires_at,
+             embedding = EXCLUDED.embedding,
              created_at = CASE WHEN i.expires_at <= EXCLUDED.updated_at
                THEN EXCLUDED.created_at ELSE i.created_at END
            ${op.ifAbsent ? "WHERE i.expires_at <= EXCLUDED.updated_at" : ""}`,
@@ -170,9 +175,49 @@ export class PostgresStoreBackend implements StoreBackend {
     const upper = upperBound(prefix);
     if (upper !== undefined) where += ` AND path >= ${bind(prefix)} AND path < ${bind(upper)}`;
     where += ` AND ${postgresFilterSql(op.filter, bind)}`;
+    if (op.query) return this.#searchSimilar(db, op, where, params);
     const page = `ORDER BY updated_at DESC, path, key LIMIT ${bind(op.limit)} OFFSET ${bind(op.offset)}`;
     const { rows } = await db.query(this.#select(where, page, op.refreshTtl, "$2"), params);
     return rows.map(item);
+  }
+
+  /**
+   * Semantic search: scores the candidates the prefix and filter leave with the shared ranking
+   * (pgvector is not required), then refreshes the TTLs of the page it returns.
+   */
+  async #searchSimilar(
+    db: Queryable,
+    op: StoreSearchOp,
+    where: string,
+    params: unknown[],
+  ): Promise<StoredItem[]> {
+    const { rows } = await db.query(
+      `SELECT ${COLUMNS}, embedding FROM ${this.#table}
+       WHERE ${where} AND (expires_at IS NULL OR expires_at > $2) AND embedding IS NOT NULL`,
+      params,
+    );
+    const candidates = rows.map((row) => ({
+      row: row as Row & { ttl_ms: string | null },
+      path: row.path as string,
+      key: row.key as string,
+      updatedAt: Number(row.updated_at),
+      vector: vectorFromBytes(row.embedding),
+    }));
+    const page = rankBySimilarity(candidates, op.query!, op.offset, op.limit);
+    const now = params[1] as number;
+    if (op.refreshTtl && page.some((c) => c.row.ttl_ms !== null)) {
+      await db.query(
+        `UPDATE ${this.#table} SET expires_at = $2 + ttl_ms
+         WHERE tenant = $1 AND ttl_ms IS NOT NULL AND (expires_at IS NULL OR expires_at > $2)
+           AND (path, key) IN (SELECT * FROM unnest($3::text[], $4::text[]))`,
+        [op.tenant, now, page.map((c) => c.path), page.map((c) => c.key)],
+      );
+    }
+    return page.map(({ row, score }) => ({
+      ...item(row),
+      ...(op.refreshTtl && row.ttl_ms !== null ? { expiresAt: now + Number(row.ttl_ms) } : {}),
+      score,
+    }));
   }
 
   /**

@@ -29,6 +29,8 @@ export const SQLITE_STORE_MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX ${SQLITE_STORE_TABLE}_expiry ON ${SQLITE_STORE_TABLE} (expires_at)
      WHERE expires_at IS NOT NULL;`,
+  // Semantic search: the item's vector as float32 little-endian bytes.
+  `ALTER TABLE ${SQLITE_STORE_TABLE} ADD COLUMN embedding BLOB;`,
 ];
 
 /** Brings the schema to the latest version; a no-op when it is there already. */

@@ -22,6 +22,7 @@ import type {
   StoreOpResult,
   StoreSearchOp,
 } from "../../store/store-types.js";
+import { rankBySimilarity, vectorFromBytes, vectorToBytes } from "../../store/store-vectors.js";
 import { sqliteFilterSql } from "./sqlite-store-filter.js";
 import { migrateSqliteStore, SQLITE_STORE_TABLE as T } from "./sqlite-store-migrations.js";
 import type { SqliteDatabaseLike, SqliteStatementLike } from "./sqlite-types.js";
@@ -113,11 +114,12 @@ export class SqliteStoreBackend implements StoreBackend {
       }
       case "put": {
         const changes = this.#stmt(
-          `INSERT INTO ${T} (tenant, path, key, value, ttl_ms, created_at, updated_at, expires_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+          `INSERT INTO ${T}
+             (tenant, path, key, value, ttl_ms, created_at, updated_at, expires_at, embedding)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (tenant, path, key) DO UPDATE SET
              value = excluded.value, ttl_ms = excluded.ttl_ms, updated_at = excluded.updated_at,
-             expires_at = excluded.expires_at,
+             expires_at = excluded.expires_at, embedding = excluded.embedding,
              created_at = CASE WHEN ${T}.expires_at <= excluded.updated_at
                THEN excluded.created_at ELSE ${T}.created_at END
            ${op.ifAbsent ? `WHERE ${T}.expires_at <= excluded.updated_at` : ""}`,
@@ -130,6 +132,7 @@ export class SqliteStoreBackend implements StoreBackend {
           now,
           now,
           op.ttlMs === null ? null : now + op.ttlMs,
+          op.embedding && vectorToBytes(op.embedding),
         ).changes;
         if (changes === 0) {
           throw new ConflictError(
@@ -158,12 +161,30 @@ export class SqliteStoreBackend implements StoreBackend {
     const range = prefixRange(encodeNamespace(op.namespacePrefix), params);
     params.push(now);
     const filter = sqliteFilterSql(op.filter, params);
+    const where = `tenant = ?${range} AND ${LIVE} AND ${filter}`;
+    const keep = (row: Row) => (op.refreshTtl ? this.#refresh(op.tenant, row, now) : row);
+    if (op.query) {
+      // Brute force over what the prefix and filter leave, scored like every other backend.
+      const candidates = (
+        this.#stmt(
+          `SELECT ${COLUMNS}, embedding FROM ${T} WHERE ${where} AND embedding IS NOT NULL`,
+        ).all(...params) as (Row & { embedding: Uint8Array })[]
+      ).map((row) => ({
+        row,
+        ...row,
+        updatedAt: Number(row.updated_at),
+        vector: vectorFromBytes(row.embedding),
+      }));
+      return rankBySimilarity(candidates, op.query, op.offset, op.limit).map((c) => ({
+        ...item(keep(c.row)),
+        score: c.score,
+      }));
+    }
     params.push(op.limit, op.offset);
     const rows = this.#stmt(
-      `SELECT ${COLUMNS} FROM ${T} WHERE tenant = ?${range} AND ${LIVE} AND ${filter}
-       ORDER BY updated_at DESC, path, key LIMIT ? OFFSET ?`,
+      `SELECT ${COLUMNS} FROM ${T} WHERE ${where} ORDER BY updated_at DESC, path, key LIMIT ? OFFSET ?`,
     ).all(...params) as Row[];
-    return rows.map((row) => item(op.refreshTtl ? this.#refresh(op.tenant, row, now) : row));
+    return rows.map((row) => item(keep(row)));
   }
 
   /**
