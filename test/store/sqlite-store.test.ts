@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { lastValue, START, StateGraph } from "../../src/index.js";
 import { createSqliteCheckpointer } from "../../src/storage/sqlite/index.js";
 import { createSqliteStore, SqliteStoreBackend } from "../../src/storage/sqlite/sqlite-store.js";
+import { SQLITE_STORE_MIGRATIONS } from "../../src/storage/sqlite/sqlite-store-migrations.js";
 import { storeConformance } from "../../src/testing/store-conformance.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rewind-store-"));
@@ -76,5 +77,27 @@ describe("sqlite store on a shared handle", () => {
     expect(db.prepare("SELECT value FROM rewind_store_items").get()).toEqual({ value: '"kept"' });
     await later.close();
     db.close();
+  });
+
+  it("upgrades a version-1 file in place, keeping its items", async () => {
+    const file = join(dir, "v1.db");
+    const db = new Database(file);
+    db.exec(
+      "CREATE TABLE rewind_store_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    );
+    db.exec(SQLITE_STORE_MIGRATIONS[0]!);
+    db.prepare("INSERT INTO rewind_store_migrations VALUES (1, 0)").run();
+    db.prepare(
+      "INSERT INTO rewind_store_items (tenant, path, key, value, created_at, updated_at) VALUES (?, ?, ?, ?, 5, 5)",
+    ).run("acme", "n\u0001", "k", '"old"');
+    db.close();
+    const store = createSqliteStore(file, {
+      index: { dims: 1, embed: async (texts) => texts.map(() => [1]) },
+    });
+    const t = store.forTenant("acme");
+    expect((await t.get(["n"], "k"))?.value).toBe("old");
+    await t.put(["n"], "new", "text");
+    expect((await t.search(["n"], { query: "q" })).map((i) => i.key)).toEqual(["new"]);
+    await store.close();
   });
 });
