@@ -138,7 +138,7 @@ export type StoreOpResult<K extends StoreOp["kind"] = StoreOp["kind"]> = {
 export interface StoreBackend {
   /** Short name for messages, e.g. `"sqlite"`. */
   readonly name: string;
-  /** Creates or migrates the schema. Called once by the wrapper before first use; idempotent. */
+  /** Creates or migrates the schema. Called by each wrapper before first use; idempotent. */
   setup(): Promise<void>;
   /**
    * Applies `ops` in order, all or nothing: if one throws, none of the batch's writes persist.
@@ -148,6 +148,9 @@ export interface StoreBackend {
   batch(ops: readonly StoreOp[], now: number): Promise<StoreOpResult[]>;
   /** Deletes at most `limit` items that expired at or before `now`; returns how many. */
   sweepExpired(now: number, limit: number): Promise<number>;
-  /** Releases connections or handles the backend opened itself. Called once. */
+  /**
+   * Releases connections or handles the backend opened itself. Idempotent: stores sharing a
+   * backend each call it.
+   */
   close(): Promise<void>;
 }
