@@ -68,9 +68,8 @@ export class MemoryStoreBackend implements StoreBackend {
     return swept;
   }
 
-  async close(): Promise<void> {
-    this.#tenants.clear();
-  }
+  /** Keeps the data: another store may share this backend; the garbage collector frees it. */
+  async close(): Promise<void> {}
 
   #apply(op: StoreOp, now: number, undo: (() => void)[]): StoreOpResult {
     const rows =
