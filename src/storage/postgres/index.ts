@@ -1,0 +1,27 @@
+/**
+ * `rewind/postgres`: the PostgreSQL backend (`pg`, an optional peer dependency) for many
+ * processes on many machines.
+ *
+ * @example
+ * import { createPostgresCheckpointer } from "rewind/postgres";
+ * const checkpointer = createPostgresCheckpointer(process.env.DATABASE_URL!, { schema: "agents" });
+ */
+import { Checkpointer, type CheckpointerOptions } from "../checkpointer.js";
+import type { PgPoolLike } from "./pg-types.js";
+import { PostgresBackend, type PostgresBackendOptions } from "./postgres-backend.js";
+
+export type { PgClientLike, PgPoolLike, PgQueryResult } from "./pg-types.js";
+export { PostgresBackend, type PostgresBackendOptions } from "./postgres-backend.js";
+export { migratePostgres, POSTGRES_MIGRATIONS } from "./postgres-migrations.js";
+
+/**
+ * A {@link Checkpointer} on PostgreSQL: pass a connection string (Rewind opens a pool and closes
+ * it on `close()`) or your own `pg.Pool` (left open, shareable with the store). The schema and
+ * tables are created on first use.
+ */
+export function createPostgresCheckpointer(
+  database: string | PgPoolLike,
+  options: PostgresBackendOptions & CheckpointerOptions = {},
+): Checkpointer {
+  return new Checkpointer(new PostgresBackend(database, options), options);
+}

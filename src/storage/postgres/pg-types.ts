@@ -1,0 +1,40 @@
+/**
+ * The subset of `pg` Rewind uses, typed structurally so that `pg` stays an optional peer
+ * dependency and callers can pass their own `pg.Pool` (one pool can serve the checkpointer and
+ * the store).
+ */
+
+/** What a query returns (only the rows and the count are read). */
+export interface PgQueryResult {
+  readonly rows: any[];
+  readonly rowCount: number | null;
+}
+
+/** A checked-out connection (`pg.PoolClient`). */
+export interface PgClientLike {
+  query(text: string, values?: unknown[]): Promise<PgQueryResult>;
+  /** `release(true)` destroys a connection left in an unknown state. */
+  release(destroy?: boolean | Error): void;
+}
+
+/** A connection pool (`pg.Pool`). */
+export interface PgPoolLike {
+  query(text: string, values?: unknown[]): Promise<PgQueryResult>;
+  connect(): Promise<PgClientLike>;
+  end(): Promise<void>;
+}
+
+/** Opens a `pg.Pool` for a connection string; `pg` is loaded only when this is called. */
+export async function openPgPool(connectionString: string, max = 10): Promise<PgPoolLike> {
+  const pg = await import("pg");
+  const Pool = (pg.default ?? pg).Pool;
+  return new Pool({ connectionString, max }) as unknown as PgPoolLike;
+}
+
+/** Quotes a schema name after checking it is a plain identifier. */
+export function quoteSchema(schema: string, validate: (message: string) => Error): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) {
+    throw validate(`schema must be a plain identifier (letters, digits, _), got "${schema}"`);
+  }
+  return `"${schema}"`;
+}

@@ -1,0 +1,176 @@
+/**
+ * PostgreSQL schema of the checkpoint backend: an ordered list (the index is the version),
+ * applied on first use in one transaction under an advisory lock and recorded in
+ * `rewind_migrations`, so processes starting together migrate exactly once.
+ */
+import { MigrationError } from "../../errors.js";
+import type { PgPoolLike } from "./pg-types.js";
+
+/** `s` is the quoted schema name. */
+export const POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
+  (s) => `
+  CREATE TABLE ${s}.rewind_threads (
+    thread_id TEXT PRIMARY KEY,
+    deleted BOOLEAN NOT NULL DEFAULT false,
+    lease_owner TEXT,
+    lease_token BIGINT NOT NULL DEFAULT 0,
+    lease_expires_at BIGINT
+  );
+  CREATE TABLE ${s}.rewind_heads (
+    thread_id TEXT NOT NULL,
+    ns TEXT NOT NULL,
+    head_id TEXT NOT NULL,
+    PRIMARY KEY (thread_id, ns)
+  );
+  CREATE TABLE ${s}.rewind_checkpoints (
+    thread_id TEXT NOT NULL,
+    ns TEXT NOT NULL,
+    id TEXT COLLATE "C" NOT NULL,
+    parent_id TEXT,
+    created_at TEXT NOT NULL,
+    versions JSONB NOT NULL,
+    metadata JSONB NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (thread_id, ns, id)
+  );
+  CREATE INDEX rewind_checkpoints_id ON ${s}.rewind_checkpoints (id COLLATE "C");
+  CREATE INDEX rewind_checkpoints_metadata ON ${s}.rewind_checkpoints USING GIN (metadata jsonb_path_ops);
+  CREATE TABLE ${s}.rewind_blobs (
+    thread_id TEXT NOT NULL,
+    ns TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    version TEXT NOT NULL,
+    kind SMALLINT NOT NULL,
+    prev_version TEXT,
+    depth INTEGER NOT NULL,
+    tag TEXT,
+    value BYTEA,
+    PRIMARY KEY (thread_id, ns, channel, version)
+  );
+  CREATE TABLE ${s}.rewind_writes (
+    thread_id TEXT NOT NULL,
+    ns TEXT NOT NULL,
+    checkpoint_id TEXT NOT NULL,
+    task_id TEXT COLLATE "C" NOT NULL,
+    idx INTEGER NOT NULL,
+    task_path TEXT COLLATE "C" NOT NULL,
+    channel TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    value BYTEA NOT NULL,
+    PRIMARY KEY (thread_id, ns, checkpoint_id, task_id, idx)
+  );
+  -- Writes take the thread row's lock in the same statement as their checks, so a tombstone,
+  -- a lease takeover and a compare-and-set on the head are each atomic with the write.
+  CREATE FUNCTION ${s}.rewind_put_checkpoint(
+    p_thread TEXT, p_ns TEXT, p_id TEXT, p_parent TEXT, p_created TEXT, p_versions JSONB,
+    p_metadata JSONB, p_body TEXT, p_cas BOOLEAN, p_expected TEXT, p_fence BIGINT,
+    p_channels TEXT[], p_bversions TEXT[], p_kinds SMALLINT[], p_prevs TEXT[], p_depths INTEGER[],
+    p_tags TEXT[], p_values BYTEA[]
+  ) RETURNS TEXT LANGUAGE plpgsql AS $fn$
+  DECLARE t RECORD; h TEXT;
+  BEGIN
+    INSERT INTO ${s}.rewind_threads (thread_id) VALUES (p_thread) ON CONFLICT DO NOTHING;
+    SELECT deleted, lease_token, lease_expires_at INTO t FROM ${s}.rewind_threads
+      WHERE thread_id = p_thread FOR UPDATE;
+    IF t.deleted THEN RETURN 'deleted'; END IF;
+    IF p_fence IS NOT NULL AND (t.lease_token <> p_fence OR t.lease_expires_at IS NULL
+        OR t.lease_expires_at <= (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT) THEN
+      RETURN 'lease';
+    END IF;
+    SELECT head_id INTO h FROM ${s}.rewind_heads WHERE thread_id = p_thread AND ns = p_ns;
+    IF p_cas AND h IS DISTINCT FROM p_expected THEN RETURN 'conflict:' || COALESCE(h, ''); END IF;
+    INSERT INTO ${s}.rewind_blobs (thread_id, ns, channel, version, kind, prev_version, depth, tag, value)
+      SELECT p_thread, p_ns, b.* FROM unnest(p_channels, p_bversions, p_kinds, p_prevs, p_depths, p_tags, p_values) AS b
+      ON CONFLICT DO NOTHING;
+    INSERT INTO ${s}.rewind_checkpoints (thread_id, ns, id, parent_id, created_at, versions, metadata, body)
+      VALUES (p_thread, p_ns, p_id, p_parent, p_created, p_versions, p_metadata, p_body)
+      ON CONFLICT (thread_id, ns, id) DO UPDATE SET parent_id = EXCLUDED.parent_id,
+        created_at = EXCLUDED.created_at, versions = EXCLUDED.versions,
+        metadata = EXCLUDED.metadata, body = EXCLUDED.body;
+    INSERT INTO ${s}.rewind_heads (thread_id, ns, head_id) VALUES (p_thread, p_ns, p_id)
+      ON CONFLICT (thread_id, ns) DO UPDATE
+      SET head_id = GREATEST(${s}.rewind_heads.head_id COLLATE "C", EXCLUDED.head_id COLLATE "C");
+    RETURN 'ok';
+  END $fn$;
+  CREATE FUNCTION ${s}.rewind_put_writes(
+    p_thread TEXT, p_ns TEXT, p_checkpoint TEXT, p_fence BIGINT, p_tasks TEXT[], p_paths TEXT[],
+    p_idx INTEGER[], p_channels TEXT[], p_tags TEXT[], p_values BYTEA[]
+  ) RETURNS TEXT LANGUAGE plpgsql AS $fn$
+  DECLARE t RECORD;
+  BEGIN
+    INSERT INTO ${s}.rewind_threads (thread_id) VALUES (p_thread) ON CONFLICT DO NOTHING;
+    SELECT deleted, lease_token, lease_expires_at INTO t FROM ${s}.rewind_threads
+      WHERE thread_id = p_thread FOR SHARE;
+    IF t.deleted THEN RETURN 'deleted'; END IF;
+    IF p_fence IS NOT NULL AND (t.lease_token <> p_fence OR t.lease_expires_at IS NULL
+        OR t.lease_expires_at <= (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT) THEN
+      RETURN 'lease';
+    END IF;
+    INSERT INTO ${s}.rewind_writes (thread_id, ns, checkpoint_id, task_id, task_path, idx, channel, tag, value)
+      SELECT p_thread, p_ns, p_checkpoint, w.* FROM unnest(p_tasks, p_paths, p_idx, p_channels, p_tags, p_values) AS w
+      ON CONFLICT (thread_id, ns, checkpoint_id, task_id, idx) DO UPDATE
+      SET task_path = EXCLUDED.task_path, channel = EXCLUDED.channel, tag = EXCLUDED.tag, value = EXCLUDED.value
+      WHERE EXCLUDED.idx < 0;
+    RETURN 'ok';
+  END $fn$;
+  CREATE FUNCTION ${s}.rewind_acquire_lease(p_thread TEXT, p_owner TEXT, p_ttl BIGINT, p_steal BOOLEAN)
+  RETURNS TABLE (status TEXT, token BIGINT, expires_at BIGINT, stolen_from TEXT) LANGUAGE plpgsql AS $fn$
+  DECLARE t RECORD; now_ms BIGINT := (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT; held BOOLEAN;
+  BEGIN
+    INSERT INTO ${s}.rewind_threads (thread_id) VALUES (p_thread) ON CONFLICT DO NOTHING;
+    SELECT * INTO t FROM ${s}.rewind_threads WHERE thread_id = p_thread FOR UPDATE;
+    IF t.deleted THEN RETURN QUERY SELECT 'deleted'::TEXT, 0::BIGINT, 0::BIGINT, NULL::TEXT; RETURN; END IF;
+    held := t.lease_expires_at IS NOT NULL AND t.lease_expires_at > now_ms AND t.lease_owner <> p_owner;
+    IF held AND NOT p_steal THEN RETURN QUERY SELECT 'busy'::TEXT, 0::BIGINT, 0::BIGINT, NULL::TEXT; RETURN; END IF;
+    UPDATE ${s}.rewind_threads SET lease_owner = p_owner, lease_token = t.lease_token + 1,
+      lease_expires_at = now_ms + p_ttl WHERE thread_id = p_thread;
+    RETURN QUERY SELECT 'ok'::TEXT, t.lease_token + 1, now_ms + p_ttl,
+      CASE WHEN held THEN t.lease_owner ELSE NULL END;
+  END $fn$;`,
+];
+
+/** Applies the missing migrations; returns how many ran. Safe to call from many processes at once. */
+export async function migratePostgres(
+  pool: PgPoolLike,
+  schema: string,
+  quoted: string,
+): Promise<number> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query("BEGIN");
+    // One lock per schema: concurrent first uses wait here and then find the work done.
+    await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [
+      `rewind:checkpoints:${schema}`,
+    ]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${quoted}.rewind_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
+    );
+    const { rows } = await client.query(
+      `SELECT COALESCE(MAX(version), 0) AS v FROM ${quoted}.rewind_migrations`,
+    );
+    const current = Number(rows[0].v);
+    if (current > POSTGRES_MIGRATIONS.length) {
+      throw new MigrationError(
+        `schema ${schema} is at version ${current}, newer than this Rewind (${POSTGRES_MIGRATIONS.length}); upgrade Rewind`,
+      );
+    }
+    for (let v = current + 1; v <= POSTGRES_MIGRATIONS.length; v++) {
+      await client.query(POSTGRES_MIGRATIONS[v - 1]!(quoted));
+      await client.query(`INSERT INTO ${quoted}.rewind_migrations (version) VALUES ($1)`, [v]);
+    }
+    await client.query("COMMIT");
+    return POSTGRES_MIGRATIONS.length - current;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {
+      broken = true;
+    });
+    if (error instanceof MigrationError) throw error;
+    throw new MigrationError(`PostgreSQL migration failed: ${(error as Error).message}`, {
+      cause: error,
+    });
+  } finally {
+    client.release(broken);
+  }
+}
