@@ -1,10 +1,12 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
+import { lastValue, START, StateGraph } from "../../src/index.js";
 import {
+  createPostgresCheckpointer,
   createPostgresStore,
   PostgresStoreBackend,
-} from "../../src/storage/postgres/postgres-store.js";
+} from "../../src/storage/postgres/index.js";
 import type { StoreBackend } from "../../src/store/store-types.js";
 import { storeConformance } from "../../src/testing/store-conformance.js";
 
@@ -71,6 +73,36 @@ describe("postgres store connections", () => {
       expect(await t.search(["n"], { filter: { s: "a\ufffdb" } })).toHaveLength(1);
     } finally {
       await store.close();
+      await dropSchema(schema);
+    }
+  });
+
+  it("shares the checkpointer's pool and schema: a graph's memory outlives its thread", async () => {
+    const schema = freshSchema();
+    const store = createPostgresStore(pool, { schema });
+    const checkpointer = createPostgresCheckpointer(pool, { schema });
+    try {
+      const app = new StateGraph({
+        fact: lastValue<string | undefined>(),
+        recalled: lastValue<string>(),
+      })
+        .addNode("remember", async (s, ctx) => {
+          if (s.fact) await ctx.store.put(["user"], "fact", { text: s.fact });
+          const item = await ctx.store.get<{ text: string }>(["user"], "fact");
+          return { recalled: item?.value.text ?? "nothing" };
+        })
+        .addEdge(START, "remember")
+        .compile({ checkpointer, store });
+      await app.invoke({ fact: "aisle seat" }, { threadId: "t1", tenantId: "acme" });
+      expect((await app.invoke({}, { threadId: "t2", tenantId: "acme" })).values.recalled).toBe(
+        "aisle seat",
+      );
+      expect((await app.invoke({}, { threadId: "t3", tenantId: "globex" })).values.recalled).toBe(
+        "nothing",
+      );
+    } finally {
+      await store.close();
+      await checkpointer.close();
       await dropSchema(schema);
     }
   });

@@ -13,6 +13,12 @@ import { PostgresBackend, type PostgresBackendOptions } from "./postgres-backend
 export type { PgClientLike, PgPoolLike, PgQueryResult } from "./pg-types.js";
 export { PostgresBackend, type PostgresBackendOptions } from "./postgres-backend.js";
 export { migratePostgres, POSTGRES_MIGRATIONS } from "./postgres-migrations.js";
+export {
+  createPostgresStore,
+  PostgresStoreBackend,
+  type PostgresStoreBackendOptions,
+} from "./postgres-store.js";
+export { migratePostgresStore, postgresStoreMigrations } from "./postgres-store-migrations.js";
 
 /**
  * A {@link Checkpointer} on PostgreSQL: pass a connection string (Rewind opens a pool and closes

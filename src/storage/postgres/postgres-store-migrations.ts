@@ -5,7 +5,7 @@
  * so the store can share a database, schema and pool with the checkpointer.
  */
 import { InvalidInputError, MigrationError } from "../../errors.js";
-import type { PgStorePoolLike } from "./postgres-store-pool.js";
+import { type PgPoolLike, quoteSchema } from "./pg-types.js";
 
 /**
  * Migrations, oldest first, given the quoted schema name. `path` is the namespace encoded by
@@ -36,7 +36,7 @@ export function postgresStoreMigrations(schema: string): readonly string[] {
 }
 
 /** Brings the schema to the latest version; a no-op when it is there already. */
-export async function migratePostgresStore(pool: PgStorePoolLike, schema: string): Promise<void> {
+export async function migratePostgresStore(pool: PgPoolLike, schema: string): Promise<void> {
   const quoted = quoteIdentifier(schema);
   const migrations = postgresStoreMigrations(quoted);
   const client = await pool.connect();
@@ -77,10 +77,7 @@ export async function migratePostgresStore(pool: PgStorePoolLike, schema: string
   }
 }
 
-/** Quotes a schema name after checking it is a plain identifier. */
+/** Quotes a schema name; a name that is not a plain identifier is an {@link InvalidInputError}. */
 export function quoteIdentifier(name: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) {
-    throw new InvalidInputError(`schema "${name}" is not a plain PostgreSQL identifier`);
-  }
-  return `"${name}"`;
+  return quoteSchema(name, (message) => new InvalidInputError(message));
 }

@@ -21,9 +21,9 @@ import type {
   StoreSearchOp,
 } from "../../store/store-types.js";
 import { rankBySimilarity, vectorFromBytes, vectorToBytes } from "../../store/store-vectors.js";
+import { openPgPool, type PgClientLike, type PgPoolLike } from "./pg-types.js";
 import { type Bind, jsonbDocText, postgresFilterSql } from "./postgres-store-filter.js";
 import { migratePostgresStore, quoteIdentifier } from "./postgres-store-migrations.js";
-import type { PgStoreClientLike, PgStorePoolLike } from "./postgres-store-pool.js";
 
 /** Options of the PostgreSQL store backend. */
 export interface PostgresStoreBackendOptions {
@@ -31,7 +31,7 @@ export interface PostgresStoreBackendOptions {
   schema?: string;
 }
 
-type Queryable = Pick<PgStoreClientLike, "query">;
+type Queryable = Pick<PgClientLike, "query">;
 
 interface Row {
   path: string;
@@ -47,17 +47,17 @@ const COLUMNS = "path, key, value, created_at, updated_at, expires_at, ttl_ms";
 /** PostgreSQL implementation of {@link StoreBackend}. Wrap it with {@link createPostgresStore}. */
 export class PostgresStoreBackend implements StoreBackend {
   readonly name = "postgres";
-  readonly #source: string | PgStorePoolLike;
+  readonly #source: string | PgPoolLike;
   readonly #schema: string;
   readonly #table: string;
-  #pool: PgStorePoolLike | undefined;
+  #pool: PgPoolLike | undefined;
   #closed = false;
 
   /**
    * `database`: a connection string (the store opens a pool and ends it on `close()`) or an open
    * `pg.Pool`, e.g. the checkpointer's (left open).
    */
-  constructor(database: string | PgStorePoolLike, options: PostgresStoreBackendOptions = {}) {
+  constructor(database: string | PgPoolLike, options: PostgresStoreBackendOptions = {}) {
     if (
       typeof database === "string" ? database.length === 0 : typeof database?.connect !== "function"
     ) {
@@ -281,7 +281,7 @@ export class PostgresStoreBackend implements StoreBackend {
     return rows.map((row) => decodeNamespace(row.cut as string));
   }
 
-  #ready(): PgStorePoolLike {
+  #ready(): PgPoolLike {
     if (!this.#pool || this.#closed) throw new StorageError("the PostgreSQL store is not open");
     return this.#pool;
   }
@@ -295,7 +295,7 @@ export class PostgresStoreBackend implements StoreBackend {
  * const store = createPostgresStore(pool, { schema: "agents", defaultTtlMs: 30 * 86_400_000 });
  */
 export function createPostgresStore(
-  database: string | PgStorePoolLike,
+  database: string | PgPoolLike,
   options: PostgresStoreBackendOptions & StoreOptions = {},
 ): Store {
   const { schema, ...storeOptions } = options;
@@ -303,10 +303,9 @@ export function createPostgresStore(
 }
 
 /** Opens a pool with `pg`, loaded on first use so that it stays an optional peer. */
-async function openPool(connectionString: string): Promise<PgStorePoolLike> {
+async function openPool(connectionString: string): Promise<PgPoolLike> {
   try {
-    const { default: pg } = await import("pg");
-    return new pg.Pool({ connectionString }) as unknown as PgStorePoolLike;
+    return await openPgPool(connectionString);
   } catch (cause) {
     throw new StorageError("the PostgreSQL store needs the pg package: npm install pg", { cause });
   }
