@@ -20,4 +20,9 @@ export interface NodeContext {
    * in a run without a tenant throws: there is no tenant-less default.
    */
   readonly store: TenantStore;
+  /**
+   * Sends `data` to `stream()` consumers as a `{ type: "custom", node, data }` event (model
+   * tokens, progress). Not stored; a no-op under `invoke`.
+   */
+  emit(data: unknown): void;
 }

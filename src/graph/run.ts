@@ -337,6 +337,7 @@ export class Run {
       attempt,
       metadata: this.#options.metadata ?? {},
       idempotencyKey: `${this.#threadId}/${task.id}`,
+      emit: (data) => this.#emit({ type: "custom", node: task.node, data }),
       get store(): TenantStore {
         return store();
       },
