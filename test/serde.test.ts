@@ -92,6 +92,21 @@ describe("JsonSerializer round-trips", () => {
     expect(roundTrip(value)).toStrictEqual(value);
   });
 
+  it("keeps an own key named __proto__ as data, without touching prototypes", () => {
+    const value = JSON.parse('{"__proto__": {"polluted": true}, "n": -0}') as Record<
+      string,
+      unknown
+    >;
+    value.n = -0; // forces the tagged path on decode
+    const back = roundTrip(value) as Record<string, unknown>;
+    expect(Object.keys(back)).toEqual(["__proto__", "n"]);
+    expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(back, "__proto__")?.value).toEqual({ polluted: true });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    const escaped = JSON.parse('{"__proto__": 1, "$rw": "x"}');
+    expect(Object.keys(roundTrip(escaped) as object)).toEqual(["__proto__", "$rw"]);
+  });
+
   it("keeps shared references that are not cycles", () => {
     const shared = { n: 1 };
     expect(roundTrip({ a: shared, b: [shared] })).toStrictEqual({ a: { n: 1 }, b: [{ n: 1 }] });

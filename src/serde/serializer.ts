@@ -142,7 +142,7 @@ export class JsonSerializer implements Serializer {
       let escaped = false;
       for (const key of Object.keys(obj)) {
         if (key === TAG_KEY) escaped = true;
-        out[key] = this.#toJson((obj as Record<string, unknown>)[key], seen);
+        setOwn(out, key, this.#toJson((obj as Record<string, unknown>)[key], seen));
       }
       return escaped ? { [TAG_KEY]: "obj", v: Object.entries(out) } : out;
     }
@@ -228,7 +228,7 @@ export class JsonSerializer implements Serializer {
       }
       case "obj": {
         const out: Record<string, unknown> = {};
-        for (const [k, v] of rec.v as [string, unknown][]) out[k] = this.#fromJson(v);
+        for (const [k, v] of rec.v as [string, unknown][]) setOwn(out, k, this.#fromJson(v));
         return out;
       }
       case "class": {
@@ -246,6 +246,18 @@ export class JsonSerializer implements Serializer {
         throw new SerializationError(`unknown value tag "${String(tag)}" in stored value`);
     }
   }
+}
+
+/** Sets an own property, even one named `__proto__` (a plain assignment would set the prototype). */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__") {
+    Object.defineProperty(target, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else target[key] = value;
 }
 
 /** The serializer used when none is given. */
