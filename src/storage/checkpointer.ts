@@ -219,10 +219,13 @@ export class Checkpointer {
             : 0;
       appendState[update.channel] = { depth: blob.depth, baseLength };
     });
+    // Defaults are left out: this row is written once per checkpoint.
     const body = JSON.stringify({
-      vs: input.versionsSeen,
-      sv: input.schemaVersion ?? 1,
-      f: input.format ?? 1,
+      ...(Object.keys(input.versionsSeen).length > 0 ? { vs: input.versionsSeen } : {}),
+      ...(input.schemaVersion !== undefined && input.schemaVersion !== 1
+        ? { sv: input.schemaVersion }
+        : {}),
+      ...(input.format !== undefined && input.format !== 1 ? { f: input.format } : {}),
       ...(input.extra ? { x: input.extra } : {}),
     });
     const checkpoint: StoredCheckpoint = {
