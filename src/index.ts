@@ -1,7 +1,8 @@
 /**
- * Rewind: durable state for LLM agents. The runtime, the storage seam and the memory backend;
- * SQLite and PostgreSQL live at `rewind/sqlite` and `rewind/postgres`.
+ * Rewind: durable state for LLM agents. The runtime, the agent layer, the storage seam and the
+ * memory backend; SQLite and PostgreSQL live at `rewind/sqlite` and `rewind/postgres`.
  */
+export * from "./agent/index.js";
 export * from "./errors.js";
 export * from "./graph/index.js";
 export { MAX_THREAD_ID_LENGTH, newCheckpointId, threadIdFrom, validateThreadId } from "./ids.js";
