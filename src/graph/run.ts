@@ -383,16 +383,37 @@ export class Run {
       current.joins as Record<string, string[]>,
       gotos,
     );
+    return this.#advance(
+      current,
+      id,
+      "loop",
+      step,
+      applied,
+      routed.next,
+      routed.joins ?? current.joins,
+    );
+  }
+
+  /** Writes the child of `current` (per the durability mode) and emits its values. */
+  async #advance(
+    current: Snapshot,
+    id: string,
+    source: CheckpointMetadata["source"],
+    step: number,
+    applied: { values: Record<string, unknown>; versions: Record<string, string> },
+    next: readonly string[],
+    joins: Snapshot["joins"],
+  ): Promise<Snapshot> {
     const snapshot: Snapshot = {
       id,
-      parentId: current.id,
+      parentId: current.id || undefined,
       step,
       values: applied.values,
       versions: applied.versions,
-      next: routed.next,
-      joins: routed.joins ?? current.joins,
+      next,
+      joins,
       appendState: current.appendState,
-      metadata: this.#metadata("loop", step),
+      metadata: this.#metadata(source, step),
       createdAt: new Date().toISOString(),
     };
     await this.#persist(snapshot);
@@ -400,7 +421,7 @@ export class Run {
       type: "values",
       step,
       checkpointId: id,
-      values: stateView(spec.channels, snapshot.values),
+      values: stateView(this.#ctx.spec.channels, snapshot.values),
     });
     return snapshot;
   }
@@ -429,28 +450,7 @@ export class Run {
       next = (await route(spec, [], stateView(spec.channels, applied.values), undefined, next))
         .next;
     }
-
-    const step = current.step + 1;
-    const snapshot: Snapshot = {
-      id,
-      parentId: current.id || undefined,
-      step,
-      values: applied.values,
-      versions: applied.versions,
-      next,
-      joins: {},
-      appendState: current.appendState,
-      metadata: this.#metadata("input", step),
-      createdAt: new Date().toISOString(),
-    };
-    await this.#persist(snapshot);
-    this.#emit({
-      type: "values",
-      step,
-      checkpointId: id,
-      values: stateView(spec.channels, snapshot.values),
-    });
-    return snapshot;
+    return this.#advance(current, id, "input", current.step + 1, applied, next, {});
   }
 
   async #fork(from: Snapshot): Promise<Snapshot> {
