@@ -69,8 +69,8 @@ export class MemoryBackend implements CheckpointBackend {
   async putWrites(key: CheckpointKey, writes: readonly StoredWrite[], fence?: LeaseFence) {
     const thread = this.#writable(key.threadId, fence);
     const id = `${key.ns}\0${key.checkpointId}`;
-    let bucket = thread.writes.get(id);
-    if (!bucket) thread.writes.set(id, (bucket = new Map()));
+    const bucket = thread.writes.get(id) ?? new Map<string, StoredWrite>();
+    thread.writes.set(id, bucket);
     for (const write of writes) {
       const writeKey = `${write.taskId}\0${write.idx}`;
       if (write.idx < 0 || !bucket.has(writeKey)) bucket.set(writeKey, write);

@@ -305,7 +305,8 @@ function assemble(rows: any[]): LoadedCheckpoint | undefined {
   const writes: StoredWrite[] = [];
   for (const r of rows) {
     if (r.k === "b") {
-      const list = (chains[r.a] ??= []);
+      const list = chains[r.a] ?? [];
+      chains[r.a] = list;
       list.push({
         depth: r.o,
         blob: {
