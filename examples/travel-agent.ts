@@ -22,7 +22,9 @@ import {
 /** One line of the side-effect ledger. */
 export interface LedgerEntry {
   readonly tool: string;
-  readonly event: "start" | "done";
+  readonly event: "start" | "done" | "deduped";
+  /** The model's id for the call: the same call keeps it across crashes and resumes. */
+  readonly callId: string;
   readonly key: string;
   readonly pid: number;
   readonly result?: unknown;
@@ -37,26 +39,31 @@ export function readLedger(path: string): LedgerEntry[] {
 }
 
 /**
- * Runs a side effect at most once per idempotency key: a key already marked done returns the
- * recorded result, as a real booking API given the same key would.
+ * Runs a side effect at most once per idempotency key, as a real booking API given the same key
+ * would: a key already marked done returns the recorded result. Every invocation is recorded
+ * first, so the ledger shows a rerun even when the dedupe absorbs it.
  */
 async function once<T>(
   ledger: string,
   name: string,
   ctx: ToolContext,
   work: () => Promise<T>,
+  announce: () => void = () => undefined,
 ): Promise<T> {
+  const record = (event: LedgerEntry["event"], result?: unknown) =>
+    appendFileSync(
+      ledger,
+      `${JSON.stringify({ tool: name, event, callId: ctx.toolCallId, key: ctx.idempotencyKey, pid: process.pid, result })}\n`,
+    );
   const done = readLedger(ledger).find((e) => e.key === ctx.idempotencyKey && e.event === "done");
-  if (done) return done.result as T;
-  appendFileSync(
-    ledger,
-    `${JSON.stringify({ tool: name, event: "start", key: ctx.idempotencyKey, pid: process.pid })}\n`,
-  );
+  record("start");
+  announce();
+  if (done) {
+    record("deduped");
+    return done.result as T;
+  }
   const result = await work();
-  appendFileSync(
-    ledger,
-    `${JSON.stringify({ tool: name, event: "done", key: ctx.idempotencyKey, pid: process.pid, result })}\n`,
-  );
+  record("done", result);
   return result;
 }
 
@@ -95,36 +102,32 @@ export function createTravelAgent(options: TravelAgentOptions): ReactAgent {
       return FLIGHTS[to.toLowerCase()] ?? [{ flight: "XX100", priceUsd: 700, departs: "10:00" }];
     },
   });
+  // Every side effect: recorded, announced, and run at most once per idempotency key.
+  const effect = <T>(name: string, ctx: ToolContext, work: () => Promise<T>) =>
+    once(ledger, name, ctx, work, () => started(name));
   const bookFlight = tool({
     name: "book_flight",
     description: "Book a seat on a flight. Charges the traveller's card.",
     schema: z.object({ flight: z.string(), passenger: z.string() }),
     requiresApproval: true,
     run: (input, ctx) =>
-      once(ledger, "book_flight", ctx, async () => {
-        started("book_flight");
-        return {
-          confirmation: `CONF-${input.flight}-${input.passenger.slice(0, 3).toUpperCase()}`,
-        };
-      }),
+      effect("book_flight", ctx, async () => ({
+        confirmation: `CONF-${input.flight}-${input.passenger.slice(0, 3).toUpperCase()}`,
+      })),
   });
   const holdSeat = tool({
     name: "hold_seat",
     description: "Hold a seat on a flight for 24 hours.",
     schema: z.object({ flight: z.string(), seat: z.string() }),
     run: (input, ctx) =>
-      once(ledger, "hold_seat", ctx, async () => {
-        started("hold_seat");
-        return { held: `${input.flight} seat ${input.seat}` };
-      }),
+      effect("hold_seat", ctx, async () => ({ held: `${input.flight} seat ${input.seat}` })),
   });
   const reserveHotel = tool({
     name: "reserve_hotel",
     description: "Reserve a hotel room in a city.",
     schema: z.object({ city: z.string(), nights: z.number().int().positive() }),
     run: (input, ctx) =>
-      once(ledger, "reserve_hotel", ctx, async () => {
-        started("reserve_hotel");
+      effect("reserve_hotel", ctx, async () => {
         await new Promise((resolve) => setTimeout(resolve, options.hotelDelayMs ?? 200));
         return { hotel: `Hotel Sakura, ${input.city}`, nights: input.nights };
       }),
