@@ -63,7 +63,7 @@ export class OpenAIChatModel implements ChatModel {
     const stream = this.#options.stream ?? true;
     const body = {
       model: this.#options.model,
-      messages: request.messages.map(toWire),
+      messages: wireMessages(request.messages),
       ...(request.tools.length > 0
         ? {
             tools: request.tools.map((t) => ({
@@ -124,6 +124,41 @@ export class OpenAIChatModel implements ChatModel {
       ...(this.#options.timeoutMs !== undefined ? { timeout: this.#options.timeoutMs } : {}),
     }) as OpenAIClientLike;
   }
+}
+
+/**
+ * The conversation in wire form. The protocol wants each assistant message with tool calls
+ * followed at once by one result per call; a thread where the user moved on without
+ * answering an approval has none, so those calls get a "not run" result here (not stored).
+ */
+function wireMessages(messages: readonly ChatMessage[]): Record<string, unknown>[] {
+  const results = new Map<string, ChatMessage>();
+  for (const m of messages)
+    if (m.role === "tool" && !results.has(m.toolCallId)) results.set(m.toolCallId, m);
+  const placed = new Set<string>();
+  const wire: Record<string, unknown>[] = [];
+  for (const m of messages) {
+    if (m.role === "tool") {
+      if (!placed.has(m.toolCallId)) wire.push(toWire(m));
+      continue;
+    }
+    wire.push(toWire(m));
+    if (m.role !== "assistant") continue;
+    for (const call of m.toolCalls ?? []) {
+      const result = results.get(call.id);
+      wire.push(
+        result
+          ? toWire(result)
+          : {
+              role: "tool",
+              tool_call_id: call.id,
+              content: "Error: not run; the conversation moved on.",
+            },
+      );
+      placed.add(call.id);
+    }
+  }
+  return wire;
 }
 
 /** A Rewind message in chat-completions wire form. */

@@ -29,7 +29,10 @@ export interface ToolContext {
   readonly idempotencyKey: string;
   /** The cross-thread store of the run's tenant (throws when the agent has none). */
   readonly store: TenantStore;
-  /** Sends progress to `stream()` consumers as a custom event. */
+  /**
+   * Sends progress to `stream()` consumers: a custom event of node `tools` whose data is
+   * `{ type: "tool", toolCallId, data }`.
+   */
   emit(data: unknown): void;
 }
 

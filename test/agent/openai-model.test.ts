@@ -367,4 +367,46 @@ describe("OpenAIChatModel against a chat-completions server", () => {
       content: "The user rejected this call to book: no budget. It was not run.",
     });
   });
+
+  it("a user who moves on instead of answering an approval: the server still gets a valid conversation", async () => {
+    server.replies.push(
+      { toolCalls: [{ id: "call_b", name: "book", argPieces: ['{"to":"Tokyo"}'] }] },
+      { text: ["Sure, Osaka instead."] },
+    );
+    let booked = 0;
+    const book = tool({
+      name: "book",
+      description: "Book a flight",
+      schema: z.object({ to: z.string() }),
+      requiresApproval: true,
+      run: () => {
+        booked++;
+        return "booked";
+      },
+    });
+    const agent = createReactAgent({
+      model: new OpenAIChatModel({
+        model: "fake-model",
+        apiKey: "k",
+        baseURL: server.url,
+        maxRetries: 0,
+      }),
+      tools: [book],
+    });
+    await agent.invoke({ messages: [userMessage("Book Tokyo")] }, { threadId });
+    const done = await agent.invoke({ messages: [userMessage("Actually, Osaka")] }, { threadId });
+    expect(done.status).toBe("done");
+    expect(booked).toBe(0);
+    expect(server.received[1]!.body.messages.map((m: any) => m.role)).toEqual([
+      "user",
+      "assistant",
+      "tool",
+      "user",
+    ]);
+    expect(server.received[1]!.body.messages[2]).toEqual({
+      role: "tool",
+      tool_call_id: "call_b",
+      content: "Error: not run; the conversation moved on.",
+    });
+  });
 });

@@ -5,6 +5,7 @@ import {
   type ChatMessage,
   Command,
   createCheckpointer,
+  createMemoryStore,
   createReactAgent,
   InvalidInputError,
   MemoryBackend,
@@ -316,5 +317,68 @@ describe("approval before a tool runs", () => {
       content: "The user rejected this call to book_flight: too expensive. It was not run.",
     });
     expect(done.values.messages.at(-1)!.content).toBe("Understood, I did not book it.");
+  });
+});
+
+describe("what tools reach through their context", () => {
+  it("the store: a preference saved on one thread is read on another of the same tenant", async () => {
+    const remember = tool({
+      name: "remember",
+      description: "Save a preference",
+      schema: z.object({ seat: z.string() }),
+      run: async ({ seat }, ctx) => {
+        await ctx.store.put(["prefs"], "seat", { seat });
+        return "saved";
+      },
+    });
+    const recall = tool({
+      name: "recall",
+      description: "Read the saved preference",
+      schema: z.object({}),
+      run: async (_input, ctx) =>
+        (await ctx.store.get<{ seat: string }>(["prefs"], "seat"))?.value.seat ?? "none",
+    });
+    const model = new ScriptedModel([
+      (req) =>
+        req.messages[0]!.content === "save"
+          ? { toolCalls: [{ name: "remember", args: { seat: "aisle" } }] }
+          : { toolCalls: [{ name: "recall" }] },
+      (req) => `Seat: ${req.messages.at(-1)!.content}`,
+    ]);
+    const agent = createReactAgent({
+      model,
+      tools: [remember, recall],
+      store: createMemoryStore(),
+    });
+    await agent.invoke(ask("save"), { threadId: "monday", tenantId: "acme" });
+    const later = await agent.invoke(ask("load"), { threadId: "friday", tenantId: "acme" });
+    expect(later.values.messages.at(-1)!.content).toBe("Seat: aisle");
+    const other = await agent.invoke(ask("load"), { threadId: "other", tenantId: "globex" });
+    expect(other.values.messages.at(-1)!.content).toBe("Seat: none");
+  });
+
+  it("emit: a tool's progress reaches stream() as a custom event naming the call", async () => {
+    const slow = tool({
+      name: "upload",
+      description: "Upload documents",
+      schema: z.object({}),
+      run: (_input, ctx) => {
+        ctx.emit({ percent: 50 });
+        ctx.emit({ percent: 100 });
+        return "uploaded";
+      },
+    });
+    const agent = createReactAgent({
+      model: new ScriptedModel([{ toolCalls: [{ id: "up-1", name: "upload" }] }, "Done."]),
+      tools: [slow],
+    });
+    const progress: unknown[] = [];
+    for await (const event of agent.stream(ask("Upload"), { threadId })) {
+      if (event.type === "custom" && event.node === "tools") progress.push(event.data);
+    }
+    expect(progress).toEqual([
+      { type: "tool", toolCallId: "up-1", data: { percent: 50 } },
+      { type: "tool", toolCallId: "up-1", data: { percent: 100 } },
+    ]);
   });
 });
