@@ -43,29 +43,37 @@ describe("crash recovery on SQLite (SIGKILL)", { timeout: 600_000 }, () => {
     });
   }
 
-  it(`${RANDOM_RUNS} random kill points: same final state, no finished task rerun`, async () => {
-    const failures: string[] = [];
-    let killedRuns = 0;
-    const queue = Array.from(
-      { length: RANDOM_RUNS },
-      () => 1 + Math.floor(Math.random() * totalEvents),
-    );
-    const worker = async () => {
-      for (let atEvent = queue.shift(); atEvent !== undefined; atEvent = queue.shift()) {
-        const result = await runScenario({ atEvent }, readLog);
-        if (result.killed) killedRuns++;
-        if (
-          JSON.stringify(result.log) !== JSON.stringify(EXPECTED_LOG) ||
-          result.rerunAfterSave.length > 0
-        ) {
-          failures.push(
-            `event ${atEvent}: log ${JSON.stringify(result.log)} reruns ${JSON.stringify(result.rerunAfterSave)}`,
-          );
+  it(
+    `${RANDOM_RUNS} random kill points: same final state, no finished task rerun`,
+    async () => {
+      const failures: string[] = [];
+      let killedRuns = 0;
+      const queue = Array.from(
+        { length: RANDOM_RUNS },
+        () => 1 + Math.floor(Math.random() * totalEvents),
+      );
+      const worker = async () => {
+        for (let atEvent = queue.shift(); atEvent !== undefined; atEvent = queue.shift()) {
+          const result = await runScenario({ atEvent }, readLog);
+          if (result.killed) killedRuns++;
+          if (
+            JSON.stringify(result.log) !== JSON.stringify(EXPECTED_LOG) ||
+            result.rerunAfterSave.length > 0
+          ) {
+            failures.push(
+              `event ${atEvent}: log ${JSON.stringify(result.log)} reruns ${JSON.stringify(result.rerunAfterSave)}`,
+            );
+          }
         }
-      }
-    };
-    await Promise.all([worker(), worker()]);
-    expect(failures).toEqual([]);
-    expect(killedRuns).toBe(RANDOM_RUNS);
-  });
+      };
+      const started = Date.now();
+      await Promise.all([worker(), worker()]);
+      console.log(
+        `crash suite: ${RANDOM_RUNS} random kill points over ${totalEvents} events, ${killedRuns} workers killed, ${failures.length} failures, ${((Date.now() - started) / 1000).toFixed(0)} s`,
+      );
+      expect(failures).toEqual([]);
+      expect(killedRuns).toBe(RANDOM_RUNS);
+    },
+    Math.max(600_000, RANDOM_RUNS * 4_000),
+  );
 });
