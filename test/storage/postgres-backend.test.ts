@@ -2,7 +2,7 @@ import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConflictError, createCheckpointer } from "../../src/index.js";
 import { PostgresBackend } from "../../src/storage/postgres/index.js";
-import { adminPool, freshSchema, PG_URL } from "../support/postgres.js";
+import { adminPool, freshSchema, PG_URL, requireConcurrentSessions } from "../support/postgres.js";
 
 const pools: pg.Pool[] = [];
 afterAll(async () => {
@@ -15,7 +15,8 @@ const newPool = () => {
 };
 
 describe("PostgreSQL backend", () => {
-  it("ten backends starting at once on separate pools migrate exactly once, none fails", async () => {
+  it("ten backends starting at once on separate pools migrate exactly once, none fails", async (context) => {
+    requireConcurrentSessions(context);
     const schema = freshSchema();
     const backends = Array.from({ length: 10 }, () => new PostgresBackend(newPool(), { schema }));
     const results = await Promise.allSettled(backends.map((b) => b.setup()));
@@ -24,7 +25,8 @@ describe("PostgreSQL backend", () => {
     expect(rows.map((r) => r.version)).toEqual([1]);
   });
 
-  it("compare-and-set from many connections at once lets exactly one writer win", async () => {
+  it("compare-and-set from many connections at once lets exactly one writer win", async (context) => {
+    requireConcurrentSessions(context);
     const schema = freshSchema();
     const writers = Array.from({ length: 8 }, () =>
       createCheckpointer(new PostgresBackend(newPool(), { schema })),

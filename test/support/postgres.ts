@@ -1,13 +1,18 @@
 /**
- * PostgreSQL for tests: the server named by REWIND_TEST_PG_URL, or the local one. Each caller
- * gets its own schema, dropped when the test file ends.
+ * PostgreSQL for tests: the server found by the global setup (test/setup/postgres.ts). Each
+ * caller gets its own schema, dropped when the test file ends.
  */
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { afterAll } from "vitest";
+import { afterAll, inject } from "vitest";
 
-export const PG_URL =
-  process.env.REWIND_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+export const PG_URL = inject("pgUrl");
+
+/**
+ * Empty on a real server. On the embedded PGlite fallback, the reason tests that need truly
+ * concurrent sessions are skipped: pass it to the test context's `skip(PG_SERIAL_ONLY)`.
+ */
+export const PG_SERIAL_ONLY = inject("pgSerialOnly");
 
 let admin: pg.Pool | undefined;
 const schemas: string[] = [];
@@ -32,4 +37,11 @@ export function freshSchema(prefix = "rewind_test"): string {
 export function adminPool(): pg.Pool {
   admin ??= new pg.Pool({ connectionString: PG_URL, max: 2 });
   return admin;
+}
+
+/** Skips the calling test on the embedded fallback, with the reason; a no-op on a real server. */
+export function requireConcurrentSessions(context: {
+  skip(condition: boolean, note?: string): void;
+}) {
+  context.skip(PG_SERIAL_ONLY !== "", PG_SERIAL_ONLY);
 }
