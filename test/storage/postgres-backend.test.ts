@@ -1,7 +1,12 @@
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { ConflictError, createCheckpointer } from "../../src/index.js";
-import { PostgresBackend } from "../../src/storage/postgres/index.js";
+import {
+  ConflictError,
+  createCheckpointer,
+  MemoryBackend,
+  ThreadDeletedError,
+} from "../../src/index.js";
+import { POSTGRES_MIGRATIONS, PostgresBackend } from "../../src/storage/postgres/index.js";
 import { adminPool, freshSchema, PG_URL, requireConcurrentSessions } from "../support/postgres.js";
 
 const pools: pg.Pool[] = [];
@@ -22,7 +27,25 @@ describe("PostgreSQL backend", () => {
     const results = await Promise.allSettled(backends.map((b) => b.setup()));
     expect(results.filter((r) => r.status === "rejected")).toEqual([]);
     const { rows } = await adminPool().query(`SELECT version FROM "${schema}".rewind_migrations`);
-    expect(rows.map((r) => r.version)).toEqual([1]);
+    expect(rows.map((r) => r.version)).toEqual(POSTGRES_MIGRATIONS.map((_, i) => i + 1));
+  });
+
+  it("migrates while another session creates the same schema (e.g. the store, sharing it)", async (context) => {
+    requireConcurrentSessions(context);
+    const schema = freshSchema();
+    const other = await adminPool().connect();
+    try {
+      await other.query("BEGIN");
+      await other.query(`CREATE SCHEMA "${schema}"`);
+      const setup = new PostgresBackend(newPool(), { schema }).setup();
+      await waitForLockWaiters(schema, 1);
+      await other.query("COMMIT");
+      await setup;
+    } finally {
+      other.release();
+    }
+    const { rows } = await adminPool().query(`SELECT version FROM "${schema}".rewind_migrations`);
+    expect(rows.map((r) => r.version)).toEqual(POSTGRES_MIGRATIONS.map((_, i) => i + 1));
   });
 
   it("compare-and-set from many connections at once lets exactly one writer win", async (context) => {
@@ -62,6 +85,129 @@ describe("PostgreSQL backend", () => {
     expect(blobs[0].n).toBe(1);
   });
 
+  it("a write that commits while a delete waits for the thread is deleted too, never resurrected", async (context) => {
+    requireConcurrentSessions(context);
+    const schema = freshSchema();
+    const writer = createCheckpointer(new PostgresBackend(newPool(), { schema }));
+    const deleter = createCheckpointer(new PostgresBackend(newPool(), { schema }));
+    await writer.put(step("t", "cp-1", 1), { expectedHead: null });
+    // Hold the thread row so the write queues first and the delete behind it, deterministically.
+    const holder = await adminPool().connect();
+    try {
+      await holder.query("BEGIN");
+      await holder.query(
+        `SELECT 1 FROM "${schema}".rewind_threads WHERE thread_id = 't' FOR UPDATE`,
+      );
+      const write = writer.put(step("t", "cp-2", 2), { expectedHead: "cp-1" });
+      await waitForLockWaiters(schema, 1);
+      const deletion = deleter.deleteThread("t");
+      await waitForLockWaiters(schema, 2);
+      await holder.query("COMMIT");
+      await write;
+      await deletion;
+    } finally {
+      holder.release();
+    }
+    expect(await deleter.get("t")).toBeUndefined();
+    const { rows } = await adminPool().query(
+      `SELECT (SELECT count(*) FROM "${schema}".rewind_checkpoints)::int AS c,
+              (SELECT count(*) FROM "${schema}".rewind_blobs)::int AS b`,
+    );
+    expect(rows[0]).toEqual({ c: 0, b: 0 });
+    await expect(writer.put(step("t", "cp-3", 3))).rejects.toBeInstanceOf(ThreadDeletedError);
+  });
+
+  it("a schema written at version 1 upgrades in place and keeps its checkpoints readable", async () => {
+    const schema = freshSchema();
+    const admin = adminPool();
+    await admin.query(`CREATE SCHEMA "${schema}"`);
+    await admin.query(
+      `CREATE TABLE "${schema}".rewind_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
+    );
+    await admin.query(POSTGRES_MIGRATIONS[0]!(`"${schema}"`));
+    await admin.query(`INSERT INTO "${schema}".rewind_migrations (version) VALUES (1)`);
+    // A checkpoint as version 1 wrote it: value 41 as tagged JSON bytes.
+    await admin.query(
+      `SELECT "${schema}".rewind_put_checkpoint('t', '', 'cp-1', NULL, '2026-01-01T00:00:00.000Z',
+         '{"x":"v1"}', '{"source":"input","step":-1}', '{}', true, NULL, NULL,
+         ARRAY['x'], ARRAY['v1'], ARRAY[0]::smallint[], ARRAY[NULL]::text[], ARRAY[0], ARRAY['json'],
+         ARRAY[convert_to('41', 'UTF8')])`,
+    );
+    const checkpointer = createCheckpointer(new PostgresBackend(newPool(), { schema }));
+    const old = await checkpointer.get("t");
+    expect(old?.checkpoint.values).toEqual({ x: 41 });
+    expect(old?.checkpoint.metadata).toEqual({ source: "input", step: -1 });
+    await checkpointer.put(step("t", "cp-2", 42), { expectedHead: "cp-1" });
+    expect((await checkpointer.get("t"))?.checkpoint.values).toEqual({ x: 42 });
+    await checkpointer.close();
+  });
+
+  it("metadata with NUL and lone surrogates (which jsonb refuses) round-trips and filters exactly", async () => {
+    const checkpointer = createCheckpointer(
+      new PostgresBackend(newPool(), { schema: freshSchema() }),
+    );
+    const notes = ["a\u0000b", "a\\u0000b", "x\ud800", "\ud83d\ude00"];
+    for (const [i, note] of notes.entries()) {
+      await checkpointer.put({
+        ...step("t", `cp-${i}`, i),
+        metadata: { source: "loop", step: i, note, nested: { note } },
+      });
+    }
+    for (const [i, note] of notes.entries()) {
+      const got = await checkpointer.get("t", { checkpointId: `cp-${i}` });
+      expect(got?.checkpoint.metadata).toEqual({ source: "loop", step: i, note, nested: { note } });
+      const listed = [];
+      for await (const t of checkpointer.list({ threadId: "t", filter: { note } })) listed.push(t);
+      // The NUL and the literal backslash-u0000 look alike to jsonb's copy, but never match.
+      expect(listed.map((t) => t.checkpoint.id)).toEqual([`cp-${i}`]);
+    }
+    await checkpointer.close();
+  });
+
+  it("lists in the memory backend's order for every query shape, across tiny pages", async () => {
+    const postgres = createCheckpointer(
+      new PostgresBackend(newPool(), { schema: freshSchema(), pageSize: 3 }),
+    );
+    const memory = createCheckpointer(new MemoryBackend());
+    let n = 0;
+    for (const threadId of ["a", "b"]) {
+      for (const ns of ["", "sub"]) {
+        for (let i = 0; i < 5; i++) {
+          // Interleaved ids, so pages cut across threads and namespaces.
+          const id = `cp-${String(n++ % 7).padStart(2, "0")}-${threadId}-${ns}-${i}`;
+          const put = { ...step(threadId, id, i), ns, metadata: { source: "loop", step: i % 2 } };
+          await postgres.put(put as never);
+          await memory.put(put as never);
+        }
+      }
+    }
+    const shapes = [
+      { threadId: "a", ns: "" },
+      { threadId: "a" },
+      { ns: "sub" },
+      {},
+      { threadId: "b", before: "cp-04" },
+      { limit: 7 },
+      { filter: { step: 1 } },
+      { threadId: "a", filter: { step: 0 }, limit: 4 },
+    ];
+    for (const shape of shapes) {
+      for (const includeValues of [true, false]) {
+        const ids = async (c: typeof memory) => {
+          const out: string[] = [];
+          for await (const t of c.list({ ...shape, includeValues })) {
+            out.push(`${t.checkpoint.threadId}/${t.checkpoint.ns}/${t.checkpoint.id}`);
+          }
+          return out;
+        };
+        const expected = await ids(memory);
+        expect(expected.length).toBeGreaterThan(0);
+        expect(await ids(postgres), JSON.stringify(shape)).toEqual(expected);
+      }
+    }
+    await postgres.close();
+  });
+
   it("uses the caller's pool without closing it, and refuses a bad schema name", async () => {
     const pool = newPool();
     const checkpointer = createCheckpointer(new PostgresBackend(pool, { schema: freshSchema() }));
@@ -73,3 +219,28 @@ describe("PostgreSQL backend", () => {
     );
   });
 });
+
+function step(threadId: string, id: string, value: number) {
+  return {
+    threadId,
+    id,
+    parentId: undefined,
+    channelVersions: { x: `v${value}` },
+    versionsSeen: {},
+    metadata: { source: "loop" as const, step: value },
+    updates: [{ channel: "x", version: `v${value}`, value }],
+  };
+}
+
+/** Resolves once `count` sessions wait on a lock in `schema` (how the tests order racing calls). */
+async function waitForLockWaiters(schema: string, count: number): Promise<void> {
+  for (;;) {
+    const { rows } = await adminPool().query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+       WHERE wait_event_type = 'Lock' AND position($1 in query) > 0`,
+      [schema],
+    );
+    if (rows[0].n >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

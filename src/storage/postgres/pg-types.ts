@@ -38,3 +38,30 @@ export function quoteSchema(schema: string, validate: (message: string) => Error
   }
   return `"${schema}"`;
 }
+
+/**
+ * Creates the schema if it is missing, inside the caller's migration transaction. Every Rewind
+ * migration (checkpointer, store) calls this, so two of them creating one schema at once wait for
+ * each other under one advisory lock instead of failing.
+ */
+export async function ensureSchema(
+  client: PgClientLike,
+  schema: string,
+  quoted: string,
+): Promise<void> {
+  await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`rewind:schema:${schema}`]);
+  // A creator that does not take the lock (an older Rewind, a script) can still race us; its
+  // schema then shows up as a unique violation, after which the schema exists and a retry passes.
+  for (let attempt = 1; ; attempt++) {
+    await client.query("SAVEPOINT rewind_schema");
+    try {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
+      await client.query("RELEASE SAVEPOINT rewind_schema");
+      return;
+    } catch (error) {
+      await client.query("ROLLBACK TO SAVEPOINT rewind_schema");
+      const code = (error as { code?: unknown }).code;
+      if (attempt >= 3 || (code !== "23505" && code !== "42P06")) throw error;
+    }
+  }
+}

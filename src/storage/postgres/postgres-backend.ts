@@ -1,7 +1,7 @@
 /**
  * PostgreSQL backend: many processes on many machines share one server. Every write is one
  * round trip to a function that locks the thread row, checks tombstone, fence and head, and
- * writes, atomically. Reads are one round trip per checkpoint; `list` pages by keyset.
+ * writes, atomically. A read is one round trip per checkpoint, `list` one per page (keyset).
  */
 import {
   ConflictError,
@@ -25,8 +25,9 @@ import type {
   StoredWrite,
 } from "../types.js";
 import { openPgPool, type PgPoolLike, quoteSchema } from "./pg-types.js";
+import { jsonbSafe, metadataMatches } from "./postgres-metadata.js";
 import { migratePostgres } from "./postgres-migrations.js";
-import { loadQuery, pageQuery } from "./postgres-queries.js";
+import { loadQuery, type PageCursor, pageQuery } from "./postgres-queries.js";
 
 /** Options of {@link PostgresBackend}. */
 export interface PostgresBackendOptions {
@@ -76,8 +77,9 @@ export class PostgresBackend implements CheckpointBackend {
   async putCheckpoint(put: CheckpointPut): Promise<void> {
     const c = put.checkpoint;
     const b = put.blobs;
+    const doc = jsonbSafe(c.metadata);
     const { rows } = await this.#query(
-      `SELECT ${this.#quoted}.rewind_put_checkpoint($1,$2,$3,$4,$5,$6::jsonb,$7::jsonb,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18) AS status`,
+      `SELECT ${this.#quoted}.rewind_put_checkpoint($1,$2,$3,$4,$5,$6::jsonb,$7::jsonb,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19) AS status`,
       [
         c.threadId,
         c.ns,
@@ -85,7 +87,8 @@ export class PostgresBackend implements CheckpointBackend {
         c.parentId,
         c.createdAt,
         JSON.stringify(c.channelVersions),
-        c.metadata,
+        doc,
+        doc === c.metadata ? null : c.metadata,
         c.body,
         put.expectedHead !== undefined,
         put.expectedHead ?? null,
@@ -141,49 +144,32 @@ export class PostgresBackend implements CheckpointBackend {
       ns,
       ...(checkpointId !== undefined ? [checkpointId] : []),
     ]);
-    return assemble(rows);
+    return assemble(rows)[0];
   }
 
   async *listCheckpoints(query: CheckpointQuery): AsyncIterable<LoadedCheckpoint> {
+    const includeValues = query.includeValues !== false;
+    const filter = query.filter && Object.keys(query.filter).length > 0 ? query.filter : undefined;
     let remaining = query.limit ?? Number.POSITIVE_INFINITY;
-    let cursor: { id: string; threadId: string; ns: string } | undefined;
+    let cursor: PageCursor | undefined;
     while (remaining > 0) {
       const size = Math.min(this.#pageSize, remaining);
-      const { text, values } = pageQuery(this.#quoted, query, cursor, size);
-      const { rows } = await this.#query(text, values);
-      for (const row of rows) {
-        const checkpoint = toCheckpoint(row);
-        if (query.includeValues === false) yield { checkpoint, blobs: {}, writes: [] };
-        else {
-          const loaded = await this.getCheckpoint(
-            checkpoint.threadId,
-            checkpoint.ns,
-            checkpoint.id,
-          );
-          if (loaded) yield loaded;
-        }
-        remaining--;
+      const { text, values } = pageQuery(this.#quoted, query, cursor, size, includeValues);
+      const page = assemble((await this.#query(text, values)).rows);
+      for (const loaded of page) {
+        // The SQL filter ran on the jsonb copy, where escapes jsonb refuses became plain text.
+        if (filter && !metadataMatches(loaded.checkpoint.metadata, filter)) continue;
+        yield loaded;
+        if (--remaining <= 0) return;
       }
-      if (rows.length < size) return;
-      const last = rows.at(-1);
-      cursor = { id: last.id, threadId: last.thread_id, ns: last.ns };
+      if (page.length < size) return;
+      const last = page.at(-1)!.checkpoint;
+      cursor = { id: last.id, threadId: last.threadId, ns: last.ns };
     }
   }
 
   async deleteThread(threadId: string): Promise<void> {
-    const s = this.#quoted;
-    await this.#query(
-      `WITH t AS (
-         INSERT INTO ${s}.rewind_threads (thread_id, deleted, lease_owner, lease_expires_at) VALUES ($1, true, NULL, NULL)
-         ON CONFLICT (thread_id) DO UPDATE SET deleted = true, lease_owner = NULL, lease_expires_at = NULL
-         RETURNING 1),
-       h AS (DELETE FROM ${s}.rewind_heads WHERE thread_id = $1),
-       c AS (DELETE FROM ${s}.rewind_checkpoints WHERE thread_id = $1),
-       b AS (DELETE FROM ${s}.rewind_blobs WHERE thread_id = $1),
-       w AS (DELETE FROM ${s}.rewind_writes WHERE thread_id = $1)
-       SELECT 1 FROM t`,
-      [threadId],
-    );
+    await this.#query(`SELECT ${this.#quoted}.rewind_delete_thread($1)`, [threadId]);
   }
 
   async acquireLease(request: LeaseRequest): Promise<Lease | undefined> {
@@ -281,57 +267,60 @@ function toCheckpoint(row: any): StoredCheckpoint {
     id: row.id,
     parentId: row.parent_id,
     createdAt: row.created_at,
-    channelVersions: typeof row.versions === "string" ? JSON.parse(row.versions) : row.versions,
-    metadata: typeof row.metadata === "string" ? row.metadata : JSON.stringify(row.metadata),
+    channelVersions: JSON.parse(row.versions),
+    metadata: row.metadata,
     body: row.body,
   };
 }
 
-/** Builds a LoadedCheckpoint from the mixed rows of {@link loadQuery}. */
-function assemble(rows: any[]): LoadedCheckpoint | undefined {
-  const head = rows.find((r) => r.k === "c");
-  if (!head) return undefined;
-  const checkpoint = toCheckpoint({
-    thread_id: head.a,
-    ns: head.b,
-    id: head.c,
-    parent_id: head.d,
-    created_at: head.e,
-    versions: head.f,
-    metadata: head.g,
-    body: head.h,
-  });
-  const chains: Record<string, { depth: number; blob: StoredBlob }[]> = {};
-  const writes: StoredWrite[] = [];
+interface Building {
+  checkpoint: StoredCheckpoint;
+  chains: Record<string, { o: number; blob: StoredBlob }[]>;
+  writes: StoredWrite[];
+}
+
+/** Builds checkpoints from the tagged rows of the read queries, in their rank order. */
+function assemble(rows: any[]): LoadedCheckpoint[] {
+  const byRank = new Map<number, Building>();
   for (const r of rows) {
+    if (r.k === "c") byRank.set(r.rn, { checkpoint: toCheckpoint(r), chains: {}, writes: [] });
+  }
+  for (const r of rows) {
+    const into = byRank.get(r.rn);
+    if (!into || r.k === "c") continue;
     if (r.k === "b") {
-      const list = chains[r.a] ?? [];
-      chains[r.a] = list;
+      const list = into.chains[r.channel] ?? [];
+      into.chains[r.channel] = list;
       list.push({
-        depth: r.o,
+        o: r.o,
         blob: {
-          channel: r.a,
-          version: r.c,
-          kind: KIND_NAMES[r.n as 0 | 1 | 2],
-          prevVersion: r.d,
-          depth: r.m,
+          channel: r.channel,
+          version: r.version,
+          kind: KIND_NAMES[r.kind as 0 | 1 | 2],
+          prevVersion: r.prev_version,
+          depth: r.depth,
           value: r.value === null ? null : { tag: r.tag, bytes: new Uint8Array(r.value) },
         },
       });
-    } else if (r.k === "w") {
-      writes.push({
-        taskId: r.a,
-        taskPath: r.b,
-        idx: r.n,
-        channel: r.c,
+    } else {
+      into.writes.push({
+        taskId: r.task_id,
+        taskPath: r.task_path,
+        idx: r.idx,
+        channel: r.channel,
         value: { tag: r.tag, bytes: new Uint8Array(r.value) },
       });
     }
   }
-  const blobs: Record<string, StoredBlob[]> = {};
-  for (const [channel, list] of Object.entries(chains)) {
-    blobs[channel] = list.sort((x, y) => y.depth - x.depth).map((x) => x.blob);
-  }
-  writes.sort(compareWrites);
-  return { checkpoint, blobs, writes };
+  return [...byRank.keys()]
+    .sort((a, b) => a - b)
+    .map((rank) => {
+      const { checkpoint, chains, writes } = byRank.get(rank)!;
+      const blobs: Record<string, StoredBlob[]> = {};
+      // Oldest first: the full (or empty) blob, then the appends after it.
+      for (const [channel, list] of Object.entries(chains)) {
+        blobs[channel] = list.sort((x, y) => y.o - x.o).map((x) => x.blob);
+      }
+      return { checkpoint, blobs, writes: writes.sort(compareWrites) };
+    });
 }

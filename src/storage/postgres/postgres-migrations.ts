@@ -4,7 +4,7 @@
  * `rewind_migrations`, so processes starting together migrate exactly once.
  */
 import { MigrationError } from "../../errors.js";
-import type { PgPoolLike } from "./pg-types.js";
+import { ensureSchema, type PgPoolLike } from "./pg-types.js";
 
 /** `s` is the quoted schema name. */
 export const POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
@@ -127,6 +127,65 @@ export const POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
     RETURN QUERY SELECT 'ok'::TEXT, t.lease_token + 1, now_ms + p_ttl,
       CASE WHEN held THEN t.lease_owner ELSE NULL END;
   END $fn$;`,
+  // 2: exact metadata beside its jsonb copy (jsonb refuses \u0000 and lone surrogates); listing
+  // indexes for every thread and for one thread across namespaces; reads costed so that the
+  // server does not JIT-compile them; a delete that sees every write committed before it (the
+  // single-statement delete of version 1 could miss a racing write).
+  (s) => `
+  ALTER TABLE ${s}.rewind_checkpoints ADD COLUMN metadata_text TEXT;
+  DROP INDEX ${s}.rewind_checkpoints_id;
+  CREATE INDEX rewind_checkpoints_all ON ${s}.rewind_checkpoints (id, thread_id, ns);
+  CREATE INDEX rewind_checkpoints_thread ON ${s}.rewind_checkpoints (thread_id, id, ns);
+  DROP FUNCTION ${s}.rewind_put_checkpoint(TEXT, TEXT, TEXT, TEXT, TEXT, JSONB, JSONB, TEXT,
+    BOOLEAN, TEXT, BIGINT, TEXT[], TEXT[], SMALLINT[], TEXT[], INTEGER[], TEXT[], BYTEA[]);
+  CREATE FUNCTION ${s}.rewind_put_checkpoint(
+    p_thread TEXT, p_ns TEXT, p_id TEXT, p_parent TEXT, p_created TEXT, p_versions JSONB,
+    p_metadata JSONB, p_metadata_text TEXT, p_body TEXT, p_cas BOOLEAN, p_expected TEXT,
+    p_fence BIGINT, p_channels TEXT[], p_bversions TEXT[], p_kinds SMALLINT[], p_prevs TEXT[],
+    p_depths INTEGER[], p_tags TEXT[], p_values BYTEA[]
+  ) RETURNS TEXT LANGUAGE plpgsql AS $fn$
+  DECLARE t RECORD; h TEXT;
+  BEGIN
+    INSERT INTO ${s}.rewind_threads (thread_id) VALUES (p_thread) ON CONFLICT DO NOTHING;
+    SELECT deleted, lease_token, lease_expires_at INTO t FROM ${s}.rewind_threads
+      WHERE thread_id = p_thread FOR UPDATE;
+    IF t.deleted THEN RETURN 'deleted'; END IF;
+    IF p_fence IS NOT NULL AND (t.lease_token <> p_fence OR t.lease_expires_at IS NULL
+        OR t.lease_expires_at <= (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT) THEN
+      RETURN 'lease';
+    END IF;
+    SELECT head_id INTO h FROM ${s}.rewind_heads WHERE thread_id = p_thread AND ns = p_ns;
+    IF p_cas AND h IS DISTINCT FROM p_expected THEN RETURN 'conflict:' || COALESCE(h, ''); END IF;
+    INSERT INTO ${s}.rewind_blobs (thread_id, ns, channel, version, kind, prev_version, depth, tag, value)
+      SELECT p_thread, p_ns, b.* FROM unnest(p_channels, p_bversions, p_kinds, p_prevs, p_depths, p_tags, p_values) AS b
+      ON CONFLICT DO NOTHING;
+    INSERT INTO ${s}.rewind_checkpoints (thread_id, ns, id, parent_id, created_at, versions, metadata, metadata_text, body)
+      VALUES (p_thread, p_ns, p_id, p_parent, p_created, p_versions, p_metadata, p_metadata_text, p_body)
+      ON CONFLICT (thread_id, ns, id) DO UPDATE SET parent_id = EXCLUDED.parent_id,
+        created_at = EXCLUDED.created_at, versions = EXCLUDED.versions, metadata = EXCLUDED.metadata,
+        metadata_text = EXCLUDED.metadata_text, body = EXCLUDED.body;
+    INSERT INTO ${s}.rewind_heads (thread_id, ns, head_id) VALUES (p_thread, p_ns, p_id)
+      ON CONFLICT (thread_id, ns) DO UPDATE
+      SET head_id = GREATEST(${s}.rewind_heads.head_id COLLATE "C", EXCLUDED.head_id COLLATE "C");
+    RETURN 'ok';
+  END $fn$;
+  -- jsonb_each_text is costed at 100 rows a call, so a page of 100 checkpoints looked costly
+  -- enough to JIT-compile (tens of ms) a query that runs in one. This wrapper is costed at a real
+  -- size; its SET clause keeps the planner from inlining it back into jsonb_each_text.
+  CREATE FUNCTION ${s}.rewind_versions(p_versions JSONB) RETURNS TABLE (channel TEXT, version TEXT)
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ROWS 8 SET search_path = pg_catalog
+    AS $fn$ SELECT key, value FROM jsonb_each_text(p_versions) $fn$;
+  -- The tombstone takes the thread row's lock first (waiting out any write holding it); each
+  -- DELETE after it is a statement of its own, so it sees the rows that write committed.
+  CREATE FUNCTION ${s}.rewind_delete_thread(p_thread TEXT) RETURNS VOID LANGUAGE plpgsql AS $fn$
+  BEGIN
+    INSERT INTO ${s}.rewind_threads (thread_id, deleted) VALUES (p_thread, true)
+      ON CONFLICT (thread_id) DO UPDATE SET deleted = true, lease_owner = NULL, lease_expires_at = NULL;
+    DELETE FROM ${s}.rewind_heads WHERE thread_id = p_thread;
+    DELETE FROM ${s}.rewind_checkpoints WHERE thread_id = p_thread;
+    DELETE FROM ${s}.rewind_blobs WHERE thread_id = p_thread;
+    DELETE FROM ${s}.rewind_writes WHERE thread_id = p_thread;
+  END $fn$;`,
 ];
 
 /** Applies the missing migrations; returns how many ran. Safe to call from many processes at once. */
@@ -143,7 +202,7 @@ export async function migratePostgres(
     await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [
       `rewind:checkpoints:${schema}`,
     ]);
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
+    await ensureSchema(client, schema, quoted);
     await client.query(
       `CREATE TABLE IF NOT EXISTS ${quoted}.rewind_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
     );
