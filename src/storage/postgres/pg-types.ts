@@ -3,6 +3,7 @@
  * dependency and callers can pass their own `pg.Pool` (one pool can serve the checkpointer and
  * the store).
  */
+import { StorageError } from "../../errors.js";
 
 /** What a query returns (only the rows and the count are read). */
 export interface PgQueryResult {
@@ -26,7 +27,15 @@ export interface PgPoolLike {
 
 /** Opens a `pg.Pool` for a connection string; `pg` is loaded only when this is called. */
 export async function openPgPool(connectionString: string, max = 10): Promise<PgPoolLike> {
-  const pg = await import("pg");
+  let pg: typeof import("pg");
+  try {
+    pg = await import("pg");
+  } catch (cause) {
+    throw new StorageError(
+      "rewind/postgres needs the pg package for a connection string: npm install pg (or pass your own pg.Pool)",
+      { cause },
+    );
+  }
   const Pool = (pg.default ?? pg).Pool;
   return new Pool({ connectionString, max }) as unknown as PgPoolLike;
 }

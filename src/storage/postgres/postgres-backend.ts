@@ -33,7 +33,10 @@ import { loadQuery, type PageCursor, pageQuery } from "./postgres-queries.js";
 export interface PostgresBackendOptions {
   /** Schema holding Rewind's tables (created if missing). Default `"rewind"`. */
   schema?: string;
-  /** Rows fetched per page by `listCheckpoints`. Default 100. */
+  /**
+   * Checkpoints fetched per page by `listCheckpoints`. Default 100. Pages much above 1,000 are
+   * costed high enough for the server to JIT-compile each page's query (tens of milliseconds).
+   */
   pageSize?: number;
   /** Pool size when Rewind opens the pool from a connection string. Default 10. */
   maxConnections?: number;
@@ -51,7 +54,8 @@ export class PostgresBackend implements CheckpointBackend {
   readonly #ownsPool: boolean;
   readonly #pageSize: number;
   readonly #maxConnections: number;
-  #pool: PgPoolLike | undefined;
+  // A promise, so that concurrent first calls share one pool instead of each opening one.
+  #pool: Promise<PgPoolLike> | undefined;
 
   /** `database`: a connection string (Rewind opens and closes the pool) or your `pg.Pool` (left open). */
   constructor(database: string | PgPoolLike, options: PostgresBackendOptions = {}) {
@@ -215,16 +219,16 @@ export class PostgresBackend implements CheckpointBackend {
   async close(): Promise<void> {
     const pool = this.#pool;
     this.#pool = undefined;
-    if (pool && this.#ownsPool) await pool.end();
+    // A pool that never opened (no pg package) has nothing to end.
+    const opened = await pool?.catch(() => undefined);
+    if (opened && this.#ownsPool) await opened.end();
   }
 
-  async #poolReady(): Promise<PgPoolLike> {
-    if (!this.#pool) {
-      this.#pool =
-        typeof this.#source === "string"
-          ? await openPgPool(this.#source, this.#maxConnections)
-          : this.#source;
-    }
+  #poolReady(): Promise<PgPoolLike> {
+    this.#pool ??=
+      typeof this.#source === "string"
+        ? openPgPool(this.#source, this.#maxConnections)
+        : Promise.resolve(this.#source);
     return this.#pool;
   }
 
