@@ -121,3 +121,28 @@ describe("newCheckpointId", () => {
     expect(child.slice(0, 13)).not.toBe(full.slice(0, 13));
   });
 });
+
+describe("names that no database can store faithfully", () => {
+  it("a channel, task or checkpoint id with NUL or a lone surrogate is refused and nothing is written", async () => {
+    const { createCheckpointer, InvalidInputError, MemoryBackend } = await import(
+      "../src/index.js"
+    );
+    const checkpointer = createCheckpointer(new MemoryBackend());
+    const put = (channel: string, id = "c1") =>
+      checkpointer.put({
+        threadId: "t",
+        id,
+        parentId: undefined,
+        channelVersions: { [channel]: "v1" },
+        versionsSeen: {},
+        metadata: { source: "input", step: -1 },
+        updates: [{ channel, version: "v1", value: 1 }],
+      });
+    await expect(put("bad\u0000name")).rejects.toThrow(InvalidInputError);
+    await expect(put("lone\ud800")).rejects.toThrow(InvalidInputError);
+    await expect(put("ok", "id\udc00")).rejects.toThrow(InvalidInputError);
+    expect(await checkpointer.get("t")).toBeUndefined();
+    await put("emoji 😀");
+    expect((await checkpointer.get("t"))?.checkpoint.values).toEqual({ "emoji 😀": 1 });
+  });
+});

@@ -542,11 +542,18 @@ export class Checkpointer {
   }
 }
 
+// NUL and unpaired surrogates cannot be stored faithfully by every database (PostgreSQL refuses
+// NUL in text; SQLite cannot read a lone surrogate back), so names containing them are refused.
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 function validateName(value: unknown, what: string): void {
   if (typeof value !== "string" || value.length === 0 || value.length > NAME_MAX) {
     throw new InvalidInputError(
       `${what} must be a non-empty string of at most ${NAME_MAX} characters`,
     );
+  }
+  if (UNSTORABLE.test(value)) {
+    throw new InvalidInputError(`${what} must not contain NUL or unpaired surrogate characters`);
   }
 }
 

@@ -30,7 +30,11 @@ let holdForever = false;
 let delayMs = 3;
 const app = new StateGraph({ log: appendChannel<string>() })
   .addNode("think", async (s) => {
-    if (holdForever) await new Promise(() => undefined);
+    if (holdForever) {
+      // The run holds the thread's lease now: tell the parent, then never finish.
+      process.stdout.write(`${JSON.stringify({ op: "holding" })}\n`);
+      await new Promise(() => undefined);
+    }
     // Widen the race window: the run holds the thread for a while.
     await new Promise((resolve) => setTimeout(resolve, delayMs));
     return { log: `reply:${s.log.at(-1)}` };
@@ -43,10 +47,9 @@ for await (const line of lines) {
   const cmd = JSON.parse(line);
   if (cmd.op === "hold") {
     holdForever = true;
-    process.stdout.write(`${JSON.stringify({ op: "holding" })}\n`);
     void app.invoke(
       { log: cmd.input ?? "holder" },
-      { threadId: cmd.threadId, leaseTtlMs: cmd.leaseTtlMs },
+      { threadId: cmd.threadId, leaseTtlMs: cmd.leaseTtlMs, onBusy: "enqueue" },
     );
     continue;
   }

@@ -5,7 +5,7 @@
  * so the store can share a database, schema and pool with the checkpointer.
  */
 import { InvalidInputError, MigrationError } from "../../errors.js";
-import { type PgPoolLike, quoteSchema } from "./pg-types.js";
+import { ensureSchema, type PgPoolLike, quoteSchema } from "./pg-types.js";
 
 /**
  * Migrations, oldest first, given the quoted schema name. `path` is the namespace encoded by
@@ -44,8 +44,7 @@ export async function migratePostgresStore(pool: PgPoolLike, schema: string): Pr
   try {
     await client.query("BEGIN");
     await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`rewind_store:${schema}`]);
-    const exists = await client.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [schema]);
-    if (exists.rows.length === 0) await client.query(`CREATE SCHEMA ${quoted}`);
+    await ensureSchema(client, schema, quoted);
     await client.query(
       `CREATE TABLE IF NOT EXISTS ${quoted}.rewind_store_migrations (
          version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
