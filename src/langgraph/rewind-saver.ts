@@ -6,7 +6,6 @@
  * leaves a tombstone, and a run whose parent checkpoint is no longer the thread's head is refused
  * with a `ConflictError` instead of silently overwriting another run's turn.
  */
-import { randomBytes } from "node:crypto";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import {
   BaseCheckpointSaver,
@@ -272,7 +271,9 @@ export class RewindSaver extends BaseCheckpointSaver {
         throw new InvalidInputError(`cannot follow channel version "${previous}"`);
       }
     }
-    const version = `${String(step + 1).padStart(10, "0")}.${randomBytes(4).toString("hex")}`;
+    // Uniqueness across branches, not secrecy: Math.random is enough and far cheaper than crypto.
+    const suffix = Math.floor(Math.random() * 0x1_0000_0000).toString(16).padStart(8, "0");
+    const version = `${String(step + 1).padStart(10, "0")}.${suffix}`;
     return version as unknown as number;
   }
 

@@ -5,11 +5,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pg from "pg";
 import { afterAll } from "vitest";
 import { RewindSaver, type RewindSaverOptions } from "../../src/langgraph/index.js";
 import { MemoryBackend } from "../../src/storage/memory/index.js";
+import { PostgresBackend } from "../../src/storage/postgres/index.js";
 import { SqliteBackend } from "../../src/storage/sqlite/index.js";
 import type { CheckpointBackend } from "../../src/storage/types.js";
+import { freshSchema, PG_URL } from "../support/postgres.js";
 
 export interface LangGraphTestBackend {
   readonly name: string;
@@ -51,4 +54,25 @@ const sqlite: LangGraphTestBackend = {
   },
 };
 
-export const LG_BACKENDS: readonly LangGraphTestBackend[] = [memory, sqlite];
+let pool: pg.Pool | undefined;
+afterAll(async () => {
+  await pool?.end();
+  pool = undefined;
+});
+
+/** A schema per saver on the test server (dropped when the file ends); one shared pool. */
+const postgres: LangGraphTestBackend = {
+  name: "postgres",
+  create(options) {
+    pool ??= new pg.Pool({ connectionString: PG_URL, max: 6 });
+    const schema = freshSchema("rewind_lg");
+    const backend = new PostgresBackend(pool, { schema });
+    return {
+      saver: new RewindSaver(backend, options),
+      backend,
+      reopen: (again) => new RewindSaver(new PostgresBackend(pool!, { schema }), again),
+    };
+  },
+};
+
+export const LG_BACKENDS: readonly LangGraphTestBackend[] = [memory, sqlite, postgres];

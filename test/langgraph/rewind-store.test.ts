@@ -12,18 +12,25 @@ import {
   StateGraph,
 } from "@langchain/langgraph";
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
+import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { InvalidInputError } from "../../src/errors.js";
 import { RewindSaver, RewindStore } from "../../src/langgraph/index.js";
 import { MemoryBackend } from "../../src/storage/memory/index.js";
 import { MemoryStoreBackend } from "../../src/storage/memory/memory-store.js";
+import { createPostgresStore, PostgresBackend } from "../../src/storage/postgres/index.js";
 import { createSqliteStore, SqliteBackend } from "../../src/storage/sqlite/index.js";
 import { createStore, type Store } from "../../src/store/index.js";
+import { freshSchema, PG_URL } from "../support/postgres.js";
 import { ScriptedChatModel } from "./scripted-chat-model.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rewind-lg-store-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const pool = new pg.Pool({ connectionString: PG_URL, max: 4 });
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await pool.end();
+});
 let files = 0;
 
 const STORES: readonly { name: string; create(): { store: Store; saver: RewindSaver } }[] = [
@@ -39,6 +46,17 @@ const STORES: readonly { name: string; create(): { store: Store; saver: RewindSa
     create: () => {
       const file = join(dir, `${files++}.sqlite`);
       return { store: createSqliteStore(file), saver: new RewindSaver(new SqliteBackend(file)) };
+    },
+  },
+  {
+    name: "postgres",
+    // Saver and store share one pool and one schema, as an app would.
+    create: () => {
+      const schema = freshSchema("rewind_lg_store");
+      return {
+        store: createPostgresStore(pool, { schema }),
+        saver: new RewindSaver(new PostgresBackend(pool, { schema })),
+      };
     },
   },
 ];

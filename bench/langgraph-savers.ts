@@ -1,0 +1,196 @@
+/**
+ * The savers the LangGraph benchmark compares: Rewind's saver and LangGraph's own, on SQLite
+ * (a temp file each) and PostgreSQL (a schema each, dropped after). Each opened saver can report
+ * the bytes it stores.
+ */
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
+import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
+import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
+import Database from "better-sqlite3";
+import pg from "pg";
+import { RewindSaver } from "../src/langgraph/index.js";
+import { SqliteBackend } from "../src/storage/sqlite/index.js";
+
+export type Engine = "sqlite" | "postgres";
+
+export interface OpenSaver {
+  readonly saver: BaseCheckpointSaver;
+  /** Bytes the engine holds for this saver (file after VACUUM; relations with TOAST and indexes). */
+  bytes(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface SaverKind {
+  readonly label: string;
+  readonly side: "rewind" | "langgraph";
+  readonly engine: Engine;
+  open(options?: { poolSize?: number }): Promise<OpenSaver>;
+}
+
+export const PG_URL =
+  process.env.REWIND_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+let schemas = 0;
+const newSchema = () => `lgbench_${process.pid}_${schemas++}`;
+
+function sqliteFile(): { path: string; done: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "rewind-lgbench-"));
+  return {
+    path: join(dir, "bench.sqlite"),
+    done: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+function vacuumedSize(path: string): number {
+  const db = new Database(path);
+  db.pragma("wal_checkpoint(TRUNCATE)");
+  db.exec("VACUUM");
+  db.close();
+  return statSync(path).size;
+}
+
+async function schemaBytes(pool: pg.Pool, schema: string): Promise<number> {
+  const { rows } = await pool.query(
+    `SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::bigint AS n
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relkind = 'r'`,
+    [schema],
+  );
+  return Number(rows[0].n);
+}
+
+const rewindSqlite: SaverKind = {
+  label: "Rewind saver",
+  side: "rewind",
+  engine: "sqlite",
+  async open() {
+    const file = sqliteFile();
+    const saver = new RewindSaver(new SqliteBackend(file.path));
+    let closed = false;
+    const close = async () => {
+      if (!closed) await saver.close();
+      closed = true;
+    };
+    return {
+      saver,
+      bytes: async () => {
+        await close();
+        return vacuumedSize(file.path);
+      },
+      close: async () => {
+        await close();
+        file.done();
+      },
+    };
+  },
+};
+
+const langgraphSqlite: SaverKind = {
+  label: "@langchain/langgraph-checkpoint-sqlite",
+  side: "langgraph",
+  engine: "sqlite",
+  async open() {
+    const file = sqliteFile();
+    const saver = SqliteSaver.fromConnString(file.path);
+    let closed = false;
+    const close = () => {
+      if (!closed) saver.db.close();
+      closed = true;
+    };
+    return {
+      saver,
+      bytes: async () => {
+        close();
+        return vacuumedSize(file.path);
+      },
+      close: async () => {
+        close();
+        file.done();
+      },
+    };
+  },
+};
+
+const langgraphPostgres: SaverKind = {
+  label: "@langchain/langgraph-checkpoint-postgres",
+  side: "langgraph",
+  engine: "postgres",
+  async open({ poolSize = 10 } = {}) {
+    const pool = new pg.Pool({ connectionString: PG_URL, max: poolSize });
+    const schema = newSchema();
+    const saver = new PostgresSaver(pool, undefined, { schema });
+    await saver.setup();
+    return {
+      saver,
+      bytes: () => schemaBytes(pool, schema),
+      close: async () => {
+        await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        await pool.end();
+      },
+    };
+  },
+};
+
+/** Rewind's PostgreSQL backend, when this checkout has it (loaded lazily: it may not exist yet). */
+async function rewindPostgres(): Promise<SaverKind | undefined> {
+  let mod: Record<string, any>;
+  try {
+    mod = await import(`../src/storage/postgres/${"index.js"}`);
+  } catch {
+    return undefined;
+  }
+  return {
+    label: "Rewind saver",
+    side: "rewind",
+    engine: "postgres",
+    async open({ poolSize = 10 } = {}) {
+      const pool = new pg.Pool({ connectionString: PG_URL, max: poolSize });
+      const schema = newSchema();
+      const saver = new RewindSaver(new mod.PostgresBackend(pool, { schema }));
+      await saver.checkpointer.ready();
+      return {
+        saver,
+        bytes: () => schemaBytes(pool, schema),
+        close: async () => {
+          await saver.close();
+          await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+          await pool.end();
+        },
+      };
+    },
+  };
+}
+
+/** Pairs of (Rewind, LangGraph) savers per engine; PostgreSQL only if the server answers. */
+export async function saverPairs(): Promise<
+  { engine: Engine; rewind: SaverKind; langgraph: SaverKind }[]
+> {
+  const pairs: { engine: Engine; rewind: SaverKind; langgraph: SaverKind }[] = [
+    { engine: "sqlite", rewind: rewindSqlite, langgraph: langgraphSqlite },
+  ];
+  const rewindPg = await rewindPostgres();
+  if (rewindPg && (await postgresAnswers())) {
+    pairs.push({ engine: "postgres", rewind: rewindPg, langgraph: langgraphPostgres });
+  } else {
+    console.log(
+      `(PostgreSQL skipped: ${rewindPg ? "no server answers" : "no Rewind PostgreSQL backend in this checkout"})`,
+    );
+  }
+  return pairs;
+}
+
+async function postgresAnswers(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  try {
+    await client.connect();
+    await client.query("SELECT 1");
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

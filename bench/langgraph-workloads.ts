@@ -1,0 +1,230 @@
+/**
+ * The LangGraph benchmark's workloads, each run the same way on any saver: W1 checkpoint cost
+ * per super-step, W2 a 500-turn chat (time per turn, bytes), W3 reads on that thread, W4
+ * concurrent workers, and the race of two runs on one thread.
+ */
+import { AIMessage, HumanMessage } from "@langchain/core/messages";
+import {
+  Annotation,
+  type BaseCheckpointSaver,
+  END,
+  MessagesAnnotation,
+  START,
+  StateGraph,
+} from "@langchain/langgraph";
+import type { SaverKind } from "./langgraph-savers.js";
+
+export const NODES = 10;
+const USER_BYTES = 200;
+const ASSISTANT_BYTES = 500;
+
+/**
+ * Text of about `bytes` bytes: words drawn from a fixed vocabulary by a seeded generator, so
+ * messages differ from each other and compress like prose (a repeated phrase would let a
+ * compressing store collapse a whole message list to almost nothing).
+ */
+function text(bytes: number, seed: number): string {
+  let state = (seed * 2654435761 + 1) >>> 0;
+  const next = () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state;
+  };
+  let out = `turn ${seed}:`;
+  while (out.length < bytes) out += ` ${VOCABULARY[next() % VOCABULARY.length]}`;
+  return out.slice(0, bytes);
+}
+
+const VOCABULARY = (() => {
+  const syllables = ["ka", "lo", "mi", "ren", "to", "sa", "vel", "dor", "qui", "na", "bre", "ux"];
+  const words: string[] = [];
+  for (const a of syllables)
+    for (const b of syllables) for (const c of ["", "s", "ed", "ing"]) words.push(a + b + c);
+  return words;
+})();
+
+/** A 10-node linear graph; each node updates a counter and a short note. */
+export function linearGraph(saver: BaseCheckpointSaver | undefined) {
+  const State = Annotation.Root({ count: Annotation<number>(), note: Annotation<string>() });
+  const graph = new StateGraph(State) as any;
+  for (let i = 0; i < NODES; i++) {
+    graph.addNode(`n${i}`, (s: { count: number }) => ({
+      count: s.count + 1,
+      note: `node ${i} saw ${s.count}`,
+    }));
+    graph.addEdge(i === 0 ? START : `n${i - 1}`, `n${i}`);
+  }
+  graph.addEdge(`n${NODES - 1}`, END);
+  return graph.compile(saver ? { checkpointer: saver } : {}) as {
+    invoke(input: unknown, config?: unknown): Promise<{ count: number }>;
+  };
+}
+
+/** A chat graph: the input adds a ~200-byte user message, the node a ~500-byte reply. */
+export function chatGraph(saver: BaseCheckpointSaver, latencyMs = 0) {
+  return new StateGraph(MessagesAnnotation)
+    .addNode("assistant", async (s) => {
+      if (latencyMs > 0) await sleep(latencyMs);
+      const last = String(s.messages.at(-1)?.content ?? "");
+      return {
+        messages: [
+          new AIMessage(`re ${last.slice(0, 12)} ${text(ASSISTANT_BYTES, s.messages.length)}`),
+        ],
+      };
+    })
+    .addEdge(START, "assistant")
+    .addEdge("assistant", END)
+    .compile({ checkpointer: saver });
+}
+
+export const userMessage = (turn: number, tag = "") =>
+  new HumanMessage(`${tag}${text(USER_BYTES, turn)}`);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+}
+
+/** Checkpoints one run of the linear graph writes (input, __start__, one per node). */
+export const STEPS_PER_RUN = NODES + 2;
+
+/** W1: ms for `threads` runs of the linear graph, median of `rounds` rounds (fresh threads each). */
+export async function runLinear(
+  saver: BaseCheckpointSaver | undefined,
+  threads: number,
+  rounds = 3,
+) {
+  const app = linearGraph(saver);
+  for (let w = 0; w < 20; w++)
+    await app.invoke({ count: 0 }, { configurable: { thread_id: `warm-${w}` } });
+  const times: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    times.push(
+      await timed(async () => {
+        for (let t = 0; t < threads; t++) {
+          await app.invoke({ count: 0 }, { configurable: { thread_id: `w1-${round}-${t}` } });
+        }
+      }),
+    );
+  }
+  return median(times);
+}
+
+export interface ChatFigures {
+  /** Median ms per turn over the 5 turns ending at each mark. */
+  readonly turnMs: Record<number, number>;
+  readonly bytes: number;
+  readonly getStateMs: number;
+  readonly historyMs: number;
+  readonly historySize: number;
+}
+
+/** W2 + W3: one thread of `turns` turns; per-turn time at marks, bytes, then reads. */
+export async function runChat(
+  kind: SaverKind,
+  turns: number,
+  marks: readonly number[],
+): Promise<ChatFigures> {
+  const open = await kind.open();
+  try {
+    const app = chatGraph(open.saver);
+    const config = { configurable: { thread_id: "w2" } };
+    const perTurn: number[] = [];
+    for (let turn = 0; turn < turns; turn++) {
+      perTurn.push(await timed(() => app.invoke({ messages: [userMessage(turn)] }, config)));
+    }
+    const turnMs: Record<number, number> = {};
+    for (const mark of marks) turnMs[mark] = median(perTurn.slice(Math.max(0, mark - 5), mark));
+    const reads: number[] = [];
+    for (let i = 0; i < 21; i++) reads.push(await timed(() => app.getState(config)));
+    let historySize = 0;
+    // One pass: on LangGraph's savers a 500-turn history takes minutes.
+    const historyMs = await timed(async () => {
+      for await (const _ of app.getStateHistory(config)) historySize++;
+    });
+    return {
+      turnMs,
+      bytes: await open.bytes(),
+      getStateMs: median(reads),
+      historyMs,
+      historySize,
+    };
+  } finally {
+    await open.close();
+  }
+}
+
+/** W4: `workers` concurrent loops each running the linear graph `runs` times; super-steps/s. */
+export async function runWorkers(kind: SaverKind, workers: number, runs: number): Promise<number> {
+  const open = await kind.open({ poolSize: workers });
+  try {
+    const app = linearGraph(open.saver);
+    for (let w = 0; w < workers; w++)
+      await app.invoke({ count: 0 }, { configurable: { thread_id: `warm-${w}` } });
+    const ms = await timed(() =>
+      Promise.all(
+        Array.from({ length: workers }, async (_, w) => {
+          for (let r = 0; r < runs; r++) {
+            await app.invoke({ count: 0 }, { configurable: { thread_id: `w4-${w}-${r}` } });
+          }
+        }),
+      ),
+    );
+    return (workers * runs * STEPS_PER_RUN) / (ms / 1000);
+  } finally {
+    await open.close();
+  }
+}
+
+export interface RaceFigures {
+  /** A run that returned success but whose turn is not in the thread's head state. */
+  lost: number;
+  /** Both the run returned and its turn is in the head. */
+  kept: number;
+  /** The run failed with an error (nothing silently dropped). */
+  refused: number;
+}
+
+/**
+ * The race: on a thread with one earlier turn, run A starts, run B starts `delayMs` later; the
+ * node takes 10 ms (a model call). A turn is lost when its run reported success but the thread's
+ * head does not contain its reply.
+ */
+export async function runRace(
+  kind: SaverKind,
+  delayMs: number,
+  trials: number,
+): Promise<RaceFigures> {
+  const open = await kind.open();
+  const figures: RaceFigures = { lost: 0, kept: 0, refused: 0 };
+  try {
+    const app = chatGraph(open.saver, 10);
+    for (let trial = 0; trial < trials; trial++) {
+      const config = { configurable: { thread_id: `race-${delayMs}-${trial}` } };
+      await app.invoke({ messages: [userMessage(0, "hello ")] }, config);
+      const a = app.invoke({ messages: [userMessage(1, "A ")] }, config);
+      if (delayMs > 0) await sleep(delayMs);
+      const b = app.invoke({ messages: [userMessage(1, "B ")] }, config);
+      const outcomes = await Promise.allSettled([a, b]);
+      const head = (await app.getState(config)).values.messages.map((m: AIMessage) =>
+        String(m.content),
+      );
+      outcomes.forEach((outcome, i) => {
+        if (outcome.status === "rejected") figures.refused++;
+        else if (head.some((c: string) => c.startsWith(i === 0 ? "re A " : "re B ")))
+          figures.kept++;
+        else figures.lost++;
+      });
+    }
+    return figures;
+  } finally {
+    await open.close();
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * `npm run bench:langgraph`: the same LangGraph.js graphs on Rewind's saver and on LangGraph's
+ * SQLite and PostgreSQL savers, side by side in one run, printed as ratios (LangGraph's figure
+ * divided by Rewind's: above 1 means Rewind is cheaper or faster). Figures depend on the
+ * machine; compare the ratios.
+ */
+import { saverPairs } from "./langgraph-savers.js";
+import {
+  type RaceFigures,
+  runChat,
+  runLinear,
+  runRace,
+  runWorkers,
+  STEPS_PER_RUN,
+} from "./langgraph-workloads.js";
+
+const THREADS = Number(process.env.BENCH_THREADS ?? 200);
+const TURNS = Number(process.env.BENCH_TURNS ?? 500);
+const TRIALS = Number(process.env.BENCH_TRIALS ?? 10);
+const MARKS = [10, 100, 500].filter((m) => m <= TURNS);
+
+interface Line {
+  readonly metric: string;
+  readonly rewind: number;
+  readonly langgraph: number;
+  readonly unit: string;
+  /** true: a bigger figure is better (throughput), so the ratio is Rewind / LangGraph. */
+  readonly higherIsBetter?: boolean;
+  readonly target?: string;
+}
+
+const lines: Line[] = [];
+const fmt = (n: number, unit: string) =>
+  unit === "B" ? String(Math.round(n)) : unit === "/s" ? n.toFixed(0) : n.toFixed(3);
+const row = (l: Line) => {
+  const ratio = l.higherIsBetter ? l.rewind / l.langgraph : l.langgraph / l.rewind;
+  return `${l.metric.padEnd(70)} ${fmt(l.rewind, l.unit).padStart(11)} ${fmt(l.langgraph, l.unit).padStart(11)} ${ratio.toFixed(2).padStart(7)}x  ${l.target ?? ""}`;
+};
+// Printed as soon as measured (a full run takes a while), then again as one table at the end.
+const push = (...more: Line[]) => {
+  for (const l of more) {
+    push(l);
+    console.log(row(l));
+  }
+};
+const races: string[] = [];
+const pairs = await saverPairs();
+
+const plainMs = await runLinear(undefined, THREADS);
+for (const { engine, rewind, langgraph } of pairs) {
+  console.log(`... ${engine}: W1`);
+  const perStep = async (kind: typeof rewind) => {
+    const open = await kind.open();
+    try {
+      return ((await runLinear(open.saver, THREADS)) - plainMs) / (THREADS * STEPS_PER_RUN);
+    } finally {
+      await open.close();
+    }
+  };
+  push({
+    metric: `W1 ${engine}: checkpoint cost per super-step (ms, net of no checkpointer)`,
+    rewind: await perStep(rewind),
+    langgraph: await perStep(langgraph),
+    unit: "ms",
+    target: ">= 3x lower",
+  });
+
+  console.log(`... ${engine}: W2/W3 (${TURNS} turns)`);
+  const rw = await runChat(rewind, TURNS, MARKS);
+  const lg = await runChat(langgraph, TURNS, MARKS);
+  for (const mark of MARKS) {
+    push({
+      metric: `W2 ${engine}: time per turn at turn ${mark} (ms)`,
+      rewind: rw.turnMs[mark]!,
+      langgraph: lg.turnMs[mark]!,
+      unit: "ms",
+    });
+  }
+  push({
+    metric: `W2 ${engine}: bytes stored after ${TURNS} turns`,
+    rewind: rw.bytes,
+    langgraph: lg.bytes,
+    unit: "B",
+    target: ">= 10x fewer",
+  });
+  push({
+    metric: `W3 ${engine}: getState, latest (ms)`,
+    rewind: rw.getStateMs,
+    langgraph: lg.getStateMs,
+    unit: "ms",
+  });
+  push({
+    metric: `W3 ${engine}: full getStateHistory, ${rw.historySize} snapshots (ms)`,
+    rewind: rw.historyMs,
+    langgraph: lg.historyMs,
+    unit: "ms",
+  });
+
+  if (engine === "postgres") {
+    console.log("... postgres: W4");
+    push({
+      metric: "W4 postgres: 8 concurrent workers, super-steps per second",
+      rewind: await runWorkers(rewind, 8, 40),
+      langgraph: await runWorkers(langgraph, 8, 40),
+      unit: "/s",
+      higherIsBetter: true,
+    });
+  }
+
+  console.log(`... ${engine}: race`);
+  for (const delay of [0, 1, 5, 20]) {
+    const show = (f: RaceFigures) => `lost ${f.lost}, kept ${f.kept}, refused ${f.refused}`;
+    const race =
+      `race ${engine}, B starts ${String(delay).padStart(2)} ms after A, ${TRIALS} trials: ` +
+      `Rewind ${show(await runRace(rewind, delay, TRIALS))} | LangGraph ${show(await runRace(langgraph, delay, TRIALS))}`;
+    races.push(race);
+    console.log(race);
+  }
+}
+
+console.log(
+  `\n${"metric".padEnd(70)} ${"Rewind".padStart(11)} ${"LangGraph".padStart(11)} ${"ratio".padStart(8)}  target`,
+);
+for (const l of lines) console.log(row(l));
+console.log(`\n${races.join("\n")}`);
+console.log(
+  "\nratio: LangGraph's figure / Rewind's (throughput: Rewind's / LangGraph's); above 1 favours Rewind.",
+);
