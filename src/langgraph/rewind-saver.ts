@@ -33,6 +33,16 @@ import type {
   StoredWrite,
 } from "../storage/types.js";
 import { type AppendPolicy, AppendTracker, channelKey } from "./append-tracker.js";
+import {
+  canonicalTime,
+  headToExpect,
+  isUniqueVersion,
+  namespaceOf,
+  nextChannelVersion,
+  optionalThreadId,
+  requiredThreadId,
+  requireName,
+} from "./saver-input.js";
 import { type CheckpointBody, checkpointConfig, readTuple, readWrites } from "./tuple-reader.js";
 import {
   createLangGraphSerializer,
@@ -51,7 +61,12 @@ export interface RewindSaverOptions extends Partial<AppendPolicy> {
   serializer?: JsonSerializer;
   /** Largest serialized value accepted, in bytes. Default 64 MiB. */
   maxValueBytes?: number;
-  /** Channels remembered to store growing arrays as appends; 0 stores full values. Default 1024. */
+  /**
+   * Channels remembered to store growing arrays as appends; 0 stores full values. Default 1024.
+   * An array is stored as an append only when it starts with the very objects (same identity
+   * and `id`) stored last time; an element mutated in place is not noticed, so set 0 if your
+   * nodes edit stored messages in place instead of replacing them.
+   */
   appendCacheSize?: number;
   /**
    * Refuse a `put` whose parent is no longer the head of its thread (see the class doc).
@@ -59,10 +74,6 @@ export interface RewindSaverOptions extends Partial<AppendPolicy> {
    */
   refuseStaleWrites?: boolean;
 }
-
-/** Channel versions this saver hands out: zero-padded step, then a random suffix. */
-const UNIQUE_VERSION = /^\d{10,}\.[0-9a-f]{8}$/;
-const NAME_MAX = 256;
 
 /**
  * `BaseCheckpointSaver` backed by a Rewind {@link CheckpointBackend} (or a {@link Checkpointer}
@@ -110,7 +121,7 @@ export class RewindSaver extends BaseCheckpointSaver {
         minAppendDepth: options.minAppendDepth ?? 64,
         maxAppendDepth: options.maxAppendDepth ?? 4096,
       },
-      (version) => UNIQUE_VERSION.test(version),
+      isUniqueVersion,
     );
     this.#refuseStale = options.refuseStaleWrites ?? true;
   }
@@ -262,19 +273,7 @@ export class RewindSaver extends BaseCheckpointSaver {
    * `BaseCheckpointSaver<number>`, and LangGraph's runtime handles string versions throughout.
    */
   override getNextVersion(current: number | undefined): number {
-    const previous = current as number | string | undefined;
-    let step = 0;
-    if (typeof previous === "number") step = Math.floor(previous);
-    else if (typeof previous === "string" && previous !== "") {
-      step = Number.parseInt(previous.split(".")[0]!, 10);
-      if (!Number.isFinite(step)) {
-        throw new InvalidInputError(`cannot follow channel version "${previous}"`);
-      }
-    }
-    // Uniqueness across branches, not secrecy: Math.random is enough and far cheaper than crypto.
-    const suffix = Math.floor(Math.random() * 0x1_0000_0000).toString(16).padStart(8, "0");
-    const version = `${String(step + 1).padStart(10, "0")}.${suffix}`;
-    return version as unknown as number;
+    return nextChannelVersion(current as number | string | undefined) as unknown as number;
   }
 
   /** Closes the storage (idempotent); later calls throw `ClosedError`. */
@@ -385,52 +384,4 @@ export class RewindSaver extends BaseCheckpointSaver {
       { threadId, checkpointId, cause: error },
     );
   }
-}
-
-/** The rule documented on {@link RewindSaver}: which head a put must find, if any. */
-function headToExpect(
-  config: RunnableConfig,
-  metadata: CheckpointMetadata,
-  parentId: string | undefined,
-): string | undefined {
-  if (parentId === undefined) return undefined;
-  if (metadata?.source === "update" || metadata?.source === "fork") return undefined;
-  if (config.metadata?.checkpoint_id === parentId) return undefined;
-  return parentId;
-}
-
-function optionalThreadId(config: RunnableConfig): string | undefined {
-  const raw = config.configurable?.thread_id;
-  if (raw === undefined || raw === null || raw === "") return undefined;
-  return validateThreadId(typeof raw === "number" ? String(raw) : raw, "thread_id");
-}
-
-function requiredThreadId(config: RunnableConfig, method: string): string {
-  const threadId = optionalThreadId(config);
-  if (threadId === undefined) {
-    throw new InvalidInputError(`${method}: config.configurable.thread_id is missing`);
-  }
-  return threadId;
-}
-
-function namespaceOf(config: RunnableConfig): string | undefined {
-  const ns = config.configurable?.checkpoint_ns;
-  if (ns === undefined || ns === null) return undefined;
-  if (typeof ns !== "string") throw new InvalidInputError("checkpoint_ns must be a string");
-  return ns;
-}
-
-function requireName(value: unknown, what: string): void {
-  if (typeof value !== "string" || value.length === 0 || value.length > NAME_MAX) {
-    throw new InvalidInputError(
-      `${what} must be a non-empty string of at most ${NAME_MAX} characters`,
-    );
-  }
-}
-
-/** `ts` when it is canonical ISO-8601 text (so backends may store it as a time), else undefined. */
-function canonicalTime(ts: unknown): string | undefined {
-  if (typeof ts !== "string") return undefined;
-  const ms = Date.parse(ts);
-  return Number.isFinite(ms) && new Date(ms).toISOString() === ts ? ts : undefined;
 }

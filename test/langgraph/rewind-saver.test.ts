@@ -181,7 +181,11 @@ for (const backend of LG_BACKENDS) {
         .compile({ checkpointer: saver });
       const config = { configurable: { thread_id: "two-runs" } };
       await app.invoke({ messages: [new HumanMessage("hello")] }, config);
-      const a = app.invoke({ messages: [new HumanMessage("A")] }, config);
+      // "sync": A's checkpoints are stored before its next step, so B starts from A's latest.
+      const a = app.invoke(
+        { messages: [new HumanMessage("A")] },
+        { ...config, durability: "sync" },
+      );
       await inside;
       // B starts while A waits in its node, and finishes first: A's next write would overwrite
       // B's turn (LangGraph's savers let it, and B's turn silently drops out of the thread).

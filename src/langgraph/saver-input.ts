@@ -1,0 +1,87 @@
+/**
+ * What the saver reads from LangGraph's arguments, and the few rules it applies to them: thread
+ * and namespace from a config, name limits, canonical timestamps, the channel versions it hands
+ * out, and which head a `put` must find (the racing-writer rule).
+ */
+import type { RunnableConfig } from "@langchain/core/runnables";
+import type { CheckpointMetadata } from "@langchain/langgraph-checkpoint";
+import { InvalidInputError } from "../errors.js";
+import { validateThreadId } from "../ids.js";
+
+const NAME_MAX = 256;
+/** Channel versions the saver hands out: zero-padded step, then a random suffix. */
+const UNIQUE_VERSION = /^\d{10,}\.[0-9a-f]{8}$/;
+
+/**
+ * The version after `current`: the step number zero-padded (so versions compare correctly as
+ * strings, which LangGraph's runtime does) and a random suffix that keeps two branches of a
+ * thread from sharing a version.
+ */
+export function nextChannelVersion(current: number | string | undefined): string {
+  let step = 0;
+  if (typeof current === "number") step = Math.floor(current);
+  else if (typeof current === "string" && current !== "") {
+    step = Number.parseInt(current.split(".")[0]!, 10);
+    if (!Number.isFinite(step)) {
+      throw new InvalidInputError(`cannot follow channel version "${current}"`);
+    }
+  }
+  // Uniqueness across branches, not secrecy: Math.random is enough and far cheaper than crypto.
+  const suffix = Math.floor(Math.random() * 0x1_0000_0000)
+    .toString(16)
+    .padStart(8, "0");
+  return `${String(step + 1).padStart(10, "0")}.${suffix}`;
+}
+
+/** Whether a version is one {@link nextChannelVersion} made (unique to one branch). */
+export function isUniqueVersion(version: string): boolean {
+  return UNIQUE_VERSION.test(version);
+}
+
+/** The rule documented on {@link RewindSaver}: which head a put must find, if any. */
+export function headToExpect(
+  config: RunnableConfig,
+  metadata: CheckpointMetadata,
+  parentId: string | undefined,
+): string | undefined {
+  if (parentId === undefined) return undefined;
+  if (metadata?.source === "update" || metadata?.source === "fork") return undefined;
+  if (config.metadata?.checkpoint_id === parentId) return undefined;
+  return parentId;
+}
+
+export function optionalThreadId(config: RunnableConfig): string | undefined {
+  const raw = config.configurable?.thread_id;
+  if (raw === undefined || raw === null || raw === "") return undefined;
+  return validateThreadId(typeof raw === "number" ? String(raw) : raw, "thread_id");
+}
+
+export function requiredThreadId(config: RunnableConfig, method: string): string {
+  const threadId = optionalThreadId(config);
+  if (threadId === undefined) {
+    throw new InvalidInputError(`${method}: config.configurable.thread_id is missing`);
+  }
+  return threadId;
+}
+
+export function namespaceOf(config: RunnableConfig): string | undefined {
+  const ns = config.configurable?.checkpoint_ns;
+  if (ns === undefined || ns === null) return undefined;
+  if (typeof ns !== "string") throw new InvalidInputError("checkpoint_ns must be a string");
+  return ns;
+}
+
+export function requireName(value: unknown, what: string): void {
+  if (typeof value !== "string" || value.length === 0 || value.length > NAME_MAX) {
+    throw new InvalidInputError(
+      `${what} must be a non-empty string of at most ${NAME_MAX} characters`,
+    );
+  }
+}
+
+/** `ts` when it is canonical ISO-8601 text (so backends may store it as a time), else undefined. */
+export function canonicalTime(ts: unknown): string | undefined {
+  if (typeof ts !== "string") return undefined;
+  const ms = Date.parse(ts);
+  return Number.isFinite(ms) && new Date(ms).toISOString() === ts ? ts : undefined;
+}
