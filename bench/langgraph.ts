@@ -39,7 +39,7 @@ const row = (l: Line) => {
 // Printed as soon as measured (a full run takes a while), then again as one table at the end.
 const push = (...more: Line[]) => {
   for (const l of more) {
-    push(l);
+    lines.push(l);
     console.log(row(l));
   }
 };
