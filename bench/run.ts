@@ -2,6 +2,7 @@
  * `npm run bench`: every workload side by side in one run, printed as ratios.
  * Figures depend on the machine; compare ratios, not absolute times.
  */
+import { postgresStepCost, postgresThroughput } from "./postgres-bench.js";
 import { type Row, sqliteGrowth, sqliteStepCost } from "./sqlite-bench.js";
 
 function print(rows: readonly Row[]): void {
@@ -9,7 +10,8 @@ function print(rows: readonly Row[]): void {
     `${"metric".padEnd(56)} ${"rewind".padStart(12)} ${"reference".padStart(12)} ${"ratio".padStart(8)}  target`,
   );
   for (const r of rows) {
-    const fmt = (n: number) => (r.unit === "B" ? String(Math.round(n)) : n.toFixed(4));
+    const fmt = (n: number) =>
+      r.unit === "B" || r.unit === "/s" ? String(Math.round(n)) : n.toFixed(4);
     console.log(
       `${r.metric.padEnd(56)} ${fmt(r.rewind).padStart(12)} ${fmt(r.reference).padStart(12)} ${(r.rewind / r.reference).toFixed(2).padStart(7)}x  ${r.target}`,
     );
@@ -19,4 +21,6 @@ function print(rows: readonly Row[]): void {
 const rows: Row[] = [];
 rows.push(...(await sqliteStepCost()));
 rows.push(...(await sqliteGrowth()));
+rows.push(...(await postgresStepCost()));
+rows.push(...(await postgresThroughput()));
 print(rows);

@@ -208,6 +208,44 @@ describe("PostgreSQL backend", () => {
     await postgres.close();
   });
 
+  it("prepares its statements once per connection, and keeps working when the session drops them", async () => {
+    const schema = freshSchema();
+    // One connection, so that the admin queries below see the backend's session.
+    const pool = new pg.Pool({ connectionString: PG_URL, max: 1 });
+    pools.push(pool);
+    const checkpointer = createCheckpointer(new PostgresBackend(pool, { schema }));
+    const prepared = async () =>
+      (
+        await pool.query(
+          "SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE 'rewind\\_%' AND position($1 in statement) > 0",
+          [schema],
+        )
+      ).rows[0].n;
+    await checkpointer.put(step("t", "c1", 1));
+    expect(await prepared()).toBeGreaterThan(0);
+    // What `DISCARD ALL` or a transaction-mode pooler does behind the driver's back.
+    await pool.query("DEALLOCATE ALL");
+    await checkpointer.put(step("t", "c2", 2), { expectedHead: "c1" });
+    expect((await checkpointer.get("t"))?.checkpoint.values).toEqual({ x: 2 });
+
+    const plainSchema = freshSchema();
+    const plain = createCheckpointer(
+      new PostgresBackend(pool, { schema: plainSchema, preparedStatements: false }),
+    );
+    await plain.put(step("t", "c1", 1));
+    expect((await plain.get("t"))?.checkpoint.values).toEqual({ x: 1 });
+    expect(
+      (
+        await pool.query(
+          "SELECT count(*)::int AS n FROM pg_prepared_statements WHERE position($1 in statement) > 0",
+          [plainSchema],
+        )
+      ).rows[0].n,
+    ).toBe(0);
+    await checkpointer.close();
+    await plain.close();
+  });
+
   it("uses the caller's pool without closing it, and refuses a bad schema name", async () => {
     const pool = newPool();
     const checkpointer = createCheckpointer(new PostgresBackend(pool, { schema: freshSchema() }));

@@ -10,7 +10,7 @@ import { Checkpointer, type CheckpointerOptions } from "../checkpointer.js";
 import type { PgPoolLike } from "./pg-types.js";
 import { PostgresBackend, type PostgresBackendOptions } from "./postgres-backend.js";
 
-export type { PgClientLike, PgPoolLike, PgQueryResult } from "./pg-types.js";
+export type { PgClientLike, PgPoolLike, PgQueryConfig, PgQueryResult } from "./pg-types.js";
 export { PostgresBackend, type PostgresBackendOptions } from "./postgres-backend.js";
 export { migratePostgres, POSTGRES_MIGRATIONS } from "./postgres-migrations.js";
 export {

@@ -18,9 +18,17 @@ export interface PgClientLike {
   release(destroy?: boolean | Error): void;
 }
 
+/** A query given as an object; `name` makes it a prepared statement, reused per connection. */
+export interface PgQueryConfig {
+  readonly name?: string;
+  readonly text: string;
+  readonly values?: unknown[];
+}
+
 /** A connection pool (`pg.Pool`). */
 export interface PgPoolLike {
   query(text: string, values?: unknown[]): Promise<PgQueryResult>;
+  query(config: PgQueryConfig): Promise<PgQueryResult>;
   connect(): Promise<PgClientLike>;
   end(): Promise<void>;
 }

@@ -7,7 +7,6 @@ import {
   ConflictError,
   InvalidInputError,
   LeaseLostError,
-  StorageError,
   ThreadDeletedError,
 } from "../../errors.js";
 import { compareWrites } from "../blob-chain.js";
@@ -28,6 +27,7 @@ import { openPgPool, type PgPoolLike, quoteSchema } from "./pg-types.js";
 import { jsonbSafe, metadataMatches } from "./postgres-metadata.js";
 import { migratePostgres } from "./postgres-migrations.js";
 import { loadQuery, type PageCursor, pageQuery } from "./postgres-queries.js";
+import { PostgresStatements } from "./postgres-statements.js";
 
 /** Options of {@link PostgresBackend}. */
 export interface PostgresBackendOptions {
@@ -40,6 +40,12 @@ export interface PostgresBackendOptions {
   pageSize?: number;
   /** Pool size when Rewind opens the pool from a connection string. Default 10. */
   maxConnections?: number;
+  /**
+   * Send queries as named prepared statements, planned once per connection. Default `true`.
+   * Set `false` behind a pooler that shares server sessions between clients (PgBouncer in
+   * transaction mode); Rewind also turns them off by itself the first time a server says so.
+   */
+  preparedStatements?: boolean;
 }
 
 const KINDS = { full: 0, append: 1, empty: 2 } as const;
@@ -54,6 +60,10 @@ export class PostgresBackend implements CheckpointBackend {
   readonly #ownsPool: boolean;
   readonly #pageSize: number;
   readonly #maxConnections: number;
+  readonly #statements: PostgresStatements;
+  // Built once: the same string each call keeps its cached hash for the statement-name lookup.
+  readonly #loadLatest: string;
+  readonly #loadById: string;
   // A promise, so that concurrent first calls share one pool instead of each opening one.
   #pool: Promise<PgPoolLike> | undefined;
 
@@ -71,6 +81,9 @@ export class PostgresBackend implements CheckpointBackend {
     this.#ownsPool = typeof database === "string";
     this.#pageSize = options.pageSize ?? 100;
     this.#maxConnections = options.maxConnections ?? 10;
+    this.#statements = new PostgresStatements(options.preparedStatements !== false);
+    this.#loadLatest = loadQuery(this.#quoted, false);
+    this.#loadById = loadQuery(this.#quoted, true);
   }
 
   async setup(): Promise<void> {
@@ -143,7 +156,8 @@ export class PostgresBackend implements CheckpointBackend {
     ns: string,
     checkpointId?: string,
   ): Promise<LoadedCheckpoint | undefined> {
-    const { rows } = await this.#query(loadQuery(this.#quoted, checkpointId !== undefined), [
+    const byId = checkpointId !== undefined;
+    const { rows } = await this.#query(byId ? this.#loadById : this.#loadLatest, [
       threadId,
       ns,
       ...(checkpointId !== undefined ? [checkpointId] : []),
@@ -159,7 +173,8 @@ export class PostgresBackend implements CheckpointBackend {
     while (remaining > 0) {
       const size = Math.min(this.#pageSize, remaining);
       const { text, values } = pageQuery(this.#quoted, query, cursor, size, includeValues);
-      const page = assemble((await this.#query(text, values)).rows);
+      // A filter's shape varies with its keys: such pages are not worth a prepared statement.
+      const page = assemble((await this.#query(text, values, filter === undefined)).rows);
       for (const loaded of page) {
         // The SQL filter ran on the jsonb copy, where escapes jsonb refuses became plain text.
         if (filter && !metadataMatches(loaded.checkpoint.metadata, filter)) continue;
@@ -232,13 +247,8 @@ export class PostgresBackend implements CheckpointBackend {
     return this.#pool;
   }
 
-  async #query(text: string, values: unknown[]) {
-    const pool = await this.#poolReady();
-    try {
-      return await pool.query(text, values);
-    } catch (cause) {
-      throw new StorageError(`PostgreSQL query failed: ${(cause as Error).message}`, { cause });
-    }
+  async #query(text: string, values: unknown[], named = true) {
+    return this.#statements.query(await this.#poolReady(), text, values, named);
   }
 
   #check(

@@ -65,7 +65,7 @@ export function pageQuery(
   const order = keys.map(([column]) => `${column} DESC`).join(", ");
   const select = `SELECT * FROM ${s}.rewind_checkpoints
     ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-    ORDER BY ${order} LIMIT ${Math.max(1, Math.floor(size))}`;
+    ORDER BY ${order} LIMIT ${param(Math.max(1, Math.floor(size)))}`;
   const text = includeValues
     ? withValues(s, select, order)
     : `SELECT 'c' AS k, (row_number() OVER (ORDER BY ${order}))::int AS rn, ${HEADER}
