@@ -544,7 +544,7 @@ export class Checkpointer {
 
 // NUL and unpaired surrogates cannot be stored faithfully by every database (PostgreSQL refuses
 // NUL in text; SQLite cannot read a lone surrogate back), so names containing them are refused.
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 function validateName(value: unknown, what: string): void {
   if (typeof value !== "string" || value.length === 0 || value.length > NAME_MAX) {
@@ -552,7 +552,7 @@ function validateName(value: unknown, what: string): void {
       `${what} must be a non-empty string of at most ${NAME_MAX} characters`,
     );
   }
-  if (UNSTORABLE.test(value)) {
+  if (value.includes("\0") || LONE_SURROGATE.test(value)) {
     throw new InvalidInputError(`${what} must not contain NUL or unpaired surrogate characters`);
   }
 }
