@@ -222,7 +222,7 @@ async function invalidIds(ctx: CaseContext): Promise<void> {
     await expectInvalid(() => ctx.checkpointer.deleteThread(threadId));
     await expectInvalid(() => ctx.checkpointer.acquireLease(threadId, "run", 1000));
   }
-  for (const badId of ["", 7, "c".repeat(257)]) {
+  for (const badId of ["", 7, "c".repeat(257), "c\u0000d", "lone\ud800", "\udc00lone"]) {
     const checkpointId = badId as string;
     await expectInvalid(() => putFull(ctx, ok, checkpointId, { v: 1 }));
     await expectInvalid(() => ctx.checkpointer.get(ok, { checkpointId }));
@@ -234,6 +234,15 @@ async function invalidIds(ctx: CaseContext): Promise<void> {
   await expectInvalid(() =>
     ctx.checkpointer.putWrites({ threadId: ok, checkpointId: c1 }, [{ ...write, channel: "" }]),
   );
+  for (const bad of ["a\u0000b", "x\ud83d"]) {
+    await expectInvalid(() =>
+      ctx.checkpointer.putWrites({ threadId: ok, checkpointId: c1 }, [{ ...write, channel: bad }]),
+    );
+    await expectInvalid(() =>
+      ctx.checkpointer.putWrites({ threadId: ok, checkpointId: c1 }, [{ ...write, taskId: bad }]),
+    );
+    await expectInvalid(() => ctx.checkpointer.acquireLease(ok, bad, 1000));
+  }
   await expectInvalid(() => collect(ctx.checkpointer.list({ threadId: ok, limit: -1 })));
   await expectInvalid(() => ctx.checkpointer.acquireLease(ok, "run", 0));
   await expectInvalid(() => ctx.checkpointer.acquireLease(ok, "", 1000));
