@@ -13,34 +13,11 @@ import {
   StateGraph,
 } from "@langchain/langgraph";
 import type { SaverKind } from "./langgraph-savers.js";
+import { prose } from "./prose.js";
 
 export const NODES = 10;
 const USER_BYTES = 200;
 const ASSISTANT_BYTES = 500;
-
-/**
- * Text of about `bytes` bytes: words drawn from a fixed vocabulary by a seeded generator, so
- * messages differ from each other and compress like prose (a repeated phrase would let a
- * compressing store collapse a whole message list to almost nothing).
- */
-function text(bytes: number, seed: number): string {
-  let state = (seed * 2654435761 + 1) >>> 0;
-  const next = () => {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    return state;
-  };
-  let out = `turn ${seed}:`;
-  while (out.length < bytes) out += ` ${VOCABULARY[next() % VOCABULARY.length]}`;
-  return out.slice(0, bytes);
-}
-
-const VOCABULARY = (() => {
-  const syllables = ["ka", "lo", "mi", "ren", "to", "sa", "vel", "dor", "qui", "na", "bre", "ux"];
-  const words: string[] = [];
-  for (const a of syllables)
-    for (const b of syllables) for (const c of ["", "s", "ed", "ing"]) words.push(a + b + c);
-  return words;
-})();
 
 /** A 10-node linear graph; each node updates a counter and a short note. */
 export function linearGraph(saver: BaseCheckpointSaver | undefined) {
@@ -67,7 +44,7 @@ export function chatGraph(saver: BaseCheckpointSaver, latencyMs = 0) {
       const last = String(s.messages.at(-1)?.content ?? "");
       return {
         messages: [
-          new AIMessage(`re ${last.slice(0, 12)} ${text(ASSISTANT_BYTES, s.messages.length)}`),
+          new AIMessage(`re ${last.slice(0, 12)} ${prose(ASSISTANT_BYTES, s.messages.length)}`),
         ],
       };
     })
@@ -77,7 +54,7 @@ export function chatGraph(saver: BaseCheckpointSaver, latencyMs = 0) {
 }
 
 export const userMessage = (turn: number, tag = "") =>
-  new HumanMessage(`${tag}${text(USER_BYTES, turn)}`);
+  new HumanMessage(`${tag}${prose(USER_BYTES, turn)}`);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

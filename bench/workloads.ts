@@ -2,7 +2,9 @@
  * Shared benchmark workloads: a 10-node linear graph (checkpoint cost per super-step) and a
  * chat thread of N turns (storage growth and read cost).
  */
+
 import { type Checkpointer, lastValue, messagesChannel, START, StateGraph } from "../src/index.js";
+import { prose } from "./prose.js";
 
 export const NODES = 10;
 
@@ -42,7 +44,7 @@ export function chatGraph(checkpointer: Checkpointer) {
       messages: {
         id: `a${s.messages.length}`,
         role: "assistant",
-        content: text(ASSISTANT_BYTES, s.messages.length),
+        content: prose(ASSISTANT_BYTES, s.messages.length),
       },
     }))
     .addEdge(START, "assistant")
@@ -50,7 +52,7 @@ export function chatGraph(checkpointer: Checkpointer) {
 }
 
 export function userMessage(turn: number) {
-  return { id: `u${turn}`, role: "user", content: text(USER_BYTES, turn) };
+  return { id: `u${turn}`, role: "user", content: prose(USER_BYTES, turn) };
 }
 
 /** Raw bytes of the messages of `turns` turns (content plus id and role, as JSON). */
@@ -62,16 +64,11 @@ export function rawMessageBytes(turns: number): number {
       JSON.stringify({
         id: `a${2 * t + 1}`,
         role: "assistant",
-        content: text(ASSISTANT_BYTES, 2 * t + 1),
+        content: prose(ASSISTANT_BYTES, 2 * t + 1),
       }),
     );
   }
   return total;
-}
-
-function text(bytes: number, seed: number): string {
-  const base = `turn ${seed}: lorem ipsum dolor sit amet consectetur adipiscing elit `;
-  return base.repeat(Math.ceil(bytes / base.length)).slice(0, bytes);
 }
 
 /** Median of a few timings, in milliseconds. */
