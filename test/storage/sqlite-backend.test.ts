@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
+  type AppendState,
   type Checkpointer,
   createCheckpointer,
   InvalidInputError,
@@ -147,10 +148,12 @@ describe("SQLite database handles", () => {
 describe("SQLite storage layout", () => {
   it("stores values as BLOBs beside their serializer tag, never as text", async () => {
     const checkpointer = createSqliteCheckpointer(file);
-    const id = await put(checkpointer, "t", { text: "héllo" });
+    const large = "x".repeat(600);
+    const id = await put(checkpointer, "t", large);
     await checkpointer.putWrites({ threadId: "t", checkpointId: id }, [
       { taskId: "a", taskPath: "", idx: 0, channel: "c", value: new Uint8Array([0xff, 0]) },
     ]);
+    await put(checkpointer, "small", "héllo");
     await checkpointer.close();
     const db = new Database(file);
     expect(db.prepare("SELECT typeof(value) AS type, tag FROM rewind_blobs").all()).toEqual([
@@ -159,7 +162,92 @@ describe("SQLite storage layout", () => {
     expect(db.prepare("SELECT typeof(value) AS type, tag FROM rewind_writes").all()).toEqual([
       { type: "blob", tag: "bytes" },
     ]);
+    // A small value lives in its checkpoint's row, still as bytes beside its tag.
+    const row = db.prepare("SELECT typeof(vals) AS type, vals FROM rewind_checkpoints").all() as {
+      type: string;
+      vals: Buffer | null;
+    }[];
+    expect(row.map((r) => r.type).sort()).toEqual(["blob", "null"]);
+    const vals = row.find((r) => r.vals)!.vals!;
+    expect(vals.includes(Buffer.from("json"))).toBe(true);
+    expect(vals.includes(Buffer.from(JSON.stringify("héllo")))).toBe(true);
     db.close();
+  });
+
+  it("keeps a small step's values in its checkpoint row; carried and appended values still rebuild", async () => {
+    const checkpointer = createCheckpointer(new SqliteBackend(file), {
+      minAppendDepth: 2,
+      appendRatio: 1,
+      maxAppendDepth: 3,
+    });
+    const ids: string[] = [];
+    let logState: AppendState | undefined;
+    for (let step = 0; step < 8; step++) {
+      const parent = ids.at(-1);
+      const id = newCheckpointId(parent);
+      const log = Array.from({ length: step + 1 }, (_, i) => i);
+      const state = await checkpointer.put(
+        {
+          threadId: "steps",
+          id,
+          parentId: parent,
+          channelVersions: { count: id, log: id, note: ids[0] ?? id },
+          versionsSeen: {},
+          metadata: { source: "loop", step },
+          updates: [
+            { channel: "count", version: id, value: step },
+            {
+              channel: "log",
+              version: id,
+              value: log,
+              ...(logState
+                ? { append: { prevVersion: parent!, items: [step], prev: logState } }
+                : {}),
+            },
+            ...(step === 0 ? [{ channel: "note", version: id, value: "first" }] : []),
+          ],
+        },
+        { expectedHead: parent ?? null },
+      );
+      logState = state.log;
+      ids.push(id);
+    }
+    for (const [step, id] of ids.entries()) {
+      const loaded = await checkpointer.get("steps", { checkpointId: id });
+      expect(loaded?.checkpoint.values).toStrictEqual({
+        count: step,
+        log: Array.from({ length: step + 1 }, (_, i) => i),
+        note: "first",
+      });
+    }
+    await checkpointer.close();
+    const db = new Database(file);
+    // Only append deltas have rows of their own; every full value sits in its checkpoint's row.
+    expect(count(db, "SELECT count(*) AS n FROM rewind_blobs WHERE kind <> 1")).toBe(0);
+    expect(count(db, "SELECT count(*) AS n FROM rewind_blobs WHERE kind = 1")).toBeGreaterThan(0);
+    expect(count(db, "SELECT count(*) AS n FROM rewind_checkpoints WHERE vals IS NULL")).toBe(0);
+    db.close();
+  });
+
+  it("reads a file written before values moved into checkpoint rows", async () => {
+    const db = new Database(file);
+    migrateSqlite(db as unknown as SqliteDatabaseLike, SQLITE_MIGRATIONS.slice(0, 1));
+    db.exec(`
+      INSERT INTO rewind_threads (thread_id) VALUES ('old');
+      INSERT INTO rewind_checkpoints (tid, ns, id, parent_id, created_at, versions, metadata, body)
+        VALUES (1, '', '0-old', NULL, 0, '{"v":null}', '{"source":"input","step":-1}', '{}');
+      INSERT INTO rewind_blobs (tid, ns, channel, version, kind, prev_version, depth, tag, value)
+        VALUES (1, '', 'v', '0-old', 0, NULL, 0, 'json', CAST('"from version 1"' AS BLOB));
+    `);
+    db.close();
+    const checkpointer = createSqliteCheckpointer(file);
+    expect((await checkpointer.get("old"))?.checkpoint.values).toStrictEqual({
+      v: "from version 1",
+    });
+    const next = await put(checkpointer, "old", "new", "0-old");
+    expect((await checkpointer.get("old"))?.checkpoint.id).toBe(next);
+    expect((await checkpointer.get("old"))?.checkpoint.values).toStrictEqual({ v: "new" });
+    await checkpointer.close();
   });
 
   it("moves large values out of line, compressed, and frees them with their thread", async () => {

@@ -27,19 +27,28 @@ export function sqliteHarness(): CheckpointBackendHarness {
   };
 }
 
-/** Overwrites, from a second connection, the bytes of every value written with `checkpointId`. */
+/** Overwrites, from a second connection, the bytes of every value written with `checkpointId`, in its table row or its checkpoint's row. */
 export function corruptSqliteCheckpoint(
   file: string,
   key: { threadId: string; ns: string; checkpointId: string },
 ): void {
   const db = new Database(file);
   try {
-    const changed = db
+    const tid = "(SELECT tid FROM rewind_threads WHERE thread_id = ?)";
+    const inTable = db
       .prepare(
         `UPDATE rewind_blobs SET value = x'ff00fe', value_ref = NULL
-         WHERE tid = (SELECT tid FROM rewind_threads WHERE thread_id = ?) AND ns = ? AND version = ?`,
+         WHERE tid = ${tid} AND ns = ? AND version = ?`,
       )
       .run(key.threadId, key.ns, packId(key.checkpointId)).changes;
+    // Small values live in the checkpoint's own row.
+    const inRow = db
+      .prepare(
+        `UPDATE rewind_checkpoints SET vals = x'ff00fe'
+         WHERE tid = ${tid} AND ns = ? AND id = ? AND vals IS NOT NULL`,
+      )
+      .run(key.threadId, key.ns, key.checkpointId).changes;
+    const changed = inTable + inRow;
     if (changed === 0) throw new Error(`nothing to corrupt for checkpoint ${key.checkpointId}`);
   } finally {
     db.close();

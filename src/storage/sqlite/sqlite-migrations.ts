@@ -21,7 +21,10 @@ import type { SqliteDatabaseLike } from "./sqlite-types.js";
  *   converts neither); `created_at` holds epoch milliseconds when the ISO text round-trips
  *   exactly, else the text;
  *   `versions` stores `null` for a channel version equal to the checkpoint's own id;
- * - values are BLOBs with their serializer tag beside them, never cast to text.
+ * - values are BLOBs with their serializer tag beside them, never cast to text;
+ * - (version 2) small full values whose version is the checkpoint's own id are kept in the
+ *   checkpoint row's `vals` column, so a super-step that changes a few small channels writes one
+ *   row to one page; append deltas and larger values keep rows of their own.
  * Listing across all threads has no index of its own: it is rare, and an index on `id` alone
  * would cost every checkpoint another copy of its id.
  */
@@ -77,6 +80,11 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     codec INTEGER NOT NULL,
     bytes BLOB NOT NULL
   );
+  `,
+  // 2: small values whose version is their checkpoint's own id live in that checkpoint's row
+  // (see sqlite-inline.ts), so a typical super-step writes one row to one page.
+  `
+  ALTER TABLE rewind_checkpoints ADD COLUMN vals BLOB;
   `,
 ];
 

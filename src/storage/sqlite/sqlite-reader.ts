@@ -6,6 +6,7 @@ import { SerializationError } from "../../errors.js";
 import { compareWrites } from "../blob-chain.js";
 import type { CheckpointQuery, LoadedCheckpoint, StoredBlob, StoredCheckpoint } from "../types.js";
 import { metadataFilterSql } from "./sqlite-filter.js";
+import { decodeInline, type InlineValue } from "./sqlite-inline.js";
 import {
   type BlobRow,
   type CheckpointRow,
@@ -26,12 +27,13 @@ export const LIST_PAGE_SIZE = 100;
 /** Hard stop against a corrupted chain that loops (same bound as the memory backend). */
 const MAX_CHAIN = 1_000_000;
 
-const COLUMNS = `c.tid, c.ns, c.id, ${idText("c.parent_id")} AS parent_id, c.created_at, c.versions, c.metadata, c.body`;
+const COLUMNS = `c.tid, c.ns, c.id, ${idText("c.parent_id")} AS parent_id, c.created_at, c.versions, c.metadata, c.body, c.vals`;
 const SPILLED = "LEFT JOIN rewind_values AS v ON v.id = value_ref";
 
 const TID = "SELECT tid FROM rewind_threads WHERE thread_id = ? AND deleted = 0";
 const LATEST = `SELECT ${COLUMNS} FROM rewind_checkpoints AS c WHERE c.tid = ? AND c.ns = ? ORDER BY c.id DESC LIMIT 1`;
 const BY_ID = `SELECT ${COLUMNS} FROM rewind_checkpoints AS c WHERE c.tid = ? AND c.ns = ? AND c.id = ?`;
+const VALS_OF = "SELECT vals FROM rewind_checkpoints WHERE tid = ? AND ns = ? AND id = ?";
 
 // Seeds with the version each channel names, then follows `prev_version` while the link is an
 // append: one statement per checkpoint, one primary-key lookup per link. CROSS JOIN pins the
@@ -113,7 +115,7 @@ export class SqliteReader {
     if (!withValues) return { checkpoint, blobs: {}, writes: [] };
     const where = { threadId, checkpointId: row.id };
     try {
-      return { checkpoint, blobs: this.#chains(row.tid, checkpoint), writes: this.#writes(row) };
+      return { checkpoint, blobs: this.#chains(row, checkpoint), writes: this.#writes(row) };
     } catch (cause) {
       if (cause instanceof SerializationError) throw cause;
       throw new SerializationError(
@@ -123,25 +125,59 @@ export class SqliteReader {
     }
   }
 
-  #chains(tid: number, checkpoint: StoredCheckpoint): Record<string, StoredBlob[]> {
-    const seeds = Object.fromEntries(
-      Object.entries(checkpoint.channelVersions).map(([c, v]) => [c, seedOf(String(v))]),
-    );
+  /**
+   * Every channel's chain, oldest first. Values the checkpoint's own row holds come from it;
+   * the rest are followed through `rewind_blobs`, and a chain that leads to a version kept
+   * inline by an older checkpoint (its start, or the base of an append chain) ends in that
+   * checkpoint's row.
+   */
+  #chains(row: CheckpointRow, checkpoint: StoredCheckpoint): Record<string, StoredBlob[]> {
+    const own = decodeInline(row.vals);
+    const out: Record<string, StoredBlob[]> = {};
+    const seeds: Record<string, string> = {};
+    for (const [channel, version] of Object.entries(checkpoint.channelVersions)) {
+      const kept = version === checkpoint.id ? own.get(channel) : undefined;
+      if (kept) out[channel] = [inlineBlob(channel, checkpoint.id, kept)];
+      else seeds[channel] = seedOf(String(version));
+    }
+    if (Object.keys(seeds).length === 0) return out;
     const rows = this.#stmt(CHAINS).all({
-      tid,
+      tid: row.tid,
       ns: checkpoint.ns,
       seeds: JSON.stringify(seeds),
     }) as BlobRow[];
     const byChannel: Record<string, BlobRow[]> = {};
-    for (const row of rows) {
-      const chain = byChannel[row.channel];
-      if (chain) chain.push(row);
-      else byChannel[row.channel] = [row];
+    for (const blobRow of rows) {
+      const chain = byChannel[blobRow.channel];
+      if (chain) chain.push(blobRow);
+      else byChannel[blobRow.channel] = [blobRow];
     }
-    const out: Record<string, StoredBlob[]> = {};
+    const inlineOf = new Map<string, Map<string, InlineValue>>([[checkpoint.id, own]]);
+    const heldBy = (version: string) => {
+      let held = inlineOf.get(version);
+      if (held === undefined) {
+        const found = this.#stmt(VALS_OF).get(row.tid, checkpoint.ns, version) as
+          | { vals: Uint8Array | null }
+          | undefined;
+        held = decodeInline(found?.vals ?? null);
+        inlineOf.set(version, held);
+      }
+      return held;
+    };
     for (const channel of Object.keys(seeds)) {
-      const chain = (byChannel[channel] ?? []).sort((a, b) => b.pos - a.pos);
-      out[channel] = chain.map((row) => toStoredBlob(row, checkpoint));
+      const chain = (byChannel[channel] ?? [])
+        .sort((a, b) => b.pos - a.pos)
+        .map((blobRow) => toStoredBlob(blobRow, checkpoint));
+      const oldest = chain[0];
+      const missing =
+        oldest === undefined
+          ? String(checkpoint.channelVersions[channel])
+          : oldest.kind === "append"
+            ? oldest.prevVersion
+            : null;
+      const kept = missing === null ? undefined : heldBy(missing).get(channel);
+      if (kept) chain.unshift(inlineBlob(channel, missing!, kept));
+      out[channel] = chain;
     }
     return out;
   }
@@ -213,5 +249,17 @@ function listShape(query: CheckpointQuery, tid: number | undefined): ListShape {
     params,
     cursor: (last) =>
       keys.map((k) => (k === "c.id" ? last.id : k === "c.tid" ? last.tid : last.ns)),
+  };
+}
+
+/** A value kept inline, as the seam's {@link StoredBlob}. */
+function inlineBlob(channel: string, version: string, kept: InlineValue): StoredBlob {
+  return {
+    channel,
+    version,
+    kind: kept.kind,
+    prevVersion: null,
+    depth: 0,
+    value: kept.tag === null ? null : toValue(kept.tag, kept.bytes),
   };
 }

@@ -27,6 +27,8 @@ export interface CheckpointRow {
   readonly versions: string;
   readonly metadata: string;
   readonly body: string;
+  /** Small values kept in the row (see sqlite-inline.ts), or null. */
+  readonly vals: Uint8Array | null;
 }
 
 /** A blob row of a resolved chain; `pos` counts links back from the version the checkpoint names. */

@@ -14,6 +14,7 @@ import type {
   StoredBlob,
   StoredWrite,
 } from "../types.js";
+import { decodeInline, encodeInline, inlineSize } from "./sqlite-inline.js";
 import { encodeCreatedAt, encodeVersions, KIND_CODES, packId, packSpilled } from "./sqlite-rows.js";
 import type { SqliteDatabaseLike, SqliteStatementLike } from "./sqlite-types.js";
 
@@ -30,8 +31,10 @@ const SQL = {
     "SELECT tid, deleted, lease_owner, lease_token, lease_expires_at FROM rewind_threads WHERE thread_id = ?",
   newThread: "INSERT INTO rewind_threads (thread_id) VALUES (?)",
   head: "SELECT id FROM rewind_checkpoints WHERE tid = ? AND ns = ? ORDER BY id DESC LIMIT 1",
-  checkpoint: `INSERT INTO rewind_checkpoints (tid, ns, id, parent_id, created_at, versions, metadata, body)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+  existing: "SELECT vals FROM rewind_checkpoints WHERE tid = ? AND ns = ? AND id = ?",
+  // A rewrite of a checkpoint keeps the values its first write inlined (first write wins).
+  checkpoint: `INSERT INTO rewind_checkpoints (tid, ns, id, parent_id, created_at, versions, metadata, body, vals)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (tid, ns, id) DO UPDATE SET parent_id = excluded.parent_id,
       created_at = excluded.created_at, versions = excluded.versions,
       metadata = excluded.metadata, body = excluded.body`,
@@ -97,8 +100,10 @@ export class SqliteWriter {
     const c = put.checkpoint;
     const versions = encodeVersions(c.channelVersions, c.id);
     const createdAt = encodeCreatedAt(c.createdAt);
-    // Compression happens before the write lock is taken, never while holding it.
-    const blobs = put.blobs.map((blob) => {
+    // Compression and encoding happen before the write lock is taken, never while holding it.
+    const { inline, rest } = this.#splitInline(put, versions, createdAt);
+    let vals = inline.length > 0 ? encodeInline(inline) : null;
+    const blobs = rest.map((blob) => {
       const overhead = c.ns.length + blob.channel.length + blob.version.length;
       return {
         blob,
@@ -117,7 +122,25 @@ export class SqliteWriter {
           );
         }
       }
-      for (const { blob, out } of blobs) this.#insertBlob(tid, c.ns, blob, out);
+      const existing = this.#stmt(SQL.existing).get(tid, c.ns, c.id) as
+        | { vals: Uint8Array | null }
+        | undefined;
+      if (existing) {
+        // A rewrite: the first write's values stand, inline or not.
+        const kept = keptInline(existing.vals);
+        for (const blob of [...inline, ...rest]) {
+          if (blob.version === c.id && kept.has(blob.channel)) continue;
+          const out = blobs.find((b) => b.blob === blob)?.out;
+          this.#insertBlob(tid, c.ns, blob, out);
+        }
+      } else {
+        for (const { blob, out } of blobs) this.#insertBlob(tid, c.ns, blob, out);
+        // A value already in the table (written by another checkpoint's put) stays the one read.
+        const fresh = inline.filter(
+          (blob) => !this.#stmt(SQL.blobExists).get(tid, c.ns, blob.channel, packId(blob.version)),
+        );
+        if (fresh.length < inline.length) vals = fresh.length > 0 ? encodeInline(fresh) : null;
+      }
       this.#stmt(SQL.checkpoint).run(
         tid,
         c.ns,
@@ -127,8 +150,39 @@ export class SqliteWriter {
         versions,
         c.metadata,
         c.body,
+        existing ? null : vals,
       );
     });
+  }
+
+  /**
+   * Which of a put's blobs go inside the checkpoint row: those {@link inlineSize} allows, in
+   * order, while the row stays small enough to live on its b-tree page.
+   */
+  #splitInline(put: CheckpointPut, versions: string, createdAt: number | string) {
+    const c = put.checkpoint;
+    const row =
+      Buffer.byteLength(c.ns) +
+      Buffer.byteLength(c.id) +
+      (c.parentId?.length ?? 0) +
+      String(createdAt).length +
+      Buffer.byteLength(versions) +
+      Buffer.byteLength(c.metadata) +
+      Buffer.byteLength(c.body) +
+      32;
+    let budget = this.#maxLocal() - row - 1;
+    const inline: StoredBlob[] = [];
+    const rest: StoredBlob[] = [];
+    for (const blob of put.blobs) {
+      const size = inlineSize(blob, c.id);
+      if (size !== undefined && size <= budget) {
+        inline.push(blob);
+        budget -= size;
+      } else {
+        rest.push(blob);
+      }
+    }
+    return { inline, rest };
   }
 
   putWrites(key: CheckpointKey, writes: readonly StoredWrite[], fence?: LeaseFence): void {
@@ -281,5 +335,14 @@ export class SqliteWriter {
     return new ThreadDeletedError(`thread "${threadId}" was deleted; late writes are refused`, {
       threadId,
     });
+  }
+}
+
+/** Channels a stored checkpoint row holds inline; unreadable bytes hold none (the reader reports them). */
+function keptInline(vals: Uint8Array | null): ReadonlySet<string> {
+  try {
+    return new Set(decodeInline(vals).keys());
+  } catch {
+    return new Set();
   }
 }
