@@ -143,5 +143,6 @@ async function rebuild(
     }
     for (const item of items) value.push(item);
   }
-  return { value, depth: chain.length - 1, baseLength };
+  // A backend may hand a run of appends over merged into one; the last one knows its depth.
+  return { value, depth: chain.at(-1)!.depth, baseLength };
 }

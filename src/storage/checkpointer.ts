@@ -443,7 +443,8 @@ export class Checkpointer {
         throw new SerializationError(`append of channel "${channel}" is not an array`, where);
       for (const item of items) out.push(item);
     }
-    return { present: true, value: out, state: { depth: chain.length - 1, baseLength } };
+    // A backend may hand a run of appends over merged into one; the last one knows its depth.
+    return { present: true, value: out, state: { depth: last.depth, baseLength } };
   }
 
   #encodeUpdate(update: ChannelUpdate, threadId: string, checkpointId: string): StoredBlob {

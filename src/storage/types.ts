@@ -103,6 +103,8 @@ export interface LoadedCheckpoint {
   /**
    * Channel -> the blobs that rebuild its value, oldest first: a `full` (or `empty`) blob
    * followed by the `append` blobs after it, ending at the version in `channelVersions`.
+   * A backend may hand a run of consecutive appends over as one append blob: their items in
+   * order, the newest one's version and depth, the oldest one's `prevVersion`.
    * Empty when the read asked for headers only.
    */
   readonly blobs: Readonly<Record<string, readonly StoredBlob[]>>;

@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import pg from "pg";
 import { afterAll } from "vitest";
 import { RewindSaver, type RewindSaverOptions } from "../../src/langgraph/index.js";
@@ -21,6 +22,11 @@ export interface LangGraphTestBackend {
     saver: RewindSaver;
     backend: CheckpointBackend;
     reopen(options?: RewindSaverOptions): RewindSaver;
+    /**
+     * Bytes of the values stored for one channel of a thread, read from the engine's own
+     * tables, where reads do not show every stored value as it is (SQLite merges append runs).
+     */
+    storedValueBytes?(threadId: string, channel: string): number;
   };
 }
 
@@ -50,6 +56,7 @@ const sqlite: LangGraphTestBackend = {
       saver: new RewindSaver(backend, options),
       backend,
       reopen: (again) => new RewindSaver(new SqliteBackend(file), again),
+      storedValueBytes: (threadId, channel) => sqliteValueBytes(file, threadId, channel),
     };
   },
 };
@@ -76,3 +83,29 @@ const postgres: LangGraphTestBackend = {
 };
 
 export const LG_BACKENDS: readonly LangGraphTestBackend[] = [memory, sqlite, postgres];
+
+/** Bytes of one channel's values in an SQLite file: its blob rows, out-of-line values, inline values. */
+function sqliteValueBytes(file: string, threadId: string, channel: string): number {
+  const db = new Database(file, { readonly: true });
+  try {
+    const tid = (
+      db.prepare("SELECT tid FROM rewind_threads WHERE thread_id = ?").get(threadId) as {
+        tid: number;
+      }
+    ).tid;
+    const rows = db
+      .prepare(
+        `SELECT coalesce(sum(coalesce(length(b.value), 0) + coalesce(length(v.bytes), 0)), 0) AS n
+         FROM rewind_blobs AS b LEFT JOIN rewind_values AS v ON v.id = b.value_ref
+         WHERE b.tid = ? AND b.channel = ?`,
+      )
+      .get(tid, channel) as { n: number };
+    // Inline values share their row with other channels; counting the whole column over-counts.
+    const inline = db
+      .prepare("SELECT coalesce(sum(length(vals)), 0) AS n FROM rewind_checkpoints WHERE tid = ?")
+      .get(tid) as { n: number };
+    return rows.n + inline.n;
+  } finally {
+    db.close();
+  }
+}

@@ -229,6 +229,77 @@ describe("SQLite storage layout", () => {
     db.close();
   });
 
+  it("hands a long append chain over merged, in order, across spilled, empty and tagged deltas", async () => {
+    const backend = new SqliteBackend(file);
+    const checkpointer = createCheckpointer(backend, {
+      minAppendDepth: 1000,
+      appendRatio: 1000,
+      maxAppendDepth: 1000,
+    });
+    const large = "a long message ".repeat(400);
+    const itemsAt = (step: number): unknown[] =>
+      step === 5
+        ? [large]
+        : step === 7
+          ? []
+          : step === 9
+            ? [new Date(Date.UTC(2026, 0, step)), { n: step }]
+            : [`m${step}`];
+    const ids: string[] = [];
+    const expected: unknown[][] = [];
+    let state: AppendState | undefined;
+    for (let step = 0; step < 40; step++) {
+      const parent = ids.at(-1);
+      const id = newCheckpointId(parent);
+      const value = [...(expected.at(-1) ?? []), ...itemsAt(step)];
+      const written = await checkpointer.put(
+        {
+          threadId: "chat",
+          id,
+          parentId: parent,
+          channelVersions: { log: id },
+          versionsSeen: {},
+          metadata: { source: "loop", step },
+          updates: [
+            {
+              channel: "log",
+              version: id,
+              value,
+              ...(state
+                ? { append: { prevVersion: parent!, items: itemsAt(step), prev: state } }
+                : {}),
+            },
+          ],
+        },
+        { expectedHead: parent ?? null },
+      );
+      state = written.log;
+      ids.push(id);
+      expected.push(value);
+    }
+    for (const [step, id] of ids.entries()) {
+      const loaded = await checkpointer.get("chat", { checkpointId: id });
+      expect(loaded?.checkpoint.values.log).toStrictEqual(expected[step]);
+    }
+    // The head's chain: the spilled delta at step 5 splits it; the 34 deltas after it come merged.
+    const head = await backend.getCheckpoint("chat", "", ids.at(-1));
+    const chain = head!.blobs.log!;
+    expect(chain.map((b) => b.kind)).toEqual([
+      "full",
+      "append",
+      "append",
+      "append",
+      "append",
+      "append",
+      "append",
+    ]);
+    expect(chain.at(-1)).toMatchObject({ version: ids.at(-1), depth: 39, prevVersion: ids[5] });
+    // The append state read back counts every link, so the next write continues the chain.
+    const read = await checkpointer.get("chat");
+    expect(read?.checkpoint.appendState.log).toEqual({ depth: 39, baseLength: 1 });
+    await checkpointer.close();
+  });
+
   it("reads a file written before values moved into checkpoint rows", async () => {
     const db = new Database(file);
     migrateSqlite(db as unknown as SqliteDatabaseLike, SQLITE_MIGRATIONS.slice(0, 1));

@@ -3,6 +3,7 @@
  * listings streamed in pages with keyset pagination (never a query over the whole history).
  */
 import { SerializationError } from "../../errors.js";
+import { JSON_TAG } from "../../serde/serializer.js";
 import { compareWrites } from "../blob-chain.js";
 import type { CheckpointQuery, LoadedCheckpoint, StoredBlob, StoredCheckpoint } from "../types.js";
 import { metadataFilterSql } from "./sqlite-filter.js";
@@ -26,6 +27,9 @@ import type { SqliteStatementLike } from "./sqlite-types.js";
 export const LIST_PAGE_SIZE = 100;
 /** Hard stop against a corrupted chain that loops (same bound as the memory backend). */
 const MAX_CHAIN = 1_000_000;
+/** A delta that can join a merged run: an inline JSON array. */
+const MERGEABLE = `(b.kind = ${KIND_CODES.append} AND b.tag = '${JSON_TAG}' AND b.value_ref IS NULL
+  AND substr(b.value, 1, 1) = X'5B' AND substr(b.value, -1, 1) = X'5D')`;
 
 const COLUMNS = `c.tid, c.ns, c.id, ${idText("c.parent_id")} AS parent_id, c.created_at, c.versions, c.metadata, c.body, c.vals`;
 const SPILLED = "LEFT JOIN rewind_values AS v ON v.id = value_ref";
@@ -37,23 +41,52 @@ const VALS_OF = "SELECT vals FROM rewind_checkpoints WHERE tid = ? AND ns = ? AN
 
 // Seeds with the version each channel names, then follows `prev_version` while the link is an
 // append: one statement per checkpoint, one primary-key lookup per link. CROSS JOIN pins the
-// seeds as the outer loop; otherwise the planner may scan every blob of the thread.
+// seeds as the outer loop; otherwise the planner may scan every blob of the thread. The walk
+// carries keys only; values are read once, at the end.
+//
+// A long conversation's chain is hundreds of one-message deltas; handing each to JavaScript as
+// a row of its own (with a Buffer per value) costs far more than walking it. So the newest run
+// of deltas that are inline JSON arrays (`merged`: nearly all of them) comes back as one append:
+// its items in order, the head's version and depth, the run's oldest link's prev_version. The
+// links before the run (a spilled or non-JSON delta, and the base) come back one by one.
 const CHAINS = `
-WITH RECURSIVE chain (channel, version, kind, prev_version, depth, tag, value, value_ref, pos) AS (
-  SELECT b.channel, b.version, b.kind, b.prev_version, b.depth, b.tag, b.value, b.value_ref, 0
+WITH RECURSIVE chain (channel, version, kind, prev_version, pos, merged) AS (
+  SELECT b.channel, b.version, b.kind, b.prev_version, 0, ${MERGEABLE}
   FROM json_each(@seeds) AS j
   CROSS JOIN rewind_blobs AS b ON b.tid = @tid AND b.ns = @ns AND b.channel = j.key
     AND b.version = CASE substr(j.value, 1, 2) WHEN 'h:' THEN unhex(substr(j.value, 3)) ELSE substr(j.value, 3) END
   UNION ALL
-  SELECT b.channel, b.version, b.kind, b.prev_version, b.depth, b.tag, b.value, b.value_ref, c.pos + 1
+  SELECT b.channel, b.version, b.kind, b.prev_version, c.pos + 1, c.merged AND ${MERGEABLE}
   FROM chain AS c
   JOIN rewind_blobs AS b
     ON b.tid = @tid AND b.ns = @ns AND b.channel = c.channel AND b.version = c.prev_version
   WHERE c.kind = ${KIND_CODES.append} AND c.pos < ${MAX_CHAIN}
+),
+links AS MATERIALIZED (SELECT * FROM chain),
+runs AS MATERIALIZED (
+  SELECT l.channel, max(CASE WHEN l.pos = 0 THEN l.version END) AS version,
+    (SELECT o.prev_version FROM links AS o WHERE o.channel = l.channel AND o.merged
+      ORDER BY o.pos DESC LIMIT 1) AS prev_version,
+    max(CASE WHEN l.pos = 0 THEN b.depth END) AS depth,
+    CAST('[' || coalesce(group_concat(nullif(substr(b.value, 2, length(b.value) - 2), X''), ',' ORDER BY l.pos DESC), '') || ']' AS BLOB) AS value,
+    max(l.pos) AS pos
+  FROM links AS l
+  CROSS JOIN rewind_blobs AS b
+    ON b.tid = @tid AND b.ns = @ns AND b.channel = l.channel AND b.version = l.version
+  WHERE l.merged
+  GROUP BY l.channel
 )
-SELECT channel, ${idText("version")} AS version, kind, ${idText("prev_version")} AS prev_version,
-  depth, tag, value, v.bytes AS spilled, v.codec, pos
-FROM chain ${SPILLED}`;
+SELECT l.channel, ${idText("l.version")} AS version, l.kind, ${idText("l.prev_version")} AS prev_version,
+  b.depth, b.tag, b.value, v.bytes AS spilled, v.codec, l.pos
+FROM links AS l
+CROSS JOIN rewind_blobs AS b
+  ON b.tid = @tid AND b.ns = @ns AND b.channel = l.channel AND b.version = l.version
+LEFT JOIN rewind_values AS v ON v.id = b.value_ref
+WHERE NOT l.merged
+UNION ALL
+SELECT channel, ${idText("version")}, ${KIND_CODES.append}, ${idText("prev_version")}, depth,
+  '${JSON_TAG}', value, NULL, NULL, pos
+FROM runs`;
 
 const WRITES = `SELECT task_id, task_path, idx, channel, tag, value, v.bytes AS spilled, v.codec
 FROM rewind_writes ${SPILLED} WHERE tid = ? AND ns = ? AND checkpoint_id = ?`;
