@@ -388,6 +388,52 @@ describe("SQLite storage layout", () => {
   });
 });
 
+describe("SQLite reads", () => {
+  it("read a checkpoint from one snapshot, even when another connection deletes it mid-read", async () => {
+    const writer = createSqliteCheckpointer(file);
+    const id = await put(writer, "t", "x".repeat(600));
+    await writer.close();
+    const db = new Database(file);
+    db.pragma("journal_mode = WAL");
+    const other = new Database(file);
+    let deleted = false;
+    // The reader's handle: just before the statement that follows the value chains runs, a
+    // second connection deletes every value and checkpoint of the thread and commits.
+    const handle: SqliteDatabaseLike = {
+      prepare(sql) {
+        const statement = db.prepare(sql);
+        if (!sql.includes("WITH RECURSIVE")) return statement;
+        return {
+          run: (...params: unknown[]) => statement.run(...params),
+          get: (...params: unknown[]) => statement.get(...params),
+          all: (...params: unknown[]) => {
+            if (!deleted) {
+              other.exec("DELETE FROM rewind_blobs; DELETE FROM rewind_checkpoints");
+              deleted = true;
+            }
+            return statement.all(...params);
+          },
+        };
+      },
+      exec: (sql) => db.exec(sql),
+      pragma: (source, options) => db.pragma(source, options),
+      close: () => db.close(),
+      get inTransaction() {
+        return db.inTransaction;
+      },
+    };
+    const reader = createCheckpointer(new SqliteBackend(handle));
+    const loaded = await reader.get("t", { checkpointId: id });
+    expect(deleted).toBe(true);
+    expect(loaded?.checkpoint.values).toStrictEqual({ v: "x".repeat(600) });
+    // A read that starts after the delete sees it.
+    expect(await reader.get("t")).toBeUndefined();
+    await reader.close();
+    other.close();
+    db.close();
+  });
+});
+
 describe("SQLite under another process's write lock", () => {
   it("a write waits for the lock (busy timeout) instead of failing", async () => {
     const checkpointer = createSqliteCheckpointer(file);

@@ -101,7 +101,16 @@ export class SqliteBackend implements CheckpointBackend {
     checkpointId?: string,
   ): Promise<LoadedCheckpoint | undefined> {
     if (!this.#db) await this.setup();
-    return this.#reader.get(threadId, ns, checkpointId);
+    const db = this.#db ?? this.#throwClosed();
+    if (db.inTransaction) return this.#reader.get(threadId, ns, checkpointId);
+    // One read transaction: the row, its chains and its writes come from one snapshot, so a
+    // thread deleted mid-read is either wholly there or wholly gone.
+    this.#stmt("BEGIN").run();
+    try {
+      return this.#reader.get(threadId, ns, checkpointId);
+    } finally {
+      this.#stmt("COMMIT").run();
+    }
   }
 
   async *listCheckpoints(query: CheckpointQuery): AsyncIterable<LoadedCheckpoint> {
