@@ -122,9 +122,11 @@ export class SqliteWriter {
           );
         }
       }
-      const existing = this.#stmt(SQL.existing).get(tid, c.ns, c.id) as
-        | { vals: Uint8Array | null }
-        | undefined;
+      // Only a value versioned by this very checkpoint can clash with one its row already holds.
+      const mayClash = inline.length > 0 || rest.some((blob) => blob.version === c.id);
+      const existing = mayClash
+        ? (this.#stmt(SQL.existing).get(tid, c.ns, c.id) as { vals: Uint8Array | null } | undefined)
+        : undefined;
       if (existing) {
         // A rewrite: the first write's values stand, inline or not.
         const kept = keptInline(existing.vals);
@@ -161,6 +163,7 @@ export class SqliteWriter {
    */
   #splitInline(put: CheckpointPut, versions: string, createdAt: number | string) {
     const c = put.checkpoint;
+    if (!put.blobs.some((blob) => blob.version === c.id)) return { inline: [], rest: put.blobs };
     const row =
       Buffer.byteLength(c.ns) +
       Buffer.byteLength(c.id) +
