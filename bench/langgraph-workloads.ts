@@ -72,6 +72,8 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 /** Checkpoints one run of the linear graph writes (input, __start__, one per node). */
 export const STEPS_PER_RUN = NODES + 2;
 
+let linearCalls = 0;
+
 /** W1: ms for `threads` runs of the linear graph, median of `rounds` rounds (fresh threads each). */
 export async function runLinear(
   saver: BaseCheckpointSaver | undefined,
@@ -79,14 +81,17 @@ export async function runLinear(
   rounds = 3,
 ) {
   const app = linearGraph(saver);
+  // Every call runs on threads of its own: a saver measured twice never continues a thread.
+  const call = linearCalls++;
   for (let w = 0; w < 20; w++)
-    await app.invoke({ count: 0 }, { configurable: { thread_id: `warm-${w}` } });
+    await app.invoke({ count: 0 }, { configurable: { thread_id: `warm-${call}-${w}` } });
   const times: number[] = [];
   for (let round = 0; round < rounds; round++) {
     times.push(
       await timed(async () => {
         for (let t = 0; t < threads; t++) {
-          await app.invoke({ count: 0 }, { configurable: { thread_id: `w1-${round}-${t}` } });
+          const thread_id = `w1-${call}-${round}-${t}`;
+          await app.invoke({ count: 0 }, { configurable: { thread_id } });
         }
       }),
     );

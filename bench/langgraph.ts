@@ -4,8 +4,9 @@
  * divided by Rewind's: above 1 means Rewind is cheaper or faster). Figures depend on the
  * machine; compare the ratios.
  */
-import { saverPairs } from "./langgraph-savers.js";
+import { type SaverKind, saverPairs } from "./langgraph-savers.js";
 import {
+  median,
   type RaceFigures,
   runChat,
   runLinear,
@@ -17,6 +18,7 @@ import {
 const THREADS = Number(process.env.BENCH_THREADS ?? 200);
 const TURNS = Number(process.env.BENCH_TURNS ?? 500);
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 10);
+const W1_ROUNDS = Number(process.env.BENCH_W1_ROUNDS ?? 5);
 const MARKS = [10, 100, 500].filter((m) => m <= TURNS);
 
 interface Line {
@@ -46,21 +48,13 @@ const push = (...more: Line[]) => {
 const races: string[] = [];
 const pairs = await saverPairs();
 
-const plainMs = await runLinear(undefined, THREADS);
 for (const { engine, rewind, langgraph } of pairs) {
   console.log(`... ${engine}: W1`);
-  const perStep = async (kind: typeof rewind) => {
-    const open = await kind.open();
-    try {
-      return ((await runLinear(open.saver, THREADS)) - plainMs) / (THREADS * STEPS_PER_RUN);
-    } finally {
-      await open.close();
-    }
-  };
+  const perStep = await linearCostPerStep([rewind, langgraph]);
   push({
     metric: `W1 ${engine}: checkpoint cost per super-step (ms, net of no checkpointer)`,
-    rewind: await perStep(rewind),
-    langgraph: await perStep(langgraph),
+    rewind: perStep[0]!,
+    langgraph: perStep[1]!,
     unit: "ms",
     target: ">= 3x lower",
   });
@@ -126,3 +120,28 @@ console.log(`\n${races.join("\n")}`);
 console.log(
   "\nratio: LangGraph's figure / Rewind's (throughput: Rewind's / LangGraph's); above 1 favours Rewind.",
 );
+
+/**
+ * W1 for several savers: the graph with no checkpointer and with each saver, measured in
+ * alternating rounds (the order rotating each round) after one untimed pass of each, so that
+ * neither JIT warm-up nor a drift of the machine favours whichever is measured first. Returns
+ * each saver's median net cost per super-step.
+ */
+async function linearCostPerStep(kinds: readonly SaverKind[]): Promise<number[]> {
+  const opened = await Promise.all(kinds.map((kind) => kind.open()));
+  try {
+    const subjects = [undefined, ...opened.map((o) => o.saver)];
+    for (const saver of subjects) await runLinear(saver, Math.ceil(THREADS / 4), 1);
+    const samples: number[][] = subjects.map(() => []);
+    for (let round = 0; round < W1_ROUNDS; round++) {
+      for (let i = 0; i < subjects.length; i++) {
+        const at = (i + round) % subjects.length;
+        samples[at]!.push(await runLinear(subjects[at], THREADS, 1));
+      }
+    }
+    const plain = median(samples[0]!);
+    return samples.slice(1).map((s) => (median(s) - plain) / (THREADS * STEPS_PER_RUN));
+  } finally {
+    for (const o of opened) await o.close();
+  }
+}
