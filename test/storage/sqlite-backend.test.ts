@@ -300,6 +300,43 @@ describe("SQLite storage layout", () => {
     await checkpointer.close();
   });
 
+  it("keeps the first write of a value, whether it went into a checkpoint row or the table", async () => {
+    const checkpointer = createSqliteCheckpointer(file);
+    const write = (id: string, versions: Record<string, string>, values: Record<string, unknown>) =>
+      checkpointer.put({
+        threadId: "first",
+        id,
+        parentId: undefined,
+        channelVersions: versions,
+        versionsSeen: {},
+        metadata: { source: "update", step: 0 },
+        updates: Object.entries(values).map(([channel, value]) => ({
+          channel,
+          version: versions[channel]!,
+          value,
+        })),
+      });
+    const [a, b, later, carrier] = [1, 2, 3, 4].map(() => newCheckpointId()).sort();
+    // A rewrite of `a`: its row keeps v; the new channel w goes to the table.
+    await write(a!, { v: a! }, { v: "first" });
+    await write(a!, { v: a!, w: a! }, { v: "second", w: "added" });
+    await write(carrier!, { v: a! }, {});
+    // `b` stores x at the version `later` will use; `later` writing x again does not replace it.
+    await write(b!, { x: later! }, { x: "early" });
+    await write(later!, { x: later! }, { x: "late" });
+    expect((await checkpointer.get("first", { checkpointId: a }))?.checkpoint.values).toStrictEqual(
+      { v: "first", w: "added" },
+    );
+    expect(
+      (await checkpointer.get("first", { checkpointId: carrier }))?.checkpoint.values,
+    ).toStrictEqual({ v: "first" });
+    for (const id of [b, later]) {
+      const loaded = await checkpointer.get("first", { checkpointId: id });
+      expect(loaded?.checkpoint.values).toStrictEqual({ x: "early" });
+    }
+    await checkpointer.close();
+  });
+
   it("reads a file written before values moved into checkpoint rows", async () => {
     const db = new Database(file);
     migrateSqlite(db as unknown as SqliteDatabaseLike, SQLITE_MIGRATIONS.slice(0, 1));
