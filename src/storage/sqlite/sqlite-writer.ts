@@ -12,6 +12,7 @@ import type {
   LeaseFence,
   LeaseRequest,
   StoredBlob,
+  StoredCheckpoint,
   StoredWrite,
 } from "../types.js";
 import { decodeInline, encodeInline, inlineSize } from "./sqlite-inline.js";
@@ -31,7 +32,14 @@ const SQL = {
     "SELECT tid, deleted, lease_owner, lease_token, lease_expires_at FROM rewind_threads WHERE thread_id = ?",
   newThread: "INSERT INTO rewind_threads (thread_id) VALUES (?)",
   head: "SELECT id FROM rewind_checkpoints WHERE tid = ? AND ns = ? ORDER BY id DESC LIMIT 1",
-  existing: "SELECT vals FROM rewind_checkpoints WHERE tid = ? AND ns = ? AND id = ?",
+  // What a put's own-version values could clash with, in one statement: the checkpoint's row
+  // (a rewrite keeps the values it holds) and, among `channels`, those the table already holds
+  // at this version (written by another checkpoint's put; the first write stays the one read).
+  clash: `SELECT EXISTS (SELECT 1 FROM rewind_checkpoints WHERE tid = @tid AND ns = @ns AND id = @id) AS present,
+    (SELECT vals FROM rewind_checkpoints WHERE tid = @tid AND ns = @ns AND id = @id) AS vals,
+    (SELECT json_group_array(j.value) FROM json_each(@channels) AS j WHERE EXISTS (
+      SELECT 1 FROM rewind_blobs AS b
+      WHERE b.tid = @tid AND b.ns = @ns AND b.channel = j.value AND b.version = @version)) AS taken`,
   // A rewrite of a checkpoint keeps the values its first write inlined (first write wins).
   checkpoint: `INSERT INTO rewind_checkpoints (tid, ns, id, parent_id, created_at, versions, metadata, body, vals)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -122,26 +130,10 @@ export class SqliteWriter {
           );
         }
       }
-      // Only a value versioned by this very checkpoint can clash with one its row already holds.
-      const mayClash = inline.length > 0 || rest.some((blob) => blob.version === c.id);
-      const existing = mayClash
-        ? (this.#stmt(SQL.existing).get(tid, c.ns, c.id) as { vals: Uint8Array | null } | undefined)
-        : undefined;
-      if (existing) {
-        // A rewrite: the first write's values stand, inline or not.
-        const kept = keptInline(existing.vals);
-        for (const blob of [...inline, ...rest]) {
-          if (blob.version === c.id && kept.has(blob.channel)) continue;
-          const out = blobs.find((b) => b.blob === blob)?.out;
-          this.#insertBlob(tid, c.ns, blob, out);
-        }
-      } else {
-        for (const { blob, out } of blobs) this.#insertBlob(tid, c.ns, blob, out);
-        // A value already in the table (written by another checkpoint's put) stays the one read.
-        const fresh = inline.filter(
-          (blob) => !this.#stmt(SQL.blobExists).get(tid, c.ns, blob.channel, packId(blob.version)),
-        );
-        if (fresh.length < inline.length) vals = fresh.length > 0 ? encodeInline(fresh) : null;
+      const { rewrite, taken } = this.#storeOwnVersions(tid, c, inline, blobs);
+      if (taken.size > 0) {
+        const fresh = inline.filter((blob) => !taken.has(blob.channel));
+        vals = fresh.length > 0 ? encodeInline(fresh) : null;
       }
       this.#stmt(SQL.checkpoint).run(
         tid,
@@ -152,9 +144,43 @@ export class SqliteWriter {
         versions,
         c.metadata,
         c.body,
-        existing ? null : vals,
+        rewrite ? null : vals,
       );
     });
+  }
+
+  /**
+   * Inserts a put's table rows and settles its inline values against what is stored. Only a
+   * value versioned by the put's own checkpoint can clash, so only then is anything looked up
+   * (one statement). `rewrite`: the checkpoint exists, and its row keeps the values it holds
+   * (the put's other inline values go to the table). `taken`: channels the table already holds
+   * at this version, which stay the values read.
+   */
+  #storeOwnVersions(
+    tid: number,
+    c: StoredCheckpoint,
+    inline: readonly StoredBlob[],
+    blobs: readonly { blob: StoredBlob; out: { codec: number; bytes: Uint8Array } | undefined }[],
+  ): { rewrite: boolean; taken: ReadonlySet<string> } {
+    const own = inline.length > 0 || blobs.some(({ blob }) => blob.version === c.id);
+    const clash = own
+      ? (this.#stmt(SQL.clash).get({
+          tid,
+          ns: c.ns,
+          id: c.id,
+          version: packId(c.id),
+          channels: JSON.stringify(inline.map((blob) => blob.channel)),
+        }) as { present: number; vals: Uint8Array | null; taken: string })
+      : undefined;
+    if (!clash?.present) {
+      for (const { blob, out } of blobs) this.#insertBlob(tid, c.ns, blob, out);
+      return { rewrite: false, taken: clash ? new Set(JSON.parse(clash.taken) as string[]) : NONE };
+    }
+    const kept = keptInline(clash.vals);
+    const stays = (blob: StoredBlob) => blob.version === c.id && kept.has(blob.channel);
+    for (const { blob, out } of blobs) if (!stays(blob)) this.#insertBlob(tid, c.ns, blob, out);
+    for (const blob of inline) if (!stays(blob)) this.#insertBlob(tid, c.ns, blob, undefined);
+    return { rewrite: true, taken: NONE };
   }
 
   /**
@@ -340,6 +366,8 @@ export class SqliteWriter {
     });
   }
 }
+
+const NONE: ReadonlySet<string> = new Set();
 
 /** Channels a stored checkpoint row holds inline; unreadable bytes hold none (the reader reports them). */
 function keptInline(vals: Uint8Array | null): ReadonlySet<string> {
