@@ -86,21 +86,13 @@ export async function postgresStepCost(): Promise<Row[]> {
     const client = new pg.Client({ connectionString: PG_URL });
     await client.connect();
     try {
-      await client.query(`CREATE SCHEMA "${schema}"`);
-      await client.query(
-        `CREATE TABLE "${schema}".t (thread TEXT, id INTEGER, data BYTEA, PRIMARY KEY (thread, id))`,
-      );
-      const insert = `INSERT INTO "${schema}".t VALUES ($1, $2, $3)`;
-      const data = Buffer.alloc(Math.max(1, perCheckpoint - 8), 7);
+      await createFloorTable(client, schema);
+      const write = floorWriter(client, schema, perCheckpoint);
       let round = 0;
       return await timeMs(async () => {
         round++;
         for (let t = 0; t < THREADS; t++) {
-          for (let i = 0; i <= NODES; i++) {
-            await client.query("BEGIN");
-            await client.query(insert, [`r${round}-t${t}`, i, data]);
-            await client.query("COMMIT");
-          }
+          for (let i = 0; i <= NODES; i++) await write(`r${round}-t${t}`, i);
         }
       });
     } finally {
@@ -128,11 +120,17 @@ export async function postgresStepCost(): Promise<Row[]> {
 export async function postgresThroughput(): Promise<Row[]> {
   const rows: Row[] = [];
   const measured: number[] = [];
+  let perCheckpoint = 0;
   for (const [threads, loops, label] of [
     [CONCURRENCY, 1, `${CONCURRENCY} worker threads`],
     [1, CONCURRENCY, `${CONCURRENCY} loops on one thread`],
   ] as const) {
-    const perSecond = await withSchema((schema) => stepsPerSecond(schema, threads, loops));
+    const perSecond = await withSchema(async (schema) => {
+      const figure = await stepsPerSecond(schema, threads, loops);
+      const stored = await storedBytes(schema);
+      perCheckpoint = Math.round(stored.bytes / stored.checkpoints);
+      return figure;
+    });
     measured.push(perSecond);
     rows.push({
       metric: `PostgreSQL super-steps/s, ${label}`,
@@ -143,39 +141,37 @@ export async function postgresThroughput(): Promise<Row[]> {
     });
   }
   // What this machine's server allows at all: the same number of connections doing nothing but
-  // raw one-row transactions, the floor's unit of work for one super-step.
-  const raw = await withSchema((schema) => rawTransactionsPerSecond(schema, CONCURRENCY));
+  // the floor's raw one-row transactions, each the bytes of one checkpoint.
+  const raw = await withSchema((schema) =>
+    rawTransactionsPerSecond(schema, CONCURRENCY, perCheckpoint),
+  );
   rows.push({
     metric: `PostgreSQL super-steps/s, best of the above vs raw floor`,
     rewind: Math.max(...measured),
     reference: raw,
     unit: "/s",
-    target: `(raw BEGIN/INSERT/COMMIT on ${CONCURRENCY} connections)`,
+    target: `(raw BEGIN/INSERT/COMMIT of ${perCheckpoint} B on ${CONCURRENCY} connections)`,
   });
   return rows;
 }
 
-/** Raw one-row BEGIN/INSERT/COMMIT transactions per second over `connections` connections. */
-async function rawTransactionsPerSecond(schema: string, connections: number): Promise<number> {
+/** Raw floor transactions per second over `connections` connections. */
+async function rawTransactionsPerSecond(
+  schema: string,
+  connections: number,
+  bytes: number,
+): Promise<number> {
   const clients = Array.from(
     { length: connections },
     () => new pg.Client({ connectionString: PG_URL }),
   );
   await Promise.all(clients.map((c) => c.connect()));
   try {
-    await clients[0]!.query(`CREATE SCHEMA "${schema}"`);
-    await clients[0]!.query(
-      `CREATE TABLE "${schema}".t (thread TEXT, id INTEGER, data BYTEA, PRIMARY KEY (thread, id))`,
-    );
-    const insert = `INSERT INTO "${schema}".t VALUES ($1, $2, $3)`;
-    const data = Buffer.alloc(352, 7);
+    await createFloorTable(clients[0]!, schema);
     const perConnection = WORKER_RUNS * (NODES + 1);
     const loop = async (client: pg.Client, c: number, count: number, prefix: string) => {
-      for (let i = 0; i < count; i++) {
-        await client.query("BEGIN");
-        await client.query(insert, [`${prefix}${c}`, i, data]);
-        await client.query("COMMIT");
-      }
+      const write = floorWriter(client, schema, bytes);
+      for (let i = 0; i < count; i++) await write(`${prefix}${c}`, i);
     };
     await Promise.all(clients.map((client, c) => loop(client, c, 50, "warm")));
     const start = process.hrtime.bigint();
@@ -185,6 +181,25 @@ async function rawTransactionsPerSecond(schema: string, connections: number): Pr
   } finally {
     await Promise.all(clients.map((c) => c.end()));
   }
+}
+
+/** The floor's table: one row per checkpoint, keyed by thread and position. */
+async function createFloorTable(client: pg.Client, schema: string): Promise<void> {
+  await client.query(`CREATE SCHEMA "${schema}"`);
+  await client.query(
+    `CREATE TABLE "${schema}".t (thread TEXT, id INTEGER, data BYTEA, PRIMARY KEY (thread, id))`,
+  );
+}
+
+/** The floor's unit of work: one raw BEGIN/INSERT/COMMIT of about `bytes` bytes. */
+function floorWriter(client: pg.Client, schema: string, bytes: number) {
+  const insert = `INSERT INTO "${schema}".t VALUES ($1, $2, $3)`;
+  const data = Buffer.alloc(Math.max(1, bytes - 8), 7);
+  return async (thread: string, id: number) => {
+    await client.query("BEGIN");
+    await client.query(insert, [thread, id, data]);
+    await client.query("COMMIT");
+  };
 }
 
 async function stepsPerSecond(schema: string, threads: number, loops: number): Promise<number> {
