@@ -13,6 +13,7 @@ import {
   writesSortKey,
 } from "@langchain/langgraph-checkpoint";
 import { isRewindError, SerializationError } from "../errors.js";
+import { appendAll } from "../storage/blob-chain.js";
 import type { LoadedCheckpoint, StoredBlob, StoredWrite } from "../storage/types.js";
 import type { LangGraphValueCodec } from "./value-codec.js";
 
@@ -126,23 +127,16 @@ async function rebuild(
     );
   }
   if (base.kind === "empty") return undefined;
-  const value = await codec.decode(base.value!);
-  if (chain.length === 1) {
-    return { value, depth: 0, baseLength: Array.isArray(value) ? value.length : 0 };
-  }
-  if (!Array.isArray(value)) {
-    throw new SerializationError(
-      `channel "${channel}" has appends on a value that is not an array`,
-    );
-  }
-  const baseLength = value.length;
-  const parts = await Promise.all(chain.slice(1).map((blob) => codec.decode(blob.value!)));
-  for (const items of parts) {
-    if (!Array.isArray(items)) {
-      throw new SerializationError(`an append of channel "${channel}" is not an array`);
-    }
-    for (const item of items) value.push(item);
-  }
-  // A backend may hand a run of appends over merged into one; the last one knows its depth.
-  return { value, depth: chain.at(-1)!.depth, baseLength };
+  const [value, ...appends] = await Promise.all(chain.map((blob) => codec.decode(blob.value!)));
+  return appendAll(
+    value,
+    appends,
+    chain.at(-1)!.depth,
+    (what) =>
+      new SerializationError(
+        what === "base"
+          ? `channel "${channel}" has appends on a value that is not an array`
+          : `an append of channel "${channel}" is not an array`,
+      ),
+  );
 }

@@ -12,6 +12,7 @@ import {
 } from "../errors.js";
 import { validateThreadId } from "../ids.js";
 import { defaultSerializer, type JsonSerializer } from "../serde/serializer.js";
+import { appendAll } from "./blob-chain.js";
 import type {
   ChannelVersion,
   CheckpointBackend,
@@ -421,30 +422,23 @@ export class Checkpointer {
     }
     if (base.kind === "empty")
       return { present: false, value: undefined, state: { depth: 0, baseLength: 0 } };
-    const value = this.serializer.decode(base.value!);
-    if (chain.length === 1) {
-      return {
-        present: true,
-        value,
-        state: { depth: 0, baseLength: Array.isArray(value) ? value.length : 0 },
-      };
-    }
-    if (!Array.isArray(value)) {
-      throw new SerializationError(
-        `channel "${channel}" has appends on a value that is not an array`,
-        where,
-      );
-    }
-    const baseLength = value.length;
-    const out = value.slice();
-    for (let i = 1; i < chain.length; i++) {
-      const items = this.serializer.decode(chain[i]!.value!);
-      if (!Array.isArray(items))
-        throw new SerializationError(`append of channel "${channel}" is not an array`, where);
-      for (const item of items) out.push(item);
-    }
-    // A backend may hand a run of appends over merged into one; the last one knows its depth.
-    return { present: true, value: out, state: { depth: last.depth, baseLength } };
+    const rebuilt = appendAll(
+      this.serializer.decode(base.value!),
+      chain.slice(1).map((blob) => this.serializer.decode(blob.value!)),
+      last.depth,
+      (what) =>
+        new SerializationError(
+          what === "base"
+            ? `channel "${channel}" has appends on a value that is not an array`
+            : `append of channel "${channel}" is not an array`,
+          where,
+        ),
+    );
+    return {
+      present: true,
+      value: rebuilt.value,
+      state: { depth: rebuilt.depth, baseLength: rebuilt.baseLength },
+    };
   }
 
   #encodeUpdate(update: ChannelUpdate, threadId: string, checkpointId: string): StoredBlob {

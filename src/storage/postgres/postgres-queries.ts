@@ -2,6 +2,7 @@
  * SQL text of the PostgreSQL backend's reads. `s` is the quoted schema name. Every read is one
  * round trip: a checkpoint (or a page of them) comes back with its blob chains and writes.
  */
+import { MAX_CHAIN } from "../blob-chain.js";
 import type { CheckpointQuery } from "../types.js";
 import { jsonbSafe } from "./postgres-metadata.js";
 
@@ -75,9 +76,6 @@ export function pageQuery(
 
 const HEADER = `thread_id, ns, id, parent_id, created_at, versions::text AS versions,
   COALESCE(metadata_text, metadata::text) AS metadata, body`;
-
-/** Hard stop against a corrupted chain that loops (as in `resolveBlobChain`). */
-const MAX_CHAIN = 1_000_000;
 
 /**
  * The checkpoints `select` returns, each with its blob chains and writes, as rows tagged `k`:

@@ -4,7 +4,7 @@
  */
 import { SerializationError } from "../../errors.js";
 import { JSON_TAG } from "../../serde/serializer.js";
-import { compareWrites } from "../blob-chain.js";
+import { compareWrites, MAX_CHAIN } from "../blob-chain.js";
 import type { CheckpointQuery, LoadedCheckpoint, StoredBlob, StoredCheckpoint } from "../types.js";
 import { metadataFilterSql } from "./sqlite-filter.js";
 import { decodeInline, type InlineValue } from "./sqlite-inline.js";
@@ -25,8 +25,6 @@ import type { SqliteStatementLike } from "./sqlite-types.js";
 
 /** Rows fetched per page of a listing. */
 export const LIST_PAGE_SIZE = 100;
-/** Hard stop against a corrupted chain that loops (same bound as the memory backend). */
-const MAX_CHAIN = 1_000_000;
 /** A delta that can join a merged run: an inline JSON array. */
 const MERGEABLE = `(b.kind = ${KIND_CODES.append} AND b.tag = '${JSON_TAG}' AND b.value_ref IS NULL
   AND substr(b.value, 1, 1) = X'5B' AND substr(b.value, -1, 1) = X'5D')`;
