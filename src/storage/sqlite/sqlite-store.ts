@@ -253,8 +253,7 @@ export function createSqliteStore(
   database: string | SqliteDatabaseLike,
   options: SqliteStoreBackendOptions & StoreOptions = {},
 ): Store {
-  const { busyTimeoutMs, synchronous, ...storeOptions } = options;
-  return new Store(new SqliteStoreBackend(database, { busyTimeoutMs, synchronous }), storeOptions);
+  return new Store(new SqliteStoreBackend(database, options), options);
 }
 
 function prefixRange(prefix: string, params: unknown[]): string {
