@@ -20,7 +20,8 @@ export type RewindErrorCode =
   | "RECURSION_LIMIT"
   | "INVALID_GRAPH"
   | "ALREADY_RESUMED"
-  | "NODE_FAILED";
+  | "NODE_FAILED"
+  | "MISSING_PEER";
 
 export interface RewindErrorOptions {
   cause?: unknown;
@@ -162,6 +163,19 @@ export class NodeFailedError extends RewindError {
   constructor(node: string, message: string, options?: RewindErrorOptions) {
     super("NODE_FAILED", message, options);
     this.node = node;
+  }
+}
+
+/**
+ * A feature needs an optional peer dependency that is not installed (a database driver, the
+ * OpenAI client, fast-check). `peer` names the package to install; `cause` holds the loader's
+ * error.
+ */
+export class MissingPeerError extends RewindError {
+  readonly peer: string;
+  constructor(peer: string, message: string, options?: RewindErrorOptions) {
+    super("MISSING_PEER", message, options);
+    this.peer = peer;
   }
 }
 
