@@ -94,6 +94,9 @@ class ObservedBackend implements CheckpointBackend {
   acquireLease(request: Parameters<CheckpointBackend["acquireLease"]>[0]) {
     return this.#inner.acquireLease(request);
   }
+  readLease(threadId: string) {
+    return this.#inner.readLease(threadId);
+  }
   renewLease(...args: Parameters<CheckpointBackend["renewLease"]>) {
     return this.#inner.renewLease(...args);
   }

@@ -16,6 +16,7 @@ import type {
   LoadedCheckpoint,
   StoredWrite,
 } from "../types.js";
+import { SqliteLeases } from "./sqlite-lease.js";
 import { migrateSqlite } from "./sqlite-migrations.js";
 import { SqliteReader } from "./sqlite-reader.js";
 import type {
@@ -44,6 +45,7 @@ export class SqliteBackend implements CheckpointBackend {
   readonly #statements = new Map<string, SqliteStatementLike>();
   readonly #reader = new SqliteReader((sql) => this.#stmt(sql));
   readonly #writer: SqliteWriter;
+  readonly #leases: SqliteLeases;
   #db: SqliteDatabaseLike | undefined;
   #ready: Promise<void> | undefined;
   #closed = false;
@@ -73,6 +75,7 @@ export class SqliteBackend implements CheckpointBackend {
       now,
       maxLocal: () => this.#maxLocal,
     });
+    this.#leases = new SqliteLeases(this.#writer, (sql) => this.#stmt(sql), now);
   }
 
   /** Opens the database if given a path, then applies pending migrations. Idempotent. */
@@ -127,17 +130,22 @@ export class SqliteBackend implements CheckpointBackend {
 
   async acquireLease(request: LeaseRequest): Promise<Lease | undefined> {
     if (!this.#db) await this.setup();
-    return this.#writer.acquireLease(request);
+    return this.#leases.acquire(request);
   }
 
   async renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined> {
     if (!this.#db) await this.setup();
-    return this.#writer.renewLease(lease, ttlMs);
+    return this.#leases.renew(lease, ttlMs);
   }
 
-  async releaseLease(lease: Lease): Promise<void> {
+  async readLease(threadId: string): Promise<Lease | undefined> {
     if (!this.#db) await this.setup();
-    this.#writer.releaseLease(lease);
+    return this.#leases.read(threadId);
+  }
+
+  async releaseLease(lease: Lease): Promise<boolean> {
+    if (!this.#db) await this.setup();
+    return this.#leases.release(lease);
   }
 
   /** Closes the database if this backend opened it; a handle passed in is left open. Idempotent. */
