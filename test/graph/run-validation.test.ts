@@ -3,16 +3,8 @@
  * is stored: the same answer whichever path the input takes.
  */
 import { describe, expect, it } from "vitest";
-import {
-  AlreadyResumedError,
-  appendChannel,
-  Command,
-  END,
-  InvalidInputError,
-  interrupt,
-  START,
-  StateGraph,
-} from "../../src/index.js";
+import { AlreadyResumedError, InvalidInputError } from "../../src/errors.js";
+import { appendChannel, Command, END, interrupt, START, StateGraph } from "../../src/index.js";
 
 function graph() {
   return new StateGraph({ log: appendChannel<string>() })
