@@ -170,9 +170,20 @@ export class PostgresBackend implements CheckpointBackend {
   }
 
   async acquireLease(request: LeaseRequest): Promise<Lease | undefined> {
+    const { holder } = request;
     const { rows } = await this.#query(
-      `SELECT * FROM ${this.#quoted}.rewind_acquire_lease($1, $2, $3, $4)`,
-      [request.threadId, request.owner, Math.ceil(request.ttlMs), request.steal === true],
+      `SELECT * FROM ${this.#quoted}.rewind_acquire_lease($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
+        request.threadId,
+        request.owner,
+        Math.ceil(request.ttlMs),
+        request.steal === true,
+        request.replacing ?? null,
+        request.inheritStart === true,
+        holder?.host ?? null,
+        holder?.pid ?? null,
+        holder?.started ?? null,
+      ],
     );
     const row = rows[0];
     if (row.status === "deleted") {
@@ -186,7 +197,36 @@ export class PostgresBackend implements CheckpointBackend {
       owner: request.owner,
       token: Number(row.token),
       expiresAt: Number(row.expires_at),
+      startedFrom: (row.started_from as string | null) ?? null,
+      ...(holder ? { holder } : {}),
       ...(row.stolen_from ? { stolenFrom: row.stolen_from as string } : {}),
+    };
+  }
+
+  async readLease(threadId: string): Promise<Lease | undefined> {
+    const { rows } = await this.#query(
+      `SELECT lease_owner, lease_token, lease_expires_at, lease_started_from, lease_host,
+         lease_pid, lease_process_start FROM ${this.#quoted}.rewind_threads
+       WHERE thread_id = $1 AND NOT deleted AND lease_expires_at IS NOT NULL`,
+      [threadId],
+    );
+    const row = rows[0];
+    if (!row || row.lease_owner === null) return undefined;
+    return {
+      threadId,
+      owner: row.lease_owner,
+      token: Number(row.lease_token),
+      expiresAt: Number(row.lease_expires_at),
+      startedFrom: row.lease_started_from ?? null,
+      ...(row.lease_host !== null
+        ? {
+            holder: {
+              host: row.lease_host,
+              pid: Number(row.lease_pid ?? 0),
+              started: row.lease_process_start ?? "",
+            },
+          }
+        : {}),
     };
   }
 
@@ -201,12 +241,14 @@ export class PostgresBackend implements CheckpointBackend {
     return rows[0] ? { ...lease, expiresAt: Number(rows[0].lease_expires_at) } : undefined;
   }
 
-  async releaseLease(lease: Lease): Promise<void> {
-    await this.#query(
+  async releaseLease(lease: Lease): Promise<boolean> {
+    const { rows } = await this.#query(
       `UPDATE ${this.#quoted}.rewind_threads SET lease_owner = NULL, lease_expires_at = NULL
-       WHERE thread_id = $1 AND lease_token = $2`,
+       WHERE thread_id = $1 AND lease_token = $2 AND lease_expires_at IS NOT NULL AND NOT deleted
+       RETURNING 1 AS released`,
       [lease.threadId, lease.token],
     );
+    return rows.length > 0;
   }
 
   /** Ends the pool if Rewind opened it; your pool is left open. */

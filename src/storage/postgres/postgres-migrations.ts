@@ -187,6 +187,40 @@ export const POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
     DELETE FROM ${s}.rewind_blobs WHERE thread_id = p_thread;
     DELETE FROM ${s}.rewind_writes WHERE thread_id = p_thread;
   END $fn$;`,
+  // 3: the lease records where its holder's work starts (the root head when it was granted, or
+  // the start of the run a rollback preempted) and which process holds it (host, pid, process
+  // start), so a rollback never discards a finished run and a killed holder is taken over at
+  // once. A grant may replace a holder by token (one the caller found gone).
+  (s) => `
+  ALTER TABLE ${s}.rewind_threads ADD COLUMN lease_started_from TEXT,
+    ADD COLUMN lease_host TEXT, ADD COLUMN lease_pid INTEGER, ADD COLUMN lease_process_start TEXT;
+  DROP FUNCTION ${s}.rewind_acquire_lease(TEXT, TEXT, BIGINT, BOOLEAN);
+  CREATE FUNCTION ${s}.rewind_acquire_lease(p_thread TEXT, p_owner TEXT, p_ttl BIGINT,
+    p_steal BOOLEAN, p_replacing BIGINT, p_inherit BOOLEAN, p_host TEXT, p_pid INTEGER,
+    p_process_start TEXT)
+  RETURNS TABLE (status TEXT, token BIGINT, expires_at BIGINT, stolen_from TEXT, started_from TEXT)
+  LANGUAGE plpgsql AS $fn$
+  DECLARE t RECORD; now_ms BIGINT := (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT;
+    held BOOLEAN; head TEXT;
+  BEGIN
+    INSERT INTO ${s}.rewind_threads (thread_id) VALUES (p_thread) ON CONFLICT DO NOTHING;
+    SELECT * INTO t FROM ${s}.rewind_threads WHERE thread_id = p_thread FOR UPDATE;
+    IF t.deleted THEN
+      RETURN QUERY SELECT 'deleted'::TEXT, 0::BIGINT, 0::BIGINT, NULL::TEXT, NULL::TEXT; RETURN;
+    END IF;
+    held := t.lease_expires_at IS NOT NULL AND t.lease_expires_at > now_ms AND t.lease_owner <> p_owner;
+    IF held AND NOT p_steal AND t.lease_token IS DISTINCT FROM p_replacing THEN
+      RETURN QUERY SELECT 'busy'::TEXT, 0::BIGINT, 0::BIGINT, NULL::TEXT, NULL::TEXT; RETURN;
+    END IF;
+    IF held AND p_inherit THEN head := t.lease_started_from;
+    ELSE SELECT head_id INTO head FROM ${s}.rewind_heads WHERE thread_id = p_thread AND ns = '';
+    END IF;
+    UPDATE ${s}.rewind_threads SET lease_owner = p_owner, lease_token = t.lease_token + 1,
+      lease_expires_at = now_ms + p_ttl, lease_started_from = head, lease_host = p_host,
+      lease_pid = p_pid, lease_process_start = p_process_start WHERE thread_id = p_thread;
+    RETURN QUERY SELECT 'ok'::TEXT, t.lease_token + 1, now_ms + p_ttl,
+      CASE WHEN held THEN t.lease_owner ELSE NULL END, head;
+  END $fn$;`,
 ];
 
 /** The checkpoint tables' migrations, their lock and the table recording them. */

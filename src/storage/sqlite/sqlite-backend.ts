@@ -18,6 +18,7 @@ import type {
 } from "../types.js";
 import { checkSqliteArguments, SqliteClient } from "./sqlite-client.js";
 import { SQLITE_CHECKPOINT_SCHEMA } from "./sqlite-migrations.js";
+import { SqliteLeases } from "./sqlite-lease.js";
 import { SqliteReader } from "./sqlite-reader.js";
 import type { SqliteBackendOptions, SqliteDatabaseLike } from "./sqlite-types.js";
 import { SqliteWriter } from "./sqlite-writer.js";
@@ -26,6 +27,7 @@ interface Open {
   readonly client: SqliteClient;
   readonly reader: SqliteReader;
   readonly writer: SqliteWriter;
+  readonly leases: SqliteLeases;
 }
 
 /**
@@ -59,10 +61,12 @@ export class SqliteBackend implements CheckpointBackend {
   async setup(): Promise<void> {
     const client = await SqliteClient.open(this.#source, this.#options, SQLITE_CHECKPOINT_SCHEMA);
     const now = this.#options.now ?? Date.now;
+    const writer = new SqliteWriter(client, now);
     this.#open = {
       client,
       reader: new SqliteReader(client),
-      writer: new SqliteWriter(client, now),
+      writer,
+      leases: new SqliteLeases(writer, client, now),
     };
   }
 
@@ -96,15 +100,19 @@ export class SqliteBackend implements CheckpointBackend {
   }
 
   async acquireLease(request: LeaseRequest): Promise<Lease | undefined> {
-    return this.#io().writer.acquireLease(request);
+    return this.#io().leases.acquire(request);
   }
 
   async renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined> {
-    return this.#io().writer.renewLease(lease, ttlMs);
+    return this.#io().leases.renew(lease, ttlMs);
   }
 
-  async releaseLease(lease: Lease): Promise<void> {
-    this.#io().writer.releaseLease(lease);
+  async readLease(threadId: string): Promise<Lease | undefined> {
+    return this.#io().leases.read(threadId);
+  }
+
+  async releaseLease(lease: Lease): Promise<boolean> {
+    return this.#io().leases.release(lease);
   }
 
   /** Closes the database if this backend opened it; a handle passed in is left open. */

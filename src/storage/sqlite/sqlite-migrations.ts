@@ -87,6 +87,15 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE rewind_checkpoints ADD COLUMN vals BLOB;
   `,
+  // 3: the lease records where its holder's work starts (the root head when it was granted, or
+  // the start of the run a rollback preempted) and which process holds it (host, pid, process
+  // start), so a rollback never discards a finished run and a killed holder is taken over at once.
+  `
+  ALTER TABLE rewind_threads ADD COLUMN lease_started_from TEXT;
+  ALTER TABLE rewind_threads ADD COLUMN lease_host TEXT;
+  ALTER TABLE rewind_threads ADD COLUMN lease_pid INTEGER;
+  ALTER TABLE rewind_threads ADD COLUMN lease_process_start TEXT;
+  `,
 ];
 
 /** The schema version this code writes. */
