@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   appendChannel,
@@ -206,3 +207,37 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+describe("thread keys", () => {
+  const unit = fc.constantFrom(..."a/%=|: é😀\u241f".split(/(?:)/u), "\u0001", "\u001f");
+  const text = fc.string({ unit, minLength: 1, maxLength: 6 });
+  const address = fc.record({ threadId: text, tenantId: fc.option(text, { nil: undefined }) });
+  const valid = (a: { threadId: string; tenantId: string | undefined }) => {
+    try {
+      threadKey(a.threadId, a.tenantId);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it("parse back to the one (tenant, thread) they were made from, so no two threads share a key", () => {
+    fc.assert(
+      fc.property(address.filter(valid), address.filter(valid), (a, b) => {
+        const key = threadKey(a.threadId, a.tenantId);
+        expect(parseThreadKey(key)).toEqual(a);
+        const same = a.threadId === b.threadId && a.tenantId === b.tenantId;
+        expect(key === threadKey(b.threadId, b.tenantId)).toBe(same);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("refuse what no valid tenant or thread could produce", () => {
+    for (const bad of ["\u001f", "\u001facme", "\u001f\u001fx", "\u001facme\u001f", "a\u001fb"]) {
+      expect(() => parseThreadKey(bad)).toThrow(InvalidInputError);
+    }
+    expect(() => threadKey("a\u001fb", "acme")).toThrow(InvalidInputError);
+    expect(() => threadKey("t", "")).toThrow(InvalidInputError);
+  });
+});
