@@ -3,7 +3,7 @@
  * tenant's own thread ids, stored under {@link threadKey}s. Nothing it returns, lists or throws
  * names another tenant's thread.
  */
-import { InvalidInputError, isRewindError, type RewindError, StorageError } from "../errors.js";
+import { InvalidInputError, isRewindError, StorageError } from "../errors.js";
 import { validateTenantId } from "../store/store-validation.js";
 import type {
   Checkpointer,
@@ -14,7 +14,7 @@ import type {
   PendingWrite,
   PutOptions,
 } from "./checkpointer.js";
-import { isKeyOfTenant, parseThreadKey, threadKey } from "./thread-key.js";
+import { isKeyOfTenant, parseThreadKey, threadKey, unscopeError } from "./thread-key.js";
 import type { Lease, LeaseFence, LoadedCheckpoint } from "./types.js";
 
 /** Every public member of {@link Checkpointer}: the view must scope each one. */
@@ -211,13 +211,6 @@ class TenantCheckpointer implements CheckpointerApi {
     if (!isKeyOfTenant(key, this.#tenantId)) {
       return new StorageError("a checkpoint of another tenant could not be read");
     }
-    if (this.#tenantId !== undefined) rename(error, key, key.slice(this.#tenantId.length + 2));
-    return error;
+    return unscopeError(error);
   }
-}
-
-function rename(error: RewindError, key: string, threadId: string): void {
-  Object.defineProperty(error, "threadId", { value: threadId });
-  error.message = error.message.replaceAll(key, threadId);
-  if (typeof error.stack === "string") error.stack = error.stack.replaceAll(key, threadId);
 }

@@ -9,7 +9,7 @@
  *   a tenant's key, and the last U+001F always ends the tenant: the key is unforgeable and
  *   parses back to exactly one (tenant, thread id).
  */
-import { InvalidInputError } from "../errors.js";
+import { InvalidInputError, isRewindError } from "../errors.js";
 import { MAX_THREAD_ID_LENGTH, validateThreadId } from "../ids.js";
 import { MAX_LABEL_LENGTH, validateTenantId } from "../store/store-validation.js";
 
@@ -72,4 +72,18 @@ export function isKeyOfTenant(key: string, tenantId: string | undefined): boolea
   // The thread id after the prefix has no separator: a tenant id that itself contains U+001F
   // never claims another tenant's keys.
   return key.startsWith(prefix) && key.indexOf(SEPARATOR, prefix.length) === -1;
+}
+
+/**
+ * Shows an error as the thread's caller knows it: when its `threadId` is a tenant's storage key,
+ * the key becomes the thread id it stands for, in `threadId` and in the message.
+ */
+export function unscopeError(error: unknown): unknown {
+  if (!isRewindError(error) || !error.threadId?.startsWith(SEPARATOR)) return error;
+  const key = error.threadId;
+  const threadId = key.slice(key.lastIndexOf(SEPARATOR) + 1);
+  Object.defineProperty(error, "threadId", { value: threadId });
+  error.message = error.message.replaceAll(key, threadId);
+  if (typeof error.stack === "string") error.stack = error.stack.replaceAll(key, threadId);
+  return error;
 }
