@@ -181,7 +181,10 @@ for (const backend of BACKENDS) {
     it("the longest tenant and thread ids, in 3-byte characters, are stored and listed back", async () => {
       const checkpointer = backend.create();
       const app = chat(checkpointer);
-      const thread = { threadId: "界".repeat(512), tenantId: "語".repeat(256) };
+      // Distinct characters, so PostgreSQL cannot compress the index entries below its limit.
+      const cjk = (from: number, n: number) =>
+        Array.from({ length: n }, (_, i) => String.fromCharCode(from + i)).join("");
+      const thread = { threadId: cjk(0x4e00, 512), tenantId: cjk(0x6000, 256) };
       await app.invoke({ log: "long" }, thread);
       await app.invoke({ log: "long again" }, thread);
       expect((await app.getState(thread))?.values.log).toHaveLength(4);
