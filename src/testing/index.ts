@@ -24,6 +24,17 @@ export type {
 } from "./conformance-suite.js";
 export { FAKE_EPOCH, FakeClock } from "./fake-clock.js";
 export {
+  type CheckpointMethod,
+  type FaultKind,
+  type FaultOptions,
+  FaultPlan,
+  type FaultRule,
+  FaultyCheckpointBackend,
+  FaultyStoreBackend,
+  InjectedFault,
+  type StoreMethod,
+} from "./fault/index.js";
+export {
   describeStoreBackend,
   type StoreBackendHarness,
   storeConformanceCases,
