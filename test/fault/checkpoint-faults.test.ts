@@ -6,8 +6,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import {
   appendChannel,
+  Command,
   createCheckpointer,
+  interrupt,
   isRewindError,
+  lastValue,
   START,
   StateGraph,
 } from "../../src/index.js";
@@ -143,6 +146,34 @@ for (const backend of BACKENDS) {
       const done = await app.invoke(null, { threadId: "t", durability: "async" });
       expect(done.values.path).toEqual(["a1", "a2", "b", "c"]);
       expect(runs).toEqual({ a1: 1, a2: 1, b: 2, c: 1 });
+    });
+
+    it("a resume whose writes failed after they were stored keeps its answer: invoke(null) finishes with it", async () => {
+      const inner = await backend.checkpoints.create();
+      const faulty = new FaultyCheckpointBackend(inner);
+      const checkpointer = createCheckpointer(faulty);
+      opened.push({ backend, inner, close: () => checkpointer.close() });
+      const answers: unknown[] = [];
+      const app = new StateGraph({ ok: lastValue<string>() })
+        .addNode("ask", () => {
+          const answer = interrupt("book it?");
+          answers.push(answer);
+          return { ok: String(answer) };
+        })
+        .addEdge(START, "ask")
+        .compile({ checkpointer });
+      await app.invoke({}, { threadId: "t" });
+      // The answer's claim is stored, then the write reports a failure.
+      const rule = faulty.faults.inject("putWrites", "fail-after");
+      const error = await app
+        .invoke(Command.resume("yes"), { threadId: "t" })
+        .catch((e: unknown) => e);
+      expect(rule.hits).toBe(1);
+      expectStorageError(error, "t");
+      expect(answers).toEqual([]);
+      const done = await app.invoke(null, { threadId: "t" });
+      expect(done.values.ok).toBe("yes");
+      expect(answers).toEqual(["yes"]);
     });
 
     it("a torn read is a named error, and changes nothing stored", async () => {
