@@ -8,6 +8,7 @@
 import { afterEach, beforeEach, describe, it } from "vitest";
 import { type Checkpointer, createCheckpointer } from "../storage/checkpointer.js";
 import type { CheckpointBackend } from "../storage/types.js";
+import { contractCases } from "./checkpoint-cases-contracts.js";
 import { queryCases } from "./checkpoint-cases-queries.js";
 import { safetyCases } from "./checkpoint-cases-safety.js";
 import { valueCases } from "./checkpoint-cases-values.js";
@@ -51,12 +52,13 @@ export const checkpointConformanceCases: Readonly<Record<string, readonly Confor
   "pending writes": writeCases,
   queries: queryCases,
   safety: safetyCases,
+  "seam contracts": contractCases,
 };
 
 /**
  * Registers the conformance suite for one backend with vitest (`describe`/`it`). Cases run
- * through the {@link Checkpointer} the runtime uses, and through the raw backend where the
- * contract is about what it stores.
+ * through the {@link Checkpointer} the runtime uses, and through its door (the seam's own calls)
+ * where the contract is about what the backend stores.
  */
 export function describeCheckpointBackend(name: string, harness: CheckpointBackendHarness): void {
   const skipped = skipReasons(harness.skip ?? []);
@@ -92,7 +94,8 @@ export function describeCheckpointBackend(name: string, harness: CheckpointBacke
             const tag = newTag();
             const current = backend!;
             const ctx: CaseContext = {
-              backend: current,
+              // Raw seam calls go through the same door as everything else.
+              backend: checkpointer!.door,
               checkpointer: checkpointer!,
               tag,
               thread: (label) => `conformance/${tag}/${label}`,

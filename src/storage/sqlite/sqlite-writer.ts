@@ -16,7 +16,7 @@ import type {
   StoredWrite,
 } from "../types.js";
 import { decodeInline, encodeInline, inlineSize } from "./sqlite-inline.js";
-import { encodeCreatedAt, encodeVersions, KIND_CODES, packId, packSpilled } from "./sqlite-rows.js";
+import { encodeCreatedAt, encodeVersions, kindCode, packId, packSpilled } from "./sqlite-rows.js";
 import type { SqliteDatabaseLike, SqliteStatementLike } from "./sqlite-types.js";
 
 interface ThreadRow {
@@ -341,7 +341,7 @@ export class SqliteWriter {
     const ref = out ? this.#stmt(SQL.value).run(out.codec, out.bytes).lastInsertRowid : null;
     this.#stmt(SQL.blob).run(
       ...key,
-      KIND_CODES[blob.kind],
+      kindCode(blob),
       blob.prevVersion === null ? null : packId(blob.prevVersion),
       blob.depth,
       blob.value?.tag ?? null,
