@@ -4,7 +4,7 @@
  * about 1 ms of server CPU, five times its execution).
  */
 import { createHash } from "node:crypto";
-import { StorageError } from "../../errors.js";
+import { asRewindError } from "../../errors.js";
 import type { PgPoolLike, PgQueryResult } from "./pg-types.js";
 
 /**
@@ -49,7 +49,7 @@ export class PostgresStatements {
         return await pool.query(text, values);
       }
     } catch (cause) {
-      throw new StorageError(`PostgreSQL query failed: ${(cause as Error).message}`, { cause });
+      throw asRewindError(cause, "PostgreSQL query failed");
     }
   }
 
