@@ -129,7 +129,9 @@ export async function withThreadLease<T>(
 
 /**
  * One attempt at the lease: taken if free (or, for `interrupt`/`rollback`, taken over); when a
- * holder is found whose process is provably gone, taken over from exactly that holder.
+ * holder is found whose process is provably gone, taken over from exactly that holder. The
+ * holder is looked at on the first attempt and then at most once a second (an `enqueue` wait
+ * polls far more often than that).
  */
 function takeLease(
   checkpointer: Checkpointer,
@@ -143,9 +145,11 @@ function takeLease(
     inheritStart: strategy === "rollback",
     holder: thisProcess(),
   };
+  let lastLook = Number.NEGATIVE_INFINITY;
   return async () => {
     const lease = await checkpointer.acquireLease(threadId, owner, ttlMs, request);
-    if (lease) return lease;
+    if (lease || Date.now() - lastLook < 1_000) return lease;
+    lastLook = Date.now();
     const held = await checkpointer.readLease(threadId);
     if (!held || !holderIsGone(held.holder)) return undefined;
     return checkpointer.acquireLease(threadId, owner, ttlMs, { ...request, replacing: held.token });
