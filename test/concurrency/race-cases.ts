@@ -3,10 +3,11 @@
  * at the same moment, many times over.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { trialCount } from "../support/trial-count.js";
 import { RaceWorker, turnsIntact } from "./race-harness.js";
 
 const WORKERS = 4;
-const TRIALS = Number(process.env.REWIND_RACE_TRIALS ?? 100);
+const TRIALS = trialCount("REWIND_RACE_TRIALS", { smoke: 10, soak: 100 });
 
 export function raceCases(workerArgs: () => readonly string[]): void {
   const workers: RaceWorker[] = [];

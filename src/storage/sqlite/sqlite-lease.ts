@@ -4,6 +4,7 @@
  * holder's work starts and which process holds it.
  */
 import type { Lease, LeaseRequest } from "../types.js";
+import type { SqliteClient } from "./sqlite-client.js";
 import type { SqliteStatementLike } from "./sqlite-types.js";
 import type { SqliteWriter } from "./sqlite-writer.js";
 
@@ -20,13 +21,17 @@ const SQL = {
 
 export class SqliteLeases {
   readonly #writer: SqliteWriter;
-  readonly #stmt: (sql: string) => SqliteStatementLike;
+  readonly #client: SqliteClient;
   readonly #now: () => number;
 
-  constructor(writer: SqliteWriter, stmt: (sql: string) => SqliteStatementLike, now: () => number) {
+  constructor(writer: SqliteWriter, client: SqliteClient, now: () => number) {
     this.#writer = writer;
-    this.#stmt = stmt;
+    this.#client = client;
     this.#now = now;
+  }
+
+  #stmt(sql: string): SqliteStatementLike {
+    return this.#client.stmt(sql);
   }
 
   acquire(request: LeaseRequest): Lease | undefined {
