@@ -5,9 +5,10 @@
  * history of the head branch.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { trialCount } from "../support/trial-count.js";
 import { RaceWorker, turnsIntact } from "./race-harness.js";
 
-const TRIALS = Number(process.env.REWIND_ROLLBACK_TRIALS ?? (process.env.REWIND_SOAK ? 120 : 12));
+const TRIALS = trialCount("REWIND_ROLLBACK_TRIALS", { smoke: 12, soak: 120 });
 /** How long each run's node works, and the span over which the rollback's arrival is spread. */
 const WORK_MS = 30;
 const SPREAD_MS = 150;
