@@ -17,8 +17,8 @@ import type {
   StoredWrite,
 } from "../types.js";
 import { checkSqliteArguments, SqliteClient } from "./sqlite-client.js";
-import { SQLITE_CHECKPOINT_SCHEMA } from "./sqlite-migrations.js";
 import { SqliteLeases } from "./sqlite-lease.js";
+import { SQLITE_CHECKPOINT_SCHEMA } from "./sqlite-migrations.js";
 import { SqliteReader } from "./sqlite-reader.js";
 import type { SqliteBackendOptions, SqliteDatabaseLike } from "./sqlite-types.js";
 import { SqliteWriter } from "./sqlite-writer.js";
