@@ -120,7 +120,7 @@ export async function withThreadLease<T>(
   clearInterval(timer);
   if (!(await checkpointer.releaseLease(current))) {
     throw new LeaseLostError(
-      `another run (onBusy "interrupt" or "rollback") took thread "${threadId}" over before this run finished: this run did not complete, and a rollback discards what it wrote`,
+      `another run took thread "${threadId}" over before this run finished (it preempted this run, or this run's lease had expired): this run did not complete, and a rollback discards what it wrote`,
       { threadId },
     );
   }
