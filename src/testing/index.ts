@@ -15,3 +15,7 @@ export {
   conformanceSerializer,
 } from "./checkpoint-fixtures.js";
 export { type StoreConformanceHarness, storeConformance } from "./store-conformance.js";
+export {
+  registerThreadTenancyProperty,
+  type ThreadTenancyHarness,
+} from "./thread-tenancy-property.js";
