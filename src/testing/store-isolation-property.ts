@@ -96,7 +96,7 @@ export function registerIsolationProperty(ctx: StoreCaseContext): void {
           { numRuns: ctx.propertyRuns },
         );
       },
-      Math.max(60_000, ctx.propertyRuns * 200),
+      Math.max(120_000, ctx.propertyRuns * 1_000),
     );
   });
 }
