@@ -24,6 +24,8 @@ const agent = createTravelAgent({
   onToolStart: (name) => console.log(`TOOL_STARTED ${name}`),
 });
 
+// Default lease options: if this process is killed, the next one on this machine sees that its
+// process is gone and takes the thread over at once.
 const result =
   mode === "start"
     ? await agent.invoke(
@@ -32,11 +34,9 @@ const result =
             userMessage("Hold seat 14A on NH212 and reserve a hotel in Tokyo for 3 nights."),
           ],
         },
-        // A short lease, so that a successor waits seconds, not the default 30 s, if we die.
-        { threadId, leaseTtlMs: 2_000 },
+        { threadId },
       )
-    : // The dead worker's lease is still on the thread: wait for it to expire, then take over.
-      await agent.invoke(null, { threadId, onBusy: "enqueue", busyTimeoutMs: 20_000 });
+    : await agent.invoke(null, { threadId });
 console.log(
   `RESULT ${JSON.stringify({ status: result.status, last: result.values.messages.at(-1)?.content })}`,
 );

@@ -56,9 +56,7 @@ out(
 header("1. Memory: a second turn on the same thread depends on the first");
 await turn(agent, user("Hi! I'm Ada. Find me a flight to Tokyo."), { threadId: trip });
 const before = (await agent.getState({ threadId: trip }))!;
-out(
-  `  (turn 1 ended; thread "${trip}" holds ${before.values.messages.length} messages at step ${before.step})`,
-);
+out(`  (turn 1 ended; thread "${trip}" holds ${before.values.messages.length} messages)`);
 const second = await turn(agent, user("Which flight was the cheapest, and what's my name?"), {
   threadId: trip,
 });
@@ -80,11 +78,8 @@ if (paused.status === "interrupted") {
   const request = paused.interrupts[0]!.value as {
     toolCall: { name: string; args: Record<string, unknown> };
   };
-  const state = (await agent.getState({ threadId: trip }))!;
   out(`  ⏸ paused before ${callText(request.toolCall.name, request.toolCall.args)}`);
-  out(
-    `    the pause is a checkpoint (step ${state.step}, next: ${state.next.join(", ")}): this process could exit`,
-  );
+  out("    the pause is itself a checkpoint on disk: this process could exit");
   out("    and a resume days later, from any process, would continue from here");
   check(
     !readLedger(ledger).some((e) => e.tool === "book_flight"),
@@ -162,11 +157,9 @@ const first = await worker("start", (line, kill) => {
 if (first.signal === "SIGKILL" && killedDuring) {
   out(`  worker pid ${first.pid} died (SIGKILL) while reserve_hotel was running`);
   const crashed = (await agent.getState({ threadId: errand }))!;
-  out(
-    `  last checkpoint on disk: step ${crashed.step}, ${describeCheckpoint(crashed)}; next: ${crashed.next.join(", ")}`,
-  );
-  out('  a new process resumes the thread with invoke(null, { threadId, onBusy: "enqueue" }),');
-  out("  waiting out the dead worker's lease on the thread (2 s) before taking over:");
+  out(`  last checkpoint on disk: ${describeCheckpoint(crashed)}`);
+  out("  a new process resumes the thread with invoke(null, { threadId }); the dead worker's");
+  out("  lease on the thread is taken over at once, since its process is provably gone:");
   const second = await worker("resume", (line) => {
     const tool = /^TOOL_STARTED (\w+)/.exec(line)?.[1];
     if (tool) out(`  worker  · ${tool} started`);
@@ -223,18 +216,18 @@ const history: StateSnapshot<AgentState>[] = [];
 for await (const s of agent.getStateHistory({ threadId: trip }))
   history.push(s as StateSnapshot<AgentState>);
 out(`  history of "${trip}", newest first (${history.length} checkpoints):`);
+// Checkpoints are numbered in the order they were written, from #1.
+const ordinal = new Map(history.map((s, i) => [s.checkpointId, history.length - i]));
 for (const s of history) {
   out(
-    `    step ${String(s.step).padStart(2)}  ${String(s.metadata.source).padEnd(5)}  ${describeCheckpoint(s)}`,
+    `    #${String(ordinal.get(s.checkpointId)).padEnd(3)} ${String(s.metadata.source).padEnd(5)}  ${describeCheckpoint(s)}`,
   );
 }
 const origin = history.at(-1)!;
 const oldHead = history[0]!;
 const firstMessage = origin.values.messages[0]!;
 const osaka = firstMessage.content.replace(/Tokyo/g, "Osaka");
-out(
-  `  fork from the first checkpoint (step ${origin.step}), editing its message: "change it to Osaka"`,
-);
+out(`  fork from the first checkpoint (#1), editing its message: "change it to Osaka"`);
 out(`  user    › ${osaka}`);
 await agent.fork(
   { threadId: trip, checkpointId: origin.checkpointId },
@@ -254,14 +247,16 @@ check(
   true,
 );
 const labels = new Map<string, string>();
+const written: string[] = [];
 for await (const s of agent.getStateHistory({ threadId: trip })) {
   labels.set(s.checkpointId, describeCheckpoint(s as StateSnapshot<AgentState>));
+  written.unshift(s.checkpointId);
 }
 const lineage = await agent.getLineage({ threadId: trip });
 out("  branch tree:");
 const tree = renderLineage(
   lineage,
-  (n) => `step ${n.step} ${n.source}: ${labels.get(n.checkpointId)}`,
+  (n) => `#${written.indexOf(n.checkpointId) + 1} ${n.source}: ${labels.get(n.checkpointId)}`,
 );
 for (const line of tree.split("\n")) out(`    ${line}`);
 check(

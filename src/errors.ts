@@ -14,11 +14,14 @@ export type RewindErrorCode =
   | "SERIALIZATION"
   | "MIGRATION"
   | "STORAGE"
+  | "CONNECTION"
+  | "TIMEOUT"
   | "CLOSED"
   | "RECURSION_LIMIT"
   | "INVALID_GRAPH"
   | "ALREADY_RESUMED"
-  | "NODE_FAILED";
+  | "NODE_FAILED"
+  | "MISSING_PEER";
 
 export interface RewindErrorOptions {
   cause?: unknown;
@@ -104,6 +107,28 @@ export class StorageError extends RewindError {
   }
 }
 
+/**
+ * The database could not be reached or opened: a wrong URL, host, role, password or database
+ * name, a refused or dropped connection, a connect timeout, or (SQLite) a path that is not a
+ * usable database file. The message names what was tried (never a password); `cause` holds the
+ * driver's error. Nothing was read or written, so the call is safe to retry.
+ */
+export class ConnectionError extends RewindError {
+  constructor(message: string, options?: RewindErrorOptions) {
+    super("CONNECTION", message, options);
+  }
+}
+
+/**
+ * A query ran past its timeout and was abandoned. A write may or may not have been applied:
+ * read the thread back before retrying it.
+ */
+export class TimeoutError extends RewindError {
+  constructor(message: string, options?: RewindErrorOptions) {
+    super("TIMEOUT", message, options);
+  }
+}
+
 /** A call was made after `close()`. */
 export class ClosedError extends RewindError {
   constructor(message: string, options?: RewindErrorOptions) {
@@ -138,6 +163,19 @@ export class NodeFailedError extends RewindError {
   constructor(node: string, message: string, options?: RewindErrorOptions) {
     super("NODE_FAILED", message, options);
     this.node = node;
+  }
+}
+
+/**
+ * A feature needs an optional peer dependency that is not installed (a database driver, the
+ * OpenAI client, fast-check). `peer` names the package to install; `cause` holds the loader's
+ * error.
+ */
+export class MissingPeerError extends RewindError {
+  readonly peer: string;
+  constructor(peer: string, message: string, options?: RewindErrorOptions) {
+    super("MISSING_PEER", message, options);
+    this.peer = peer;
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { InvalidInputError } from "../errors.js";
+import { importOptionalPeer } from "../optional-peer.js";
 import type { ChatModel, ChatOptions, ChatRequest } from "./chat-model.js";
 import {
   type AssistantMessage,
@@ -108,7 +109,11 @@ export class OpenAIChatModel implements ChatModel {
   }
 
   async #createClient(): Promise<OpenAIClientLike> {
-    const { default: OpenAI } = await import("openai");
+    const { default: OpenAI } = await importOptionalPeer(
+      "openai",
+      "OpenAIChatModel without a client",
+      () => import("openai"),
+    );
     const baseURL = this.#options.baseURL ?? process.env.OPENAI_BASE_URL;
     const apiKey =
       this.#options.apiKey ?? process.env.OPENAI_API_KEY ?? (baseURL ? "unused" : undefined);

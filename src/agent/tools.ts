@@ -6,8 +6,13 @@
 import { InvalidInputError } from "../errors.js";
 import type { TenantStore } from "../store/tenant-store.js";
 import { type ToolCall, type ToolMessage, toolMessage } from "./messages.js";
+import { isZod3Schema, zod3ToJsonSchema } from "./zod3-json-schema.js";
 
-/** The part of a zod schema tools use; zod 4 schemas fit it as they are. */
+/**
+ * The part of a zod schema tools use. zod 4 schemas fit it as they are (their `toJSONSchema`
+ * describes the arguments to the model); zod 3 schemas (zod 3.x, or `zod/v3`) are described
+ * from their definition.
+ */
 export interface ToolSchema<T> {
   safeParse(input: unknown):
     | { success: true; data: T }
@@ -87,14 +92,35 @@ export function tool<Input>(definition: {
     throw new InvalidInputError(`tool "${name}" needs a schema with safeParse (a zod schema)`);
   }
   if (typeof run !== "function") throw new InvalidInputError(`tool "${name}" needs a run function`);
+  // Described now, so a schema the model could not be told about fails here, not mid-run.
+  parametersOf(name, schema);
   return { name, description, schema, requiresApproval: definition.requiresApproval === true, run };
 }
 
 /** The model-facing description of a tool. */
 export function toolSpec(t: Tool): ToolSpec {
-  const json = t.schema.toJSONSchema?.() as Record<string, unknown> | undefined;
-  const { $schema: _ignored, ...parameters } = json ?? { type: "object", properties: {} };
-  return { name: t.name, description: t.description, parameters };
+  return { name: t.name, description: t.description, parameters: parametersOf(t.name, t.schema) };
+}
+
+/** The JSON Schema of a tool's arguments, or `InvalidInputError` saying why there is none. */
+function parametersOf(name: string, schema: ToolSchema<unknown>): Record<string, unknown> {
+  let json: Record<string, unknown>;
+  try {
+    if (typeof schema.toJSONSchema === "function")
+      json = schema.toJSONSchema() as Record<string, unknown>;
+    else if (isZod3Schema(schema)) json = zod3ToJsonSchema(schema);
+    else {
+      throw new Error(
+        "has no toJSONSchema() and is not a zod schema, so the model could not be told its arguments",
+      );
+    }
+  } catch (error) {
+    throw new InvalidInputError(`tool "${name}": its schema ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const { $schema: _ignored, ...parameters } = json;
+  return parameters;
 }
 
 /** Checks a call's arguments against the tool's schema: the parsed input, or why not. */

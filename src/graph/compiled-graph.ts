@@ -28,7 +28,7 @@ import { loadSnapshot, Run, type RunContext, taskIdOf } from "./run.js";
 import type { RunOptions, RunResult, StreamEvent } from "./run-types.js";
 import { diffUpdates, extraOf, nextOf, type Snapshot, snapshotFromTuple } from "./snapshot.js";
 import type { GraphSpec } from "./state-graph.js";
-import { withThreadLease } from "./thread-lease.js";
+import { validateLeaseOptions, withThreadLease } from "./thread-lease.js";
 
 /** Options of `compile()`. */
 export interface CompileOptions {
@@ -149,7 +149,7 @@ export class CompiledGraph<C extends ChannelMap> {
     options: RunOptions,
     emit: (e: StreamEvent) => void,
   ): Promise<RunResult<StateOf<C>>> {
-    validateRunOptions(options);
+    validateRunOptions(options, this.#spec);
     return withThreadLease(this.checkpointer, options.threadId, options, (held) =>
       new Run(this.#ctx, options, emit, held).execute(input),
     );
@@ -356,7 +356,7 @@ export class CompiledGraph<C extends ChannelMap> {
   }
 }
 
-function validateRunOptions(options: RunOptions): void {
+function validateRunOptions(options: RunOptions, spec: GraphSpec<any>): void {
   if (typeof options !== "object" || options === null) {
     throw new InvalidInputError(
       "invoke needs options with a threadId: invoke(input, { threadId })",
@@ -368,5 +368,15 @@ function validateRunOptions(options: RunOptions): void {
     (!Number.isInteger(options.recursionLimit) || options.recursionLimit < 1)
   ) {
     throw new InvalidInputError("recursionLimit must be a positive integer");
+  }
+  validateLeaseOptions(options);
+  for (const key of ["interruptBefore", "interruptAfter"] as const) {
+    const names: unknown = options[key];
+    if (names === undefined) continue;
+    if (!Array.isArray(names)) throw new InvalidInputError(`${key} must be an array of node names`);
+    for (const name of names) {
+      if (typeof name !== "string" || !spec.nodes.has(name))
+        throw new InvalidInputError(`${key} names unknown node ${JSON.stringify(name)}`);
+    }
   }
 }

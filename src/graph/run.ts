@@ -486,7 +486,7 @@ export class Run {
     let answers: [string, unknown][];
     const resume = command.resume;
     const ids = new Set(open.map((i) => i.id));
-    if (isAnswerMap(resume, ids)) {
+    if (isAnswerMap(resume)) {
       answers = Object.entries(resume as Record<string, unknown>);
       const unknown = answers.find(([id]) => !ids.has(id));
       if (unknown) {
@@ -707,12 +707,15 @@ function toStoredError(error: unknown): { name: string; message: string } {
   return { name: "Error", message: String(error) };
 }
 
-function isAnswerMap(resume: unknown, ids: ReadonlySet<string>): boolean {
+/**
+ * A map of interrupt id -> answer: a non-empty object whose keys all look like interrupt ids.
+ * Its keys must then all be pending (checked by the caller): a map naming none of them is
+ * refused rather than taken whole as the answer.
+ */
+function isAnswerMap(resume: unknown): boolean {
   if (typeof resume !== "object" || resume === null || Array.isArray(resume)) return false;
   const keys = Object.keys(resume);
-  return (
-    keys.length > 0 && keys.every((k) => /^[0-9a-f]{32}$/.test(k)) && keys.some((k) => ids.has(k))
-  );
+  return keys.length > 0 && keys.every((k) => /^[0-9a-f]{32}$/.test(k));
 }
 
 function claimedWrites(index: PendingIndex): PendingWrite[] {

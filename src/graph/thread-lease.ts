@@ -1,30 +1,51 @@
 /**
  * One active run per thread. A run holds the thread's lease (with a fencing token) while it
- * works and renews it in the background; every write it makes carries the fence, so a run that
- * lost its lease cannot write. A second run on a busy thread follows its `onBusy` strategy.
+ * works and renews it in the background (a heartbeat); every write it makes carries the fence,
+ * so a run that lost its lease cannot write. A second run on a busy thread follows its `onBusy`
+ * strategy.
+ *
+ * The rule that keeps finished work: a run reports success only if, when it finished, the lease
+ * was still its own, checked and released in one atomic step. A takeover (`interrupt`,
+ * `rollback`) is therefore ordered either before that step (the run reports `LeaseLostError`,
+ * and only then may its work be discarded) or after it (the taker sees a free thread and starts
+ * from the head, which holds the finished run's work). A rollback continues from the start point
+ * the preempted run recorded when it took the lease, so it discards exactly that run's work.
  */
 import { randomUUID } from "node:crypto";
-import { ThreadBusyError } from "../errors.js";
+import { InvalidInputError, LeaseLostError, ThreadBusyError } from "../errors.js";
 import type { Checkpointer } from "../storage/checkpointer.js";
 import type { Lease, LeaseFence } from "../storage/types.js";
+import { holderIsGone, thisProcess } from "./lease-holder.js";
 
 /**
  * What a run does when another run holds the thread:
  * - `reject` (default): fail at once with `ThreadBusyError`;
- * - `enqueue`: wait for the lease (up to `busyTimeoutMs`), then run on the new head;
+ * - `enqueue`: wait for the lease (up to `enqueueTimeoutMs`), then run on the new head;
  * - `interrupt`: take the lease over; the running run stops at its next step boundary (its
  *   next write is refused) and this run continues from the state it had reached;
  * - `rollback`: take the lease over and continue from the state before the running run
- *   started; what that run wrote stays in the history as an abandoned branch.
+ *   started; what that run wrote stays in the history as an abandoned branch, and that run
+ *   reports `LeaseLostError` (a run already told it succeeded is never rolled back).
  */
 export type BusyStrategy = "reject" | "enqueue" | "interrupt" | "rollback";
+
+const STRATEGIES: readonly BusyStrategy[] = ["reject", "enqueue", "interrupt", "rollback"];
+
+/** Default lease lifetime: how long a holder on another machine that died keeps a thread. */
+export const DEFAULT_LEASE_TTL_MS = 10_000;
 
 /** Lease options of a run. */
 export interface LeaseOptions {
   readonly onBusy?: BusyStrategy;
-  /** Lease lifetime; renewed every third of it while the run is alive. Default 30 s. */
+  /**
+   * Lease lifetime, renewed every quarter of it while the run is alive. Default 10 s. A holder
+   * that was killed is taken over at once by a process on the same machine; elsewhere, once
+   * its lease expires.
+   */
   readonly leaseTtlMs?: number;
   /** How long `enqueue` waits before giving up with `ThreadBusyError`. Default 5 min. */
+  readonly enqueueTimeoutMs?: number;
+  /** @deprecated Renamed `enqueueTimeoutMs`. */
   readonly busyTimeoutMs?: number;
 }
 
@@ -38,7 +59,24 @@ export interface HeldLease {
   readonly rollbackTo: string | null | undefined;
 }
 
-const SEPARATOR = "|";
+/** Refuses malformed lease options with `InvalidInputError` before anything is touched. */
+export function validateLeaseOptions(options: LeaseOptions): void {
+  if (options.onBusy !== undefined && !STRATEGIES.includes(options.onBusy)) {
+    throw new InvalidInputError(
+      `onBusy must be one of ${STRATEGIES.map((s) => `"${s}"`).join(", ")}; got ${JSON.stringify(options.onBusy)}`,
+    );
+  }
+  const ttl = options.leaseTtlMs;
+  // Renewed every quarter of the lifetime, on a timer (which holds at most 2^31 - 1 ms).
+  if (ttl !== undefined && (typeof ttl !== "number" || !(ttl >= 4 && ttl <= 2 ** 31 - 1))) {
+    throw new InvalidInputError("leaseTtlMs must be a number of milliseconds from 4 to 2^31 - 1");
+  }
+  for (const name of ["enqueueTimeoutMs", "busyTimeoutMs"] as const) {
+    const value = options[name];
+    if (value !== undefined && (typeof value !== "number" || !(value >= 0) || value === Infinity))
+      throw new InvalidInputError(`${name} must be a finite, non-negative number of milliseconds`);
+  }
+}
 
 export async function withThreadLease<T>(
   checkpointer: Checkpointer,
@@ -46,23 +84,13 @@ export async function withThreadLease<T>(
   options: LeaseOptions,
   fn: (held: HeldLease) => Promise<T>,
 ): Promise<T> {
+  validateLeaseOptions(options);
   const strategy = options.onBusy ?? "reject";
-  if (!["reject", "enqueue", "interrupt", "rollback"].includes(strategy)) {
-    throw new ThreadBusyError(`unknown onBusy strategy "${String(strategy)}"`, { threadId });
-  }
-  const ttlMs = options.leaseTtlMs ?? 30_000;
-  const startHead = await headOf(checkpointer, threadId);
-  const owner = `${randomUUID()}${SEPARATOR}${startHead ?? ""}`;
-  const steal = strategy === "interrupt" || strategy === "rollback";
-  let lease = await checkpointer.acquireLease(threadId, owner, ttlMs, { steal });
+  const ttlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+  const take = takeLease(checkpointer, threadId, randomUUID(), ttlMs, strategy);
+  let lease = await take();
   if (!lease && strategy === "enqueue")
-    lease = await waitForLease(
-      checkpointer,
-      threadId,
-      owner,
-      ttlMs,
-      options.busyTimeoutMs ?? 300_000,
-    );
+    lease = await waitForLease(take, options.enqueueTimeoutMs ?? options.busyTimeoutMs ?? 300_000);
   if (!lease) {
     throw new ThreadBusyError(`thread "${threadId}" is busy with another run`, { threadId });
   }
@@ -76,46 +104,63 @@ export async function withThreadLease<T>(
         () => undefined,
       );
     },
-    Math.max(10, Math.floor(ttlMs / 3)),
+    Math.max(1, Math.floor(ttlMs / 4)),
   );
   timer.unref();
-  let rollbackTo: string | null | undefined;
-  if (strategy === "rollback" && lease.stolenFrom !== undefined) {
-    const from = lease.stolenFrom.slice(lease.stolenFrom.indexOf(SEPARATOR) + 1);
-    rollbackTo = from === "" ? null : from;
-  }
+  const rollbackTo =
+    strategy === "rollback" && lease.stolenFrom !== undefined ? lease.startedFrom : undefined;
+  let result: T;
   try {
-    return await fn({ fence: { owner: lease.owner, token: lease.token }, rollbackTo });
-  } finally {
+    result = await fn({ fence: { owner: lease.owner, token: lease.token }, rollbackTo });
+  } catch (error) {
     clearInterval(timer);
     await checkpointer.releaseLease(current).catch(() => undefined);
+    throw error;
   }
+  clearInterval(timer);
+  if (!(await checkpointer.releaseLease(current))) {
+    throw new LeaseLostError(
+      `another run took thread "${threadId}" over before this run finished; its result may be discarded`,
+      { threadId },
+    );
+  }
+  return result;
 }
 
-async function headOf(checkpointer: Checkpointer, threadId: string): Promise<string | undefined> {
-  for await (const tuple of checkpointer.list({
-    threadId,
-    ns: "",
-    limit: 1,
-    includeValues: false,
-  })) {
-    return tuple.checkpoint.id;
-  }
-  return undefined;
-}
-
-async function waitForLease(
+/**
+ * One attempt at the lease: taken if free (or, for `interrupt`/`rollback`, taken over); when a
+ * holder is found whose process is provably gone, taken over from exactly that holder.
+ */
+function takeLease(
   checkpointer: Checkpointer,
   threadId: string,
   owner: string,
   ttlMs: number,
+  strategy: BusyStrategy,
+): () => Promise<Lease | undefined> {
+  const request = {
+    steal: strategy === "interrupt" || strategy === "rollback",
+    inheritStart: strategy === "rollback",
+    holder: thisProcess(),
+  };
+  return async () => {
+    const lease = await checkpointer.acquireLease(threadId, owner, ttlMs, request);
+    if (lease) return lease;
+    const held = await checkpointer.readLease(threadId);
+    if (!held || !holderIsGone(held.holder)) return undefined;
+    return checkpointer.acquireLease(threadId, owner, ttlMs, { ...request, replacing: held.token });
+  };
+}
+
+async function waitForLease(
+  take: () => Promise<Lease | undefined>,
   timeoutMs: number,
 ): Promise<Lease | undefined> {
   const deadline = Date.now() + timeoutMs;
   let delay = 5;
   while (Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, delay + Math.random() * delay));
-    const lease = await checkpointer.acquireLease(threadId, owner, ttlMs);
+    const lease = await take();
     if (lease) return lease;
     delay = Math.min(delay * 2, 100);
   }

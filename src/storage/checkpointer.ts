@@ -19,6 +19,7 @@ import type {
   CheckpointKey,
   Lease,
   LeaseFence,
+  LeaseRequest,
   LoadedCheckpoint,
   StoredBlob,
   StoredCheckpoint,
@@ -324,15 +325,30 @@ export class Checkpointer {
     threadId: string,
     owner: string,
     ttlMs: number,
-    options: { steal?: boolean } = {},
+    options: Omit<LeaseRequest, "threadId" | "owner" | "ttlMs"> = {},
   ): Promise<Lease | undefined> {
     validateThreadId(threadId);
     validateName(owner, "lease owner");
     validateTtl(ttlMs);
     await this.ready();
     return this.#call(threadId, undefined, () =>
-      this.backend.acquireLease({ threadId, owner, ttlMs, steal: options.steal === true }),
+      this.backend.acquireLease({
+        threadId,
+        owner,
+        ttlMs,
+        steal: options.steal === true,
+        replacing: options.replacing,
+        inheritStart: options.inheritStart === true,
+        holder: options.holder,
+      }),
     );
+  }
+
+  /** The thread's current lease (live or expired, not released), or `undefined`. */
+  async readLease(threadId: string): Promise<Lease | undefined> {
+    validateThreadId(threadId);
+    await this.ready();
+    return this.#call(threadId, undefined, () => this.backend.readLease(threadId));
   }
 
   async renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined> {
@@ -341,9 +357,10 @@ export class Checkpointer {
     return this.#call(lease.threadId, undefined, () => this.backend.renewLease(lease, ttlMs));
   }
 
-  async releaseLease(lease: Lease): Promise<void> {
+  /** Gives the lease up; true when it was still this lease (not taken over) at that moment. */
+  async releaseLease(lease: Lease): Promise<boolean> {
     await this.ready();
-    await this.#call(lease.threadId, undefined, () => this.backend.releaseLease(lease));
+    return this.#call(lease.threadId, undefined, () => this.backend.releaseLease(lease));
   }
 
   /** Closes the backend; later calls throw {@link ClosedError}. Safe to call twice. */

@@ -73,11 +73,31 @@ export interface LeaseFence {
   readonly token: number;
 }
 
+/**
+ * Which process holds a lease, so that a process on the same machine can tell that the holder
+ * is gone (killed) and take the lease over at once instead of waiting for it to expire.
+ */
+export interface LeaseHolder {
+  /** The machine and process namespace (host name, boot id, pid namespace where known). */
+  readonly host: string;
+  readonly pid: number;
+  /** The process's start time as the OS reports it (`""` when unknown): tells a reused pid apart. */
+  readonly started: string;
+}
+
 /** A held lease on a thread. `token` grows with every new holder (a fencing token). */
 export interface Lease extends LeaseFence {
   readonly threadId: string;
   /** Epoch milliseconds. */
   readonly expiresAt: number;
+  /**
+   * Where this holder's work starts: the thread's root head when the lease was granted (`null`:
+   * the thread had no checkpoint), or, for a grant with `inheritStart` that preempted a live
+   * holder, that holder's own `startedFrom`. Recorded atomically with the grant.
+   */
+  readonly startedFrom: string | null;
+  /** The holding process, when the grant recorded one. */
+  readonly holder?: LeaseHolder | undefined;
   /** Set when this lease was taken over (`steal`) from a live holder: that holder's owner. */
   readonly stolenFrom?: string | undefined;
 }
@@ -139,6 +159,18 @@ export interface LeaseRequest {
    * fails with `LeaseLostError`). Used to preempt a running run.
    */
   readonly steal?: boolean | undefined;
+  /**
+   * Take the lease over from a live holder only if its token is still this one: for a holder
+   * the caller found gone. A different holder by then means the lease is busy.
+   */
+  readonly replacing?: number | undefined;
+  /**
+   * When a live holder is preempted, start from where it started (its `startedFrom`) rather
+   * than from the current head: a rollback discards the preempted holder's work.
+   */
+  readonly inheritStart?: boolean | undefined;
+  /** The process taking the lease, recorded with it. */
+  readonly holder?: LeaseHolder | undefined;
 }
 
 /**
@@ -166,14 +198,22 @@ export interface CheckpointBackend {
   /** Deletes every checkpoint, blob and write of the thread in all namespaces, and leaves a tombstone. */
   deleteThread(threadId: string): Promise<void>;
   /**
-   * Takes the thread's lease if it is free, expired, already this owner's, or `steal` is set;
-   * `undefined` if another live owner holds it. Every grant gets a token higher than any before.
+   * Takes the thread's lease if it is free, expired, already this owner's, `steal` is set, or
+   * its token equals `replacing`; `undefined` if another live owner holds it. Every grant gets
+   * a token higher than any before and records `startedFrom` and `holder` with it, atomically.
    */
   acquireLease(request: LeaseRequest): Promise<Lease | undefined>;
+  /** The thread's current lease (live or expired, never a released one), or `undefined`. */
+  readLease(threadId: string): Promise<Lease | undefined>;
   /** Extends a held lease; `undefined` if it was lost (expired and taken, or released). */
   renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined>;
-  /** Gives the lease up if still held; a no-op otherwise. */
-  releaseLease(lease: Lease): Promise<void>;
+  /**
+   * Gives the lease up. Returns true when it was still this lease (same token, not released
+   * or taken over: an expired lease nobody took counts as still held), false otherwise. The
+   * check and the release are one atomic step, so a takeover is either before it (false) or
+   * after it (and then sees a free lease).
+   */
+  releaseLease(lease: Lease): Promise<boolean>;
   /** Releases connections or handles the backend opened itself. Called once. */
   close(): Promise<void>;
 }

@@ -4,31 +4,35 @@
  * tenant (and the unscoped view), must answer exactly what a per-tenant model says. So no
  * operation ever returns, lists or deletes another tenant's item.
  */
-import fc from "fast-check";
 import { expect } from "vitest";
+import { importOptionalPeer } from "../optional-peer.js";
 import { compareCodePoints } from "../store/namespace-path.js";
 import type { StoreOperation } from "../store/store-ops.js";
 import type { TenantStore } from "../store/tenant-store.js";
 import type { StoreCase } from "./store-fixtures.js";
 
-const UNIT = fc.constantFrom(
-  ..."ab%_\\'\"*?[]:/.| é😀".split(/(?:)/u),
-  "\u0001",
-  "\u0002",
-  "a\u0001",
-);
-const TEXT = fc.string({ unit: UNIT, minLength: 1, maxLength: 4 });
-const NAMESPACE = fc.array(TEXT, { minLength: 1, maxLength: 3 });
+type FastCheck = typeof import("fast-check");
 
-const SCENARIO = fc.record({
-  tenants: fc.uniqueArray(TEXT, { minLength: 2, maxLength: 3 }),
-  puts: fc.array(
-    fc.record({ tenant: fc.nat(), namespace: NAMESPACE, key: TEXT, batched: fc.boolean() }),
-    { minLength: 1, maxLength: 8 },
-  ),
-  deletes: fc.array(fc.record({ tenant: fc.nat(), put: fc.nat() }), { maxLength: 4 }),
-  probes: fc.array(NAMESPACE, { maxLength: 2 }),
-});
+/** The random scenarios; fast-check is an optional peer, loaded only when the property runs. */
+function scenarios(fc: FastCheck) {
+  const unit = fc.constantFrom(
+    ..."ab%_\\'\"*?[]:/.| é😀".split(/(?:)/u),
+    "\u0001",
+    "\u0002",
+    "a\u0001",
+  );
+  const text = fc.string({ unit, minLength: 1, maxLength: 4 });
+  const namespace = fc.array(text, { minLength: 1, maxLength: 3 });
+  return fc.record({
+    tenants: fc.uniqueArray(text, { minLength: 2, maxLength: 3 }),
+    puts: fc.array(fc.record({ tenant: fc.nat(), namespace, key: text, batched: fc.boolean() }), {
+      minLength: 1,
+      maxLength: 8,
+    }),
+    deletes: fc.array(fc.record({ tenant: fc.nat(), put: fc.nat() }), { maxLength: 4 }),
+    probes: fc.array(namespace, { maxLength: 2 }),
+  });
+}
 
 type Key = { namespace: string[]; key: string };
 
@@ -37,10 +41,15 @@ export const tenantIsolationPropertyCases: readonly StoreCase[] = [
   {
     name: "answers every tenant exactly from its own items",
     async run(ctx) {
+      const fc = await importOptionalPeer(
+        "fast-check",
+        "the tenant-isolation property of rewind/testing",
+        () => import("fast-check"),
+      );
       const { store } = await ctx.open({ refreshTtlOnRead: false });
       let run = 0;
       await fc.assert(
-        fc.asyncProperty(SCENARIO, async (s) => {
+        fc.asyncProperty(scenarios(fc), async (s) => {
           // A per-case tag keeps cases apart; within a case tenants differ only randomly.
           const tag = `${run++}:`;
           const views = [...s.tenants.map((t) => store.forTenant(tag + t)), store.unscoped()];

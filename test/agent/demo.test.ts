@@ -59,8 +59,13 @@ describe("npm run demo", () => {
     expect(output.match(/reserve_hotel +start +key/g)).toHaveLength(2);
     // 4: the fork ran on Osaka, and the tree shows both branches.
     expect(output).toContain("I found 2 flights to Osaka. The cheapest is KX71 at $640");
-    expect(output).toMatch(/├─ step 0 loop: agent calls search_flights\(to=Tokyo\)/);
-    expect(output).toMatch(/└─ step 0 fork: user: "Hi! I'm Ada\. Find me a flight to Osaka\."/);
+    expect(output).toMatch(/├─ #2 loop: agent calls search_flights\(to=Tokyo\)/);
+    expect(output).toMatch(/└─ #\d+ fork: user: "Hi! I'm Ada\. Find me a flight to Osaka\."/);
+    // Checkpoints are numbered from #1; no internal node name or step number leaks out.
+    expect(output).toMatch(/#1 +input +user: "Hi! I'm Ada\. Find me a flight to Tokyo\."/);
+    expect(output).not.toMatch(/next: |step -?\d/);
+    // 3: the resumed worker used the default lease options and took over the dead one's lease.
+    expect(output).toContain("resumes the thread with invoke(null, { threadId })");
     expect(output).toMatch(/✓ All four parts ran in [\d.]+ s\./);
 
     // The database given on the command line keeps both threads for inspection.

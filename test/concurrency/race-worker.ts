@@ -2,7 +2,10 @@
  * A long-lived worker process for the multi-process race tests. It reads one JSON command per
  * line on stdin and answers one JSON line per command on stdout:
  *   {"op":"invoke","trial":1,"threadId":"race-1","onBusy":"reject","input":"w0"}
- *   {"op":"hold","threadId":"t","leaseTtlMs":500}  (starts a run that never ends: kill me)
+ *   {"op":"invoke","threadId":"t","input":null}  (continues the thread from its head)
+ *     optional: "delayMs" (how long the node works), "startDelayMs" (wait before invoking)
+ *   {"op":"hold","threadId":"t"}  (starts a run that never ends, with default options: kill me)
+ *   {"op":"read","threadId":"t"}  (the head's log)
  * Usage: race-worker sqlite <file> | race-worker postgres <url> <schema>
  */
 import { createInterface } from "node:readline";
@@ -47,30 +50,32 @@ for await (const line of lines) {
   const cmd = JSON.parse(line);
   if (cmd.op === "hold") {
     holdForever = true;
-    void app.invoke(
-      { log: cmd.input ?? "holder" },
-      { threadId: cmd.threadId, leaseTtlMs: cmd.leaseTtlMs, onBusy: "enqueue" },
-    );
+    void app.invoke({ log: cmd.input ?? "holder" }, { threadId: cmd.threadId });
     continue;
   }
   if (cmd.op === "exit") break;
+  if (cmd.op === "read") {
+    const state = await app.getState({ threadId: cmd.threadId });
+    process.stdout.write(`${JSON.stringify({ log: state?.values.log ?? [] })}\n`);
+    continue;
+  }
   delayMs = cmd.delayMs ?? 3;
+  if (cmd.startDelayMs) await new Promise((resolve) => setTimeout(resolve, cmd.startDelayMs));
   try {
-    const result = await app.invoke(
-      { log: cmd.input },
-      {
-        threadId: cmd.threadId,
-        onBusy: cmd.onBusy,
-        leaseTtlMs: cmd.leaseTtlMs,
-        busyTimeoutMs: 60_000,
-      },
-    );
+    const result = await app.invoke(cmd.input === null ? null : { log: cmd.input }, {
+      threadId: cmd.threadId,
+      onBusy: cmd.onBusy,
+      ...(cmd.leaseTtlMs ? { leaseTtlMs: cmd.leaseTtlMs } : {}),
+      enqueueTimeoutMs: 60_000,
+    });
     process.stdout.write(
-      `${JSON.stringify({ trial: cmd.trial, ok: true, log: result.values.log })}\n`,
+      `${JSON.stringify({ trial: cmd.trial, input: cmd.input, ok: true, log: result.values.log })}\n`,
     );
   } catch (error) {
     const code = isRewindError(error) ? error.code : String(error);
-    process.stdout.write(`${JSON.stringify({ trial: cmd.trial, ok: false, code })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ trial: cmd.trial, input: cmd.input, ok: false, code })}\n`,
+    );
   }
 }
 await checkpointer.close();

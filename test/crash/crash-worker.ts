@@ -94,6 +94,9 @@ class ObservedBackend implements CheckpointBackend {
   acquireLease(request: Parameters<CheckpointBackend["acquireLease"]>[0]) {
     return this.#inner.acquireLease(request);
   }
+  readLease(threadId: string) {
+    return this.#inner.readLease(threadId);
+  }
   renewLease(...args: Parameters<CheckpointBackend["renewLease"]>) {
     return this.#inner.renewLease(...args);
   }
@@ -123,7 +126,9 @@ db.exec(
 );
 const app = crashGraph(record).compile({ checkpointer });
 const threadId = "crash";
-const run = { threadId, onBusy: "interrupt" as const, leaseTtlMs: 2_000 };
+// Default lease options: a worker started after a SIGKILL finds the dead worker's lease still
+// live and takes it over at once because that process is gone (a THREAD_BUSY here fails the run).
+const run = { threadId };
 for (;;) {
   const state = await app.getState({ threadId });
   if (!state) await app.invoke({ log: "input" }, run);

@@ -11,6 +11,9 @@ import {
   StateGraph,
 } from "../../src/index.js";
 import { BACKENDS, type TestBackend } from "../support/backends.js";
+import { trialCount } from "../support/trial-count.js";
+
+const RESUME_TRIALS = trialCount("REWIND_RACE_TRIALS", { smoke: 10, soak: 100 });
 
 interface Flight {
   to: string;
@@ -190,29 +193,33 @@ for (const backend of BACKENDS) {
       });
 
       for (const onBusy of ["reject", "enqueue"] as const) {
-        it(`two racing resumes give one continuation; the side effect happens once (onBusy ${onBusy}, 100 trials)`, async () => {
-          for (let trial = 0; trial < 100; trial++) {
-            const counter = { booked: 0, planned: 0 };
-            const app = bookingGraph(backend, counter);
-            await app.invoke({}, { threadId: `t${trial}` });
-            const results = await Promise.allSettled([
-              app.invoke(Command.resume({ approved: true }), { threadId: `t${trial}`, onBusy }),
-              app.invoke(Command.resume({ approved: true }), { threadId: `t${trial}`, onBusy }),
-            ]);
-            const ok = results.filter((r) => r.status === "fulfilled");
-            const refused = results.filter(
-              (r) => r.status === "rejected",
-            ) as PromiseRejectedResult[];
-            expect(ok).toHaveLength(1);
-            expect(refused).toHaveLength(1);
-            // reject: the loser finds the thread busy (or, if it came after the winner finished,
-            // the interrupt answered); enqueue: it waits, then finds the interrupt answered.
-            const allowed =
-              onBusy === "reject" ? ["THREAD_BUSY", "ALREADY_RESUMED"] : ["ALREADY_RESUMED"];
-            expect(allowed).toContain(refused[0]!.reason.code);
-            expect(counter.booked).toBe(1);
-          }
-        });
+        it(
+          `two racing resumes give one continuation; the side effect happens once (onBusy ${onBusy}, ${RESUME_TRIALS} trials)`,
+          async () => {
+            for (let trial = 0; trial < RESUME_TRIALS; trial++) {
+              const counter = { booked: 0, planned: 0 };
+              const app = bookingGraph(backend, counter);
+              await app.invoke({}, { threadId: `t${trial}` });
+              const results = await Promise.allSettled([
+                app.invoke(Command.resume({ approved: true }), { threadId: `t${trial}`, onBusy }),
+                app.invoke(Command.resume({ approved: true }), { threadId: `t${trial}`, onBusy }),
+              ]);
+              const ok = results.filter((r) => r.status === "fulfilled");
+              const refused = results.filter(
+                (r) => r.status === "rejected",
+              ) as PromiseRejectedResult[];
+              expect(ok).toHaveLength(1);
+              expect(refused).toHaveLength(1);
+              // reject: the loser finds the thread busy (or, if it came after the winner finished,
+              // the interrupt answered); enqueue: it waits, then finds the interrupt answered.
+              const allowed =
+                onBusy === "reject" ? ["THREAD_BUSY", "ALREADY_RESUMED"] : ["ALREADY_RESUMED"];
+              expect(allowed).toContain(refused[0]!.reason.code);
+              expect(counter.booked).toBe(1);
+            }
+          },
+          60_000 + RESUME_TRIALS * 3_000,
+        );
       }
     });
 

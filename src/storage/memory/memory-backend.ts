@@ -133,18 +133,25 @@ export class MemoryBackend implements CheckpointBackend {
       });
     }
     const now = this.#now();
-    const live =
-      thread.lease && thread.lease.expiresAt > now && thread.lease.owner !== request.owner;
-    if (live && !request.steal) return undefined;
+    const held = thread.lease;
+    const live = held !== undefined && held.expiresAt > now && held.owner !== request.owner;
+    if (live && !request.steal && held.token !== request.replacing) return undefined;
+    const head = thread.checkpoints.get("")?.at(-1)?.id ?? null;
     thread.lastToken += 1;
     thread.lease = {
       threadId: request.threadId,
       owner: request.owner,
       token: thread.lastToken,
       expiresAt: now + request.ttlMs,
-      ...(live ? { stolenFrom: thread.lease!.owner } : {}),
+      startedFrom: live && request.inheritStart ? held.startedFrom : head,
+      ...(request.holder ? { holder: request.holder } : {}),
+      ...(live ? { stolenFrom: held.owner } : {}),
     };
     return thread.lease;
+  }
+
+  async readLease(threadId: string): Promise<Lease | undefined> {
+    return this.#threads.get(threadId)?.lease;
   }
 
   async renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined> {
@@ -157,9 +164,11 @@ export class MemoryBackend implements CheckpointBackend {
     return renewed;
   }
 
-  async releaseLease(lease: Lease): Promise<void> {
+  async releaseLease(lease: Lease): Promise<boolean> {
     const thread = this.#threads.get(lease.threadId);
-    if (thread?.lease?.token === lease.token) thread.lease = undefined;
+    if (thread?.lease?.token !== lease.token) return false;
+    thread.lease = undefined;
+    return true;
   }
 
   async close(): Promise<void> {

@@ -1,10 +1,11 @@
 /**
  * PostgreSQL schema of the checkpoint backend: an ordered list (the index is the version),
- * applied on first use in one transaction under an advisory lock and recorded in
- * `rewind_migrations`, so processes starting together migrate exactly once.
+ * applied on first use by the one PostgreSQL runner (`PostgresClient.migrate`: one transaction
+ * under an advisory lock) and recorded in `rewind_migrations`, so processes starting together
+ * migrate exactly once.
  */
-import { MigrationError } from "../../errors.js";
-import { ensureSchema, type PgPoolLike } from "./pg-types.js";
+import type { PgPoolLike } from "./pg-types.js";
+import { PostgresClient, type PostgresMigrationSpec } from "./postgres-client.js";
 
 /** `s` is the quoted schema name. */
 export const POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
@@ -186,50 +187,57 @@ export const POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
     DELETE FROM ${s}.rewind_blobs WHERE thread_id = p_thread;
     DELETE FROM ${s}.rewind_writes WHERE thread_id = p_thread;
   END $fn$;`,
+  // 3: the lease records where its holder's work starts (the root head when it was granted, or
+  // the start of the run a rollback preempted) and which process holds it (host, pid, process
+  // start), so a rollback never discards a finished run and a killed holder is taken over at
+  // once. A grant may replace a holder by token (one the caller found gone).
+  (s) => `
+  ALTER TABLE ${s}.rewind_threads ADD COLUMN lease_started_from TEXT,
+    ADD COLUMN lease_host TEXT, ADD COLUMN lease_pid INTEGER, ADD COLUMN lease_process_start TEXT;
+  DROP FUNCTION ${s}.rewind_acquire_lease(TEXT, TEXT, BIGINT, BOOLEAN);
+  CREATE FUNCTION ${s}.rewind_acquire_lease(p_thread TEXT, p_owner TEXT, p_ttl BIGINT,
+    p_steal BOOLEAN, p_replacing BIGINT, p_inherit BOOLEAN, p_host TEXT, p_pid INTEGER,
+    p_process_start TEXT)
+  RETURNS TABLE (status TEXT, token BIGINT, expires_at BIGINT, stolen_from TEXT, started_from TEXT)
+  LANGUAGE plpgsql AS $fn$
+  DECLARE t RECORD; now_ms BIGINT := (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT;
+    held BOOLEAN; head TEXT;
+  BEGIN
+    INSERT INTO ${s}.rewind_threads (thread_id) VALUES (p_thread) ON CONFLICT DO NOTHING;
+    SELECT * INTO t FROM ${s}.rewind_threads WHERE thread_id = p_thread FOR UPDATE;
+    IF t.deleted THEN
+      RETURN QUERY SELECT 'deleted'::TEXT, 0::BIGINT, 0::BIGINT, NULL::TEXT, NULL::TEXT; RETURN;
+    END IF;
+    held := t.lease_expires_at IS NOT NULL AND t.lease_expires_at > now_ms AND t.lease_owner <> p_owner;
+    IF held AND NOT p_steal AND t.lease_token IS DISTINCT FROM p_replacing THEN
+      RETURN QUERY SELECT 'busy'::TEXT, 0::BIGINT, 0::BIGINT, NULL::TEXT, NULL::TEXT; RETURN;
+    END IF;
+    IF held AND p_inherit THEN head := t.lease_started_from;
+    ELSE SELECT head_id INTO head FROM ${s}.rewind_heads WHERE thread_id = p_thread AND ns = '';
+    END IF;
+    UPDATE ${s}.rewind_threads SET lease_owner = p_owner, lease_token = t.lease_token + 1,
+      lease_expires_at = now_ms + p_ttl, lease_started_from = head, lease_host = p_host,
+      lease_pid = p_pid, lease_process_start = p_process_start WHERE thread_id = p_thread;
+    RETURN QUERY SELECT 'ok'::TEXT, t.lease_token + 1, now_ms + p_ttl,
+      CASE WHEN held THEN t.lease_owner ELSE NULL END, head;
+  END $fn$;`,
 ];
 
-/** Applies the missing migrations; returns how many ran. Safe to call from many processes at once. */
-export async function migratePostgres(
-  pool: PgPoolLike,
-  schema: string,
-  quoted: string,
-): Promise<number> {
-  const client = await pool.connect();
-  let broken = false;
-  try {
-    await client.query("BEGIN");
-    // One lock per schema: concurrent first uses wait here and then find the work done.
-    await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [
-      `rewind:checkpoints:${schema}`,
-    ]);
-    await ensureSchema(client, schema, quoted);
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${quoted}.rewind_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
-    );
-    const { rows } = await client.query(
-      `SELECT COALESCE(MAX(version), 0) AS v FROM ${quoted}.rewind_migrations`,
-    );
-    const current = Number(rows[0].v);
-    if (current > POSTGRES_MIGRATIONS.length) {
-      throw new MigrationError(
-        `schema ${schema} is at version ${current}, newer than this Rewind (${POSTGRES_MIGRATIONS.length}); upgrade Rewind`,
-      );
-    }
-    for (let v = current + 1; v <= POSTGRES_MIGRATIONS.length; v++) {
-      await client.query(POSTGRES_MIGRATIONS[v - 1]!(quoted));
-      await client.query(`INSERT INTO ${quoted}.rewind_migrations (version) VALUES ($1)`, [v]);
-    }
-    await client.query("COMMIT");
-    return POSTGRES_MIGRATIONS.length - current;
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => {
-      broken = true;
-    });
-    if (error instanceof MigrationError) throw error;
-    throw new MigrationError(`PostgreSQL migration failed: ${(error as Error).message}`, {
-      cause: error,
-    });
-  } finally {
-    client.release(broken);
-  }
+/** The checkpoint tables' migrations, their lock and the table recording them. */
+export const POSTGRES_CHECKPOINT_SCHEMA: PostgresMigrationSpec = {
+  table: "rewind_migrations",
+  lockKey: (schema) => `rewind:checkpoints:${schema}`,
+  migrations: (quoted) => POSTGRES_MIGRATIONS.map((migration) => migration(quoted)),
+  label: "checkpoint",
+};
+
+/**
+ * Applies the missing checkpoint migrations to `schema` through `pool` (left open); returns how
+ * many ran. Safe to call from many processes at once.
+ */
+export async function migratePostgres(pool: PgPoolLike, schema: string): Promise<number> {
+  return new PostgresClient(pool, {}, "PostgreSQL migration").migrate(
+    schema,
+    POSTGRES_CHECKPOINT_SCHEMA,
+  );
 }

@@ -8,28 +8,32 @@ import { ConflictError, LeaseLostError, ThreadDeletedError } from "../../errors.
 import type {
   CheckpointKey,
   CheckpointPut,
-  Lease,
   LeaseFence,
-  LeaseRequest,
   StoredBlob,
   StoredCheckpoint,
   StoredWrite,
 } from "../types.js";
+import type { SqliteClient } from "./sqlite-client.js";
 import { decodeInline, encodeInline, inlineSize } from "./sqlite-inline.js";
 import { encodeCreatedAt, encodeVersions, KIND_CODES, packId, packSpilled } from "./sqlite-rows.js";
-import type { SqliteDatabaseLike, SqliteStatementLike } from "./sqlite-types.js";
+import type { SqliteStatementLike } from "./sqlite-types.js";
 
-interface ThreadRow {
+/** A row of `rewind_threads`: the thread's tombstone and its lease. */
+export interface ThreadRow {
   tid: number;
   deleted: number;
   lease_owner: string | null;
   lease_token: number;
   lease_expires_at: number | null;
+  lease_started_from: string | null;
+  lease_host: string | null;
+  lease_pid: number | null;
+  lease_process_start: string | null;
 }
 
 const SQL = {
   thread:
-    "SELECT tid, deleted, lease_owner, lease_token, lease_expires_at FROM rewind_threads WHERE thread_id = ?",
+    "SELECT tid, deleted, lease_owner, lease_token, lease_expires_at, lease_started_from, lease_host, lease_pid, lease_process_start FROM rewind_threads WHERE thread_id = ?",
   newThread: "INSERT INTO rewind_threads (thread_id) VALUES (?)",
   head: "SELECT id FROM rewind_checkpoints WHERE tid = ? AND ns = ? ORDER BY id DESC LIMIT 1",
   // What a put's own-version values could clash with, in one statement: the checkpoint's row
@@ -69,39 +73,17 @@ const SQL = {
   deleteCheckpoints: "DELETE FROM rewind_checkpoints WHERE tid = ?",
   tombstone:
     "UPDATE rewind_threads SET deleted = 1, lease_owner = NULL, lease_expires_at = NULL WHERE tid = ?",
-  takeLease:
-    "UPDATE rewind_threads SET lease_owner = ?, lease_token = ?, lease_expires_at = ? WHERE tid = ?",
-  renewLease: `UPDATE rewind_threads SET lease_expires_at = @expiresAt
-    WHERE thread_id = @threadId AND lease_token = @token AND lease_expires_at > @now AND deleted = 0
-    RETURNING lease_owner AS owner`,
-  releaseLease: `UPDATE rewind_threads SET lease_owner = NULL, lease_expires_at = NULL
-    WHERE thread_id = ? AND lease_token = ? AND lease_expires_at IS NOT NULL`,
 };
 
-/** What the writer needs from the backend that owns the connection. */
-export interface SqliteWriterContext {
-  /** The open database (throws when closed). */
-  db(): SqliteDatabaseLike;
-  /** A cached prepared statement. */
-  stmt(sql: string): SqliteStatementLike;
-  /** Epoch milliseconds, for leases. */
-  now(): number;
-  /** Largest row payload that stays on its b-tree page. */
-  maxLocal(): number;
-}
-
-/** Synchronous writes through cached statements; the backend wraps them in its async API. */
+/** Synchronous writes through the client's cached statements; the backend wraps them in its async API. */
 export class SqliteWriter {
-  readonly #db: () => SqliteDatabaseLike;
-  readonly #stmt: (sql: string) => SqliteStatementLike;
+  readonly #client: SqliteClient;
   readonly #now: () => number;
-  readonly #maxLocal: () => number;
 
-  constructor(context: SqliteWriterContext) {
-    this.#db = () => context.db();
-    this.#stmt = (sql) => context.stmt(sql);
-    this.#now = () => context.now();
-    this.#maxLocal = () => context.maxLocal();
+  /** `now`: the lease clock, epoch milliseconds. */
+  constructor(client: SqliteClient, now: () => number) {
+    this.#client = client;
+    this.#now = now;
   }
 
   putCheckpoint(put: CheckpointPut): void {
@@ -118,7 +100,7 @@ export class SqliteWriter {
         out: this.#outOfLine(blob.value?.bytes, overhead + (blob.prevVersion?.length ?? 0)),
       };
     });
-    this.#transaction(() => {
+    this.transaction(() => {
       const { tid } = this.#writable(c.threadId, put.fence);
       if (put.expectedHead !== undefined) {
         const head =
@@ -199,7 +181,7 @@ export class SqliteWriter {
       Buffer.byteLength(c.metadata) +
       Buffer.byteLength(c.body) +
       32;
-    let budget = this.#maxLocal() - row - 1;
+    let budget = this.#client.maxLocal - row - 1;
     const inline: StoredBlob[] = [];
     const rest: StoredBlob[] = [];
     for (const blob of put.blobs) {
@@ -221,7 +203,7 @@ export class SqliteWriter {
       const overhead = keyLength + w.taskId.length + w.taskPath.length + w.channel.length;
       return { w, out: this.#outOfLine(w.value.bytes, overhead) };
     });
-    this.#transaction(() => {
+    this.transaction(() => {
       const { tid } = this.#writable(key.threadId, fence);
       for (const { w, out } of prepared) {
         const pk = [tid, key.ns, checkpointId, w.taskId, w.idx];
@@ -245,8 +227,8 @@ export class SqliteWriter {
   }
 
   deleteThread(threadId: string): void {
-    this.#transaction(() => {
-      const { tid } = this.#thread(threadId, true)!;
+    this.transaction(() => {
+      const { tid } = this.thread(threadId, true)!;
       this.#stmt(SQL.freeThreadValues).run({ tid });
       this.#stmt(SQL.deleteBlobs).run(tid);
       this.#stmt(SQL.deleteWrites).run(tid);
@@ -255,70 +237,36 @@ export class SqliteWriter {
     });
   }
 
-  acquireLease(request: LeaseRequest): Lease | undefined {
-    return this.#transaction(() => {
-      const thread = this.#thread(request.threadId, true)!;
-      if (thread.deleted) throw this.#deletedError(request.threadId);
-      const now = this.#now();
-      const live = thread.lease_expires_at !== null && thread.lease_expires_at > now;
-      const heldByOther = live && thread.lease_owner !== request.owner;
-      if (heldByOther && !request.steal) return undefined;
-      const lease: Lease = {
-        threadId: request.threadId,
-        owner: request.owner,
-        token: thread.lease_token + 1,
-        expiresAt: now + request.ttlMs,
-        ...(heldByOther ? { stolenFrom: thread.lease_owner ?? undefined } : {}),
-      };
-      this.#stmt(SQL.takeLease).run(lease.owner, lease.token, lease.expiresAt, thread.tid);
-      return lease;
-    });
+  /** Runs `work` in one `BEGIN IMMEDIATE` transaction (a savepoint when one is open). */
+  transaction<T>(work: () => T): T {
+    return this.#client.transaction(true, work);
   }
 
-  renewLease(lease: Lease, ttlMs: number): Lease | undefined {
-    const now = this.#now();
-    const expiresAt = now + ttlMs;
-    const row = this.#stmt(SQL.renewLease).get({
-      expiresAt,
-      threadId: lease.threadId,
-      token: lease.token,
-      now,
-    }) as { owner: string } | undefined;
-    return row && { threadId: lease.threadId, owner: row.owner, token: lease.token, expiresAt };
+  #stmt(sql: string): SqliteStatementLike {
+    return this.#client.stmt(sql);
   }
 
-  releaseLease(lease: Lease): void {
-    this.#stmt(SQL.releaseLease).run(lease.threadId, lease.token);
-  }
-
-  #transaction<T>(work: () => T): T {
-    const db = this.#db();
-    // Called synchronously from inside the caller's own transaction on a shared handle: nest.
-    const nested = db.inTransaction;
-    this.#stmt(nested ? "SAVEPOINT rewind_checkpoint" : "BEGIN IMMEDIATE").run();
-    try {
-      const result = work();
-      this.#stmt(nested ? "RELEASE rewind_checkpoint" : "COMMIT").run();
-      return result;
-    } catch (error) {
-      if (nested) {
-        this.#stmt("ROLLBACK TO rewind_checkpoint").run();
-        this.#stmt("RELEASE rewind_checkpoint").run();
-      } else if (db.inTransaction) this.#stmt("ROLLBACK").run();
-      throw error;
-    }
-  }
-
-  #thread(threadId: string, create: boolean): ThreadRow | undefined {
+  /** The thread's row; created (and returned) when missing and `create` is set. */
+  thread(threadId: string, create: boolean): ThreadRow | undefined {
     const row = this.#stmt(SQL.thread).get(threadId) as ThreadRow | undefined;
     if (row || !create) return row;
     const tid = Number(this.#stmt(SQL.newThread).run(threadId).lastInsertRowid);
-    return { tid, deleted: 0, lease_owner: null, lease_token: 0, lease_expires_at: null };
+    return {
+      tid,
+      deleted: 0,
+      lease_owner: null,
+      lease_token: 0,
+      lease_expires_at: null,
+      lease_started_from: null,
+      lease_host: null,
+      lease_pid: null,
+      lease_process_start: null,
+    };
   }
 
   #writable(threadId: string, fence: LeaseFence | undefined): ThreadRow {
-    const thread = this.#thread(threadId, true)!;
-    if (thread.deleted) throw this.#deletedError(threadId);
+    const thread = this.thread(threadId, true)!;
+    if (thread.deleted) throw this.deletedError(threadId);
     if (fence) {
       const expires = thread.lease_expires_at;
       if (expires === null || expires <= this.#now() || thread.lease_token !== fence.token) {
@@ -355,12 +303,12 @@ export class SqliteWriter {
    * row's other columns), or undefined when it stays inline.
    */
   #outOfLine(bytes: Uint8Array | undefined, overhead: number) {
-    if (bytes === undefined || bytes.byteLength + overhead + 32 <= this.#maxLocal())
+    if (bytes === undefined || bytes.byteLength + overhead + 32 <= this.#client.maxLocal)
       return undefined;
     return packSpilled(bytes);
   }
 
-  #deletedError(threadId: string): ThreadDeletedError {
+  deletedError(threadId: string): ThreadDeletedError {
     return new ThreadDeletedError(`thread "${threadId}" was deleted; late writes are refused`, {
       threadId,
     });

@@ -98,11 +98,15 @@ export class FaultyCheckpointBackend implements CheckpointBackend {
     return underFault(this.faults.decide("acquireLease"), () => this.#inner.acquireLease(request));
   }
 
+  readLease(threadId: string): Promise<Lease | undefined> {
+    return underFault(this.faults.decide("readLease"), () => this.#inner.readLease(threadId));
+  }
+
   renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined> {
     return underFault(this.faults.decide("renewLease"), () => this.#inner.renewLease(lease, ttlMs));
   }
 
-  releaseLease(lease: Lease): Promise<void> {
+  releaseLease(lease: Lease): Promise<boolean> {
     return underFault(this.faults.decide("releaseLease"), () => this.#inner.releaseLease(lease));
   }
 
