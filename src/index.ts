@@ -10,5 +10,7 @@ export * from "./serde/index.js";
 export * from "./storage/checkpointer.js";
 export { MemoryBackend } from "./storage/memory/index.js";
 export { createMemoryStore, MemoryStoreBackend } from "./storage/memory/memory-store.js";
+export { checkpointerForTenant } from "./storage/tenant-checkpointer.js";
+export { parseThreadKey, type ThreadAddress, threadKey } from "./storage/thread-key.js";
 export type * from "./storage/types.js";
 export * from "./store/index.js";

@@ -1,7 +1,8 @@
 /**
  * A runnable graph bound to a checkpointer: run it (`invoke`, `stream`), read it (`getState`,
- * `getStateHistory`, `getLineage`, `diff`), and travel in time (`updateState`, `fork`, replay
- * with `invoke(null, { threadId, checkpointId })`).
+ * `getStateHistory`, `getLineage`, `diff`), travel in time (`updateState`, `fork`, replay
+ * with `invoke(null, { threadId, checkpointId })`) and delete threads. Every call is scoped by
+ * its `tenantId`: a tenant only ever reaches its own threads.
  */
 import { InvalidInputError, NotFoundError } from "../errors.js";
 import { newCheckpointId, validateThreadId } from "../ids.js";
@@ -12,6 +13,7 @@ import {
   createCheckpointer,
 } from "../storage/checkpointer.js";
 import { MemoryBackend } from "../storage/memory/memory-backend.js";
+import { checkpointerForTenant } from "../storage/tenant-checkpointer.js";
 import type { CheckpointBackend } from "../storage/types.js";
 import type { Store } from "../store/store.js";
 import { applyWrites, stateView, toWrites } from "./apply.js";
@@ -72,13 +74,22 @@ export interface StateSnapshot<S = any> {
   readonly createdAt: string;
 }
 
-/** Where a time-travel call applies: the thread's head, or a given checkpoint. */
-export interface ThreadRef {
+/** A thread: its id within its tenant (omitted: the default tenant). Tenants never share one. */
+export interface ThreadSelector {
   readonly threadId: string;
+  readonly tenantId?: string | undefined;
+}
+
+/** Where a time-travel call applies: the thread's head, or a given checkpoint. */
+export interface ThreadRef extends ThreadSelector {
   readonly checkpointId?: string | undefined;
 }
 
 export class CompiledGraph<C extends ChannelMap> {
+  /**
+   * The checkpointer, unscoped: it reaches every tenant's threads by storage key (`threadKey`).
+   * An administrator's handle; the graph's own methods are scoped by `tenantId`.
+   */
   readonly checkpointer: Checkpointer;
   readonly #spec: GraphSpec<C>;
   readonly #ctx: RunContext;
@@ -150,15 +161,23 @@ export class CompiledGraph<C extends ChannelMap> {
     emit: (e: StreamEvent) => void,
   ): Promise<RunResult<StateOf<C>>> {
     validateRunOptions(options, this.#spec);
-    return withThreadLease(this.checkpointer, options.threadId, options, (held) =>
-      new Run(this.#ctx, options, emit, held).execute(input),
+    // The tenant's view stores the thread (and takes its lease) under the tenant's key, while
+    // the run, its nodes, results and errors keep the caller's thread id.
+    const threads = this.#threads(options);
+    const ctx = { ...this.#ctx, checkpointer: threads };
+    return withThreadLease(threads, options.threadId, options, (held) =>
+      new Run(ctx, options, emit, held).execute(input),
     );
+  }
+
+  #threads(thread: ThreadSelector): Checkpointer {
+    return checkpointerForTenant(this.checkpointer, thread.tenantId);
   }
 
   /** The state at the head (or at `checkpointId`), or `undefined` for a thread never written. */
   async getState(ref: ThreadRef): Promise<StateSnapshot<StateOf<C>> | undefined> {
     validateThreadId(ref.threadId);
-    const tuple = await this.checkpointer.get(ref.threadId, { checkpointId: ref.checkpointId });
+    const tuple = await this.#threads(ref).get(ref.threadId, { checkpointId: ref.checkpointId });
     if (!tuple) {
       if (ref.checkpointId !== undefined) {
         throw new NotFoundError(`checkpoint ${ref.checkpointId} not found`, ref);
@@ -170,11 +189,11 @@ export class CompiledGraph<C extends ChannelMap> {
 
   /** Checkpoints newest first, paged with `before` and `limit`, filtered on metadata. */
   async *getStateHistory(
-    ref: { threadId: string },
+    ref: ThreadSelector,
     options: { before?: string; limit?: number; filter?: Record<string, unknown> } = {},
   ): AsyncGenerator<StateSnapshot<StateOf<C>>> {
     validateThreadId(ref.threadId);
-    for await (const tuple of this.checkpointer.list({
+    for await (const tuple of this.#threads(ref).list({
       threadId: ref.threadId,
       ns: "",
       ...options,
@@ -207,11 +226,12 @@ export class CompiledGraph<C extends ChannelMap> {
     ) {
       throw new InvalidInputError(`asNode "${asNode}" is not a node of this graph`);
     }
-    const head = await this.checkpointer.get(ref.threadId);
+    const threads = this.#threads(ref);
+    const head = await threads.get(ref.threadId);
     const base =
       ref.checkpointId === undefined
         ? head
-        : await this.checkpointer.get(ref.threadId, { checkpointId: ref.checkpointId });
+        : await threads.get(ref.threadId, { checkpointId: ref.checkpointId });
     if (!base) {
       throw new NotFoundError(
         ref.checkpointId
@@ -253,7 +273,7 @@ export class CompiledGraph<C extends ChannelMap> {
       next,
       joins: asNode === undefined ? current.joins : {},
     };
-    await this.checkpointer.put(
+    await threads.put(
       {
         threadId: ref.threadId,
         id,
@@ -290,10 +310,10 @@ export class CompiledGraph<C extends ChannelMap> {
   }
 
   /** The thread's checkpoints as a tree of branches. */
-  async getLineage(ref: { threadId: string }): Promise<Lineage> {
+  async getLineage(ref: ThreadSelector): Promise<Lineage> {
     validateThreadId(ref.threadId);
     const headers = [];
-    for await (const tuple of this.checkpointer.list({
+    for await (const tuple of this.#threads(ref).list({
       threadId: ref.threadId,
       ns: "",
       includeValues: false,
@@ -311,12 +331,18 @@ export class CompiledGraph<C extends ChannelMap> {
   }
 
   /** What changed in the values between two checkpoints of a thread. */
-  async diff(ref: { threadId: string; from: string; to: string }): Promise<StateChange[]> {
+  async diff(ref: ThreadSelector & { from: string; to: string }): Promise<StateChange[]> {
     const [a, b] = await Promise.all([
-      this.getState({ threadId: ref.threadId, checkpointId: ref.from }),
-      this.getState({ threadId: ref.threadId, checkpointId: ref.to }),
+      this.getState({ ...ref, checkpointId: ref.from }),
+      this.getState({ ...ref, checkpointId: ref.to }),
     ]);
     return diffValues(a!.values, b!.values);
+  }
+
+  /** Deletes the thread and leaves a tombstone: later writes to it fail (`ThreadDeletedError`). */
+  async deleteThread(ref: ThreadSelector): Promise<void> {
+    validateThreadId(ref.threadId);
+    await this.#threads(ref).deleteThread(ref.threadId);
   }
 
   #toState(tuple: CheckpointTuple): StateSnapshot<StateOf<C>> {

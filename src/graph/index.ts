@@ -9,7 +9,13 @@ export {
   type UpdateOf,
 } from "./channels.js";
 export { Command, type CommandFields, isCommand } from "./command.js";
-export type { CompileOptions, StateSnapshot, TaskInfo, ThreadRef } from "./compiled-graph.js";
+export type {
+  CompileOptions,
+  StateSnapshot,
+  TaskInfo,
+  ThreadRef,
+  ThreadSelector,
+} from "./compiled-graph.js";
 export { CompiledGraph } from "./compiled-graph.js";
 export { END, START } from "./constants.js";
 export { diffValues, type StateChange } from "./diff.js";

@@ -24,7 +24,12 @@ export interface RunOptions extends LeaseOptions {
   /** Breakpoints for this call (replacing the compiled ones). */
   readonly interruptBefore?: readonly string[];
   readonly interruptAfter?: readonly string[];
-  /** The tenant whose slice of the cross-thread store nodes see as `ctx.store`. */
+  /**
+   * The tenant the run works for: the thread is that tenant's `threadId` (another tenant's
+   * thread of the same id is a different thread), and nodes see that tenant's slice of the
+   * cross-thread store as `ctx.store`. Omitted: the default tenant, whose threads are stored
+   * under their own id.
+   */
   readonly tenantId?: string;
 }
 

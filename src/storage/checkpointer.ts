@@ -10,9 +10,9 @@ import {
   SerializationError,
   StorageError,
 } from "../errors.js";
-import { validateThreadId } from "../ids.js";
 import { defaultSerializer, type JsonSerializer } from "../serde/serializer.js";
 import { appendAll } from "./blob-chain.js";
+import { validateThreadKey } from "./thread-key.js";
 import type {
   ChannelVersion,
   CheckpointBackend,
@@ -157,7 +157,9 @@ const NAME_MAX = 256;
 
 /**
  * A validated, serializing handle on a backend. Create one per backend with
- * {@link createCheckpointer}; share it between graphs.
+ * {@link createCheckpointer}; share it between graphs. It is unscoped: it reaches every tenant's
+ * threads by their storage keys ({@link threadKey}); {@link checkpointerForTenant} gives one
+ * tenant's view.
  */
 export class Checkpointer {
   readonly backend: CheckpointBackend;
@@ -206,7 +208,7 @@ export class Checkpointer {
    * pipeline writes and never serialize while a connection is held. Pair with {@link write}.
    */
   encode(input: NewCheckpoint): EncodedCheckpoint {
-    const threadId = validateThreadId(input.threadId);
+    const threadId = validateThreadKey(input.threadId);
     const ns = input.ns ?? "";
     validateName(input.id, "checkpoint id");
     const blobs = input.updates.map((update) => this.#encodeUpdate(update, threadId, input.id));
@@ -262,7 +264,7 @@ export class Checkpointer {
     writes: readonly PendingWrite[],
     fence?: LeaseFence,
   ): Promise<void> {
-    const threadId = validateThreadId(key.threadId);
+    const threadId = validateThreadKey(key.threadId);
     validateName(key.checkpointId, "checkpoint id");
     const stored: StoredWrite[] = writes.map((write) => {
       validateName(write.taskId, "task id");
@@ -287,7 +289,7 @@ export class Checkpointer {
     threadId: string,
     options: { ns?: string; checkpointId?: string | undefined } = {},
   ): Promise<CheckpointTuple | undefined> {
-    validateThreadId(threadId);
+    validateThreadKey(threadId);
     if (options.checkpointId !== undefined) validateName(options.checkpointId, "checkpoint id");
     await this.ready();
     const loaded = await this.#call(threadId, options.checkpointId, () =>
@@ -298,7 +300,7 @@ export class Checkpointer {
 
   /** Checkpoints newest first, decoded one page at a time. */
   async *list(options: ListOptions = {}): AsyncIterable<CheckpointTuple> {
-    if (options.threadId !== undefined) validateThreadId(options.threadId);
+    if (options.threadId !== undefined) validateThreadKey(options.threadId);
     if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 0)) {
       throw new InvalidInputError("limit must be a non-negative integer");
     }
@@ -315,7 +317,7 @@ export class Checkpointer {
 
   /** Deletes a thread everywhere and leaves a tombstone that refuses late writes. */
   async deleteThread(threadId: string): Promise<void> {
-    validateThreadId(threadId);
+    validateThreadKey(threadId);
     await this.ready();
     await this.#call(threadId, undefined, () => this.backend.deleteThread(threadId));
   }
@@ -327,7 +329,7 @@ export class Checkpointer {
     ttlMs: number,
     options: Omit<LeaseRequest, "threadId" | "owner" | "ttlMs"> = {},
   ): Promise<Lease | undefined> {
-    validateThreadId(threadId);
+    validateThreadKey(threadId);
     validateName(owner, "lease owner");
     validateTtl(ttlMs);
     await this.ready();
@@ -346,7 +348,7 @@ export class Checkpointer {
 
   /** The thread's current lease (live or expired, not released), or `undefined`. */
   async readLease(threadId: string): Promise<Lease | undefined> {
-    validateThreadId(threadId);
+    validateThreadKey(threadId);
     await this.ready();
     return this.#call(threadId, undefined, () => this.backend.readLease(threadId));
   }

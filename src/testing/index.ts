@@ -40,3 +40,7 @@ export {
   storeConformanceCases,
 } from "./store-conformance.js";
 export type { OpenedStore, StoreCase, StoreCaseContext } from "./store-fixtures.js";
+export {
+  registerThreadTenancyProperty,
+  type ThreadTenancyHarness,
+} from "./thread-tenancy-property.js";
