@@ -21,7 +21,7 @@ import {
   TASKS,
   WRITES_IDX_MAP,
 } from "@langchain/langgraph-checkpoint";
-import { InvalidInputError } from "../errors.js";
+import { ConflictError, InvalidInputError } from "../errors.js";
 import type { JsonSerializer } from "../serde/serializer.js";
 import {
   type AppendPolicy,
@@ -35,6 +35,7 @@ import type { CheckpointBackend, LoadedCheckpoint, StoredCheckpoint } from "../s
 import { AppendTracker, channelKey } from "./append-tracker.js";
 import {
   canonicalTime,
+  discardedNodes,
   headToExpect,
   isUniqueVersion,
   namespaceOf,
@@ -84,6 +85,10 @@ export interface RewindSaverOptions extends Partial<AppendPolicy> {
  * refused rather than forking the thread silently. Writes that branch on purpose are exempt:
  * `source` "update" and "fork" (`updateState`, replays), and the first write of a run that
  * addressed its parent explicitly by `checkpoint_id` (LangChain copies it to `config.metadata`).
+ * A new input whose head still has tasks to run (another run is on its way from it, or stopped
+ * there) is refused too, before anything is stored: built on that unfinished turn, the new run
+ * would carry its input while the other run's next write is refused, leaving a message nobody
+ * answered. Resume the stopped run, or name its checkpoint to start over from it.
  *
  * Channel versions are strings unique to one branch (`getNextVersion`), because values are
  * stored once per (thread, namespace, channel, version): LangGraph's default integers would
@@ -199,6 +204,9 @@ export class RewindSaver extends BaseCheckpointSaver {
       }),
     };
     const expectedHead = this.#refuseStale ? headToExpect(config, metadata, parentId) : undefined;
+    if (expectedHead !== undefined && metadata?.source === "input") {
+      await this.#refuseDiscarding(threadId, ns, expectedHead, checkpoint);
+    }
     await this.#door.putCheckpoint({ checkpoint: row, blobs, expectedHead });
     for (const plan of plans) plan.commit();
     return checkpointConfig(threadId, ns, checkpoint.id);
@@ -248,6 +256,34 @@ export class RewindSaver extends BaseCheckpointSaver {
   /** Closes the storage (idempotent); later calls throw `ClosedError`. */
   close(): Promise<void> {
     return this.checkpointer.close();
+  }
+
+  /**
+   * A new input on a head whose tasks have not run (another run is still on its way, or stopped
+   * there) would discard them and build on that run's unfinished turn, which is then lost when
+   * the run's next write is refused. Refused instead, before anything is stored.
+   */
+  async #refuseDiscarding(threadId: string, ns: string, headId: string, checkpoint: Checkpoint) {
+    const heads = this.#door.listCheckpoints({
+      threadId,
+      ns,
+      checkpointId: headId,
+      limit: 1,
+      includeValues: false,
+    });
+    for await (const head of heads) {
+      const site = { threadId, checkpointId: headId };
+      const seen = this.#codec.decodeBody(head.checkpoint.body, site).versionsSeen;
+      const discarded = discardedNodes(
+        seen as Checkpoint["versions_seen"],
+        checkpoint.versions_seen,
+      );
+      if (discarded.length === 0) return;
+      throw new ConflictError(
+        `put: checkpoint ${headId} of thread "${threadId}" has tasks that have not run (${discarded.join(", ")}): another run is still on its way from it, or stopped there. Resume it, or name checkpoint ${headId} in the config to start over from it`,
+        { threadId, checkpointId: checkpoint.id },
+      );
+    }
   }
 
   /** How a changed channel is stored (an append when it only grew), and what to remember once it is. */
