@@ -46,8 +46,16 @@ async function round(
   return out;
 }
 
-const checkpointer = createPostgresCheckpointer(url, { schema, maxConnections: 3 });
-const store = createPostgresStore(url, { schema, maxConnections: 3 });
+let reported = 0;
+const onConnectionError = () => {
+  reported++;
+};
+const checkpointer = createPostgresCheckpointer(url, {
+  schema,
+  maxConnections: 3,
+  onConnectionError,
+});
+const store = createPostgresStore(url, { schema, maxConnections: 3, onConnectionError });
 const app = graph(checkpointer);
 
 if (mode === "dropped") {
@@ -58,13 +66,22 @@ if (mode === "dropped") {
     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
     [appName],
   );
+  // Wait (bounded by count) until the server has really ended those sessions...
+  for (let i = 0; i < 200; i++) {
+    const { rows } = await admin.query(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1",
+      [appName],
+    );
+    if (rows[0].n === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   await admin.end();
-  // Let the process sit while the server's goodbye reaches the idle connections' sockets.
+  // ...then let the process sit while their goodbye reaches the idle connections' sockets.
   for (let i = 0; i < 10; i++) await new Promise((resolve) => setTimeout(resolve, 100));
   const second = await round(app, store, "t1");
   await checkpointer.close();
   await store.close();
-  console.log(JSON.stringify({ first, killed: killed.rowCount, second }));
+  console.log(JSON.stringify({ first, killed: killed.rowCount, reported, second }));
 } else if (mode === "idle") {
   const first = await round(app, store, "t1");
   await new Promise((resolve) => setImmediate(resolve));

@@ -41,6 +41,8 @@ describe("PostgreSQL connections Rewind opens from a URL", () => {
     expect(code).toBe(0);
     expect(result.first).toEqual({ graph: "n=1", store: "ok t1" });
     expect(result.killed).toBeGreaterThan(0);
+    // Each dropped idle connection was reported to onConnectionError, not thrown.
+    expect(result.reported).toBeGreaterThan(0);
     expect(result.second).toEqual({ graph: "n=2", store: "ok t1" });
   });
 
