@@ -85,6 +85,8 @@ export class Run {
   #saved: Snapshot = EMPTY_SNAPSHOT;
   #headId: string | null = null;
   #chain: Promise<void> = Promise.resolve();
+  /** Set once a queued write has failed; the run stops before its next step. */
+  #writeFailed = false;
   #unsaved: Snapshot | undefined;
   #deferred: { checkpointId: string; writes: PendingWrite[] }[] = [];
 
@@ -164,6 +166,9 @@ export class Run {
     let current = start;
     let pending = startPending;
     for (let stepsRun = 0; ; stepsRun++) {
+      // A background write (async durability) that failed ends the run here with its error:
+      // steps run after it could never be saved, and would run again when the thread resumes.
+      if (this.#writeFailed) await this.#chain;
       const next = nextOf(current);
       if (next.length === 0) return this.#finish(current, []);
       if (stepsRun >= limit) {
@@ -629,7 +634,9 @@ export class Run {
   #enqueue(work: () => Promise<void>): void {
     this.#chain = this.#chain.then(work);
     // Marked handled here; the rejection still surfaces where the chain is awaited.
-    this.#chain.catch(() => undefined);
+    this.#chain.catch(() => {
+      this.#writeFailed = true;
+    });
   }
 
   async #saveWrites(checkpointId: string, writes: PendingWrite[]): Promise<void> {

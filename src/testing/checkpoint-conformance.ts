@@ -5,8 +5,7 @@
  * @example
  * describeCheckpointBackend("sqlite", { create: () => new SqliteBackend(tempFile()) });
  */
-import { afterEach, beforeEach, describe, it } from "vitest";
-import { type Checkpointer, createCheckpointer } from "../storage/checkpointer.js";
+import { createCheckpointer } from "../storage/checkpointer.js";
 import type { CheckpointBackend } from "../storage/types.js";
 import { queryCases } from "./checkpoint-cases-queries.js";
 import { safetyCases } from "./checkpoint-cases-safety.js";
@@ -19,20 +18,10 @@ import {
   conformanceSerializer,
   newTag,
 } from "./checkpoint-fixtures.js";
+import { type ConformanceHarness, describeConformance } from "./conformance-suite.js";
 
-/** Cases a backend cannot run, and why (the reason is shown in the test report). */
-export interface ConformanceSkip {
-  readonly reason: string;
-  /** Exact case names, as printed by the suite. */
-  readonly tests: readonly string[];
-}
-
-/** How the suite gets a backend to test. A fresh backend is created for every case. */
-export interface CheckpointBackendHarness {
-  /** A new, empty (or at least unshared) backend; the suite wraps it in a Checkpointer. */
-  create(): Promise<CheckpointBackend> | CheckpointBackend;
-  /** Cleans up after a case (remove a temp file, drop a schema); the backend is already closed. */
-  destroy?(backend: CheckpointBackend): Promise<void> | void;
+/** How the suite gets checkpoint backends: a fresh one for every case. */
+export interface CheckpointBackendHarness extends ConformanceHarness<CheckpointBackend> {
   /**
    * Optional: damages what is stored for one checkpoint in a backend-specific way (for instance
    * overwrite the bytes of values written with it), so that decoding it must fail. It must not
@@ -42,7 +31,6 @@ export interface CheckpointBackendHarness {
     backend: CheckpointBackend,
     key: { threadId: string; ns: string; checkpointId: string },
   ): Promise<void> | void;
-  readonly skip?: readonly ConformanceSkip[];
 }
 
 /** Every case of the suite, by group. */
@@ -54,72 +42,37 @@ export const checkpointConformanceCases: Readonly<Record<string, readonly Confor
 };
 
 /**
- * Registers the conformance suite for one backend with vitest (`describe`/`it`). Cases run
- * through the {@link Checkpointer} the runtime uses, and through the raw backend where the
- * contract is about what it stores.
+ * Registers the checkpoint conformance suite for one backend with vitest. Cases run through the
+ * {@link Checkpointer} the runtime uses, and through the raw backend where the contract is about
+ * what it stores.
  */
 export function describeCheckpointBackend(name: string, harness: CheckpointBackendHarness): void {
-  const skipped = skipReasons(harness.skip ?? []);
-  describe(`checkpoint backend conformance: ${name}`, () => {
-    let backend: CheckpointBackend | undefined;
-    let checkpointer: Checkpointer | undefined;
-
-    beforeEach(async () => {
-      backend = await harness.create();
-      checkpointer = createCheckpointer(backend, {
+  describeConformance<CaseContext>({
+    title: `checkpoint backend conformance: ${name}`,
+    groups: checkpointConformanceCases,
+    skip: harness.skip,
+    async open() {
+      const backend = await harness.create();
+      const checkpointer = createCheckpointer(backend, {
         serializer: conformanceSerializer(),
         ...CONFORMANCE_APPEND_POLICY,
       });
-    });
-
-    afterEach(async () => {
-      const closing = backend;
-      await checkpointer?.close();
-      checkpointer = undefined;
-      backend = undefined;
-      if (closing) await harness.destroy?.(closing);
-    });
-
-    for (const [group, cases] of Object.entries(checkpointConformanceCases)) {
-      describe(group, () => {
-        for (const testCase of cases) {
-          const reason = skipped.get(testCase.name);
-          if (reason !== undefined) {
-            it.skip(`${testCase.name} (skipped: ${reason})`, () => {});
-            continue;
-          }
-          it(testCase.name, async () => {
-            const tag = newTag();
-            const current = backend!;
-            const ctx: CaseContext = {
-              backend: current,
-              checkpointer: checkpointer!,
-              tag,
-              thread: (label) => `conformance/${tag}/${label}`,
-              corrupt: harness.corrupt ? async (key) => harness.corrupt!(current, key) : undefined,
-            };
-            await testCase.run(ctx);
-          });
-        }
-      });
-    }
+      const tag = newTag();
+      const { corrupt } = harness;
+      const ctx: CaseContext = {
+        backend,
+        checkpointer,
+        tag,
+        thread: (label) => `conformance/${tag}/${label}`,
+        corrupt: corrupt ? async (key) => corrupt.call(harness, backend, key) : undefined,
+      };
+      return {
+        ctx,
+        async close() {
+          await checkpointer.close();
+          await harness.destroy?.(backend);
+        },
+      };
+    },
   });
-}
-
-function skipReasons(skips: readonly ConformanceSkip[]): Map<string, string> {
-  const known = new Set(
-    Object.values(checkpointConformanceCases).flatMap((c) => c.map((x) => x.name)),
-  );
-  const out = new Map<string, string>();
-  for (const skip of skips) {
-    if (typeof skip.reason !== "string" || skip.reason.trim() === "") {
-      throw new Error("a conformance skip needs a reason");
-    }
-    for (const test of skip.tests) {
-      // A typo must not silently skip nothing (or look like coverage that is not there).
-      if (!known.has(test)) throw new Error(`no conformance case is named "${test}"`);
-      out.set(test, skip.reason);
-    }
-  }
-  return out;
 }

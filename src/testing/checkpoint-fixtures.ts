@@ -14,6 +14,7 @@ import type {
   PutOptions,
 } from "../storage/checkpointer.js";
 import type { CheckpointBackend } from "../storage/types.js";
+import type { NamedCase } from "./conformance-suite.js";
 
 /** A user class the suite registers with its serializer, to check registered classes round-trip. */
 export class ConformanceMoney {
@@ -52,11 +53,8 @@ export interface CaseContext {
     | undefined;
 }
 
-/** One named conformance case. */
-export interface ConformanceCase {
-  readonly name: string;
-  run(ctx: CaseContext): Promise<void>;
-}
+/** One named checkpoint conformance case. */
+export type ConformanceCase = NamedCase<CaseContext>;
 
 /** A unique tag for one test. */
 export function newTag(): string {

@@ -2,9 +2,9 @@
  * Conformance cases: round trips, replacing and deleting, exact namespaces, metacharacters in
  * labels and keys, fixed tenant-isolation cases, lifecycle.
  */
-import { describe, expect, it } from "vitest";
+import { expect } from "vitest";
 import { isRewindError } from "../errors.js";
-import type { StoreCaseContext } from "./store-conformance.js";
+import type { StoreCase } from "./store-fixtures.js";
 
 /** Labels and keys that break naive encodings: separators, LIKE/GLOB and quoting characters. */
 export const NASTY_STRINGS: readonly string[] = [
@@ -30,9 +30,11 @@ export const NASTY_STRINGS: readonly string[] = [
   "\uffff",
 ];
 
-export function registerBasicCases(ctx: StoreCaseContext): void {
-  describe("items", () => {
-    it("round-trips values through the serializer, Dates and Maps included", async () => {
+/** The "items" cases. */
+export const itemCases: readonly StoreCase[] = [
+  {
+    name: "round-trips values through the serializer, Dates and Maps included",
+    async run(ctx) {
       const { store } = await ctx.open();
       const t = store.forTenant("acme");
       const value = {
@@ -54,9 +56,12 @@ export function registerBasicCases(ctx: StoreCaseContext): void {
         await t.put(["scalars"], String(scalar), scalar);
         expect((await t.get(["scalars"], String(scalar)))?.value).toEqual(scalar);
       }
-    });
+    },
+  },
 
-    it("keeps createdAt and moves updatedAt when an item is replaced", async () => {
+  {
+    name: "keeps createdAt and moves updatedAt when an item is replaced",
+    async run(ctx) {
       const { store, clock } = await ctx.open();
       const t = store.forTenant("acme");
       await t.put(["n"], "k", { v: 1 });
@@ -67,9 +72,12 @@ export function registerBasicCases(ctx: StoreCaseContext): void {
       expect(second?.value).toEqual({ v: 2 });
       expect(second?.createdAt).toEqual(first?.createdAt);
       expect(second!.updatedAt.getTime() - first!.updatedAt.getTime()).toBe(5_000);
-    });
+    },
+  },
 
-    it("returns undefined for a missing item and reports whether a delete removed one", async () => {
+  {
+    name: "returns undefined for a missing item and reports whether a delete removed one",
+    async run(ctx) {
       const { store } = await ctx.open();
       const t = store.forTenant("acme");
       expect(await t.get(["n"], "missing")).toBeUndefined();
@@ -77,9 +85,12 @@ export function registerBasicCases(ctx: StoreCaseContext): void {
       expect(await t.delete(["n"], "k")).toBe(true);
       expect(await t.get(["n"], "k")).toBeUndefined();
       expect(await t.delete(["n"], "k")).toBe(false);
-    });
+    },
+  },
 
-    it("treats namespaces as exact label lists", async () => {
+  {
+    name: "treats namespaces as exact label lists",
+    async run(ctx) {
       const { store } = await ctx.open();
       const t = store.forTenant("acme");
       await t.put(["a"], "k", "a");
@@ -93,9 +104,12 @@ export function registerBasicCases(ctx: StoreCaseContext): void {
       expect(await t.get(["b"], "k")).toBeUndefined();
       await t.delete(["a"], "k");
       expect((await t.get(["a", "b"], "k"))?.value).toBe("a/b");
-    });
+    },
+  },
 
-    it("stores labels and keys holding separators and SQL/LIKE/GLOB metacharacters verbatim", async () => {
+  {
+    name: "stores labels and keys holding separators and SQL/LIKE/GLOB metacharacters verbatim",
+    async run(ctx) {
       const { store } = await ctx.open();
       const t = store.forTenant("acme");
       for (const s of NASTY_STRINGS) await t.put([s, s], s, s);
@@ -108,11 +122,15 @@ export function registerBasicCases(ctx: StoreCaseContext): void {
       const namespaces = await t.listNamespaces({ limit: 100 });
       expect(namespaces).toHaveLength(NASTY_STRINGS.length);
       expect(new Set(namespaces.map((ns) => ns[0]))).toEqual(new Set(NASTY_STRINGS));
-    });
-  });
+    },
+  },
+];
 
-  describe("tenants", () => {
-    it("keeps the same namespace and key apart in different tenants", async () => {
+/** The "tenants" cases. */
+export const tenantCases: readonly StoreCase[] = [
+  {
+    name: "keeps the same namespace and key apart in different tenants",
+    async run(ctx) {
       const { store } = await ctx.open();
       const a = store.forTenant("a");
       const a1 = store.forTenant("a\u0001");
@@ -127,9 +145,12 @@ export function registerBasicCases(ctx: StoreCaseContext): void {
       expect(await pct.delete(["n"], "k")).toBe(false);
       expect(await a1.delete(["n"], "k")).toBe(true);
       expect((await a.get(["n"], "k"))?.value).toBe("from a");
-    });
+    },
+  },
 
-    it("keeps the unscoped space apart from every tenant", async () => {
+  {
+    name: "keeps the unscoped space apart from every tenant",
+    async run(ctx) {
       const { store } = await ctx.open();
       const shared = store.unscoped();
       expect(shared.tenantId).toBeUndefined();
@@ -139,20 +160,27 @@ export function registerBasicCases(ctx: StoreCaseContext): void {
       expect((await store.forTenant("t").get(["config"], "k"))?.value).toBe("tenant");
       expect((await shared.search([])).map((i) => i.value)).toEqual(["shared"]);
       expect(() => store.forTenant("")).toThrow(expect.objectContaining({ code: "INVALID_INPUT" }));
-    });
+    },
+  },
 
-    it("refuses tenant ids that are not non-empty well-formed strings", async () => {
+  {
+    name: "refuses tenant ids that are not non-empty well-formed strings",
+    async run(ctx) {
       const { store } = await ctx.open();
       for (const bad of ["", "a\u0000", "\ud800", 7, null, undefined, ["a"]]) {
         expect(() => store.forTenant(bad as string)).toThrow(
           expect.objectContaining({ code: "INVALID_INPUT" }),
         );
       }
-    });
-  });
+    },
+  },
+];
 
-  describe("lifecycle", () => {
-    it("sets up lazily, closes twice, and refuses calls after close", async () => {
+/** The "lifecycle" cases. */
+export const lifecycleCases: readonly StoreCase[] = [
+  {
+    name: "sets up lazily, closes twice, and refuses calls after close",
+    async run(ctx) {
       const { store } = await ctx.open();
       const t = store.forTenant("acme");
       await Promise.all([t.put(["n"], "a", 1), t.put(["n"], "b", 2), store.ready()]);
@@ -162,6 +190,6 @@ export function registerBasicCases(ctx: StoreCaseContext): void {
       const error = await t.get(["n"], "a").catch((e: unknown) => e);
       expect(isRewindError(error, "CLOSED")).toBe(true);
       await expect(store.sweepExpired()).rejects.toMatchObject({ code: "CLOSED" });
-    });
-  });
-}
+    },
+  },
+];

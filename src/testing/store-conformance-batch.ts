@@ -1,12 +1,14 @@
 /** Conformance cases: atomic batches, conditional puts, bad input that changes nothing. */
-import { describe, expect, it } from "vitest";
+import { expect } from "vitest";
 import type { StoreOperation } from "../store/store-ops.js";
 import type { TenantStore } from "../store/tenant-store.js";
-import type { StoreCaseContext } from "./store-conformance.js";
+import type { StoreCase } from "./store-fixtures.js";
 
-export function registerBatchCases(ctx: StoreCaseContext): void {
-  describe("batch", () => {
-    it("applies operations in order and returns one result each", async () => {
+/** The "batch" cases. */
+export const batchCases: readonly StoreCase[] = [
+  {
+    name: "applies operations in order and returns one result each",
+    async run(ctx) {
       const { store } = await ctx.open();
       const t = store.forTenant("acme");
       await t.put(["n"], "gone", 0);
@@ -25,9 +27,12 @@ export function registerBatchCases(ctx: StoreCaseContext): void {
       expect(missing).toBeUndefined();
       expect(listed).toEqual([["n"]]);
       expect(await t.batch([])).toEqual([]);
-    });
+    },
+  },
 
-    it("rolls the whole batch back when an operation conflicts", async () => {
+  {
+    name: "rolls the whole batch back when an operation conflicts",
+    async run(ctx) {
       const { store, clock } = await ctx.open();
       const t = store.forTenant("acme");
       await t.put(["n"], "taken", "original", { ttlMs: 1_000 });
@@ -47,9 +52,12 @@ export function registerBatchCases(ctx: StoreCaseContext): void {
       expect((await t.get(["n"], "taken", { refreshTtl: false }))?.expiresAt?.getTime()).toBe(
         before.find((i) => i.key === "taken")?.expiresAt,
       );
-    });
+    },
+  },
 
-    it("writes nothing when any operation is invalid", async () => {
+  {
+    name: "writes nothing when any operation is invalid",
+    async run(ctx) {
       const { store } = await ctx.open();
       const t = store.forTenant("acme");
       await t.put(["n"], "k", "original");
@@ -73,9 +81,12 @@ export function registerBatchCases(ctx: StoreCaseContext): void {
         });
       }
       expect(await snapshot(t)).toEqual(before);
-    });
+    },
+  },
 
-    it("refuses to overwrite a live item with ifAbsent", async () => {
+  {
+    name: "refuses to overwrite a live item with ifAbsent",
+    async run(ctx) {
       const { store } = await ctx.open();
       const t = store.forTenant("acme");
       await t.put(["n"], "k", "first", { ifAbsent: true });
@@ -84,8 +95,11 @@ export function registerBatchCases(ctx: StoreCaseContext): void {
       });
       expect((await t.get(["n"], "k"))?.value).toBe("first");
       await store.forTenant("other").put(["n"], "k", "elsewhere", { ifAbsent: true });
-    });
-    it("lets exactly one of concurrent ifAbsent puts win", async () => {
+    },
+  },
+  {
+    name: "lets exactly one of concurrent ifAbsent puts win",
+    async run(ctx) {
       const { store } = await ctx.open();
       const t = store.forTenant("acme");
       const attempts = await Promise.allSettled(
@@ -97,25 +111,31 @@ export function registerBatchCases(ctx: StoreCaseContext): void {
         if (a.status === "rejected") expect(a.reason).toMatchObject({ code: "CONFLICT" });
       }
       expect((await t.get(["n"], "lock"))?.value).toBe(winners[0]);
-    });
-  });
+    },
+  },
+];
 
-  describe("bad input", () => {
-    const badNamespaces: [string, unknown][] = [
-      ["an empty namespace", []],
-      ["a string namespace", "users/u1"],
-      ["a number label", ["users", 1]],
-      ["a null label", [null]],
-      ["an object label", [{}]],
-      ["an empty label", ["users", ""]],
-      ["a reserved label", ["__rewind_index"]],
-      ["a NUL in a label", ["a\u0000b"]],
-      ["a lone surrogate", ["\udc00"]],
-      ["too many labels", Array.from({ length: 33 }, () => "x")],
-      ["a label too long", ["x".repeat(257)]],
-    ];
-    for (const [title, namespace] of badNamespaces) {
-      it(`refuses ${title} with InvalidInputError and changes nothing`, async () => {
+/** Namespaces every entry point refuses, by what is wrong with them. */
+const BAD_NAMESPACES: [string, unknown][] = [
+  ["an empty namespace", []],
+  ["a string namespace", "users/u1"],
+  ["a number label", ["users", 1]],
+  ["a null label", [null]],
+  ["an object label", [{}]],
+  ["an empty label", ["users", ""]],
+  ["a reserved label", ["__rewind_index"]],
+  ["a NUL in a label", ["a\u0000b"]],
+  ["a lone surrogate", ["\udc00"]],
+  ["too many labels", Array.from({ length: 33 }, () => "x")],
+  ["a label too long", ["x".repeat(257)]],
+];
+
+/** The "bad input" cases. */
+export const badInputCases: readonly StoreCase[] = [
+  ...BAD_NAMESPACES.map(
+    ([title, namespace]): StoreCase => ({
+      name: `refuses ${title} with InvalidInputError and changes nothing`,
+      async run(ctx) {
         const { store } = await ctx.open();
         const t = store.forTenant("acme");
         await t.put(["users"], "k", "kept");
@@ -124,10 +144,13 @@ export function registerBatchCases(ctx: StoreCaseContext): void {
         await expect(t.get(ns, "k")).rejects.toMatchObject({ code: "INVALID_INPUT" });
         await expect(t.delete(ns, "k")).rejects.toMatchObject({ code: "INVALID_INPUT" });
         expect(await snapshot(t)).toEqual([expect.objectContaining({ key: "k", value: "kept" })]);
-      });
-    }
+      },
+    }),
+  ),
 
-    it("refuses bad keys", async () => {
+  {
+    name: "refuses bad keys",
+    async run(ctx) {
       const { store } = await ctx.open();
       const t = store.forTenant("acme");
       for (const key of ["", 5, null, "k\u0000", "x".repeat(1025)]) {
@@ -136,9 +159,12 @@ export function registerBatchCases(ctx: StoreCaseContext): void {
         });
       }
       expect(await snapshot(t)).toEqual([]);
-    });
+    },
+  },
 
-    it("refuses oversized and unserializable values and keeps the stored one", async () => {
+  {
+    name: "refuses oversized and unserializable values and keeps the stored one",
+    async run(ctx) {
       const { store } = await ctx.open({ maxValueBytes: 1_000 });
       const t = store.forTenant("acme");
       await t.put(["n"], "k", "kept");
@@ -158,9 +184,9 @@ export function registerBatchCases(ctx: StoreCaseContext): void {
       }
       expect((await t.get(["n"], "k"))?.value).toBe("kept");
       await t.put(["n"], "k", "x".repeat(990));
-    });
-  });
-}
+    },
+  },
+];
 
 async function snapshot(t: TenantStore) {
   const items = await t.search([], { limit: 1000, refreshTtl: false });

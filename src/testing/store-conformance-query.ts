@@ -1,8 +1,8 @@
 /** Conformance cases: search by prefix with filters and paging, namespace listings. */
-import { describe, expect, it } from "vitest";
+import { expect } from "vitest";
 import type { StoreFilter } from "../store/store-filter.js";
 import type { TenantStore } from "../store/tenant-store.js";
-import type { StoreCaseContext } from "./store-conformance.js";
+import type { StoreCase, StoreCaseContext } from "./store-fixtures.js";
 
 const PEOPLE: Record<string, unknown> = {
   ann: { age: 31, name: "Ann", profile: { city: "Lyon", zip: "69001" }, vip: true, nick: null },
@@ -15,9 +15,11 @@ const PEOPLE: Record<string, unknown> = {
   hal: { age: 2e21, name: "Hal", profile: { city: { nested: "Lyon" } } },
 };
 
-export function registerQueryCases(ctx: StoreCaseContext): void {
-  describe("search", () => {
-    it("matches prefixes on whole labels only", async () => {
+/** The "search" cases. */
+export const searchCases: readonly StoreCase[] = [
+  {
+    name: "matches prefixes on whole labels only",
+    async run(ctx) {
       const { store } = await ctx.open();
       const t = store.forTenant("acme");
       for (const ns of [["a"], ["a", "b"], ["a", "b", "c"], ["ab"], ["ab", "a"], ["b", "a"]]) {
@@ -30,9 +32,12 @@ export function registerQueryCases(ctx: StoreCaseContext): void {
       expect(await values(["ab"])).toEqual(["ab", "ab/a"]);
       expect(await values(["a", "b", "c", "d"])).toEqual([]);
       expect(await values([])).toHaveLength(6);
-    });
+    },
+  },
 
-    it("orders by most recent update, then namespace and key, and pages with limit and offset", async () => {
+  {
+    name: "orders by most recent update, then namespace and key, and pages with limit and offset",
+    async run(ctx) {
       const { store, clock } = await ctx.open();
       const t = store.forTenant("acme");
       await t.put(["n", "b"], "k2", 1);
@@ -56,64 +61,65 @@ export function registerQueryCases(ctx: StoreCaseContext): void {
       }));
       await t.batch(many);
       expect(await t.search(["m"])).toHaveLength(10);
-    });
-  });
+    },
+  },
+];
 
-  describe("filters", () => {
-    const cases: [string, StoreFilter, string[]][] = [
-      ["top-level equality", { name: "Ann" }, ["ann"]],
-      ["nested equality", { "profile.city": "Lyon" }, ["ann", "cid"]],
-      ["equality is typed", { age: 31 }, ["ann"]],
-      ["string equality is typed", { age: "31" }, ["dee"]],
-      ["boolean equality is typed", { vip: true }, ["ann"]],
-      ["null matches a stored null only", { nick: null }, ["ann"]],
-      ["$eq", { name: { $eq: "Bob" } }, ["bob"]],
-      [
-        "$ne matches missing fields",
-        { "profile.city": { $ne: "Lyon" } },
-        ["bob", "dee", "eve", "fay", "gus", "hal"],
-      ],
-      ["$gt on numbers", { age: { $gt: 31 } }, ["cid", "eve", "hal"]],
-      ["$gte on numbers", { age: { $gte: 31 } }, ["ann", "cid", "eve", "hal"]],
-      ["$lt on numbers", { age: { $lt: 31 } }, ["bob"]],
-      ["$lte with a fraction", { age: { $lte: 31.5 } }, ["ann", "bob", "eve"]],
-      ["a range", { age: { $gt: 17, $lt: 45 } }, ["ann", "eve"]],
-      ["$gt on strings in code-point order", { name: { $gt: "Zed" } }, ["cid", "eve", "fay"]],
-      ["$lt on strings", { name: { $lt: "Bob" } }, ["ann"]],
-      ["$gte on strings at the top of the BMP", { "profile.city": { $gte: "\uffff" } }, ["fay"]],
-      ["$gt puts astral characters above U+FFFF", { name: { $gt: "\uffff" } }, ["fay"]],
-      ["$in", { "profile.city": { $in: ["Paris", "Ly", 3] } }, ["bob", "eve"]],
-      ["$in is typed", { age: { $in: ["31", 45] } }, ["cid", "dee"]],
-      [
-        "$nin matches missing fields",
-        { age: { $nin: [31, 17, "31"] } },
-        ["cid", "eve", "fay", "gus", "hal"],
-      ],
-      ["$in with an empty list", { age: { $in: [] } }, []],
-      ["$exists true includes null", { nick: { $exists: true } }, ["ann"]],
-      ["$exists false", { age: { $exists: false } }, ["fay", "gus"]],
-      ["paths do not walk into arrays", { "tags.0": { $exists: true } }, []],
-      [
-        "a tagged value (a Date) exists but equals no scalar",
-        { since: { $exists: true } },
-        ["eve"],
-      ],
-      ["several fields all hold", { "profile.city": "Lyon", age: { $gte: 40 } }, ["cid"]],
-      [
-        "a path through a scalar is missing",
-        { "profile.city": { $exists: false } },
-        ["dee", "gus"],
-      ],
-    ];
-    for (const [title, filter, expected] of cases) {
-      it(title, async () => {
+/** Filters over {@link PEOPLE} and the keys each must match. */
+const FILTERS: [string, StoreFilter, string[]][] = [
+  ["top-level equality", { name: "Ann" }, ["ann"]],
+  ["nested equality", { "profile.city": "Lyon" }, ["ann", "cid"]],
+  ["equality is typed", { age: 31 }, ["ann"]],
+  ["string equality is typed", { age: "31" }, ["dee"]],
+  ["boolean equality is typed", { vip: true }, ["ann"]],
+  ["null matches a stored null only", { nick: null }, ["ann"]],
+  ["$eq", { name: { $eq: "Bob" } }, ["bob"]],
+  [
+    "$ne matches missing fields",
+    { "profile.city": { $ne: "Lyon" } },
+    ["bob", "dee", "eve", "fay", "gus", "hal"],
+  ],
+  ["$gt on numbers", { age: { $gt: 31 } }, ["cid", "eve", "hal"]],
+  ["$gte on numbers", { age: { $gte: 31 } }, ["ann", "cid", "eve", "hal"]],
+  ["$lt on numbers", { age: { $lt: 31 } }, ["bob"]],
+  ["$lte with a fraction", { age: { $lte: 31.5 } }, ["ann", "bob", "eve"]],
+  ["a range", { age: { $gt: 17, $lt: 45 } }, ["ann", "eve"]],
+  ["$gt on strings in code-point order", { name: { $gt: "Zed" } }, ["cid", "eve", "fay"]],
+  ["$lt on strings", { name: { $lt: "Bob" } }, ["ann"]],
+  ["$gte on strings at the top of the BMP", { "profile.city": { $gte: "\uffff" } }, ["fay"]],
+  ["$gt puts astral characters above U+FFFF", { name: { $gt: "\uffff" } }, ["fay"]],
+  ["$in", { "profile.city": { $in: ["Paris", "Ly", 3] } }, ["bob", "eve"]],
+  ["$in is typed", { age: { $in: ["31", 45] } }, ["cid", "dee"]],
+  [
+    "$nin matches missing fields",
+    { age: { $nin: [31, 17, "31"] } },
+    ["cid", "eve", "fay", "gus", "hal"],
+  ],
+  ["$in with an empty list", { age: { $in: [] } }, []],
+  ["$exists true includes null", { nick: { $exists: true } }, ["ann"]],
+  ["$exists false", { age: { $exists: false } }, ["fay", "gus"]],
+  ["paths do not walk into arrays", { "tags.0": { $exists: true } }, []],
+  ["a tagged value (a Date) exists but equals no scalar", { since: { $exists: true } }, ["eve"]],
+  ["several fields all hold", { "profile.city": "Lyon", age: { $gte: 40 } }, ["cid"]],
+  ["a path through a scalar is missing", { "profile.city": { $exists: false } }, ["dee", "gus"]],
+];
+
+/** The "filters" cases. */
+export const filterCases: readonly StoreCase[] = [
+  ...FILTERS.map(
+    ([title, filter, expected]): StoreCase => ({
+      name: title,
+      async run(ctx) {
         const t = await seeded(ctx);
         const hits = await t.search(["people"], { filter, limit: 100 });
         expect(hits.map((i) => i.key).sort()).toEqual(expected);
-      });
-    }
+      },
+    }),
+  ),
 
-    it("refuses malformed filters with a named error", async () => {
+  {
+    name: "refuses malformed filters with a named error",
+    async run(ctx) {
       const t = await seeded(ctx);
       const bad: unknown[] = [
         { age: { $regex: "x" } },
@@ -133,11 +139,15 @@ export function registerQueryCases(ctx: StoreCaseContext): void {
           JSON.stringify(filter),
         ).rejects.toMatchObject({ code: "INVALID_INPUT" });
       }
-    });
-  });
+    },
+  },
+];
 
-  describe("listNamespaces", () => {
-    it("lists distinct namespaces with prefix, suffix, depth and paging", async () => {
+/** The "listNamespaces" cases. */
+export const listNamespacesCases: readonly StoreCase[] = [
+  {
+    name: "lists distinct namespaces with prefix, suffix, depth and paging",
+    async run(ctx) {
       const { store } = await ctx.open();
       const t = store.forTenant("acme");
       const all = [
@@ -179,9 +189,9 @@ export function registerQueryCases(ctx: StoreCaseContext): void {
       await expect(t.listNamespaces({ maxDepth: 0 })).rejects.toMatchObject({
         code: "INVALID_INPUT",
       });
-    });
-  });
-}
+    },
+  },
+];
 
 async function seeded(ctx: StoreCaseContext): Promise<TenantStore> {
   const { store } = await ctx.open();

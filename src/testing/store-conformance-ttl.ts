@@ -1,10 +1,12 @@
 /** Conformance cases: TTLs under a fake clock, refresh on read, bounded sweeps. */
-import { describe, expect, it } from "vitest";
-import type { StoreCaseContext } from "./store-conformance.js";
+import { expect } from "vitest";
+import type { StoreCase } from "./store-fixtures.js";
 
-export function registerTtlCases(ctx: StoreCaseContext): void {
-  describe("ttl", () => {
-    it("hides an item the moment it expires", async () => {
+/** The "ttl" cases. */
+export const ttlCases: readonly StoreCase[] = [
+  {
+    name: "hides an item the moment it expires",
+    async run(ctx) {
       const { store, clock } = await ctx.open({ refreshTtlOnRead: false });
       const t = store.forTenant("acme");
       await t.put(["n", "m"], "k", 1, { ttlMs: 1_000 });
@@ -19,9 +21,12 @@ export function registerTtlCases(ctx: StoreCaseContext): void {
       expect(await t.delete(["n", "m"], "k")).toBe(false);
       await t.delete(["n", "m"], "keep");
       expect(await t.listNamespaces()).toEqual([]);
-    });
+    },
+  },
 
-    it("applies the store default unless a put gives its own TTL or null", async () => {
+  {
+    name: "applies the store default unless a put gives its own TTL or null",
+    async run(ctx) {
       const { store, clock } = await ctx.open({ defaultTtlMs: 100, refreshTtlOnRead: false });
       const t = store.forTenant("acme");
       await t.put(["n"], "default", 1);
@@ -32,9 +37,12 @@ export function registerTtlCases(ctx: StoreCaseContext): void {
       clock.advance(10_000_000);
       expect((await t.search(["n"])).map((i) => i.key)).toEqual(["forever"]);
       expect((await t.get(["n"], "forever"))?.expiresAt).toBeUndefined();
-    });
+    },
+  },
 
-    it("refreshes the TTL on read by default, and not when asked not to", async () => {
+  {
+    name: "refreshes the TTL on read by default, and not when asked not to",
+    async run(ctx) {
       const { store, clock } = await ctx.open();
       const t = store.forTenant("acme");
       await t.put(["n"], "a", 1, { ttlMs: 100 });
@@ -51,9 +59,12 @@ export function registerTtlCases(ctx: StoreCaseContext): void {
       expect(await t.search(["n"], { refreshTtl: false })).toHaveLength(1);
       clock.advance(60);
       expect(await t.search(["n"])).toEqual([]);
-    });
+    },
+  },
 
-    it("replaces an expired item as a new one", async () => {
+  {
+    name: "replaces an expired item as a new one",
+    async run(ctx) {
       const { store, clock } = await ctx.open();
       const t = store.forTenant("acme");
       await t.put(["n"], "k", "old", { ttlMs: 10 });
@@ -63,9 +74,12 @@ export function registerTtlCases(ctx: StoreCaseContext): void {
       expect(item?.value).toBe("new");
       expect(item?.createdAt.getTime()).toBe(clock.now());
       expect(item?.expiresAt).toBeUndefined();
-    });
+    },
+  },
 
-    it("sweeps expired items in bounded steps and never a live one", async () => {
+  {
+    name: "sweeps expired items in bounded steps and never a live one",
+    async run(ctx) {
       const { store, clock, backend } = await ctx.open();
       const early = await ctx.open({ backend, refreshTtlOnRead: false });
       const t = store.forTenant("acme");
@@ -92,9 +106,12 @@ export function registerTtlCases(ctx: StoreCaseContext): void {
       expect(await early.store.forTenant("other").get(["n"], "short")).toBeUndefined();
       const left = await early.store.forTenant("acme").search(["n"], { limit: 100 });
       expect(left.map((i) => i.key).sort()).toEqual(["forever", "long"]);
-    });
+    },
+  },
 
-    it("refuses TTLs that are not positive numbers", async () => {
+  {
+    name: "refuses TTLs that are not positive numbers",
+    async run(ctx) {
       const { store } = await ctx.open();
       const t = store.forTenant("acme");
       for (const ttlMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, "10"]) {
@@ -103,6 +120,6 @@ export function registerTtlCases(ctx: StoreCaseContext): void {
         });
       }
       expect(await t.get(["n"], "k")).toBeUndefined();
-    });
-  });
-}
+    },
+  },
+];

@@ -1,7 +1,7 @@
 /** Conformance cases: semantic search with a pluggable (here, keyword-counting) embedding. */
-import { describe, expect, it } from "vitest";
+import { expect } from "vitest";
 import type { StoreIndexConfig } from "../store/store-vectors.js";
-import type { StoreCaseContext } from "./store-conformance.js";
+import type { StoreCase } from "./store-fixtures.js";
 
 const WORDS = ["cat", "dog", "fish"];
 
@@ -17,9 +17,11 @@ function keywordIndex(calls: string[][] = []): StoreIndexConfig {
   };
 }
 
-export function registerVectorCases(ctx: StoreCaseContext): void {
-  describe("semantic search", () => {
-    it("ranks by similarity to the query, then recency and key, with scores", async () => {
+/** The "semantic search" cases. */
+export const semanticSearchCases: readonly StoreCase[] = [
+  {
+    name: "ranks by similarity to the query, then recency and key, with scores",
+    async run(ctx) {
       const calls: string[][] = [];
       const { store, clock } = await ctx.open({ index: keywordIndex(calls) });
       const t = store.forTenant("acme");
@@ -41,9 +43,12 @@ export function registerVectorCases(ctx: StoreCaseContext): void {
       const page = await t.search(["pets"], { query: "cat", limit: 2, offset: 1 });
       expect(page.map((i) => i.key)).toEqual(["b", "d"]);
       expect((await t.search(["pets"])).every((i) => i.score === undefined)).toBe(true);
-    });
+    },
+  },
 
-    it("stays within the prefix, the filter and the tenant", async () => {
+  {
+    name: "stays within the prefix, the filter and the tenant",
+    async run(ctx) {
       const { store } = await ctx.open({ index: keywordIndex() });
       const t = store.forTenant("acme");
       await t.put(["pets", "home"], "a", { text: "cat", indoor: true });
@@ -54,9 +59,12 @@ export function registerVectorCases(ctx: StoreCaseContext): void {
         (await t.search(["pets"], { query: "cat", filter: filter as never })).map((i) => i.key);
       expect(await keys()).toEqual(["a", "b"]);
       expect(await keys({ indoor: false })).toEqual(["b"]);
-    });
+    },
+  },
 
-    it("leaves out items with nothing to embed, or put with index: false", async () => {
+  {
+    name: "leaves out items with nothing to embed, or put with index: false",
+    async run(ctx) {
       const { store } = await ctx.open({ index: keywordIndex() });
       const t = store.forTenant("acme");
       await t.put(["n"], "indexed", { text: "cat" });
@@ -66,9 +74,12 @@ export function registerVectorCases(ctx: StoreCaseContext): void {
       const hits = await t.search(["n"], { query: "cat" });
       expect(hits.map((i) => i.key)).toEqual(["indexed", "own-fields"]);
       expect(await t.search(["n"], { limit: 10 })).toHaveLength(4);
-    });
+    },
+  },
 
-    it("stores nothing when embedding fails or answers the wrong shape", async () => {
+  {
+    name: "stores nothing when embedding fails or answers the wrong shape",
+    async run(ctx) {
       for (const embed of [
         async () => {
           throw new Error("embedding service down");
@@ -86,14 +97,17 @@ export function registerVectorCases(ctx: StoreCaseContext): void {
         ).rejects.toMatchObject({ name: "StorageError" });
         expect(await t.search(["n"])).toEqual([]);
       }
-    });
+    },
+  },
 
-    it("refuses a query on a store without an index", async () => {
+  {
+    name: "refuses a query on a store without an index",
+    async run(ctx) {
       const { store } = await ctx.open();
       const t = store.forTenant("acme");
       await expect(t.search(["n"], { query: "cat" })).rejects.toMatchObject({
         name: "InvalidInputError",
       });
-    });
-  });
-}
+    },
+  },
+];

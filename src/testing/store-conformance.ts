@@ -1,93 +1,82 @@
 /**
- * The conformance suite of the cross-thread store: one call registers every case (round trips,
- * namespaces, search, filters, listings, TTL, batches, bad input, lifecycle, semantic search,
- * tenant isolation as a property) against a backend, under vitest.
+ * The conformance suite of the cross-thread store seam: round trips, namespaces, search,
+ * filters, listings, TTL, batches, bad input, lifecycle, semantic search, and tenant isolation
+ * as a property. Every backend runs it with a five-line test file; a backend may skip a case
+ * only by naming it and giving the reason.
  *
  * @example
- * storeConformance({ name: "memory", createBackend: () => new MemoryStoreBackend() });
+ * describeStoreBackend("memory", { create: () => new MemoryStoreBackend() });
  */
-import { afterEach, describe } from "vitest";
-import { Store, type StoreOptions } from "../store/store.js";
+import { Store } from "../store/store.js";
 import type { StoreBackend } from "../store/store-types.js";
-import { registerBasicCases } from "./store-conformance-basic.js";
-import { registerBatchCases } from "./store-conformance-batch.js";
-import { registerQueryCases } from "./store-conformance-query.js";
-import { registerTtlCases } from "./store-conformance-ttl.js";
-import { registerVectorCases } from "./store-conformance-vectors.js";
-import { registerIsolationProperty } from "./store-isolation-property.js";
+import { type ConformanceHarness, describeConformance } from "./conformance-suite.js";
+import { FakeClock } from "./fake-clock.js";
+import { itemCases, lifecycleCases, tenantCases } from "./store-conformance-basic.js";
+import { badInputCases, batchCases } from "./store-conformance-batch.js";
+import { filterCases, listNamespacesCases, searchCases } from "./store-conformance-query.js";
+import { ttlCases } from "./store-conformance-ttl.js";
+import { semanticSearchCases } from "./store-conformance-vectors.js";
+import type { StoreCase, StoreCaseContext } from "./store-fixtures.js";
+import { tenantIsolationPropertyCases } from "./store-isolation-property.js";
 
-/** How the suite obtains backends. */
-export interface StoreConformanceHarness {
-  /** Names the describe block. */
-  name: string;
-  /** A fresh, empty backend; called once or more per test. */
-  createBackend(): StoreBackend | Promise<StoreBackend>;
-  /** Runs after each backend's store is closed (delete its file, drop its schema...). */
-  destroyBackend?(backend: StoreBackend): void | Promise<void>;
+/** How the suite gets store backends: a case may create several (and close each). */
+export interface StoreBackendHarness extends ConformanceHarness<StoreBackend> {
   /** Cases of the tenant-isolation property (default: `REWIND_PROPERTY_RUNS`, else 200). */
-  propertyRuns?: number;
+  readonly propertyRuns?: number;
 }
 
-/** A hand-driven clock in epoch ms. */
-export interface FakeClock {
-  readonly now: () => number;
-  advance(ms: number): void;
-}
+/** Every case of the suite, by group. */
+export const storeConformanceCases: Readonly<Record<string, readonly StoreCase[]>> = {
+  items: itemCases,
+  tenants: tenantCases,
+  lifecycle: lifecycleCases,
+  search: searchCases,
+  filters: filterCases,
+  listNamespaces: listNamespacesCases,
+  ttl: ttlCases,
+  batch: batchCases,
+  "bad input": badInputCases,
+  "semantic search": semanticSearchCases,
+  "tenant isolation (property)": tenantIsolationPropertyCases,
+};
 
-/** A store opened by a case, with its clock and backend. */
-export interface OpenedStore {
-  readonly store: Store;
-  readonly clock: FakeClock;
-  readonly backend: StoreBackend;
-}
-
-/** What each group of cases receives. */
-export interface StoreCaseContext {
-  /**
-   * A store over a fresh backend (or over `backend`, to look at the same data through another
-   * clock or options). Closed and destroyed after the test.
-   */
-  open(options?: Omit<StoreOptions, "now"> & { backend?: StoreBackend }): Promise<OpenedStore>;
-  readonly propertyRuns: number;
-}
-
-/** Start of every fake clock: a fixed, realistic instant. */
-export const FAKE_EPOCH = Date.UTC(2026, 0, 1);
-
-/** Registers the whole suite for one backend. */
-export function storeConformance(harness: StoreConformanceHarness): void {
-  describe(`store conformance: ${harness.name}`, () => {
-    const opened: { store: Store; backend: StoreBackend }[] = [];
-    afterEach(async () => {
-      for (const { store, backend } of opened.splice(0)) {
-        await store.close();
-        await harness.destroyBackend?.(backend);
-      }
-    });
-    const ctx: StoreCaseContext = {
-      propertyRuns: harness.propertyRuns ?? propertyRunsFromEnv(),
-      async open(options = {}) {
-        const { backend: shared, ...storeOptions } = options;
-        const backend = shared ?? (await harness.createBackend());
-        let time = FAKE_EPOCH;
-        const clock: FakeClock = {
-          now: () => time,
-          advance: (ms) => {
-            time += ms;
-          },
-        };
-        const store = new Store(backend, { ...storeOptions, now: clock.now });
-        // A second view of a shared backend is left open: closing it would close the backend.
-        if (!shared) opened.push({ store, backend });
-        return { store, clock, backend };
-      },
-    };
-    registerBasicCases(ctx);
-    registerQueryCases(ctx);
-    registerTtlCases(ctx);
-    registerBatchCases(ctx);
-    registerVectorCases(ctx);
-    registerIsolationProperty(ctx);
+/**
+ * Registers the store conformance suite for one backend with vitest. Cases run through the
+ * {@link Store} wrapper an application uses, each store on its own fake clock.
+ */
+export function describeStoreBackend(name: string, harness: StoreBackendHarness): void {
+  const propertyRuns = harness.propertyRuns ?? propertyRunsFromEnv();
+  describeConformance<StoreCaseContext>({
+    title: `store backend conformance: ${name}`,
+    groups: storeConformanceCases,
+    skip: harness.skip,
+    // The isolation property's running time grows with its case count; nothing asserts on it,
+    // and the bound is generous so that a loaded machine does not fail it.
+    timeoutMs: Math.max(300_000, propertyRuns * 1_000),
+    async open() {
+      const opened: { store: Store; backend: StoreBackend }[] = [];
+      const ctx: StoreCaseContext = {
+        propertyRuns,
+        async open(options = {}) {
+          const { backend: shared, ...storeOptions } = options;
+          const backend = shared ?? (await harness.create());
+          const clock = new FakeClock();
+          const store = new Store(backend, { ...storeOptions, now: clock.now });
+          // A second view of a shared backend is left open: closing it would close the backend.
+          if (!shared) opened.push({ store, backend });
+          return { store, clock, backend };
+        },
+      };
+      return {
+        ctx,
+        async close() {
+          for (const { store, backend } of opened.splice(0)) {
+            await store.close();
+            await harness.destroy?.(backend);
+          }
+        },
+      };
+    },
   });
 }
 

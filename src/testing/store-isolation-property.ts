@@ -4,12 +4,12 @@
  * tenant (and the unscoped view), must answer exactly what a per-tenant model says. So no
  * operation ever returns, lists or deletes another tenant's item.
  */
-import { describe, expect, it } from "vitest";
+import { expect } from "vitest";
 import { importOptionalPeer } from "../optional-peer.js";
 import { compareCodePoints } from "../store/namespace-path.js";
 import type { StoreOperation } from "../store/store-ops.js";
 import type { TenantStore } from "../store/tenant-store.js";
-import type { StoreCaseContext } from "./store-conformance.js";
+import type { StoreCase } from "./store-fixtures.js";
 
 type FastCheck = typeof import("fast-check");
 
@@ -36,70 +36,68 @@ function scenarios(fc: FastCheck) {
 
 type Key = { namespace: string[]; key: string };
 
-export function registerIsolationProperty(ctx: StoreCaseContext): void {
-  describe("tenant isolation (property)", () => {
-    it(
-      `answers every tenant exactly from its own items (${ctx.propertyRuns} cases)`,
-      async () => {
-        const fc = await importOptionalPeer(
-          "fast-check",
-          "the tenant-isolation property of rewind/testing",
-          () => import("fast-check"),
-        );
-        const { store } = await ctx.open({ refreshTtlOnRead: false });
-        let run = 0;
-        await fc.assert(
-          fc.asyncProperty(scenarios(fc), async (s) => {
-            // A per-case tag keeps cases apart; within a case tenants differ only randomly.
-            const tag = `${run++}:`;
-            const views = [...s.tenants.map((t) => store.forTenant(tag + t)), store.unscoped()];
-            const model = new Map<string, { view: number } & Key & { value: string }>();
-            const id = (view: number, k: Key) => JSON.stringify([view, k.namespace, k.key]);
-            const unscopedTag = `${tag}unscoped`;
-            // Batched puts are stored after the direct ones, so the model learns them then too.
-            const pending = views.map(() => [] as (Key & { value: string })[]);
-            for (const [i, p] of s.puts.entries()) {
-              const view = p.tenant % views.length;
-              const value = `${view === views.length - 1 ? unscopedTag : tag}${view}#${i}`;
-              const entry = { namespace: p.namespace, key: p.key, value };
-              if (p.batched) pending[view]!.push(entry);
-              else {
-                await views[view]!.put(p.namespace, p.key, value);
-                model.set(id(view, p), { view, ...entry });
-              }
+/** The "tenant isolation (property)" cases. */
+export const tenantIsolationPropertyCases: readonly StoreCase[] = [
+  {
+    name: "answers every tenant exactly from its own items",
+    async run(ctx) {
+      const fc = await importOptionalPeer(
+        "fast-check",
+        "the tenant-isolation property of rewind/testing",
+        () => import("fast-check"),
+      );
+      const { store } = await ctx.open({ refreshTtlOnRead: false });
+      let run = 0;
+      await fc.assert(
+        fc.asyncProperty(scenarios(fc), async (s) => {
+          // A per-case tag keeps cases apart; within a case tenants differ only randomly.
+          const tag = `${run++}:`;
+          const views = [...s.tenants.map((t) => store.forTenant(tag + t)), store.unscoped()];
+          const model = new Map<string, { view: number } & Key & { value: string }>();
+          const id = (view: number, k: Key) => JSON.stringify([view, k.namespace, k.key]);
+          const unscopedTag = `${tag}unscoped`;
+          // Batched puts are stored after the direct ones, so the model learns them then too.
+          const pending = views.map(() => [] as (Key & { value: string })[]);
+          for (const [i, p] of s.puts.entries()) {
+            const view = p.tenant % views.length;
+            const value = `${view === views.length - 1 ? unscopedTag : tag}${view}#${i}`;
+            const entry = { namespace: p.namespace, key: p.key, value };
+            if (p.batched) pending[view]!.push(entry);
+            else {
+              await views[view]!.put(p.namespace, p.key, value);
+              model.set(id(view, p), { view, ...entry });
             }
-            for (const [view, entries] of pending.entries()) {
-              await views[view]!.batch(entries.map((e) => ({ op: "put" as const, ...e })));
-              for (const e of entries) model.set(id(view, e), { view, ...e });
+          }
+          for (const [view, entries] of pending.entries()) {
+            await views[view]!.batch(entries.map((e) => ({ op: "put" as const, ...e })));
+            for (const e of entries) model.set(id(view, e), { view, ...e });
+          }
+          for (const d of s.deletes) {
+            const view = d.tenant % views.length;
+            const target = s.puts[d.put % s.puts.length]!;
+            const existed = model.delete(id(view, target));
+            expect(await views[view]!.delete(target.namespace, target.key)).toBe(existed);
+          }
+          const prefixes = uniquePrefixes([...s.puts.map((p) => p.namespace), ...s.probes]);
+          try {
+            for (const [view, t] of views.entries()) {
+              const own = [...model.values()].filter((m) => m.view === view);
+              await checkView(t, own, s.puts, prefixes);
             }
-            for (const d of s.deletes) {
-              const view = d.tenant % views.length;
-              const target = s.puts[d.put % s.puts.length]!;
-              const existed = model.delete(id(view, target));
-              expect(await views[view]!.delete(target.namespace, target.key)).toBe(existed);
-            }
-            const prefixes = uniquePrefixes([...s.puts.map((p) => p.namespace), ...s.probes]);
-            try {
-              for (const [view, t] of views.entries()) {
-                const own = [...model.values()].filter((m) => m.view === view);
-                await checkView(t, own, s.puts, prefixes);
-              }
-            } finally {
-              // The unscoped space is shared by all cases: empty it for the next one.
-              const shared = views.at(-1)!;
-              const left = await shared.search([], { limit: 1000 });
-              await shared.batch(
-                left.map((i) => ({ op: "delete" as const, namespace: i.namespace, key: i.key })),
-              );
-            }
-          }),
-          { numRuns: ctx.propertyRuns },
-        );
-      },
-      Math.max(60_000, ctx.propertyRuns * 200),
-    );
-  });
-}
+          } finally {
+            // The unscoped space is shared by all cases: empty it for the next one.
+            const shared = views.at(-1)!;
+            const left = await shared.search([], { limit: 1000 });
+            await shared.batch(
+              left.map((i) => ({ op: "delete" as const, namespace: i.namespace, key: i.key })),
+            );
+          }
+        }),
+        { numRuns: ctx.propertyRuns },
+      );
+    },
+  },
+];
 
 async function checkView(
   t: TenantStore,

@@ -6,7 +6,7 @@ import {
   StateGraph,
   ThreadBusyError,
 } from "../../src/index.js";
-import { BACKENDS, type TestBackend } from "./backends.js";
+import { BACKENDS, type TestBackend } from "../support/backends.js";
 
 /** A graph whose "slow" node waits until released, so a second run can arrive mid-run. */
 function gatedGraph(backend: TestBackend) {
@@ -16,7 +16,7 @@ function gatedGraph(backend: TestBackend) {
     open: new Promise<void>((r) => (release = r)),
     reached: new Promise<void>((r) => (entered = r)),
   };
-  const checkpointer = backend.create();
+  const checkpointer = backend.checkpointer();
   const app = new StateGraph({ log: appendChannel<string>() })
     .addNode("fast", (s) => ({ log: `fast after ${s.log.length}` }))
     .addNode("slow", async (s) => {

@@ -7,7 +7,7 @@ import {
   START,
   StateGraph,
 } from "../../src/index.js";
-import { BACKENDS } from "./backends.js";
+import { BACKENDS } from "../support/backends.js";
 
 async function count<T>(it: AsyncIterable<T>): Promise<number> {
   let n = 0;
@@ -33,7 +33,7 @@ for (const backend of BACKENDS) {
           })
           .addEdge(START, "ok")
           .addEdge(START, "flaky")
-          .compile({ checkpointer: backend.create() });
+          .compile({ checkpointer: backend.checkpointer() });
         const error = await app.invoke({}, { threadId: "t" }).catch((e) => e);
         expect(error).toBeInstanceOf(NodeFailedError);
         expect(error.node).toBe("flaky");
@@ -74,7 +74,7 @@ for (const backend of BACKENDS) {
             },
           )
           .addEdge(START, "call")
-          .compile({ checkpointer: backend.create() });
+          .compile({ checkpointer: backend.checkpointer() });
         expect((await app.invoke({}, { threadId: "t" })).values.n).toBe(3);
         expect(attempts).toBe(3);
 
@@ -100,7 +100,7 @@ for (const backend of BACKENDS) {
             },
           )
           .addEdge(START, "call")
-          .compile({ checkpointer: backend.create() });
+          .compile({ checkpointer: backend.checkpointer() });
         await expect(strict.invoke({}, { threadId: "t" })).rejects.toThrow(NodeFailedError);
         expect(permanent).toBe(1);
       });
@@ -123,7 +123,7 @@ for (const backend of BACKENDS) {
           ["async", 4],
           ["exit", 1],
         ] as const) {
-          const app = build(backend.create());
+          const app = build(backend.checkpointer());
           const result = await app.invoke({}, { threadId: "t", durability });
           expect(result.values.path).toEqual(["a", "b", "c"]);
           expect((await app.getState({ threadId: "t" }))?.values.path).toEqual(["a", "b", "c"]);

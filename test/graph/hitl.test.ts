@@ -10,8 +10,8 @@ import {
   START,
   StateGraph,
 } from "../../src/index.js";
+import { BACKENDS, type TestBackend } from "../support/backends.js";
 import { trialCount } from "../support/trial-count.js";
-import { BACKENDS, type TestBackend } from "./backends.js";
 
 const RESUME_TRIALS = trialCount("REWIND_RACE_TRIALS", { smoke: 10, soak: 100 });
 
@@ -44,7 +44,7 @@ function bookingGraph(backend: TestBackend, counter: { booked: number; planned: 
     .addEdge(START, "plan")
     .addEdge("plan", "book")
     .addEdge("book", END)
-    .compile({ checkpointer: backend.create() });
+    .compile({ checkpointer: backend.checkpointer() });
 }
 
 for (const backend of BACKENDS) {
@@ -103,7 +103,7 @@ for (const backend of BACKENDS) {
             return { answers: [name, city] };
           })
           .addEdge(START, "ask")
-          .compile({ checkpointer: backend.create() });
+          .compile({ checkpointer: backend.checkpointer() });
         const first = await app.invoke({}, { threadId: "t" });
         expect(first.interrupts[0]!.value).toBe("name?");
         const second = await app.invoke(Command.resume("Ada"), { threadId: "t" });
@@ -131,7 +131,7 @@ for (const backend of BACKENDS) {
           .addEdge(START, "a")
           .addEdge(START, "b")
           .addEdge(START, "c")
-          .compile({ checkpointer: backend.create() });
+          .compile({ checkpointer: backend.checkpointer() });
         const paused = await app.invoke({}, { threadId: "t" });
         expect(paused.interrupts.map((i) => i.node).sort()).toEqual(["a", "b"]);
         await expect(app.invoke(Command.resume("x"), { threadId: "t" })).rejects.toThrow(
@@ -164,7 +164,7 @@ for (const backend of BACKENDS) {
           .addNode("escalate", (s) => ({ path: `escalate:${s.note}` }))
           .addEdge(START, "ask")
           .addEdge("ask", "normal")
-          .compile({ checkpointer: backend.create() });
+          .compile({ checkpointer: backend.checkpointer() });
         await app.invoke({}, { threadId: "t" });
         const done = await app.invoke(
           new Command({ resume: true, update: { note: "vip" }, goto: "escalate" }),
@@ -230,7 +230,7 @@ for (const backend of BACKENDS) {
           .addNode("b", () => ({ path: "b" }))
           .addEdge(START, "a")
           .addEdge("a", "b")
-          .compile({ ...options, checkpointer: backend.create() });
+          .compile({ ...options, checkpointer: backend.checkpointer() });
 
       it("interruptBefore pauses before the node; invoke(null) continues", async () => {
         const app = build({ interruptBefore: ["b"] });

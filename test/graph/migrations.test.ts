@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { lastValue, MigrationError, START, StateGraph } from "../../src/index.js";
-import { BACKENDS, type TestBackend } from "./backends.js";
+import { BACKENDS, type TestBackend } from "../support/backends.js";
 
-const checkpointerFor = (backend: TestBackend) => backend.create();
+const checkpointerFor = (backend: TestBackend) => backend.checkpointer();
 
 for (const backend of BACKENDS) {
   describe(`on ${backend.name}`, () => {

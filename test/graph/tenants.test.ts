@@ -14,7 +14,7 @@ import {
   ThreadDeletedError,
   threadKey,
 } from "../../src/index.js";
-import { BACKENDS, type TestBackend } from "./backends.js";
+import { BACKENDS, type TestBackend } from "../support/backends.js";
 
 /** `log` collects every turn's input and the reply, which names the thread id the node saw. */
 function chat(checkpointer: Checkpointer, hold?: { reached: () => void; gate: Promise<void> }) {
@@ -43,7 +43,7 @@ const GLOBEX = { threadId: "support-1", tenantId: "globex" };
 for (const backend of BACKENDS) {
   describe(`tenants on ${backend.name}`, () => {
     async function acmeThread(b: TestBackend = backend) {
-      const checkpointer = b.create();
+      const checkpointer = b.checkpointer();
       const app = chat(checkpointer);
       const first = await app.invoke({ log: "acme: my invoice" }, ACME);
       return { checkpointer, app, first };
@@ -139,7 +139,7 @@ for (const backend of BACKENDS) {
     });
 
     it("the default tenant's threads are stored under their own id, as before tenants existed", async () => {
-      const checkpointer = backend.create();
+      const checkpointer = backend.checkpointer();
       const app = chat(checkpointer);
       const run = await app.invoke({ log: "hi" }, { threadId: "support-1" });
       const raw = await checkpointer.get("support-1");
@@ -166,7 +166,7 @@ for (const backend of BACKENDS) {
       const inNode = new Promise<void>((resolve) => {
         reached = resolve;
       });
-      const app = chat(backend.create(), { reached, gate });
+      const app = chat(backend.checkpointer(), { reached, gate });
       const acme = app.invoke({ log: "acme: slow" }, ACME);
       await inNode;
       await expect(
@@ -179,7 +179,7 @@ for (const backend of BACKENDS) {
     });
 
     it("the longest tenant and thread ids, in 3-byte characters, are stored and listed back", async () => {
-      const checkpointer = backend.create();
+      const checkpointer = backend.checkpointer();
       const app = chat(checkpointer);
       // Distinct characters, so PostgreSQL cannot compress the index entries below its limit.
       const cjk = (from: number, n: number) =>
@@ -196,7 +196,7 @@ for (const backend of BACKENDS) {
     });
 
     it("a bad tenant id is a named error and stores nothing", async () => {
-      const checkpointer = backend.create();
+      const checkpointer = backend.checkpointer();
       const app = chat(checkpointer);
       for (const tenantId of ["", "a\u0000b", "x".repeat(257), "\ud800", 7 as unknown as string]) {
         await expect(app.invoke({ log: "x" }, { threadId: "t", tenantId })).rejects.toBeInstanceOf(

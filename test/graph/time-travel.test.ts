@@ -9,7 +9,7 @@ import {
   START,
   StateGraph,
 } from "../../src/index.js";
-import { BACKENDS, type TestBackend } from "./backends.js";
+import { BACKENDS, type TestBackend } from "../support/backends.js";
 
 function tripGraph(backend: TestBackend) {
   return new StateGraph({
@@ -25,7 +25,7 @@ function tripGraph(backend: TestBackend) {
     .addEdge(START, "choose")
     .addEdge("choose", "plan")
     .addEdge("plan", END)
-    .compile({ checkpointer: backend.create() });
+    .compile({ checkpointer: backend.checkpointer() });
 }
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {

@@ -14,7 +14,7 @@ import { createReactAgent } from "@langchain/langgraph/prebuilt";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { RewindSaver } from "../../src/langgraph/index.js";
-import { LG_BACKENDS } from "./lg-backends.js";
+import { BACKENDS } from "../support/backends.js";
 import { ScriptedChatModel } from "./scripted-chat-model.js";
 
 /** A chat graph whose "bot" node answers with the number of messages it saw. */
@@ -52,10 +52,10 @@ function approvalGraph(saver: RewindSaver) {
     .compile({ checkpointer: saver });
 }
 
-for (const backend of LG_BACKENDS) {
+for (const backend of BACKENDS) {
   describe(`LangGraph.js on RewindSaver (${backend.name})`, () => {
     it("a StateGraph remembers earlier turns of a thread, also after a restart", async () => {
-      const { saver, reopen } = backend.create();
+      const { saver, reopen } = backend.saver();
       const config = { configurable: { thread_id: "chat" } };
       await chatGraph(saver).invoke({ messages: [new HumanMessage("hi")] }, config);
       const second = await chatGraph(saver).invoke(
@@ -84,7 +84,7 @@ for (const backend of LG_BACKENDS) {
     });
 
     it("interrupt() pauses the run; Command({ resume }) continues it, even from a new process", async () => {
-      const { saver, reopen } = backend.create();
+      const { saver, reopen } = backend.saver();
       const config = { configurable: { thread_id: "hitl" } };
       const paused = await approvalGraph(saver).invoke({ draft: "hello" }, config);
       expect(interruptsOf(paused)).toHaveLength(1);
@@ -103,7 +103,7 @@ for (const backend of LG_BACKENDS) {
     });
 
     it("getStateHistory lists every checkpoint newest first, pages with limit/before, filters", async () => {
-      const { saver } = backend.create();
+      const { saver } = backend.saver();
       const app = chatGraph(saver);
       const config = { configurable: { thread_id: "hist" } };
       await app.invoke({ messages: [new HumanMessage("one")] }, config);
@@ -138,7 +138,7 @@ for (const backend of LG_BACKENDS) {
     });
 
     it("updateState at an old checkpoint forks: the fork has the edit, the old branch is intact", async () => {
-      const { saver } = backend.create();
+      const { saver } = backend.saver();
       const app = chatGraph(saver);
       const config = { configurable: { thread_id: "fork" } };
       await app.invoke({ messages: [new HumanMessage("one")] }, config);
@@ -179,7 +179,7 @@ for (const backend of LG_BACKENDS) {
     });
 
     it("an edit forked right before a step the old branch took is kept (integer versions lose it)", async () => {
-      const { saver } = backend.create();
+      const { saver } = backend.saver();
       const app = chatGraph(saver);
       const config = { configurable: { thread_id: "fork-collision" } };
       await app.invoke({ messages: [new HumanMessage("one")] }, config);
@@ -201,7 +201,7 @@ for (const backend of LG_BACKENDS) {
     });
 
     it("the prebuilt ReAct agent calls tools and remembers the conversation across turns", async () => {
-      const { saver, reopen } = backend.create();
+      const { saver, reopen } = backend.saver();
       const calls: string[] = [];
       const weather = tool(
         async ({ city }: { city: string }) => {
@@ -256,7 +256,7 @@ for (const backend of LG_BACKENDS) {
     });
 
     it("the ReAct agent pauses in a tool for approval and resumes with Command({ resume })", async () => {
-      const { saver } = backend.create();
+      const { saver } = backend.saver();
       const sent: string[] = [];
       const send = tool(
         async ({ to }: { to: string }) => {

@@ -6,7 +6,7 @@ import { ConflictError, InvalidInputError, ThreadDeletedError } from "../../src/
 import { RewindSaver } from "../../src/langgraph/index.js";
 import { MemoryBackend } from "../../src/storage/memory/index.js";
 import type { CheckpointBackend, CheckpointQuery } from "../../src/storage/types.js";
-import { LG_BACKENDS } from "./lg-backends.js";
+import { BACKENDS } from "../support/backends.js";
 
 const cfg = (thread_id: string, checkpoint_id?: string, checkpoint_ns = "") => ({
   configurable: { thread_id, checkpoint_ns, ...(checkpoint_id ? { checkpoint_id } : {}) },
@@ -34,10 +34,10 @@ async function storedValueBytes(backend: CheckpointBackend, threadId: string, ch
   return [...seen.values()].reduce((a, b) => a + b, 0);
 }
 
-for (const backend of LG_BACKENDS) {
+for (const backend of BACKENDS) {
   describe(`RewindSaver on ${backend.name}: what LangGraph's savers get wrong`, () => {
     it("Date and Uint8Array values round-trip, in state, inside messages and as writes", async () => {
-      const { saver } = backend.create();
+      const { saver } = backend.saver();
       const bytes = new Uint8Array([255, 0, 128]);
       const when = new Date("2026-01-02T03:04:05.678Z");
       const message = new AIMessage({ content: "hi", additional_kwargs: { when, bytes } });
@@ -78,7 +78,7 @@ for (const backend of LG_BACKENDS) {
     });
 
     it("a class Rewind does not know still round-trips through LangGraph's serde, as plain data", async () => {
-      const { saver } = backend.create();
+      const { saver } = backend.saver();
       class Point {
         constructor(
           readonly x: number,
@@ -96,7 +96,7 @@ for (const backend of LG_BACKENDS) {
     });
 
     it("pending writes come back in (task_path, task_id, idx) code-point order", async () => {
-      const { saver } = backend.create();
+      const { saver } = backend.saver();
       const put = await saver.put(cfg("order"), checkpoint({}, {}), loop, {});
       await saver.putWrites(
         put,
@@ -117,7 +117,7 @@ for (const backend of LG_BACKENDS) {
     });
 
     it("a retried regular write is ignored; a special write (interrupt) is replaced", async () => {
-      const { saver } = backend.create();
+      const { saver } = backend.saver();
       const put = await saver.put(cfg("retry"), checkpoint({}, {}), loop, {});
       await saver.putWrites(put, [["out", "first"]], "task");
       await saver.putWrites(put, [["out", "retry"]], "task");
@@ -131,7 +131,7 @@ for (const backend of LG_BACKENDS) {
     });
 
     it("deleteThread removes every namespace and leaves a tombstone: late writes fail", async () => {
-      const { saver } = backend.create();
+      const { saver } = backend.saver();
       const root = await saver.put(cfg("gone"), checkpoint({}, {}), loop, {});
       await saver.put(cfg("gone", undefined, "sub:1"), checkpoint({}, {}), loop, {});
       await saver.put(cfg("kept"), checkpoint({}, {}), loop, {});
@@ -150,7 +150,7 @@ for (const backend of LG_BACKENDS) {
     });
 
     it("a put whose parent is no longer the head is refused and writes nothing", async () => {
-      const { saver } = backend.create();
+      const { saver } = backend.saver();
       const head = await saver.put(cfg("race"), checkpoint({}, {}), loop, {});
       const winner = await saver.put(head, checkpoint({ v: "A" }, { v: "1" }), loop, { v: "1" });
       const loser = checkpoint({ v: "B" }, { v: "2" });
@@ -163,7 +163,7 @@ for (const backend of LG_BACKENDS) {
     });
 
     it("two runs on one thread: the one whose parent moved is refused, no turn is lost silently", async () => {
-      const { saver } = backend.create();
+      const { saver } = backend.saver();
       let release = () => {};
       const gate = new Promise<void>((r) => (release = r));
       let entered = () => {};
@@ -208,7 +208,7 @@ for (const backend of LG_BACKENDS) {
     });
 
     it("two runs started at the same moment from the same head: the second writer is refused", async () => {
-      const { saver } = backend.create();
+      const { saver } = backend.saver();
       const app = new StateGraph(MessagesAnnotation)
         .addNode("bot", (state) => ({
           messages: [new AIMessage(`re ${state.messages.at(-1)?.content}`)],
@@ -234,7 +234,7 @@ for (const backend of LG_BACKENDS) {
     });
 
     it("a growing message list is stored as appends: bytes grow linearly with turns", async () => {
-      const created = backend.create();
+      const created = backend.saver();
       const { saver, backend: storage } = created;
       const app = new StateGraph(MessagesAnnotation)
         .addNode("bot", () => ({ messages: [new AIMessage("a".repeat(500))] }))
@@ -280,7 +280,7 @@ for (const backend of LG_BACKENDS) {
     });
 
     it("bad input gets a named error and nothing is stored", async () => {
-      const { saver } = backend.create();
+      const { saver } = backend.saver();
       await expect(saver.put({ configurable: {} }, checkpoint({}, {}), loop, {})).rejects.toThrow(
         InvalidInputError,
       );

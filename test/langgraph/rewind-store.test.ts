@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { AIMessage, HumanMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
 import {
@@ -12,59 +9,17 @@ import {
   StateGraph,
 } from "@langchain/langgraph";
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
-import pg from "pg";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { InvalidInputError } from "../../src/errors.js";
-import { RewindSaver, RewindStore } from "../../src/langgraph/index.js";
-import { MemoryBackend } from "../../src/storage/memory/index.js";
-import { MemoryStoreBackend } from "../../src/storage/memory/memory-store.js";
-import { createPostgresStore, PostgresBackend } from "../../src/storage/postgres/index.js";
-import { createSqliteStore, SqliteBackend } from "../../src/storage/sqlite/index.js";
-import { createStore, type Store } from "../../src/store/index.js";
-import { freshSchema, PG_URL } from "../support/postgres.js";
+import { RewindStore } from "../../src/langgraph/index.js";
+import { BACKENDS } from "../support/backends.js";
 import { ScriptedChatModel } from "./scripted-chat-model.js";
 
-const dir = mkdtempSync(join(tmpdir(), "rewind-lg-store-"));
-const pool = new pg.Pool({ connectionString: PG_URL, max: 4 });
-afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  await pool.end();
-});
-let files = 0;
-
-const STORES: readonly { name: string; create(): { store: Store; saver: RewindSaver } }[] = [
-  {
-    name: "memory",
-    create: () => ({
-      store: createStore(new MemoryStoreBackend()),
-      saver: new RewindSaver(new MemoryBackend()),
-    }),
-  },
-  {
-    name: "sqlite",
-    create: () => {
-      const file = join(dir, `${files++}.sqlite`);
-      return { store: createSqliteStore(file), saver: new RewindSaver(new SqliteBackend(file)) };
-    },
-  },
-  {
-    name: "postgres",
-    // Saver and store share one pool and one schema, as an app would.
-    create: () => {
-      const schema = freshSchema("rewind_lg_store");
-      return {
-        store: createPostgresStore(pool, { schema }),
-        saver: new RewindSaver(new PostgresBackend(pool, { schema })),
-      };
-    },
-  },
-];
-
-for (const kind of STORES) {
+for (const kind of BACKENDS) {
   describe(`RewindStore on ${kind.name}`, () => {
     it("serves LangGraph's store API; values keep their types", async () => {
-      const { store } = kind.create();
+      const store = kind.store();
       const lg = new RewindStore(store.forTenant("acme"));
       const since = new Date("2026-03-04T05:06:07.000Z");
       await lg.put(["users", "u1"], "prefs", { theme: "dark", since, tags: new Set(["a"]) });
@@ -91,7 +46,7 @@ for (const kind of STORES) {
     });
 
     it("wildcard namespace conditions match label by label", async () => {
-      const { store } = kind.create();
+      const store = kind.store();
       const lg = new RewindStore(store.forTenant("acme"));
       await lg.put(["a", "x", "mem"], "k", { n: 1 });
       await lg.put(["a", "y", "mem"], "k", { n: 2 });
@@ -115,7 +70,7 @@ for (const kind of STORES) {
     });
 
     it("tenants never see each other's items", async () => {
-      const { store } = kind.create();
+      const store = kind.store();
       const acme = new RewindStore(store.forTenant("acme"));
       const globex = new RewindStore(store.forTenant("globex"));
       await acme.put(["users", "u1"], "prefs", { theme: "dark" });
@@ -126,7 +81,8 @@ for (const kind of STORES) {
     });
 
     it("a graph's nodes share memory across threads through the store", async () => {
-      const { store, saver } = kind.create();
+      const store = kind.store();
+      const { saver } = kind.saver();
       const lg = new RewindStore(store.forTenant("acme"));
       const app = new StateGraph(MessagesAnnotation)
         .addNode("remember", async (state, config: LangGraphRunnableConfig) => {
@@ -160,7 +116,8 @@ for (const kind of STORES) {
     });
 
     it("the prebuilt ReAct agent's tools read and write the store", async () => {
-      const { store, saver } = kind.create();
+      const store = kind.store();
+      const { saver } = kind.saver();
       const lg = new RewindStore(store.forTenant("acme"));
       const save = tool(
         async ({ fact }: { fact: string }) => {
@@ -188,7 +145,7 @@ for (const kind of STORES) {
     });
 
     it("bad input gets a named error and the batch stores nothing", async () => {
-      const { store } = kind.create();
+      const store = kind.store();
       const lg = new RewindStore(store.forTenant("acme"));
       await expect(
         lg.batch([

@@ -1,4 +1,4 @@
-import { MemoryBackend } from "../../src/index.js";
 import { describeCheckpointBackend } from "../../src/testing/index.js";
+import { describeOn } from "../support/backends.js";
 
-describeCheckpointBackend("memory", { create: () => new MemoryBackend() });
+describeOn("memory", (backend) => describeCheckpointBackend(backend.name, backend.checkpoints));

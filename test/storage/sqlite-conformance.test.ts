@@ -1,4 +1,4 @@
 import { describeCheckpointBackend } from "../../src/testing/index.js";
-import { sqliteHarness } from "./sqlite-helpers.js";
+import { describeOn } from "../support/backends.js";
 
-describeCheckpointBackend("sqlite", sqliteHarness());
+describeOn("sqlite", (backend) => describeCheckpointBackend(backend.name, backend.checkpoints));

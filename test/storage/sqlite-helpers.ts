@@ -1,31 +1,6 @@
-/** Test helpers for the SQLite backend: a temp file per case, and damage done like a bad disk. */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+/** Test helpers for the SQLite backend: damage done like a bad disk. */
 import Database from "better-sqlite3";
-import { SqliteBackend } from "../../src/storage/sqlite/index.js";
 import { packId } from "../../src/storage/sqlite/sqlite-rows.js";
-import type { CheckpointBackend } from "../../src/storage/types.js";
-import type { CheckpointBackendHarness } from "../../src/testing/index.js";
-
-/** A conformance harness: each case gets a fresh SQLite file in its own temp directory. */
-export function sqliteHarness(): CheckpointBackendHarness {
-  const dirs = new Map<CheckpointBackend, string>();
-  const fileOf = (backend: CheckpointBackend) => join(dirs.get(backend)!, "test.sqlite");
-  return {
-    create: () => {
-      const dir = mkdtempSync(join(tmpdir(), "rewind-sqlite-"));
-      const backend = new SqliteBackend(join(dir, "test.sqlite"));
-      dirs.set(backend, dir);
-      return backend;
-    },
-    destroy: (backend) => {
-      rmSync(dirs.get(backend)!, { recursive: true, force: true });
-      dirs.delete(backend);
-    },
-    corrupt: (backend, key) => corruptSqliteCheckpoint(fileOf(backend), key),
-  };
-}
 
 /** Overwrites, from a second connection, the bytes of every value written with `checkpointId`, in its table row or its checkpoint's row. */
 export function corruptSqliteCheckpoint(

@@ -1,4 +1,4 @@
-import { MemoryStoreBackend } from "../../src/storage/memory/memory-store.js";
-import { storeConformance } from "../../src/testing/store-conformance.js";
+import { describeStoreBackend } from "../../src/testing/index.js";
+import { describeOn } from "../support/backends.js";
 
-storeConformance({ name: "memory", createBackend: () => new MemoryStoreBackend() });
+describeOn("memory", (backend) => describeStoreBackend(backend.name, backend.stores));

@@ -5,32 +5,18 @@ import { lastValue, START, StateGraph } from "../../src/index.js";
 import {
   createPostgresCheckpointer,
   createPostgresStore,
-  PostgresStoreBackend,
 } from "../../src/storage/postgres/index.js";
-import type { StoreBackend } from "../../src/store/store-types.js";
-import { storeConformance } from "../../src/testing/store-conformance.js";
+import { describeStoreBackend } from "../../src/testing/index.js";
+import { describeOn } from "../support/backends.js";
 
 const url = process.env.REWIND_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const pool = new pg.Pool({ connectionString: url, max: 4 });
-const schemas = new Map<StoreBackend, string>();
 afterAll(() => pool.end());
 
 const freshSchema = () => `rewind_store_test_${randomBytes(6).toString("hex")}`;
 const dropSchema = (schema: string) => pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
 
-storeConformance({
-  name: "postgres",
-  createBackend: () => {
-    const schema = freshSchema();
-    const backend = new PostgresStoreBackend(pool, { schema });
-    schemas.set(backend, schema);
-    return backend;
-  },
-  destroyBackend: async (backend) => {
-    await dropSchema(schemas.get(backend)!);
-    schemas.delete(backend);
-  },
-});
+describeOn("postgres", (backend) => describeStoreBackend(backend.name, backend.stores));
 
 describe("postgres store connections", () => {
   it("opens and ends its own pool from a connection string", async () => {

@@ -5,18 +5,15 @@ import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { lastValue, START, StateGraph } from "../../src/index.js";
 import { createSqliteCheckpointer } from "../../src/storage/sqlite/index.js";
-import { createSqliteStore, SqliteStoreBackend } from "../../src/storage/sqlite/sqlite-store.js";
+import { createSqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
 import { SQLITE_STORE_MIGRATIONS } from "../../src/storage/sqlite/sqlite-store-migrations.js";
-import { storeConformance } from "../../src/testing/store-conformance.js";
+import { describeStoreBackend } from "../../src/testing/index.js";
+import { describeOn } from "../support/backends.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rewind-store-"));
-let files = 0;
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-storeConformance({
-  name: "sqlite",
-  createBackend: () => new SqliteStoreBackend(join(dir, `store-${files++}.db`)),
-});
+describeOn("sqlite", (backend) => describeStoreBackend(backend.name, backend.stores));
 
 describe("sqlite store on a shared handle", () => {
   it("lives beside other tables, leaves the handle open, and names a corrupt row", async () => {

@@ -1,0 +1,24 @@
+/** The in-memory backends, as every test area uses them (see backends.ts). */
+import { createCheckpointer } from "../../src/index.js";
+import { RewindSaver } from "../../src/langgraph/index.js";
+import { MemoryBackend } from "../../src/storage/memory/index.js";
+import { MemoryStoreBackend } from "../../src/storage/memory/memory-store.js";
+import { createStore } from "../../src/store/store.js";
+import type { TestBackend } from "./backends.js";
+
+export const memoryEngine: TestBackend = {
+  name: "memory",
+  checkpoints: { create: () => new MemoryBackend() },
+  stores: { create: () => new MemoryStoreBackend() },
+  checkpointer: (options) => createCheckpointer(new MemoryBackend(), options),
+  saver(options) {
+    const backend = new MemoryBackend();
+    // Memory does not survive a restart; "reopen" shares the live backend instead.
+    return {
+      saver: new RewindSaver(backend, options),
+      backend,
+      reopen: (again) => new RewindSaver(backend, again),
+    };
+  },
+  store: (options) => createStore(new MemoryStoreBackend(), options),
+};
