@@ -22,9 +22,9 @@ import {
   WRITES_IDX_MAP,
 } from "@langchain/langgraph-checkpoint";
 import { InvalidInputError, isRewindError, StorageError } from "../errors.js";
-import { validateThreadId } from "../ids.js";
 import type { JsonSerializer } from "../serde/serializer.js";
 import { Checkpointer } from "../storage/checkpointer.js";
+import { isKeyOfTenant, unscopeError, validateThreadKey } from "../storage/thread-key.js";
 import type {
   CheckpointBackend,
   LoadedCheckpoint,
@@ -39,9 +39,10 @@ import {
   isUniqueVersion,
   namespaceOf,
   nextChannelVersion,
-  optionalThreadId,
-  requiredThreadId,
+  optionalThreadKey,
+  requiredThreadKey,
   requireName,
+  tenantOf,
 } from "./saver-input.js";
 import { type CheckpointBody, checkpointConfig, readTuple, readWrites } from "./tuple-reader.js";
 import {
@@ -90,6 +91,9 @@ export interface RewindSaverOptions extends Partial<AppendPolicy> {
  * stored once per (thread, namespace, channel, version): LangGraph's default integers would
  * make a fork's new value collide with the old branch's value of the same number.
  *
+ * `configurable.tenant_id` scopes threads and listings like the runtime's `tenantId`; returned
+ * configs carry it. Below, a thread id is its storage key (`threadKey`).
+ *
  * @example
  * const saver = new RewindSaver(new SqliteBackend("agent.sqlite"));
  * const app = graph.compile({ checkpointer: saver });
@@ -127,23 +131,25 @@ export class RewindSaver extends BaseCheckpointSaver {
   }
 
   override async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
-    const threadId = optionalThreadId(config);
+    const threadId = optionalThreadKey(config);
     if (threadId === undefined) return undefined;
     const ns = namespaceOf(config) ?? "";
     const id = getCheckpointId(config) || undefined;
     if (id !== undefined) requireName(id, "checkpoint_id");
     await this.checkpointer.ready();
-    const loaded = await this.#call(threadId, id, () =>
-      this.#backend.getCheckpoint(threadId, ns, id),
-    );
-    return loaded && this.#toTuple(loaded, true);
+    return this.#call(threadId, id, async () => {
+      const loaded = await this.#backend.getCheckpoint(threadId, ns, id);
+      return loaded && this.#toTuple(loaded, true);
+    });
   }
 
   override async *list(
     config: RunnableConfig,
     options: CheckpointListOptions = {},
   ): AsyncGenerator<CheckpointTuple> {
-    const threadId = optionalThreadId(config);
+    const threadId = optionalThreadKey(config);
+    // Across threads, another tenant's rows are skipped before they are decoded or counted.
+    const tenant = threadId === undefined ? { id: tenantOf(config) } : undefined;
     const { limit } = options;
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
       throw new InvalidInputError("list: limit must be a non-negative integer");
@@ -165,11 +171,12 @@ export class RewindSaver extends BaseCheckpointSaver {
       checkpointId,
       before,
       filter,
-      limit: mustLack.length > 0 ? undefined : limit,
+      limit: mustLack.length > 0 || tenant ? undefined : limit,
     });
     let count = 0;
     try {
       for await (const loaded of rows) {
+        if (tenant && !isKeyOfTenant(loaded.checkpoint.threadId, tenant.id)) continue;
         const tuple = await this.#toTuple(loaded, false);
         if (mustLack.some((key) => tuple.metadata?.[key as keyof CheckpointMetadata] !== undefined))
           continue;
@@ -190,7 +197,7 @@ export class RewindSaver extends BaseCheckpointSaver {
     if (config.configurable === undefined) {
       throw new InvalidInputError('put: config has no "configurable" field');
     }
-    const threadId = requiredThreadId(config, "put");
+    const threadId = requiredThreadKey(config, "put");
     const ns = namespaceOf(config) ?? "";
     requireName(checkpoint.id, "checkpoint id");
     const parentId = (config.configurable.checkpoint_id as string | undefined) || undefined;
@@ -231,7 +238,7 @@ export class RewindSaver extends BaseCheckpointSaver {
     taskId: string,
     taskPath = "",
   ): Promise<void> {
-    const threadId = requiredThreadId(config, "putWrites");
+    const threadId = requiredThreadKey(config, "putWrites");
     const checkpointId = config.configurable?.checkpoint_id as string | undefined;
     if (!checkpointId) {
       throw new InvalidInputError("putWrites: config.configurable.checkpoint_id is missing");
@@ -258,9 +265,12 @@ export class RewindSaver extends BaseCheckpointSaver {
     await this.#call(threadId, checkpointId, () => this.#backend.putWrites(key, stored));
   }
 
-  /** Deletes the thread in every namespace; later writes to it throw `ThreadDeletedError`. */
+  /**
+   * Deletes the thread in every namespace; later writes to it throw `ThreadDeletedError`.
+   * A named tenant's thread is named by its key: `deleteThread(threadKey(threadId, tenantId))`.
+   */
   override async deleteThread(threadId: string): Promise<void> {
-    const id = validateThreadId(typeof threadId === "number" ? String(threadId) : threadId);
+    const id = validateThreadKey(typeof threadId === "number" ? String(threadId) : threadId);
     await this.checkpointer.ready();
     await this.#call(id, undefined, () => this.#backend.deleteThread(id));
     this.#tracker.forgetThread(id);
@@ -377,11 +387,14 @@ export class RewindSaver extends BaseCheckpointSaver {
     }
   }
 
+  /** A Rewind error naming the caller's thread id, never a tenant's storage key. */
   #wrap(error: unknown, threadId: string | undefined, checkpointId: string | undefined): unknown {
-    if (isRewindError(error)) return error;
-    return new StorageError(
-      `${this.#backend.name} backend failed: ${(error as Error)?.message ?? String(error)}`,
-      { threadId, checkpointId, cause: error },
+    if (isRewindError(error)) return unscopeError(error);
+    return unscopeError(
+      new StorageError(
+        `${this.#backend.name} backend failed: ${(error as Error)?.message ?? String(error)}`,
+        { threadId, checkpointId, cause: error },
+      ),
     );
   }
 }

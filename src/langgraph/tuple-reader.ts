@@ -14,6 +14,7 @@ import {
 } from "@langchain/langgraph-checkpoint";
 import { isRewindError, SerializationError } from "../errors.js";
 import { appendAll } from "../storage/blob-chain.js";
+import { parseThreadKey } from "../storage/thread-key.js";
 import type { LoadedCheckpoint, StoredBlob, StoredWrite } from "../storage/types.js";
 import type { LangGraphValueCodec } from "./value-codec.js";
 
@@ -36,9 +37,14 @@ export interface RebuiltChannel {
   readonly baseLength: number;
 }
 
-/** `{ configurable: { thread_id, checkpoint_ns, checkpoint_id } }` and nothing else. */
-export function checkpointConfig(threadId: string, ns: string, id: string): RunnableConfig {
-  return { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: id } };
+/**
+ * `{ configurable: { thread_id, checkpoint_ns, checkpoint_id } }` of the thread stored under
+ * `key`, plus `tenant_id` for a named tenant's thread: the config leads back to the same thread.
+ */
+export function checkpointConfig(key: string, ns: string, id: string): RunnableConfig {
+  const { threadId, tenantId } = parseThreadKey(key);
+  const tenant = tenantId === undefined ? {} : { tenant_id: tenantId };
+  return { configurable: { thread_id: threadId, ...tenant, checkpoint_ns: ns, checkpoint_id: id } };
 }
 
 /**
