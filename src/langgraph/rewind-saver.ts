@@ -31,6 +31,7 @@ import {
 } from "../storage/checkpoint-codec.js";
 import type { CheckpointDoor } from "../storage/checkpoint-door.js";
 import { Checkpointer } from "../storage/checkpointer.js";
+import { isKeyOfTenant, unscopeError } from "../storage/thread-key.js";
 import type { CheckpointBackend, LoadedCheckpoint, StoredCheckpoint } from "../storage/types.js";
 import { AppendTracker, channelKey } from "./append-tracker.js";
 import {
@@ -40,8 +41,9 @@ import {
   isUniqueVersion,
   namespaceOf,
   nextChannelVersion,
-  optionalThreadId,
-  requiredThreadId,
+  optionalThreadKey,
+  requiredThreadKey,
+  tenantOf,
 } from "./saver-input.js";
 import { checkpointConfig, readTuple, readWrites, type SaverCodec } from "./tuple-reader.js";
 import {
@@ -123,19 +125,23 @@ export class RewindSaver extends BaseCheckpointSaver {
   }
 
   override async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
-    const threadId = optionalThreadId(config);
+    const threadId = optionalThreadKey(config);
     if (threadId === undefined) return undefined;
     const ns = namespaceOf(config) ?? "";
     const id = getCheckpointId(config) || undefined;
-    const loaded = await this.#door.getCheckpoint(threadId, ns, id);
-    return loaded && this.#toTuple(loaded, true);
+    return unscoped(async () => {
+      const loaded = await this.#door.getCheckpoint(threadId, ns, id);
+      return loaded && this.#toTuple(loaded, true);
+    });
   }
 
   override async *list(
     config: RunnableConfig,
     options: CheckpointListOptions = {},
   ): AsyncGenerator<CheckpointTuple> {
-    const threadId = optionalThreadId(config);
+    const threadId = optionalThreadKey(config);
+    // Across threads, another tenant's rows are skipped before they are decoded or counted.
+    const tenant = threadId === undefined ? { id: tenantOf(config) } : undefined;
     const { limit } = options;
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
       throw new InvalidInputError("list: limit must be a non-negative integer");
@@ -156,15 +162,20 @@ export class RewindSaver extends BaseCheckpointSaver {
       checkpointId,
       before,
       filter,
-      limit: mustLack.length > 0 ? undefined : limit,
+      limit: mustLack.length > 0 || tenant ? undefined : limit,
     });
     let count = 0;
-    for await (const loaded of rows) {
-      const tuple = await this.#toTuple(loaded, false);
-      if (mustLack.some((key) => tuple.metadata?.[key as keyof CheckpointMetadata] !== undefined))
-        continue;
-      yield tuple;
-      if (limit !== undefined && ++count >= limit) return;
+    try {
+      for await (const loaded of rows) {
+        if (tenant && !isKeyOfTenant(loaded.checkpoint.threadId, tenant.id)) continue;
+        const tuple = await this.#toTuple(loaded, false);
+        if (mustLack.some((key) => tuple.metadata?.[key as keyof CheckpointMetadata] !== undefined))
+          continue;
+        yield tuple;
+        if (limit !== undefined && ++count >= limit) return;
+      }
+    } catch (error) {
+      throw unscopeError(error);
     }
   }
 
@@ -177,7 +188,7 @@ export class RewindSaver extends BaseCheckpointSaver {
     if (config.configurable === undefined) {
       throw new InvalidInputError('put: config has no "configurable" field');
     }
-    const threadId = requiredThreadId(config, "put");
+    const threadId = requiredThreadKey(config, "put");
     const ns = namespaceOf(config) ?? "";
     const parentId = (config.configurable.checkpoint_id as string | undefined) || undefined;
     const site = { threadId, checkpointId: checkpoint.id };
@@ -205,9 +216,9 @@ export class RewindSaver extends BaseCheckpointSaver {
     };
     const expectedHead = this.#refuseStale ? headToExpect(config, metadata, parentId) : undefined;
     if (expectedHead !== undefined && metadata?.source === "input") {
-      await this.#refuseDiscarding(threadId, ns, expectedHead, checkpoint);
+      await unscoped(() => this.#refuseDiscarding(threadId, ns, expectedHead, checkpoint));
     }
-    await this.#door.putCheckpoint({ checkpoint: row, blobs, expectedHead });
+    await unscoped(() => this.#door.putCheckpoint({ checkpoint: row, blobs, expectedHead }));
     for (const plan of plans) plan.commit();
     return checkpointConfig(threadId, ns, checkpoint.id);
   }
@@ -218,7 +229,7 @@ export class RewindSaver extends BaseCheckpointSaver {
     taskId: string,
     taskPath = "",
   ): Promise<void> {
-    const threadId = requiredThreadId(config, "putWrites");
+    const threadId = requiredThreadKey(config, "putWrites");
     const checkpointId = config.configurable?.checkpoint_id as string | undefined;
     if (!checkpointId) {
       throw new InvalidInputError("putWrites: config.configurable.checkpoint_id is missing");
@@ -233,13 +244,16 @@ export class RewindSaver extends BaseCheckpointSaver {
       ),
     );
     const key = { threadId, ns: namespaceOf(config) ?? "", checkpointId };
-    await this.#door.putWrites(key, stored);
+    await unscoped(() => this.#door.putWrites(key, stored));
   }
 
-  /** Deletes the thread in every namespace; later writes to it throw `ThreadDeletedError`. */
+  /**
+   * Deletes the thread in every namespace; later writes to it throw `ThreadDeletedError`.
+   * A named tenant's thread is named by its key: `deleteThread(threadKey(threadId, tenantId))`.
+   */
   override async deleteThread(threadId: string): Promise<void> {
     const id = typeof threadId === "number" ? String(threadId) : threadId;
-    await this.#door.deleteThread(id);
+    await unscoped(() => this.#door.deleteThread(id));
     this.#tracker.forgetThread(id);
   }
 
@@ -351,5 +365,14 @@ export class RewindSaver extends BaseCheckpointSaver {
     const versions = Object.values(checkpoint.channel_versions);
     (checkpoint.channel_versions as Record<string, number | string>)[TASKS] =
       versions.length > 0 ? maxChannelVersion(...versions) : this.getNextVersion(undefined);
+  }
+}
+
+/** Runs `fn`; an error it throws names the caller's thread id, never a tenant's storage key. */
+async function unscoped<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    throw unscopeError(error);
   }
 }

@@ -1,12 +1,14 @@
 /**
- * What the saver reads from LangGraph's arguments, and the few rules it applies to them: thread
- * and namespace from a config, canonical timestamps, the channel versions it hands
+ * What the saver reads from LangGraph's arguments, and the few rules it applies to them: the
+ * thread's storage key (thread and tenant) and namespace from a config, canonical timestamps, the channel versions it hands
  * out, and which head a `put` must find (the racing-writer rule).
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { Checkpoint, CheckpointMetadata } from "@langchain/langgraph-checkpoint";
 import { InvalidInputError } from "../errors.js";
 import { validateThreadId } from "../ids.js";
+import { threadKey } from "../storage/thread-key.js";
+import { validateTenantId } from "../store/store-validation.js";
 
 /** Channel versions the saver hands out: zero-padded step, then a random suffix. */
 const UNIQUE_VERSION = /^\d{10,}\.[0-9a-f]{8}$/;
@@ -49,14 +51,29 @@ export function headToExpect(
   return parentId;
 }
 
-export function optionalThreadId(config: RunnableConfig): string | undefined {
-  const raw = config.configurable?.thread_id;
-  if (raw === undefined || raw === null || raw === "") return undefined;
-  return validateThreadId(typeof raw === "number" ? String(raw) : raw, "thread_id");
+/**
+ * The tenant a config names in `configurable.tenant_id` (validated like the store's tenant ids),
+ * or `undefined` for the default tenant.
+ */
+export function tenantOf(config: RunnableConfig): string | undefined {
+  const raw = config.configurable?.tenant_id;
+  if (raw === undefined || raw === null) return undefined;
+  return validateTenantId(raw);
 }
 
-export function requiredThreadId(config: RunnableConfig, method: string): string {
-  const threadId = optionalThreadId(config);
+/**
+ * The one place a config becomes a thread's storage key: `configurable.thread_id` in the tenant
+ * of `configurable.tenant_id` (see `threadKey`); `undefined` when the config names no thread.
+ */
+export function optionalThreadKey(config: RunnableConfig): string | undefined {
+  const raw = config.configurable?.thread_id;
+  if (raw === undefined || raw === null || raw === "") return undefined;
+  const threadId = validateThreadId(typeof raw === "number" ? String(raw) : raw, "thread_id");
+  return threadKey(threadId, tenantOf(config));
+}
+
+export function requiredThreadKey(config: RunnableConfig, method: string): string {
+  const threadId = optionalThreadKey(config);
   if (threadId === undefined) {
     throw new InvalidInputError(`${method}: config.configurable.thread_id is missing`);
   }

@@ -15,6 +15,7 @@ import {
 } from "@langchain/langgraph-checkpoint";
 import { SerializationError } from "../errors.js";
 import type { CheckpointCodec, RebuiltChannel, ValueSite } from "../storage/checkpoint-codec.js";
+import { parseThreadKey } from "../storage/thread-key.js";
 import type { LoadedCheckpoint, StoredWrite } from "../storage/types.js";
 import type { LangGraphValueCodec } from "./value-codec.js";
 
@@ -22,8 +23,10 @@ import type { LangGraphValueCodec } from "./value-codec.js";
 export type SaverCodec = CheckpointCodec<LangGraphValueCodec>;
 
 /** `{ configurable: { thread_id, checkpoint_ns, checkpoint_id } }` and nothing else. */
-export function checkpointConfig(threadId: string, ns: string, id: string): RunnableConfig {
-  return { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: id } };
+export function checkpointConfig(key: string, ns: string, id: string): RunnableConfig {
+  const { threadId, tenantId } = parseThreadKey(key);
+  const tenant = tenantId === undefined ? {} : { tenant_id: tenantId };
+  return { configurable: { thread_id: threadId, ...tenant, checkpoint_ns: ns, checkpoint_id: id } };
 }
 
 /**

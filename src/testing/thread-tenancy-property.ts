@@ -21,13 +21,22 @@ import { validateTenantId } from "../store/store-validation.js";
 export interface ThreadTenancyHarness {
   /** Names the describe block. */
   readonly name: string;
-  /** A fresh checkpointer, shared by every case of the run (cases keep apart by a tag). */
+  /** A fresh checkpointer; one serves many cases (they keep apart by a tag). */
   create(): Checkpointer | Promise<Checkpointer>;
   /** Cases to try (REWIND_PROPERTY_RUNS in Rewind's own suite). */
   readonly propertyRuns: number;
 }
 
 type FastCheck = typeof import("fast-check");
+
+const valid = (check: (s: string) => unknown) => (s: string) => {
+  try {
+    check(s);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** The random scenarios; fast-check is an optional peer, loaded only when the property runs. */
 function scenarios(fc: FastCheck) {
@@ -36,23 +45,14 @@ function scenarios(fc: FastCheck) {
     "\u{10ffff}",
   );
   const tenantUnit = fc.oneof(threadUnit, fc.constantFrom("\u0001", "\u001f", "\u007f"));
-  const valid = (check: (s: string) => unknown) => (s: string) => {
-    try {
-      check(s);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  const threadId = fc
+  const thread = fc
     .string({ unit: threadUnit, minLength: 1, maxLength: 4 })
     .filter(valid(validateThreadId));
-  const tenantId = fc
+  const tenant = fc
     .string({ unit: tenantUnit, minLength: 1, maxLength: 4 })
     .filter(valid(validateTenantId));
-
   const who = fc.nat(3);
-  const op = fc.oneof(
+  const operation = fc.oneof(
     fc.record({ op: fc.constant("invoke" as const), who, thread: fc.nat(2) }),
     fc.record({ op: fc.constant("read" as const), who, thread: fc.nat(2) }),
     fc.record({ op: fc.constant("fork" as const), who, thread: fc.nat(2), from: fc.nat() }),
@@ -60,9 +60,9 @@ function scenarios(fc: FastCheck) {
     fc.record({ op: fc.constant("list" as const), who }),
   );
   return fc.record({
-    tenants: fc.uniqueArray(tenantId, { minLength: 1, maxLength: 3 }),
-    threads: fc.uniqueArray(threadId, { minLength: 1, maxLength: 3 }),
-    ops: fc.array(op, { minLength: 1, maxLength: 10 }),
+    tenants: fc.uniqueArray(tenant, { minLength: 1, maxLength: 3 }),
+    threads: fc.uniqueArray(thread, { minLength: 1, maxLength: 3 }),
+    ops: fc.array(operation, { minLength: 1, maxLength: 10 }),
   });
 }
 
@@ -79,6 +79,17 @@ interface KnownCheckpoint {
   readonly log: readonly string[];
 }
 
+const CASES_PER_STORAGE = 50;
+
+/** Appends each input to `log`; `seen` is the thread id the node saw. */
+function noteGraph(checkpointer: Checkpointer) {
+  return new StateGraph({ log: appendChannel<string>(), seen: lastValue<string>() })
+    .addNode("note", (_s, ctx) => ({ seen: ctx.threadId }))
+    .addEdge(START, "note")
+    .addEdge("note", END)
+    .compile({ checkpointer });
+}
+
 /** Registers the property for one backend. */
 export function registerThreadTenancyProperty(harness: ThreadTenancyHarness): void {
   describe(`thread tenancy (property): ${harness.name}`, () => {
@@ -90,15 +101,17 @@ export function registerThreadTenancyProperty(harness: ThreadTenancyHarness): vo
           "the thread-tenancy property of rewind/testing",
           () => import("fast-check"),
         );
-        const checkpointer = await harness.create();
-        const app = new StateGraph({ log: appendChannel<string>(), seen: lastValue<string>() })
-          .addNode("note", (_s, ctx) => ({ seen: ctx.threadId }))
-          .addEdge(START, "note")
-          .addEdge("note", END)
-          .compile({ checkpointer });
+        let checkpointer!: Checkpointer;
+        let app!: ReturnType<typeof noteGraph>;
         let run = 0;
         await fc.assert(
           fc.asyncProperty(scenarios(fc), async (s) => {
+            // Listing across threads scans every case's threads: fresh storage now and then keeps
+            // a long run linear.
+            if (run % CASES_PER_STORAGE === 0) {
+              checkpointer = await harness.create();
+              app = noteGraph(checkpointer);
+            }
             const tag = `p${run++}~`;
             // Index 0 is the default tenant; named tenants are tagged so cases stay apart.
             const who = [undefined, ...s.tenants.map((t) => tag + t)];
