@@ -21,6 +21,7 @@ import type { ChannelMap, StateOf, UpdateOf } from "./channels.js";
 import type { Command } from "./command.js";
 import { END, START } from "./constants.js";
 import { diffValues, type StateChange } from "./diff.js";
+import type { GraphSpec } from "./graph-spec.js";
 import type { Interrupt } from "./interrupt.js";
 import { buildLineage, type Lineage } from "./lineage.js";
 import { type StateMigration, validateMigrations } from "./migrations.js";
@@ -29,7 +30,6 @@ import { route } from "./routing.js";
 import { loadSnapshot, Run, type RunContext, taskIdOf } from "./run.js";
 import type { RunOptions, RunResult, StreamEvent } from "./run-types.js";
 import { diffUpdates, extraOf, nextOf, type Snapshot, snapshotFromTuple } from "./snapshot.js";
-import type { GraphSpec } from "./state-graph.js";
 import { validateLeaseOptions, withThreadLease } from "./thread-lease.js";
 
 /** Options of `compile()`. */

@@ -34,6 +34,7 @@ import {
   ROUTE_CHANNEL,
   START,
 } from "./constants.js";
+import type { GraphSpec } from "./graph-spec.js";
 import { GraphInterrupt, type Interrupt, interruptId, taskScope } from "./interrupt.js";
 import { migrateSnapshot, type StateMigration } from "./migrations.js";
 import type { NodeContext } from "./node-context.js";
@@ -49,7 +50,6 @@ import {
   type Snapshot,
   snapshotFromTuple,
 } from "./snapshot.js";
-import type { GraphSpec } from "./state-graph.js";
 import type { HeldLease } from "./thread-lease.js";
 
 interface Task {
