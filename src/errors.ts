@@ -183,3 +183,18 @@ export class MissingPeerError extends RewindError {
 export function isRewindError(error: unknown, code?: RewindErrorCode): error is RewindError {
   return error instanceof RewindError && (code === undefined || error.code === code);
 }
+
+/**
+ * `error` as a Rewind error: a Rewind error is returned as it is; anything else (a driver's
+ * error) becomes a {@link StorageError} whose message starts with `context`, with the original
+ * as `cause`. The one place where errors from below Rewind are wrapped.
+ */
+export function asRewindError(
+  error: unknown,
+  context: string,
+  where: Omit<RewindErrorOptions, "cause"> = {},
+): RewindError {
+  if (isRewindError(error)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new StorageError(`${context}: ${message}`, { ...where, cause: error });
+}

@@ -7,22 +7,61 @@ import { InvalidInputError } from "./errors.js";
 
 /** Longest accepted thread id, in UTF-16 code units. */
 export const MAX_THREAD_ID_LENGTH = 512;
+/** Longest accepted name (checkpoint id, channel, version, task id, lease owner, store label), in UTF-16 code units. */
+export const MAX_NAME_LENGTH = 256;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+/** In unicode mode a surrogate class matches only unpaired halves. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
-/** Throws {@link InvalidInputError} unless `threadId` is a non-empty, bounded, printable string. */
+/** Limits of one {@link validateName} call. */
+export interface NameRules {
+  /** Default {@link MAX_NAME_LENGTH}. */
+  readonly maxLength?: number;
+  /** Accept `""` (a root namespace). Default false. */
+  readonly allowEmpty?: boolean;
+}
+
+/**
+ * The one validator of names and ids that reach storage: a string of 1 to `maxLength` UTF-16
+ * units with no NUL and no unpaired surrogate. Databases store UTF-8 text: PostgreSQL refuses
+ * NUL, and a lone surrogate is refused or replaced by U+FFFD, so two distinct names could become
+ * one. Throws {@link InvalidInputError} naming `what`; returns the name.
+ */
+export function validateName(value: unknown, what: string, rules: NameRules = {}): string {
+  const maxLength = rules.maxLength ?? MAX_NAME_LENGTH;
+  if (typeof value !== "string") {
+    throw new InvalidInputError(`${what} must be a string, got ${describe(value)}`);
+  }
+  if (value.length === 0 && !rules.allowEmpty) {
+    throw new InvalidInputError(`${what} must not be empty`);
+  }
+  if (value.length > maxLength) {
+    throw new InvalidInputError(`${what} is longer than ${maxLength} characters`);
+  }
+  if (value.includes("\u0000") || LONE_SURROGATE.test(value)) {
+    throw new InvalidInputError(`${what} must not contain NUL characters or lone surrogates`);
+  }
+  return value;
+}
+
+/**
+ * Throws {@link InvalidInputError} unless `threadId` is a valid thread id: what
+ * {@link validateName} accepts, up to {@link MAX_THREAD_ID_LENGTH} units, and free of control
+ * characters (U+0000 to U+001F and U+007F to U+009F). Storage keys may therefore use a control
+ * character such as U+001F as a separator that no thread id can contain.
+ */
 export function validateThreadId(threadId: unknown, what = "threadId"): string {
-  if (typeof threadId !== "string") {
-    throw new InvalidInputError(`${what} must be a string, got ${typeof threadId}`);
-  }
-  if (threadId.length === 0) throw new InvalidInputError(`${what} must not be empty`);
-  if (threadId.length > MAX_THREAD_ID_LENGTH) {
-    throw new InvalidInputError(`${what} is longer than ${MAX_THREAD_ID_LENGTH} characters`);
-  }
-  if (CONTROL_CHARS.test(threadId)) {
+  if (typeof threadId === "string" && CONTROL_CHARS.test(threadId)) {
     throw new InvalidInputError(`${what} must not contain control characters`);
   }
-  return threadId;
+  return validateName(threadId, what, { maxLength: MAX_THREAD_ID_LENGTH });
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value;
 }
 
 const PART_SEPARATOR = "/";

@@ -40,6 +40,13 @@ describe("validateThreadId", () => {
     }
   });
 
+  it("rejects unpaired surrogates, which PostgreSQL would store as one replacement character", () => {
+    for (const id of ["user-\ud800", "user-\udbff", "\udc00x", "a\ud83d"]) {
+      expect(invalid(() => validateThreadId(id)).message).toContain("surrogate");
+    }
+    expect(validateThreadId("user-\ud83d\ude00")).toBe("user-\ud83d\ude00");
+  });
+
   it("names the argument it was validating", () => {
     expect(invalid(() => validateThreadId("", "parentThread")).message).toContain("parentThread");
   });

@@ -100,7 +100,7 @@ export class CompiledGraph<C extends ChannelMap> {
     this.checkpointer =
       given === undefined
         ? createCheckpointer(new MemoryBackend())
-        : "backend" in given
+        : "door" in given
           ? given
           : createCheckpointer(given);
     validateMigrations(options.schemaVersion ?? 1, options.migrations ?? {});

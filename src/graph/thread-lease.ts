@@ -120,7 +120,7 @@ export async function withThreadLease<T>(
   clearInterval(timer);
   if (!(await checkpointer.releaseLease(current))) {
     throw new LeaseLostError(
-      `another run took thread "${threadId}" over before this run finished; its result may be discarded`,
+      `another run took thread "${threadId}" over before this run finished (it preempted this run, or this run's lease had expired): this run did not complete, and a rollback discards what it wrote`,
       { threadId },
     );
   }
@@ -129,7 +129,9 @@ export async function withThreadLease<T>(
 
 /**
  * One attempt at the lease: taken if free (or, for `interrupt`/`rollback`, taken over); when a
- * holder is found whose process is provably gone, taken over from exactly that holder.
+ * holder is found whose process is provably gone, taken over from exactly that holder. The
+ * holder is looked at on the first attempt and then at most once a second (an `enqueue` wait
+ * polls far more often than that).
  */
 function takeLease(
   checkpointer: Checkpointer,
@@ -143,9 +145,11 @@ function takeLease(
     inheritStart: strategy === "rollback",
     holder: thisProcess(),
   };
+  let lastLook = Number.NEGATIVE_INFINITY;
   return async () => {
     const lease = await checkpointer.acquireLease(threadId, owner, ttlMs, request);
-    if (lease) return lease;
+    if (lease || Date.now() - lastLook < 1_000) return lease;
+    lastLook = Date.now();
     const held = await checkpointer.readLease(threadId);
     if (!held || !holderIsGone(held.holder)) return undefined;
     return checkpointer.acquireLease(threadId, owner, ttlMs, { ...request, replacing: held.token });

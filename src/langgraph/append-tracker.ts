@@ -5,16 +5,6 @@
  * growing message list would be rewritten in full at every step (O(n^2) bytes per thread).
  */
 
-/** When to write a full value again; the same policy as Rewind's own checkpointer. */
-export interface AppendPolicy {
-  /** Full value once appends since the last one exceed `appendRatio` times its length... */
-  readonly appendRatio: number;
-  /** ...but never before this many appends... */
-  readonly minAppendDepth: number;
-  /** ...and always at this many. */
-  readonly maxAppendDepth: number;
-}
-
 /** How a changed channel is stored. */
 export type AppendPlan =
   | { readonly kind: "full" }
@@ -46,12 +36,17 @@ const FULL: AppendPlan = { kind: "full" };
 export class AppendTracker {
   readonly #entries = new Map<string, Entry>();
   readonly #capacity: number;
-  readonly #policy: AppendPolicy;
+  readonly #mayAppend: (depth: number, baseLength: number) => boolean;
   readonly #isUnique: (version: string) => boolean;
 
-  constructor(capacity: number, policy: AppendPolicy, isUnique: (version: string) => boolean) {
+  /** `mayAppend` is the codec's append policy (`CheckpointCodec.mayAppend`). */
+  constructor(
+    capacity: number,
+    mayAppend: (depth: number, baseLength: number) => boolean,
+    isUnique: (version: string) => boolean,
+  ) {
     this.#capacity = capacity;
-    this.#policy = policy;
+    this.#mayAppend = mayAppend;
     this.#isUnique = isUnique;
   }
 
@@ -65,12 +60,7 @@ export class AppendTracker {
       if (value[i] !== items[i] || idOf(value[i]) !== ids[i]) return FULL;
     }
     const depth = entry.depth + 1;
-    const { appendRatio, minAppendDepth, maxAppendDepth } = this.#policy;
-    const limit = Math.min(
-      maxAppendDepth,
-      Math.max(minAppendDepth, entry.baseLength * appendRatio),
-    );
-    if (depth > limit) return FULL;
+    if (!this.#mayAppend(depth, entry.baseLength)) return FULL;
     return {
       kind: "append",
       prevVersion: entry.version,

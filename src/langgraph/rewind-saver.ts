@@ -21,18 +21,19 @@ import {
   TASKS,
   WRITES_IDX_MAP,
 } from "@langchain/langgraph-checkpoint";
-import { InvalidInputError, isRewindError, StorageError } from "../errors.js";
+import { InvalidInputError } from "../errors.js";
 import type { JsonSerializer } from "../serde/serializer.js";
+import {
+  type AppendPolicy,
+  type ChannelWrite,
+  CheckpointCodec,
+  type ValueSite,
+} from "../storage/checkpoint-codec.js";
+import type { CheckpointDoor } from "../storage/checkpoint-door.js";
 import { Checkpointer } from "../storage/checkpointer.js";
-import { isKeyOfTenant, unscopeError, validateThreadKey } from "../storage/thread-key.js";
-import type {
-  CheckpointBackend,
-  LoadedCheckpoint,
-  StoredBlob,
-  StoredCheckpoint,
-  StoredWrite,
-} from "../storage/types.js";
-import { type AppendPolicy, AppendTracker, channelKey } from "./append-tracker.js";
+import { isKeyOfTenant, unscopeError } from "../storage/thread-key.js";
+import type { CheckpointBackend, LoadedCheckpoint, StoredCheckpoint } from "../storage/types.js";
+import { AppendTracker, channelKey } from "./append-tracker.js";
 import {
   canonicalTime,
   headToExpect,
@@ -41,10 +42,9 @@ import {
   nextChannelVersion,
   optionalThreadKey,
   requiredThreadKey,
-  requireName,
   tenantOf,
 } from "./saver-input.js";
-import { type CheckpointBody, checkpointConfig, readTuple, readWrites } from "./tuple-reader.js";
+import { checkpointConfig, readTuple, readWrites, type SaverCodec } from "./tuple-reader.js";
 import {
   createLangGraphSerializer,
   LangGraphValueCodec,
@@ -91,62 +91,94 @@ export interface RewindSaverOptions extends Partial<AppendPolicy> {
  * stored once per (thread, namespace, channel, version): LangGraph's default integers would
  * make a fork's new value collide with the old branch's value of the same number.
  *
- * `configurable.tenant_id` scopes threads and listings like the runtime's `tenantId`; returned
- * configs carry it. Below, a thread id is its storage key (`threadKey`).
+ * Tenants: `configurable.tenant_id` scopes the thread like the runtime's `tenantId` (another
+ * tenant's thread of the same `thread_id` is a different thread; a listing without `thread_id`
+ * lists only the tenant's threads, or only the default tenant's without `tenant_id`), and the
+ * configs the saver returns carry it. Inside, a thread id is its storage key (`threadKey`);
+ * errors name the caller's thread id.
  *
  * @example
  * const saver = new RewindSaver(new SqliteBackend("agent.sqlite"));
  * const app = graph.compile({ checkpointer: saver });
  */
 export class RewindSaver extends BaseCheckpointSaver {
-  /** The wrapped storage (lazy setup, close). */
+  /** The wrapped storage (lazy setup, close); the saver reaches it through its door. */
   readonly checkpointer: Checkpointer;
-  readonly #backend: CheckpointBackend;
-  readonly #codec: LangGraphValueCodec;
+  readonly #door: CheckpointDoor;
+  readonly #codec: SaverCodec;
   readonly #tracker: AppendTracker;
   readonly #refuseStale: boolean;
 
   constructor(storage: CheckpointBackend | Checkpointer, options: RewindSaverOptions = {}) {
     super(options.serde);
     this.checkpointer = storage instanceof Checkpointer ? storage : new Checkpointer(storage);
-    this.#backend = this.checkpointer.backend;
+    this.#door = this.checkpointer.door;
     const serializer = options.serializer
       ? registerLangChainClasses(options.serializer)
       : createLangGraphSerializer();
-    this.#codec = new LangGraphValueCodec(
-      this.serde,
-      serializer,
-      options.maxValueBytes ?? 64 * 1024 * 1024,
-    );
+    this.#codec = new CheckpointCodec(new LangGraphValueCodec(this.serde, serializer), options);
     this.#tracker = new AppendTracker(
       options.appendCacheSize ?? 1024,
-      {
-        appendRatio: options.appendRatio ?? 4,
-        minAppendDepth: options.minAppendDepth ?? 64,
-        maxAppendDepth: options.maxAppendDepth ?? 4096,
-      },
+      (depth, baseLength) => this.#codec.mayAppend(depth, baseLength),
       isUniqueVersion,
     );
     this.#refuseStale = options.refuseStaleWrites ?? true;
   }
 
-  override async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
-    const threadId = optionalThreadKey(config);
-    if (threadId === undefined) return undefined;
-    const ns = namespaceOf(config) ?? "";
-    const id = getCheckpointId(config) || undefined;
-    if (id !== undefined) requireName(id, "checkpoint_id");
-    await this.checkpointer.ready();
-    return this.#call(threadId, id, async () => {
-      const loaded = await this.#backend.getCheckpoint(threadId, ns, id);
-      return loaded && this.#toTuple(loaded, true);
-    });
+  override getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    return this.#own(() => this.#getTuple(config));
   }
 
   override async *list(
     config: RunnableConfig,
     options: CheckpointListOptions = {},
   ): AsyncGenerator<CheckpointTuple> {
+    try {
+      yield* this.#list(config, options);
+    } catch (error) {
+      throw unscopeError(error);
+    }
+  }
+
+  override put(
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    newVersions: ChannelVersions,
+  ): Promise<RunnableConfig> {
+    return this.#own(() => this.#put(config, checkpoint, metadata, newVersions));
+  }
+
+  override putWrites(
+    config: RunnableConfig,
+    writes: PendingWrite[],
+    taskId: string,
+    taskPath = "",
+  ): Promise<void> {
+    return this.#own(() => this.#putWrites(config, writes, taskId, taskPath));
+  }
+
+  /**
+   * Deletes the thread in every namespace; later writes to it throw `ThreadDeletedError`.
+   * LangGraph passes no config here, so a named tenant's thread is named by its storage key:
+   * `deleteThread(threadKey(threadId, tenantId))`.
+   */
+  override async deleteThread(threadId: string): Promise<void> {
+    const id = typeof threadId === "number" ? String(threadId) : threadId;
+    await this.#own(() => this.#door.deleteThread(id));
+    this.#tracker.forgetThread(id);
+  }
+
+  async #getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    const threadId = optionalThreadKey(config);
+    if (threadId === undefined) return undefined;
+    const ns = namespaceOf(config) ?? "";
+    const id = getCheckpointId(config) || undefined;
+    const loaded = await this.#door.getCheckpoint(threadId, ns, id);
+    return loaded && this.#toTuple(loaded, true);
+  }
+
+  async *#list(config: RunnableConfig, options: CheckpointListOptions) {
     const threadId = optionalThreadKey(config);
     // Across threads, another tenant's rows are skipped before they are decoded or counted.
     const tenant = threadId === undefined ? { id: tenantOf(config) } : undefined;
@@ -159,13 +191,12 @@ export class RewindSaver extends BaseCheckpointSaver {
     const mustLack: string[] = [];
     for (const [key, value] of Object.entries(options.filter ?? {})) {
       if (value === undefined) mustLack.push(key);
-      else filter[key] = this.#codec.filterValue(value);
+      else filter[key] = this.#codec.serializer.filterValue(value);
     }
     if (limit === 0) return;
     const checkpointId = getCheckpointId(config) || undefined;
     const before = options.before ? getCheckpointId(options.before) || undefined : undefined;
-    await this.checkpointer.ready();
-    const rows = this.#backend.listCheckpoints({
+    const rows = this.#door.listCheckpoints({
       threadId,
       ns: namespaceOf(config),
       checkpointId,
@@ -174,21 +205,17 @@ export class RewindSaver extends BaseCheckpointSaver {
       limit: mustLack.length > 0 || tenant ? undefined : limit,
     });
     let count = 0;
-    try {
-      for await (const loaded of rows) {
-        if (tenant && !isKeyOfTenant(loaded.checkpoint.threadId, tenant.id)) continue;
-        const tuple = await this.#toTuple(loaded, false);
-        if (mustLack.some((key) => tuple.metadata?.[key as keyof CheckpointMetadata] !== undefined))
-          continue;
-        yield tuple;
-        if (limit !== undefined && ++count >= limit) return;
-      }
-    } catch (error) {
-      throw this.#wrap(error, threadId, undefined);
+    for await (const loaded of rows) {
+      if (tenant && !isKeyOfTenant(loaded.checkpoint.threadId, tenant.id)) continue;
+      const tuple = await this.#toTuple(loaded, false);
+      if (mustLack.some((key) => tuple.metadata?.[key as keyof CheckpointMetadata] !== undefined))
+        continue;
+      yield tuple;
+      if (limit !== undefined && ++count >= limit) return;
     }
   }
 
-  override async put(
+  async #put(
     config: RunnableConfig,
     checkpoint: Checkpoint,
     metadata: CheckpointMetadata,
@@ -199,13 +226,12 @@ export class RewindSaver extends BaseCheckpointSaver {
     }
     const threadId = requiredThreadKey(config, "put");
     const ns = namespaceOf(config) ?? "";
-    requireName(checkpoint.id, "checkpoint id");
     const parentId = (config.configurable.checkpoint_id as string | undefined) || undefined;
-    const plans = Object.entries(newVersions).map(([channel, version]) => {
-      requireName(channel, "channel name");
-      return this.#blobFor(threadId, ns, checkpoint, channel, String(version));
-    });
-    const blobs = await Promise.all(plans.map((plan) => plan.blob));
+    const site = { threadId, checkpointId: checkpoint.id };
+    const plans = Object.entries(newVersions).map(([channel, version]) =>
+      this.#plan(threadId, ns, checkpoint, channel, String(version)),
+    );
+    const blobs = await Promise.all(plans.map((plan) => this.#codec.encodeBlob(plan.write, site)));
     const row: StoredCheckpoint = {
       threadId,
       ns,
@@ -213,67 +239,54 @@ export class RewindSaver extends BaseCheckpointSaver {
       parentId: parentId ?? null,
       createdAt: canonicalTime(checkpoint.ts) ?? new Date().toISOString(),
       channelVersions: { ...checkpoint.channel_versions },
-      metadata: await this.#codec.encodeMetadata(metadata),
-      body: JSON.stringify({
-        vs: checkpoint.versions_seen,
-        sv: 1,
-        f: checkpoint.v,
-        ...(canonicalTime(checkpoint.ts) === undefined && typeof checkpoint.ts === "string"
-          ? { ts: checkpoint.ts }
-          : {}),
-      } satisfies CheckpointBody),
+      metadata: await this.#codec.serializer.encodeMetadata(metadata),
+      body: this.#codec.encodeBody({
+        versionsSeen: checkpoint.versions_seen,
+        schemaVersion: 1,
+        format: checkpoint.v,
+        ts:
+          canonicalTime(checkpoint.ts) === undefined && typeof checkpoint.ts === "string"
+            ? checkpoint.ts
+            : undefined,
+      }),
     };
     const expectedHead = this.#refuseStale ? headToExpect(config, metadata, parentId) : undefined;
-    await this.checkpointer.ready();
-    await this.#call(threadId, checkpoint.id, () =>
-      this.#backend.putCheckpoint({ checkpoint: row, blobs, expectedHead }),
-    );
+    await this.#door.putCheckpoint({ checkpoint: row, blobs, expectedHead });
     for (const plan of plans) plan.commit();
     return checkpointConfig(threadId, ns, checkpoint.id);
   }
 
-  override async putWrites(
+  async #putWrites(
     config: RunnableConfig,
     writes: PendingWrite[],
     taskId: string,
-    taskPath = "",
+    taskPath: string,
   ): Promise<void> {
     const threadId = requiredThreadKey(config, "putWrites");
     const checkpointId = config.configurable?.checkpoint_id as string | undefined;
     if (!checkpointId) {
       throw new InvalidInputError("putWrites: config.configurable.checkpoint_id is missing");
     }
-    requireName(checkpointId, "checkpoint_id");
-    requireName(taskId, "task id");
-    if (typeof taskPath !== "string")
-      throw new InvalidInputError("putWrites: taskPath must be a string");
+    const site = { threadId, checkpointId };
     const stored = await Promise.all(
-      writes.map(async ([channel, value], i): Promise<StoredWrite> => {
-        requireName(channel, "channel name");
-        return {
-          taskId,
-          taskPath,
-          idx: WRITES_IDX_MAP[channel] ?? i,
-          channel,
-          value: await this.#codec.encode(value),
-        };
-      }),
+      writes.map(([channel, value], i) =>
+        this.#codec.encodeWrite(
+          { taskId, taskPath, idx: WRITES_IDX_MAP[channel] ?? i, channel, value },
+          site,
+        ),
+      ),
     );
-    if (stored.length === 0) return;
     const key = { threadId, ns: namespaceOf(config) ?? "", checkpointId };
-    await this.checkpointer.ready();
-    await this.#call(threadId, checkpointId, () => this.#backend.putWrites(key, stored));
+    await this.#door.putWrites(key, stored);
   }
 
-  /**
-   * Deletes the thread in every namespace; later writes to it throw `ThreadDeletedError`.
-   * A named tenant's thread is named by its key: `deleteThread(threadKey(threadId, tenantId))`.
-   */
-  override async deleteThread(threadId: string): Promise<void> {
-    const id = validateThreadKey(typeof threadId === "number" ? String(threadId) : threadId);
-    await this.checkpointer.ready();
-    await this.#call(id, undefined, () => this.#backend.deleteThread(id));
-    this.#tracker.forgetThread(id);
+  /** Runs `fn`; its errors name the caller's thread id, never a tenant's storage key. */
+  async #own<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw unscopeError(error);
+    }
   }
 
   /**
@@ -291,49 +304,29 @@ export class RewindSaver extends BaseCheckpointSaver {
     return this.checkpointer.close();
   }
 
-  #blobFor(
+  /** How a changed channel is stored (an append when it only grew), and what to remember once it is. */
+  #plan(
     threadId: string,
     ns: string,
     checkpoint: Checkpoint,
     channel: string,
     version: string,
-  ): { blob: Promise<StoredBlob>; commit: () => void } {
-    const key = channelKey(threadId, ns, channel);
+  ): { write: ChannelWrite; commit: () => void } {
     if (!Object.hasOwn(checkpoint.channel_values, channel)) {
-      const blob: StoredBlob = {
-        channel,
-        version,
-        kind: "empty",
-        prevVersion: null,
-        depth: 0,
-        value: null,
-      };
-      return { blob: Promise.resolve(blob), commit: () => undefined };
+      return { write: { kind: "empty", channel, version }, commit: () => undefined };
     }
+    const key = channelKey(threadId, ns, channel);
     const value = (checkpoint.channel_values as Record<string, unknown>)[channel];
     const plan = this.#tracker.plan(key, version, value);
     if (plan.kind === "append") {
+      const { prevVersion, depth, items, baseLength } = plan;
       return {
-        blob: this.#codec.encode(plan.items).then((encoded) => ({
-          channel,
-          version,
-          kind: "append",
-          prevVersion: plan.prevVersion,
-          depth: plan.depth,
-          value: encoded,
-        })),
-        commit: () => this.#tracker.record(key, version, value, plan.depth, plan.baseLength),
+        write: { kind: "append", channel, version, prevVersion, depth, items },
+        commit: () => this.#tracker.record(key, version, value, depth, baseLength),
       };
     }
     return {
-      blob: this.#codec.encode(value).then((encoded) => ({
-        channel,
-        version,
-        kind: "full",
-        prevVersion: null,
-        depth: 0,
-        value: encoded,
-      })),
+      write: { kind: "full", channel, version, value },
       commit: () =>
         this.#tracker.record(key, version, value, 0, Array.isArray(value) ? value.length : 0),
     };
@@ -368,33 +361,13 @@ export class RewindSaver extends BaseCheckpointSaver {
     ns: string,
     parentId: string,
   ) {
-    const parent = await this.#call(threadId, parentId, () =>
-      this.#backend.getCheckpoint(threadId, ns, parentId),
-    );
+    const parent = await this.#door.getCheckpoint(threadId, ns, parentId);
     const sends = parent ? parent.writes.filter((w) => w.channel === TASKS) : [];
-    const values = await readWrites(sends, this.#codec);
+    const site: ValueSite = { threadId, checkpointId: parentId };
+    const values = await readWrites(sends, this.#codec, site);
     (checkpoint.channel_values as Record<string, unknown>)[TASKS] = values.map((w) => w[2]);
     const versions = Object.values(checkpoint.channel_versions);
     (checkpoint.channel_versions as Record<string, number | string>)[TASKS] =
       versions.length > 0 ? maxChannelVersion(...versions) : this.getNextVersion(undefined);
-  }
-
-  async #call<T>(threadId: string, checkpointId: string | undefined, fn: () => Promise<T>) {
-    try {
-      return await fn();
-    } catch (error) {
-      throw this.#wrap(error, threadId, checkpointId);
-    }
-  }
-
-  /** A Rewind error naming the caller's thread id, never a tenant's storage key. */
-  #wrap(error: unknown, threadId: string | undefined, checkpointId: string | undefined): unknown {
-    if (isRewindError(error)) return unscopeError(error);
-    return unscopeError(
-      new StorageError(
-        `${this.#backend.name} backend failed: ${(error as Error)?.message ?? String(error)}`,
-        { threadId, checkpointId, cause: error },
-      ),
-    );
   }
 }

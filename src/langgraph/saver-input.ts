@@ -1,6 +1,6 @@
 /**
  * What the saver reads from LangGraph's arguments, and the few rules it applies to them: the
- * thread's storage key (thread and tenant) and namespace from a config, name limits, canonical timestamps, the channel versions it hands
+ * thread's storage key (thread and tenant) and namespace from a config, canonical timestamps, the channel versions it hands
  * out, and which head a `put` must find (the racing-writer rule).
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
@@ -10,7 +10,6 @@ import { validateThreadId } from "../ids.js";
 import { threadKey } from "../storage/thread-key.js";
 import { validateTenantId } from "../store/store-validation.js";
 
-const NAME_MAX = 256;
 /** Channel versions the saver hands out: zero-padded step, then a random suffix. */
 const UNIQUE_VERSION = /^\d{10,}\.[0-9a-f]{8}$/;
 
@@ -86,14 +85,6 @@ export function namespaceOf(config: RunnableConfig): string | undefined {
   if (ns === undefined || ns === null) return undefined;
   if (typeof ns !== "string") throw new InvalidInputError("checkpoint_ns must be a string");
   return ns;
-}
-
-export function requireName(value: unknown, what: string): void {
-  if (typeof value !== "string" || value.length === 0 || value.length > NAME_MAX) {
-    throw new InvalidInputError(
-      `${what} must be a non-empty string of at most ${NAME_MAX} characters`,
-    );
-  }
 }
 
 /** `ts` when it is canonical ISO-8601 text (so backends may store it as a time), else undefined. */

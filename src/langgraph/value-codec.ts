@@ -21,8 +21,9 @@ import {
   ToolMessageChunk,
 } from "@langchain/core/messages";
 import { DeltaSnapshot, type SerializerProtocol } from "@langchain/langgraph-checkpoint";
-import { InvalidInputError, isRewindError, SerializationError } from "../errors.js";
+import { isRewindError, SerializationError } from "../errors.js";
 import { JsonSerializer, type SerializedValue } from "../serde/serializer.js";
+import type { ValueSerializer } from "../storage/checkpoint-codec.js";
 
 /** Tag prefix of values encoded by LangGraph's serde: `lg:json`, `lg:bytes`. */
 export const LANGGRAPH_TAG_PREFIX = "lg:";
@@ -62,34 +63,33 @@ export function registerLangChainClasses(serializer: JsonSerializer): JsonSerial
   return serializer;
 }
 
-/** Encodes and decodes LangGraph values, metadata and filters for the saver. */
-export class LangGraphValueCodec {
+/**
+ * The saver's value serializer (the checkpoint codec's `ValueSerializer`): values, metadata and
+ * filters of LangGraph. Size limits and byte layers are the codec's business, not this one's.
+ */
+export class LangGraphValueCodec implements ValueSerializer {
   readonly serializer: JsonSerializer;
   readonly #serde: SerializerProtocol;
-  readonly #maxValueBytes: number;
 
-  constructor(serde: SerializerProtocol, serializer: JsonSerializer, maxValueBytes: number) {
+  constructor(serde: SerializerProtocol, serializer: JsonSerializer) {
     this.#serde = serde;
     this.serializer = serializer;
-    this.#maxValueBytes = maxValueBytes;
+  }
+
+  /** Arrays Rewind's serializer encodes stay plain JSON arrays; LangGraph's serde gives no such promise. */
+  get jsonArrayTag(): string | undefined {
+    return this.serializer.jsonArrayTag;
   }
 
   /** Encodes one value; falls back to LangGraph's serde for classes Rewind does not know. */
   async encode(value: unknown): Promise<SerializedValue> {
-    let encoded: SerializedValue;
     try {
-      encoded = this.serializer.encode(value);
+      return this.serializer.encode(value);
     } catch (error) {
       if (!isRewindError(error, "SERIALIZATION")) throw error;
       const [type, bytes] = await this.#serde.dumpsTyped(value);
-      encoded = { tag: LANGGRAPH_TAG_PREFIX + type, bytes };
+      return { tag: LANGGRAPH_TAG_PREFIX + type, bytes };
     }
-    if (encoded.bytes.byteLength > this.#maxValueBytes) {
-      throw new InvalidInputError(
-        `a value of ${encoded.bytes.byteLength} bytes exceeds maxValueBytes (${this.#maxValueBytes})`,
-      );
-    }
-    return encoded;
   }
 
   /** Decodes a stored value by its tag; an unknown tag raises a SerializationError. */

@@ -16,6 +16,12 @@ export interface SerializedValue {
 export interface Serializer {
   encode(value: unknown): SerializedValue;
   decode(value: SerializedValue): unknown;
+  /**
+   * A tag whose bytes, for an array, are UTF-8 JSON array text decoded item by item (so two such
+   * arrays joined into one decode to the items of both); storage may then merge stored appends.
+   * Undefined when the serializer does not guarantee it.
+   */
+  readonly jsonArrayTag?: string | undefined;
 }
 
 /** How a registered class turns into plain data and back. Defaults copy own enumerable fields. */
@@ -48,6 +54,8 @@ export const BYTES_TAG = "bytes";
  * const serde = new JsonSerializer().register("Money", Money);
  */
 export class JsonSerializer implements Serializer {
+  /** Arrays encode as plain JSON array text under {@link JSON_TAG}, item by item. */
+  readonly jsonArrayTag: string | undefined = JSON_TAG;
   readonly #byName = new Map<string, Registered>();
   readonly #byCtor = new Map<unknown, Registered>();
 

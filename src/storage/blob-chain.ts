@@ -1,7 +1,7 @@
 /**
  * Resolves the blobs that rebuild one channel value: follows `prevVersion` from the version a
  * checkpoint names back to the nearest `full` or `empty` blob. Shared by backends that look blobs
- * up one at a time (memory, SQLite); a missing link ends the chain early and the core reports it.
+ * up one at a time (memory, SQLite); a missing link ends the chain early and the codec reports it.
  */
 import type { ChannelVersion, StoredBlob } from "./types.js";
 
@@ -21,30 +21,6 @@ export function resolveBlobChain(
     next = blob.kind === "append" ? blob.prevVersion : null;
   }
   return chain.reverse();
-}
-
-/**
- * A channel's value from its chain's decoded base and appends (oldest first), with its append
- * state. The depth is the last blob's (`lastDepth`): a backend may hand a run of appends over
- * merged into one. The base is extended in place (callers pass a freshly decoded value).
- * `invalid` builds the error for a base or an append that is not an array.
- */
-export function appendAll(
-  base: unknown,
-  appends: readonly unknown[],
-  lastDepth: number,
-  invalid: (what: "base" | "append") => Error,
-): { value: unknown; depth: number; baseLength: number } {
-  if (appends.length === 0) {
-    return { value: base, depth: 0, baseLength: Array.isArray(base) ? base.length : 0 };
-  }
-  if (!Array.isArray(base)) throw invalid("base");
-  const baseLength = base.length;
-  for (const items of appends) {
-    if (!Array.isArray(items)) throw invalid("append");
-    for (const item of items) base.push(item);
-  }
-  return { value: base, depth: lastDepth, baseLength };
 }
 
 /** Code-point comparison of pending writes by (taskPath, taskId, idx): the contract order. */

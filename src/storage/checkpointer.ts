@@ -1,159 +1,35 @@
 /**
- * The core's view of storage: wraps any {@link CheckpointBackend} once with validation,
- * serialization, append-delta encoding, lazy idempotent setup and a `close()` that can be called
- * twice. Backends stay thin; every rule that is the same for all of them lives here.
+ * The runtime's facade on storage: checkpoints in the runtime's terms (channel updates in,
+ * decoded values out), encoded by the one {@link CheckpointCodec} and stored through the one
+ * {@link CheckpointDoor}, which owns lifecycle, validation and error wrapping.
  */
-import {
-  ClosedError,
-  InvalidInputError,
-  isRewindError,
-  SerializationError,
-  StorageError,
-} from "../errors.js";
+import { isRewindError, SerializationError } from "../errors.js";
 import { defaultSerializer, type JsonSerializer } from "../serde/serializer.js";
-import { appendAll } from "./blob-chain.js";
-import { validateThreadKey } from "./thread-key.js";
+import { CheckpointCodec } from "./checkpoint-codec.js";
+import { CheckpointDoor } from "./checkpoint-door.js";
 import type {
-  ChannelVersion,
+  AppendState,
+  ChannelUpdate,
+  Checkpoint,
+  CheckpointerOptions,
+  CheckpointMetadata,
+  CheckpointTuple,
+  EncodedCheckpoint,
+  ListOptions,
+  NewCheckpoint,
+  PendingWrite,
+  PutOptions,
+} from "./checkpoint-types.js";
+import type {
   CheckpointBackend,
-  CheckpointKey,
   Lease,
   LeaseFence,
   LeaseRequest,
   LoadedCheckpoint,
   StoredBlob,
-  StoredCheckpoint,
-  StoredWrite,
 } from "./types.js";
 
-/** Metadata of a checkpoint: `source` and `step` always, plus whatever the caller added. */
-export interface CheckpointMetadata {
-  source: "input" | "loop" | "update" | "fork";
-  step: number;
-  [key: string]: unknown;
-}
-
-/** Per-channel bookkeeping for append deltas, carried from a read to the next write. */
-export interface AppendState {
-  /** Appends since the last full value. */
-  readonly depth: number;
-  /** Items in that full value. */
-  readonly baseLength: number;
-}
-
-/** A decoded checkpoint. */
-export interface Checkpoint {
-  readonly threadId: string;
-  readonly ns: string;
-  readonly id: string;
-  readonly parentId: string | undefined;
-  readonly createdAt: string;
-  readonly channelVersions: Readonly<Record<string, ChannelVersion>>;
-  readonly versionsSeen: Readonly<Record<string, Readonly<Record<string, ChannelVersion>>>>;
-  /** Channel values; a channel with no value is absent. */
-  readonly values: Readonly<Record<string, unknown>>;
-  readonly metadata: Readonly<CheckpointMetadata>;
-  /** Version of the state schema the values were written with (for migrations). */
-  readonly schemaVersion: number;
-  /** Storage format version (LangGraph's `v`). */
-  readonly format: number;
-  readonly appendState: Readonly<Record<string, AppendState>>;
-  /** Small plain-JSON fields kept with the checkpoint row (the runtime's next nodes, ...). */
-  readonly extra: Readonly<Record<string, unknown>>;
-}
-
-/** A decoded pending write. */
-export interface PendingWrite {
-  readonly taskId: string;
-  readonly taskPath: string;
-  readonly idx: number;
-  readonly channel: string;
-  readonly value: unknown;
-}
-
-/** A checkpoint with the writes pending against it. */
-export interface CheckpointTuple {
-  readonly checkpoint: Checkpoint;
-  readonly pendingWrites: readonly PendingWrite[];
-}
-
-/**
- * A changed channel to store with a new checkpoint. Give `append` when the new value is the
- * value at `append.prevVersion` plus `append.items` (same order): only the items are stored.
- * Give `empty: true` when the channel was cleared.
- */
-export interface ChannelUpdate {
-  readonly channel: string;
-  readonly version: ChannelVersion;
-  readonly value?: unknown;
-  readonly empty?: boolean;
-  readonly append?: {
-    readonly prevVersion: ChannelVersion;
-    readonly items: readonly unknown[];
-    readonly prev: AppendState;
-  };
-}
-
-/** A new checkpoint to store. */
-export interface NewCheckpoint {
-  readonly threadId: string;
-  readonly ns?: string;
-  readonly id: string;
-  readonly parentId: string | undefined;
-  readonly createdAt?: string;
-  readonly channelVersions: Readonly<Record<string, ChannelVersion>>;
-  readonly versionsSeen: Readonly<Record<string, Readonly<Record<string, ChannelVersion>>>>;
-  readonly metadata: CheckpointMetadata;
-  readonly schemaVersion?: number;
-  readonly format?: number;
-  /** See {@link Checkpoint.extra}; must be plain JSON. */
-  readonly extra?: Readonly<Record<string, unknown>>;
-  readonly updates: readonly ChannelUpdate[];
-}
-
-/** A checkpoint serialized and ready to write. */
-export interface EncodedCheckpoint {
-  readonly checkpoint: StoredCheckpoint;
-  readonly blobs: readonly StoredBlob[];
-  /** Append state of each updated channel after this write. */
-  readonly appendState: Readonly<Record<string, AppendState>>;
-}
-
-/** Options of {@link Checkpointer.put}. */
-export interface PutOptions {
-  /** See {@link CheckpointPut.expectedHead}. */
-  readonly expectedHead?: string | null | undefined;
-  readonly fence?: LeaseFence | undefined;
-}
-
-/** Query options of {@link Checkpointer.list}. */
-export interface ListOptions {
-  readonly threadId?: string;
-  readonly ns?: string;
-  readonly checkpointId?: string;
-  readonly before?: string;
-  readonly limit?: number;
-  /** Top-level metadata keys and the values they must equal. */
-  readonly filter?: Readonly<Record<string, unknown>>;
-  readonly includeValues?: boolean;
-}
-
-/** Options of {@link Checkpointer}. */
-export interface CheckpointerOptions {
-  serializer?: JsonSerializer;
-  /** Largest serialized value accepted, in bytes. Default 64 MiB. */
-  maxValueBytes?: number;
-  /**
-   * A full value is written again once a channel's appends since the last full value outnumber
-   * `appendRatio` times its items (and at least `minAppendDepth`), or reach `maxAppendDepth`.
-   * Storage stays linear in the items appended; reads touch one full value plus its appends.
-   */
-  appendRatio?: number;
-  minAppendDepth?: number;
-  maxAppendDepth?: number;
-}
-
-const NAME_MAX = 256;
+export type * from "./checkpoint-types.js";
 
 /**
  * A validated, serializing handle on a backend. Create one per backend with
@@ -162,35 +38,27 @@ const NAME_MAX = 256;
  * tenant's view.
  */
 export class Checkpointer {
-  readonly backend: CheckpointBackend;
-  readonly serializer: JsonSerializer;
-  readonly #maxValueBytes: number;
-  readonly #appendRatio: number;
-  readonly #minAppendDepth: number;
-  readonly #maxAppendDepth: number;
-  #ready: Promise<void> | undefined;
-  #closed: Promise<void> | undefined;
+  /** The door every call goes through (also the way the LangGraph saver shares this storage). */
+  readonly door: CheckpointDoor;
+  readonly codec: CheckpointCodec<JsonSerializer>;
 
   constructor(backend: CheckpointBackend, options: CheckpointerOptions = {}) {
-    this.backend = backend;
-    this.serializer = options.serializer ?? defaultSerializer;
-    this.#maxValueBytes = options.maxValueBytes ?? 64 * 1024 * 1024;
-    this.#appendRatio = options.appendRatio ?? 4;
-    this.#minAppendDepth = options.minAppendDepth ?? 64;
-    this.#maxAppendDepth = options.maxAppendDepth ?? 4096;
+    this.door = CheckpointDoor.of(backend);
+    this.codec = new CheckpointCodec(options.serializer ?? defaultSerializer, options);
+  }
+
+  /** The backend's short name, e.g. `"sqlite"`. */
+  get name(): string {
+    return this.door.name;
+  }
+
+  get serializer(): JsonSerializer {
+    return this.codec.serializer;
   }
 
   /** Runs the backend's setup once; concurrent first calls share it, a failed setup is retried. */
   ready(): Promise<void> {
-    if (this.#closed)
-      return Promise.reject(new ClosedError(`the ${this.backend.name} checkpointer is closed`));
-    if (!this.#ready) {
-      this.#ready = this.backend.setup().catch((error) => {
-        this.#ready = undefined;
-        throw error;
-      });
-    }
-    return this.#ready;
+    return this.door.ready();
   }
 
   /**
@@ -204,17 +72,17 @@ export class Checkpointer {
   }
 
   /**
-   * Validates and serializes a checkpoint without touching storage (synchronous), so callers can
-   * pipeline writes and never serialize while a connection is held. Pair with {@link write}.
+   * Serializes a checkpoint without touching storage (synchronous), so callers can pipeline
+   * writes and never serialize while a connection is held. Pair with {@link write}, which
+   * validates it at the door.
    */
   encode(input: NewCheckpoint): EncodedCheckpoint {
-    const threadId = validateThreadKey(input.threadId);
-    const ns = input.ns ?? "";
-    validateName(input.id, "checkpoint id");
-    const blobs = input.updates.map((update) => this.#encodeUpdate(update, threadId, input.id));
+    const site = { threadId: input.threadId, checkpointId: input.id };
+    const blobs: StoredBlob[] = [];
     const appendState: Record<string, AppendState> = {};
-    input.updates.forEach((update, i) => {
-      const blob = blobs[i]!;
+    for (const update of input.updates) {
+      const blob = this.codec.encodeBlob(this.#channelWrite(update), site);
+      blobs.push(blob);
       const baseLength =
         blob.kind === "append"
           ? update.append!.prev.baseLength
@@ -222,40 +90,33 @@ export class Checkpointer {
             ? update.value.length
             : 0;
       appendState[update.channel] = { depth: blob.depth, baseLength };
-    });
-    // Defaults are left out: this row is written once per checkpoint.
-    const body = JSON.stringify({
-      ...(Object.keys(input.versionsSeen).length > 0 ? { vs: input.versionsSeen } : {}),
-      ...(input.schemaVersion !== undefined && input.schemaVersion !== 1
-        ? { sv: input.schemaVersion }
-        : {}),
-      ...(input.format !== undefined && input.format !== 1 ? { f: input.format } : {}),
-      ...(input.extra ? { x: input.extra } : {}),
-    });
-    const checkpoint: StoredCheckpoint = {
-      threadId,
-      ns,
+    }
+    const checkpoint = {
+      threadId: input.threadId,
+      ns: input.ns ?? "",
       id: input.id,
       parentId: input.parentId ?? null,
       createdAt: input.createdAt ?? new Date().toISOString(),
       channelVersions: input.channelVersions,
-      metadata: this.#encodeMetadata(input.metadata, threadId, input.id),
-      body,
+      metadata: this.#encodeMetadata(input.metadata, site),
+      body: this.codec.encodeBody({
+        versionsSeen: input.versionsSeen,
+        schemaVersion: input.schemaVersion ?? 1,
+        format: input.format ?? 1,
+        extra: input.extra,
+      }),
     };
     return { checkpoint, blobs, appendState };
   }
 
   /** Writes an {@link encode}d checkpoint (compare-and-set and fence per `options`). */
   async write(encoded: EncodedCheckpoint, options: PutOptions = {}): Promise<void> {
-    await this.ready();
-    await this.#call(encoded.checkpoint.threadId, encoded.checkpoint.id, () =>
-      this.backend.putCheckpoint({
-        checkpoint: encoded.checkpoint,
-        blobs: encoded.blobs,
-        expectedHead: options.expectedHead,
-        fence: options.fence,
-      }),
-    );
+    await this.door.putCheckpoint({
+      checkpoint: encoded.checkpoint,
+      blobs: encoded.blobs,
+      expectedHead: options.expectedHead,
+      fence: options.fence,
+    });
   }
 
   /** Saves writes of one task against `key`. Regular writes are insert-or-ignore, special ones (idx < 0) upserted. */
@@ -264,24 +125,13 @@ export class Checkpointer {
     writes: readonly PendingWrite[],
     fence?: LeaseFence,
   ): Promise<void> {
-    const threadId = validateThreadKey(key.threadId);
-    validateName(key.checkpointId, "checkpoint id");
-    const stored: StoredWrite[] = writes.map((write) => {
-      validateName(write.taskId, "task id");
-      validateName(write.channel, "channel name");
-      if (!Number.isInteger(write.idx)) throw new InvalidInputError("write idx must be an integer");
-      return {
-        taskId: write.taskId,
-        taskPath: write.taskPath,
-        idx: write.idx,
-        channel: write.channel,
-        value: this.#encode(write.value, threadId, key.checkpointId),
-      };
-    });
-    if (stored.length === 0) return;
-    const full: CheckpointKey = { threadId, ns: key.ns ?? "", checkpointId: key.checkpointId };
-    await this.ready();
-    await this.#call(threadId, key.checkpointId, () => this.backend.putWrites(full, stored, fence));
+    const site = { threadId: key.threadId, checkpointId: key.checkpointId };
+    const stored = writes.map((write) => this.codec.encodeWrite(write, site));
+    await this.door.putWrites(
+      { threadId: key.threadId, ns: key.ns ?? "", checkpointId: key.checkpointId },
+      stored,
+      fence,
+    );
   }
 
   /** A checkpoint by id, or the newest of the thread when `checkpointId` is omitted. */
@@ -289,291 +139,150 @@ export class Checkpointer {
     threadId: string,
     options: { ns?: string; checkpointId?: string | undefined } = {},
   ): Promise<CheckpointTuple | undefined> {
-    validateThreadKey(threadId);
-    if (options.checkpointId !== undefined) validateName(options.checkpointId, "checkpoint id");
-    await this.ready();
-    const loaded = await this.#call(threadId, options.checkpointId, () =>
-      this.backend.getCheckpoint(threadId, options.ns ?? "", options.checkpointId),
-    );
+    const loaded = await this.door.getCheckpoint(threadId, options.ns ?? "", options.checkpointId);
     return loaded && this.decode(loaded);
   }
 
   /** Checkpoints newest first, decoded one page at a time. */
   async *list(options: ListOptions = {}): AsyncIterable<CheckpointTuple> {
-    if (options.threadId !== undefined) validateThreadKey(options.threadId);
-    if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 0)) {
-      throw new InvalidInputError("limit must be a non-negative integer");
-    }
     const filter = options.filter
       ? Object.fromEntries(
           Object.entries(options.filter).map(([k, v]) => [k, this.serializer.stringify(v)]),
         )
       : undefined;
-    if (options.limit === 0) return;
-    await this.ready();
-    const rows = this.backend.listCheckpoints({ ...options, filter });
+    const rows = this.door.listCheckpoints({ ...options, filter });
     for await (const loaded of rows) yield this.decode(loaded, options.includeValues !== false);
   }
 
   /** Deletes a thread everywhere and leaves a tombstone that refuses late writes. */
-  async deleteThread(threadId: string): Promise<void> {
-    validateThreadKey(threadId);
-    await this.ready();
-    await this.#call(threadId, undefined, () => this.backend.deleteThread(threadId));
+  deleteThread(threadId: string): Promise<void> {
+    return this.door.deleteThread(threadId);
   }
 
   /** Takes the thread's lease, or `undefined` when another live owner holds it. */
-  async acquireLease(
+  acquireLease(
     threadId: string,
     owner: string,
     ttlMs: number,
     options: Omit<LeaseRequest, "threadId" | "owner" | "ttlMs"> = {},
   ): Promise<Lease | undefined> {
-    validateThreadKey(threadId);
-    validateName(owner, "lease owner");
-    validateTtl(ttlMs);
-    await this.ready();
-    return this.#call(threadId, undefined, () =>
-      this.backend.acquireLease({
-        threadId,
-        owner,
-        ttlMs,
-        steal: options.steal === true,
-        replacing: options.replacing,
-        inheritStart: options.inheritStart === true,
-        holder: options.holder,
-      }),
-    );
+    return this.door.acquireLease({
+      threadId,
+      owner,
+      ttlMs,
+      steal: options.steal === true,
+      replacing: options.replacing,
+      inheritStart: options.inheritStart === true,
+      holder: options.holder,
+    });
   }
 
   /** The thread's current lease (live or expired, not released), or `undefined`. */
-  async readLease(threadId: string): Promise<Lease | undefined> {
-    validateThreadKey(threadId);
-    await this.ready();
-    return this.#call(threadId, undefined, () => this.backend.readLease(threadId));
+  readLease(threadId: string): Promise<Lease | undefined> {
+    return this.door.readLease(threadId);
   }
 
-  async renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined> {
-    validateTtl(ttlMs);
-    await this.ready();
-    return this.#call(lease.threadId, undefined, () => this.backend.renewLease(lease, ttlMs));
+  renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined> {
+    return this.door.renewLease(lease, ttlMs);
   }
 
   /** Gives the lease up; true when it was still this lease (not taken over) at that moment. */
-  async releaseLease(lease: Lease): Promise<boolean> {
-    await this.ready();
-    return this.#call(lease.threadId, undefined, () => this.backend.releaseLease(lease));
+  releaseLease(lease: Lease): Promise<boolean> {
+    return this.door.releaseLease(lease);
   }
 
-  /** Closes the backend; later calls throw {@link ClosedError}. Safe to call twice. */
+  /** Closes the backend; later calls throw `ClosedError`. Safe to call twice. */
   close(): Promise<void> {
-    this.#closed ??= (async () => {
-      await this.#ready?.catch(() => undefined);
-      await this.backend.close();
-    })();
-    return this.#closed;
+    return this.door.close();
   }
 
   /** Decodes a backend row. Undecodable values raise a SerializationError naming the checkpoint. */
   decode(loaded: LoadedCheckpoint, withValues = true): CheckpointTuple {
     const row = loaded.checkpoint;
-    const where = { threadId: row.threadId, checkpointId: row.id };
-    try {
-      const body = JSON.parse(row.body) as { vs?: unknown; sv?: unknown; f?: unknown; x?: unknown };
-      const metadata = this.serializer.parse(row.metadata) as CheckpointMetadata;
-      const values: Record<string, unknown> = {};
-      const appendState: Record<string, AppendState> = {};
-      if (withValues) {
-        for (const [channel, version] of Object.entries(row.channelVersions)) {
-          const chain = loaded.blobs[channel] ?? [];
-          const rebuilt = this.#rebuild(channel, version, chain, where);
-          if (rebuilt.present) values[channel] = rebuilt.value;
-          appendState[channel] = rebuilt.state;
-        }
+    const site = { threadId: row.threadId, checkpointId: row.id };
+    const body = this.codec.decodeBody(row.body, site);
+    const metadata = this.#decodeMetadata(row.metadata, site);
+    const values: Record<string, unknown> = {};
+    const appendState: Record<string, AppendState> = {};
+    if (withValues) {
+      for (const [channel, version] of Object.entries(row.channelVersions)) {
+        const rebuilt = this.codec.rebuild(channel, version, loaded.blobs[channel], site);
+        if (rebuilt.present) values[channel] = rebuilt.value;
+        appendState[channel] = { depth: rebuilt.depth, baseLength: rebuilt.baseLength };
       }
-      const pendingWrites = loaded.writes.map((write) => ({
-        taskId: write.taskId,
-        taskPath: write.taskPath,
-        idx: write.idx,
-        channel: write.channel,
-        value: this.serializer.decode(write.value),
-      }));
-      return {
-        checkpoint: {
-          threadId: row.threadId,
-          ns: row.ns,
-          id: row.id,
-          parentId: row.parentId ?? undefined,
-          createdAt: row.createdAt,
-          channelVersions: row.channelVersions,
-          versionsSeen: (body.vs ?? {}) as Checkpoint["versionsSeen"],
-          values,
-          metadata,
-          schemaVersion: typeof body.sv === "number" ? body.sv : 1,
-          format: typeof body.f === "number" ? body.f : 1,
-          appendState,
-          extra: (body.x ?? {}) as Record<string, unknown>,
-        },
-        pendingWrites,
-      };
-    } catch (cause) {
-      if (isRewindError(cause) && cause.checkpointId) throw cause;
-      throw new SerializationError(
-        `checkpoint ${row.id} of thread "${row.threadId}" could not be decoded: ${(cause as Error).message}`,
-        { ...where, cause },
-      );
     }
-  }
-
-  #rebuild(
-    channel: string,
-    version: ChannelVersion,
-    chain: readonly StoredBlob[],
-    where: { threadId: string; checkpointId: string },
-  ): { present: boolean; value: unknown; state: AppendState } {
-    const base = chain[0];
-    const last = chain.at(-1);
-    if (!base || base.kind === "append" || last?.version !== String(version)) {
-      throw new SerializationError(
-        `checkpoint ${where.checkpointId} of thread "${where.threadId}" is missing stored values of channel "${channel}" (version ${String(version)})`,
-        where,
-      );
-    }
-    if (base.kind === "empty")
-      return { present: false, value: undefined, state: { depth: 0, baseLength: 0 } };
-    const rebuilt = appendAll(
-      this.serializer.decode(base.value!),
-      chain.slice(1).map((blob) => this.serializer.decode(blob.value!)),
-      last.depth,
-      (what) =>
-        new SerializationError(
-          what === "base"
-            ? `channel "${channel}" has appends on a value that is not an array`
-            : `append of channel "${channel}" is not an array`,
-          where,
-        ),
-    );
-    return {
-      present: true,
-      value: rebuilt.value,
-      state: { depth: rebuilt.depth, baseLength: rebuilt.baseLength },
+    const pendingWrites = loaded.writes.map((write) => ({
+      taskId: write.taskId,
+      taskPath: write.taskPath,
+      idx: write.idx,
+      channel: write.channel,
+      value: this.codec.decodeValue(write.value, site),
+    }));
+    const checkpoint: Checkpoint = {
+      threadId: row.threadId,
+      ns: row.ns,
+      id: row.id,
+      parentId: row.parentId ?? undefined,
+      createdAt: row.createdAt,
+      channelVersions: row.channelVersions,
+      versionsSeen: body.versionsSeen,
+      values,
+      metadata,
+      schemaVersion: body.schemaVersion,
+      format: body.format,
+      appendState,
+      extra: body.extra ?? {},
     };
+    return { checkpoint, pendingWrites };
   }
 
-  #encodeUpdate(update: ChannelUpdate, threadId: string, checkpointId: string): StoredBlob {
-    validateName(update.channel, "channel name");
+  /** What the codec stores for a runtime channel update: an append while the policy allows. */
+  #channelWrite(update: ChannelUpdate) {
+    const { channel } = update;
     const version = String(update.version);
-    if (update.empty) {
+    if (update.empty) return { kind: "empty" as const, channel, version };
+    const append = update.append;
+    if (append && this.codec.mayAppend(append.prev.depth + 1, append.prev.baseLength)) {
       return {
-        channel: update.channel,
+        kind: "append" as const,
+        channel,
         version,
-        kind: "empty",
-        prevVersion: null,
-        depth: 0,
-        value: null,
+        prevVersion: String(append.prevVersion),
+        depth: append.prev.depth + 1,
+        items: append.items,
       };
     }
-    const append = update.append;
-    if (append) {
-      const depth = append.prev.depth + 1;
-      const limit = Math.min(
-        this.#maxAppendDepth,
-        Math.max(this.#minAppendDepth, append.prev.baseLength * this.#appendRatio),
-      );
-      if (depth <= limit) {
-        return {
-          channel: update.channel,
-          version,
-          kind: "append",
-          prevVersion: String(append.prevVersion),
-          depth,
-          value: this.#encode(append.items, threadId, checkpointId),
-        };
-      }
-    }
-    return {
-      channel: update.channel,
-      version,
-      kind: "full",
-      prevVersion: null,
-      depth: 0,
-      value: this.#encode(update.value, threadId, checkpointId),
-    };
+    return { kind: "full" as const, channel, version, value: update.value };
   }
 
-  #encode(value: unknown, threadId: string, checkpointId: string) {
-    let encoded: ReturnType<JsonSerializer["encode"]>;
-    try {
-      encoded = this.serializer.encode(value);
-    } catch (cause) {
-      if (isRewindError(cause)) {
-        throw new SerializationError(cause.message, { threadId, checkpointId, cause });
-      }
-      throw cause;
-    }
-    if (encoded.bytes.byteLength > this.#maxValueBytes) {
-      throw new InvalidInputError(
-        `a value of ${encoded.bytes.byteLength} bytes exceeds maxValueBytes (${this.#maxValueBytes})`,
-        { threadId, checkpointId },
-      );
-    }
-    return encoded;
-  }
-
-  #encodeMetadata(metadata: CheckpointMetadata, threadId: string, checkpointId: string): string {
+  #encodeMetadata(
+    metadata: CheckpointMetadata,
+    site: { threadId: string; checkpointId: string },
+  ): string {
     try {
       return this.serializer.stringify(metadata);
     } catch (cause) {
       throw new SerializationError(
         `metadata could not be serialized: ${(cause as Error).message}`,
-        {
-          threadId,
-          checkpointId,
-          cause,
-        },
+        { ...site, cause },
       );
     }
   }
 
-  async #call<T>(
-    threadId: string,
-    checkpointId: string | undefined,
-    fn: () => Promise<T>,
-  ): Promise<T> {
+  #decodeMetadata(
+    text: string,
+    site: { threadId: string; checkpointId: string },
+  ): CheckpointMetadata {
     try {
-      return await fn();
-    } catch (error) {
-      if (isRewindError(error)) throw error;
-      throw new StorageError(
-        `${this.backend.name} backend failed: ${(error as Error)?.message ?? String(error)}`,
-        {
-          threadId,
-          checkpointId,
-          cause: error,
-        },
+      return this.serializer.parse(text) as CheckpointMetadata;
+    } catch (cause) {
+      if (isRewindError(cause) && cause.checkpointId) throw cause;
+      throw new SerializationError(
+        `checkpoint ${site.checkpointId} of thread "${site.threadId}" has unreadable metadata: ${(cause as Error).message}`,
+        { ...site, cause },
       );
     }
   }
-}
-
-// NUL and unpaired surrogates cannot be stored faithfully by every database (PostgreSQL refuses
-// NUL in text; SQLite cannot read a lone surrogate back), so names containing them are refused.
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-function validateName(value: unknown, what: string): void {
-  if (typeof value !== "string" || value.length === 0 || value.length > NAME_MAX) {
-    throw new InvalidInputError(
-      `${what} must be a non-empty string of at most ${NAME_MAX} characters`,
-    );
-  }
-  if (value.includes("\0") || LONE_SURROGATE.test(value)) {
-    throw new InvalidInputError(`${what} must not contain NUL or unpaired surrogate characters`);
-  }
-}
-
-function validateTtl(ttlMs: number): void {
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0)
-    throw new InvalidInputError("ttlMs must be a positive number");
 }
 
 /** Wraps a backend: `createCheckpointer(new MemoryBackend())`. */

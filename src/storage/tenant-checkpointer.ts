@@ -49,8 +49,17 @@ class TenantCheckpointer implements CheckpointerApi {
     this.#tenantId = tenantId;
   }
 
-  get backend() {
-    return this.#inner.backend;
+  /** The unscoped door and codec of the checkpointer this view came from (storage keys). */
+  get door() {
+    return this.#inner.door;
+  }
+
+  get codec() {
+    return this.#inner.codec;
+  }
+
+  get name() {
+    return this.#inner.name;
   }
 
   get serializer() {

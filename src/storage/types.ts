@@ -1,8 +1,9 @@
 /**
  * The storage seam. A backend (memory, SQLite, PostgreSQL, or your own) implements
  * {@link CheckpointBackend}: bytes in, bytes out, atomic writes, compare-and-set on the head,
- * tombstones, leases. It never serializes values and never knows about graphs; the core wraps
- * every backend once in a {@link Checkpointer} (validation, serialization, lazy setup, lifecycle).
+ * tombstones, leases. It never serializes values and never knows about graphs. Every caller
+ * reaches a backend through one door (`CheckpointDoor`: lazy setup, close, validation of every
+ * name, error wrapping), and everything it stores is made by one codec (`CheckpointCodec`).
  */
 import type { SerializedValue } from "../serde/serializer.js";
 
@@ -52,6 +53,14 @@ export interface StoredBlob {
   readonly prevVersion: string | null;
   readonly depth: number;
   readonly value: SerializedValue | null;
+  /**
+   * Set by the codec on an `append` whose `value.bytes` are UTF-8 JSON array text that may be
+   * joined with the other `concat` appends of its chain that share its tag: `[` + their inner
+   * texts, oldest first, comma-separated + `]` decodes to all their items. A backend may hand
+   * back such a run merged into one append (see {@link LoadedCheckpoint.blobs}) and must never
+   * merge blobs without this flag; it need not keep the flag on what it returns.
+   */
+  readonly concat?: boolean | undefined;
 }
 
 /**
@@ -123,8 +132,9 @@ export interface LoadedCheckpoint {
   /**
    * Channel -> the blobs that rebuild its value, oldest first: a `full` (or `empty`) blob
    * followed by the `append` blobs after it, ending at the version in `channelVersions`.
-   * A backend may hand a run of consecutive appends over as one append blob: their items in
-   * order, the newest one's version and depth, the oldest one's `prevVersion`.
+   * A backend may hand a run of consecutive `concat` appends of one tag over as one append
+   * blob: their arrays joined (see {@link StoredBlob.concat}), the newest one's version and
+   * depth, the oldest one's `prevVersion`.
    * Empty when the read asked for headers only.
    */
   readonly blobs: Readonly<Record<string, readonly StoredBlob[]>>;

@@ -3,13 +3,14 @@
  * with an {@link InvalidInputError} and changes nothing.
  */
 import { InvalidInputError } from "../errors.js";
+import { MAX_NAME_LENGTH, validateName } from "../ids.js";
 
 /** Labels starting with this are reserved for Rewind's own use. */
 export const RESERVED_LABEL_PREFIX = "__rewind";
 /** Most labels in a namespace. */
 export const MAX_NAMESPACE_DEPTH = 32;
-/** Longest label, tenant id, in UTF-16 units. */
-export const MAX_LABEL_LENGTH = 256;
+/** Longest label, tenant id, in UTF-16 units (the limit of every name, `MAX_NAME_LENGTH`). */
+export const MAX_LABEL_LENGTH = MAX_NAME_LENGTH;
 /** Longest item key, in UTF-16 units. */
 export const MAX_KEY_LENGTH = 1024;
 /** Largest `limit` a search or listing accepts. */
@@ -20,7 +21,7 @@ export const MAX_LIMIT = 10_000;
  * {@link MAX_LABEL_LENGTH} units.
  */
 export function validateTenantId(tenantId: unknown): string {
-  checkText(tenantId, "tenant id", MAX_LABEL_LENGTH);
+  validateName(tenantId, "tenant id", { maxLength: MAX_LABEL_LENGTH });
   return tenantId as string;
 }
 
@@ -44,7 +45,7 @@ export function validateNamespace(
     throw new InvalidInputError(`${what} has more than ${MAX_NAMESPACE_DEPTH} labels`);
   }
   for (const label of namespace) {
-    checkText(label, `${what} label`, MAX_LABEL_LENGTH);
+    validateName(label, `${what} label`, { maxLength: MAX_LABEL_LENGTH });
     if ((label as string).startsWith(RESERVED_LABEL_PREFIX)) {
       throw new InvalidInputError(
         `${what} label "${label}" uses the reserved prefix "${RESERVED_LABEL_PREFIX}"`,
@@ -56,7 +57,7 @@ export function validateNamespace(
 
 /** Checks an item key: a non-empty, well-formed string without NUL of at most {@link MAX_KEY_LENGTH} units. */
 export function validateKey(key: unknown): string {
-  checkText(key, "key", MAX_KEY_LENGTH);
+  validateName(key, "key", { maxLength: MAX_KEY_LENGTH });
   return key as string;
 }
 
@@ -81,27 +82,4 @@ export function validateCount(
     throw new InvalidInputError(`${what} must be an integer from 0 to ${max}`);
   }
   return value;
-}
-
-/** In unicode mode a surrogate class matches only unpaired halves. */
-const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
-
-function checkText(value: unknown, what: string, maxLength: number): void {
-  if (typeof value !== "string") {
-    throw new InvalidInputError(`${what} must be a string, got ${describe(value)}`);
-  }
-  if (value.length === 0 || value.length > maxLength) {
-    throw new InvalidInputError(`${what} must have 1 to ${maxLength} characters`);
-  }
-  // Databases store UTF-8: a NUL or a lone surrogate would be refused or silently replaced,
-  // and two distinct ids could then collide.
-  if (value.includes("\u0000") || LONE_SURROGATE.test(value)) {
-    throw new InvalidInputError(`${what} must not contain NUL characters or lone surrogates`);
-  }
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  return typeof value;
 }

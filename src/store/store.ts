@@ -4,7 +4,7 @@
  * idempotent setup, a bounded background sweep and a `close()` that can be called twice. Data is
  * only reachable through a tenant-bound {@link TenantStore}; there is no tenant-less default.
  */
-import { ClosedError, InvalidInputError, isRewindError, StorageError } from "../errors.js";
+import { asRewindError, ClosedError, InvalidInputError } from "../errors.js";
 import { defaultSerializer, type JsonSerializer } from "../serde/serializer.js";
 import {
   decodeItem,
@@ -184,11 +184,7 @@ export class Store {
   }
 
   #wrap(error: unknown, what: string): Error {
-    if (isRewindError(error)) return error;
-    return new StorageError(
-      `${this.backend.name} store ${what} failed: ${(error as Error)?.message ?? String(error)}`,
-      { cause: error },
-    );
+    return asRewindError(error, `${this.backend.name} store ${what} failed`);
   }
 }
 

@@ -7,6 +7,7 @@
  */
 import { createCheckpointer } from "../storage/checkpointer.js";
 import type { CheckpointBackend } from "../storage/types.js";
+import { contractCases } from "./checkpoint-cases-contracts.js";
 import { queryCases } from "./checkpoint-cases-queries.js";
 import { safetyCases } from "./checkpoint-cases-safety.js";
 import { valueCases } from "./checkpoint-cases-values.js";
@@ -39,12 +40,13 @@ export const checkpointConformanceCases: Readonly<Record<string, readonly Confor
   "pending writes": writeCases,
   queries: queryCases,
   safety: safetyCases,
+  "seam contracts": contractCases,
 };
 
 /**
- * Registers the checkpoint conformance suite for one backend with vitest. Cases run through the
- * {@link Checkpointer} the runtime uses, and through the raw backend where the contract is about
- * what it stores.
+ * Registers the conformance suite for one backend with vitest (`describe`/`it`). Cases run
+ * through the {@link Checkpointer} the runtime uses, and through its door (the seam's own calls)
+ * where the contract is about what the backend stores.
  */
 export function describeCheckpointBackend(name: string, harness: CheckpointBackendHarness): void {
   describeConformance<CaseContext>({
@@ -60,7 +62,8 @@ export function describeCheckpointBackend(name: string, harness: CheckpointBacke
       const tag = newTag();
       const { corrupt } = harness;
       const ctx: CaseContext = {
-        backend,
+        // Raw seam calls go through the same door as everything else.
+        backend: checkpointer.door,
         checkpointer,
         tag,
         thread: (label) => `conformance/${tag}/${label}`,

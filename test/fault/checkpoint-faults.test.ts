@@ -202,10 +202,7 @@ for (const backend of BACKENDS) {
       expect((await app.getState({ threadId: "t" }))?.values.path).toEqual(["a1", "a2", "b", "c"]);
     });
 
-    // KNOWN BUG, pinned: Checkpointer.list lets the backend's own error out unwrapped when a
-    // listing fails (here the raw InjectedFault, in production a raw driver error). The door
-    // being built for issue 11 wraps it; when that lands this fails: make it a plain it().
-    it.fails("a history listing that fails, or breaks midway, is a StorageError naming the thread", async () => {
+    it("a history listing that fails, or breaks midway, is a StorageError naming the thread", async () => {
       const { app, faulty } = await setup(backend);
       await app.invoke({}, { threadId: "t" });
       for (const kind of ["fail-before", "fail-after"] as const) {

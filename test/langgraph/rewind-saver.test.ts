@@ -297,6 +297,39 @@ for (const backend of BACKENDS) {
       for await (const t of saver.list({})) all.push(t);
       expect(all).toEqual([]);
     });
+
+    it("names with NUL or lone surrogates are refused by name, as on the runtime's path", async () => {
+      const { saver } = backend.saver();
+      const head = await saver.put(cfg("names"), checkpoint({ ok: 1 }, { ok: "1" }), loop, {
+        ok: "1",
+      });
+      const refused = async (attempt: () => Promise<unknown>) => {
+        const error = await attempt().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(InvalidInputError);
+      };
+      for (const bad of ["a\u0000b", "lone\ud800", "\udc00lone"]) {
+        await refused(() =>
+          saver.put(head, checkpoint({ [bad]: 1 }, { [bad]: "2" }), loop, { [bad]: "2" }),
+        );
+        await refused(() => saver.putWrites(head, [[bad, 1]], "task"));
+        await refused(() => saver.putWrites(head, [["c", 1]], bad));
+        await refused(() => saver.put(cfg("names", undefined, bad), checkpoint({}, {}), loop, {}));
+      }
+      // Two ids that differ only in an unpaired surrogate would be one thread on PostgreSQL.
+      for (const bad of ["user-\ud800", "user-\udbff"]) {
+        await refused(() =>
+          saver.put(cfg(bad), checkpoint({ v: bad }, { v: "1" }), loop, { v: "1" }),
+        );
+        await refused(() => saver.getTuple(cfg(bad)));
+      }
+      const all = [];
+      for await (const t of saver.list({})) all.push(t.config.configurable?.checkpoint_id);
+      expect(all).toEqual([head.configurable?.checkpoint_id]);
+      expect((await saver.getTuple(head))?.pendingWrites).toEqual([]);
+    });
   });
 }
 

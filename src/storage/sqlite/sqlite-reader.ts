@@ -3,7 +3,6 @@
  * listings streamed in pages with keyset pagination (never a query over the whole history).
  */
 import { SerializationError } from "../../errors.js";
-import { JSON_TAG } from "../../serde/serializer.js";
 import { compareWrites, MAX_CHAIN } from "../blob-chain.js";
 import type { CheckpointQuery, LoadedCheckpoint, StoredBlob, StoredCheckpoint } from "../types.js";
 import type { SqliteClient } from "./sqlite-client.js";
@@ -12,6 +11,7 @@ import { decodeInline, type InlineValue } from "./sqlite-inline.js";
 import {
   type BlobRow,
   type CheckpointRow,
+  CONCAT_APPEND,
   idText,
   inlineOrSpilled,
   KIND_CODES,
@@ -26,9 +26,12 @@ import type { SqliteStatementLike } from "./sqlite-types.js";
 
 /** Rows fetched per page of a listing. */
 export const LIST_PAGE_SIZE = 100;
-/** A delta that can join a merged run: an inline JSON array. */
-const MERGEABLE = `(b.kind = ${KIND_CODES.append} AND b.tag = '${JSON_TAG}' AND b.value_ref IS NULL
-  AND substr(b.value, 1, 1) = X'5B' AND substr(b.value, -1, 1) = X'5D')`;
+/**
+ * A delta that can join a merged run: one the codec declared concatenable (a JSON array, see
+ * `StoredBlob.concat`), kept inline. A run also keeps to one tag (`mtag`, its newest link's).
+ */
+const MERGEABLE = `(b.kind = ${CONCAT_APPEND} AND b.value_ref IS NULL)`;
+const APPENDS = `(${KIND_CODES.append}, ${CONCAT_APPEND})`;
 
 const COLUMNS = `c.tid, c.ns, c.id, ${idText("c.parent_id")} AS parent_id, c.created_at, c.versions, c.metadata, c.body, c.vals`;
 const SPILLED = "LEFT JOIN rewind_values AS v ON v.id = value_ref";
@@ -45,28 +48,30 @@ const VALS_OF = "SELECT vals FROM rewind_checkpoints WHERE tid = ? AND ns = ? AN
 //
 // A long conversation's chain is hundreds of one-message deltas; handing each to JavaScript as
 // a row of its own (with a Buffer per value) costs far more than walking it. So the newest run
-// of deltas that are inline JSON arrays (`merged`: nearly all of them) comes back as one append:
-// its items in order, the head's version and depth, the run's oldest link's prev_version. The
-// links before the run (a spilled or non-JSON delta, and the base) come back one by one.
+// of inline deltas the codec marked concatenable (`merged`: nearly all of them) comes back as
+// one append: their arrays joined, the head's version and depth, the run's oldest link's
+// prev_version. The links before the run (a spilled or other delta, and the base) come back one
+// by one. The reader never looks inside a value: the codec's flag is the whole contract.
 const CHAINS = `
-WITH RECURSIVE chain (channel, version, kind, prev_version, pos, merged) AS (
-  SELECT b.channel, b.version, b.kind, b.prev_version, 0, ${MERGEABLE}
+WITH RECURSIVE chain (channel, version, kind, prev_version, pos, merged, mtag) AS (
+  SELECT b.channel, b.version, b.kind, b.prev_version, 0, ${MERGEABLE}, b.tag
   FROM json_each(@seeds) AS j
   CROSS JOIN rewind_blobs AS b ON b.tid = @tid AND b.ns = @ns AND b.channel = j.key
     AND b.version = CASE substr(j.value, 1, 2) WHEN 'h:' THEN unhex(substr(j.value, 3)) ELSE substr(j.value, 3) END
   UNION ALL
-  SELECT b.channel, b.version, b.kind, b.prev_version, c.pos + 1, c.merged AND ${MERGEABLE}
+  SELECT b.channel, b.version, b.kind, b.prev_version, c.pos + 1,
+    c.merged AND ${MERGEABLE} AND b.tag = c.mtag, c.mtag
   FROM chain AS c
   JOIN rewind_blobs AS b
     ON b.tid = @tid AND b.ns = @ns AND b.channel = c.channel AND b.version = c.prev_version
-  WHERE c.kind = ${KIND_CODES.append} AND c.pos < ${MAX_CHAIN}
+  WHERE c.kind IN ${APPENDS} AND c.pos < ${MAX_CHAIN}
 ),
 links AS MATERIALIZED (SELECT * FROM chain),
 runs AS MATERIALIZED (
   SELECT l.channel, max(CASE WHEN l.pos = 0 THEN l.version END) AS version,
     (SELECT o.prev_version FROM links AS o WHERE o.channel = l.channel AND o.merged
       ORDER BY o.pos DESC LIMIT 1) AS prev_version,
-    max(CASE WHEN l.pos = 0 THEN b.depth END) AS depth,
+    max(CASE WHEN l.pos = 0 THEN b.depth END) AS depth, max(l.mtag) AS tag,
     CAST('[' || coalesce(group_concat(nullif(substr(b.value, 2, length(b.value) - 2), X''), ',' ORDER BY l.pos DESC), '') || ']' AS BLOB) AS value,
     max(l.pos) AS pos
   FROM links AS l
@@ -83,8 +88,8 @@ CROSS JOIN rewind_blobs AS b
 LEFT JOIN rewind_values AS v ON v.id = b.value_ref
 WHERE NOT l.merged
 UNION ALL
-SELECT channel, ${idText("version")}, ${KIND_CODES.append}, ${idText("prev_version")}, depth,
-  '${JSON_TAG}', value, NULL, NULL, pos
+SELECT channel, ${idText("version")}, ${CONCAT_APPEND}, ${idText("prev_version")}, depth,
+  tag, value, NULL, NULL, pos
 FROM runs`;
 
 const WRITES = `SELECT task_id, task_path, idx, channel, tag, value, v.bytes AS spilled, v.codec

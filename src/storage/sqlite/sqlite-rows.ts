@@ -13,7 +13,14 @@ export const KIND_CODES: Readonly<Record<StoredBlob["kind"], number>> = {
   append: 1,
   empty: 2,
 };
-const KINDS: readonly StoredBlob["kind"][] = ["full", "append", "empty"];
+/** An append the codec marked {@link StoredBlob.concat}: the reader may merge runs of these. */
+export const CONCAT_APPEND = 3;
+const KINDS: readonly StoredBlob["kind"][] = ["full", "append", "empty", "append"];
+
+/** The stored kind code of a blob. */
+export function kindCode(blob: StoredBlob): number {
+  return blob.kind === "append" && blob.concat === true ? CONCAT_APPEND : KIND_CODES[blob.kind];
+}
 
 /** A checkpoint row as selected: `thread_id` is only present when the query spans threads. */
 export interface CheckpointRow {
@@ -148,6 +155,7 @@ export function toStoredBlob(row: BlobRow, owner: StoredCheckpoint): StoredBlob 
     prevVersion: row.prev_version,
     depth: row.depth,
     value: row.tag === null ? null : toValue(row.tag, inlineOrSpilled(row)),
+    ...(row.kind === CONCAT_APPEND ? { concat: true } : {}),
   };
 }
 

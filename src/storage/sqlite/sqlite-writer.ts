@@ -15,7 +15,7 @@ import type {
 } from "../types.js";
 import type { SqliteClient } from "./sqlite-client.js";
 import { decodeInline, encodeInline, inlineSize } from "./sqlite-inline.js";
-import { encodeCreatedAt, encodeVersions, KIND_CODES, packId, packSpilled } from "./sqlite-rows.js";
+import { encodeCreatedAt, encodeVersions, kindCode, packId, packSpilled } from "./sqlite-rows.js";
 import type { SqliteStatementLike } from "./sqlite-types.js";
 
 /** A row of `rewind_threads`: the thread's tombstone and its lease. */
@@ -289,7 +289,7 @@ export class SqliteWriter {
     const ref = out ? this.#stmt(SQL.value).run(out.codec, out.bytes).lastInsertRowid : null;
     this.#stmt(SQL.blob).run(
       ...key,
-      KIND_CODES[blob.kind],
+      kindCode(blob),
       blob.prevVersion === null ? null : packId(blob.prevVersion),
       blob.depth,
       blob.value?.tag ?? null,

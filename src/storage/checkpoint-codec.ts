@@ -1,0 +1,384 @@
+/**
+ * The one encoding of checkpoints, shared by the runtime's Checkpointer and the LangGraph saver:
+ * a value becomes stored bytes (the value serializer, the size limit, then the codec layers), a
+ * growing list is stored as its new items until the append policy asks for a full value again,
+ * a channel is rebuilt from its stored chain, and each checkpoint row carries one JSON body.
+ * Backends only ever see this codec's output. Later concerns on stored bytes (checksums,
+ * compression, encryption, large-value offload) stack here as {@link CodecLayer}s, never inside
+ * a backend.
+ */
+import { InvalidInputError, SerializationError } from "../errors.js";
+import type { SerializedValue } from "../serde/serializer.js";
+import { after, all, guard, type Maybe } from "./maybe-async.js";
+import type { ChannelVersion, StoredBlob, StoredWrite } from "./types.js";
+
+/** Defaults of every codec, declared once. */
+export const CODEC_DEFAULTS = Object.freeze({
+  /** Largest serialized value accepted, in bytes (64 MiB). */
+  maxValueBytes: 64 * 1024 * 1024,
+  appendRatio: 4,
+  minAppendDepth: 64,
+  maxAppendDepth: 4096,
+});
+
+/**
+ * When a growing list is written in full again: once its appends since the last full value
+ * exceed `appendRatio` times that value's length, but never before `minAppendDepth` appends and
+ * always at `maxAppendDepth`. Storage stays linear in the items appended; a read touches one full
+ * value plus its appends.
+ */
+export interface AppendPolicy {
+  readonly appendRatio: number;
+  readonly minAppendDepth: number;
+  readonly maxAppendDepth: number;
+}
+
+/** Where a value belongs; named by the errors the codec raises. */
+export interface ValueSite {
+  readonly threadId?: string | undefined;
+  readonly checkpointId?: string | undefined;
+  readonly channel?: string | undefined;
+}
+
+/**
+ * Values to tagged bytes and back: Rewind's synchronous `JsonSerializer`, or an asynchronous one
+ * (the LangGraph adapter falls back to LangGraph's serde). A codec built on a synchronous
+ * serializer answers synchronously.
+ */
+export interface ValueSerializer {
+  encode(value: unknown): SerializedValue | Promise<SerializedValue>;
+  decode(value: SerializedValue): unknown;
+  /**
+   * A tag whose bytes, for an array, are UTF-8 JSON array text decoded item by item, so that
+   * two such arrays joined (`[` + both inner texts, comma-separated + `]`) decode to the items
+   * of both. Append payloads of this tag are marked {@link StoredBlob.concat}. Leave it
+   * undefined unless the serializer guarantees it.
+   */
+  readonly jsonArrayTag?: string | undefined;
+}
+
+/**
+ * A reversible transform of stored bytes, stacked under the serializer: `seal` runs at write in
+ * stack order, `open` at read in reverse. It throws a Rewind error when stored bytes fail it.
+ */
+export interface CodecLayer {
+  readonly name: string;
+  /** True when sealing a concatenable JSON array leaves one (the bytes are kept as they are). */
+  readonly keepsJsonArrays?: boolean;
+  seal(value: SerializedValue, site: ValueSite): SerializedValue;
+  open(value: SerializedValue, site: ValueSite): SerializedValue;
+}
+
+/** Options of a {@link CheckpointCodec}; omitted fields take {@link CODEC_DEFAULTS}. */
+export interface CheckpointCodecOptions extends Partial<AppendPolicy> {
+  /** Largest serialized value accepted, in bytes. */
+  maxValueBytes?: number;
+  /** Byte layers, outermost last. */
+  layers?: readonly CodecLayer[];
+}
+
+/** A changed channel to store at `version`: its whole value, the items appended, or cleared. */
+export type ChannelWrite =
+  | { readonly kind: "full"; readonly channel: string; readonly version: string; value: unknown }
+  | { readonly kind: "empty"; readonly channel: string; readonly version: string }
+  | {
+      readonly kind: "append";
+      readonly channel: string;
+      readonly version: string;
+      readonly prevVersion: string;
+      /** Appends since the last full value, this one included. */
+      readonly depth: number;
+      readonly items: readonly unknown[];
+    };
+
+/** A channel rebuilt from its chain, with the append facts of its stored form. */
+export interface RebuiltChannel {
+  /** False when the channel has no value (cleared, or never stored where that is allowed). */
+  readonly present: boolean;
+  readonly value: unknown;
+  /** Appends since the last full value. */
+  readonly depth: number;
+  /** Items in that full value. */
+  readonly baseLength: number;
+}
+
+/**
+ * The JSON body stored with each checkpoint row (`{vs, sv, f, x, ts}`, defaults left out): what
+ * the row's columns do not hold.
+ */
+export interface CheckpointBody {
+  /** Versions of each channel seen by each node. */
+  readonly versionsSeen: Readonly<Record<string, Readonly<Record<string, ChannelVersion>>>>;
+  /** Version of the state schema the values were written with. Default 1. */
+  readonly schemaVersion: number;
+  /** Checkpoint format version (LangGraph's `v`). Default 1. */
+  readonly format: number;
+  /** Small plain-JSON fields of the writer (the runtime's next nodes and joins). */
+  readonly extra?: Readonly<Record<string, unknown>> | undefined;
+  /** The writer's timestamp, only when it is not the canonical ISO text kept as `createdAt`. */
+  readonly ts?: string | undefined;
+}
+
+/**
+ * What a method of a codec on `S` returns: `T` for a synchronous serializer; for an asynchronous
+ * one, something to await (a promise, or `T` itself when nothing had to be serialized).
+ */
+export type Encoded<S extends ValueSerializer, T> =
+  ReturnType<S["encode"]> extends Promise<unknown> ? Maybe<T> : T;
+/** Like {@link Encoded}, for reads. */
+export type Decoded<S extends ValueSerializer, T> =
+  ReturnType<S["decode"]> extends Promise<unknown> ? Maybe<T> : T;
+
+const ABSENT: RebuiltChannel = { present: false, value: undefined, depth: 0, baseLength: 0 };
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+
+/**
+ * The checkpoint codec. Build one per serializer; it holds no per-thread state.
+ *
+ * @example
+ * const codec = new CheckpointCodec(new JsonSerializer(), { maxAppendDepth: 1024 });
+ * const blob = codec.encodeBlob({ kind: "full", channel: "messages", version: id, value: [] }, { threadId, checkpointId: id });
+ */
+export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
+  readonly serializer: S;
+  readonly policy: AppendPolicy;
+  readonly maxValueBytes: number;
+  readonly #layers: readonly CodecLayer[];
+  readonly #jsonArrayTag: string | undefined;
+
+  constructor(serializer: S, options: CheckpointCodecOptions = {}) {
+    this.serializer = serializer;
+    const setting = (key: keyof typeof CODEC_DEFAULTS, min: number) => {
+      const value = options[key] ?? CODEC_DEFAULTS[key];
+      if (typeof value !== "number" || !(value >= min)) {
+        throw new InvalidInputError(`${key} must be a number of at least ${min}`);
+      }
+      return value;
+    };
+    this.maxValueBytes = setting("maxValueBytes", 1);
+    // 0 is a valid policy: never store an append.
+    this.policy = {
+      appendRatio: setting("appendRatio", 0),
+      minAppendDepth: setting("minAppendDepth", 0),
+      maxAppendDepth: setting("maxAppendDepth", 0),
+    };
+    this.#layers = options.layers ?? [];
+    this.#jsonArrayTag = this.#layers.every((layer) => layer.keepsJsonArrays === true)
+      ? serializer.jsonArrayTag
+      : undefined;
+  }
+
+  /** Whether the `depth`-th append on a full value of `baseLength` items may stay an append. */
+  mayAppend(depth: number, baseLength: number): boolean {
+    const { appendRatio, minAppendDepth, maxAppendDepth } = this.policy;
+    return depth <= Math.min(maxAppendDepth, Math.max(minAppendDepth, baseLength * appendRatio));
+  }
+
+  /**
+   * One value as stored: serialized, size-checked, sealed. A refusal of the serializer becomes a
+   * {@link SerializationError}, a value over `maxValueBytes` an {@link InvalidInputError}.
+   */
+  encodeValue(value: unknown, site: ValueSite): Encoded<S, SerializedValue> {
+    return after(this.#serialize(value, site), (encoded) => this.#seal(encoded, site)) as never;
+  }
+
+  /** A stored value opened and decoded; any failure is a {@link SerializationError} naming `site`. */
+  decodeValue(stored: SerializedValue, site: ValueSite): Decoded<S, unknown> {
+    return guard(
+      () => this.serializer.decode(this.#open(stored, site)),
+      (cause) => undecodable(cause, site),
+    ) as never;
+  }
+
+  /** The blob storing `write`. Append payloads of the serializer's JSON-array tag are marked `concat`. */
+  encodeBlob(write: ChannelWrite, site: ValueSite): Encoded<S, StoredBlob> {
+    const at = { ...site, channel: write.channel };
+    if (write.kind === "empty") {
+      const blob: StoredBlob = {
+        channel: write.channel,
+        version: write.version,
+        kind: "empty",
+        prevVersion: null,
+        depth: 0,
+        value: null,
+      };
+      return blob as never;
+    }
+    if (write.kind === "full") {
+      return after(this.encodeValue(write.value, at), (value) => ({
+        channel: write.channel,
+        version: write.version,
+        kind: "full" as const,
+        prevVersion: null,
+        depth: 0,
+        value,
+      })) as never;
+    }
+    return after(this.#serialize(write.items, at), (encoded) => {
+      const concat = encoded.tag === this.#jsonArrayTag && isJsonArrayText(encoded.bytes);
+      return {
+        channel: write.channel,
+        version: write.version,
+        kind: "append" as const,
+        prevVersion: write.prevVersion,
+        depth: write.depth,
+        value: this.#seal(encoded, at),
+        ...(concat ? { concat: true } : {}),
+      };
+    }) as never;
+  }
+
+  /** A pending write as stored. */
+  encodeWrite(
+    write: { taskId: string; taskPath: string; idx: number; channel: string; value: unknown },
+    site: ValueSite,
+  ): Encoded<S, StoredWrite> {
+    return after(this.encodeValue(write.value, { ...site, channel: write.channel }), (value) => ({
+      taskId: write.taskId,
+      taskPath: write.taskPath,
+      idx: write.idx,
+      channel: write.channel,
+      value,
+    })) as never;
+  }
+
+  /**
+   * A channel's value at `version` from its chain (oldest first: a full or empty blob, then
+   * appends, ending at `version`; a backend may have merged a run of appends into one). A chain
+   * that is missing or does not end at `version` raises a {@link SerializationError}, unless
+   * `allowMissing` and nothing at all was stored (the channel is then absent).
+   */
+  rebuild(
+    channel: string,
+    version: ChannelVersion,
+    chain: readonly StoredBlob[] | undefined,
+    site: ValueSite,
+    allowMissing = false,
+  ): Decoded<S, RebuiltChannel> {
+    if ((chain === undefined || chain.length === 0) && allowMissing) return ABSENT as never;
+    const base = chain?.[0];
+    const last = chain?.at(-1);
+    const at = { ...site, channel };
+    if (!base || base.kind === "append" || last?.version !== String(version)) {
+      throw new SerializationError(
+        `checkpoint ${site.checkpointId} of thread "${site.threadId}" is missing stored values of channel "${channel}" (version ${String(version)})`,
+        site,
+      );
+    }
+    if (base.kind === "empty") return ABSENT as never;
+    const decoded = chain!.map((blob) => this.decodeValue(blob.value!, at) as Maybe<unknown>);
+    return after(all(decoded), ([value, ...appends]) =>
+      appendAll(value, appends, last.depth, at),
+    ) as never;
+  }
+
+  /** The body text of a checkpoint row. */
+  encodeBody(body: CheckpointBody): string {
+    return JSON.stringify({
+      ...(Object.keys(body.versionsSeen).length > 0 ? { vs: body.versionsSeen } : {}),
+      ...(body.schemaVersion !== 1 ? { sv: body.schemaVersion } : {}),
+      ...(body.format !== 1 ? { f: body.format } : {}),
+      ...(body.extra ? { x: body.extra } : {}),
+      ...(body.ts !== undefined ? { ts: body.ts } : {}),
+    });
+  }
+
+  /** Parses a row's body; malformed text raises a {@link SerializationError} naming `site`. */
+  decodeBody(text: string, site: ValueSite): CheckpointBody {
+    let body: { vs?: unknown; sv?: unknown; f?: unknown; x?: unknown; ts?: unknown };
+    try {
+      body = JSON.parse(text);
+    } catch (cause) {
+      throw undecodable(cause, site);
+    }
+    return {
+      versionsSeen: (body.vs ?? {}) as CheckpointBody["versionsSeen"],
+      schemaVersion: typeof body.sv === "number" ? body.sv : 1,
+      format: typeof body.f === "number" ? body.f : 1,
+      extra: (body.x ?? {}) as Record<string, unknown>,
+      ts: typeof body.ts === "string" ? body.ts : undefined,
+    };
+  }
+
+  #serialize(value: unknown, site: ValueSite): Maybe<SerializedValue> {
+    return guard(
+      () => this.serializer.encode(value),
+      (cause) =>
+        new SerializationError(
+          `a value${site.channel === undefined ? "" : ` of channel "${site.channel}"`} could not be serialized: ${messageOf(cause)}`,
+          { threadId: site.threadId, checkpointId: site.checkpointId, cause },
+        ),
+    );
+  }
+
+  #seal(encoded: SerializedValue, site: ValueSite): SerializedValue {
+    if (encoded.bytes.byteLength > this.maxValueBytes) {
+      throw new InvalidInputError(
+        `a value of ${encoded.bytes.byteLength} bytes exceeds maxValueBytes (${this.maxValueBytes})`,
+        { threadId: site.threadId, checkpointId: site.checkpointId },
+      );
+    }
+    let sealed = encoded;
+    for (const layer of this.#layers) sealed = layer.seal(sealed, site);
+    return sealed;
+  }
+
+  #open(stored: SerializedValue, site: ValueSite): SerializedValue {
+    let opened = stored;
+    for (let i = this.#layers.length - 1; i >= 0; i--) opened = this.#layers[i]!.open(opened, site);
+    return opened;
+  }
+}
+
+/**
+ * A value from its decoded base and appends (oldest first). The depth is the last blob's: a
+ * backend may hand a run of appends over merged into one. The base is extended in place.
+ */
+function appendAll(
+  base: unknown,
+  appends: readonly unknown[],
+  lastDepth: number,
+  site: ValueSite,
+): RebuiltChannel {
+  if (appends.length === 0) {
+    return {
+      present: true,
+      value: base,
+      depth: 0,
+      baseLength: Array.isArray(base) ? base.length : 0,
+    };
+  }
+  const where = { threadId: site.threadId, checkpointId: site.checkpointId };
+  if (!Array.isArray(base)) {
+    throw new SerializationError(
+      `channel "${site.channel}" has appends on a value that is not an array`,
+      where,
+    );
+  }
+  const baseLength = base.length;
+  for (const items of appends) {
+    if (!Array.isArray(items)) {
+      throw new SerializationError(`an append of channel "${site.channel}" is not an array`, where);
+    }
+    for (const item of items) base.push(item);
+  }
+  return { present: true, value: base, depth: lastDepth, baseLength };
+}
+
+function isJsonArrayText(bytes: Uint8Array): boolean {
+  return bytes[0] === OPEN_BRACKET && bytes[bytes.byteLength - 1] === CLOSE_BRACKET;
+}
+
+function undecodable(cause: unknown, site: ValueSite): SerializationError {
+  if (cause instanceof SerializationError && cause.checkpointId !== undefined) return cause;
+  const channel = site.channel === undefined ? "" : ` (channel "${site.channel}")`;
+  return new SerializationError(
+    `checkpoint ${site.checkpointId} of thread "${site.threadId}" could not be decoded${channel}: ${messageOf(cause)}`,
+    { threadId: site.threadId, checkpointId: site.checkpointId, cause },
+  );
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

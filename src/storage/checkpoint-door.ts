@@ -1,0 +1,217 @@
+/**
+ * The only door to a `CheckpointBackend`: the runtime's Checkpointer, the LangGraph saver
+ * and the conformance suite all reach a backend through one. It runs the backend's setup once
+ * (concurrent first calls share it; a failed setup is retried by the next call), closes it once
+ * however often `close()` is called, refuses every call after close with a {@link ClosedError},
+ * validates every name and id before any I/O with the one validator of `ids.ts`, and turns every
+ * error that is not a Rewind error into a {@link StorageError} naming thread and checkpoint.
+ * Backends therefore keep no lifecycle guards and trust what they are given.
+ */
+import { asRewindError, ClosedError, InvalidInputError } from "../errors.js";
+import { validateName } from "../ids.js";
+import { validateThreadKey } from "./thread-key.js";
+import type * as seam from "./types.js";
+
+/** Longest namespace or task path, in UTF-16 units (nested subgraphs make them long). */
+export const MAX_PATH_LENGTH = 4096;
+
+/**
+ * A backend behind its door. It is itself a `CheckpointBackend`, so anything written
+ * against the seam can be handed a door; {@link CheckpointDoor.of} never wraps a door twice.
+ */
+export class CheckpointDoor implements seam.CheckpointBackend {
+  readonly name: string;
+  readonly #backend: seam.CheckpointBackend;
+  #ready: Promise<void> | undefined;
+  #closed: Promise<void> | undefined;
+
+  constructor(backend: seam.CheckpointBackend) {
+    this.#backend = backend;
+    this.name = backend.name;
+  }
+
+  /** `storage` itself when it is a door already, else a new door on it. */
+  static of(storage: seam.CheckpointBackend): CheckpointDoor {
+    return storage instanceof CheckpointDoor ? storage : new CheckpointDoor(storage);
+  }
+
+  /** Runs the backend's setup once; a failed setup is retried by the next call. */
+  ready(): Promise<void> {
+    if (this.#closed) {
+      return Promise.reject(new ClosedError(`the ${this.name} checkpoint storage is closed`));
+    }
+    this.#ready ??= this.#backend.setup().catch((error) => {
+      this.#ready = undefined;
+      throw asRewindError(error, `${this.name} backend setup failed`);
+    });
+    return this.#ready;
+  }
+
+  /** Same as {@link ready}: a door is set up on first use. */
+  setup(): Promise<void> {
+    return this.ready();
+  }
+
+  async putCheckpoint(put: seam.CheckpointPut): Promise<void> {
+    const row = put.checkpoint;
+    const threadId = this.#thread(row.threadId);
+    checkRow(row);
+    for (const blob of put.blobs) {
+      validateName(blob.channel, "channel name");
+      validateName(blob.version, "channel version");
+      if (blob.prevVersion !== null) validateName(blob.prevVersion, "previous channel version");
+    }
+    if (typeof put.expectedHead === "string") validateName(put.expectedHead, "expected head");
+    if (put.fence) checkFence(put.fence);
+    await this.#call(threadId, row.id, () => this.#backend.putCheckpoint(put));
+  }
+
+  async putWrites(
+    key: seam.CheckpointKey,
+    writes: readonly seam.StoredWrite[],
+    fence?: seam.LeaseFence,
+  ): Promise<void> {
+    const threadId = this.#thread(key.threadId);
+    checkNamespace(key.ns);
+    validateName(key.checkpointId, "checkpoint id");
+    for (const write of writes) {
+      validateName(write.taskId, "task id");
+      validateName(write.taskPath, "task path", { maxLength: MAX_PATH_LENGTH, allowEmpty: true });
+      validateName(write.channel, "channel name");
+      if (!Number.isInteger(write.idx)) throw new InvalidInputError("write idx must be an integer");
+    }
+    if (fence) checkFence(fence);
+    if (writes.length === 0) return;
+    await this.#call(threadId, key.checkpointId, () => this.#backend.putWrites(key, writes, fence));
+  }
+
+  async getCheckpoint(
+    threadId: string,
+    ns: string,
+    checkpointId?: string,
+  ): Promise<seam.LoadedCheckpoint | undefined> {
+    const thread = this.#thread(threadId);
+    checkNamespace(ns);
+    if (checkpointId !== undefined) validateName(checkpointId, "checkpoint id");
+    return this.#call(thread, checkpointId, () =>
+      this.#backend.getCheckpoint(thread, ns, checkpointId),
+    );
+  }
+
+  async *listCheckpoints(query: seam.CheckpointQuery): AsyncIterable<seam.LoadedCheckpoint> {
+    const threadId = query.threadId === undefined ? undefined : this.#thread(query.threadId);
+    if (query.ns !== undefined) checkNamespace(query.ns);
+    if (query.checkpointId !== undefined) validateName(query.checkpointId, "checkpoint id");
+    if (query.before !== undefined) validateName(query.before, "before");
+    const { limit } = query;
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
+      throw new InvalidInputError("limit must be a non-negative integer");
+    }
+    if (limit === 0) return;
+    await this.ready();
+    try {
+      yield* this.#backend.listCheckpoints(query);
+    } catch (error) {
+      throw this.#wrap(error, threadId, undefined);
+    }
+  }
+
+  async deleteThread(threadId: string): Promise<void> {
+    const thread = this.#thread(threadId);
+    await this.#call(thread, undefined, () => this.#backend.deleteThread(thread));
+  }
+
+  async acquireLease(request: seam.LeaseRequest): Promise<seam.Lease | undefined> {
+    const threadId = this.#thread(request.threadId);
+    validateName(request.owner, "lease owner");
+    checkTtl(request.ttlMs);
+    return this.#call(threadId, undefined, () => this.#backend.acquireLease(request));
+  }
+
+  async renewLease(lease: seam.Lease, ttlMs: number): Promise<seam.Lease | undefined> {
+    const threadId = this.#thread(lease.threadId);
+    checkFence(lease);
+    checkTtl(ttlMs);
+    return this.#call(threadId, undefined, () => this.#backend.renewLease(lease, ttlMs));
+  }
+
+  async readLease(threadId: string): Promise<seam.Lease | undefined> {
+    const thread = this.#thread(threadId);
+    return this.#call(thread, undefined, () => this.#backend.readLease(thread));
+  }
+
+  async releaseLease(lease: seam.Lease): Promise<boolean> {
+    const threadId = this.#thread(lease.threadId);
+    checkFence(lease);
+    return this.#call(threadId, undefined, () => this.#backend.releaseLease(lease));
+  }
+
+  /** Closes the backend once, after a setup in flight; later calls throw {@link ClosedError}. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      await this.#ready?.catch(() => undefined);
+      try {
+        await this.#backend.close();
+      } catch (error) {
+        throw asRewindError(error, `${this.name} backend close failed`);
+      }
+    })();
+    return this.#closed;
+  }
+
+  /**
+   * The one place a thread id is checked on its way to storage: a plain thread id, or a
+   * tenant's storage key (see `thread-key.ts`).
+   */
+  #thread(threadId: string): string {
+    return validateThreadKey(threadId);
+  }
+
+  async #call<T>(
+    threadId: string | undefined,
+    checkpointId: string | undefined,
+    fn: () => Promise<T>,
+  ): Promise<T> {
+    await this.ready();
+    try {
+      return await fn();
+    } catch (error) {
+      throw this.#wrap(error, threadId, checkpointId);
+    }
+  }
+
+  #wrap(error: unknown, threadId: string | undefined, checkpointId: string | undefined) {
+    return asRewindError(error, `${this.name} backend failed`, { threadId, checkpointId });
+  }
+}
+
+function checkRow(row: seam.StoredCheckpoint): void {
+  checkNamespace(row.ns);
+  validateName(row.id, "checkpoint id");
+  if (row.parentId !== null) validateName(row.parentId, "parent checkpoint id");
+  for (const [channel, version] of Object.entries(row.channelVersions)) {
+    validateName(channel, "channel name");
+    if (typeof version !== "number") validateName(version, "channel version");
+    else if (!Number.isFinite(version))
+      throw new InvalidInputError("a channel version is not finite");
+  }
+  if (typeof row.metadata !== "string" || typeof row.body !== "string") {
+    throw new InvalidInputError("checkpoint metadata and body must be text");
+  }
+}
+
+function checkNamespace(ns: unknown): void {
+  validateName(ns, "checkpoint namespace", { maxLength: MAX_PATH_LENGTH, allowEmpty: true });
+}
+
+function checkFence(fence: seam.LeaseFence): void {
+  validateName(fence.owner, "lease owner");
+  if (!Number.isSafeInteger(fence.token))
+    throw new InvalidInputError("lease token must be an integer");
+}
+
+function checkTtl(ttlMs: number): void {
+  if (typeof ttlMs !== "number" || !Number.isFinite(ttlMs) || ttlMs <= 0) {
+    throw new InvalidInputError("ttlMs must be a positive number");
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The runtime's types of checkpoints: decoded checkpoints and pending writes, and what a new
+ * checkpoint and its changed channels look like on the way to the `Checkpointer`.
+ */
+import type { JsonSerializer } from "../serde/serializer.js";
+import type { AppendPolicy } from "./checkpoint-codec.js";
+import type { ChannelVersion, LeaseFence, StoredBlob, StoredCheckpoint } from "./types.js";
+
+/** Metadata of a checkpoint: `source` and `step` always, plus whatever the caller added. */
+export interface CheckpointMetadata {
+  source: "input" | "loop" | "update" | "fork";
+  step: number;
+  [key: string]: unknown;
+}
+
+/** Per-channel bookkeeping for append deltas, carried from a read to the next write. */
+export interface AppendState {
+  /** Appends since the last full value. */
+  readonly depth: number;
+  /** Items in that full value. */
+  readonly baseLength: number;
+}
+
+/** A decoded checkpoint. */
+export interface Checkpoint {
+  readonly threadId: string;
+  readonly ns: string;
+  readonly id: string;
+  readonly parentId: string | undefined;
+  readonly createdAt: string;
+  readonly channelVersions: Readonly<Record<string, ChannelVersion>>;
+  readonly versionsSeen: Readonly<Record<string, Readonly<Record<string, ChannelVersion>>>>;
+  /** Channel values; a channel with no value is absent. */
+  readonly values: Readonly<Record<string, unknown>>;
+  readonly metadata: Readonly<CheckpointMetadata>;
+  /** Version of the state schema the values were written with (for migrations). */
+  readonly schemaVersion: number;
+  /** Storage format version (LangGraph's `v`). */
+  readonly format: number;
+  readonly appendState: Readonly<Record<string, AppendState>>;
+  /** Small plain-JSON fields kept with the checkpoint row (the runtime's next nodes, ...). */
+  readonly extra: Readonly<Record<string, unknown>>;
+}
+
+/** A decoded pending write. */
+export interface PendingWrite {
+  readonly taskId: string;
+  readonly taskPath: string;
+  readonly idx: number;
+  readonly channel: string;
+  readonly value: unknown;
+}
+
+/** A checkpoint with the writes pending against it. */
+export interface CheckpointTuple {
+  readonly checkpoint: Checkpoint;
+  readonly pendingWrites: readonly PendingWrite[];
+}
+
+/**
+ * A changed channel to store with a new checkpoint. Give `append` when the new value is the
+ * value at `append.prevVersion` plus `append.items` (same order): only the items are stored.
+ * Give `empty: true` when the channel was cleared.
+ */
+export interface ChannelUpdate {
+  readonly channel: string;
+  readonly version: ChannelVersion;
+  readonly value?: unknown;
+  readonly empty?: boolean;
+  readonly append?: {
+    readonly prevVersion: ChannelVersion;
+    readonly items: readonly unknown[];
+    readonly prev: AppendState;
+  };
+}
+
+/** A new checkpoint to store. */
+export interface NewCheckpoint {
+  readonly threadId: string;
+  readonly ns?: string;
+  readonly id: string;
+  readonly parentId: string | undefined;
+  readonly createdAt?: string;
+  readonly channelVersions: Readonly<Record<string, ChannelVersion>>;
+  readonly versionsSeen: Readonly<Record<string, Readonly<Record<string, ChannelVersion>>>>;
+  readonly metadata: CheckpointMetadata;
+  readonly schemaVersion?: number;
+  readonly format?: number;
+  /** See {@link Checkpoint.extra}; must be plain JSON. */
+  readonly extra?: Readonly<Record<string, unknown>>;
+  readonly updates: readonly ChannelUpdate[];
+}
+
+/** A checkpoint serialized and ready to write. */
+export interface EncodedCheckpoint {
+  readonly checkpoint: StoredCheckpoint;
+  readonly blobs: readonly StoredBlob[];
+  /** Append state of each updated channel after this write. */
+  readonly appendState: Readonly<Record<string, AppendState>>;
+}
+
+/** Options of `Checkpointer.put`. */
+export interface PutOptions {
+  /** See `CheckpointPut.expectedHead` (types.ts). */
+  readonly expectedHead?: string | null | undefined;
+  readonly fence?: LeaseFence | undefined;
+}
+
+/** Query options of `Checkpointer.list`. */
+export interface ListOptions {
+  readonly threadId?: string;
+  readonly ns?: string;
+  readonly checkpointId?: string;
+  readonly before?: string;
+  readonly limit?: number;
+  /** Top-level metadata keys and the values they must equal. */
+  readonly filter?: Readonly<Record<string, unknown>>;
+  readonly includeValues?: boolean;
+}
+
+/** Options of `Checkpointer`; omitted fields take the codec's defaults (`CODEC_DEFAULTS`). */
+export interface CheckpointerOptions extends Partial<AppendPolicy> {
+  serializer?: JsonSerializer;
+  /** Largest serialized value accepted, in bytes. Default 64 MiB. */
+  maxValueBytes?: number;
+}
