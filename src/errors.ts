@@ -111,7 +111,8 @@ export class StorageError extends RewindError {
  * The database could not be reached or opened: a wrong URL, host, role, password or database
  * name, a refused or dropped connection, a connect timeout, or (SQLite) a path that is not a
  * usable database file. The message names what was tried (never a password); `cause` holds the
- * driver's error. Nothing was read or written, so the call is safe to retry.
+ * driver's error. When the target could not be opened nothing was read or written; a connection
+ * lost in the middle of a write may or may not have applied it (read the thread back first).
  */
 export class ConnectionError extends RewindError {
   constructor(message: string, options?: RewindErrorOptions) {

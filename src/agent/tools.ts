@@ -65,6 +65,7 @@ const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
  * values as JSON); a throw is sent as an error result.
  *
  * @example
+ * import { z } from "zod";
  * const weather = tool({
  *   name: "get_weather",
  *   description: "Weather in a city",

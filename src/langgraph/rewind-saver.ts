@@ -21,7 +21,7 @@ import {
   TASKS,
   WRITES_IDX_MAP,
 } from "@langchain/langgraph-checkpoint";
-import { InvalidInputError } from "../errors.js";
+import { ConflictError, InvalidInputError } from "../errors.js";
 import type { JsonSerializer } from "../serde/serializer.js";
 import {
   type AppendPolicy,
@@ -36,6 +36,7 @@ import type { CheckpointBackend, LoadedCheckpoint, StoredCheckpoint } from "../s
 import { AppendTracker, channelKey } from "./append-tracker.js";
 import {
   canonicalTime,
+  discardedNodes,
   headToExpect,
   isUniqueVersion,
   namespaceOf,
@@ -86,16 +87,14 @@ export interface RewindSaverOptions extends Partial<AppendPolicy> {
  * refused rather than forking the thread silently. Writes that branch on purpose are exempt:
  * `source` "update" and "fork" (`updateState`, replays), and the first write of a run that
  * addressed its parent explicitly by `checkpoint_id` (LangChain copies it to `config.metadata`).
+ * A new input whose head still has tasks to run (another run is on its way from it, or stopped
+ * there) is refused too, before anything is stored: built on that unfinished turn, the new run
+ * would carry its input while the other run's next write is refused, leaving a message nobody
+ * answered. Resume the stopped run, or name its checkpoint to start over from it.
  *
  * Channel versions are strings unique to one branch (`getNextVersion`), because values are
  * stored once per (thread, namespace, channel, version): LangGraph's default integers would
  * make a fork's new value collide with the old branch's value of the same number.
- *
- * Tenants: `configurable.tenant_id` scopes the thread like the runtime's `tenantId` (another
- * tenant's thread of the same `thread_id` is a different thread; a listing without `thread_id`
- * lists only the tenant's threads, or only the default tenant's without `tenant_id`), and the
- * configs the saver returns carry it. Inside, a thread id is its storage key (`threadKey`);
- * errors name the caller's thread id.
  *
  * @example
  * const saver = new RewindSaver(new SqliteBackend("agent.sqlite"));
@@ -125,60 +124,21 @@ export class RewindSaver extends BaseCheckpointSaver {
     this.#refuseStale = options.refuseStaleWrites ?? true;
   }
 
-  override getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
-    return this.#own(() => this.#getTuple(config));
+  override async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    const threadId = optionalThreadKey(config);
+    if (threadId === undefined) return undefined;
+    const ns = namespaceOf(config) ?? "";
+    const id = getCheckpointId(config) || undefined;
+    return unscoped(async () => {
+      const loaded = await this.#door.getCheckpoint(threadId, ns, id);
+      return loaded && this.#toTuple(loaded, true);
+    });
   }
 
   override async *list(
     config: RunnableConfig,
     options: CheckpointListOptions = {},
   ): AsyncGenerator<CheckpointTuple> {
-    try {
-      yield* this.#list(config, options);
-    } catch (error) {
-      throw unscopeError(error);
-    }
-  }
-
-  override put(
-    config: RunnableConfig,
-    checkpoint: Checkpoint,
-    metadata: CheckpointMetadata,
-    newVersions: ChannelVersions,
-  ): Promise<RunnableConfig> {
-    return this.#own(() => this.#put(config, checkpoint, metadata, newVersions));
-  }
-
-  override putWrites(
-    config: RunnableConfig,
-    writes: PendingWrite[],
-    taskId: string,
-    taskPath = "",
-  ): Promise<void> {
-    return this.#own(() => this.#putWrites(config, writes, taskId, taskPath));
-  }
-
-  /**
-   * Deletes the thread in every namespace; later writes to it throw `ThreadDeletedError`.
-   * LangGraph passes no config here, so a named tenant's thread is named by its storage key:
-   * `deleteThread(threadKey(threadId, tenantId))`.
-   */
-  override async deleteThread(threadId: string): Promise<void> {
-    const id = typeof threadId === "number" ? String(threadId) : threadId;
-    await this.#own(() => this.#door.deleteThread(id));
-    this.#tracker.forgetThread(id);
-  }
-
-  async #getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
-    const threadId = optionalThreadKey(config);
-    if (threadId === undefined) return undefined;
-    const ns = namespaceOf(config) ?? "";
-    const id = getCheckpointId(config) || undefined;
-    const loaded = await this.#door.getCheckpoint(threadId, ns, id);
-    return loaded && this.#toTuple(loaded, true);
-  }
-
-  async *#list(config: RunnableConfig, options: CheckpointListOptions) {
     const threadId = optionalThreadKey(config);
     // Across threads, another tenant's rows are skipped before they are decoded or counted.
     const tenant = threadId === undefined ? { id: tenantOf(config) } : undefined;
@@ -205,17 +165,21 @@ export class RewindSaver extends BaseCheckpointSaver {
       limit: mustLack.length > 0 || tenant ? undefined : limit,
     });
     let count = 0;
-    for await (const loaded of rows) {
-      if (tenant && !isKeyOfTenant(loaded.checkpoint.threadId, tenant.id)) continue;
-      const tuple = await this.#toTuple(loaded, false);
-      if (mustLack.some((key) => tuple.metadata?.[key as keyof CheckpointMetadata] !== undefined))
-        continue;
-      yield tuple;
-      if (limit !== undefined && ++count >= limit) return;
+    try {
+      for await (const loaded of rows) {
+        if (tenant && !isKeyOfTenant(loaded.checkpoint.threadId, tenant.id)) continue;
+        const tuple = await this.#toTuple(loaded, false);
+        if (mustLack.some((key) => tuple.metadata?.[key as keyof CheckpointMetadata] !== undefined))
+          continue;
+        yield tuple;
+        if (limit !== undefined && ++count >= limit) return;
+      }
+    } catch (error) {
+      throw unscopeError(error);
     }
   }
 
-  async #put(
+  override async put(
     config: RunnableConfig,
     checkpoint: Checkpoint,
     metadata: CheckpointMetadata,
@@ -251,16 +215,19 @@ export class RewindSaver extends BaseCheckpointSaver {
       }),
     };
     const expectedHead = this.#refuseStale ? headToExpect(config, metadata, parentId) : undefined;
-    await this.#door.putCheckpoint({ checkpoint: row, blobs, expectedHead });
+    if (expectedHead !== undefined && metadata?.source === "input") {
+      await unscoped(() => this.#refuseDiscarding(threadId, ns, expectedHead, checkpoint));
+    }
+    await unscoped(() => this.#door.putCheckpoint({ checkpoint: row, blobs, expectedHead }));
     for (const plan of plans) plan.commit();
     return checkpointConfig(threadId, ns, checkpoint.id);
   }
 
-  async #putWrites(
+  override async putWrites(
     config: RunnableConfig,
     writes: PendingWrite[],
     taskId: string,
-    taskPath: string,
+    taskPath = "",
   ): Promise<void> {
     const threadId = requiredThreadKey(config, "putWrites");
     const checkpointId = config.configurable?.checkpoint_id as string | undefined;
@@ -277,16 +244,17 @@ export class RewindSaver extends BaseCheckpointSaver {
       ),
     );
     const key = { threadId, ns: namespaceOf(config) ?? "", checkpointId };
-    await this.#door.putWrites(key, stored);
+    await unscoped(() => this.#door.putWrites(key, stored));
   }
 
-  /** Runs `fn`; its errors name the caller's thread id, never a tenant's storage key. */
-  async #own<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (error) {
-      throw unscopeError(error);
-    }
+  /**
+   * Deletes the thread in every namespace; later writes to it throw `ThreadDeletedError`.
+   * A named tenant's thread is named by its key: `deleteThread(threadKey(threadId, tenantId))`.
+   */
+  override async deleteThread(threadId: string): Promise<void> {
+    const id = typeof threadId === "number" ? String(threadId) : threadId;
+    await unscoped(() => this.#door.deleteThread(id));
+    this.#tracker.forgetThread(id);
   }
 
   /**
@@ -302,6 +270,34 @@ export class RewindSaver extends BaseCheckpointSaver {
   /** Closes the storage (idempotent); later calls throw `ClosedError`. */
   close(): Promise<void> {
     return this.checkpointer.close();
+  }
+
+  /**
+   * A new input on a head whose tasks have not run (another run is still on its way, or stopped
+   * there) would discard them and build on that run's unfinished turn, which is then lost when
+   * the run's next write is refused. Refused instead, before anything is stored.
+   */
+  async #refuseDiscarding(threadId: string, ns: string, headId: string, checkpoint: Checkpoint) {
+    const heads = this.#door.listCheckpoints({
+      threadId,
+      ns,
+      checkpointId: headId,
+      limit: 1,
+      includeValues: false,
+    });
+    for await (const head of heads) {
+      const site = { threadId, checkpointId: headId };
+      const seen = this.#codec.decodeBody(head.checkpoint.body, site).versionsSeen;
+      const discarded = discardedNodes(
+        seen as Checkpoint["versions_seen"],
+        checkpoint.versions_seen,
+      );
+      if (discarded.length === 0) return;
+      throw new ConflictError(
+        `put: checkpoint ${headId} of thread "${threadId}" has tasks that have not run (${discarded.join(", ")}): another run is still on its way from it, or stopped there. Resume it, or name checkpoint ${headId} in the config to start over from it`,
+        { threadId, checkpointId: checkpoint.id },
+      );
+    }
   }
 
   /** How a changed channel is stored (an append when it only grew), and what to remember once it is. */
@@ -369,5 +365,14 @@ export class RewindSaver extends BaseCheckpointSaver {
     const versions = Object.values(checkpoint.channel_versions);
     (checkpoint.channel_versions as Record<string, number | string>)[TASKS] =
       versions.length > 0 ? maxChannelVersion(...versions) : this.getNextVersion(undefined);
+  }
+}
+
+/** Runs `fn`; an error it throws names the caller's thread id, never a tenant's storage key. */
+async function unscoped<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    throw unscopeError(error);
   }
 }

@@ -39,7 +39,7 @@ interface Step {
  * `InvalidInputError` rather than silently unranked).
  *
  * @example
- * const store = new RewindStore(createSqliteStore({ path: "agent.db" }).forTenant("acme"));
+ * const store = new RewindStore(createSqliteStore("agent.sqlite").forTenant("acme"));
  * const app = graph.compile({ checkpointer: saver, store });
  */
 export class RewindStore extends BaseStore {

@@ -4,7 +4,7 @@
  * out, and which head a `put` must find (the racing-writer rule).
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
-import type { CheckpointMetadata } from "@langchain/langgraph-checkpoint";
+import type { Checkpoint, CheckpointMetadata } from "@langchain/langgraph-checkpoint";
 import { InvalidInputError } from "../errors.js";
 import { validateThreadId } from "../ids.js";
 import { threadKey } from "../storage/thread-key.js";
@@ -85,6 +85,29 @@ export function namespaceOf(config: RunnableConfig): string | undefined {
   if (ns === undefined || ns === null) return undefined;
   if (typeof ns !== "string") throw new InvalidInputError("checkpoint_ns must be a string");
   return ns;
+}
+
+/** Entries of `versions_seen` that are not nodes: what the input and interrupts saw. */
+const NOT_NODES = new Set(["__input__", "__interrupt__"]);
+
+/**
+ * Nodes whose pending task a new checkpoint marks as seen without running it: LangGraph does
+ * that to the head's unfinished tasks when a new input arrives (it discards them). Empty when
+ * the head had none, as at the end of a finished run.
+ */
+export function discardedNodes(
+  parentSeen: Checkpoint["versions_seen"],
+  seen: Checkpoint["versions_seen"],
+): string[] {
+  const nodes: string[] = [];
+  for (const [node, channels] of Object.entries(seen)) {
+    if (NOT_NODES.has(node)) continue;
+    const before = parentSeen[node] ?? {};
+    if (Object.entries(channels).some(([channel, version]) => before[channel] !== version)) {
+      nodes.push(node);
+    }
+  }
+  return nodes;
 }
 
 /** `ts` when it is canonical ISO-8601 text (so backends may store it as a time), else undefined. */

@@ -22,10 +22,7 @@ import type { LangGraphValueCodec } from "./value-codec.js";
 /** The saver's codec: Rewind's checkpoint codec on LangGraph's values. */
 export type SaverCodec = CheckpointCodec<LangGraphValueCodec>;
 
-/**
- * `{ configurable: { thread_id, checkpoint_ns, checkpoint_id } }` of the thread stored under
- * `key`, plus `tenant_id` for a named tenant's thread: the config leads back to the same thread.
- */
+/** `{ configurable: { thread_id, checkpoint_ns, checkpoint_id } }` and nothing else. */
 export function checkpointConfig(key: string, ns: string, id: string): RunnableConfig {
   const { threadId, tenantId } = parseThreadKey(key);
   const tenant = tenantId === undefined ? {} : { tenant_id: tenantId };

@@ -25,7 +25,7 @@ export interface FilterOperators {
  * scalar (equality) or {@link FilterOperators}. Every entry must hold.
  *
  * @example
- * { "profile.city": "Lyon", age: { $gte: 18 }, tags: { $exists: true } }
+ * const filter: StoreFilter = { "profile.city": "Lyon", age: { $gte: 18 }, tags: { $exists: true } };
  */
 export type StoreFilter = Readonly<Record<string, FilterScalar | FilterOperators>>;
 

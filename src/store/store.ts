@@ -46,10 +46,10 @@ const UNSCOPED = "";
  * A validated, serializing handle on a store backend.
  *
  * @example
- * const store = createSqliteStore({ path: "agent.db" });
+ * const store = createSqliteStore("agent.sqlite");
  * const acme = store.forTenant("acme");
  * await acme.put(["users", "u1"], "prefs", { theme: "dark", since: new Date() });
- * (await acme.get(["users", "u1"], "prefs"))?.value.since; // a Date
+ * (await acme.get<{ since: Date }>(["users", "u1"], "prefs"))?.value.since; // a Date
  */
 export class Store {
   readonly backend: StoreBackend;

@@ -6,13 +6,13 @@
  * So no tenant ever sees, continues, forks, deletes or lists another tenant's thread, and every
  * backend stores and lists the keys faithfully.
  */
-import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { NotFoundError, ThreadDeletedError } from "../errors.js";
 import { appendChannel, lastValue } from "../graph/channels.js";
 import { END, START } from "../graph/constants.js";
 import { StateGraph } from "../graph/state-graph.js";
 import { validateThreadId } from "../ids.js";
+import { importOptionalPeer } from "../optional-peer.js";
 import type { Checkpointer } from "../storage/checkpointer.js";
 import { checkpointerForTenant } from "../storage/tenant-checkpointer.js";
 import { validateTenantId } from "../store/store-validation.js";
@@ -27,11 +27,8 @@ export interface ThreadTenancyHarness {
   readonly propertyRuns: number;
 }
 
-const THREAD_UNIT = fc.constantFrom(
-  ..."a/%=|:. é😀\u00a0\u200b\u241f".split(/(?:)/u),
-  "\u{10ffff}",
-);
-const TENANT_UNIT = fc.oneof(THREAD_UNIT, fc.constantFrom("\u0001", "\u001f", "\u007f"));
+type FastCheck = typeof import("fast-check");
+
 const valid = (check: (s: string) => unknown) => (s: string) => {
   try {
     check(s);
@@ -40,26 +37,34 @@ const valid = (check: (s: string) => unknown) => (s: string) => {
     return false;
   }
 };
-const THREAD = fc
-  .string({ unit: THREAD_UNIT, minLength: 1, maxLength: 4 })
-  .filter(valid(validateThreadId));
-const TENANT = fc
-  .string({ unit: TENANT_UNIT, minLength: 1, maxLength: 4 })
-  .filter(valid(validateTenantId));
 
-const WHO = fc.nat(3);
-const OP = fc.oneof(
-  fc.record({ op: fc.constant("invoke" as const), who: WHO, thread: fc.nat(2) }),
-  fc.record({ op: fc.constant("read" as const), who: WHO, thread: fc.nat(2) }),
-  fc.record({ op: fc.constant("fork" as const), who: WHO, thread: fc.nat(2), from: fc.nat() }),
-  fc.record({ op: fc.constant("delete" as const), who: WHO, thread: fc.nat(2) }),
-  fc.record({ op: fc.constant("list" as const), who: WHO }),
-);
-const SCENARIO = fc.record({
-  tenants: fc.uniqueArray(TENANT, { minLength: 1, maxLength: 3 }),
-  threads: fc.uniqueArray(THREAD, { minLength: 1, maxLength: 3 }),
-  ops: fc.array(OP, { minLength: 1, maxLength: 10 }),
-});
+/** The random scenarios; fast-check is an optional peer, loaded only when the property runs. */
+function scenarios(fc: FastCheck) {
+  const threadUnit = fc.constantFrom(
+    ..."a/%=|:. é😀\u00a0\u200b\u241f".split(/(?:)/u),
+    "\u{10ffff}",
+  );
+  const tenantUnit = fc.oneof(threadUnit, fc.constantFrom("\u0001", "\u001f", "\u007f"));
+  const thread = fc
+    .string({ unit: threadUnit, minLength: 1, maxLength: 4 })
+    .filter(valid(validateThreadId));
+  const tenant = fc
+    .string({ unit: tenantUnit, minLength: 1, maxLength: 4 })
+    .filter(valid(validateTenantId));
+  const who = fc.nat(3);
+  const operation = fc.oneof(
+    fc.record({ op: fc.constant("invoke" as const), who, thread: fc.nat(2) }),
+    fc.record({ op: fc.constant("read" as const), who, thread: fc.nat(2) }),
+    fc.record({ op: fc.constant("fork" as const), who, thread: fc.nat(2), from: fc.nat() }),
+    fc.record({ op: fc.constant("delete" as const), who, thread: fc.nat(2) }),
+    fc.record({ op: fc.constant("list" as const), who }),
+  );
+  return fc.record({
+    tenants: fc.uniqueArray(tenant, { minLength: 1, maxLength: 3 }),
+    threads: fc.uniqueArray(thread, { minLength: 1, maxLength: 3 }),
+    ops: fc.array(operation, { minLength: 1, maxLength: 10 }),
+  });
+}
 
 interface ThreadModel {
   log: string[];
@@ -91,11 +96,16 @@ export function registerThreadTenancyProperty(harness: ThreadTenancyHarness): vo
     it(
       `a tenant only ever sees its own threads (${harness.propertyRuns} cases)`,
       async () => {
+        const fc = await importOptionalPeer(
+          "fast-check",
+          "the thread-tenancy property of rewind/testing",
+          () => import("fast-check"),
+        );
         let checkpointer!: Checkpointer;
         let app!: ReturnType<typeof noteGraph>;
         let run = 0;
         await fc.assert(
-          fc.asyncProperty(SCENARIO, async (s) => {
+          fc.asyncProperty(scenarios(fc), async (s) => {
             // Listing across threads scans every case's threads: fresh storage now and then keeps
             // a long run linear.
             if (run % CASES_PER_STORAGE === 0) {

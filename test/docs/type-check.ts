@@ -10,7 +10,7 @@ import ts from "typescript";
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /** `rewind/sqlite` -> `<root>/src/storage/sqlite/index.ts`, from package.json's exports. */
-function rewindPaths(): Record<string, string[]> {
+export function rewindPaths(): Record<string, string[]> {
   const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
   const paths: Record<string, string[]> = {};
   for (const [subpath, entry] of Object.entries(
@@ -27,7 +27,10 @@ function rewindPaths(): Record<string, string[]> {
  * of zod, pg or LangGraph resolve to the repo's dependencies), type-checks them together and
  * returns the diagnostics per snippet name, as `line: message`, lines counted in the snippet.
  */
-export function typeCheckSnippets(snippets: ReadonlyMap<string, string>): Map<string, string[]> {
+export function typeCheckSnippets(
+  snippets: ReadonlyMap<string, string>,
+  overrides: ts.CompilerOptions = {},
+): Map<string, string[]> {
   const dir = mkdtempSync(join(ROOT, ".scratch-docs-"));
   try {
     const files = new Map<string, string>();
@@ -48,6 +51,7 @@ export function typeCheckSnippets(snippets: ReadonlyMap<string, string>): Map<st
       noEmit: true,
       types: ["node"],
       paths: rewindPaths(),
+      ...overrides,
     };
     const program = ts.createProgram([...files.keys()], options);
     const result = new Map<string, string[]>([...snippets.keys()].map((name) => [name, []]));

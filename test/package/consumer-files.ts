@@ -51,7 +51,7 @@ export const CONSUMER_TS = `
 import { END, isRewindError, lastValue, MemoryBackend, START, StateGraph } from "rewind";
 import { createSqliteCheckpointer, createSqliteStore } from "rewind/sqlite";
 import { createPostgresCheckpointer } from "rewind/postgres";
-import { describeCheckpointBackend, storeConformance } from "rewind/testing";
+import { describeCheckpointBackend, describeStoreBackend } from "rewind/testing";
 import { RewindSaver } from "rewind/langgraph";
 
 const app = new StateGraph({ count: lastValue<number>(() => 0) })
@@ -72,7 +72,7 @@ try {
 
 export const saver: RewindSaver = new RewindSaver(new MemoryBackend());
 export const postgres = () => createPostgresCheckpointer("postgres://localhost/db", { schema: "agents" });
-export const suites = [describeCheckpointBackend, storeConformance] as const;
+export const suites = [describeCheckpointBackend, describeStoreBackend] as const;
 // @ts-expect-error a checkpointer is not a number
 export const wrong: number = createSqliteCheckpointer("consumer.sqlite");
 `;

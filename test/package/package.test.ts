@@ -39,7 +39,11 @@ const PEERS = ["pg", "@langchain/core", "@langchain/langgraph-checkpoint", "vite
 
 async function sh(command: string, args: string[], cwd: string): Promise<string> {
   try {
-    const { stdout } = await run(command, args, { cwd, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await run(command, args, {
+      cwd,
+      env: cleanEnv(),
+      maxBuffer: 64 * 1024 * 1024,
+    });
     return stdout;
   } catch (error) {
     const { stdout, stderr } = error as { stdout?: string; stderr?: string };
@@ -47,6 +51,14 @@ async function sh(command: string, args: string[], cwd: string): Promise<string>
       cause: error,
     });
   }
+}
+
+/**
+ * The environment without npm's own variables: under `npm test` they name this repo as the
+ * local prefix, and an `npm install` in the consumer project must not act on the repo.
+ */
+function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
 }
 
 function filesUnder(dir: string): string[] {

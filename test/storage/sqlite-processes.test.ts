@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -6,29 +5,15 @@ import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Checkpoint } from "../../src/index.js";
 import { createSqliteCheckpointer } from "../../src/storage/sqlite/index.js";
+import { runWorker } from "../support/process.js";
 
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), "sqlite-process-worker.ts");
 
 /** Runs the worker in its own OS process and returns the JSON it printed. */
-function worker(...args: string[]): Promise<any> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", WORKER, ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (chunk) => {
-      out += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      err += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      if (code !== 0) reject(new Error(`worker ${args[1]} exited with ${code}: ${err}`));
-      else resolve(JSON.parse(out.trim().split("\n").at(-1)!));
-    });
-  });
+async function worker(...args: string[]): Promise<any> {
+  const { code, stderr, result } = await runWorker(WORKER, ...args);
+  if (code !== 0) throw new Error(`worker ${args[1]} exited with ${code}: ${stderr}`);
+  return result;
 }
 
 describe("SQLite shared by separate OS processes", () => {

@@ -93,3 +93,63 @@ describe("postgres store connections", () => {
     }
   });
 });
+
+describe("postgres store default schema", () => {
+  /** Runs `body` against a database of its own (the default schemas are shared names). */
+  async function inOwnDatabase(body: (url: string) => Promise<void>): Promise<void> {
+    const name = `rewind_store_default_${randomBytes(6).toString("hex")}`;
+    await pool.query(`CREATE DATABASE ${name}`);
+    const own = new URL(url);
+    own.pathname = `/${name}`;
+    try {
+      await body(own.toString());
+    } finally {
+      await pool.query(`DROP DATABASE ${name} WITH (FORCE)`);
+    }
+  }
+  /** The test owns this pool, so it handles its 'error' events (the database is force-dropped). */
+  const ownPool = (connectionString: string) => {
+    const db = new pg.Pool({ connectionString, max: 2 });
+    db.on("error", () => undefined);
+    return db;
+  };
+  const tables = (db: pg.Pool) =>
+    db
+      .query(
+        "SELECT to_regclass('rewind.rewind_store_items') IS NOT NULL AS rewind, to_regclass('public.rewind_store_items') IS NOT NULL AS public",
+      )
+      .then((r) => r.rows[0]);
+
+  it('is the checkpointer\'s "rewind": one schema holds both when none is given', async () => {
+    await inOwnDatabase(async (own) => {
+      const db = ownPool(own);
+      const store = createPostgresStore(db);
+      const checkpointer = createPostgresCheckpointer(db);
+      try {
+        await Promise.all([store.forTenant("acme").put(["n"], "k", 1), checkpointer.ready()]);
+        expect(await tables(db)).toEqual({ rewind: true, public: false });
+      } finally {
+        await store.close();
+        await checkpointer.close();
+        await db.end();
+      }
+    });
+  });
+
+  it('still finds a store an earlier Rewind made in "public" when no schema is given', async () => {
+    await inOwnDatabase(async (own) => {
+      const db = ownPool(own);
+      try {
+        const earlier = createPostgresStore(db, { schema: "public" });
+        await earlier.forTenant("acme").put(["prefs"], "seat", "aisle");
+        await earlier.close();
+        const store = createPostgresStore(db);
+        expect((await store.forTenant("acme").get(["prefs"], "seat"))?.value).toBe("aisle");
+        await store.close();
+        expect(await tables(db)).toEqual({ rewind: false, public: true });
+      } finally {
+        await db.end();
+      }
+    });
+  });
+});

@@ -28,7 +28,9 @@ export { migratePostgresStore, postgresStoreMigrations } from "./postgres-store-
 /**
  * A {@link Checkpointer} on PostgreSQL: pass a connection string (Rewind opens a pool and closes
  * it on `close()`) or your own `pg.Pool` (left open, shareable with the store). The schema and
- * tables are created on first use.
+ * tables are created on first use. A pool Rewind opens has connect and query timeouts, survives
+ * dropped connections and lets the process exit while idle; your own pool keeps its settings,
+ * and handling its `'error'` event stays yours (see {@link PostgresClientOptions}).
  */
 export function createPostgresCheckpointer(
   database: string | PgPoolLike,

@@ -50,6 +50,9 @@ export const POSTGRES_DEFAULTS = {
   queryTimeoutMs: 60_000,
 } as const;
 
+/** How much longer than the server's statement timeout the client waits for an answer. */
+const CLIENT_GRACE_MS = 2000;
+
 /** Which migration list a runner applies, under which lock, recorded in which table. */
 export interface PostgresMigrationSpec {
   /** Table (in the schema) recording each applied version. */
@@ -114,7 +117,7 @@ export class PostgresClient implements PgQueryable {
   async query(text: string, values: unknown[] = [], named = true): Promise<PgQueryResult> {
     try {
       const pool = await this.#poolReady();
-      return await this.#statements.query(pool, text, values, named, this.#timeouts.queryTimeoutMs);
+      return await this.#statements.query(pool, text, values, named, this.#clientTimeoutMs());
     } catch (error) {
       throw this.#error(error);
     }
@@ -137,7 +140,7 @@ export class PostgresClient implements PgQueryable {
       broken = error;
     };
     connection.on?.("error", onError);
-    const timeout = this.#timeouts.queryTimeoutMs;
+    const timeout = this.#clientTimeoutMs();
     const queryable: PgQueryable = {
       query: (text, values) =>
         connection.query({
@@ -245,11 +248,27 @@ export class PostgresClient implements PgQueryable {
       connectionString,
       max: this.#options.maxConnections ?? POSTGRES_DEFAULTS.maxConnections,
       connectionTimeoutMillis: this.#timeouts.connectTimeoutMs ?? 0,
+      // The server cancels a statement past the timeout itself, so an abandoned write is never
+      // applied later (a lock wait that ends after the caller was told it timed out).
+      ...(this.#timeouts.queryTimeoutMs
+        ? { statement_timeout: this.#timeouts.queryTimeoutMs }
+        : {}),
       allowExitOnIdle: true,
     });
     const report = this.#options.onConnectionError;
     pool.on("error", (error) => report?.(this.#error(error)));
     return pool as unknown as PgPoolLike;
+  }
+
+  /**
+   * When the client stops waiting for an answer. On a pool Rewind opens the server cancels the
+   * statement at the timeout; the client waits a grace period longer, for a server that does not
+   * answer at all. On a caller's pool only the client side applies.
+   */
+  #clientTimeoutMs(): number | undefined {
+    const { queryTimeoutMs } = this.#timeouts;
+    if (!queryTimeoutMs) return undefined;
+    return typeof this.#source === "string" ? queryTimeoutMs + CLIENT_GRACE_MS : queryTimeoutMs;
   }
 
   #error(error: unknown): RewindError {

@@ -59,6 +59,7 @@ export class SqliteBackend implements CheckpointBackend {
 
   /** Opens the database if given a path, then applies pending migrations. */
   async setup(): Promise<void> {
+    if (this.#open) return;
     const client = await SqliteClient.open(this.#source, this.#options, SQLITE_CHECKPOINT_SCHEMA);
     const now = this.#options.now ?? Date.now;
     const writer = new SqliteWriter(client, now);

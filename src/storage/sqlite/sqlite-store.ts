@@ -69,6 +69,7 @@ export class SqliteStoreBackend implements StoreBackend {
   }
 
   async setup(): Promise<void> {
+    if (this.#client) return;
     this.#client = await SqliteClient.open(this.#source, this.#options, SQLITE_STORE_SCHEMA);
   }
 

@@ -98,12 +98,12 @@ export class FaultyCheckpointBackend implements CheckpointBackend {
     return underFault(this.faults.decide("acquireLease"), () => this.#inner.acquireLease(request));
   }
 
-  renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined> {
-    return underFault(this.faults.decide("renewLease"), () => this.#inner.renewLease(lease, ttlMs));
-  }
-
   readLease(threadId: string): Promise<Lease | undefined> {
     return underFault(this.faults.decide("readLease"), () => this.#inner.readLease(threadId));
+  }
+
+  renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined> {
+    return underFault(this.faults.decide("renewLease"), () => this.#inner.renewLease(lease, ttlMs));
   }
 
   releaseLease(lease: Lease): Promise<boolean> {
