@@ -50,7 +50,8 @@ export class Run {
   readonly #threadId: string;
   readonly #durability: Durability;
   readonly #held: HeldLease | undefined;
-  #scope: RunScope | undefined;
+  /** What the run's tasks, resume and writes share; set once the start checkpoint is loaded. */
+  #run!: RunScope;
 
   constructor(
     ctx: RunContext,
@@ -67,10 +68,6 @@ export class Run {
     if (!["sync", "async", "exit"].includes(this.#durability)) {
       throw new InvalidInputError(`durability must be "sync", "async" or "exit"`);
     }
-  }
-
-  get #run(): RunScope {
-    return this.#scope!;
   }
 
   get #writer(): RunWriter {
@@ -107,7 +104,7 @@ export class Run {
       tuple ? snapshotFromTuple(tuple) : EMPTY_SNAPSHOT,
       headId,
     );
-    this.#scope = {
+    this.#run = {
       ctx: this.#ctx,
       options: this.#options,
       threadId: this.#threadId,
