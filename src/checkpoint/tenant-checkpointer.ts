@@ -5,6 +5,7 @@
  */
 import { InvalidInputError, isRewindError, StorageError } from "../errors.js";
 import { validateTenantId } from "../store/store-validation.js";
+import type { Lease, LeaseFence, LoadedCheckpoint } from "./checkpoint-backend.js";
 import type {
   Checkpointer,
   CheckpointTuple,
@@ -15,7 +16,6 @@ import type {
   PutOptions,
 } from "./checkpointer.js";
 import { isKeyOfTenant, parseThreadKey, threadKey, unscopeError } from "./thread-key.js";
-import type { Lease, LeaseFence, LoadedCheckpoint } from "./types.js";
 
 /** Every public member of {@link Checkpointer}: the view must scope each one. */
 type CheckpointerApi = { [K in keyof Checkpointer]: Checkpointer[K] };
