@@ -4,6 +4,13 @@
  * checkpoint per step) until the graph ends, pauses, or a node fails.
  */
 import { createHash, randomUUID } from "node:crypto";
+import type { LeaseFence } from "../checkpoint/checkpoint-backend.js";
+import type {
+  Checkpointer,
+  CheckpointMetadata,
+  CheckpointTuple,
+  PendingWrite,
+} from "../checkpoint/checkpointer.js";
 import {
   AlreadyResumedError,
   InvalidInputError,
@@ -12,13 +19,6 @@ import {
   RecursionLimitError,
 } from "../errors.js";
 import { newCheckpointId } from "../ids.js";
-import type {
-  Checkpointer,
-  CheckpointMetadata,
-  CheckpointTuple,
-  PendingWrite,
-} from "../storage/checkpointer.js";
-import type { LeaseFence } from "../storage/types.js";
 import type { Store } from "../store/store.js";
 import type { TenantStore } from "../store/tenant-store.js";
 import { applyWrites, type ChannelWrite, stateView, toWrites } from "./apply.js";
