@@ -11,8 +11,8 @@ import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import Database from "better-sqlite3";
 import pg from "pg";
+import { SqliteBackend } from "../src/backends/sqlite/index.js";
 import { RewindSaver } from "../src/langgraph/index.js";
-import { SqliteBackend } from "../src/storage/sqlite/index.js";
 
 export type Engine = "sqlite" | "postgres";
 
@@ -138,7 +138,7 @@ const langgraphPostgres: SaverKind = {
 async function rewindPostgres(): Promise<SaverKind | undefined> {
   let mod: Record<string, any>;
   try {
-    mod = await import(`../src/storage/postgres/${"index.js"}`);
+    mod = await import(`../src/backends/postgres/${"index.js"}`);
   } catch {
     return undefined;
   }

@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { Worker } from "node:worker_threads";
 import pg from "pg";
-import { createPostgresCheckpointer } from "../src/storage/postgres/index.js";
+import { createPostgresCheckpointer } from "../src/backends/postgres/index.js";
 import type { Row } from "./sqlite-bench.js";
 import { linearGraph, linearPlain, NODES, timeMs } from "./workloads.js";
 

@@ -4,7 +4,7 @@
  * linear graph `runs` times on threads of its own; reports the super-steps made.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { createPostgresCheckpointer } from "../src/storage/postgres/index.js";
+import { createPostgresCheckpointer } from "../src/backends/postgres/index.js";
 import { linearGraph, NODES } from "./workloads.js";
 
 const { url, schema, worker, runs, loops, warmRuns } = workerData as {

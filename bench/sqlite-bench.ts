@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { createSqliteCheckpointer } from "../src/storage/sqlite/index.js";
+import { createSqliteCheckpointer } from "../src/backends/sqlite/index.js";
 import {
   chatGraph,
   linearGraph,

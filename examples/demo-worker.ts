@@ -4,8 +4,8 @@
  * continues the thread from its last checkpoint with `invoke(null)`.
  * Usage: demo-worker <db> <ledger> <threadId> start|resume
  */
+import { createSqliteCheckpointer } from "../src/backends/sqlite/index.js";
 import { userMessage } from "../src/index.js";
-import { createSqliteCheckpointer } from "../src/storage/sqlite/index.js";
 import { createTravelAgent } from "./travel-agent.js";
 
 const [db, ledger, threadId, mode] = process.argv.slice(2);

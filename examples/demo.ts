@@ -10,8 +10,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createSqliteCheckpointer } from "../src/backends/sqlite/index.js";
 import { Command, renderLineage, type StateSnapshot, userMessage } from "../src/index.js";
-import { createSqliteCheckpointer } from "../src/storage/sqlite/index.js";
 import {
   type AgentState,
   callText,

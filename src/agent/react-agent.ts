@@ -5,6 +5,8 @@
  * next one starts: after a crash or a resume, no finished call runs again.
  */
 import { randomUUID } from "node:crypto";
+import type { CheckpointBackend } from "../checkpoint/checkpoint-backend.js";
+import type { Checkpointer } from "../checkpoint/checkpointer.js";
 import { InvalidInputError } from "../errors.js";
 import { type ChannelMap, messagesChannel, reducer } from "../graph/channels.js";
 import type { CompiledGraph } from "../graph/compiled-graph.js";
@@ -12,8 +14,6 @@ import { END, START } from "../graph/constants.js";
 import type { NodeContext } from "../graph/node-context.js";
 import type { RetryPolicy } from "../graph/retry.js";
 import { StateGraph } from "../graph/state-graph.js";
-import type { Checkpointer } from "../storage/checkpointer.js";
-import type { CheckpointBackend } from "../storage/types.js";
 import type { Store } from "../store/store.js";
 import { askApproval, isApproved, type Review } from "./approval.js";
 import type { ChatModel } from "./chat-model.js";

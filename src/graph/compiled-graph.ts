@@ -4,17 +4,18 @@
  * with `invoke(null, { threadId, checkpointId })`) and delete threads. Every call is scoped by
  * its `tenantId`: a tenant only ever reaches its own threads.
  */
-import { InvalidInputError, NotFoundError } from "../errors.js";
-import { validateThreadId } from "../ids.js";
+
+import { MemoryBackend } from "../backends/memory/memory-backend.js";
+import type { CheckpointBackend } from "../checkpoint/checkpoint-backend.js";
 import {
   type Checkpointer,
   type CheckpointMetadata,
   type CheckpointTuple,
   createCheckpointer,
-} from "../storage/checkpointer.js";
-import { MemoryBackend } from "../storage/memory/memory-backend.js";
-import { checkpointerForTenant } from "../storage/tenant-checkpointer.js";
-import type { CheckpointBackend } from "../storage/types.js";
+} from "../checkpoint/checkpointer.js";
+import { checkpointerForTenant } from "../checkpoint/tenant-checkpointer.js";
+import { InvalidInputError, NotFoundError } from "../errors.js";
+import { validateThreadId } from "../ids.js";
 import type { Store } from "../store/store.js";
 import { stateView } from "./apply.js";
 import type { ChannelMap, StateOf, UpdateOf } from "./channels.js";

@@ -3,7 +3,7 @@
  * edges, joins, conditional edges) and the context a compiled graph hands each run. The builder,
  * the router, the runtime and time travel all depend on this file; it depends on none of them.
  */
-import type { Checkpointer } from "../storage/checkpointer.js";
+import type { Checkpointer } from "../checkpoint/checkpointer.js";
 import type { Store } from "../store/store.js";
 import type { ChannelMap, StateOf, UpdateOf } from "./channels.js";
 import type { Command } from "./command.js";

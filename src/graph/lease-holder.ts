@@ -7,7 +7,7 @@
  */
 import { readFileSync, readlinkSync } from "node:fs";
 import { hostname } from "node:os";
-import type { LeaseHolder } from "../storage/types.js";
+import type { LeaseHolder } from "../checkpoint/checkpoint-backend.js";
 
 let self: LeaseHolder | undefined;
 

@@ -3,8 +3,8 @@
  * written by older code is migrated on read, and the next checkpoint stores it in the new shape.
  * State written by newer code than the running graph is refused rather than misread.
  */
+import type { CheckpointTuple } from "../checkpoint/checkpointer.js";
 import { MigrationError } from "../errors.js";
-import type { CheckpointTuple } from "../storage/checkpointer.js";
 import { RESERVED_NAMES } from "./constants.js";
 import { type Snapshot, snapshotFromTuple } from "./snapshot.js";
 

@@ -2,7 +2,7 @@
  * Reading a checkpoint's pending writes: which tasks finished, which are paused, which
  * interrupts were claimed by a resume, and what answers a rerun task gets.
  */
-import type { PendingWrite } from "../storage/checkpointer.js";
+import type { PendingWrite } from "../checkpoint/checkpointer.js";
 import {
   COMMAND_TASK,
   DONE_CHANNEL,

@@ -3,8 +3,9 @@
  * then read back: a claim another run won fails with `AlreadyResumedError`), and records a
  * resume command's update and goto as writes of the paused checkpoint.
  */
+
+import type { PendingWrite } from "../checkpoint/checkpointer.js";
 import { AlreadyResumedError, InvalidInputError } from "../errors.js";
-import type { PendingWrite } from "../storage/checkpointer.js";
 import { toWrites } from "./apply.js";
 import type { Command } from "./command.js";
 import { RESUME_CHANNEL, ROUTE_CHANNEL } from "./constants.js";

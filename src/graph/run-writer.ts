@@ -8,8 +8,9 @@
  * background and awaits them when the run stops; `exit` writes only the last checkpoint (and,
  * when the run stops mid-step, that step's task writes) when the run stops.
  */
-import type { Checkpointer, PendingWrite } from "../storage/checkpointer.js";
-import type { LeaseFence } from "../storage/types.js";
+
+import type { LeaseFence } from "../checkpoint/checkpoint-backend.js";
+import type { Checkpointer, PendingWrite } from "../checkpoint/checkpointer.js";
 import type { ChannelMap } from "./channels.js";
 import type { Durability } from "./run-types.js";
 import { diffUpdates, extraOf, type Snapshot } from "./snapshot.js";

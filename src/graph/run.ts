@@ -6,6 +6,7 @@
  * run's {@link RunWriter}.
  */
 import { randomUUID } from "node:crypto";
+import type { CheckpointMetadata } from "../checkpoint/checkpointer.js";
 import {
   InvalidInputError,
   NodeFailedError,
@@ -13,7 +14,6 @@ import {
   RecursionLimitError,
 } from "../errors.js";
 import { newCheckpointId } from "../ids.js";
-import type { CheckpointMetadata } from "../storage/checkpointer.js";
 import { applyWrites, type ChannelWrite, stateView, toWrites } from "./apply.js";
 import { type Command, isCommand } from "./command.js";
 import {

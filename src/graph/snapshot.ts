@@ -8,7 +8,7 @@ import type {
   ChannelUpdate,
   CheckpointMetadata,
   CheckpointTuple,
-} from "../storage/checkpointer.js";
+} from "../checkpoint/checkpointer.js";
 import type { ChannelKind } from "./channels.js";
 
 export interface Snapshot {

@@ -5,8 +5,8 @@
  * already recorded as done against the checkpoint is not run again: its stored writes are used.
  */
 import { createHash } from "node:crypto";
+import type { PendingWrite } from "../checkpoint/checkpointer.js";
 import { InvalidInputError } from "../errors.js";
-import type { PendingWrite } from "../storage/checkpointer.js";
 import type { TenantStore } from "../store/tenant-store.js";
 import { type ChannelWrite, stateView, toWrites } from "./apply.js";
 import {

@@ -12,9 +12,9 @@
  * the preempted run recorded when it took the lease, so it discards exactly that run's work.
  */
 import { randomUUID } from "node:crypto";
+import type { Lease, LeaseFence } from "../checkpoint/checkpoint-backend.js";
+import type { Checkpointer } from "../checkpoint/checkpointer.js";
 import { InvalidInputError, LeaseLostError, ThreadBusyError } from "../errors.js";
-import type { Checkpointer } from "../storage/checkpointer.js";
-import type { Lease, LeaseFence } from "../storage/types.js";
 import { holderIsGone, thisProcess } from "./lease-holder.js";
 
 /**

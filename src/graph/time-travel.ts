@@ -4,9 +4,10 @@
  * thread's checkpoints as a tree of branches; `diff` compares the values of two checkpoints.
  * New checkpoints are built and saved by the same {@link RunWriter} a run uses.
  */
+
+import type { Checkpointer } from "../checkpoint/checkpointer.js";
 import { InvalidInputError, NotFoundError } from "../errors.js";
 import { newCheckpointId, validateThreadId } from "../ids.js";
-import type { Checkpointer } from "../storage/checkpointer.js";
 import { applyWrites, stateView, toWrites } from "./apply.js";
 import { END, START } from "./constants.js";
 import { diffValues, type StateChange } from "./diff.js";

@@ -8,7 +8,7 @@
  * import { SqliteBackend } from "rewind/sqlite";
  * const app = graph.compile({ checkpointer: new RewindSaver(new SqliteBackend("agent.sqlite")) });
  */
-export type { AppendPolicy } from "../storage/checkpoint-codec.js";
+export type { AppendPolicy } from "../checkpoint/checkpoint-codec.js";
 export { RewindSaver, type RewindSaverOptions } from "./rewind-saver.js";
 export { RewindStore } from "./rewind-store.js";
 export {

@@ -21,18 +21,22 @@ import {
   TASKS,
   WRITES_IDX_MAP,
 } from "@langchain/langgraph-checkpoint";
-import { ConflictError, InvalidInputError } from "../errors.js";
-import type { JsonSerializer } from "../serde/serializer.js";
+import type {
+  CheckpointBackend,
+  LoadedCheckpoint,
+  StoredCheckpoint,
+} from "../checkpoint/checkpoint-backend.js";
 import {
   type AppendPolicy,
   type ChannelWrite,
   CheckpointCodec,
   type ValueSite,
-} from "../storage/checkpoint-codec.js";
-import type { CheckpointDoor } from "../storage/checkpoint-door.js";
-import { Checkpointer } from "../storage/checkpointer.js";
-import { isKeyOfTenant, unscopeError } from "../storage/thread-key.js";
-import type { CheckpointBackend, LoadedCheckpoint, StoredCheckpoint } from "../storage/types.js";
+} from "../checkpoint/checkpoint-codec.js";
+import type { CheckpointDoor } from "../checkpoint/checkpoint-door.js";
+import { Checkpointer } from "../checkpoint/checkpointer.js";
+import { isKeyOfTenant, unscopeError } from "../checkpoint/thread-key.js";
+import { ConflictError, InvalidInputError } from "../errors.js";
+import type { JsonSerializer } from "../serde/serializer.js";
 import { AppendTracker, channelKey } from "./append-tracker.js";
 import {
   canonicalTime,

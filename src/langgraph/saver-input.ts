@@ -5,9 +5,9 @@
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { Checkpoint, CheckpointMetadata } from "@langchain/langgraph-checkpoint";
+import { threadKey } from "../checkpoint/thread-key.js";
 import { InvalidInputError } from "../errors.js";
 import { validateThreadId } from "../ids.js";
-import { threadKey } from "../storage/thread-key.js";
 import { validateTenantId } from "../store/store-validation.js";
 
 /** Channel versions the saver hands out: zero-padded step, then a random suffix. */

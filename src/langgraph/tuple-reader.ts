@@ -13,10 +13,10 @@ import {
   compareWritesSortKeys,
   writesSortKey,
 } from "@langchain/langgraph-checkpoint";
+import type { LoadedCheckpoint, StoredWrite } from "../checkpoint/checkpoint-backend.js";
+import type { CheckpointCodec, RebuiltChannel, ValueSite } from "../checkpoint/checkpoint-codec.js";
+import { parseThreadKey } from "../checkpoint/thread-key.js";
 import { SerializationError } from "../errors.js";
-import type { CheckpointCodec, RebuiltChannel, ValueSite } from "../storage/checkpoint-codec.js";
-import { parseThreadKey } from "../storage/thread-key.js";
-import type { LoadedCheckpoint, StoredWrite } from "../storage/types.js";
 import type { LangGraphValueCodec } from "./value-codec.js";
 
 /** The saver's codec: Rewind's checkpoint codec on LangGraph's values. */

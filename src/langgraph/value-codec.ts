@@ -21,9 +21,9 @@ import {
   ToolMessageChunk,
 } from "@langchain/core/messages";
 import { DeltaSnapshot, type SerializerProtocol } from "@langchain/langgraph-checkpoint";
+import type { ValueSerializer } from "../checkpoint/checkpoint-codec.js";
 import { isRewindError, SerializationError } from "../errors.js";
 import { JsonSerializer, type SerializedValue } from "../serde/serializer.js";
-import type { ValueSerializer } from "../storage/checkpoint-codec.js";
 
 /** Tag prefix of values encoded by LangGraph's serde: `lg:json`, `lg:bytes`. */
 export const LANGGRAPH_TAG_PREFIX = "lg:";

@@ -14,10 +14,10 @@ export {
   upperBound,
 } from "./namespace-path.js";
 export * from "./store.js";
+export type * from "./store-backend.js";
 export type { FilterOperators, StoreFilter } from "./store-filter.js";
 export { MAX_FILTER_LIST, matchesFilter } from "./store-filter.js";
 export type * from "./store-ops.js";
-export type * from "./store-types.js";
 export {
   MAX_KEY_LENGTH,
   MAX_LABEL_LENGTH,

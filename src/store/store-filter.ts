@@ -5,7 +5,7 @@
  */
 import { InvalidInputError } from "../errors.js";
 import { compareCodePoints } from "./namespace-path.js";
-import type { FilterCondition, FilterOperator, FilterScalar } from "./store-types.js";
+import type { FilterCondition, FilterOperator, FilterScalar } from "./store-backend.js";
 
 /** Operators on one field, e.g. `{ $gte: 18, $lt: 65 }`; all must hold. */
 export interface FilterOperators {

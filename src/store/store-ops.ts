@@ -5,8 +5,8 @@
  */
 import { InvalidInputError, isRewindError, SerializationError, StorageError } from "../errors.js";
 import type { JsonSerializer } from "../serde/serializer.js";
+import type { StoredItem, StoreOp, StorePutOp } from "./store-backend.js";
 import { normalizeFilter, type StoreFilter } from "./store-filter.js";
-import type { StoredItem, StoreOp, StorePutOp } from "./store-types.js";
 import {
   MAX_LIMIT,
   MAX_NAMESPACE_DEPTH,

@@ -6,6 +6,7 @@
  */
 import { asRewindError, ClosedError, InvalidInputError } from "../errors.js";
 import { defaultSerializer, type JsonSerializer } from "../serde/serializer.js";
+import type { StoreBackend, StoreOpResult } from "./store-backend.js";
 import {
   decodeItem,
   embedOps,
@@ -13,7 +14,6 @@ import {
   prepareOp,
   type StoreOperation,
 } from "./store-ops.js";
-import type { StoreBackend, StoreOpResult } from "./store-types.js";
 import { validateCount, validateTenantId, validateTtl } from "./store-validation.js";
 import { type StoreIndexConfig, validateIndex } from "./store-vectors.js";
 import { TenantStore } from "./tenant-store.js";

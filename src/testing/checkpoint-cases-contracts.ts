@@ -5,9 +5,9 @@
  * unfaithfully (NUL, an unpaired surrogate) gets past the door, even on a raw seam call.
  */
 import { expect } from "vitest";
+import { createCheckpointer } from "../checkpoint/checkpointer.js";
 import { InvalidInputError, SerializationError } from "../errors.js";
 import { JSON_TAG, JsonSerializer, type SerializedValue } from "../serde/serializer.js";
-import { createCheckpointer } from "../storage/checkpointer.js";
 import {
   type CaseContext,
   type ConformanceCase,

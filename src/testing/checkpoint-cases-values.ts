@@ -4,8 +4,8 @@
  * corrupted value is reported by name without hiding its neighbours.
  */
 import { expect } from "vitest";
+import type { AppendState } from "../checkpoint/checkpointer.js";
 import { SerializationError } from "../errors.js";
-import type { AppendState } from "../storage/checkpointer.js";
 import {
   type CaseContext,
   type ConformanceCase,

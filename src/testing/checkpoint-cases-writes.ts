@@ -3,7 +3,7 @@
  * upsert for special ones, and attachment to exactly one checkpoint.
  */
 import { expect } from "vitest";
-import type { PendingWrite } from "../storage/checkpointer.js";
+import type { PendingWrite } from "../checkpoint/checkpointer.js";
 import {
   type CaseContext,
   type ConformanceCase,

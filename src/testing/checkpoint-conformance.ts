@@ -5,8 +5,8 @@
  * @example
  * describeCheckpointBackend("sqlite", { create: () => new SqliteBackend(tempFile()) });
  */
-import { createCheckpointer } from "../storage/checkpointer.js";
-import type { CheckpointBackend } from "../storage/types.js";
+import type { CheckpointBackend } from "../checkpoint/checkpoint-backend.js";
+import { createCheckpointer } from "../checkpoint/checkpointer.js";
 import { contractCases } from "./checkpoint-cases-contracts.js";
 import { queryCases } from "./checkpoint-cases-queries.js";
 import { safetyCases } from "./checkpoint-cases-safety.js";

@@ -3,8 +3,7 @@
  * and small builders that keep the cases readable.
  */
 import { randomBytes } from "node:crypto";
-import { newCheckpointId } from "../ids.js";
-import { JsonSerializer } from "../serde/serializer.js";
+import type { CheckpointBackend } from "../checkpoint/checkpoint-backend.js";
 import type {
   AppendState,
   Checkpointer,
@@ -12,8 +11,9 @@ import type {
   CheckpointTuple,
   ListOptions,
   PutOptions,
-} from "../storage/checkpointer.js";
-import type { CheckpointBackend } from "../storage/types.js";
+} from "../checkpoint/checkpointer.js";
+import { newCheckpointId } from "../ids.js";
+import { JsonSerializer } from "../serde/serializer.js";
 import type { NamedCase } from "./conformance-suite.js";
 
 /** A user class the suite registers with its serializer, to check registered classes round-trip. */

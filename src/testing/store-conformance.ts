@@ -8,7 +8,7 @@
  * describeStoreBackend("memory", { create: () => new MemoryStoreBackend() });
  */
 import { Store } from "../store/store.js";
-import type { StoreBackend } from "../store/store-types.js";
+import type { StoreBackend } from "../store/store-backend.js";
 import { type ConformanceHarness, describeConformance } from "./conformance-suite.js";
 import { FakeClock } from "./fake-clock.js";
 import { itemCases, lifecycleCases, tenantCases } from "./store-conformance-basic.js";

@@ -3,7 +3,7 @@
  * backends, each on its own fake clock) and the case type.
  */
 import type { Store, StoreOptions } from "../store/store.js";
-import type { StoreBackend } from "../store/store-types.js";
+import type { StoreBackend } from "../store/store-backend.js";
 import type { NamedCase } from "./conformance-suite.js";
 import type { FakeClock } from "./fake-clock.js";
 

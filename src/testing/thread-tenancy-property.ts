@@ -7,14 +7,14 @@
  * backend stores and lists the keys faithfully.
  */
 import { describe, expect, it } from "vitest";
+import type { Checkpointer } from "../checkpoint/checkpointer.js";
+import { checkpointerForTenant } from "../checkpoint/tenant-checkpointer.js";
 import { NotFoundError, ThreadDeletedError } from "../errors.js";
 import { appendChannel, lastValue } from "../graph/channels.js";
 import { END, START } from "../graph/constants.js";
 import { StateGraph } from "../graph/state-graph.js";
 import { validateThreadId } from "../ids.js";
 import { importOptionalPeer } from "../optional-peer.js";
-import type { Checkpointer } from "../storage/checkpointer.js";
-import { checkpointerForTenant } from "../storage/tenant-checkpointer.js";
 import { validateTenantId } from "../store/store-validation.js";
 
 /** What the property runs against. */

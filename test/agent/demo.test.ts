@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createSqliteCheckpointer } from "../../src/storage/sqlite/index.js";
+import { createSqliteCheckpointer } from "../../src/backends/sqlite/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rewind-demo-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

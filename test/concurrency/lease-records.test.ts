@@ -9,6 +9,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { createPostgresCheckpointer } from "../../src/backends/postgres/index.js";
+import { createSqliteCheckpointer } from "../../src/backends/sqlite/index.js";
 import {
   appendChannel,
   type Checkpointer,
@@ -19,8 +21,6 @@ import {
   START,
   StateGraph,
 } from "../../src/index.js";
-import { createPostgresCheckpointer } from "../../src/storage/postgres/index.js";
-import { createSqliteCheckpointer } from "../../src/storage/sqlite/index.js";
 import { freshSchema, PG_URL } from "../support/postgres.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rewind-lease-"));

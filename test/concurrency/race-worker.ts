@@ -21,10 +21,10 @@ const [kind, target, schema] = process.argv.slice(2);
 
 async function open(): Promise<Checkpointer> {
   if (kind === "sqlite") {
-    const { createSqliteCheckpointer } = await import("../../src/storage/sqlite/index.js");
+    const { createSqliteCheckpointer } = await import("../../src/backends/sqlite/index.js");
     return createSqliteCheckpointer(target!);
   }
-  const { createPostgresCheckpointer } = await import("../../src/storage/postgres/index.js");
+  const { createPostgresCheckpointer } = await import("../../src/backends/postgres/index.js");
   return createPostgresCheckpointer(target!, { schema: schema! });
 }
 

@@ -5,6 +5,7 @@
  */
 import { appendFileSync } from "node:fs";
 import Database from "better-sqlite3";
+import { SqliteBackend } from "../../src/backends/sqlite/index.js";
 import type {
   CheckpointBackend,
   CheckpointKey,
@@ -13,7 +14,6 @@ import type {
   StoredWrite,
 } from "../../src/index.js";
 import { Command, createCheckpointer } from "../../src/index.js";
-import { SqliteBackend } from "../../src/storage/sqlite/index.js";
 import { crashGraph } from "./crash-graph.js";
 
 /** Where to die: the n-th event of any kind, or a named point. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { createSqliteCheckpointer } from "../../src/backends/sqlite/index.js";
 import { appendChannel, START, StateGraph } from "../../src/index.js";
-import { createSqliteCheckpointer } from "../../src/storage/sqlite/index.js";
 import { trialCount } from "../support/trial-count.js";
 import { EXPECTED_LOG } from "./crash-graph.js";
 import { runScenario } from "./crash-harness.js";

@@ -9,7 +9,7 @@ import ts from "typescript";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
-/** `rewind/sqlite` -> `<root>/src/storage/sqlite/index.ts`, from package.json's exports. */
+/** `rewind/sqlite` -> `<root>/src/backends/sqlite/index.ts`, from package.json's exports. */
 export function rewindPaths(): Record<string, string[]> {
   const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
   const paths: Record<string, string[]> = {};

@@ -4,6 +4,7 @@
  * last durable checkpoint, and resumed runs that do not redo work that was saved.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import type { CheckpointBackend } from "../../src/checkpoint/checkpoint-backend.js";
 import {
   appendChannel,
   Command,
@@ -14,7 +15,6 @@ import {
   START,
   StateGraph,
 } from "../../src/index.js";
-import type { CheckpointBackend } from "../../src/storage/types.js";
 import { FaultyCheckpointBackend, InjectedFault } from "../../src/testing/index.js";
 import { BACKENDS, type TestBackend } from "../support/backends.js";
 

@@ -14,7 +14,7 @@ import {
   StateGraph,
 } from "../../src/index.js";
 import { createStore, type Store } from "../../src/store/store.js";
-import type { StoreBackend } from "../../src/store/store-types.js";
+import type { StoreBackend } from "../../src/store/store-backend.js";
 import type { TenantStore } from "../../src/store/tenant-store.js";
 import { FaultyStoreBackend, InjectedFault } from "../../src/testing/index.js";
 import { BACKENDS, type TestBackend } from "../support/backends.js";

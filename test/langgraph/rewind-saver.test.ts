@@ -2,10 +2,13 @@ import { AIMessage, HumanMessage } from "@langchain/core/messages";
 import { Annotation, END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
 import { type Checkpoint, emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
 import { describe, expect, it } from "vitest";
+import { MemoryBackend } from "../../src/backends/memory/index.js";
+import type {
+  CheckpointBackend,
+  CheckpointQuery,
+} from "../../src/checkpoint/checkpoint-backend.js";
 import { ConflictError, InvalidInputError, ThreadDeletedError } from "../../src/errors.js";
 import { RewindSaver } from "../../src/langgraph/index.js";
-import { MemoryBackend } from "../../src/storage/memory/index.js";
-import type { CheckpointBackend, CheckpointQuery } from "../../src/storage/types.js";
 import { BACKENDS } from "../support/backends.js";
 
 const cfg = (thread_id: string, checkpoint_id?: string, checkpoint_ns = "") => ({

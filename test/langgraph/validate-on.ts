@@ -3,8 +3,8 @@
  * Each checkpointer gets storage of its own: the suite's list tests count rows across all threads.
  */
 import { deltaChannelHistoryTests, validate } from "@langchain/langgraph-checkpoint-validation";
+import type { CheckpointBackend } from "../../src/checkpoint/checkpoint-backend.js";
 import { RewindSaver } from "../../src/langgraph/index.js";
-import type { CheckpointBackend } from "../../src/storage/types.js";
 import { type BackendName, describeOn } from "../support/backends.js";
 
 /** Registers the validation suite on the backend `name` (skipped when `BACKENDS` leaves it out). */

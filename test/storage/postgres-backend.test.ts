@@ -1,12 +1,12 @@
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
+import { POSTGRES_MIGRATIONS, PostgresBackend } from "../../src/backends/postgres/index.js";
 import {
   ConflictError,
   createCheckpointer,
   MemoryBackend,
   ThreadDeletedError,
 } from "../../src/index.js";
-import { POSTGRES_MIGRATIONS, PostgresBackend } from "../../src/storage/postgres/index.js";
 import { adminPool, freshSchema, PG_URL, requireConcurrentSessions } from "../support/postgres.js";
 
 const pools: pg.Pool[] = [];

@@ -9,11 +9,11 @@
  *     process open once the work is done.
  */
 import pg from "pg";
-import { lastValue, START, StateGraph } from "../../src/index.js";
 import {
   createPostgresCheckpointer,
   createPostgresStore,
-} from "../../src/storage/postgres/index.js";
+} from "../../src/backends/postgres/index.js";
+import { lastValue, START, StateGraph } from "../../src/index.js";
 
 const [mode, baseUrl, schema] = process.argv.slice(2) as [string, string, string];
 const appName = `rewind_conn_${process.pid}`;

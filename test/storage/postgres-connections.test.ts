@@ -7,11 +7,11 @@ import { createServer, type Server, type Socket } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lastValue, START, StateGraph } from "../../src/index.js";
 import {
   createPostgresCheckpointer,
   createPostgresStore,
-} from "../../src/storage/postgres/index.js";
+} from "../../src/backends/postgres/index.js";
+import { lastValue, START, StateGraph } from "../../src/index.js";
 import { freshSchema, PG_URL, requireConcurrentSessions } from "../support/postgres.js";
 import { runWorker } from "../support/process.js";
 

@@ -6,6 +6,14 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
+  createSqliteCheckpointer,
+  migrateSqlite,
+  SQLITE_MIGRATIONS,
+  SQLITE_SCHEMA_VERSION,
+  SqliteBackend,
+  type SqliteDatabaseLike,
+} from "../../src/backends/sqlite/index.js";
+import {
   type AppendState,
   type Checkpointer,
   createCheckpointer,
@@ -13,14 +21,6 @@ import {
   MigrationError,
   newCheckpointId,
 } from "../../src/index.js";
-import {
-  createSqliteCheckpointer,
-  migrateSqlite,
-  SQLITE_MIGRATIONS,
-  SQLITE_SCHEMA_VERSION,
-  SqliteBackend,
-  type SqliteDatabaseLike,
-} from "../../src/storage/sqlite/index.js";
 
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), "sqlite-process-worker.ts");
 

@@ -1,6 +1,6 @@
 /** Test helpers for the SQLite backend: damage done like a bad disk. */
 import Database from "better-sqlite3";
-import { packId } from "../../src/storage/sqlite/sqlite-rows.js";
+import { packId } from "../../src/backends/sqlite/sqlite-rows.js";
 
 /** Overwrites, from a second connection, the bytes of every value written with `checkpointId`, in its table row or its checkpoint's row. */
 export function corruptSqliteCheckpoint(

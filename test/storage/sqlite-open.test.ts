@@ -7,13 +7,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { createCheckpointer } from "../../src/storage/checkpointer.js";
 import {
   createSqliteCheckpointer,
   createSqliteStore,
   SqliteBackend,
-} from "../../src/storage/sqlite/index.js";
-import { SqliteStoreBackend } from "../../src/storage/sqlite/sqlite-store.js";
+} from "../../src/backends/sqlite/index.js";
+import { SqliteStoreBackend } from "../../src/backends/sqlite/sqlite-store.js";
+import { createCheckpointer } from "../../src/checkpoint/checkpointer.js";
 import { Store } from "../../src/store/store.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rewind-sqlite-open-"));

@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { lastValue, START, StateGraph } from "../../src/index.js";
 import {
   createPostgresCheckpointer,
   createPostgresStore,
-} from "../../src/storage/postgres/index.js";
+} from "../../src/backends/postgres/index.js";
+import { lastValue, START, StateGraph } from "../../src/index.js";
 import { describeStoreBackend } from "../../src/testing/index.js";
 import { describeOn } from "../support/backends.js";
 

@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
+import { createSqliteCheckpointer } from "../../src/backends/sqlite/index.js";
+import { createSqliteStore } from "../../src/backends/sqlite/sqlite-store.js";
+import { SQLITE_STORE_MIGRATIONS } from "../../src/backends/sqlite/sqlite-store-migrations.js";
 import { lastValue, START, StateGraph } from "../../src/index.js";
-import { createSqliteCheckpointer } from "../../src/storage/sqlite/index.js";
-import { createSqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
-import { SQLITE_STORE_MIGRATIONS } from "../../src/storage/sqlite/sqlite-store-migrations.js";
 import { describeStoreBackend } from "../../src/testing/index.js";
 import { describeOn } from "../support/backends.js";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
-import { MemoryStoreBackend } from "../../src/storage/memory/memory-store.js";
+import { MemoryStoreBackend } from "../../src/backends/memory/memory-store.js";
 import { Store } from "../../src/store/store.js";
-import type { StoreBackend } from "../../src/store/store-types.js";
+import type { StoreBackend } from "../../src/store/store-backend.js";
 
 /** A real memory backend that counts sweeps and can fail its first setup or every sweep. */
 function countingBackend(options: { failSetupOnce?: boolean; failSweeps?: boolean } = {}) {

@@ -5,9 +5,9 @@
  * schema) and is closed and removed when the test file ends, or by the harness's `destroy`.
  */
 import { describe, it } from "vitest";
+import type { CheckpointBackend } from "../../src/checkpoint/checkpoint-backend.js";
 import type { Checkpointer, CheckpointerOptions } from "../../src/index.js";
 import type { RewindSaver, RewindSaverOptions } from "../../src/langgraph/index.js";
-import type { CheckpointBackend } from "../../src/storage/types.js";
 import type { Store, StoreOptions } from "../../src/store/store.js";
 import type { CheckpointBackendHarness, StoreBackendHarness } from "../../src/testing/index.js";
 import { memoryEngine } from "./memory-engine.js";

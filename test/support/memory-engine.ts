@@ -1,8 +1,8 @@
 /** The in-memory backends, as every test area uses them (see backends.ts). */
+import { MemoryBackend } from "../../src/backends/memory/index.js";
+import { MemoryStoreBackend } from "../../src/backends/memory/memory-store.js";
 import { createCheckpointer } from "../../src/index.js";
 import { RewindSaver } from "../../src/langgraph/index.js";
-import { MemoryBackend } from "../../src/storage/memory/index.js";
-import { MemoryStoreBackend } from "../../src/storage/memory/memory-store.js";
 import { createStore } from "../../src/store/store.js";
 import type { TestBackend } from "./backends.js";
 

@@ -5,9 +5,9 @@
  * per test file, like an app sharing its pool, and their schemas are dropped when the file ends.
  */
 import pg from "pg";
+import { PostgresBackend, PostgresStoreBackend } from "../../src/backends/postgres/index.js";
 import { createCheckpointer } from "../../src/index.js";
 import { RewindSaver } from "../../src/langgraph/index.js";
-import { PostgresBackend, PostgresStoreBackend } from "../../src/storage/postgres/index.js";
 import { createStore } from "../../src/store/store.js";
 import type { TestBackend } from "./backends.js";
 import { atFileEnd, closedAtFileEnd } from "./file-cleanup.js";

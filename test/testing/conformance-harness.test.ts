@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { MemoryBackend } from "../../src/storage/memory/index.js";
-import { MemoryStoreBackend } from "../../src/storage/memory/memory-store.js";
+import { MemoryBackend } from "../../src/backends/memory/index.js";
+import { MemoryStoreBackend } from "../../src/backends/memory/memory-store.js";
 import {
   describeCheckpointBackend,
   describeStoreBackend,

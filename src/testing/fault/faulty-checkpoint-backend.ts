@@ -4,8 +4,7 @@
  * fail a read, hold or delay a call. With no rule it is exactly the wrapped backend, and passes
  * the conformance suite as such. It reaches the core only through the seam's types.
  */
-import type { SerializedValue } from "../../serde/serializer.js";
-import { MemoryBackend } from "../../storage/memory/index.js";
+import { MemoryBackend } from "../../backends/memory/index.js";
 import type {
   CheckpointBackend,
   CheckpointKey,
@@ -17,7 +16,8 @@ import type {
   LoadedCheckpoint,
   StoredBlob,
   StoredWrite,
-} from "../../storage/types.js";
+} from "../../checkpoint/checkpoint-backend.js";
+import type { SerializedValue } from "../../serde/serializer.js";
 import { FaultPlan, underFault } from "./fault-plan.js";
 
 /** The methods of the checkpoint seam a rule can name. */

@@ -4,8 +4,13 @@
  * items a batch reads, hold or delay a call. With no rule it is exactly the wrapped backend, and
  * passes the store conformance suite as such.
  */
-import { MemoryStoreBackend } from "../../storage/memory/memory-store.js";
-import type { StoreBackend, StoredItem, StoreOp, StoreOpResult } from "../../store/store-types.js";
+import { MemoryStoreBackend } from "../../backends/memory/memory-store.js";
+import type {
+  StoreBackend,
+  StoredItem,
+  StoreOp,
+  StoreOpResult,
+} from "../../store/store-backend.js";
 import { FaultPlan, underFault } from "./fault-plan.js";
 
 /** The methods of the store seam a rule can name. */

@@ -4,7 +4,6 @@
  * atomic across processes; a writer that finds the database busy waits (busy timeout) instead
  * of failing. Large values are packed before the lock is taken.
  */
-import { ConflictError, LeaseLostError, ThreadDeletedError } from "../../errors.js";
 import type {
   CheckpointKey,
   CheckpointPut,
@@ -12,7 +11,8 @@ import type {
   StoredBlob,
   StoredCheckpoint,
   StoredWrite,
-} from "../types.js";
+} from "../../checkpoint/checkpoint-backend.js";
+import { ConflictError, LeaseLostError, ThreadDeletedError } from "../../errors.js";
 import type { SqliteClient } from "./sqlite-client.js";
 import { decodeInline, encodeInline, inlineSize } from "./sqlite-inline.js";
 import { encodeCreatedAt, encodeVersions, kindCode, packId, packSpilled } from "./sqlite-rows.js";

@@ -6,11 +6,10 @@
  * import { createPostgresCheckpointer } from "rewind/postgres";
  * const checkpointer = createPostgresCheckpointer(process.env.DATABASE_URL!, { schema: "agents" });
  */
-import { Checkpointer, type CheckpointerOptions } from "../checkpointer.js";
-import type { PgPoolLike } from "./pg-types.js";
+import { Checkpointer, type CheckpointerOptions } from "../../checkpoint/checkpointer.js";
 import { PostgresBackend, type PostgresBackendOptions } from "./postgres-backend.js";
+import type { PgPoolLike } from "./postgres-types.js";
 
-export type { PgClientLike, PgPoolLike, PgQueryConfig, PgQueryResult } from "./pg-types.js";
 export { PostgresBackend, type PostgresBackendOptions } from "./postgres-backend.js";
 export {
   POSTGRES_DEFAULTS,
@@ -24,6 +23,7 @@ export {
   type PostgresStoreBackendOptions,
 } from "./postgres-store.js";
 export { migratePostgresStore, postgresStoreMigrations } from "./postgres-store-migrations.js";
+export type { PgClientLike, PgPoolLike, PgQueryConfig, PgQueryResult } from "./postgres-types.js";
 
 /**
  * A {@link Checkpointer} on PostgreSQL: pass a connection string (Rewind opens a pool and closes

@@ -3,7 +3,7 @@
  * checkpoint names back to the nearest `full` or `empty` blob. Shared by backends that look blobs
  * up one at a time (memory, SQLite); a missing link ends the chain early and the codec reports it.
  */
-import type { ChannelVersion, StoredBlob } from "./types.js";
+import type { ChannelVersion, StoredBlob } from "./checkpoint-backend.js";
 
 /** Hard stop against a corrupted chain that loops (every backend uses the same bound). */
 export const MAX_CHAIN = 1_000_000;

@@ -3,7 +3,7 @@
  * transaction that checks the holder, bumps the fencing token and records where the new
  * holder's work starts and which process holds it.
  */
-import type { Lease, LeaseRequest } from "../types.js";
+import type { Lease, LeaseRequest } from "../../checkpoint/checkpoint-backend.js";
 import type { SqliteClient } from "./sqlite-client.js";
 import type { SqliteStatementLike } from "./sqlite-types.js";
 import type { SqliteWriter } from "./sqlite-writer.js";

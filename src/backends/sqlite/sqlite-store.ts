@@ -22,7 +22,7 @@ import type {
   StoreOp,
   StoreOpResult,
   StoreSearchOp,
-} from "../../store/store-types.js";
+} from "../../store/store-backend.js";
 import { rankBySimilarity, vectorFromBytes, vectorToBytes } from "../../store/store-vectors.js";
 import { checkSqliteArguments, SqliteClient, type SqliteClientOptions } from "./sqlite-client.js";
 import { sqliteFilterSql } from "./sqlite-store-filter.js";

@@ -4,8 +4,8 @@
  * under an advisory lock) and recorded in `rewind_migrations`, so processes starting together
  * migrate exactly once.
  */
-import type { PgPoolLike } from "./pg-types.js";
 import { PostgresClient, type PostgresMigrationSpec } from "./postgres-client.js";
+import type { PgPoolLike } from "./postgres-types.js";
 
 /** `s` is the quoted schema name. */
 export const POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [

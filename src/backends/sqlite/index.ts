@@ -6,7 +6,7 @@
  * const checkpointer = createSqliteCheckpointer("agent.sqlite");
  * const app = graph.compile({ checkpointer });
  */
-import { Checkpointer, type CheckpointerOptions } from "../checkpointer.js";
+import { Checkpointer, type CheckpointerOptions } from "../../checkpoint/checkpointer.js";
 import { SqliteBackend } from "./sqlite-backend.js";
 import type { SqliteBackendOptions, SqliteDatabaseLike } from "./sqlite-types.js";
 

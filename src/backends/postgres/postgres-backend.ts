@@ -3,8 +3,7 @@
  * round trip to a function that locks the thread row, checks tombstone, fence and head, and
  * writes, atomically. A read is one round trip per checkpoint, `list` one per page (keyset).
  */
-import { ConflictError, LeaseLostError, ThreadDeletedError } from "../../errors.js";
-import { compareWrites } from "../blob-chain.js";
+import { compareWrites } from "../../checkpoint/blob-chain.js";
 import type {
   CheckpointBackend,
   CheckpointKey,
@@ -17,8 +16,8 @@ import type {
   StoredBlob,
   StoredCheckpoint,
   StoredWrite,
-} from "../types.js";
-import type { PgPoolLike } from "./pg-types.js";
+} from "../../checkpoint/checkpoint-backend.js";
+import { ConflictError, LeaseLostError, ThreadDeletedError } from "../../errors.js";
 import {
   POSTGRES_DEFAULTS,
   PostgresClient,
@@ -28,6 +27,7 @@ import {
 import { jsonbSafe, metadataMatches } from "./postgres-metadata.js";
 import { POSTGRES_CHECKPOINT_SCHEMA } from "./postgres-migrations.js";
 import { loadQuery, type PageCursor, pageQuery } from "./postgres-queries.js";
+import type { PgPoolLike } from "./postgres-types.js";
 
 /** Options of {@link PostgresBackend}: the connection settings, and the listing page size. */
 export interface PostgresBackendOptions extends PostgresClientOptions {

@@ -9,8 +9,8 @@
  */
 import { asRewindError, ClosedError, InvalidInputError } from "../errors.js";
 import { validateName } from "../ids.js";
+import type * as seam from "./checkpoint-backend.js";
 import { validateThreadKey } from "./thread-key.js";
-import type * as seam from "./types.js";
 
 /** Longest namespace or task path, in UTF-16 units (nested subgraphs make them long). */
 export const MAX_PATH_LENGTH = 4096;

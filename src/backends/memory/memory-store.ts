@@ -12,7 +12,6 @@ import {
   truncatePath,
 } from "../../store/namespace-path.js";
 import { Store, type StoreOptions } from "../../store/store.js";
-import { matchesFilter } from "../../store/store-filter.js";
 import type {
   StoreBackend,
   StoredItem,
@@ -20,7 +19,8 @@ import type {
   StoreOp,
   StoreOpResult,
   StoreSearchOp,
-} from "../../store/store-types.js";
+} from "../../store/store-backend.js";
+import { matchesFilter } from "../../store/store-filter.js";
 import { rankBySimilarity } from "../../store/store-vectors.js";
 
 interface Row extends StoredItem {

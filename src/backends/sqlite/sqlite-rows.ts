@@ -3,9 +3,13 @@
  * columns, and back. Kept apart so the writer and the reader cannot disagree.
  */
 import { deflateRawSync, inflateRawSync } from "node:zlib";
+import type {
+  ChannelVersion,
+  StoredBlob,
+  StoredCheckpoint,
+} from "../../checkpoint/checkpoint-backend.js";
 import { SerializationError } from "../../errors.js";
 import type { SerializedValue } from "../../serde/serializer.js";
-import type { ChannelVersion, StoredBlob, StoredCheckpoint } from "../types.js";
 
 /** Blob kinds as stored (an integer costs no payload byte for 0 and 1). */
 export const KIND_CODES: Readonly<Record<StoredBlob["kind"], number>> = {

@@ -2,8 +2,8 @@
  * SQL text of the PostgreSQL backend's reads. `s` is the quoted schema name. Every read is one
  * round trip: a checkpoint (or a page of them) comes back with its blob chains and writes.
  */
-import { MAX_CHAIN } from "../blob-chain.js";
-import type { CheckpointQuery } from "../types.js";
+import { MAX_CHAIN } from "../../checkpoint/blob-chain.js";
+import type { CheckpointQuery } from "../../checkpoint/checkpoint-backend.js";
 import { jsonbSafe } from "./postgres-metadata.js";
 
 /** Where a page of `listCheckpoints` ended: the sort key of its last row. */

@@ -4,7 +4,7 @@
  * about 1 ms of server CPU, five times its execution).
  */
 import { createHash } from "node:crypto";
-import type { PgPoolLike, PgQueryResult } from "./pg-types.js";
+import type { PgPoolLike, PgQueryResult } from "./postgres-types.js";
 
 /**
  * Server errors that mean the connection does not keep our prepared statements: another client

@@ -5,10 +5,10 @@
  */
 import { InvalidInputError, isRewindError, StorageError } from "../errors.js";
 import { validateTenantId } from "../store/store-validation.js";
+import type { Lease, LeaseFence, LoadedCheckpoint } from "./checkpoint-backend.js";
 import type * as cp from "./checkpoint-types.js";
 import type { Checkpointer } from "./checkpointer.js";
 import { isKeyOfTenant, parseThreadKey, threadKey, unscopeError } from "./thread-key.js";
-import type { Lease, LeaseFence, LoadedCheckpoint } from "./types.js";
 
 /** Every public member of {@link Checkpointer}: the view must scope each one. */
 type CheckpointerApi = { [K in keyof Checkpointer]: Checkpointer[K] };

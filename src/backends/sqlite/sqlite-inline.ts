@@ -11,7 +11,7 @@
  * Layout: a format byte (1), then per value: channel length (u16) and UTF-8 bytes, kind code
  * (u8), tag length (u8, 255 for "no value") and bytes, value length (u32) and bytes.
  */
-import type { StoredBlob } from "../types.js";
+import type { StoredBlob } from "../../checkpoint/checkpoint-backend.js";
 import { KIND_CODES } from "./sqlite-rows.js";
 
 const FORMAT = 1;

@@ -9,8 +9,8 @@
  */
 import { InvalidInputError, SerializationError } from "../errors.js";
 import type { SerializedValue } from "../serde/serializer.js";
+import type { ChannelVersion, StoredBlob, StoredWrite } from "./checkpoint-backend.js";
 import { after, all, guard, type Maybe } from "./maybe-async.js";
-import type { ChannelVersion, StoredBlob, StoredWrite } from "./types.js";
 
 /** Defaults of every codec, declared once. */
 export const CODEC_DEFAULTS = Object.freeze({

@@ -19,9 +19,8 @@ import type {
   StoreOp,
   StoreOpResult,
   StoreSearchOp,
-} from "../../store/store-types.js";
+} from "../../store/store-backend.js";
 import { rankBySimilarity, vectorFromBytes, vectorToBytes } from "../../store/store-vectors.js";
-import type { PgPoolLike } from "./pg-types.js";
 import {
   type PgQueryable,
   POSTGRES_DEFAULTS,
@@ -31,6 +30,7 @@ import {
 } from "./postgres-client.js";
 import { type Bind, jsonbDocText, postgresFilterSql } from "./postgres-store-filter.js";
 import { POSTGRES_STORE_SCHEMA } from "./postgres-store-migrations.js";
+import type { PgPoolLike } from "./postgres-types.js";
 
 /**
  * Options of the PostgreSQL store backend: the connection settings the checkpoint backend takes,

@@ -4,7 +4,6 @@
  * {@link SqliteClient}; the work is done by {@link SqliteWriter} (one `BEGIN IMMEDIATE`
  * transaction per write) and {@link SqliteReader} (paged reads). Reads never block writers (WAL).
  */
-import { ClosedError } from "../../errors.js";
 import type {
   CheckpointBackend,
   CheckpointKey,
@@ -15,7 +14,8 @@ import type {
   LeaseRequest,
   LoadedCheckpoint,
   StoredWrite,
-} from "../types.js";
+} from "../../checkpoint/checkpoint-backend.js";
+import { ClosedError } from "../../errors.js";
 import { checkSqliteArguments, SqliteClient } from "./sqlite-client.js";
 import { SqliteLeases } from "./sqlite-lease.js";
 import { SQLITE_CHECKPOINT_SCHEMA } from "./sqlite-migrations.js";

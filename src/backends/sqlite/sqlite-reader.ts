@@ -2,9 +2,14 @@
  * The read side of the SQLite backend: one checkpoint with its blob chains and writes, and
  * listings streamed in pages with keyset pagination (never a query over the whole history).
  */
+import { compareWrites, MAX_CHAIN } from "../../checkpoint/blob-chain.js";
+import type {
+  CheckpointQuery,
+  LoadedCheckpoint,
+  StoredBlob,
+  StoredCheckpoint,
+} from "../../checkpoint/checkpoint-backend.js";
 import { SerializationError } from "../../errors.js";
-import { compareWrites, MAX_CHAIN } from "../blob-chain.js";
-import type { CheckpointQuery, LoadedCheckpoint, StoredBlob, StoredCheckpoint } from "../types.js";
 import type { SqliteClient } from "./sqlite-client.js";
 import { metadataFilterSql } from "./sqlite-filter.js";
 import { decodeInline, type InlineValue } from "./sqlite-inline.js";

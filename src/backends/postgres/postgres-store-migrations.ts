@@ -4,8 +4,8 @@
  * processes starting together migrate once, and recorded in `rewind_store_migrations`. The tables have names of their own,
  * so the store can share a database, schema and pool with the checkpointer.
  */
-import type { PgPoolLike } from "./pg-types.js";
 import { PostgresClient, type PostgresMigrationSpec } from "./postgres-client.js";
+import type { PgPoolLike } from "./postgres-types.js";
 
 /**
  * Migrations, oldest first, given the quoted schema name. `path` is the namespace encoded by

@@ -5,9 +5,9 @@
  * connection, and the migration runner. Every failure leaves it as a named Rewind error.
  */
 import { InvalidInputError, MigrationError, type RewindError, StorageError } from "../../errors.js";
-import type { PgClientLike, PgPoolLike, PgQueryResult } from "./pg-types.js";
 import { describeTarget, pgError, type TimeoutsInForce } from "./postgres-errors.js";
 import { PostgresStatements } from "./postgres-statements.js";
+import type { PgClientLike, PgPoolLike, PgQueryResult } from "./postgres-types.js";
 
 /** Connection settings, the same for the checkpoint backend and the store backend. */
 export interface PostgresClientOptions {

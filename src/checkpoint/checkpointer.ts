@@ -5,6 +5,14 @@
  */
 import { isRewindError, SerializationError } from "../errors.js";
 import { defaultSerializer, type JsonSerializer } from "../serde/serializer.js";
+import type {
+  CheckpointBackend,
+  Lease,
+  LeaseFence,
+  LeaseRequest,
+  LoadedCheckpoint,
+  StoredBlob,
+} from "./checkpoint-backend.js";
 import { CheckpointCodec } from "./checkpoint-codec.js";
 import { CheckpointDoor } from "./checkpoint-door.js";
 import type {
@@ -20,14 +28,6 @@ import type {
   PendingWrite,
   PutOptions,
 } from "./checkpoint-types.js";
-import type {
-  CheckpointBackend,
-  Lease,
-  LeaseFence,
-  LeaseRequest,
-  LoadedCheckpoint,
-  StoredBlob,
-} from "./types.js";
 
 export type * from "./checkpoint-types.js";
 

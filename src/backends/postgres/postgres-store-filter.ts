@@ -4,7 +4,7 @@
  * `doc` answers; `->` with text keys never indexes into arrays, matching the other backends;
  * strings compare with COLLATE "C" (code-point order). Everything is a bound parameter.
  */
-import type { FilterCondition, FilterScalar } from "../../store/store-types.js";
+import type { FilterCondition, FilterScalar } from "../../store/store-backend.js";
 
 /** Binds a parameter and returns its placeholder. */
 export type Bind = (value: unknown) => string;

@@ -4,7 +4,7 @@
  * every condition is wrapped in IFNULL so a missing field is plainly false, never NULL.
  * Operands and paths are always bound parameters.
  */
-import type { FilterCondition, FilterScalar } from "../../store/store-types.js";
+import type { FilterCondition, FilterScalar } from "../../store/store-backend.js";
 
 /** The conditions as one SQL expression (`1` when there are none); pushes its parameters. */
 export function sqliteFilterSql(conditions: readonly FilterCondition[], params: unknown[]): string {

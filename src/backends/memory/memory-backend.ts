@@ -3,8 +3,7 @@
  * atomic writes (each method runs to completion on the event loop), compare-and-set on the head,
  * tombstones, leases; nothing survives the process.
  */
-import { ConflictError, LeaseLostError, ThreadDeletedError } from "../../errors.js";
-import { compareWrites, resolveBlobChain } from "../blob-chain.js";
+import { compareWrites, resolveBlobChain } from "../../checkpoint/blob-chain.js";
 import type {
   CheckpointBackend,
   CheckpointKey,
@@ -17,7 +16,8 @@ import type {
   StoredBlob,
   StoredCheckpoint,
   StoredWrite,
-} from "../types.js";
+} from "../../checkpoint/checkpoint-backend.js";
+import { ConflictError, LeaseLostError, ThreadDeletedError } from "../../errors.js";
 
 interface ThreadEntry {
   deleted: boolean;

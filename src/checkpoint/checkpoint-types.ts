@@ -3,8 +3,13 @@
  * checkpoint and its changed channels look like on the way to the `Checkpointer`.
  */
 import type { JsonSerializer } from "../serde/serializer.js";
+import type {
+  ChannelVersion,
+  LeaseFence,
+  StoredBlob,
+  StoredCheckpoint,
+} from "./checkpoint-backend.js";
 import type { AppendPolicy } from "./checkpoint-codec.js";
-import type { ChannelVersion, LeaseFence, StoredBlob, StoredCheckpoint } from "./types.js";
 
 /** Metadata of a checkpoint: `source` and `step` always, plus whatever the caller added. */
 export interface CheckpointMetadata {
