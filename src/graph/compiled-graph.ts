@@ -12,6 +12,7 @@ import {
   createCheckpointer,
 } from "../storage/checkpointer.js";
 import { MemoryBackend } from "../storage/memory/memory-backend.js";
+import { type RepairResult, scanThread } from "../storage/repair.js";
 import type { CheckpointBackend } from "../storage/types.js";
 import type { Store } from "../store/store.js";
 import { applyWrites, stateView, toWrites } from "./apply.js";
@@ -207,11 +208,13 @@ export class CompiledGraph<C extends ChannelMap> {
     ) {
       throw new InvalidInputError(`asNode "${asNode}" is not a node of this graph`);
     }
-    const head = await this.checkpointer.get(ref.threadId);
+    // Only the head's id is needed (the new id sorts after it, and the write is a compare-and-set
+    // on it), so a damaged head does not stop a fork from an intact checkpoint.
+    const headId = await this.checkpointer.headId(ref.threadId);
     const base =
-      ref.checkpointId === undefined
-        ? head
-        : await this.checkpointer.get(ref.threadId, { checkpointId: ref.checkpointId });
+      headId === undefined
+        ? undefined
+        : await this.checkpointer.get(ref.threadId, { checkpointId: ref.checkpointId ?? headId });
     if (!base) {
       throw new NotFoundError(
         ref.checkpointId
@@ -221,7 +224,7 @@ export class CompiledGraph<C extends ChannelMap> {
       );
     }
     const current = this.#load(base);
-    const id = newCheckpointId(head!.checkpoint.id);
+    const id = newCheckpointId(headId);
     const { writes } = toWrites(this.#spec.channels, asNode ?? "update", values ?? {});
     const applied = applyWrites(this.#spec.channels, current, writes, id, {
       singleWriterCheck: false,
@@ -271,7 +274,7 @@ export class CompiledGraph<C extends ChannelMap> {
           (channel) => this.#spec.channels[channel]?.kind,
         ),
       },
-      { expectedHead: head!.checkpoint.id },
+      { expectedHead: headId },
     );
     return { threadId: ref.threadId, checkpointId: id };
   }
@@ -293,12 +296,15 @@ export class CompiledGraph<C extends ChannelMap> {
   async getLineage(ref: { threadId: string }): Promise<Lineage> {
     validateThreadId(ref.threadId);
     const headers = [];
-    for await (const tuple of this.checkpointer.list({
-      threadId: ref.threadId,
-      ns: "",
+    const damaged: { checkpointId: string; reason: string }[] = [];
+    for await (const scanned of scanThread(this.checkpointer, ref.threadId, {
       includeValues: false,
     })) {
-      const c = tuple.checkpoint;
+      if (scanned.damage) {
+        damaged.push({ checkpointId: scanned.id, reason: scanned.damage.message });
+        continue;
+      }
+      const c = scanned.tuple.checkpoint;
       headers.push({
         checkpointId: c.id,
         parentId: c.parentId,
@@ -307,7 +313,20 @@ export class CompiledGraph<C extends ChannelMap> {
         createdAt: c.createdAt,
       });
     }
-    return buildLineage(headers);
+    return { ...buildLineage(headers), damaged };
+  }
+
+  /**
+   * Recovery from damaged storage: moves the thread's head back to its newest intact checkpoint
+   * and keeps the damaged checkpoints above it aside, readable with
+   * `checkpointer.listQuarantined(threadId)`. Returns what it moved; a no-op on an intact head.
+   *
+   * @example
+   * const { headId, quarantined } = await app.repairThread({ threadId: "support-1" });
+   */
+  async repairThread(ref: { threadId: string }): Promise<RepairResult> {
+    validateThreadId(ref.threadId);
+    return this.checkpointer.repairThread(ref.threadId);
   }
 
   /** What changed in the values between two checkpoints of a thread. */

@@ -30,6 +30,11 @@ export interface Lineage {
   readonly branches: readonly Branch[];
   /** The thread's head: its newest checkpoint. */
   readonly currentId: string | undefined;
+  /**
+   * Checkpoints whose stored header cannot be read (see `repairThread`), newest first; they are
+   * not in `nodes`. Absent or empty when nothing is damaged.
+   */
+  readonly damaged?: readonly { readonly checkpointId: string; readonly reason: string }[];
 }
 
 /** Builds the tree from checkpoint headers (any order). */

@@ -5,6 +5,7 @@
  */
 import {
   ClosedError,
+  CorruptionError,
   InvalidInputError,
   isRewindError,
   SerializationError,
@@ -13,6 +14,7 @@ import {
 import { validateThreadId } from "../ids.js";
 import { defaultSerializer, type JsonSerializer } from "../serde/serializer.js";
 import { appendAll } from "./blob-chain.js";
+import { type RepairResult, repairThread } from "./repair.js";
 import type {
   ChannelVersion,
   CheckpointBackend,
@@ -20,6 +22,7 @@ import type {
   Lease,
   LeaseFence,
   LoadedCheckpoint,
+  QuarantinedCheckpoint,
   StoredBlob,
   StoredCheckpoint,
   StoredWrite,
@@ -312,6 +315,51 @@ export class Checkpointer {
     for await (const loaded of rows) yield this.decode(loaded, options.includeValues !== false);
   }
 
+  /**
+   * The id of the newest checkpoint of (threadId, ns), read from its row's header only and never
+   * decoded, so a damaged head still has an id; `undefined` for an empty thread.
+   */
+  async headId(threadId: string, options: { ns?: string } = {}): Promise<string | undefined> {
+    validateThreadId(threadId);
+    await this.ready();
+    const query = { threadId, ns: options.ns ?? "", limit: 1, includeValues: false };
+    try {
+      for await (const loaded of this.backend.listCheckpoints(query)) return loaded.checkpoint.id;
+      return undefined;
+    } catch (error) {
+      // A backend that cannot read the head's row names it.
+      if (isRewindError(error, "CORRUPTED") && error.checkpointId) return error.checkpointId;
+      return this.#call(threadId, undefined, () => Promise.reject(error));
+    }
+  }
+
+  /**
+   * Moves the head of (threadId, ns) back to its newest intact checkpoint, keeping the damaged
+   * checkpoints above it aside (see {@link listQuarantined}). A no-op when the head is intact.
+   */
+  async repairThread(threadId: string, options: { ns?: string } = {}): Promise<RepairResult> {
+    validateThreadId(threadId);
+    await this.ready();
+    return repairThread(this, threadId, options.ns ?? "", (request) => {
+      const backend = this.backend;
+      if (!backend.quarantine) {
+        throw new StorageError(`the ${backend.name} backend cannot move checkpoints aside`, {
+          threadId,
+        });
+      }
+      return this.#call(threadId, request.expectedHead, () => backend.quarantine!(request));
+    });
+  }
+
+  /** Checkpoints {@link repairThread} moved aside, as they were stored, newest first. */
+  async listQuarantined(threadId: string): Promise<QuarantinedCheckpoint[]> {
+    validateThreadId(threadId);
+    await this.ready();
+    const backend = this.backend;
+    if (!backend.listQuarantined) return [];
+    return this.#call(threadId, undefined, () => backend.listQuarantined!(threadId));
+  }
+
   /** Deletes a thread everywhere and leaves a tombstone that refuses late writes. */
   async deleteThread(threadId: string): Promise<void> {
     validateThreadId(threadId);
@@ -360,6 +408,12 @@ export class Checkpointer {
     const row = loaded.checkpoint;
     const where = { threadId: row.threadId, checkpointId: row.id };
     try {
+      if (!isVersionMap(row.channelVersions)) {
+        throw new CorruptionError(
+          `checkpoint ${row.id} of thread "${row.threadId}" has unreadable channel versions`,
+          where,
+        );
+      }
       const body = JSON.parse(row.body) as { vs?: unknown; sv?: unknown; f?: unknown; x?: unknown };
       const metadata = this.serializer.parse(row.metadata) as CheckpointMetadata;
       const values: Record<string, unknown> = {};
@@ -415,9 +469,9 @@ export class Checkpointer {
     const base = chain[0];
     const last = chain.at(-1);
     if (!base || base.kind === "append" || last?.version !== String(version)) {
-      throw new SerializationError(
+      throw new CorruptionError(
         `checkpoint ${where.checkpointId} of thread "${where.threadId}" is missing stored values of channel "${channel}" (version ${String(version)})`,
-        where,
+        { ...where, channel },
       );
     }
     if (base.kind === "empty")
@@ -427,11 +481,11 @@ export class Checkpointer {
       chain.slice(1).map((blob) => this.serializer.decode(blob.value!)),
       last.depth,
       (what) =>
-        new SerializationError(
+        new CorruptionError(
           what === "base"
-            ? `channel "${channel}" has appends on a value that is not an array`
-            : `append of channel "${channel}" is not an array`,
-          where,
+            ? `checkpoint ${where.checkpointId} of thread "${where.threadId}": channel "${channel}" has appends on a value that is not an array`
+            : `checkpoint ${where.checkpointId} of thread "${where.threadId}": an append of channel "${channel}" is not an array`,
+          { ...where, channel },
         ),
     );
     return {
@@ -550,6 +604,12 @@ function validateName(value: unknown, what: string): void {
   if (value.includes("\0") || LONE_SURROGATE.test(value)) {
     throw new InvalidInputError(`${what} must not contain NUL or unpaired surrogate characters`);
   }
+}
+
+/** A channel -> version map as the seam defines it: a plain object of strings and numbers. */
+function isVersionMap(value: unknown): value is Record<string, ChannelVersion> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  return Object.values(value).every((v) => typeof v === "string" || typeof v === "number");
 }
 
 function validateTtl(ttlMs: number): void {

@@ -141,6 +141,31 @@ export interface LeaseRequest {
   readonly steal?: boolean | undefined;
 }
 
+/** What {@link CheckpointBackend.quarantine} moves aside, atomically. */
+export interface QuarantineRequest {
+  readonly threadId: string;
+  readonly ns: string;
+  /** The checkpoints to move, each with why (shown by {@link CheckpointBackend.listQuarantined}). */
+  readonly checkpoints: readonly { readonly id: string; readonly reason: string }[];
+  /** Compare-and-set: the head of (threadId, ns) must still be this id, else `ConflictError`. */
+  readonly expectedHead: string;
+}
+
+/** A checkpoint row a repair moved aside, as it was stored (text columns untouched). */
+export interface QuarantinedCheckpoint {
+  readonly threadId: string;
+  readonly ns: string;
+  readonly checkpointId: string;
+  readonly parentId: string | null;
+  readonly createdAt: string | null;
+  readonly versions: string | null;
+  readonly metadata: string | null;
+  readonly body: string | null;
+  readonly reason: string;
+  /** Epoch milliseconds. */
+  readonly quarantinedAt: number;
+}
+
 /**
  * The checkpoint storage interface every backend implements. All methods may be called
  * concurrently; each write is atomic. Backends throw Rewind errors (`ConflictError`,
@@ -174,6 +199,14 @@ export interface CheckpointBackend {
   renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined>;
   /** Gives the lease up if still held; a no-op otherwise. */
   releaseLease(lease: Lease): Promise<void>;
+  /**
+   * Optional (repair): removes these checkpoint rows from the thread and keeps them, as stored,
+   * in a quarantine the thread's delete also clears; the head becomes the newest row left.
+   * Their values and writes stay where they are. A backend without it cannot repair threads.
+   */
+  quarantine?(request: QuarantineRequest): Promise<void>;
+  /** Optional (repair): the thread's quarantined rows, newest id first. */
+  listQuarantined?(threadId: string): Promise<QuarantinedCheckpoint[]>;
   /** Releases connections or handles the backend opened itself. Called once. */
   close(): Promise<void>;
 }

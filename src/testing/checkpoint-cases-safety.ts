@@ -6,9 +6,9 @@ import { expect } from "vitest";
 import {
   ClosedError,
   ConflictError,
+  CorruptionError,
   InvalidInputError,
   LeaseLostError,
-  SerializationError,
   ThreadDeletedError,
 } from "../errors.js";
 import {
@@ -45,7 +45,7 @@ async function blobStored(
     blobs: [],
   });
   const error = await caught(() => ctx.checkpointer.get(threadId, { checkpointId: probe }));
-  if (error !== undefined && !(error instanceof SerializationError)) throw error;
+  if (error !== undefined && !(error instanceof CorruptionError)) throw error;
   return error === undefined;
 }
 

@@ -14,9 +14,12 @@ import type {
   LeaseFence,
   LeaseRequest,
   LoadedCheckpoint,
+  QuarantinedCheckpoint,
+  QuarantineRequest,
   StoredWrite,
 } from "../types.js";
 import { migrateSqlite } from "./sqlite-migrations.js";
+import { listQuarantinedRows } from "./sqlite-quarantine.js";
 import { SqliteReader } from "./sqlite-reader.js";
 import type {
   SqliteBackendOptions,
@@ -141,6 +144,16 @@ export class SqliteBackend implements CheckpointBackend {
   }
 
   /** Closes the database if this backend opened it; a handle passed in is left open. Idempotent. */
+  async quarantine(request: QuarantineRequest): Promise<void> {
+    if (!this.#db) await this.setup();
+    this.#writer.quarantine(request);
+  }
+
+  async listQuarantined(threadId: string): Promise<QuarantinedCheckpoint[]> {
+    if (!this.#db) await this.setup();
+    return listQuarantinedRows((sql) => this.#stmt(sql), threadId);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

@@ -2,7 +2,7 @@
  * The read side of the SQLite backend: one checkpoint with its blob chains and writes, and
  * listings streamed in pages with keyset pagination (never a query over the whole history).
  */
-import { SerializationError } from "../../errors.js";
+import { CorruptionError, isRewindError } from "../../errors.js";
 import { JSON_TAG } from "../../serde/serializer.js";
 import { compareWrites, MAX_CHAIN } from "../blob-chain.js";
 import type { CheckpointQuery, LoadedCheckpoint, StoredBlob, StoredCheckpoint } from "../types.js";
@@ -148,8 +148,8 @@ export class SqliteReader {
     try {
       return { checkpoint, blobs: this.#chains(row, checkpoint), writes: this.#writes(row) };
     } catch (cause) {
-      if (cause instanceof SerializationError) throw cause;
-      throw new SerializationError(
+      if (isRewindError(cause)) throw cause;
+      throw new CorruptionError(
         `checkpoint ${row.id} of thread "${threadId}" could not be read: ${(cause as Error).message}`,
         { ...where, cause },
       );

@@ -11,11 +11,13 @@ import type {
   Lease,
   LeaseFence,
   LeaseRequest,
+  QuarantineRequest,
   StoredBlob,
   StoredCheckpoint,
   StoredWrite,
 } from "../types.js";
 import { decodeInline, encodeInline, inlineSize } from "./sqlite-inline.js";
+import { quarantineRows } from "./sqlite-quarantine.js";
 import { encodeCreatedAt, encodeVersions, KIND_CODES, packId, packSpilled } from "./sqlite-rows.js";
 import type { SqliteDatabaseLike, SqliteStatementLike } from "./sqlite-types.js";
 
@@ -67,6 +69,7 @@ const SQL = {
   deleteBlobs: "DELETE FROM rewind_blobs WHERE tid = ?",
   deleteWrites: "DELETE FROM rewind_writes WHERE tid = ?",
   deleteCheckpoints: "DELETE FROM rewind_checkpoints WHERE tid = ?",
+  deleteQuarantine: "DELETE FROM rewind_quarantine WHERE tid = ?",
   tombstone:
     "UPDATE rewind_threads SET deleted = 1, lease_owner = NULL, lease_expires_at = NULL WHERE tid = ?",
   takeLease:
@@ -251,7 +254,15 @@ export class SqliteWriter {
       this.#stmt(SQL.deleteBlobs).run(tid);
       this.#stmt(SQL.deleteWrites).run(tid);
       this.#stmt(SQL.deleteCheckpoints).run(tid);
+      this.#stmt(SQL.deleteQuarantine).run(tid);
       this.#stmt(SQL.tombstone).run(tid);
+    });
+  }
+
+  quarantine(request: QuarantineRequest): void {
+    this.#transaction(() => {
+      const { tid } = this.#writable(request.threadId, undefined);
+      quarantineRows(this.#stmt, tid, request, this.#now());
     });
   }
 
