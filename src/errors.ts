@@ -15,6 +15,8 @@ export type RewindErrorCode =
   | "CORRUPTED"
   | "MIGRATION"
   | "STORAGE"
+  | "CONNECTION"
+  | "TIMEOUT"
   | "CLOSED"
   | "RECURSION_LIMIT"
   | "INVALID_GRAPH"
@@ -119,6 +121,28 @@ export class MigrationError extends RewindError {
 export class StorageError extends RewindError {
   constructor(message: string, options?: RewindErrorOptions) {
     super("STORAGE", message, options);
+  }
+}
+
+/**
+ * The database could not be reached or opened: a wrong URL, host, role, password or database
+ * name, a refused or dropped connection, a connect timeout, or (SQLite) a path that is not a
+ * usable database file. The message names what was tried (never a password); `cause` holds the
+ * driver's error. Nothing was read or written, so the call is safe to retry.
+ */
+export class ConnectionError extends RewindError {
+  constructor(message: string, options?: RewindErrorOptions) {
+    super("CONNECTION", message, options);
+  }
+}
+
+/**
+ * A query ran past its timeout and was abandoned. A write may or may not have been applied:
+ * read the thread back before retrying it.
+ */
+export class TimeoutError extends RewindError {
+  constructor(message: string, options?: RewindErrorOptions) {
+    super("TIMEOUT", message, options);
   }
 }
 

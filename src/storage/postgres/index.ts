@@ -12,6 +12,11 @@ import { PostgresBackend, type PostgresBackendOptions } from "./postgres-backend
 
 export type { PgClientLike, PgPoolLike, PgQueryConfig, PgQueryResult } from "./pg-types.js";
 export { PostgresBackend, type PostgresBackendOptions } from "./postgres-backend.js";
+export {
+  POSTGRES_DEFAULTS,
+  PostgresClient,
+  type PostgresClientOptions,
+} from "./postgres-client.js";
 export { migratePostgres, POSTGRES_MIGRATIONS } from "./postgres-migrations.js";
 export {
   createPostgresStore,

@@ -6,7 +6,6 @@
 import {
   ConflictError,
   CorruptionError,
-  InvalidInputError,
   LeaseLostError,
   ThreadDeletedError,
 } from "../../errors.js";
@@ -26,73 +25,56 @@ import type {
   StoredCheckpoint,
   StoredWrite,
 } from "../types.js";
-import { openPgPool, type PgPoolLike, quoteSchema } from "./pg-types.js";
+import type { PgPoolLike } from "./pg-types.js";
+import {
+  POSTGRES_DEFAULTS,
+  PostgresClient,
+  type PostgresClientOptions,
+  quoteSchema,
+} from "./postgres-client.js";
 import { jsonbSafe, metadataMatches } from "./postgres-metadata.js";
-import { migratePostgres } from "./postgres-migrations.js";
+import { POSTGRES_CHECKPOINT_SCHEMA } from "./postgres-migrations.js";
 import { listQuarantinedPostgres, quarantinePostgres } from "./postgres-quarantine.js";
 import { loadQuery, type PageCursor, pageQuery } from "./postgres-queries.js";
-import { PostgresStatements } from "./postgres-statements.js";
 
-/** Options of {@link PostgresBackend}. */
-export interface PostgresBackendOptions {
-  /** Schema holding Rewind's tables (created if missing). Default `"rewind"`. */
-  schema?: string;
+/** Options of {@link PostgresBackend}: the connection settings, and the listing page size. */
+export interface PostgresBackendOptions extends PostgresClientOptions {
   /**
    * Checkpoints fetched per page by `listCheckpoints`. Default 100. Pages much above 1,000 are
    * costed high enough for the server to JIT-compile each page's query (tens of milliseconds).
    */
   pageSize?: number;
-  /** Pool size when Rewind opens the pool from a connection string. Default 10. */
-  maxConnections?: number;
-  /**
-   * Send queries as named prepared statements, planned once per connection. Default `true`.
-   * Set `false` behind a pooler that shares server sessions between clients (PgBouncer in
-   * transaction mode); Rewind also turns them off by itself the first time a server says so.
-   */
-  preparedStatements?: boolean;
 }
 
 const KINDS = { full: 0, append: 1, empty: 2 } as const;
 const KIND_NAMES = ["full", "append", "empty"] as const;
 
-/** PostgreSQL implementation of {@link CheckpointBackend}. */
+/**
+ * PostgreSQL implementation of {@link CheckpointBackend}, on the shared {@link PostgresClient}.
+ * `setup()` (called once by the checkpointer) creates and migrates the schema.
+ */
 export class PostgresBackend implements CheckpointBackend {
   readonly name = "postgres";
   readonly schema: string;
   readonly #quoted: string;
-  readonly #source: string | PgPoolLike;
-  readonly #ownsPool: boolean;
+  readonly #client: PostgresClient;
   readonly #pageSize: number;
-  readonly #maxConnections: number;
-  readonly #statements: PostgresStatements;
   // Built once: the same string each call keeps its cached hash for the statement-name lookup.
   readonly #loadLatest: string;
   readonly #loadById: string;
-  // A promise, so that concurrent first calls share one pool instead of each opening one.
-  #pool: Promise<PgPoolLike> | undefined;
 
   /** `database`: a connection string (Rewind opens and closes the pool) or your `pg.Pool` (left open). */
   constructor(database: string | PgPoolLike, options: PostgresBackendOptions = {}) {
-    if (
-      typeof database !== "string" &&
-      (typeof database !== "object" || database === null || typeof database.query !== "function")
-    ) {
-      throw new InvalidInputError("PostgresBackend needs a connection string or a pg.Pool");
-    }
-    this.schema = options.schema ?? "rewind";
-    this.#quoted = quoteSchema(this.schema, (m) => new InvalidInputError(m));
-    this.#source = database;
-    this.#ownsPool = typeof database === "string";
+    this.#client = new PostgresClient(database, options, "PostgreSQL backend");
+    this.schema = options.schema ?? POSTGRES_DEFAULTS.schema;
+    this.#quoted = quoteSchema(this.schema);
     this.#pageSize = options.pageSize ?? 100;
-    this.#maxConnections = options.maxConnections ?? 10;
-    this.#statements = new PostgresStatements(options.preparedStatements !== false);
     this.#loadLatest = loadQuery(this.#quoted, false);
     this.#loadById = loadQuery(this.#quoted, true);
   }
 
   async setup(): Promise<void> {
-    const pool = await this.#poolReady();
-    await migratePostgres(pool, this.schema, this.#quoted);
+    await this.#client.migrate(this.schema, POSTGRES_CHECKPOINT_SCHEMA);
   }
 
   async putCheckpoint(put: CheckpointPut): Promise<void> {
@@ -246,24 +228,13 @@ export class PostgresBackend implements CheckpointBackend {
     return listQuarantinedPostgres((t, v) => this.#query(t, v), this.#quoted, threadId);
   }
 
+  /** Ends the pool if Rewind opened it; your pool is left open. */
   async close(): Promise<void> {
-    const pool = this.#pool;
-    this.#pool = undefined;
-    // A pool that never opened (no pg package) has nothing to end.
-    const opened = await pool?.catch(() => undefined);
-    if (opened && this.#ownsPool) await opened.end();
+    await this.#client.close();
   }
 
-  #poolReady(): Promise<PgPoolLike> {
-    this.#pool ??=
-      typeof this.#source === "string"
-        ? openPgPool(this.#source, this.#maxConnections)
-        : Promise.resolve(this.#source);
-    return this.#pool;
-  }
-
-  async #query(text: string, values: unknown[], named = true) {
-    return this.#statements.query(await this.#poolReady(), text, values, named);
+  #query(text: string, values: unknown[], named = true) {
+    return this.#client.query(text, values, named);
   }
 
   #check(

@@ -1,10 +1,11 @@
 /**
  * PostgreSQL schema of the checkpoint backend: an ordered list (the index is the version),
- * applied on first use in one transaction under an advisory lock and recorded in
- * `rewind_migrations`, so processes starting together migrate exactly once.
+ * applied on first use by the one PostgreSQL runner (`PostgresClient.migrate`: one transaction
+ * under an advisory lock) and recorded in `rewind_migrations`, so processes starting together
+ * migrate exactly once.
  */
-import { MigrationError } from "../../errors.js";
-import { ensureSchema, type PgPoolLike } from "./pg-types.js";
+import type { PgPoolLike } from "./pg-types.js";
+import { PostgresClient, type PostgresMigrationSpec } from "./postgres-client.js";
 
 /** `s` is the quoted schema name. */
 export const POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
@@ -247,48 +248,21 @@ export const POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
   END $fn$;`,
 ];
 
-/** Applies the missing migrations; returns how many ran. Safe to call from many processes at once. */
-export async function migratePostgres(
-  pool: PgPoolLike,
-  schema: string,
-  quoted: string,
-): Promise<number> {
-  const client = await pool.connect();
-  let broken = false;
-  try {
-    await client.query("BEGIN");
-    // One lock per schema: concurrent first uses wait here and then find the work done.
-    await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [
-      `rewind:checkpoints:${schema}`,
-    ]);
-    await ensureSchema(client, schema, quoted);
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${quoted}.rewind_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
-    );
-    const { rows } = await client.query(
-      `SELECT COALESCE(MAX(version), 0) AS v FROM ${quoted}.rewind_migrations`,
-    );
-    const current = Number(rows[0].v);
-    if (current > POSTGRES_MIGRATIONS.length) {
-      throw new MigrationError(
-        `schema ${schema} is at version ${current}, newer than this Rewind (${POSTGRES_MIGRATIONS.length}); upgrade Rewind`,
-      );
-    }
-    for (let v = current + 1; v <= POSTGRES_MIGRATIONS.length; v++) {
-      await client.query(POSTGRES_MIGRATIONS[v - 1]!(quoted));
-      await client.query(`INSERT INTO ${quoted}.rewind_migrations (version) VALUES ($1)`, [v]);
-    }
-    await client.query("COMMIT");
-    return POSTGRES_MIGRATIONS.length - current;
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => {
-      broken = true;
-    });
-    if (error instanceof MigrationError) throw error;
-    throw new MigrationError(`PostgreSQL migration failed: ${(error as Error).message}`, {
-      cause: error,
-    });
-  } finally {
-    client.release(broken);
-  }
+/** The checkpoint tables' migrations, their lock and the table recording them. */
+export const POSTGRES_CHECKPOINT_SCHEMA: PostgresMigrationSpec = {
+  table: "rewind_migrations",
+  lockKey: (schema) => `rewind:checkpoints:${schema}`,
+  migrations: (quoted) => POSTGRES_MIGRATIONS.map((migration) => migration(quoted)),
+  label: "checkpoint",
+};
+
+/**
+ * Applies the missing checkpoint migrations to `schema` through `pool` (left open); returns how
+ * many ran. Safe to call from many processes at once.
+ */
+export async function migratePostgres(pool: PgPoolLike, schema: string): Promise<number> {
+  return new PostgresClient(pool, {}, "PostgreSQL migration").migrate(
+    schema,
+    POSTGRES_CHECKPOINT_SCHEMA,
+  );
 }

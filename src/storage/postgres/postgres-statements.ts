@@ -4,7 +4,6 @@
  * about 1 ms of server CPU, five times its execution).
  */
 import { createHash } from "node:crypto";
-import { StorageError } from "../../errors.js";
 import type { PgPoolLike, PgQueryResult } from "./pg-types.js";
 
 /**
@@ -14,7 +13,7 @@ import type { PgPoolLike, PgQueryResult } from "./pg-types.js";
  */
 const SESSION_NOT_OURS = new Set(["42P05", "26000"]);
 
-/** Statements named per backend instance stay few: fixed texts plus the list shapes. */
+/** Statements named per client stay few: fixed texts plus the list shapes. */
 const MAX_NAMED = 256;
 
 /** A pool's queries, prepared by name when the connection allows it. */
@@ -28,28 +27,27 @@ export class PostgresStatements {
   }
 
   /**
-   * Runs `text` with `values`. A `text` passed with `named: false` (one whose shape varies
-   * without bound) is never prepared. Driver errors come back as `StorageError`.
+   * Runs `text` with `values` on `pool`, abandoned after `timeoutMs` when given. A `text` passed
+   * with `named: false` (one whose shape varies without bound) is never prepared. Driver errors
+   * are thrown as they are; the client names them.
    */
   async query(
     pool: PgPoolLike,
     text: string,
     values: unknown[],
-    named = true,
+    named: boolean,
+    timeoutMs: number | undefined,
   ): Promise<PgQueryResult> {
+    const timeout = timeoutMs ? { query_timeout: timeoutMs } : {};
     const name = this.#prepare && named ? this.#nameOf(text) : undefined;
+    if (name === undefined) return await pool.query({ text, values, ...timeout });
     try {
-      if (name === undefined) return await pool.query(text, values);
-      try {
-        return await pool.query({ name, text, values });
-      } catch (error) {
-        if (!SESSION_NOT_OURS.has((error as { code?: string }).code ?? "")) throw error;
-        // The statement never ran; from now on this backend sends its queries unnamed.
-        this.#prepare = false;
-        return await pool.query(text, values);
-      }
-    } catch (cause) {
-      throw new StorageError(`PostgreSQL query failed: ${(cause as Error).message}`, { cause });
+      return await pool.query({ name, text, values, ...timeout });
+    } catch (error) {
+      if (!SESSION_NOT_OURS.has((error as { code?: string }).code ?? "")) throw error;
+      // The statement never ran; from now on these queries are sent unnamed.
+      this.#prepare = false;
+      return await pool.query({ text, values, ...timeout });
     }
   }
 

@@ -1,11 +1,11 @@
 /**
  * Schema of the PostgreSQL store as an ordered list of migrations (the index is the version),
- * applied in one transaction under an advisory lock per schema, so processes starting together
- * migrate once, and recorded in `rewind_store_migrations`. The tables have names of their own,
+ * applied by the one PostgreSQL runner in one transaction under an advisory lock per schema, so
+ * processes starting together migrate once, and recorded in `rewind_store_migrations`. The tables have names of their own,
  * so the store can share a database, schema and pool with the checkpointer.
  */
-import { InvalidInputError, MigrationError } from "../../errors.js";
-import { ensureSchema, type PgPoolLike, quoteSchema } from "./pg-types.js";
+import type { PgPoolLike } from "./pg-types.js";
+import { PostgresClient, type PostgresMigrationSpec } from "./postgres-client.js";
 
 /**
  * Migrations, oldest first, given the quoted schema name. `path` is the namespace encoded by
@@ -35,48 +35,15 @@ export function postgresStoreMigrations(schema: string): readonly string[] {
   ];
 }
 
-/** Brings the schema to the latest version; a no-op when it is there already. */
-export async function migratePostgresStore(pool: PgPoolLike, schema: string): Promise<void> {
-  const quoted = quoteIdentifier(schema);
-  const migrations = postgresStoreMigrations(quoted);
-  const client = await pool.connect();
-  let broken = false;
-  try {
-    await client.query("BEGIN");
-    await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`rewind_store:${schema}`]);
-    await ensureSchema(client, schema, quoted);
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${quoted}.rewind_store_migrations (
-         version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
-    );
-    const { rows } = await client.query(
-      `SELECT COALESCE(MAX(version), 0) AS v FROM ${quoted}.rewind_store_migrations`,
-    );
-    const from = Number(rows[0]?.v ?? 0);
-    if (from > migrations.length) {
-      throw new MigrationError(
-        `the store schema in "${schema}" is at version ${from}, newer than this version of Rewind knows (${migrations.length})`,
-      );
-    }
-    for (let version = from + 1; version <= migrations.length; version++) {
-      await client.query(migrations[version - 1]!);
-      await client.query(`INSERT INTO ${quoted}.rewind_store_migrations (version) VALUES ($1)`, [
-        version,
-      ]);
-    }
-    await client.query("COMMIT");
-  } catch (cause) {
-    await client.query("ROLLBACK").catch(() => {
-      broken = true;
-    });
-    if (cause instanceof MigrationError) throw cause;
-    throw new MigrationError(`store migration failed: ${(cause as Error).message}`, { cause });
-  } finally {
-    client.release(broken);
-  }
-}
+/** The store table's migrations, their lock and the table recording them. */
+export const POSTGRES_STORE_SCHEMA: PostgresMigrationSpec = {
+  table: "rewind_store_migrations",
+  lockKey: (schema) => `rewind_store:${schema}`,
+  migrations: postgresStoreMigrations,
+  label: "store",
+};
 
-/** Quotes a schema name; a name that is not a plain identifier is an {@link InvalidInputError}. */
-export function quoteIdentifier(name: string): string {
-  return quoteSchema(name, (message) => new InvalidInputError(message));
+/** Brings the store schema in `schema` to the latest version through `pool` (left open). */
+export async function migratePostgresStore(pool: PgPoolLike, schema: string): Promise<void> {
+  await new PostgresClient(pool, {}, "PostgreSQL migration").migrate(schema, POSTGRES_STORE_SCHEMA);
 }

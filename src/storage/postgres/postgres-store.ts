@@ -4,7 +4,7 @@
  * value, and a batch is one transaction on one connection. It can share the checkpointer's pool
  * and schema: its tables have names of their own.
  */
-import { ConflictError, InvalidInputError, StorageError } from "../../errors.js";
+import { ConflictError } from "../../errors.js";
 import {
   decodeNamespace,
   encodeNamespace,
@@ -21,17 +21,29 @@ import type {
   StoreSearchOp,
 } from "../../store/store-types.js";
 import { rankBySimilarity, vectorFromBytes, vectorToBytes } from "../../store/store-vectors.js";
-import { openPgPool, type PgClientLike, type PgPoolLike } from "./pg-types.js";
+import type { PgPoolLike } from "./pg-types.js";
+import {
+  type PgQueryable,
+  POSTGRES_DEFAULTS,
+  PostgresClient,
+  type PostgresClientOptions,
+  quoteSchema,
+} from "./postgres-client.js";
 import { type Bind, jsonbDocText, postgresFilterSql } from "./postgres-store-filter.js";
-import { migratePostgresStore, quoteIdentifier } from "./postgres-store-migrations.js";
+import { POSTGRES_STORE_SCHEMA } from "./postgres-store-migrations.js";
 
-/** Options of the PostgreSQL store backend. */
-export interface PostgresStoreBackendOptions {
-  /** Schema of the store's tables, created if missing. Default `public`. */
-  schema?: string;
-}
+/**
+ * Options of the PostgreSQL store backend: the connection settings the checkpoint backend takes,
+ * with the same defaults. `schema` defaults to `"rewind"`, like the checkpointer's; a store made
+ * by an earlier Rewind in `public` (the old default) is found there and used when no schema is
+ * given and `"rewind"` holds no store yet.
+ */
+export type PostgresStoreBackendOptions = PostgresClientOptions;
 
-type Queryable = Pick<PgClientLike, "query">;
+/** Where stores lived before the default became the checkpointer's schema. */
+const LEGACY_SCHEMA = "public";
+
+type Queryable = PgQueryable;
 
 interface Row {
   path: string;
@@ -47,67 +59,66 @@ const COLUMNS = "path, key, value, created_at, updated_at, expires_at, ttl_ms";
 /** PostgreSQL implementation of {@link StoreBackend}. Wrap it with {@link createPostgresStore}. */
 export class PostgresStoreBackend implements StoreBackend {
   readonly name = "postgres";
-  readonly #source: string | PgPoolLike;
-  readonly #schema: string;
-  readonly #table: string;
-  #pool: PgPoolLike | undefined;
-  #closed = false;
+  readonly #client: PostgresClient;
+  readonly #schemaOption: string | undefined;
+  #table = "";
+  /** The store's texts vary with each filter's shape: they are sent unnamed, never prepared. */
+  readonly #unprepared: PgQueryable = {
+    query: (text, values) => this.#client.query(text, values, false),
+  };
 
   /**
    * `database`: a connection string (the store opens a pool and ends it on `close()`) or an open
    * `pg.Pool`, e.g. the checkpointer's (left open).
    */
   constructor(database: string | PgPoolLike, options: PostgresStoreBackendOptions = {}) {
-    if (
-      typeof database === "string" ? database.length === 0 : typeof database?.connect !== "function"
-    ) {
-      throw new InvalidInputError("the PostgreSQL store needs a connection string or a pg.Pool");
-    }
-    this.#source = database;
-    this.#schema = options.schema ?? "public";
-    this.#table = `${quoteIdentifier(this.#schema)}.rewind_store_items`;
+    this.#client = new PostgresClient(database, options, "PostgreSQL store");
+    if (options.schema !== undefined) quoteSchema(options.schema);
+    this.#schemaOption = options.schema;
   }
 
   async setup(): Promise<void> {
-    this.#pool ??= typeof this.#source === "string" ? await openPool(this.#source) : this.#source;
-    await migratePostgresStore(this.#pool, this.#schema);
+    const schema = this.#schemaOption ?? (await this.#defaultSchema());
+    await this.#client.migrate(schema, POSTGRES_STORE_SCHEMA);
+    this.#table = `${quoteSchema(schema)}.rewind_store_items`;
   }
 
   async batch(ops: readonly StoreOp[], now: number): Promise<StoreOpResult[]> {
-    const pool = this.#ready();
     // One statement is atomic by itself: no need to hold a connection for a transaction.
-    if (ops.length === 1) return [await this.#apply(pool, ops[0]!, now)];
-    const client = await pool.connect();
-    let broken = false;
-    try {
-      await client.query("BEGIN");
+    if (ops.length === 1) return [await this.#apply(this.#unprepared, ops[0]!, now)];
+    return this.#client.transaction(async (db) => {
       const results: StoreOpResult[] = [];
-      for (const op of ops) results.push(await this.#apply(client, op, now));
-      await client.query("COMMIT");
+      for (const op of ops) results.push(await this.#apply(db, op, now));
       return results;
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => {
-        broken = true;
-      });
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    });
   }
 
   async sweepExpired(now: number, limit: number): Promise<number> {
-    const result = await this.#ready().query(
+    const result = await this.#client.query(
       `DELETE FROM ${this.#table} WHERE ctid IN (
          SELECT ctid FROM ${this.#table} WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
       [now, limit],
+      false,
     );
     return result.rowCount ?? 0;
   }
 
+  /** Ends the pool if the store opened it; a pool passed in is left open. */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (typeof this.#source === "string") await this.#pool?.end();
+    await this.#client.close();
+  }
+
+  /**
+   * `"rewind"`, unless only the old default schema holds a store: then that one, so a store
+   * made before the default changed stays reachable without configuration.
+   */
+  async #defaultSchema(): Promise<string> {
+    const { rows } = await this.#client.query(
+      "SELECT to_regclass($1) IS NOT NULL AS current, to_regclass($2) IS NOT NULL AS legacy",
+      [`"${POSTGRES_DEFAULTS.schema}".rewind_store_items`, `"${LEGACY_SCHEMA}".rewind_store_items`],
+      false,
+    );
+    return rows[0].legacy && !rows[0].current ? LEGACY_SCHEMA : POSTGRES_DEFAULTS.schema;
   }
 
   async #apply(db: Queryable, op: StoreOp, now: number): Promise<StoreOpResult> {
@@ -280,11 +291,6 @@ export class PostgresStoreBackend implements StoreBackend {
     );
     return rows.map((row) => decodeNamespace(row.cut as string));
   }
-
-  #ready(): PgPoolLike {
-    if (!this.#pool || this.#closed) throw new StorageError("the PostgreSQL store is not open");
-    return this.#pool;
-  }
 }
 
 /**
@@ -298,17 +304,7 @@ export function createPostgresStore(
   database: string | PgPoolLike,
   options: PostgresStoreBackendOptions & StoreOptions = {},
 ): Store {
-  const { schema, ...storeOptions } = options;
-  return new Store(new PostgresStoreBackend(database, { schema }), storeOptions);
-}
-
-/** Opens a pool with `pg`, loaded on first use so that it stays an optional peer. */
-async function openPool(connectionString: string): Promise<PgPoolLike> {
-  try {
-    return await openPgPool(connectionString);
-  } catch (cause) {
-    throw new StorageError("the PostgreSQL store needs the pg package: npm install pg", { cause });
-  }
+  return new Store(new PostgresStoreBackend(database, options), options);
 }
 
 function item(row: Row): StoredItem {

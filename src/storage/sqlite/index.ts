@@ -11,6 +11,12 @@ import { SqliteBackend } from "./sqlite-backend.js";
 import type { SqliteBackendOptions, SqliteDatabaseLike } from "./sqlite-types.js";
 
 export { SqliteBackend } from "./sqlite-backend.js";
+export {
+  SQLITE_DEFAULTS,
+  SqliteClient,
+  type SqliteClientOptions,
+  type SqliteSynchronous,
+} from "./sqlite-client.js";
 export { migrateSqlite, SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from "./sqlite-migrations.js";
 export {
   createSqliteStore,
@@ -28,7 +34,8 @@ export type {
 /**
  * A {@link Checkpointer} on SQLite: pass a file path (created if missing, opened in WAL mode and
  * closed by `close()`) or an open better-sqlite3 database (left open). The schema is created on
- * first use.
+ * first use. Every commit is fsynced (`synchronous: "full"`, survives power loss); pass
+ * `{ synchronous: "normal" }` for faster commits that survive a process crash only.
  */
 export function createSqliteCheckpointer(
   database: string | SqliteDatabaseLike,

@@ -1,10 +1,11 @@
 /**
  * Schema of the SQLite backend as an ordered list of migrations: entry `i` takes the schema from
- * version `i` to version `i + 1`. They run automatically on first use, all pending ones in one
- * `BEGIN IMMEDIATE` transaction (so two processes starting together migrate once), and each
- * applied version is recorded in `rewind_migrations`.
+ * version `i` to version `i + 1`. They run automatically on first use through the one SQLite
+ * runner (`runSqliteMigrations`: all pending ones in one `BEGIN IMMEDIATE` transaction, so two
+ * processes starting together migrate once), and each applied version is recorded in
+ * `rewind_migrations`.
  */
-import { MigrationError } from "../../errors.js";
+import { runSqliteMigrations, type SqliteMigrationSpec } from "./sqlite-client.js";
 import type { SqliteDatabaseLike } from "./sqlite-types.js";
 
 /**
@@ -109,44 +110,21 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
 /** The schema version this code writes. */
 export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS.length;
 
+/** The checkpoint tables' migrations and the table recording them. */
+export const SQLITE_CHECKPOINT_SCHEMA: SqliteMigrationSpec = {
+  table: "rewind_migrations",
+  migrations: SQLITE_MIGRATIONS,
+  label: "checkpoint",
+};
+
 /**
- * Brings the database to {@link SQLITE_SCHEMA_VERSION}; a no-op when it is there. Throws
- * {@link MigrationError} (and changes nothing) when a migration fails or the database was
- * written by a newer Rewind.
+ * Brings the database to {@link SQLITE_SCHEMA_VERSION} and returns how many migrations ran; a
+ * no-op when it is there. Throws `MigrationError` (and changes nothing) when a migration
+ * fails or the database was written by a newer Rewind.
  */
 export function migrateSqlite(
   db: SqliteDatabaseLike,
   migrations: readonly string[] = SQLITE_MIGRATIONS,
 ): number {
-  let applied = 0;
-  try {
-    db.exec("BEGIN IMMEDIATE");
-    db.exec(
-      "CREATE TABLE IF NOT EXISTS rewind_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
-    );
-    const row = db.prepare("SELECT max(version) AS version FROM rewind_migrations").get() as {
-      version: number | null;
-    };
-    const current = row.version ?? 0;
-    if (current > migrations.length) {
-      throw new MigrationError(
-        `the database schema is at version ${current}, newer than this Rewind (${migrations.length}); upgrade Rewind`,
-      );
-    }
-    const record = db.prepare("INSERT INTO rewind_migrations (version, applied_at) VALUES (?, ?)");
-    for (let version = current; version < migrations.length; version++) {
-      db.exec(migrations[version]!);
-      record.run(version + 1, Date.now());
-      applied++;
-    }
-    db.exec("COMMIT");
-    return applied;
-  } catch (error) {
-    if (db.inTransaction) db.exec("ROLLBACK");
-    if (error instanceof MigrationError) throw error;
-    throw new MigrationError(
-      `SQLite schema migration failed, nothing was changed: ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
+  return runSqliteMigrations(db, { ...SQLITE_CHECKPOINT_SCHEMA, migrations });
 }

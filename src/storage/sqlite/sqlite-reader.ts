@@ -6,6 +6,7 @@ import { CorruptionError, isRewindError } from "../../errors.js";
 import { JSON_TAG } from "../../serde/serializer.js";
 import { compareWrites, MAX_CHAIN } from "../blob-chain.js";
 import type { CheckpointQuery, LoadedCheckpoint, StoredBlob, StoredCheckpoint } from "../types.js";
+import type { SqliteClient } from "./sqlite-client.js";
 import { metadataFilterSql } from "./sqlite-filter.js";
 import { decodeInline, type InlineValue } from "./sqlite-inline.js";
 import {
@@ -93,8 +94,8 @@ FROM rewind_writes ${SPILLED} WHERE tid = ? AND ns = ? AND checkpoint_id = ?`;
 export class SqliteReader {
   readonly #stmt: (sql: string) => SqliteStatementLike;
 
-  constructor(stmt: (sql: string) => SqliteStatementLike) {
-    this.#stmt = stmt;
+  constructor(client: SqliteClient) {
+    this.#stmt = (sql) => client.stmt(sql);
   }
 
   /** The live thread's integer id, or undefined when it has no row (or is deleted). */

@@ -1,10 +1,11 @@
 /**
  * The cross-thread store in SQLite (better-sqlite3). One table keyed by (tenant, path, key):
  * prefix search is a range scan of that key, filters run in SQL over the JSON value, a batch is
- * one IMMEDIATE transaction (a savepoint when the shared handle is already inside one). It can
+ * one IMMEDIATE transaction (a savepoint when the shared handle is already inside one). The
+ * connection is the shared {@link SqliteClient}, so it has the checkpointer's settings, and it can
  * share the checkpointer's database file or handle: its tables have names of their own.
  */
-import { ConflictError, InvalidInputError, StorageError } from "../../errors.js";
+import { ClosedError, ConflictError } from "../../errors.js";
 import {
   decodeNamespace,
   encodeNamespace,
@@ -23,15 +24,13 @@ import type {
   StoreSearchOp,
 } from "../../store/store-types.js";
 import { rankBySimilarity, vectorFromBytes, vectorToBytes } from "../../store/store-vectors.js";
+import { checkSqliteArguments, SqliteClient, type SqliteClientOptions } from "./sqlite-client.js";
 import { sqliteFilterSql } from "./sqlite-store-filter.js";
-import { migrateSqliteStore, SQLITE_STORE_TABLE as T } from "./sqlite-store-migrations.js";
+import { SQLITE_STORE_SCHEMA, SQLITE_STORE_TABLE as T } from "./sqlite-store-migrations.js";
 import type { SqliteDatabaseLike, SqliteStatementLike } from "./sqlite-types.js";
 
-/** Options of the SQLite store backend. */
-export interface SqliteStoreBackendOptions {
-  /** For a file opened here: wait this long for a busy database before failing. Default 5000. */
-  busyTimeoutMs?: number;
-}
+/** Options of the SQLite store backend: the connection settings the checkpoint backend takes. */
+export type SqliteStoreBackendOptions = SqliteClientOptions;
 
 interface Row {
   path: string;
@@ -45,39 +44,32 @@ interface Row {
 
 const COLUMNS = "path, key, value, created_at, updated_at, expires_at, ttl_ms";
 const LIVE = "(expires_at IS NULL OR expires_at > ?)";
-const CACHE_SIZE = 64;
 
 /** SQLite implementation of {@link StoreBackend}. Wrap it with {@link createSqliteStore}. */
 export class SqliteStoreBackend implements StoreBackend {
   readonly name = "sqlite";
   readonly #source: string | SqliteDatabaseLike;
-  readonly #busyTimeoutMs: number;
-  readonly #statements = new Map<string, SqliteStatementLike>();
-  #db: SqliteDatabaseLike | undefined;
-  #closed = false;
+  readonly #options: SqliteClientOptions;
+  #client: SqliteClient | undefined;
 
   /**
-   * `database`: a file path (opened in WAL mode on first use, closed by `close()`) or an open
-   * better-sqlite3 database, e.g. the checkpointer's (left open).
+   * `database`: a file path (opened in WAL mode by `setup()`, closed by `close()`) or an open
+   * better-sqlite3 database, e.g. the checkpointer's (left open). The settings are the
+   * checkpoint backend's, with the same defaults (`synchronous: "full"`).
    */
   constructor(database: string | SqliteDatabaseLike, options: SqliteStoreBackendOptions = {}) {
-    if (
-      typeof database === "string" ? database.length === 0 : typeof database?.prepare !== "function"
-    ) {
-      throw new InvalidInputError(
-        "the SQLite store needs a file path or an open better-sqlite3 database",
-      );
-    }
+    checkSqliteArguments(database, options, "SQLite store");
     this.#source = database;
-    this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    this.#options = options;
+  }
+
+  /** The open connection (after `setup()`), e.g. to read a setting in force. */
+  get client(): SqliteClient {
+    return this.#open();
   }
 
   async setup(): Promise<void> {
-    this.#db ??=
-      typeof this.#source === "string"
-        ? await openDatabase(this.#source, this.#busyTimeoutMs)
-        : this.#source;
-    migrateSqliteStore(this.#db);
+    this.#client = await SqliteClient.open(this.#source, this.#options, SQLITE_STORE_SCHEMA);
   }
 
   async batch(ops: readonly StoreOp[], now: number): Promise<StoreOpResult[]> {
@@ -86,7 +78,7 @@ export class SqliteStoreBackend implements StoreBackend {
     // only updates the expiry of hits that have a TTL, which may land one by one. Skipping it
     // keeps reads off the write lock the checkpointer needs.
     if (ops.length === 1) return [this.#apply(ops[0]!, now)];
-    return this.#atomic(writes, () => ops.map((op) => this.#apply(op, now)));
+    return this.#open().transaction(writes, () => ops.map((op) => this.#apply(op, now)));
   }
 
   async sweepExpired(now: number, limit: number): Promise<number> {
@@ -96,10 +88,8 @@ export class SqliteStoreBackend implements StoreBackend {
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#statements.clear();
-    if (typeof this.#source === "string") this.#db?.close();
+    this.#client?.close();
+    this.#client = undefined;
   }
 
   #apply(op: StoreOp, now: number): StoreOpResult {
@@ -240,50 +230,14 @@ export class SqliteStoreBackend implements StoreBackend {
     return { ...row, expires_at: expiresAt };
   }
 
-  #atomic<R>(write: boolean, fn: () => R): R {
-    const db = this.#database();
-    if (db.inTransaction) {
-      // Someone else's transaction is open on the shared handle: nest as a savepoint.
-      db.exec("SAVEPOINT rewind_store");
-      try {
-        const result = fn();
-        db.exec("RELEASE rewind_store");
-        return result;
-      } catch (error) {
-        db.exec("ROLLBACK TO rewind_store");
-        db.exec("RELEASE rewind_store");
-        throw error;
-      }
-    }
-    db.exec(write ? "BEGIN IMMEDIATE" : "BEGIN");
-    try {
-      const result = fn();
-      db.exec("COMMIT");
-      return result;
-    } catch (error) {
-      if (db.inTransaction) db.exec("ROLLBACK");
-      throw error;
-    }
-  }
-
   #stmt(sql: string): SqliteStatementLike {
-    let stmt = this.#statements.get(sql);
-    if (stmt) {
-      // Refresh its place so the cache evicts the least recently used statement.
-      this.#statements.delete(sql);
-    } else {
-      stmt = this.#database().prepare(sql);
-      if (this.#statements.size >= CACHE_SIZE) {
-        this.#statements.delete(this.#statements.keys().next().value!);
-      }
-    }
-    this.#statements.set(sql, stmt);
-    return stmt;
+    return this.#open().stmt(sql);
   }
 
-  #database(): SqliteDatabaseLike {
-    if (!this.#db || this.#closed) throw new StorageError("the SQLite store is not open");
-    return this.#db;
+  #open(): SqliteClient {
+    if (!this.#client)
+      throw new ClosedError("the SQLite store is not open (setup() not run, or closed)");
+    return this.#client;
   }
 }
 
@@ -299,29 +253,7 @@ export function createSqliteStore(
   database: string | SqliteDatabaseLike,
   options: SqliteStoreBackendOptions & StoreOptions = {},
 ): Store {
-  const { busyTimeoutMs, ...storeOptions } = options;
-  return new Store(new SqliteStoreBackend(database, { busyTimeoutMs }), storeOptions);
-}
-
-/** Opens a file with better-sqlite3, loaded on first use so that it stays an optional peer. */
-async function openDatabase(path: string, busyTimeoutMs: number): Promise<SqliteDatabaseLike> {
-  let Database: new (path: string, options?: { timeout?: number }) => SqliteDatabaseLike;
-  try {
-    Database = (await import("better-sqlite3")).default as unknown as typeof Database;
-  } catch (cause) {
-    throw new StorageError(
-      "the SQLite store needs the better-sqlite3 package (version 12): npm install better-sqlite3@12",
-      { cause },
-    );
-  }
-  const db = new Database(path, { timeout: busyTimeoutMs });
-  try {
-    db.pragma("journal_mode = WAL");
-  } catch (error) {
-    db.close();
-    throw error;
-  }
-  return db;
+  return new Store(new SqliteStoreBackend(database, options), options);
 }
 
 function prefixRange(prefix: string, params: unknown[]): string {

@@ -2,6 +2,7 @@
  * The subset of better-sqlite3 the SQLite backend uses, typed structurally so that
  * better-sqlite3 stays an optional peer dependency and a caller can hand over their own handle.
  */
+import type { SqliteClientOptions } from "./sqlite-client.js";
 
 /** What `run` reports. */
 export interface SqliteRunResult {
@@ -25,13 +26,8 @@ export interface SqliteDatabaseLike {
   readonly inTransaction: boolean;
 }
 
-/** Options of the SQLite backend. */
-export interface SqliteBackendOptions {
-  /**
-   * How long a write waits for another connection or process to release the database, in
-   * milliseconds, before failing. Default 5000. Applies to databases the backend opens itself.
-   */
-  busyTimeoutMs?: number;
+/** Options of the SQLite checkpoint backend: the connection settings, and the lease clock. */
+export interface SqliteBackendOptions extends SqliteClientOptions {
   /** Clock for lease expiry, in epoch milliseconds. Default `Date.now`. */
   now?: () => number;
 }

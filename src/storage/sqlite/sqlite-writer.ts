@@ -16,10 +16,11 @@ import type {
   StoredCheckpoint,
   StoredWrite,
 } from "../types.js";
+import type { SqliteClient } from "./sqlite-client.js";
 import { decodeInline, encodeInline, inlineSize } from "./sqlite-inline.js";
 import { quarantineRows } from "./sqlite-quarantine.js";
 import { encodeCreatedAt, encodeVersions, KIND_CODES, packId, packSpilled } from "./sqlite-rows.js";
-import type { SqliteDatabaseLike, SqliteStatementLike } from "./sqlite-types.js";
+import type { SqliteStatementLike } from "./sqlite-types.js";
 
 interface ThreadRow {
   tid: number;
@@ -81,30 +82,15 @@ const SQL = {
     WHERE thread_id = ? AND lease_token = ? AND lease_expires_at IS NOT NULL`,
 };
 
-/** What the writer needs from the backend that owns the connection. */
-export interface SqliteWriterContext {
-  /** The open database (throws when closed). */
-  db(): SqliteDatabaseLike;
-  /** A cached prepared statement. */
-  stmt(sql: string): SqliteStatementLike;
-  /** Epoch milliseconds, for leases. */
-  now(): number;
-  /** Largest row payload that stays on its b-tree page. */
-  maxLocal(): number;
-}
-
-/** Synchronous writes through cached statements; the backend wraps them in its async API. */
+/** Synchronous writes through the client's cached statements; the backend wraps them in its async API. */
 export class SqliteWriter {
-  readonly #db: () => SqliteDatabaseLike;
-  readonly #stmt: (sql: string) => SqliteStatementLike;
+  readonly #client: SqliteClient;
   readonly #now: () => number;
-  readonly #maxLocal: () => number;
 
-  constructor(context: SqliteWriterContext) {
-    this.#db = () => context.db();
-    this.#stmt = (sql) => context.stmt(sql);
-    this.#now = () => context.now();
-    this.#maxLocal = () => context.maxLocal();
+  /** `now`: the lease clock, epoch milliseconds. */
+  constructor(client: SqliteClient, now: () => number) {
+    this.#client = client;
+    this.#now = now;
   }
 
   putCheckpoint(put: CheckpointPut): void {
@@ -202,7 +188,7 @@ export class SqliteWriter {
       Buffer.byteLength(c.metadata) +
       Buffer.byteLength(c.body) +
       32;
-    let budget = this.#maxLocal() - row - 1;
+    let budget = this.#client.maxLocal - row - 1;
     const inline: StoredBlob[] = [];
     const rest: StoredBlob[] = [];
     for (const blob of put.blobs) {
@@ -262,7 +248,7 @@ export class SqliteWriter {
   quarantine(request: QuarantineRequest): void {
     this.#transaction(() => {
       const { tid } = this.#writable(request.threadId, undefined);
-      quarantineRows(this.#stmt, tid, request, this.#now());
+      quarantineRows((sql) => this.#stmt(sql), tid, request, this.#now());
     });
   }
 
@@ -303,21 +289,11 @@ export class SqliteWriter {
   }
 
   #transaction<T>(work: () => T): T {
-    const db = this.#db();
-    // Called synchronously from inside the caller's own transaction on a shared handle: nest.
-    const nested = db.inTransaction;
-    this.#stmt(nested ? "SAVEPOINT rewind_checkpoint" : "BEGIN IMMEDIATE").run();
-    try {
-      const result = work();
-      this.#stmt(nested ? "RELEASE rewind_checkpoint" : "COMMIT").run();
-      return result;
-    } catch (error) {
-      if (nested) {
-        this.#stmt("ROLLBACK TO rewind_checkpoint").run();
-        this.#stmt("RELEASE rewind_checkpoint").run();
-      } else if (db.inTransaction) this.#stmt("ROLLBACK").run();
-      throw error;
-    }
+    return this.#client.transaction(true, work);
+  }
+
+  #stmt(sql: string): SqliteStatementLike {
+    return this.#client.stmt(sql);
   }
 
   #thread(threadId: string, create: boolean): ThreadRow | undefined {
@@ -366,7 +342,7 @@ export class SqliteWriter {
    * row's other columns), or undefined when it stays inline.
    */
   #outOfLine(bytes: Uint8Array | undefined, overhead: number) {
-    if (bytes === undefined || bytes.byteLength + overhead + 32 <= this.#maxLocal())
+    if (bytes === undefined || bytes.byteLength + overhead + 32 <= this.#client.maxLocal)
       return undefined;
     return packSpilled(bytes);
   }

@@ -1,0 +1,320 @@
+/**
+ * The one PostgreSQL connection code, shared by the checkpoint backend and the store backend: a
+ * pool opened from a URL (with timeouts, an `error` listener and idle connections that never
+ * keep the process alive) or the caller's own pool, named statements, transactions on one
+ * connection, and the migration runner. Every failure leaves it as a named Rewind error.
+ */
+import { InvalidInputError, MigrationError, type RewindError, StorageError } from "../../errors.js";
+import type { PgClientLike, PgPoolLike, PgQueryResult } from "./pg-types.js";
+import { describeTarget, pgError, type TimeoutsInForce } from "./postgres-errors.js";
+import { PostgresStatements } from "./postgres-statements.js";
+
+/** Connection settings, the same for the checkpoint backend and the store backend. */
+export interface PostgresClientOptions {
+  /** Schema holding Rewind's tables (created if missing). Default `"rewind"`. */
+  schema?: string;
+  /** Pool size when Rewind opens the pool from a connection string. Default 10. */
+  maxConnections?: number;
+  /**
+   * Send queries as named prepared statements, planned once per connection. Default `true`.
+   * Set `false` behind a pooler that shares server sessions between clients (PgBouncer in
+   * transaction mode); Rewind also turns them off by itself the first time a server says so.
+   */
+  preparedStatements?: boolean;
+  /**
+   * For a pool Rewind opens: give up connecting after this many ms (`ConnectionError`).
+   * Default 10000; the URL's `connect_timeout` (seconds, as libpq) is used when this is not
+   * given; 0 waits forever.
+   */
+  connectTimeoutMs?: number;
+  /**
+   * Abandon a query the server has not answered after this many ms (`TimeoutError`). For a pool
+   * Rewind opens: default 60000, or the URL's `query_timeout` (ms); 0 waits forever. For your
+   * own pool: only when given here (else your pool's own setting applies).
+   */
+  queryTimeoutMs?: number;
+  /**
+   * Told when a pool Rewind opened loses an idle connection (server restart, failover, idle
+   * timeout, `pg_terminate_backend`). The connection is dropped either way and the next call
+   * opens a fresh one; the process never crashes. Default: ignored.
+   */
+  onConnectionError?: (error: RewindError) => void;
+}
+
+/** The defaults, declared once. */
+export const POSTGRES_DEFAULTS = {
+  schema: "rewind",
+  maxConnections: 10,
+  preparedStatements: true,
+  connectTimeoutMs: 10_000,
+  queryTimeoutMs: 60_000,
+} as const;
+
+/** Which migration list a runner applies, under which lock, recorded in which table. */
+export interface PostgresMigrationSpec {
+  /** Table (in the schema) recording each applied version. */
+  readonly table: string;
+  /** Advisory lock key for `schema`: concurrent first uses wait and then find the work done. */
+  lockKey(schema: string): string;
+  /** The migrations for the quoted schema name; entry `i` takes version `i` to `i + 1`. */
+  migrations(quoted: string): readonly string[];
+  /** What the schema belongs to, for messages ("checkpoint", "store"). */
+  readonly label: string;
+}
+
+/** Something that runs a query: the client itself, or the connection of a transaction. */
+export interface PgQueryable {
+  query(text: string, values?: unknown[]): Promise<PgQueryResult>;
+}
+
+/**
+ * A pool (opened on first use from a URL, or the caller's) with Rewind's settings. `query` and
+ * `transaction` name every driver failure ({@link pgError}).
+ */
+export class PostgresClient implements PgQueryable {
+  /** Where it connects, for messages (never the password). */
+  readonly target: string;
+  readonly #source: string | PgPoolLike;
+  readonly #options: PostgresClientOptions;
+  readonly #statements: PostgresStatements;
+  readonly #timeouts: TimeoutsInForce;
+  // A promise, so that concurrent first calls share one pool instead of each opening one.
+  #pool: Promise<PgPoolLike> | undefined;
+
+  /** Checks the arguments (an {@link InvalidInputError} naming `what` when they are wrong). */
+  constructor(database: string | PgPoolLike, options: PostgresClientOptions, what: string) {
+    if (
+      typeof database === "string"
+        ? database.length === 0
+        : typeof (database as PgPoolLike | null)?.connect !== "function"
+    ) {
+      throw new InvalidInputError(`the ${what} needs a connection string or a pg.Pool`);
+    }
+    for (const key of ["maxConnections", "connectTimeoutMs", "queryTimeoutMs"] as const) {
+      const value = options[key];
+      if (
+        value !== undefined &&
+        (!Number.isInteger(value) || value < (key === "maxConnections" ? 1 : 0))
+      ) {
+        throw new InvalidInputError(
+          `${key} must be a ${key === "maxConnections" ? "positive" : "non-negative"} integer, got ${String(value)}`,
+        );
+      }
+    }
+    this.target = describeTarget(database);
+    this.#source = database;
+    this.#options = options;
+    this.#statements = new PostgresStatements(
+      options.preparedStatements ?? POSTGRES_DEFAULTS.preparedStatements,
+    );
+    this.#timeouts = resolveTimeouts(database, options);
+  }
+
+  /** Runs one statement; `named: false` for texts whose shape varies without bound. */
+  async query(text: string, values: unknown[] = [], named = true): Promise<PgQueryResult> {
+    try {
+      const pool = await this.#poolReady();
+      return await this.#statements.query(pool, text, values, named, this.#timeouts.queryTimeoutMs);
+    } catch (error) {
+      throw this.#error(error);
+    }
+  }
+
+  /**
+   * Runs `work` in one transaction on one connection, committed when it resolves and rolled
+   * back when it throws. A connection whose rollback fails, or that broke, is destroyed rather
+   * than returned to the pool; a connection that drops meanwhile never crashes the process.
+   */
+  async transaction<T>(work: (connection: PgQueryable) => Promise<T>): Promise<T> {
+    let connection: PgClientLike;
+    try {
+      connection = await (await this.#poolReady()).connect();
+    } catch (error) {
+      throw this.#error(error);
+    }
+    let broken: Error | undefined;
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    connection.on?.("error", onError);
+    const timeout = this.#timeouts.queryTimeoutMs;
+    const queryable: PgQueryable = {
+      query: (text, values) =>
+        connection.query({
+          text,
+          values: values ?? [],
+          ...(timeout ? { query_timeout: timeout } : {}),
+        }),
+    };
+    try {
+      await queryable.query("BEGIN");
+      const result = await work(queryable);
+      await queryable.query("COMMIT");
+      return result;
+    } catch (error) {
+      const named = this.#error(error);
+      // A connection that timed out or dropped is in an unknown state: destroy it, no rollback.
+      if (named.code === "TIMEOUT" || named.code === "CONNECTION") broken ??= named;
+      else {
+        await queryable.query("ROLLBACK").catch((rollback: Error) => {
+          broken ??= rollback;
+        });
+      }
+      throw named;
+    } finally {
+      connection.removeListener?.("error", onError);
+      connection.release(broken ?? false);
+    }
+  }
+
+  /**
+   * The one PostgreSQL migration runner: brings `schema` to `spec`'s latest version in one
+   * transaction under an advisory lock (processes starting together migrate once), creating the
+   * schema if needed; returns how many migrations ran. A failed migration changes nothing and is
+   * a {@link MigrationError}; an unreachable server a `ConnectionError`.
+   */
+  async migrate(schema: string, spec: PostgresMigrationSpec): Promise<number> {
+    const quoted = quoteSchema(schema);
+    const migrations = spec.migrations(quoted);
+    try {
+      return await this.transaction(async (db) => {
+        await db.query("SELECT pg_advisory_xact_lock(hashtext($1))", [spec.lockKey(schema)]);
+        await ensureSchema(db, schema, quoted);
+        await db.query(
+          `CREATE TABLE IF NOT EXISTS ${quoted}.${spec.table} (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
+        );
+        const { rows } = await db.query(
+          `SELECT COALESCE(MAX(version), 0) AS v FROM ${quoted}.${spec.table}`,
+        );
+        const current = Number(rows[0]?.v ?? 0);
+        if (current > migrations.length) {
+          throw new MigrationError(
+            `the ${spec.label} schema in "${schema}" is at version ${current}, newer than this Rewind (${migrations.length}); upgrade Rewind`,
+          );
+        }
+        for (let v = current + 1; v <= migrations.length; v++) {
+          await db.query(migrations[v - 1]!);
+          await db.query(`INSERT INTO ${quoted}.${spec.table} (version) VALUES ($1)`, [v]);
+        }
+        return migrations.length - current;
+      });
+    } catch (error) {
+      if (!(error instanceof StorageError)) throw error;
+      throw new MigrationError(
+        `PostgreSQL ${spec.label} migration of schema "${schema}" failed, nothing was changed: ${error.message}`,
+        { cause: error.cause },
+      );
+    }
+  }
+
+  /** Ends the pool if Rewind opened it; the caller's pool is left open. */
+  async close(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = undefined;
+    // A pool that never opened (no pg package) has nothing to end.
+    const opened = await pool?.catch(() => undefined);
+    if (opened && typeof this.#source === "string") await opened.end();
+  }
+
+  #poolReady(): Promise<PgPoolLike> {
+    this.#pool ??=
+      typeof this.#source === "string"
+        ? this.#openPool(this.#source)
+        : Promise.resolve(this.#source);
+    return this.#pool;
+  }
+
+  /**
+   * A pool for a connection string; `pg` is loaded only now. Its `error` listener keeps a
+   * dropped idle connection from crashing the process (pg then discards that connection), and
+   * `allowExitOnIdle` lets the process exit while connections sit idle.
+   */
+  async #openPool(connectionString: string): Promise<PgPoolLike> {
+    let pg: typeof import("pg");
+    try {
+      pg = await import("pg");
+    } catch (cause) {
+      this.#pool = undefined;
+      throw new StorageError(
+        "rewind/postgres needs the pg package for a connection string: npm install pg (or pass your own pg.Pool)",
+        { cause },
+      );
+    }
+    const Pool = (pg.default ?? pg).Pool;
+    const pool = new Pool({
+      connectionString,
+      max: this.#options.maxConnections ?? POSTGRES_DEFAULTS.maxConnections,
+      connectionTimeoutMillis: this.#timeouts.connectTimeoutMs ?? 0,
+      allowExitOnIdle: true,
+    });
+    const report = this.#options.onConnectionError;
+    pool.on("error", (error) => report?.(this.#error(error)));
+    return pool as unknown as PgPoolLike;
+  }
+
+  #error(error: unknown): RewindError {
+    return pgError(error, this.target, this.#timeouts);
+  }
+}
+
+/** Quotes a schema name after checking it is a plain identifier ({@link InvalidInputError}). */
+export function quoteSchema(schema: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) {
+    throw new InvalidInputError(
+      `schema must be a plain identifier (letters, digits, _), got "${schema}"`,
+    );
+  }
+  return `"${schema}"`;
+}
+
+/**
+ * The timeouts for a pool Rewind opens: the option, else the URL's parameter, else the default.
+ * For a caller's pool, only what the options say.
+ */
+function resolveTimeouts(
+  source: string | PgPoolLike,
+  options: PostgresClientOptions,
+): TimeoutsInForce {
+  if (typeof source !== "string") {
+    return { connectTimeoutMs: undefined, queryTimeoutMs: options.queryTimeoutMs };
+  }
+  const params = new URLSearchParams(
+    source.includes("?") ? source.slice(source.indexOf("?") + 1) : "",
+  );
+  const fromUrl = (name: string, scale: number) => {
+    const raw = params.get(name);
+    const value = raw === null ? Number.NaN : Number(raw) * scale;
+    return Number.isFinite(value) && value >= 0 ? value : undefined;
+  };
+  return {
+    connectTimeoutMs:
+      options.connectTimeoutMs ??
+      fromUrl("connect_timeout", 1000) ??
+      POSTGRES_DEFAULTS.connectTimeoutMs,
+    queryTimeoutMs:
+      options.queryTimeoutMs ?? fromUrl("query_timeout", 1) ?? POSTGRES_DEFAULTS.queryTimeoutMs,
+  };
+}
+
+/**
+ * Creates the schema if it is missing, inside the migration's transaction. Every Rewind
+ * migration (checkpointer, store) calls this, so two of them creating one schema at once wait for
+ * each other under one advisory lock instead of failing.
+ */
+async function ensureSchema(db: PgQueryable, schema: string, quoted: string): Promise<void> {
+  await db.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`rewind:schema:${schema}`]);
+  // A creator that does not take the lock (an older Rewind, a script) can still race us; its
+  // schema then shows up as a unique violation, after which the schema exists and a retry passes.
+  for (let attempt = 1; ; attempt++) {
+    await db.query("SAVEPOINT rewind_schema");
+    try {
+      await db.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
+      await db.query("RELEASE SAVEPOINT rewind_schema");
+      return;
+    } catch (error) {
+      await db.query("ROLLBACK TO SAVEPOINT rewind_schema");
+      const code = (error as { code?: unknown }).code;
+      if (attempt >= 3 || (code !== "23505" && code !== "42P06")) throw error;
+    }
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * What a `pg` failure means, said in Rewind's words: the server could not be reached or the
+ * connection was lost ({@link ConnectionError}), a query ran past its timeout
+ * ({@link TimeoutError}), or the query itself failed ({@link StorageError}). The message names
+ * the target as `user@host:port/database`, never the password; `cause` is the driver's error.
+ */
+import {
+  ConnectionError,
+  isRewindError,
+  type RewindError,
+  StorageError,
+  TimeoutError,
+} from "../../errors.js";
+
+/** Socket-level failures: the server is not there, or the connection broke. */
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EPIPE",
+  "ENOENT",
+]);
+
+/**
+ * Server refusals that concern the connection, not the query: SQLSTATE class 08 (connection
+ * exception), 28 (wrong role or password), 3D000 (no such database), 53300 (too many
+ * connections), 57P01-57P03 (server shutting down, or not accepting connections yet).
+ */
+function isConnectionState(code: string): boolean {
+  return (
+    code.startsWith("08") ||
+    code.startsWith("28") ||
+    code === "3D000" ||
+    code === "53300" ||
+    code === "57P01" ||
+    code === "57P02" ||
+    code === "57P03"
+  );
+}
+
+/** Where a client connects, for messages: `user@host:port/database`, never the password. */
+export function describeTarget(source: string | object): string {
+  if (typeof source !== "string") return "PostgreSQL (the pool passed in)";
+  try {
+    const url = new URL(source);
+    const user = url.username ? `${decodeURIComponent(url.username)}@` : "";
+    const host = url.hostname || url.searchParams.get("host") || "localhost";
+    const port = url.port ? `:${url.port}` : "";
+    return `PostgreSQL at ${user}${host}${port}${url.pathname || "/"}`;
+  } catch {
+    return "PostgreSQL (a connection string that is not a URL)";
+  }
+}
+
+/** Timeouts in force, quoted in messages so the user knows which knob to turn. */
+export interface TimeoutsInForce {
+  readonly connectTimeoutMs: number | undefined;
+  readonly queryTimeoutMs: number | undefined;
+}
+
+/** The Rewind error for a `pg` failure; Rewind errors pass through unchanged. */
+export function pgError(error: unknown, target: string, timeouts: TimeoutsInForce): RewindError {
+  if (isRewindError(error)) return error;
+  const code = String((error as { code?: unknown })?.code ?? "");
+  const message = (error as Error)?.message ?? String(error);
+  const options = { cause: error };
+  if (code === "57014" || /query read timeout/i.test(message)) {
+    const limit = timeouts.queryTimeoutMs ? ` within ${timeouts.queryTimeoutMs} ms` : "";
+    return new TimeoutError(
+      `${target} did not finish a query${limit} (queryTimeoutMs); it may or may not have been applied: ${message}`,
+      options,
+    );
+  }
+  if (/connection timeout|timeout expired|timeout exceeded when trying to connect/i.test(message)) {
+    const limit = timeouts.connectTimeoutMs ? ` within ${timeouts.connectTimeoutMs} ms` : "";
+    return new ConnectionError(
+      `${target} did not accept a connection${limit} (connectTimeoutMs): ${message}`,
+      options,
+    );
+  }
+  if (
+    NETWORK_CODES.has(code) ||
+    isConnectionState(code) ||
+    /connection terminated|connection error|not queryable/i.test(message)
+  ) {
+    return new ConnectionError(`could not use ${target}: ${message}`, options);
+  }
+  return new StorageError(`PostgreSQL query failed: ${message}`, options);
+}
