@@ -14,6 +14,15 @@ import {
 import { validateThreadId } from "../ids.js";
 import { defaultSerializer, type JsonSerializer } from "../serde/serializer.js";
 import { appendAll } from "./blob-chain.js";
+import {
+  openBlob,
+  openCheckpoint,
+  openValue,
+  sealBlob,
+  sealCheckpoint,
+  sealValue,
+  writeIdentity,
+} from "./checksum.js";
 import { type RepairResult, repairThread } from "./repair.js";
 import type {
   ChannelVersion,
@@ -211,7 +220,9 @@ export class Checkpointer {
     const threadId = validateThreadId(input.threadId);
     const ns = input.ns ?? "";
     validateName(input.id, "checkpoint id");
-    const blobs = input.updates.map((update) => this.#encodeUpdate(update, threadId, input.id));
+    const blobs = input.updates.map((update) =>
+      sealBlob(this.#encodeUpdate(update, threadId, input.id)),
+    );
     const appendState: Record<string, AppendState> = {};
     input.updates.forEach((update, i) => {
       const blob = blobs[i]!;
@@ -232,7 +243,7 @@ export class Checkpointer {
       ...(input.format !== undefined && input.format !== 1 ? { f: input.format } : {}),
       ...(input.extra ? { x: input.extra } : {}),
     });
-    const checkpoint: StoredCheckpoint = {
+    const checkpoint = sealCheckpoint({
       threadId,
       ns,
       id: input.id,
@@ -241,7 +252,7 @@ export class Checkpointer {
       channelVersions: input.channelVersions,
       metadata: this.#encodeMetadata(input.metadata, threadId, input.id),
       body,
-    };
+    });
     return { checkpoint, blobs, appendState };
   }
 
@@ -275,7 +286,10 @@ export class Checkpointer {
         taskPath: write.taskPath,
         idx: write.idx,
         channel: write.channel,
-        value: this.#encode(write.value, threadId, key.checkpointId),
+        value: sealValue(
+          this.#encode(write.value, threadId, key.checkpointId),
+          writeIdentity(write),
+        ),
       };
     });
     if (stored.length === 0) return;
@@ -405,15 +419,16 @@ export class Checkpointer {
 
   /** Decodes a backend row. Undecodable values raise a SerializationError naming the checkpoint. */
   decode(loaded: LoadedCheckpoint, withValues = true): CheckpointTuple {
-    const row = loaded.checkpoint;
-    const where = { threadId: row.threadId, checkpointId: row.id };
+    const stored = loaded.checkpoint;
+    const where = { threadId: stored.threadId, checkpointId: stored.id };
     try {
-      if (!isVersionMap(row.channelVersions)) {
+      if (!isVersionMap(stored.channelVersions)) {
         throw new CorruptionError(
-          `checkpoint ${row.id} of thread "${row.threadId}" has unreadable channel versions`,
+          `checkpoint ${stored.id} of thread "${stored.threadId}" has unreadable channel versions`,
           where,
         );
       }
+      const row = openCheckpoint(stored);
       const body = JSON.parse(row.body) as { vs?: unknown; sv?: unknown; f?: unknown; x?: unknown };
       const metadata = this.serializer.parse(row.metadata) as CheckpointMetadata;
       const values: Record<string, unknown> = {};
@@ -431,7 +446,9 @@ export class Checkpointer {
         taskPath: write.taskPath,
         idx: write.idx,
         channel: write.channel,
-        value: this.serializer.decode(write.value),
+        value: this.serializer.decode(
+          openValue(write.value, writeIdentity(write), { ...where, channel: write.channel }),
+        ),
       }));
       return {
         checkpoint: {
@@ -454,7 +471,7 @@ export class Checkpointer {
     } catch (cause) {
       if (isRewindError(cause) && cause.checkpointId) throw cause;
       throw new SerializationError(
-        `checkpoint ${row.id} of thread "${row.threadId}" could not be decoded: ${(cause as Error).message}`,
+        `checkpoint ${stored.id} of thread "${stored.threadId}" could not be decoded: ${(cause as Error).message}`,
         { ...where, cause },
       );
     }
@@ -474,11 +491,13 @@ export class Checkpointer {
         { ...where, channel },
       );
     }
-    if (base.kind === "empty")
+    const scope = { ...where, channel };
+    const baseValue = openBlob(base, scope);
+    if (baseValue === null)
       return { present: false, value: undefined, state: { depth: 0, baseLength: 0 } };
     const rebuilt = appendAll(
-      this.serializer.decode(base.value!),
-      chain.slice(1).map((blob) => this.serializer.decode(blob.value!)),
+      this.serializer.decode(baseValue),
+      chain.slice(1).map((blob) => this.serializer.decode(openBlob(blob, scope)!)),
       last.depth,
       (what) =>
         new CorruptionError(

@@ -52,6 +52,24 @@ export interface StoredBlob {
   readonly prevVersion: string | null;
   readonly depth: number;
   readonly value: SerializedValue | null;
+  /**
+   * Set only on a run of appends a backend merged into one blob (see
+   * {@link LoadedCheckpoint.blobs}): each piece as stored, oldest first, so the core can verify
+   * each one (its checksum travels in its tag).
+   */
+  readonly pieces?: readonly BlobPiece[] | undefined;
+}
+
+/**
+ * One append of a merged run: its stored tag, the byte length of its value (a JSON array), its
+ * depth and the version it appends to. Its own version is the next piece's `prevVersion` (the
+ * merged blob's `version` for the newest piece).
+ */
+export interface BlobPiece {
+  readonly tag: string;
+  readonly length: number;
+  readonly depth: number;
+  readonly prevVersion: string;
 }
 
 /**
@@ -104,7 +122,8 @@ export interface LoadedCheckpoint {
    * Channel -> the blobs that rebuild its value, oldest first: a `full` (or `empty`) blob
    * followed by the `append` blobs after it, ending at the version in `channelVersions`.
    * A backend may hand a run of consecutive appends over as one append blob: their items in
-   * order, the newest one's version and depth, the oldest one's `prevVersion`.
+   * order, the newest one's version and depth, the oldest one's `prevVersion`, and `pieces`
+   * describing each append as stored (a sealed tag is no longer `json`).
    * Empty when the read asked for headers only.
    */
   readonly blobs: Readonly<Record<string, readonly StoredBlob[]>>;

@@ -27,7 +27,9 @@ import type { SqliteStatementLike } from "./sqlite-types.js";
 /** Rows fetched per page of a listing. */
 export const LIST_PAGE_SIZE = 100;
 /** A delta that can join a merged run: an inline JSON array. */
-const MERGEABLE = `(b.kind = ${KIND_CODES.append} AND b.tag = '${JSON_TAG}' AND b.value_ref IS NULL
+// The tag is `json`, or `json` sealed with its checksum (see checksum.ts).
+const MERGEABLE = `(b.kind = ${KIND_CODES.append} AND (b.tag = '${JSON_TAG}' OR (substr(b.tag, 1, 1) = '~'
+  AND substr(b.tag, 11) = '${JSON_TAG}')) AND b.value_ref IS NULL
   AND substr(b.value, 1, 1) = X'5B' AND substr(b.value, -1, 1) = X'5D')`;
 
 const COLUMNS = `c.tid, c.ns, c.id, ${idText("c.parent_id")} AS parent_id, c.created_at, c.versions, c.metadata, c.body, c.vals`;
@@ -68,7 +70,8 @@ runs AS MATERIALIZED (
       ORDER BY o.pos DESC LIMIT 1) AS prev_version,
     max(CASE WHEN l.pos = 0 THEN b.depth END) AS depth,
     CAST('[' || coalesce(group_concat(nullif(substr(b.value, 2, length(b.value) - 2), X''), ',' ORDER BY l.pos DESC), '') || ']' AS BLOB) AS value,
-    max(l.pos) AS pos
+    max(l.pos) AS pos,
+    json_group_array(json_array(b.tag, length(b.value), b.depth, ${idText("l.prev_version")}) ORDER BY l.pos DESC) AS pieces
   FROM links AS l
   CROSS JOIN rewind_blobs AS b
     ON b.tid = @tid AND b.ns = @ns AND b.channel = l.channel AND b.version = l.version
@@ -76,7 +79,7 @@ runs AS MATERIALIZED (
   GROUP BY l.channel
 )
 SELECT l.channel, ${idText("l.version")} AS version, l.kind, ${idText("l.prev_version")} AS prev_version,
-  b.depth, b.tag, b.value, v.bytes AS spilled, v.codec, l.pos
+  b.depth, b.tag, b.value, v.bytes AS spilled, v.codec, l.pos, NULL AS pieces
 FROM links AS l
 CROSS JOIN rewind_blobs AS b
   ON b.tid = @tid AND b.ns = @ns AND b.channel = l.channel AND b.version = l.version
@@ -84,7 +87,7 @@ LEFT JOIN rewind_values AS v ON v.id = b.value_ref
 WHERE NOT l.merged
 UNION ALL
 SELECT channel, ${idText("version")}, ${KIND_CODES.append}, ${idText("prev_version")}, depth,
-  '${JSON_TAG}', value, NULL, NULL, pos
+  '${JSON_TAG}', value, NULL, NULL, pos, pieces
 FROM runs`;
 
 const WRITES = `SELECT task_id, task_path, idx, channel, tag, value, v.bytes AS spilled, v.codec

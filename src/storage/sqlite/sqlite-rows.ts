@@ -5,7 +5,7 @@
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { CorruptionError } from "../../errors.js";
 import type { SerializedValue } from "../../serde/serializer.js";
-import type { ChannelVersion, StoredBlob, StoredCheckpoint } from "../types.js";
+import type { BlobPiece, ChannelVersion, StoredBlob, StoredCheckpoint } from "../types.js";
 
 /** Blob kinds as stored (an integer costs no payload byte for 0 and 1). */
 export const KIND_CODES: Readonly<Record<StoredBlob["kind"], number>> = {
@@ -44,6 +44,8 @@ export interface BlobRow {
   readonly spilled: Uint8Array | null;
   readonly codec: number | null;
   readonly pos: number;
+  /** On a merged run of appends: JSON `[[tag, length, depth, prev_version], ...]`, oldest first. */
+  readonly pieces: string | null;
 }
 
 /** A pending-write row. */
@@ -153,7 +155,14 @@ export function toStoredBlob(row: BlobRow, owner: StoredCheckpoint): StoredBlob 
     prevVersion: row.prev_version,
     depth: row.depth,
     value: row.tag === null ? null : toValue(row.tag, inlineOrSpilled(row)),
+    ...(row.pieces === null ? {} : { pieces: toPieces(row.pieces) }),
   };
+}
+
+function toPieces(json: string): BlobPiece[] {
+  return (JSON.parse(json) as [string, number, number, string][]).map(
+    ([tag, length, depth, prevVersion]) => ({ tag, length, depth, prevVersion }),
+  );
 }
 
 const CODEC_RAW = 0;
