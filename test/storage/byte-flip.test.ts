@@ -318,10 +318,19 @@ async function trialsOn(open: () => Promise<Engine>, label: string): Promise<voi
   }
 }
 
-describe(`random byte flips in stored rows (${RUNS} per engine, seed ${SEED})`, () => {
-  it("on SQLite: every read is the data written or a CorruptionError naming the checkpoint", () =>
-    trialsOn(sqliteEngine, "sqlite"));
+// Room for the soak count on a busy machine (the trial count is what is asserted, not speed).
+const TIMEOUT_MS = 60_000 + RUNS * 5_000;
 
-  it("on PostgreSQL: every read is the data written or a CorruptionError naming the checkpoint", () =>
-    trialsOn(postgresEngine, "postgres"));
+describe(`random byte flips in stored rows (${RUNS} per engine, seed ${SEED})`, () => {
+  it(
+    "on SQLite: every read is the data written or a CorruptionError naming the checkpoint",
+    () => trialsOn(sqliteEngine, "sqlite"),
+    TIMEOUT_MS,
+  );
+
+  it(
+    "on PostgreSQL: every read is the data written or a CorruptionError naming the checkpoint",
+    () => trialsOn(postgresEngine, "postgres"),
+    TIMEOUT_MS,
+  );
 });

@@ -1,4 +1,15 @@
 import { MemoryBackend } from "../../src/index.js";
 import { describeCheckpointBackend } from "../../src/testing/index.js";
 
-describeCheckpointBackend("memory", { create: () => new MemoryBackend() });
+describeCheckpointBackend("memory", {
+  create: () => new MemoryBackend(),
+  // The backend keeps what it was given: rot the bytes of the checkpoint's own values in place.
+  corrupt: async (backend, key) => {
+    const raw = await backend.getCheckpoint(key.threadId, key.ns, key.checkpointId);
+    const own = Object.values(raw?.blobs ?? {})
+      .flat()
+      .filter((blob) => blob.version === key.checkpointId && blob.value);
+    if (own.length === 0) throw new Error(`nothing to corrupt for checkpoint ${key.checkpointId}`);
+    for (const blob of own) blob.value!.bytes[0]! ^= 0x20;
+  },
+});
