@@ -100,7 +100,10 @@ export function openPieces(merged: StoredBlob, pieces: readonly BlobPiece[], sco
   pieces.forEach((piece, k) => {
     const { crc, text: tag } = unseal(piece.tag, scope);
     const inner = piece.length - 2;
-    if (inner < 0 || at + inner > bytes.byteLength - 1) throw damaged(scope, "a merged value");
+    // An empty piece (`[]`) has no slice, and no comma either.
+    if (inner < 0 || (inner > 0 && at + inner > bytes.byteLength - 1)) {
+      throw damaged(scope, "a merged value");
+    }
     const slice = bytes.subarray(at, at + inner);
     if (inner > 0) at += inner + 1;
     if (crc === undefined) return;
