@@ -14,8 +14,9 @@ import type {
   PendingWrite,
   PutOptions,
 } from "./checkpointer.js";
+import type { RepairResult } from "./repair.js";
 import { isKeyOfTenant, parseThreadKey, threadKey, unscopeError } from "./thread-key.js";
-import type { Lease, LeaseFence, LoadedCheckpoint } from "./types.js";
+import type { Lease, LeaseFence, LoadedCheckpoint, QuarantinedCheckpoint } from "./types.js";
 
 /** Every public member of {@link Checkpointer}: the view must scope each one. */
 type CheckpointerApi = { [K in keyof Checkpointer]: Checkpointer[K] };
@@ -116,6 +117,26 @@ class TenantCheckpointer implements CheckpointerApi {
     } catch (error) {
       throw this.#own(error);
     }
+  }
+
+  headId(threadId: string, options?: { ns?: string }): Promise<string | undefined> {
+    return this.#guard(() => this.#inner.headId(this.#key(threadId), options));
+  }
+
+  async repairThread(threadId: string, options?: { ns?: string }): Promise<RepairResult> {
+    const key = this.#key(threadId);
+    const result = await this.#guard(() => this.#inner.repairThread(key, options));
+    const quarantined = result.quarantined.map((q) => ({
+      checkpointId: q.checkpointId,
+      reason: q.reason.replaceAll(key, threadId),
+    }));
+    return { ...result, threadId, quarantined };
+  }
+
+  async listQuarantined(threadId: string): Promise<QuarantinedCheckpoint[]> {
+    const key = this.#key(threadId);
+    const rows = await this.#guard(() => this.#inner.listQuarantined(key));
+    return rows.map((row) => ({ ...row, threadId, reason: row.reason.replaceAll(key, threadId) }));
   }
 
   deleteThread(threadId: string): Promise<void> {

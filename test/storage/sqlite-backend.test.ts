@@ -156,11 +156,12 @@ describe("SQLite storage layout", () => {
     await put(checkpointer, "small", "héllo");
     await checkpointer.close();
     const db = new Database(file);
+    // Tags carry the value's checksum: `~` + 8 hex digits + `~` + the serializer's tag.
     expect(db.prepare("SELECT typeof(value) AS type, tag FROM rewind_blobs").all()).toEqual([
-      { type: "blob", tag: "json" },
+      { type: "blob", tag: expect.stringMatching(/^~[0-9a-f]{8}~json$/) },
     ]);
     expect(db.prepare("SELECT typeof(value) AS type, tag FROM rewind_writes").all()).toEqual([
-      { type: "blob", tag: "bytes" },
+      { type: "blob", tag: expect.stringMatching(/^~[0-9a-f]{8}~bytes$/) },
     ]);
     // A small value lives in its checkpoint's row, still as bytes beside its tag.
     const row = db.prepare("SELECT typeof(vals) AS type, vals FROM rewind_checkpoints").all() as {
