@@ -4,7 +4,7 @@
  * keeping the damaged rows aside for inspection.
  */
 import { describe, expect, it } from "vitest";
-import type { Message } from "../../src/index.js";
+import { checkpointerForTenant, type Message, threadKey } from "../../src/index.js";
 import { chatGraph, DAMAGE_BACKENDS, threeTurns } from "./damage-support.js";
 
 for (const backend of DAMAGE_BACKENDS) {
@@ -89,6 +89,36 @@ for (const backend of DAMAGE_BACKENDS) {
       expect((await app.getState({ threadId: other }))?.values.turns).toBe(3);
       await checkpointer.deleteThread(threadId);
       expect(await checkpointer.listQuarantined(threadId)).toEqual([]);
+    });
+
+    it("a tenant's repair, head and quarantine are its own, shown with its own thread id", async () => {
+      const { checkpointer, damage } = backend.create();
+      const app = chatGraph(checkpointer);
+      const threadId = "tenant-repair";
+      const tenantId = "acme";
+      for (const content of ["one", "two"]) {
+        await app.invoke({ messages: { role: "user", content } }, { threadId, tenantId });
+      }
+      await app.invoke({ messages: { role: "user", content: "other" } }, { threadId });
+      const acme = checkpointerForTenant(checkpointer, tenantId);
+      const ids: string[] = [];
+      for await (const s of app.getStateHistory({ threadId, tenantId })) ids.push(s.checkpointId);
+      await damage(threadKey(threadId, tenantId), ids[0]!, "header");
+      expect(await acme.headId(threadId)).toBe(ids[0]);
+
+      const result = await app.repairThread({ threadId, tenantId });
+      expect(result).toMatchObject({ threadId, headId: ids[1] });
+      expect(result.quarantined.map((q) => q.checkpointId)).toEqual([ids[0]]);
+      const aside = await acme.listQuarantined(threadId);
+      expect(aside.map((q) => [q.threadId, q.checkpointId])).toEqual([[threadId, ids[0]]]);
+      for (const text of [result.quarantined[0]!.reason, aside[0]!.reason]) {
+        expect(text).toContain(threadId);
+        expect(text).not.toContain(tenantId);
+      }
+      // The default tenant's thread of the same id is another thread: untouched, nothing aside.
+      expect(await checkpointer.listQuarantined(threadId)).toEqual([]);
+      expect((await app.getState({ threadId }))?.values.turns).toBe(1);
+      expect(await acme.headId(threadId)).toBe(ids[1]);
     });
   });
 }
