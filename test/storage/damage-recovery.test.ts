@@ -56,6 +56,18 @@ for (const backend of DAMAGE_BACKENDS) {
       expect((await app.getState({ threadId }))?.checkpointId).toBe(forked.checkpointId);
     });
 
+    it("replay and fork work under a head whose header is unreadable", async () => {
+      const { checkpointer, damage } = backend.create();
+      const app = chatGraph(checkpointer);
+      const threadId = "damaged-head-header";
+      const [head, beforeThree] = await threeTurns(app, threadId);
+      await damage(threadId, head!, "header");
+      const replay = await app.invoke(null, { threadId, checkpointId: beforeThree! });
+      expect(replay.values.turns).toBe(3);
+      const forked = await app.fork({ threadId, checkpointId: beforeThree! }, { turns: 9 });
+      expect(forked.checkpointId > head!).toBe(true);
+    });
+
     it("repairThread moves the head back to the newest intact checkpoint and keeps the damaged ones aside", async () => {
       const { checkpointer, damage } = backend.create();
       const app = chatGraph(checkpointer);
