@@ -13,8 +13,9 @@ import {
   type CheckpointTuple,
   createCheckpointer,
 } from "../checkpoint/checkpointer.js";
+import type { RepairResult } from "../checkpoint/repair.js";
 import { checkpointerForTenant } from "../checkpoint/tenant-checkpointer.js";
-import { InvalidInputError, NotFoundError } from "../errors.js";
+import { NotFoundError } from "../errors.js";
 import { validateThreadId } from "../ids.js";
 import type { Store } from "../store/store.js";
 import { stateView } from "./apply.js";
@@ -23,15 +24,16 @@ import type { Command } from "./command.js";
 import type { StateChange } from "./diff.js";
 import type { GraphSpec, RunContext } from "./graph-spec.js";
 import type { Interrupt } from "./interrupt.js";
-import type { Lineage } from "./lineage.js";
+import { type Lineage, readLineage } from "./lineage.js";
 import { loadSnapshot, type StateMigration, validateMigrations } from "./migrations.js";
 import { PendingIndex } from "./pending.js";
 import { Run } from "./run.js";
+import { validateRunOptions } from "./run-options.js";
 import type { RunOptions, RunResult, StreamEvent } from "./run-types.js";
 import { nextOf } from "./snapshot.js";
 import { taskIdOf } from "./task.js";
-import { validateLeaseOptions, withThreadLease } from "./thread-lease.js";
-import { diff, lineage, type UpdateStateOptions, updateState } from "./time-travel.js";
+import { withThreadLease } from "./thread-lease.js";
+import { diff, type UpdateStateOptions, updateState } from "./time-travel.js";
 
 /** Options of `compile()`. */
 export interface CompileOptions {
@@ -227,7 +229,21 @@ export class CompiledGraph<C extends ChannelMap> {
 
   /** The thread's checkpoints as a tree of branches. */
   async getLineage(ref: ThreadSelector): Promise<Lineage> {
-    return lineage(() => this.#threads(ref), ref.threadId);
+    validateThreadId(ref.threadId);
+    return readLineage(this.#threads(ref), ref.threadId);
+  }
+
+  /**
+   * Recovery from damaged storage: moves the thread's head back to its newest intact checkpoint
+   * and keeps the damaged checkpoints above it aside, readable with
+   * `checkpointer.listQuarantined(threadId)`. Returns what it moved; a no-op on an intact head.
+   *
+   * @example
+   * const { headId, quarantined } = await app.repairThread({ threadId: "support-1" });
+   */
+  async repairThread(ref: ThreadSelector): Promise<RepairResult> {
+    validateThreadId(ref.threadId);
+    return this.#threads(ref).repairThread(ref.threadId);
   }
 
   /** What changed in the values between two checkpoints of a thread. */
@@ -275,30 +291,5 @@ export class CompiledGraph<C extends ChannelMap> {
       metadata: snapshot.metadata,
       createdAt: snapshot.createdAt,
     };
-  }
-}
-
-function validateRunOptions(options: RunOptions, spec: GraphSpec<any>): void {
-  if (typeof options !== "object" || options === null) {
-    throw new InvalidInputError(
-      "invoke needs options with a threadId: invoke(input, { threadId })",
-    );
-  }
-  validateThreadId(options.threadId);
-  if (
-    options.recursionLimit !== undefined &&
-    (!Number.isInteger(options.recursionLimit) || options.recursionLimit < 1)
-  ) {
-    throw new InvalidInputError("recursionLimit must be a positive integer");
-  }
-  validateLeaseOptions(options);
-  for (const key of ["interruptBefore", "interruptAfter"] as const) {
-    const names: unknown = options[key];
-    if (names === undefined) continue;
-    if (!Array.isArray(names)) throw new InvalidInputError(`${key} must be an array of node names`);
-    for (const name of names) {
-      if (typeof name !== "string" || !spec.nodes.has(name))
-        throw new InvalidInputError(`${key} names unknown node ${JSON.stringify(name)}`);
-    }
   }
 }

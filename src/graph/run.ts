@@ -6,7 +6,7 @@
  * run's {@link RunWriter}.
  */
 import { randomUUID } from "node:crypto";
-import type { CheckpointMetadata } from "../checkpoint/checkpointer.js";
+import type { CheckpointMetadata, CheckpointTuple } from "../checkpoint/checkpointer.js";
 import {
   InvalidInputError,
   NodeFailedError,
@@ -76,12 +76,22 @@ export class Run {
 
   async execute(input: unknown): Promise<RunResult> {
     const { checkpointer } = this.#ctx;
-    const latest = await checkpointer.get(this.#threadId);
-    const headId = latest?.checkpoint.id ?? null;
-    let tuple = latest;
     // A rollback continues from where the preempted run started (null: an empty thread).
     const rollbackTo = this.#held?.rollbackTo;
     const from = rollbackTo !== undefined ? rollbackTo : this.#options.checkpointId;
+    // A replay from an older checkpoint needs only the head's id: a damaged head must not stop it.
+    let latest: CheckpointTuple | undefined;
+    let storedHead: string | undefined;
+    if (typeof from === "string") {
+      storedHead = await checkpointer.headId(this.#threadId);
+      if (from === storedHead)
+        latest = await checkpointer.get(this.#threadId, { checkpointId: from });
+    } else {
+      latest = await checkpointer.get(this.#threadId);
+      storedHead = latest?.checkpoint.id;
+    }
+    const headId = storedHead ?? null;
+    let tuple = latest;
     if (from === null) tuple = undefined;
     else if (from !== undefined && from !== headId) {
       tuple = await checkpointer.get(this.#threadId, { checkpointId: from });

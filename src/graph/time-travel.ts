@@ -1,7 +1,7 @@
 /**
  * Time travel on a thread: `updateState` (and `fork`, its branching form) writes a checkpoint
- * whose parent is a chosen one, as if a node had returned the given values; `lineage` shows the
- * thread's checkpoints as a tree of branches; `diff` compares the values of two checkpoints.
+ * whose parent is a chosen one, as if a node had returned the given values; `diff` compares the
+ * values of two checkpoints (the lineage tree is read by `readLineage` in `lineage.ts`).
  * New checkpoints are built and saved by the same {@link RunWriter} a run uses.
  */
 
@@ -12,7 +12,6 @@ import { applyWrites, stateView, toWrites } from "./apply.js";
 import { END, START } from "./constants.js";
 import { diffValues, type StateChange } from "./diff.js";
 import type { RunContext } from "./graph-spec.js";
-import { buildLineage, type Lineage } from "./lineage.js";
 import { loadSnapshot } from "./migrations.js";
 import { route } from "./routing.js";
 import { RunWriter } from "./run-writer.js";
@@ -50,11 +49,13 @@ export async function updateState(
     throw new InvalidInputError(`asNode "${asNode}" is not a node of this graph`);
   }
   const threads = threadsOf();
-  const head = await threads.get(ref.threadId);
+  // Only the head's id is needed (the new id sorts after it, and the write is a compare-and-set
+  // on it), so a damaged head does not stop a fork from an intact checkpoint.
+  const headId = await threads.headId(ref.threadId);
   const base =
-    ref.checkpointId === undefined
-      ? head
-      : await threads.get(ref.threadId, { checkpointId: ref.checkpointId });
+    headId === undefined
+      ? undefined
+      : await threads.get(ref.threadId, { checkpointId: ref.checkpointId ?? headId });
   if (!base) {
     throw new NotFoundError(
       ref.checkpointId
@@ -64,7 +65,6 @@ export async function updateState(
     );
   }
   const current = loadSnapshot(ctx, base);
-  const headId = head!.checkpoint.id;
   const id = newCheckpointId(headId);
   const { writes } = toWrites(spec.channels, asNode ?? "update", values ?? {});
   const applied = applyWrites(spec.channels, current, writes, id, { singleWriterCheck: false });
@@ -95,27 +95,10 @@ export async function updateState(
       durability: "sync",
     },
     snapshotFromTuple(base),
-    headId,
+    headId ?? null,
   );
   await writer.persist(snapshot);
   return { threadId: ref.threadId, checkpointId: id };
-}
-
-/** The thread's checkpoints as a tree of branches. */
-export async function lineage(threadsOf: () => Checkpointer, threadId: string): Promise<Lineage> {
-  validateThreadId(threadId);
-  const headers = [];
-  for await (const tuple of threadsOf().list({ threadId, ns: "", includeValues: false })) {
-    const c = tuple.checkpoint;
-    headers.push({
-      checkpointId: c.id,
-      parentId: c.parentId,
-      step: c.metadata.step,
-      source: c.metadata.source,
-      createdAt: c.createdAt,
-    });
-  }
-  return buildLineage(headers);
 }
 
 /** What changed in the values between two checkpoints, read by `stateAt`. */
