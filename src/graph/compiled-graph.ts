@@ -5,7 +5,6 @@
  * its `tenantId`: a tenant only ever reaches its own threads.
  */
 
-import { MemoryBackend } from "../backends/memory/memory-backend.js";
 import type { CheckpointBackend } from "../checkpoint/checkpoint-backend.js";
 import {
   type Checkpointer,
@@ -13,6 +12,7 @@ import {
   type CheckpointTuple,
   createCheckpointer,
 } from "../checkpoint/checkpointer.js";
+import { MemoryBackend } from "../checkpoint/memory-backend.js";
 import type { RepairResult } from "../checkpoint/repair.js";
 import { checkpointerForTenant } from "../checkpoint/tenant-checkpointer.js";
 import { NotFoundError } from "../errors.js";

@@ -1,1 +1,1 @@
-export { MemoryBackend } from "./memory-backend.js";
+export { MemoryBackend } from "../../checkpoint/memory-backend.js";

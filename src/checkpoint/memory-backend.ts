@@ -1,9 +1,12 @@
 /**
- * In-process backend for tests and short-lived scripts. Same contract as the durable backends:
- * atomic writes (each method runs to completion on the event loop), compare-and-set on the head,
- * tombstones, leases; nothing survives the process.
+ * In-process backend: the reference implementation of the storage seam, and the runtime's
+ * default when a graph is compiled without a checkpointer. Same contract as the durable
+ * backends: atomic writes (each method runs to completion on the event loop), compare-and-set
+ * on the head, tombstones, leases; nothing survives the process.
  */
-import { compareWrites, resolveBlobChain } from "../../checkpoint/blob-chain.js";
+
+import { ConflictError, LeaseLostError, ThreadDeletedError } from "../errors.js";
+import { compareWrites, resolveBlobChain } from "./blob-chain.js";
 import type {
   CheckpointBackend,
   CheckpointKey,
@@ -18,8 +21,7 @@ import type {
   StoredBlob,
   StoredCheckpoint,
   StoredWrite,
-} from "../../checkpoint/checkpoint-backend.js";
-import { ConflictError, LeaseLostError, ThreadDeletedError } from "../../errors.js";
+} from "./checkpoint-backend.js";
 
 interface ThreadEntry {
   deleted: boolean;
