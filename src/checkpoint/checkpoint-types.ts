@@ -18,14 +18,6 @@ export interface CheckpointMetadata {
   [key: string]: unknown;
 }
 
-/** Per-channel bookkeeping for append deltas, carried from a read to the next write. */
-export interface AppendState {
-  /** Appends since the last full value. */
-  readonly depth: number;
-  /** Items in that full value. */
-  readonly baseLength: number;
-}
-
 /** A decoded checkpoint. */
 export interface Checkpoint {
   readonly threadId: string;
@@ -42,7 +34,6 @@ export interface Checkpoint {
   readonly schemaVersion: number;
   /** Storage format version (LangGraph's `v`). */
   readonly format: number;
-  readonly appendState: Readonly<Record<string, AppendState>>;
   /** Small plain-JSON fields kept with the checkpoint row (the runtime's next nodes, ...). */
   readonly extra: Readonly<Record<string, unknown>>;
 }
@@ -64,8 +55,9 @@ export interface CheckpointTuple {
 
 /**
  * A changed channel to store with a new checkpoint. Give `append` when the new value is the
- * value at `append.prevVersion` plus `append.items` (same order): only the items are stored.
- * Give `empty: true` when the channel was cleared.
+ * value at `append.prevVersion` plus `append.items` (same order): then only the items are
+ * stored, if that version was stored or read through the same `Checkpointer` and the append
+ * policy allows (else the full `value` is). Give `empty: true` when the channel was cleared.
  */
 export interface ChannelUpdate {
   readonly channel: string;
@@ -75,7 +67,6 @@ export interface ChannelUpdate {
   readonly append?: {
     readonly prevVersion: ChannelVersion;
     readonly items: readonly unknown[];
-    readonly prev: AppendState;
   };
 }
 
@@ -100,8 +91,6 @@ export interface NewCheckpoint {
 export interface EncodedCheckpoint {
   readonly checkpoint: StoredCheckpoint;
   readonly blobs: readonly StoredBlob[];
-  /** Append state of each updated channel after this write. */
-  readonly appendState: Readonly<Record<string, AppendState>>;
 }
 
 /** Options of `Checkpointer.put`. */
@@ -128,4 +117,9 @@ export interface CheckpointerOptions extends Partial<AppendPolicy> {
   serializer?: JsonSerializer;
   /** Largest serialized value accepted, in bytes. Default 64 MiB. */
   maxValueBytes?: number;
+  /**
+   * Channels whose append-chain place is remembered (least recently used dropped first); a
+   * forgotten channel's next value is stored in full. Default 4096; 0 stores every value in full.
+   */
+  appendCacheSize?: number;
 }

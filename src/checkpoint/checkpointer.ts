@@ -5,6 +5,7 @@
  */
 import { isRewindError, SerializationError } from "../errors.js";
 import { defaultSerializer, type JsonSerializer } from "../serde/serializer.js";
+import { type AppendState, AppendTracker, channelKey } from "./append-tracker.js";
 import type {
   CheckpointBackend,
   Lease,
@@ -17,7 +18,6 @@ import type {
 import { CheckpointCodec } from "./checkpoint-codec.js";
 import { CheckpointDoor } from "./checkpoint-door.js";
 import type {
-  AppendState,
   ChannelUpdate,
   Checkpoint,
   CheckpointerOptions,
@@ -43,10 +43,18 @@ export class Checkpointer {
   /** The door every call goes through (also the way the LangGraph saver shares this storage). */
   readonly door: CheckpointDoor;
   readonly codec: CheckpointCodec<JsonSerializer>;
+  /** Where each channel's latest stored or read version sits in its append chain. */
+  readonly #appends: AppendTracker;
 
   constructor(backend: CheckpointBackend, options: CheckpointerOptions = {}) {
     this.door = CheckpointDoor.of(backend);
     this.codec = new CheckpointCodec(options.serializer ?? defaultSerializer, options);
+    this.#appends = new AppendTracker(
+      options.appendCacheSize ?? 4096,
+      (depth, baseLength) => this.codec.mayAppend(depth, baseLength),
+      // Runtime versions are stored once per (thread, ns, channel): any may anchor a chain.
+      () => true,
+    );
   }
 
   /** The backend's short name, e.g. `"sqlite"`. */
@@ -63,39 +71,31 @@ export class Checkpointer {
     return this.door.ready();
   }
 
-  /**
-   * Stores a checkpoint and its changed channel values atomically. Returns the append state of
-   * each updated channel, to hand back with the next append to it.
-   */
-  async put(input: NewCheckpoint, options: PutOptions = {}): Promise<Record<string, AppendState>> {
-    const encoded = this.encode(input);
-    await this.write(encoded, options);
-    return encoded.appendState;
+  /** Stores a checkpoint and its changed channel values atomically. */
+  async put(input: NewCheckpoint, options: PutOptions = {}): Promise<void> {
+    await this.write(this.encode(input), options);
   }
 
   /**
    * Serializes a checkpoint without touching storage (synchronous), so callers can pipeline
    * writes and never serialize while a connection is held. Pair with {@link write}, which
-   * validates it at the door.
+   * validates it at the door. An append update is stored as its items when the channel's
+   * previous version was stored or read through this checkpointer and the codec's append
+   * policy allows one more append on it; otherwise in full.
    */
   encode(input: NewCheckpoint): EncodedCheckpoint {
     const site = { threadId: input.threadId, checkpointId: input.id };
+    const ns = input.ns ?? "";
     const blobs: StoredBlob[] = [];
-    const appendState: Record<string, AppendState> = {};
     for (const update of input.updates) {
-      const blob = this.codec.encodeBlob(this.#channelWrite(update), site);
-      blobs.push(blob);
-      const baseLength =
-        blob.kind === "append"
-          ? update.append!.prev.baseLength
-          : Array.isArray(update.value)
-            ? update.value.length
-            : 0;
-      appendState[update.channel] = { depth: blob.depth, baseLength };
+      const key = channelKey(input.threadId, ns, update.channel);
+      const write = this.#channelWrite(key, update);
+      blobs.push(this.codec.encodeBlob(write.blob, site));
+      if (write.state) this.#appends.recordState(key, String(update.version), write.state);
     }
     const checkpoint = this.codec.sealRow({
       threadId: input.threadId,
-      ns: input.ns ?? "",
+      ns,
       id: input.id,
       parentId: input.parentId ?? null,
       createdAt: input.createdAt ?? new Date().toISOString(),
@@ -108,17 +108,28 @@ export class Checkpointer {
         extra: input.extra,
       }),
     });
-    return { checkpoint, blobs, appendState };
+    return { checkpoint, blobs };
   }
 
-  /** Writes an {@link encode}d checkpoint (compare-and-set and fence per `options`). */
+  /**
+   * Writes an {@link encode}d checkpoint (compare-and-set and fence per `options`). When it
+   * fails, its channel versions stop anchoring appends: they were never stored.
+   */
   async write(encoded: EncodedCheckpoint, options: PutOptions = {}): Promise<void> {
-    await this.door.putCheckpoint({
-      checkpoint: encoded.checkpoint,
-      blobs: encoded.blobs,
-      expectedHead: options.expectedHead,
-      fence: options.fence,
-    });
+    try {
+      await this.door.putCheckpoint({
+        checkpoint: encoded.checkpoint,
+        blobs: encoded.blobs,
+        expectedHead: options.expectedHead,
+        fence: options.fence,
+      });
+    } catch (error) {
+      const { threadId, ns } = encoded.checkpoint;
+      for (const blob of encoded.blobs) {
+        this.#appends.forget(channelKey(threadId, ns, blob.channel), blob.version);
+      }
+      throw error;
+    }
   }
 
   /** Saves writes of one task against `key`. Regular writes are insert-or-ignore, special ones (idx < 0) upserted. */
@@ -142,7 +153,7 @@ export class Checkpointer {
     options: { ns?: string; checkpointId?: string | undefined } = {},
   ): Promise<CheckpointTuple | undefined> {
     const loaded = await this.door.getCheckpoint(threadId, options.ns ?? "", options.checkpointId);
-    return loaded && this.decode(loaded);
+    return loaded && this.decode(loaded, true, true);
   }
 
   /** Checkpoints newest first, decoded one page at a time. */
@@ -180,8 +191,9 @@ export class Checkpointer {
   }
 
   /** Deletes a thread everywhere and leaves a tombstone that refuses late writes. */
-  deleteThread(threadId: string): Promise<void> {
-    return this.door.deleteThread(threadId);
+  async deleteThread(threadId: string): Promise<void> {
+    await this.door.deleteThread(threadId);
+    this.#appends.forgetThread(threadId);
   }
 
   /** Takes the thread's lease, or `undefined` when another live owner holds it. */
@@ -223,20 +235,30 @@ export class Checkpointer {
 
   /**
    * Decodes a backend row, verifying its checksums. Damaged data raises a CorruptionError,
-   * undecodable values a SerializationError, each naming the checkpoint.
+   * undecodable values a SerializationError, each naming the checkpoint. With `remember`, the
+   * channels' append-chain places are kept so the next write on top of this checkpoint can
+   * store appends (a single read does this; a listing does not, lest old versions crowd out
+   * the heads).
    */
-  decode(loaded: LoadedCheckpoint, withValues = true): CheckpointTuple {
+  decode(loaded: LoadedCheckpoint, withValues = true, remember = false): CheckpointTuple {
     const row = this.codec.openRow(loaded.checkpoint);
     const site = { threadId: row.threadId, checkpointId: row.id };
     const body = this.codec.decodeBody(row.body, site);
     const metadata = this.#decodeMetadata(row.metadata, site);
     const values: Record<string, unknown> = {};
-    const appendState: Record<string, AppendState> = {};
+    const remembered: [string, string, AppendState][] = [];
     if (withValues) {
       for (const [channel, version] of Object.entries(row.channelVersions)) {
         const rebuilt = this.codec.rebuild(channel, version, loaded.blobs[channel], site);
         if (rebuilt.present) values[channel] = rebuilt.value;
-        appendState[channel] = { depth: rebuilt.depth, baseLength: rebuilt.baseLength };
+        if (remember && Array.isArray(rebuilt.value)) {
+          const { depth, baseLength } = rebuilt;
+          remembered.push([
+            channelKey(row.threadId, row.ns, channel),
+            String(version),
+            { depth, baseLength },
+          ]);
+        }
       }
     }
     const pendingWrites = loaded.writes.map((write) => ({
@@ -258,29 +280,43 @@ export class Checkpointer {
       metadata,
       schemaVersion: body.schemaVersion,
       format: body.format,
-      appendState,
       extra: body.extra ?? {},
     };
+    // Only once the whole checkpoint decoded: a damaged one anchors nothing.
+    for (const [key, version, state] of remembered) this.#appends.recordState(key, version, state);
     return { checkpoint, pendingWrites };
   }
 
-  /** What the codec stores for a runtime channel update: an append while the policy allows. */
-  #channelWrite(update: ChannelUpdate) {
+  /**
+   * What the codec stores for a runtime channel update (an append while the tracker knows the
+   * previous version and the policy allows), and the chain place that leaves the channel at.
+   */
+  #channelWrite(key: string, update: ChannelUpdate) {
     const { channel } = update;
     const version = String(update.version);
-    if (update.empty) return { kind: "empty" as const, channel, version };
+    if (update.empty) return { blob: { kind: "empty" as const, channel, version } };
     const append = update.append;
-    if (append && this.codec.mayAppend(append.prev.depth + 1, append.prev.baseLength)) {
+    const prevVersion = append && String(append.prevVersion);
+    const prev = prevVersion === undefined ? undefined : this.#appends.stateOf(key, prevVersion);
+    if (append && prev && this.codec.mayAppend(prev.depth + 1, prev.baseLength)) {
+      const depth = prev.depth + 1;
       return {
-        kind: "append" as const,
-        channel,
-        version,
-        prevVersion: String(append.prevVersion),
-        depth: append.prev.depth + 1,
-        items: append.items,
+        blob: {
+          kind: "append" as const,
+          channel,
+          version,
+          prevVersion: prevVersion!,
+          depth,
+          items: append.items,
+        },
+        state: { depth, baseLength: prev.baseLength },
       };
     }
-    return { kind: "full" as const, channel, version, value: update.value };
+    const { value } = update;
+    return {
+      blob: { kind: "full" as const, channel, version, value },
+      state: Array.isArray(value) ? { depth: 0, baseLength: value.length } : undefined,
+    };
   }
 
   #encodeMetadata(

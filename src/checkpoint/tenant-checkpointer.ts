@@ -180,10 +180,10 @@ class TenantCheckpointer implements CheckpointerApi {
 
   async close(): Promise<void> {}
 
-  decode(loaded: LoadedCheckpoint, withValues?: boolean): CheckpointTuple {
+  decode(loaded: LoadedCheckpoint, withValues?: boolean, remember?: boolean): CheckpointTuple {
     this.#check(loaded.checkpoint.threadId);
     try {
-      return this.#unscoped(this.#inner.decode(loaded, withValues));
+      return this.#unscoped(this.#inner.decode(loaded, withValues, remember));
     } catch (error) {
       throw this.#own(error);
     }

@@ -117,7 +117,7 @@ export class RunWriter {
       updates: diffUpdates(saved, snapshot, (channel) => channels[channel]?.kind),
     });
     const expectedHead = this.#headId;
-    this.#saved = { ...snapshot, appendState: { ...saved.appendState, ...encoded.appendState } };
+    this.#saved = snapshot;
     this.#headId = snapshot.id;
     this.#unsaved = undefined;
     this.#enqueue(() => checkpointer.write(encoded, { expectedHead, fence }));

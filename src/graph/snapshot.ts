@@ -4,7 +4,6 @@
  * append channel that only grew is written as the appended items.
  */
 import type {
-  AppendState,
   ChannelUpdate,
   CheckpointMetadata,
   CheckpointTuple,
@@ -18,7 +17,6 @@ export interface Snapshot {
   /** Stored channel values, the internal ones included. */
   readonly values: Readonly<Record<string, unknown>>;
   readonly versions: Readonly<Record<string, string>>;
-  readonly appendState: Readonly<Record<string, AppendState>>;
   readonly metadata: CheckpointMetadata;
   readonly createdAt: string;
   /** Nodes the next super-step runs. */
@@ -34,7 +32,6 @@ export const EMPTY_SNAPSHOT: Snapshot = {
   step: -2,
   values: {},
   versions: {},
-  appendState: {},
   metadata: { source: "input", step: -2 },
   createdAt: "",
   next: [],
@@ -49,7 +46,6 @@ export function snapshotFromTuple(tuple: CheckpointTuple): Snapshot {
     step: c.metadata.step,
     values: c.values,
     versions: Object.fromEntries(Object.entries(c.channelVersions).map(([k, v]) => [k, String(v)])),
-    appendState: c.appendState,
     metadata: c.metadata,
     createdAt: c.createdAt,
     next: (c.extra.next as string[] | undefined) ?? [],
@@ -73,7 +69,6 @@ export function childOf(parent: Snapshot, fields: ChildFields): Snapshot {
   return {
     ...fields,
     parentId: parent.id || undefined,
-    appendState: parent.appendState,
     createdAt: new Date().toISOString(),
   };
 }
@@ -106,11 +101,9 @@ export function diffUpdates(
     }
     const value = current.values[channel];
     const prev = saved.values[channel];
-    const prevState = saved.appendState[channel];
     if (
       kindOf(channel) === "append" &&
       prevVersion !== undefined &&
-      prevState !== undefined &&
       Array.isArray(prev) &&
       Array.isArray(value) &&
       isPrefix(prev, value)
@@ -119,7 +112,7 @@ export function diffUpdates(
         channel,
         version,
         value,
-        append: { prevVersion, items: value.slice(prev.length), prev: prevState },
+        append: { prevVersion, items: value.slice(prev.length) },
       });
     } else updates.push({ channel, version, value });
   }

@@ -21,6 +21,7 @@ import {
   TASKS,
   WRITES_IDX_MAP,
 } from "@langchain/langgraph-checkpoint";
+import { AppendTracker, channelKey } from "../checkpoint/append-tracker.js";
 import type {
   CheckpointBackend,
   LoadedCheckpoint,
@@ -37,7 +38,6 @@ import { Checkpointer } from "../checkpoint/checkpointer.js";
 import { isKeyOfTenant, unscopeError } from "../checkpoint/thread-key.js";
 import { ConflictError, InvalidInputError } from "../errors.js";
 import type { JsonSerializer } from "../serde/serializer.js";
-import { AppendTracker, channelKey } from "./append-tracker.js";
 import {
   canonicalTime,
   discardedNodes,

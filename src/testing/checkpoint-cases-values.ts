@@ -4,7 +4,6 @@
  * corrupted value is reported by name without hiding its neighbours.
  */
 import { expect } from "vitest";
-import type { AppendState } from "../checkpoint/checkpointer.js";
 import { SerializationError } from "../errors.js";
 import {
   type CaseContext,
@@ -138,7 +137,7 @@ async function anyIdShape(ctx: CaseContext): Promise<void> {
       { channel: "l", version: lower, value: "lower" },
     ],
   });
-  const first = await mustGet(ctx, threadId, "cp-1");
+  await mustGet(ctx, threadId, "cp-1");
   await ctx.checkpointer.put({
     ...base,
     id: "cp-2",
@@ -149,7 +148,7 @@ async function anyIdShape(ctx: CaseContext): Promise<void> {
         channel: "s",
         version: "00000000000000000000000000000002.0.5",
         value: ["s1", "s2"],
-        append: { prevVersion: "v.1", items: ["s2"], prev: first.checkpoint.appendState.s! },
+        append: { prevVersion: "v.1", items: ["s2"] },
       },
     ],
   });
@@ -204,11 +203,11 @@ async function putAppend(
   threadId: string,
   id: string,
   parentId: string,
-  prev: { version: string; state: AppendState; value: unknown[] },
+  prev: { version: string; value: unknown[] },
   items: unknown[],
-): Promise<{ version: string; state: AppendState; value: unknown[] }> {
+): Promise<{ version: string; value: unknown[] }> {
   const value = [...prev.value, ...items];
-  const states = await ctx.checkpointer.put({
+  await ctx.checkpointer.put({
     threadId,
     id,
     parentId,
@@ -220,18 +219,18 @@ async function putAppend(
         channel: "messages",
         version: id,
         value,
-        append: { prevVersion: prev.version, items, prev: prev.state },
+        append: { prevVersion: prev.version, items },
       },
     ],
   });
-  return { version: id, state: states.messages!, value };
+  return { version: id, value };
 }
 
 async function appendChain(ctx: CaseContext): Promise<void> {
   const threadId = ctx.thread("append");
   const all = ids(13);
-  const states = await putFull(ctx, threadId, all[0]!, { messages: ["m0"] });
-  let head = { version: all[0]!, state: states.messages!, value: ["m0"] as unknown[] };
+  await putFull(ctx, threadId, all[0]!, { messages: ["m0"] });
+  let head = { version: all[0]!, value: ["m0"] as unknown[] };
   const kinds: string[] = [];
   for (let i = 1; i < all.length; i++) {
     head = await putAppend(ctx, threadId, all[i]!, all[i - 1]!, head, [`m${i}`, { i }]);
@@ -253,15 +252,8 @@ async function appendChain(ctx: CaseContext): Promise<void> {
 async function appendForks(ctx: CaseContext): Promise<void> {
   const threadId = ctx.thread("forks");
   const [c0, c1, x2, y2, x3, y3] = ids(6) as [string, string, string, string, string, string];
-  const s0 = await putFull(ctx, threadId, c0, { messages: ["a"] });
-  const base = await putAppend(
-    ctx,
-    threadId,
-    c1,
-    c0,
-    { version: c0, state: s0.messages!, value: ["a"] },
-    ["b"],
-  );
+  await putFull(ctx, threadId, c0, { messages: ["a"] });
+  const base = await putAppend(ctx, threadId, c1, c0, { version: c0, value: ["a"] }, ["b"]);
   const x = await putAppend(ctx, threadId, x2, c1, base, ["x"]);
   const y = await putAppend(ctx, threadId, y2, c1, base, ["y"]);
   await putAppend(ctx, threadId, x3, x2, x, ["x2"]);

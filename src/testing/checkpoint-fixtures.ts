@@ -5,7 +5,6 @@
 import { randomBytes } from "node:crypto";
 import type { CheckpointBackend } from "../checkpoint/checkpoint-backend.js";
 import type {
-  AppendState,
   Checkpointer,
   CheckpointMetadata,
   CheckpointTuple,
@@ -88,7 +87,7 @@ export async function putFull(
   id: string,
   values: Readonly<Record<string, unknown>>,
   options: PutFullOptions = {},
-): Promise<Record<string, AppendState>> {
+): Promise<void> {
   const channelVersions: Record<string, string> = { ...options.carried };
   for (const channel of Object.keys(values)) channelVersions[channel] = id;
   return ctx.checkpointer.put(
