@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type AppendState, newCheckpointId } from "../../src/backend.js";
 import {
   createSqliteCheckpointer,
   migrateSqlite,
@@ -14,12 +15,10 @@ import {
   type SqliteDatabaseLike,
 } from "../../src/backends/sqlite/index.js";
 import {
-  type AppendState,
   type Checkpointer,
   createCheckpointer,
   InvalidInputError,
   MigrationError,
-  newCheckpointId,
 } from "../../src/index.js";
 
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), "sqlite-process-worker.ts");
