@@ -4,6 +4,7 @@
  * checker, so type-only exports count too.
  */
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import * as root from "../src/index.js";
@@ -71,6 +72,34 @@ describe("public surface", () => {
     for (const name of INTERNALS) {
       expect(rootNames, name).not.toContain(name);
       expect(backendNames, name).not.toContain(name);
+    }
+  });
+});
+
+describe("migrations, exported one way by every engine", () => {
+  it("lists each seam's migrations as an array and runs them with a migrate function", async () => {
+    const sqlite = await import("../src/backends/sqlite/index.js");
+    const postgres = await import("../src/backends/postgres/index.js");
+    const lists = {
+      SQLITE_MIGRATIONS: sqlite.SQLITE_MIGRATIONS,
+      SQLITE_STORE_MIGRATIONS: sqlite.SQLITE_STORE_MIGRATIONS,
+      POSTGRES_MIGRATIONS: postgres.POSTGRES_MIGRATIONS,
+      POSTGRES_STORE_MIGRATIONS: postgres.POSTGRES_STORE_MIGRATIONS,
+    };
+    for (const [name, list] of Object.entries(lists)) {
+      expect(Array.isArray(list), name).toBe(true);
+      expect(list.length, name).toBeGreaterThan(0);
+    }
+    for (const migration of [...lists.POSTGRES_MIGRATIONS, ...lists.POSTGRES_STORE_MIGRATIONS]) {
+      expect(typeof migration).toBe("function");
+    }
+    const db = new Database(":memory:");
+    try {
+      expect(sqlite.migrateSqlite(db)).toBe(sqlite.SQLITE_MIGRATIONS.length);
+      expect(sqlite.migrateSqliteStore(db)).toBe(sqlite.SQLITE_STORE_MIGRATIONS.length);
+      expect(sqlite.migrateSqliteStore(db)).toBe(0);
+    } finally {
+      db.close();
     }
   });
 });
