@@ -6,15 +6,8 @@
 import { InvalidInputError, isRewindError, StorageError } from "../errors.js";
 import { validateTenantId } from "../store/store-validation.js";
 import type { Lease, LeaseFence, LoadedCheckpoint } from "./checkpoint-backend.js";
-import type {
-  Checkpointer,
-  CheckpointTuple,
-  EncodedCheckpoint,
-  ListOptions,
-  NewCheckpoint,
-  PendingWrite,
-  PutOptions,
-} from "./checkpointer.js";
+import type * as cp from "./checkpoint-types.js";
+import type { Checkpointer } from "./checkpointer.js";
 import { isKeyOfTenant, parseThreadKey, threadKey, unscopeError } from "./thread-key.js";
 
 /** Every public member of {@link Checkpointer}: the view must scope each one. */
@@ -70,11 +63,11 @@ class TenantCheckpointer implements CheckpointerApi {
     return this.#inner.ready();
   }
 
-  put(input: NewCheckpoint, options?: PutOptions) {
+  put(input: cp.NewCheckpoint, options?: cp.PutOptions) {
     return this.#guard(() => this.#inner.put(this.#scoped(input), options));
   }
 
-  encode(input: NewCheckpoint): EncodedCheckpoint {
+  encode(input: cp.NewCheckpoint): cp.EncodedCheckpoint {
     try {
       return this.#inner.encode(this.#scoped(input));
     } catch (error) {
@@ -82,14 +75,14 @@ class TenantCheckpointer implements CheckpointerApi {
     }
   }
 
-  write(encoded: EncodedCheckpoint, options?: PutOptions): Promise<void> {
+  write(encoded: cp.EncodedCheckpoint, options?: cp.PutOptions): Promise<void> {
     this.#check(encoded.checkpoint.threadId);
     return this.#guard(() => this.#inner.write(encoded, options));
   }
 
   putWrites(
     key: { threadId: string; ns?: string; checkpointId: string },
-    writes: readonly PendingWrite[],
+    writes: readonly cp.PendingWrite[],
     fence?: LeaseFence,
   ): Promise<void> {
     return this.#guard(() =>
@@ -100,12 +93,12 @@ class TenantCheckpointer implements CheckpointerApi {
   async get(
     threadId: string,
     options?: { ns?: string; checkpointId?: string | undefined },
-  ): Promise<CheckpointTuple | undefined> {
+  ): Promise<cp.CheckpointTuple | undefined> {
     const tuple = await this.#guard(() => this.#inner.get(this.#key(threadId), options));
     return tuple && this.#unscoped(tuple);
   }
 
-  async *list(options: ListOptions = {}): AsyncIterable<CheckpointTuple> {
+  async *list(options: cp.ListOptions = {}): AsyncIterable<cp.CheckpointTuple> {
     try {
       if (options.threadId !== undefined) {
         const scoped = { ...options, threadId: this.#key(options.threadId) };
@@ -154,7 +147,7 @@ class TenantCheckpointer implements CheckpointerApi {
 
   async close(): Promise<void> {}
 
-  decode(loaded: LoadedCheckpoint, withValues?: boolean): CheckpointTuple {
+  decode(loaded: LoadedCheckpoint, withValues?: boolean): cp.CheckpointTuple {
     this.#check(loaded.checkpoint.threadId);
     try {
       return this.#unscoped(this.#inner.decode(loaded, withValues));
@@ -167,7 +160,7 @@ class TenantCheckpointer implements CheckpointerApi {
    * Every thread's checkpoints are scanned as headers; the tenant's are kept (and loaded with
    * values when asked), so another tenant's rows are never decoded whole or counted in `limit`.
    */
-  async *#listAll(options: ListOptions): AsyncIterable<CheckpointTuple> {
+  async *#listAll(options: cp.ListOptions): AsyncIterable<cp.CheckpointTuple> {
     const { limit } = options;
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
       throw new InvalidInputError("limit must be a non-negative integer");
@@ -198,11 +191,11 @@ class TenantCheckpointer implements CheckpointerApi {
     }
   }
 
-  #scoped(input: NewCheckpoint): NewCheckpoint {
+  #scoped(input: cp.NewCheckpoint): cp.NewCheckpoint {
     return { ...input, threadId: this.#key(input.threadId) };
   }
 
-  #unscoped(tuple: CheckpointTuple): CheckpointTuple {
+  #unscoped(tuple: cp.CheckpointTuple): cp.CheckpointTuple {
     const { threadId } = parseThreadKey(tuple.checkpoint.threadId);
     return { ...tuple, checkpoint: { ...tuple.checkpoint, threadId } };
   }

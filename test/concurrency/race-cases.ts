@@ -24,23 +24,29 @@ export function raceCases(workerArgs: () => readonly string[]): void {
     await Promise.all(workers.map((w) => w.close()));
   });
 
-  it(`reject: of ${WORKERS} racing processes exactly one runs, the others get THREAD_BUSY (${TRIALS} trials)`, async () => {
+  it(`reject: of ${WORKERS} racing processes, the runs that overlap a running one get THREAD_BUSY; no turn interleaves or is lost (${TRIALS} trials)`, async () => {
+    let overlapped = 0;
     for (let trial = 0; trial < TRIALS; trial++) {
       const threadId = `reject-${trial}`;
       const results = await Promise.all(
-        // The runs last 100 ms, so all of them overlap even if the processes start a little apart.
+        // The runs last 100 ms, so they usually overlap; on a loaded machine the processes may
+        // start far enough apart that some run one after another, which is also correct.
         workers.map((w, i) =>
           w.send({ op: "invoke", trial, threadId, onBusy: "reject", input: `w${i}`, delayMs: 100 }),
         ),
       );
       const winners = results.filter((r) => r.ok);
-      expect(winners).toHaveLength(1);
-      expect(results.filter((r) => !r.ok).map((r) => r.code)).toEqual(
-        Array(WORKERS - 1).fill("THREAD_BUSY"),
-      );
-      expect(turnsIntact(winners[0].log)).toBe(true);
-      expect(winners[0].log).toHaveLength(2);
+      const refused = results.filter((r) => !r.ok);
+      expect(winners.length).toBeGreaterThanOrEqual(1);
+      expect(refused.map((r) => r.code)).toEqual(Array(refused.length).fill("THREAD_BUSY"));
+      if (refused.length > 0) overlapped++;
+      // Every run told it succeeded has its turn in the thread, whole, and nothing else is there.
+      const final = winners.map((r) => r.log as string[]).sort((a, b) => b.length - a.length)[0]!;
+      expect(turnsIntact(final)).toBe(true);
+      expect(final).toHaveLength(2 * winners.length);
     }
+    // The race happened at least once (a run found the thread busy), so the refusal was tested.
+    expect(overlapped).toBeGreaterThan(0);
   }, 600_000);
 
   it(`enqueue: all ${WORKERS} racing turns end up in the state, none lost or interleaved (${TRIALS} trials)`, async () => {

@@ -12,8 +12,9 @@ import { END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph
 import { describe, expect, it } from "vitest";
 import { ConflictError } from "../../src/errors.js";
 import { BACKENDS } from "../support/backends.js";
+import { trialCount } from "../support/trial-count.js";
 
-const TRIALS = Number(process.env.REWIND_SAVER_RACE_RUNS ?? 12);
+const TRIALS = trialCount("REWIND_SAVER_RACE_RUNS", { smoke: 12, soak: 100 });
 
 /** Yields to the event loop `turns` times: spreads the interleavings without measuring time. */
 async function hops(turns: number): Promise<void> {
