@@ -12,6 +12,7 @@ export type RewindErrorCode =
   | "LEASE_LOST"
   | "THREAD_DELETED"
   | "SERIALIZATION"
+  | "CORRUPTED"
   | "MIGRATION"
   | "STORAGE"
   | "CONNECTION"
@@ -90,6 +91,23 @@ export class ThreadDeletedError extends RewindError {
 export class SerializationError extends RewindError {
   constructor(message: string, options?: RewindErrorOptions) {
     super("SERIALIZATION", message, options);
+  }
+}
+
+/**
+ * Stored data is damaged: a checksum mismatch, a row that cannot be read, a broken chain of
+ * values. `channel` names the value concerned, when there is one. Nothing was changed, and the
+ * thread's other checkpoints and other threads still load. Checksums (CRC32) detect damage from
+ * disks, copies and bugs; they are not a defence against someone altering rows on purpose.
+ */
+export class CorruptionError extends RewindError {
+  readonly channel: string | undefined;
+  constructor(
+    message: string,
+    options: RewindErrorOptions & { channel?: string | undefined } = {},
+  ) {
+    super("CORRUPTED", message, options);
+    this.channel = options.channel;
   }
 }
 

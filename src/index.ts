@@ -20,6 +20,7 @@ export {
   ClosedError,
   ConflictError,
   ConnectionError,
+  CorruptionError,
   InvalidGraphError,
   InvalidInputError,
   isRewindError,

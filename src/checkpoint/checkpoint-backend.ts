@@ -55,12 +55,31 @@ export interface StoredBlob {
   readonly value: SerializedValue | null;
   /**
    * Set by the codec on an `append` whose `value.bytes` are UTF-8 JSON array text that may be
-   * joined with the other `concat` appends of its chain that share its tag: `[` + their inner
+   * joined with the other `concat` appends of its chain that share its base tag (the tag
+   * without the checksum seal in front, see checksum.ts): `[` + their inner
    * texts, oldest first, comma-separated + `]` decodes to all their items. A backend may hand
    * back such a run merged into one append (see {@link LoadedCheckpoint.blobs}) and must never
    * merge blobs without this flag; it need not keep the flag on what it returns.
    */
   readonly concat?: boolean | undefined;
+  /**
+   * Set only on a run of appends a backend merged into one blob (see
+   * {@link LoadedCheckpoint.blobs}): each piece as stored, oldest first, so the core can verify
+   * each one (its checksum travels in its tag).
+   */
+  readonly pieces?: readonly BlobPiece[] | undefined;
+}
+
+/**
+ * One append of a merged run: its stored tag, the byte length of its value (a JSON array), its
+ * depth and the version it appends to. Its own version is the next piece's `prevVersion` (the
+ * merged blob's `version` for the newest piece).
+ */
+export interface BlobPiece {
+  readonly tag: string;
+  readonly length: number;
+  readonly depth: number;
+  readonly prevVersion: string;
 }
 
 /**
@@ -132,9 +151,10 @@ export interface LoadedCheckpoint {
   /**
    * Channel -> the blobs that rebuild its value, oldest first: a `full` (or `empty`) blob
    * followed by the `append` blobs after it, ending at the version in `channelVersions`.
-   * A backend may hand a run of consecutive `concat` appends of one tag over as one append
-   * blob: their arrays joined (see {@link StoredBlob.concat}), the newest one's version and
-   * depth, the oldest one's `prevVersion`.
+   * A backend may hand a run of consecutive `concat` appends of one base tag over as one
+   * append blob: their arrays joined (see {@link StoredBlob.concat}), the newest one's version
+   * and depth, the oldest one's `prevVersion`, and `pieces` describing each append as stored
+   * (its sealed tag carries its checksum), so the core verifies every piece.
    * Empty when the read asked for headers only.
    */
   readonly blobs: Readonly<Record<string, readonly StoredBlob[]>>;
@@ -183,6 +203,31 @@ export interface LeaseRequest {
   readonly holder?: LeaseHolder | undefined;
 }
 
+/** What {@link CheckpointBackend.quarantine} moves aside, atomically. */
+export interface QuarantineRequest {
+  readonly threadId: string;
+  readonly ns: string;
+  /** The checkpoints to move, each with why (shown by {@link CheckpointBackend.listQuarantined}). */
+  readonly checkpoints: readonly { readonly id: string; readonly reason: string }[];
+  /** Compare-and-set: the head of (threadId, ns) must still be this id, else `ConflictError`. */
+  readonly expectedHead: string;
+}
+
+/** A checkpoint row a repair moved aside, as it was stored (text columns untouched). */
+export interface QuarantinedCheckpoint {
+  readonly threadId: string;
+  readonly ns: string;
+  readonly checkpointId: string;
+  readonly parentId: string | null;
+  readonly createdAt: string | null;
+  readonly versions: string | null;
+  readonly metadata: string | null;
+  readonly body: string | null;
+  readonly reason: string;
+  /** Epoch milliseconds. */
+  readonly quarantinedAt: number;
+}
+
 /**
  * The checkpoint storage interface every backend implements. All methods may be called
  * concurrently; each write is atomic. Backends throw Rewind errors (`ConflictError`,
@@ -224,6 +269,14 @@ export interface CheckpointBackend {
    * after it (and then sees a free lease).
    */
   releaseLease(lease: Lease): Promise<boolean>;
+  /**
+   * Optional (repair): removes these checkpoint rows from the thread and keeps them, as stored,
+   * in a quarantine the thread's delete also clears; the head becomes the newest row left.
+   * Their values and writes stay where they are. A backend without it cannot repair threads.
+   */
+  quarantine?(request: QuarantineRequest): Promise<void>;
+  /** Optional (repair): the thread's quarantined rows, newest id first. */
+  listQuarantined?(threadId: string): Promise<QuarantinedCheckpoint[]>;
   /** Releases connections or handles the backend opened itself. Called once. */
   close(): Promise<void>;
 }

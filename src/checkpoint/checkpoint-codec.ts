@@ -3,13 +3,22 @@
  * a value becomes stored bytes (the value serializer, the size limit, then the codec layers), a
  * growing list is stored as its new items until the append policy asks for a full value again,
  * a channel is rebuilt from its stored chain, and each checkpoint row carries one JSON body.
- * Backends only ever see this codec's output. Later concerns on stored bytes (checksums,
- * compression, encryption, large-value offload) stack here as {@link CodecLayer}s, never inside
- * a backend.
+ * Backends only ever see this codec's output. Every value, pending write and checkpoint row is
+ * sealed with a checksum (the checksum layer, checksum.ts) and verified on read, whichever side
+ * (runtime or LangGraph saver) wrote it; rows written before checksums read as before. Later
+ * concerns on stored bytes (compression, encryption, large-value offload) stack here as
+ * {@link CodecLayer}s, never inside a backend.
  */
-import { InvalidInputError, SerializationError } from "../errors.js";
+import { CorruptionError, InvalidInputError, SerializationError } from "../errors.js";
 import type { SerializedValue } from "../serde/serializer.js";
-import type { ChannelVersion, StoredBlob, StoredWrite } from "./checkpoint-backend.js";
+import { appendAll, isJsonArrayText } from "./blob-chain.js";
+import type {
+  ChannelVersion,
+  StoredBlob,
+  StoredCheckpoint,
+  StoredWrite,
+} from "./checkpoint-backend.js";
+import * as checksum from "./checksum.js";
 import { after, all, guard, type Maybe } from "./maybe-async.js";
 
 /** Defaults of every codec, declared once. */
@@ -130,8 +139,6 @@ export type Decoded<S extends ValueSerializer, T> =
   ReturnType<S["decode"]> extends Promise<unknown> ? Maybe<T> : T;
 
 const ABSENT: RebuiltChannel = { present: false, value: undefined, depth: 0, baseLength: 0 };
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
 
 /**
  * The checkpoint codec. Build one per serializer; it holds no per-thread state.
@@ -206,18 +213,21 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
       return blob as never;
     }
     if (write.kind === "full") {
-      return after(this.encodeValue(write.value, at), (value) => ({
-        channel: write.channel,
-        version: write.version,
-        kind: "full" as const,
-        prevVersion: null,
-        depth: 0,
-        value,
-      })) as never;
+      return after(this.encodeValue(write.value, at), (value) =>
+        checksum.sealBlob({
+          channel: write.channel,
+          version: write.version,
+          kind: "full" as const,
+          prevVersion: null,
+          depth: 0,
+          value,
+        }),
+      ) as never;
     }
     return after(this.#serialize(write.items, at), (encoded) => {
       const concat = encoded.tag === this.#jsonArrayTag && isJsonArrayText(encoded.bytes);
-      return {
+      // The checksum goes in the tag only, so a concat payload's bytes stay a JSON array.
+      return checksum.sealBlob({
         channel: write.channel,
         version: write.version,
         kind: "append" as const,
@@ -225,7 +235,7 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
         depth: write.depth,
         value: this.#seal(encoded, at),
         ...(concat ? { concat: true } : {}),
-      };
+      });
     }) as never;
   }
 
@@ -239,8 +249,39 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
       taskPath: write.taskPath,
       idx: write.idx,
       channel: write.channel,
-      value,
+      value: checksum.sealValue(value, checksum.writeIdentity(write)),
     })) as never;
+  }
+
+  /** A stored pending write's value, verified and decoded. */
+  decodeWrite(write: StoredWrite, site: ValueSite): Decoded<S, unknown> {
+    const at = { ...site, channel: write.channel };
+    return this.decodeValue(checksum.openValue(write.value, checksum.writeIdentity(write), at), at);
+  }
+
+  /** A checkpoint row ready to store: its body carries the checksum of the whole row. */
+  sealRow(row: StoredCheckpoint): StoredCheckpoint {
+    return checksum.sealCheckpoint(row);
+  }
+
+  /**
+   * A stored checkpoint row verified, its body as written. A row that fails its checksum, or
+   * whose channel versions are not a map of names to versions, raises a {@link CorruptionError}.
+   */
+  openRow(row: StoredCheckpoint): StoredCheckpoint {
+    const versions: unknown = row.channelVersions;
+    const valid =
+      typeof versions === "object" &&
+      versions !== null &&
+      !Array.isArray(versions) &&
+      Object.values(versions).every((v) => typeof v === "string" || typeof v === "number");
+    if (!valid) {
+      throw new CorruptionError(
+        `checkpoint ${row.id} of thread "${row.threadId}" has unreadable channel versions`,
+        { threadId: row.threadId, checkpointId: row.id },
+      );
+    }
+    return checksum.openCheckpoint(row);
   }
 
   /**
@@ -261,13 +302,15 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
     const last = chain?.at(-1);
     const at = { ...site, channel };
     if (!base || base.kind === "append" || last?.version !== String(version)) {
-      throw new SerializationError(
+      throw new CorruptionError(
         `checkpoint ${site.checkpointId} of thread "${site.threadId}" is missing stored values of channel "${channel}" (version ${String(version)})`,
-        site,
+        at,
       );
     }
+    // Every blob (each piece of a merged run too) is verified before anything is decoded.
+    const opened = chain!.map((blob) => checksum.openBlob(blob, at));
     if (base.kind === "empty") return ABSENT as never;
-    const decoded = chain!.map((blob) => this.decodeValue(blob.value!, at) as Maybe<unknown>);
+    const decoded = opened.map((value) => this.decodeValue(value!, at) as Maybe<unknown>);
     return after(all(decoded), ([value, ...appends]) =>
       appendAll(value, appends, last.depth, at),
     ) as never;
@@ -329,45 +372,6 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
     for (let i = this.#layers.length - 1; i >= 0; i--) opened = this.#layers[i]!.open(opened, site);
     return opened;
   }
-}
-
-/**
- * A value from its decoded base and appends (oldest first). The depth is the last blob's: a
- * backend may hand a run of appends over merged into one. The base is extended in place.
- */
-function appendAll(
-  base: unknown,
-  appends: readonly unknown[],
-  lastDepth: number,
-  site: ValueSite,
-): RebuiltChannel {
-  if (appends.length === 0) {
-    return {
-      present: true,
-      value: base,
-      depth: 0,
-      baseLength: Array.isArray(base) ? base.length : 0,
-    };
-  }
-  const where = { threadId: site.threadId, checkpointId: site.checkpointId };
-  if (!Array.isArray(base)) {
-    throw new SerializationError(
-      `channel "${site.channel}" has appends on a value that is not an array`,
-      where,
-    );
-  }
-  const baseLength = base.length;
-  for (const items of appends) {
-    if (!Array.isArray(items)) {
-      throw new SerializationError(`an append of channel "${site.channel}" is not an array`, where);
-    }
-    for (const item of items) base.push(item);
-  }
-  return { present: true, value: base, depth: lastDepth, baseLength };
-}
-
-function isJsonArrayText(bytes: Uint8Array): boolean {
-  return bytes[0] === OPEN_BRACKET && bytes[bytes.byteLength - 1] === CLOSE_BRACKET;
 }
 
 function undecodable(cause: unknown, site: ValueSite): SerializationError {

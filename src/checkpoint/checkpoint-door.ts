@@ -7,7 +7,13 @@
  * error that is not a Rewind error into a {@link StorageError} naming thread and checkpoint.
  * Backends therefore keep no lifecycle guards and trust what they are given.
  */
-import { asRewindError, ClosedError, InvalidInputError } from "../errors.js";
+import {
+  asRewindError,
+  ClosedError,
+  InvalidInputError,
+  isRewindError,
+  StorageError,
+} from "../errors.js";
 import { validateName } from "../ids.js";
 import type * as seam from "./checkpoint-backend.js";
 import { validateThreadKey } from "./thread-key.js";
@@ -114,6 +120,55 @@ export class CheckpointDoor implements seam.CheckpointBackend {
     } catch (error) {
       throw this.#wrap(error, threadId, undefined);
     }
+  }
+
+  /**
+   * The id of the newest checkpoint of (threadId, ns), from its row's header only (never
+   * decoded), so a damaged head still has an id; `undefined` for an empty thread.
+   */
+  async headId(threadId: string, ns: string): Promise<string | undefined> {
+    const thread = this.#thread(threadId);
+    checkNamespace(ns);
+    const query = { threadId: thread, ns, limit: 1, includeValues: false };
+    return this.#call(thread, undefined, async () => {
+      try {
+        for await (const loaded of this.#backend.listCheckpoints(query)) {
+          return loaded.checkpoint.id;
+        }
+        return undefined;
+      } catch (error) {
+        // A backend that cannot read the head's row names it.
+        if (isRewindError(error, "CORRUPTED") && error.checkpointId) return error.checkpointId;
+        throw error;
+      }
+    });
+  }
+
+  /** Moves damaged checkpoints aside (repair); a backend without quarantine refuses. */
+  async quarantine(request: seam.QuarantineRequest): Promise<void> {
+    const threadId = this.#thread(request.threadId);
+    checkNamespace(request.ns);
+    validateName(request.expectedHead, "expected head");
+    for (const { id, reason } of request.checkpoints) {
+      validateName(id, "checkpoint id");
+      if (typeof reason !== "string") throw new InvalidInputError("a reason must be text");
+    }
+    const backend = this.#backend;
+    if (!backend.quarantine) {
+      throw new StorageError(`the ${this.name} backend cannot move checkpoints aside`, {
+        threadId,
+      });
+    }
+    await this.#call(threadId, request.expectedHead, () => backend.quarantine!(request));
+  }
+
+  /** The thread's quarantined checkpoints, newest first (none on a backend without quarantine). */
+  async listQuarantined(threadId: string): Promise<seam.QuarantinedCheckpoint[]> {
+    const thread = this.#thread(threadId);
+    const backend = this.#backend;
+    return this.#call(thread, undefined, async () =>
+      backend.listQuarantined ? backend.listQuarantined(thread) : [],
+    );
   }
 
   async deleteThread(threadId: string): Promise<void> {

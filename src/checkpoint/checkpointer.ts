@@ -11,6 +11,7 @@ import type {
   LeaseFence,
   LeaseRequest,
   LoadedCheckpoint,
+  QuarantinedCheckpoint,
   StoredBlob,
 } from "./checkpoint-backend.js";
 import { CheckpointCodec } from "./checkpoint-codec.js";
@@ -28,6 +29,7 @@ import type {
   PendingWrite,
   PutOptions,
 } from "./checkpoint-types.js";
+import { type RepairResult, repairThread } from "./repair.js";
 
 export type * from "./checkpoint-types.js";
 
@@ -91,7 +93,7 @@ export class Checkpointer {
             : 0;
       appendState[update.channel] = { depth: blob.depth, baseLength };
     }
-    const checkpoint = {
+    const checkpoint = this.codec.sealRow({
       threadId: input.threadId,
       ns: input.ns ?? "",
       id: input.id,
@@ -105,7 +107,7 @@ export class Checkpointer {
         format: input.format ?? 1,
         extra: input.extra,
       }),
-    };
+    });
     return { checkpoint, blobs, appendState };
   }
 
@@ -154,6 +156,29 @@ export class Checkpointer {
     for await (const loaded of rows) yield this.decode(loaded, options.includeValues !== false);
   }
 
+  /**
+   * The id of the newest checkpoint of (threadId, ns), read from its row's header and never
+   * decoded, so a damaged head still has an id; `undefined` for an empty thread.
+   */
+  headId(threadId: string, options: { ns?: string } = {}): Promise<string | undefined> {
+    return this.door.headId(threadId, options.ns ?? "");
+  }
+
+  /**
+   * Moves the head of (threadId, ns) back to its newest intact checkpoint, keeping the damaged
+   * checkpoints above it aside (see {@link listQuarantined}). A no-op when the head is intact.
+   */
+  repairThread(threadId: string, options: { ns?: string } = {}): Promise<RepairResult> {
+    return repairThread(this, threadId, options.ns ?? "", (request) =>
+      this.door.quarantine(request),
+    );
+  }
+
+  /** Checkpoints {@link repairThread} moved aside, as they were stored, newest first. */
+  listQuarantined(threadId: string): Promise<QuarantinedCheckpoint[]> {
+    return this.door.listQuarantined(threadId);
+  }
+
   /** Deletes a thread everywhere and leaves a tombstone that refuses late writes. */
   deleteThread(threadId: string): Promise<void> {
     return this.door.deleteThread(threadId);
@@ -196,9 +221,12 @@ export class Checkpointer {
     return this.door.close();
   }
 
-  /** Decodes a backend row. Undecodable values raise a SerializationError naming the checkpoint. */
+  /**
+   * Decodes a backend row, verifying its checksums. Damaged data raises a CorruptionError,
+   * undecodable values a SerializationError, each naming the checkpoint.
+   */
   decode(loaded: LoadedCheckpoint, withValues = true): CheckpointTuple {
-    const row = loaded.checkpoint;
+    const row = this.codec.openRow(loaded.checkpoint);
     const site = { threadId: row.threadId, checkpointId: row.id };
     const body = this.codec.decodeBody(row.body, site);
     const metadata = this.#decodeMetadata(row.metadata, site);
@@ -216,7 +244,7 @@ export class Checkpointer {
       taskPath: write.taskPath,
       idx: write.idx,
       channel: write.channel,
-      value: this.codec.decodeValue(write.value, site),
+      value: this.codec.decodeWrite(write, site),
     }));
     const checkpoint: Checkpoint = {
       threadId: row.threadId,

@@ -5,9 +5,22 @@
  */
 import { InvalidInputError, isRewindError, StorageError } from "../errors.js";
 import { validateTenantId } from "../store/store-validation.js";
-import type { Lease, LeaseFence, LoadedCheckpoint } from "./checkpoint-backend.js";
-import type * as cp from "./checkpoint-types.js";
-import type { Checkpointer } from "./checkpointer.js";
+import type {
+  Lease,
+  LeaseFence,
+  LoadedCheckpoint,
+  QuarantinedCheckpoint,
+} from "./checkpoint-backend.js";
+import type {
+  Checkpointer,
+  CheckpointTuple,
+  EncodedCheckpoint,
+  ListOptions,
+  NewCheckpoint,
+  PendingWrite,
+  PutOptions,
+} from "./checkpointer.js";
+import type { RepairResult } from "./repair.js";
 import { isKeyOfTenant, parseThreadKey, threadKey, unscopeError } from "./thread-key.js";
 
 /** Every public member of {@link Checkpointer}: the view must scope each one. */
@@ -63,11 +76,11 @@ class TenantCheckpointer implements CheckpointerApi {
     return this.#inner.ready();
   }
 
-  put(input: cp.NewCheckpoint, options?: cp.PutOptions) {
+  put(input: NewCheckpoint, options?: PutOptions) {
     return this.#guard(() => this.#inner.put(this.#scoped(input), options));
   }
 
-  encode(input: cp.NewCheckpoint): cp.EncodedCheckpoint {
+  encode(input: NewCheckpoint): EncodedCheckpoint {
     try {
       return this.#inner.encode(this.#scoped(input));
     } catch (error) {
@@ -75,14 +88,14 @@ class TenantCheckpointer implements CheckpointerApi {
     }
   }
 
-  write(encoded: cp.EncodedCheckpoint, options?: cp.PutOptions): Promise<void> {
+  write(encoded: EncodedCheckpoint, options?: PutOptions): Promise<void> {
     this.#check(encoded.checkpoint.threadId);
     return this.#guard(() => this.#inner.write(encoded, options));
   }
 
   putWrites(
     key: { threadId: string; ns?: string; checkpointId: string },
-    writes: readonly cp.PendingWrite[],
+    writes: readonly PendingWrite[],
     fence?: LeaseFence,
   ): Promise<void> {
     return this.#guard(() =>
@@ -93,12 +106,12 @@ class TenantCheckpointer implements CheckpointerApi {
   async get(
     threadId: string,
     options?: { ns?: string; checkpointId?: string | undefined },
-  ): Promise<cp.CheckpointTuple | undefined> {
+  ): Promise<CheckpointTuple | undefined> {
     const tuple = await this.#guard(() => this.#inner.get(this.#key(threadId), options));
     return tuple && this.#unscoped(tuple);
   }
 
-  async *list(options: cp.ListOptions = {}): AsyncIterable<cp.CheckpointTuple> {
+  async *list(options: ListOptions = {}): AsyncIterable<CheckpointTuple> {
     try {
       if (options.threadId !== undefined) {
         const scoped = { ...options, threadId: this.#key(options.threadId) };
@@ -109,6 +122,26 @@ class TenantCheckpointer implements CheckpointerApi {
     } catch (error) {
       throw this.#own(error);
     }
+  }
+
+  headId(threadId: string, options?: { ns?: string }): Promise<string | undefined> {
+    return this.#guard(() => this.#inner.headId(this.#key(threadId), options));
+  }
+
+  async repairThread(threadId: string, options?: { ns?: string }): Promise<RepairResult> {
+    const key = this.#key(threadId);
+    const result = await this.#guard(() => this.#inner.repairThread(key, options));
+    const quarantined = result.quarantined.map((q) => ({
+      checkpointId: q.checkpointId,
+      reason: q.reason.replaceAll(key, threadId),
+    }));
+    return { ...result, threadId, quarantined };
+  }
+
+  async listQuarantined(threadId: string): Promise<QuarantinedCheckpoint[]> {
+    const key = this.#key(threadId);
+    const rows = await this.#guard(() => this.#inner.listQuarantined(key));
+    return rows.map((row) => ({ ...row, threadId, reason: row.reason.replaceAll(key, threadId) }));
   }
 
   deleteThread(threadId: string): Promise<void> {
@@ -147,7 +180,7 @@ class TenantCheckpointer implements CheckpointerApi {
 
   async close(): Promise<void> {}
 
-  decode(loaded: LoadedCheckpoint, withValues?: boolean): cp.CheckpointTuple {
+  decode(loaded: LoadedCheckpoint, withValues?: boolean): CheckpointTuple {
     this.#check(loaded.checkpoint.threadId);
     try {
       return this.#unscoped(this.#inner.decode(loaded, withValues));
@@ -160,7 +193,7 @@ class TenantCheckpointer implements CheckpointerApi {
    * Every thread's checkpoints are scanned as headers; the tenant's are kept (and loaded with
    * values when asked), so another tenant's rows are never decoded whole or counted in `limit`.
    */
-  async *#listAll(options: cp.ListOptions): AsyncIterable<cp.CheckpointTuple> {
+  async *#listAll(options: ListOptions): AsyncIterable<CheckpointTuple> {
     const { limit } = options;
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
       throw new InvalidInputError("limit must be a non-negative integer");
@@ -191,11 +224,11 @@ class TenantCheckpointer implements CheckpointerApi {
     }
   }
 
-  #scoped(input: cp.NewCheckpoint): cp.NewCheckpoint {
+  #scoped(input: NewCheckpoint): NewCheckpoint {
     return { ...input, threadId: this.#key(input.threadId) };
   }
 
-  #unscoped(tuple: cp.CheckpointTuple): cp.CheckpointTuple {
+  #unscoped(tuple: CheckpointTuple): CheckpointTuple {
     const { threadId } = parseThreadKey(tuple.checkpoint.threadId);
     return { ...tuple, checkpoint: { ...tuple.checkpoint, threadId } };
   }

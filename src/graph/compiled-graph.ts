@@ -4,6 +4,7 @@
  * with `invoke(null, { threadId, checkpointId })`) and delete threads. Every call is scoped by
  * its `tenantId`: a tenant only ever reaches its own threads.
  */
+
 import { MemoryBackend } from "../backends/memory/memory-backend.js";
 import type { CheckpointBackend } from "../checkpoint/checkpoint-backend.js";
 import {
@@ -12,6 +13,7 @@ import {
   type CheckpointTuple,
   createCheckpointer,
 } from "../checkpoint/checkpointer.js";
+import type { RepairResult } from "../checkpoint/repair.js";
 import { checkpointerForTenant } from "../checkpoint/tenant-checkpointer.js";
 import { InvalidInputError, NotFoundError } from "../errors.js";
 import { newCheckpointId, validateThreadId } from "../ids.js";
@@ -22,15 +24,16 @@ import type { Command } from "./command.js";
 import { END, START } from "./constants.js";
 import { diffValues, type StateChange } from "./diff.js";
 import type { Interrupt } from "./interrupt.js";
-import { buildLineage, type Lineage } from "./lineage.js";
+import { type Lineage, readLineage } from "./lineage.js";
 import { type StateMigration, validateMigrations } from "./migrations.js";
 import { PendingIndex } from "./pending.js";
 import { route } from "./routing.js";
 import { loadSnapshot, Run, type RunContext, taskIdOf } from "./run.js";
+import { validateRunOptions } from "./run-options.js";
 import type { RunOptions, RunResult, StreamEvent } from "./run-types.js";
 import { diffUpdates, extraOf, nextOf, type Snapshot, snapshotFromTuple } from "./snapshot.js";
 import type { GraphSpec } from "./state-graph.js";
-import { validateLeaseOptions, withThreadLease } from "./thread-lease.js";
+import { withThreadLease } from "./thread-lease.js";
 
 /** Options of `compile()`. */
 export interface CompileOptions {
@@ -227,11 +230,13 @@ export class CompiledGraph<C extends ChannelMap> {
       throw new InvalidInputError(`asNode "${asNode}" is not a node of this graph`);
     }
     const threads = this.#threads(ref);
-    const head = await threads.get(ref.threadId);
+    // Only the head's id is needed (the new id sorts after it, and the write is a compare-and-set
+    // on it), so a damaged head does not stop a fork from an intact checkpoint.
+    const headId = await threads.headId(ref.threadId);
     const base =
-      ref.checkpointId === undefined
-        ? head
-        : await threads.get(ref.threadId, { checkpointId: ref.checkpointId });
+      headId === undefined
+        ? undefined
+        : await threads.get(ref.threadId, { checkpointId: ref.checkpointId ?? headId });
     if (!base) {
       throw new NotFoundError(
         ref.checkpointId
@@ -241,7 +246,7 @@ export class CompiledGraph<C extends ChannelMap> {
       );
     }
     const current = this.#load(base);
-    const id = newCheckpointId(head!.checkpoint.id);
+    const id = newCheckpointId(headId);
     const { writes } = toWrites(this.#spec.channels, asNode ?? "update", values ?? {});
     const applied = applyWrites(this.#spec.channels, current, writes, id, {
       singleWriterCheck: false,
@@ -291,7 +296,7 @@ export class CompiledGraph<C extends ChannelMap> {
           (channel) => this.#spec.channels[channel]?.kind,
         ),
       },
-      { expectedHead: head!.checkpoint.id },
+      { expectedHead: headId },
     );
     return { threadId: ref.threadId, checkpointId: id };
   }
@@ -312,22 +317,20 @@ export class CompiledGraph<C extends ChannelMap> {
   /** The thread's checkpoints as a tree of branches. */
   async getLineage(ref: ThreadSelector): Promise<Lineage> {
     validateThreadId(ref.threadId);
-    const headers = [];
-    for await (const tuple of this.#threads(ref).list({
-      threadId: ref.threadId,
-      ns: "",
-      includeValues: false,
-    })) {
-      const c = tuple.checkpoint;
-      headers.push({
-        checkpointId: c.id,
-        parentId: c.parentId,
-        step: c.metadata.step,
-        source: c.metadata.source,
-        createdAt: c.createdAt,
-      });
-    }
-    return buildLineage(headers);
+    return readLineage(this.#threads(ref), ref.threadId);
+  }
+
+  /**
+   * Recovery from damaged storage: moves the thread's head back to its newest intact checkpoint
+   * and keeps the damaged checkpoints above it aside, readable with
+   * `checkpointer.listQuarantined(threadId)`. Returns what it moved; a no-op on an intact head.
+   *
+   * @example
+   * const { headId, quarantined } = await app.repairThread({ threadId: "support-1" });
+   */
+  async repairThread(ref: ThreadSelector): Promise<RepairResult> {
+    validateThreadId(ref.threadId);
+    return this.#threads(ref).repairThread(ref.threadId);
   }
 
   /** What changed in the values between two checkpoints of a thread. */
@@ -379,30 +382,5 @@ export class CompiledGraph<C extends ChannelMap> {
       metadata: snapshot.metadata,
       createdAt: snapshot.createdAt,
     };
-  }
-}
-
-function validateRunOptions(options: RunOptions, spec: GraphSpec<any>): void {
-  if (typeof options !== "object" || options === null) {
-    throw new InvalidInputError(
-      "invoke needs options with a threadId: invoke(input, { threadId })",
-    );
-  }
-  validateThreadId(options.threadId);
-  if (
-    options.recursionLimit !== undefined &&
-    (!Number.isInteger(options.recursionLimit) || options.recursionLimit < 1)
-  ) {
-    throw new InvalidInputError("recursionLimit must be a positive integer");
-  }
-  validateLeaseOptions(options);
-  for (const key of ["interruptBefore", "interruptAfter"] as const) {
-    const names: unknown = options[key];
-    if (names === undefined) continue;
-    if (!Array.isArray(names)) throw new InvalidInputError(`${key} must be an array of node names`);
-    for (const name of names) {
-      if (typeof name !== "string" || !spec.nodes.has(name))
-        throw new InvalidInputError(`${key} names unknown node ${JSON.stringify(name)}`);
-    }
   }
 }

@@ -2,6 +2,8 @@
  * A thread's checkpoints as a tree: forks are branches; the newest checkpoint is the current
  * head; every leaf is a branch head.
  */
+import type { Checkpointer } from "../checkpoint/checkpointer.js";
+import { scanThread } from "../checkpoint/repair.js";
 
 export interface LineageNode {
   readonly checkpointId: string;
@@ -30,6 +32,11 @@ export interface Lineage {
   readonly branches: readonly Branch[];
   /** The thread's head: its newest checkpoint. */
   readonly currentId: string | undefined;
+  /**
+   * Checkpoints whose stored header cannot be read (see `repairThread`), newest first; they are
+   * not in `nodes`. Absent or empty when nothing is damaged.
+   */
+  readonly damaged?: readonly { readonly checkpointId: string; readonly reason: string }[];
 }
 
 /** Builds the tree from checkpoint headers (any order). */
@@ -113,4 +120,28 @@ export function renderLineage(
 
 function defaultLabel(node: LineageNode): string {
   return `${node.checkpointId.slice(-8)} step ${node.step} (${node.source})`;
+}
+
+/**
+ * A thread's lineage read from its checkpoint headers; a checkpoint whose header cannot be read
+ * is listed in `damaged` and the history below it is still read.
+ */
+export async function readLineage(checkpointer: Checkpointer, threadId: string): Promise<Lineage> {
+  const headers = [];
+  const damaged: { checkpointId: string; reason: string }[] = [];
+  for await (const scanned of scanThread(checkpointer, threadId, { includeValues: false })) {
+    if (scanned.damage) {
+      damaged.push({ checkpointId: scanned.id, reason: scanned.damage.message });
+      continue;
+    }
+    const c = scanned.tuple.checkpoint;
+    headers.push({
+      checkpointId: c.id,
+      parentId: c.parentId,
+      step: c.metadata.step,
+      source: c.metadata.source,
+      createdAt: c.createdAt,
+    });
+  }
+  return { ...buildLineage(headers), damaged };
 }

@@ -112,11 +112,20 @@ export class Run {
 
   async execute(input: unknown): Promise<RunResult> {
     const { checkpointer } = this.#ctx;
-    const latest = await checkpointer.get(this.#threadId);
-    this.#headId = latest?.checkpoint.id ?? null;
-    let tuple = latest;
     // A rollback continues from where the preempted run started (null: an empty thread).
     const from = this.#rollbackTo !== undefined ? this.#rollbackTo : this.#options.checkpointId;
+    // A replay from an older checkpoint needs only the head's id: a damaged head must not stop it.
+    let latest: CheckpointTuple | undefined;
+    let headId: string | undefined;
+    if (typeof from === "string") {
+      headId = await checkpointer.headId(this.#threadId);
+      if (from === headId) latest = await checkpointer.get(this.#threadId, { checkpointId: from });
+    } else {
+      latest = await checkpointer.get(this.#threadId);
+      headId = latest?.checkpoint.id;
+    }
+    this.#headId = headId ?? null;
+    let tuple = latest;
     if (from === null) tuple = undefined;
     else if (from !== undefined && from !== this.#headId) {
       tuple = await checkpointer.get(this.#threadId, { checkpointId: from });

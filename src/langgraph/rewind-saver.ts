@@ -200,7 +200,7 @@ export class RewindSaver extends BaseCheckpointSaver {
       this.#plan(threadId, ns, checkpoint, channel, String(version)),
     );
     const blobs = await Promise.all(plans.map((plan) => this.#codec.encodeBlob(plan.write, site)));
-    const row: StoredCheckpoint = {
+    const row: StoredCheckpoint = this.#codec.sealRow({
       threadId,
       ns,
       id: checkpoint.id,
@@ -217,7 +217,7 @@ export class RewindSaver extends BaseCheckpointSaver {
             ? checkpoint.ts
             : undefined,
       }),
-    };
+    });
     const expectedHead = this.#refuseStale ? headToExpect(config, metadata, parentId) : undefined;
     if (expectedHead !== undefined && metadata?.source === "input") {
       await unscoped(() => this.#refuseDiscarding(threadId, ns, expectedHead, checkpoint));
@@ -291,7 +291,8 @@ export class RewindSaver extends BaseCheckpointSaver {
     });
     for await (const head of heads) {
       const site = { threadId, checkpointId: headId };
-      const seen = this.#codec.decodeBody(head.checkpoint.body, site).versionsSeen;
+      const { body } = this.#codec.openRow(head.checkpoint);
+      const seen = this.#codec.decodeBody(body, site).versionsSeen;
       const discarded = discardedNodes(
         seen as Checkpoint["versions_seen"],
         checkpoint.versions_seen,

@@ -38,7 +38,8 @@ export async function readTuple(
   codec: SaverCodec,
   onChannel?: (channel: string, version: string, rebuilt: RebuiltChannel) => void,
 ): Promise<CheckpointTuple> {
-  const row = loaded.checkpoint;
+  // Verified against its checksum first (a row written before checksums reads as it is).
+  const row = codec.openRow(loaded.checkpoint);
   const site = { threadId: row.threadId, checkpointId: row.id };
   const body = codec.decodeBody(row.body, site);
   const channelValues: Record<string, unknown> = {};
@@ -97,7 +98,7 @@ export async function readWrites(
       async (w): Promise<CheckpointPendingWrite> => [
         w.taskId,
         w.channel,
-        await codec.decodeValue(w.value, { ...site, channel: w.channel }),
+        await codec.decodeWrite(w, site),
       ],
     ),
   );

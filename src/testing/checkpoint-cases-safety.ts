@@ -6,9 +6,9 @@ import { expect } from "vitest";
 import {
   ClosedError,
   ConflictError,
+  CorruptionError,
   InvalidInputError,
   LeaseLostError,
-  SerializationError,
   ThreadDeletedError,
 } from "../errors.js";
 import {
@@ -45,7 +45,7 @@ async function blobStored(
     blobs: [],
   });
   const error = await caught(() => ctx.checkpointer.get(threadId, { checkpointId: probe }));
-  if (error !== undefined && !(error instanceof SerializationError)) throw error;
+  if (error !== undefined && !(error instanceof CorruptionError)) throw error;
   return error === undefined;
 }
 
@@ -277,6 +277,52 @@ async function closed(ctx: CaseContext): Promise<void> {
   }
 }
 
+/**
+ * Damage is caught by the checksums the core seals every row and value with: a value stored
+ * under an identity it was not written for, and (when the harness can) bytes damaged in place.
+ * Each read of a damaged checkpoint is a CorruptionError naming thread, checkpoint and channel;
+ * the checkpoints and threads around it still load.
+ */
+async function checksums(ctx: CaseContext): Promise<void> {
+  const threadId = ctx.thread("checksum");
+  const other = ctx.thread("checksum-other");
+  const [c1, c2, c3] = ids(3) as [string, string, string];
+  await putFull(ctx, threadId, c1, { note: "the original note", n: 1 });
+  await putFull(ctx, other, c1, { note: "elsewhere" });
+  // A misdirected write: c1's sealed value, stored again as the value of c2.
+  const sealed = (await ctx.backend.getCheckpoint(threadId, "", c1))!.blobs.note!.at(-1)!;
+  await ctx.backend.putCheckpoint({
+    checkpoint: {
+      ...(await ctx.backend.getCheckpoint(threadId, "", c1))!.checkpoint,
+      id: c2,
+      channelVersions: { note: c2, n: c1 },
+    },
+    blobs: [{ ...sealed, version: c2 }],
+  });
+  for (const id of [c2]) {
+    const error = await caught(() => ctx.checkpointer.get(threadId, { checkpointId: id }));
+    expect(error).toBeInstanceOf(CorruptionError);
+    expect(error).toMatchObject({ code: "CORRUPTED", threadId, checkpointId: id });
+  }
+  expect((await mustGet(ctx, threadId, c1)).checkpoint.values).toStrictEqual({
+    note: "the original note",
+    n: 1,
+  });
+  if (ctx.corrupt) {
+    await putFull(ctx, threadId, c3, { note: "a note about to rot" }, { carried: { n: c1 } });
+    await ctx.corrupt({ threadId, ns: "", checkpointId: c3 });
+    const error = await caught(() => ctx.checkpointer.get(threadId, { checkpointId: c3 }));
+    expect(error).toBeInstanceOf(CorruptionError);
+    expect(error).toMatchObject({ code: "CORRUPTED", threadId, checkpointId: c3 });
+    expect(String(error.message)).toContain(c3);
+  }
+  expect((await mustGet(ctx, threadId, c1)).checkpoint.values).toStrictEqual({
+    note: "the original note",
+    n: 1,
+  });
+  expect((await mustGet(ctx, other)).checkpoint.values).toStrictEqual({ note: "elsewhere" });
+}
+
 /** Cases of the "safety" group. */
 export const safetyCases: readonly ConformanceCase[] = [
   {
@@ -298,4 +344,8 @@ export const safetyCases: readonly ConformanceCase[] = [
     run: invalidIds,
   },
   { name: "close can be called twice; every later call throws ClosedError", run: closed },
+  {
+    name: "damaged values and rows are a CorruptionError naming the checkpoint; neighbours still load",
+    run: checksums,
+  },
 ];

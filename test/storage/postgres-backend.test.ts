@@ -13,6 +13,21 @@ const pools: pg.Pool[] = [];
 afterAll(async () => {
   await Promise.all(pools.map((p) => p.end()));
 });
+/** A fresh schema migrated to `version` only, as an older Rewind left it. */
+async function schemaAt(version: number): Promise<string> {
+  const schema = freshSchema();
+  const admin = adminPool();
+  await admin.query(`CREATE SCHEMA "${schema}"`);
+  await admin.query(
+    `CREATE TABLE "${schema}".rewind_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
+  );
+  for (const [i, migration] of POSTGRES_MIGRATIONS.slice(0, version).entries()) {
+    await admin.query(migration(`"${schema}"`));
+    await admin.query(`INSERT INTO "${schema}".rewind_migrations (version) VALUES ($1)`, [i + 1]);
+  }
+  return schema;
+}
+
 const newPool = () => {
   const pool = new pg.Pool({ connectionString: PG_URL, max: 2 });
   pools.push(pool);
@@ -118,14 +133,8 @@ describe("PostgreSQL backend", () => {
   });
 
   it("a schema written at version 1 upgrades in place and keeps its checkpoints readable", async () => {
-    const schema = freshSchema();
+    const schema = await schemaAt(1);
     const admin = adminPool();
-    await admin.query(`CREATE SCHEMA "${schema}"`);
-    await admin.query(
-      `CREATE TABLE "${schema}".rewind_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
-    );
-    await admin.query(POSTGRES_MIGRATIONS[0]!(`"${schema}"`));
-    await admin.query(`INSERT INTO "${schema}".rewind_migrations (version) VALUES (1)`);
     // A checkpoint as version 1 wrote it: value 41 as tagged JSON bytes.
     await admin.query(
       `SELECT "${schema}".rewind_put_checkpoint('t', '', 'cp-1', NULL, '2026-01-01T00:00:00.000Z',
@@ -139,6 +148,37 @@ describe("PostgreSQL backend", () => {
     expect(old?.checkpoint.metadata).toEqual({ source: "input", step: -1 });
     await checkpointer.put(step("t", "cp-2", 42), { expectedHead: "cp-1" });
     expect((await checkpointer.get("t"))?.checkpoint.values).toEqual({ x: 42 });
+    await checkpointer.close();
+  });
+
+  it("a schema written at version 3 (leases) upgrades to 4 (damage, quarantine) and keeps its checkpoints and lease", async () => {
+    const schema = await schemaAt(3);
+    const admin = adminPool();
+    // A checkpoint and a lease as version 3 wrote them (no checksums).
+    await admin.query(
+      `SELECT "${schema}".rewind_put_checkpoint('t', '', 'cp-1', NULL, '2026-01-01T00:00:00.000Z',
+         '{"x":"cp-1"}', '{"source":"input","step":-1}', NULL, '{}', true, NULL, NULL,
+         ARRAY['x'], ARRAY['cp-1'], ARRAY[0]::smallint[], ARRAY[NULL]::text[], ARRAY[0], ARRAY['json'],
+         ARRAY[convert_to('41', 'UTF8')])`,
+    );
+    await admin.query(
+      `SELECT * FROM "${schema}".rewind_acquire_lease('t', 'old-owner', 600000, false, NULL, false, NULL, NULL, NULL)`,
+    );
+    const checkpointer = createCheckpointer(new PostgresBackend(newPool(), { schema }));
+    expect((await checkpointer.get("t"))?.checkpoint.values).toEqual({ x: 41 });
+    expect(await checkpointer.readLease("t")).toMatchObject({
+      owner: "old-owner",
+      startedFrom: "cp-1",
+    });
+    expect(await checkpointer.headId("t")).toBe("cp-1");
+    expect((await checkpointer.repairThread("t")).quarantined).toEqual([]);
+    expect(await checkpointer.listQuarantined("t")).toEqual([]);
+    const { rows } = await admin.query(
+      `SELECT max(version) AS v FROM "${schema}".rewind_migrations`,
+    );
+    expect(rows[0].v).toBe(POSTGRES_MIGRATIONS.length);
+    await checkpointer.deleteThread("t");
+    expect(await checkpointer.get("t")).toBeUndefined();
     await checkpointer.close();
   });
 

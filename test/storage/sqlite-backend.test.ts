@@ -68,6 +68,54 @@ describe("SQLite migrations", () => {
     db.close();
   });
 
+  it("upgrade a database at version 3 (leases) to 4 (quarantine), keeping its checkpoints and lease", async () => {
+    // Rows and a lease as version 3 wrote them (no checksums), then the schema as it was then:
+    // version 4 only adds the quarantine table.
+    const old = new SqliteBackend(file);
+    await old.setup();
+    await old.putCheckpoint({
+      checkpoint: {
+        threadId: "t",
+        ns: "",
+        id: "cp-1",
+        parentId: null,
+        createdAt: "2026-01-01T00:00:00.000Z",
+        channelVersions: { x: "cp-1" },
+        metadata: JSON.stringify({ source: "input", step: -1 }),
+        body: "{}",
+      },
+      blobs: [
+        {
+          channel: "x",
+          version: "cp-1",
+          kind: "full",
+          prevVersion: null,
+          depth: 0,
+          value: { tag: "json", bytes: new TextEncoder().encode("41") },
+        },
+      ],
+    });
+    await old.acquireLease({ threadId: "t", owner: "old-owner", ttlMs: 600_000 });
+    await old.close();
+    const db = new Database(file);
+    db.exec("DROP TABLE rewind_quarantine; DELETE FROM rewind_migrations WHERE version = 4");
+    db.close();
+    const checkpointer = createSqliteCheckpointer(file);
+    expect((await checkpointer.get("t"))?.checkpoint.values).toEqual({ x: 41 });
+    expect(await checkpointer.readLease("t")).toMatchObject({
+      owner: "old-owner",
+      startedFrom: "cp-1",
+    });
+    expect((await checkpointer.repairThread("t")).quarantined).toEqual([]);
+    expect(await checkpointer.listQuarantined("t")).toEqual([]);
+    await checkpointer.deleteThread("t");
+    expect(await checkpointer.get("t")).toBeUndefined();
+    await checkpointer.close();
+    const after = new Database(file);
+    expect(count(after, "SELECT max(version) AS n FROM rewind_migrations")).toBe(4);
+    after.close();
+  });
+
   it("refuse a database written by a newer Rewind, and change nothing", async () => {
     const db = new Database(file);
     migrateSqlite(db);
@@ -155,11 +203,12 @@ describe("SQLite storage layout", () => {
     await put(checkpointer, "small", "héllo");
     await checkpointer.close();
     const db = new Database(file);
+    // Tags carry the value's checksum: `~` + 8 hex digits + `~` + the serializer's tag.
     expect(db.prepare("SELECT typeof(value) AS type, tag FROM rewind_blobs").all()).toEqual([
-      { type: "blob", tag: "json" },
+      { type: "blob", tag: expect.stringMatching(/^~[0-9a-f]{8}~json$/) },
     ]);
     expect(db.prepare("SELECT typeof(value) AS type, tag FROM rewind_writes").all()).toEqual([
-      { type: "blob", tag: "bytes" },
+      { type: "blob", tag: expect.stringMatching(/^~[0-9a-f]{8}~bytes$/) },
     ]);
     // A small value lives in its checkpoint's row, still as bytes beside its tag.
     const row = db.prepare("SELECT typeof(vals) AS type, vals FROM rewind_checkpoints").all() as {

@@ -13,6 +13,8 @@ import type {
   LeaseFence,
   LeaseRequest,
   LoadedCheckpoint,
+  QuarantinedCheckpoint,
+  QuarantineRequest,
   StoredBlob,
   StoredCheckpoint,
   StoredWrite,
@@ -29,6 +31,8 @@ interface ThreadEntry {
   blobs: Map<string, StoredBlob>;
   /** ns \0 checkpointId -> (taskId \0 idx -> write). */
   writes: Map<string, Map<string, StoredWrite>>;
+  /** ns \0 checkpointId -> a checkpoint a repair moved aside. */
+  quarantine: Map<string, QuarantinedCheckpoint>;
 }
 
 /** Memory implementation of {@link CheckpointBackend}. */
@@ -122,7 +126,53 @@ export class MemoryBackend implements CheckpointBackend {
     thread.checkpoints.clear();
     thread.blobs.clear();
     thread.writes.clear();
+    thread.quarantine.clear();
     thread.lease = undefined;
+  }
+
+  async quarantine(request: QuarantineRequest): Promise<void> {
+    const thread = this.#writable(request.threadId, undefined);
+    const list = thread.checkpoints.get(request.ns) ?? [];
+    const head = list.at(-1)?.id;
+    if (head !== request.expectedHead) {
+      throw new ConflictError(
+        `thread "${request.threadId}" moved: its head is ${head ?? "empty"}, expected ${request.expectedHead}`,
+        { threadId: request.threadId, checkpointId: request.expectedHead },
+      );
+    }
+    const reasons = new Map(request.checkpoints.map((c) => [c.id, c.reason]));
+    const quarantinedAt = this.#now();
+    for (const c of list.filter((x) => reasons.has(x.id))) {
+      thread.quarantine.set(`${c.ns}\0${c.id}`, {
+        threadId: c.threadId,
+        ns: c.ns,
+        checkpointId: c.id,
+        parentId: c.parentId,
+        createdAt: c.createdAt,
+        versions: JSON.stringify(c.channelVersions),
+        metadata: c.metadata,
+        body: c.body,
+        reason: reasons.get(c.id)!,
+        quarantinedAt,
+      });
+    }
+    thread.checkpoints.set(
+      request.ns,
+      list.filter((x) => !reasons.has(x.id)),
+    );
+  }
+
+  async listQuarantined(threadId: string): Promise<QuarantinedCheckpoint[]> {
+    const rows = [...(this.#threads.get(threadId)?.quarantine.values() ?? [])];
+    return rows.sort((a, b) =>
+      a.checkpointId < b.checkpointId
+        ? 1
+        : a.checkpointId > b.checkpointId
+          ? -1
+          : a.ns < b.ns
+            ? -1
+            : 1,
+    );
   }
 
   async acquireLease(request: LeaseRequest): Promise<Lease | undefined> {
@@ -185,6 +235,7 @@ export class MemoryBackend implements CheckpointBackend {
         checkpoints: new Map(),
         blobs: new Map(),
         writes: new Map(),
+        quarantine: new Map(),
       };
       this.#threads.set(threadId, thread);
     }

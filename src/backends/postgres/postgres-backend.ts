@@ -3,6 +3,7 @@
  * round trip to a function that locks the thread row, checks tombstone, fence and head, and
  * writes, atomically. A read is one round trip per checkpoint, `list` one per page (keyset).
  */
+
 import { compareWrites } from "../../checkpoint/blob-chain.js";
 import type {
   CheckpointBackend,
@@ -13,11 +14,18 @@ import type {
   LeaseFence,
   LeaseRequest,
   LoadedCheckpoint,
+  QuarantinedCheckpoint,
+  QuarantineRequest,
   StoredBlob,
   StoredCheckpoint,
   StoredWrite,
 } from "../../checkpoint/checkpoint-backend.js";
-import { ConflictError, LeaseLostError, ThreadDeletedError } from "../../errors.js";
+import {
+  ConflictError,
+  CorruptionError,
+  LeaseLostError,
+  ThreadDeletedError,
+} from "../../errors.js";
 import {
   POSTGRES_DEFAULTS,
   PostgresClient,
@@ -26,6 +34,7 @@ import {
 } from "./postgres-client.js";
 import { jsonbSafe, metadataMatches } from "./postgres-metadata.js";
 import { POSTGRES_CHECKPOINT_SCHEMA } from "./postgres-migrations.js";
+import { listQuarantinedPostgres, quarantinePostgres } from "./postgres-quarantine.js";
 import { loadQuery, type PageCursor, pageQuery } from "./postgres-queries.js";
 import type { PgPoolLike } from "./postgres-types.js";
 
@@ -140,7 +149,9 @@ export class PostgresBackend implements CheckpointBackend {
       ns,
       ...(checkpointId !== undefined ? [checkpointId] : []),
     ]);
-    return assemble(rows)[0];
+    const loaded = assemble(rows)[0];
+    if (loaded instanceof CorruptionError) throw loaded;
+    return loaded;
   }
 
   async *listCheckpoints(query: CheckpointQuery): AsyncIterable<LoadedCheckpoint> {
@@ -154,13 +165,14 @@ export class PostgresBackend implements CheckpointBackend {
       // A filter's shape varies with its keys: such pages are not worth a prepared statement.
       const page = assemble((await this.#query(text, values, filter === undefined)).rows);
       for (const loaded of page) {
+        if (loaded instanceof CorruptionError) throw loaded;
         // The SQL filter ran on the jsonb copy, where escapes jsonb refuses became plain text.
         if (filter && !metadataMatches(loaded.checkpoint.metadata, filter)) continue;
         yield loaded;
         if (--remaining <= 0) return;
       }
       if (page.length < size) return;
-      const last = page.at(-1)!.checkpoint;
+      const last = (page.at(-1) as LoadedCheckpoint).checkpoint;
       cursor = { id: last.id, threadId: last.threadId, ns: last.ns };
     }
   }
@@ -251,6 +263,14 @@ export class PostgresBackend implements CheckpointBackend {
     return rows.length > 0;
   }
 
+  quarantine(request: QuarantineRequest): Promise<void> {
+    return quarantinePostgres((t, v) => this.#query(t, v), this.#quoted, request);
+  }
+
+  listQuarantined(threadId: string): Promise<QuarantinedCheckpoint[]> {
+    return listQuarantinedPostgres((t, v) => this.#query(t, v), this.#quoted, threadId);
+  }
+
   /** Ends the pool if Rewind opened it; your pool is left open. */
   async close(): Promise<void> {
     await this.#client.close();
@@ -298,12 +318,17 @@ function toCheckpoint(row: any): StoredCheckpoint {
 
 interface Building {
   checkpoint: StoredCheckpoint;
+  /** Set when a row of this checkpoint cannot be read; raised when the checkpoint is reached. */
+  damage?: CorruptionError;
   chains: Record<string, { o: number; blob: StoredBlob }[]>;
   writes: StoredWrite[];
 }
 
-/** Builds checkpoints from the tagged rows of the read queries, in their rank order. */
-function assemble(rows: any[]): LoadedCheckpoint[] {
+/**
+ * Builds checkpoints from the tagged rows of the read queries, in their rank order. A damaged
+ * checkpoint comes back as its error, so the ones before it in a page still load.
+ */
+function assemble(rows: any[]): (LoadedCheckpoint | CorruptionError)[] {
   const byRank = new Map<number, Building>();
   for (const r of rows) {
     if (r.k === "c") byRank.set(r.rn, { checkpoint: toCheckpoint(r), chains: {}, writes: [] });
@@ -314,12 +339,21 @@ function assemble(rows: any[]): LoadedCheckpoint[] {
     if (r.k === "b") {
       const list = into.chains[r.channel] ?? [];
       into.chains[r.channel] = list;
+      const kind = KIND_NAMES[r.kind as 0 | 1 | 2];
+      if (kind === undefined) {
+        const { threadId, id } = into.checkpoint;
+        into.damage ??= new CorruptionError(
+          `checkpoint ${id} of thread "${threadId}" has a value of unknown kind ${r.kind} (channel "${r.channel}")`,
+          { threadId, checkpointId: id, channel: r.channel },
+        );
+        continue;
+      }
       list.push({
         o: r.o,
         blob: {
           channel: r.channel,
           version: r.version,
-          kind: KIND_NAMES[r.kind as 0 | 1 | 2],
+          kind,
           prevVersion: r.prev_version,
           depth: r.depth,
           value: r.value === null ? null : { tag: r.tag, bytes: new Uint8Array(r.value) },
@@ -338,7 +372,8 @@ function assemble(rows: any[]): LoadedCheckpoint[] {
   return [...byRank.keys()]
     .sort((a, b) => a - b)
     .map((rank) => {
-      const { checkpoint, chains, writes } = byRank.get(rank)!;
+      const { checkpoint, chains, writes, damage } = byRank.get(rank)!;
+      if (damage) return damage;
       const blobs: Record<string, StoredBlob[]> = {};
       // Oldest first: the full (or empty) blob, then the appends after it.
       for (const [channel, list] of Object.entries(chains)) {

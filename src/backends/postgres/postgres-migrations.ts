@@ -221,6 +221,65 @@ export const POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
     RETURN QUERY SELECT 'ok'::TEXT, t.lease_token + 1, now_ms + p_ttl,
       CASE WHEN held THEN t.lease_owner ELSE NULL END, head;
   END $fn$;`,
+  // 4: damage. A `versions` value that is not an object names no channels (the core reports the
+  // checkpoint) instead of failing every read of a page; damaged checkpoints a repair moves off
+  // the head are kept, as stored, in `rewind_quarantine`, which a thread's delete clears too.
+  (s) => `
+  CREATE OR REPLACE FUNCTION ${s}.rewind_versions(p_versions JSONB) RETURNS TABLE (channel TEXT, version TEXT)
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ROWS 8 SET search_path = pg_catalog
+    AS $fn$ SELECT key, value FROM jsonb_each_text(
+      CASE WHEN jsonb_typeof(p_versions) = 'object' THEN p_versions ELSE '{}'::jsonb END) $fn$;
+  CREATE TABLE ${s}.rewind_quarantine (
+    thread_id TEXT NOT NULL,
+    ns TEXT NOT NULL,
+    id TEXT COLLATE "C" NOT NULL,
+    parent_id TEXT,
+    created_at TEXT,
+    versions TEXT,
+    metadata TEXT,
+    body TEXT,
+    reason TEXT NOT NULL,
+    quarantined_at BIGINT NOT NULL,
+    PRIMARY KEY (thread_id, ns, id)
+  );
+  -- Moves checkpoints of (thread, ns) aside and the head back to the newest one left, provided
+  -- the head is still p_expected (a run that wrote meanwhile wins; the repair is retried).
+  CREATE FUNCTION ${s}.rewind_quarantine_checkpoints(
+    p_thread TEXT, p_ns TEXT, p_expected TEXT, p_ids TEXT[], p_reasons TEXT[]
+  ) RETURNS TEXT LANGUAGE plpgsql AS $fn$
+  DECLARE t RECORD; h TEXT;
+  BEGIN
+    SELECT deleted INTO t FROM ${s}.rewind_threads WHERE thread_id = p_thread FOR UPDATE;
+    IF FOUND AND t.deleted THEN RETURN 'deleted'; END IF;
+    SELECT head_id INTO h FROM ${s}.rewind_heads WHERE thread_id = p_thread AND ns = p_ns;
+    IF h IS DISTINCT FROM p_expected THEN RETURN 'conflict:' || COALESCE(h, ''); END IF;
+    INSERT INTO ${s}.rewind_quarantine (thread_id, ns, id, parent_id, created_at, versions,
+        metadata, body, reason, quarantined_at)
+      SELECT c.thread_id, c.ns, c.id, c.parent_id, c.created_at, c.versions::text,
+        COALESCE(c.metadata_text, c.metadata::text), c.body, q.reason,
+        (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT
+      FROM ${s}.rewind_checkpoints c JOIN unnest(p_ids, p_reasons) AS q (id, reason) ON c.id = q.id
+      WHERE c.thread_id = p_thread AND c.ns = p_ns
+      ON CONFLICT (thread_id, ns, id) DO UPDATE SET parent_id = EXCLUDED.parent_id,
+        created_at = EXCLUDED.created_at, versions = EXCLUDED.versions,
+        metadata = EXCLUDED.metadata, body = EXCLUDED.body, reason = EXCLUDED.reason,
+        quarantined_at = EXCLUDED.quarantined_at;
+    DELETE FROM ${s}.rewind_checkpoints WHERE thread_id = p_thread AND ns = p_ns AND id = ANY (p_ids);
+    SELECT max(id) INTO h FROM ${s}.rewind_checkpoints WHERE thread_id = p_thread AND ns = p_ns;
+    IF h IS NULL THEN
+      DELETE FROM ${s}.rewind_heads WHERE thread_id = p_thread AND ns = p_ns;
+    ELSE
+      UPDATE ${s}.rewind_heads SET head_id = h WHERE thread_id = p_thread AND ns = p_ns;
+    END IF;
+    RETURN 'ok';
+  END $fn$;
+  -- The delete of versions 2 and 3 stays as it was, under a new name, and runs first.
+  ALTER FUNCTION ${s}.rewind_delete_thread(TEXT) RENAME TO rewind_delete_thread_rows;
+  CREATE FUNCTION ${s}.rewind_delete_thread(p_thread TEXT) RETURNS VOID LANGUAGE plpgsql AS $fn$
+  BEGIN
+    PERFORM ${s}.rewind_delete_thread_rows(p_thread);
+    DELETE FROM ${s}.rewind_quarantine WHERE thread_id = p_thread;
+  END $fn$;`,
 ];
 
 /** The checkpoint tables' migrations, their lock and the table recording them. */

@@ -13,12 +13,15 @@ import type {
   LeaseFence,
   LeaseRequest,
   LoadedCheckpoint,
+  QuarantinedCheckpoint,
+  QuarantineRequest,
   StoredWrite,
 } from "../../checkpoint/checkpoint-backend.js";
 import { ClosedError } from "../../errors.js";
 import { checkSqliteArguments, SqliteClient } from "./sqlite-client.js";
 import { SqliteLeases } from "./sqlite-lease.js";
 import { SQLITE_CHECKPOINT_SCHEMA } from "./sqlite-migrations.js";
+import { listQuarantinedRows } from "./sqlite-quarantine.js";
 import { SqliteReader } from "./sqlite-reader.js";
 import type { SqliteBackendOptions, SqliteDatabaseLike } from "./sqlite-types.js";
 import { SqliteWriter } from "./sqlite-writer.js";
@@ -114,6 +117,15 @@ export class SqliteBackend implements CheckpointBackend {
 
   async releaseLease(lease: Lease): Promise<boolean> {
     return this.#io().leases.release(lease);
+  }
+
+  async quarantine(request: QuarantineRequest): Promise<void> {
+    this.#io().writer.quarantine(request);
+  }
+
+  async listQuarantined(threadId: string): Promise<QuarantinedCheckpoint[]> {
+    const { client } = this.#io();
+    return listQuarantinedRows((sql) => client.stmt(sql), threadId);
   }
 
   /** Closes the database if this backend opened it; a handle passed in is left open. */

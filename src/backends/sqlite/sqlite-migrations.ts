@@ -96,6 +96,24 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE rewind_threads ADD COLUMN lease_pid INTEGER;
   ALTER TABLE rewind_threads ADD COLUMN lease_process_start TEXT;
   `,
+  // 4: checkpoint rows a repair moved off a thread's head because they were damaged, kept as
+  // they were stored (see sqlite-quarantine.ts); a thread's delete clears them too.
+  `
+  CREATE TABLE rewind_quarantine (
+    tid INTEGER NOT NULL,
+    ns TEXT NOT NULL,
+    id TEXT NOT NULL,
+    parent_id,
+    created_at,
+    versions,
+    metadata,
+    body,
+    vals BLOB,
+    reason TEXT NOT NULL,
+    quarantined_at INTEGER NOT NULL,
+    PRIMARY KEY (tid, ns, id)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** The schema version this code writes. */

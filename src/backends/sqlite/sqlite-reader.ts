@@ -2,6 +2,7 @@
  * The read side of the SQLite backend: one checkpoint with its blob chains and writes, and
  * listings streamed in pages with keyset pagination (never a query over the whole history).
  */
+
 import { compareWrites, MAX_CHAIN } from "../../checkpoint/blob-chain.js";
 import type {
   CheckpointQuery,
@@ -9,7 +10,7 @@ import type {
   StoredBlob,
   StoredCheckpoint,
 } from "../../checkpoint/checkpoint-backend.js";
-import { SerializationError } from "../../errors.js";
+import { CorruptionError, isRewindError } from "../../errors.js";
 import type { SqliteClient } from "./sqlite-client.js";
 import { metadataFilterSql } from "./sqlite-filter.js";
 import { decodeInline, type InlineValue } from "./sqlite-inline.js";
@@ -33,10 +34,13 @@ import type { SqliteStatementLike } from "./sqlite-types.js";
 export const LIST_PAGE_SIZE = 100;
 /**
  * A delta that can join a merged run: one the codec declared concatenable (a JSON array, see
- * `StoredBlob.concat`), kept inline. A run also keeps to one tag (`mtag`, its newest link's).
+ * `StoredBlob.concat`), kept inline. A run also keeps to one base tag (`mtag`, its newest
+ * link's): the tag without the checksum seal in front (`~` + 8 hex digits + `~`, see
+ * checksum.ts), so sealed deltas, whose tags all differ, still merge.
  */
 const MERGEABLE = `(b.kind = ${CONCAT_APPEND} AND b.value_ref IS NULL)`;
 const APPENDS = `(${KIND_CODES.append}, ${CONCAT_APPEND})`;
+const BASE_TAG = `(CASE WHEN substr(b.tag, 1, 1) = '~' AND substr(b.tag, 10, 1) = '~' THEN substr(b.tag, 11) ELSE b.tag END)`;
 
 const COLUMNS = `c.tid, c.ns, c.id, ${idText("c.parent_id")} AS parent_id, c.created_at, c.versions, c.metadata, c.body, c.vals`;
 const SPILLED = "LEFT JOIN rewind_values AS v ON v.id = value_ref";
@@ -59,13 +63,13 @@ const VALS_OF = "SELECT vals FROM rewind_checkpoints WHERE tid = ? AND ns = ? AN
 // by one. The reader never looks inside a value: the codec's flag is the whole contract.
 const CHAINS = `
 WITH RECURSIVE chain (channel, version, kind, prev_version, pos, merged, mtag) AS (
-  SELECT b.channel, b.version, b.kind, b.prev_version, 0, ${MERGEABLE}, b.tag
+  SELECT b.channel, b.version, b.kind, b.prev_version, 0, ${MERGEABLE}, ${BASE_TAG}
   FROM json_each(@seeds) AS j
   CROSS JOIN rewind_blobs AS b ON b.tid = @tid AND b.ns = @ns AND b.channel = j.key
     AND b.version = CASE substr(j.value, 1, 2) WHEN 'h:' THEN unhex(substr(j.value, 3)) ELSE substr(j.value, 3) END
   UNION ALL
   SELECT b.channel, b.version, b.kind, b.prev_version, c.pos + 1,
-    c.merged AND ${MERGEABLE} AND b.tag = c.mtag, c.mtag
+    c.merged AND ${MERGEABLE} AND ${BASE_TAG} = c.mtag, c.mtag
   FROM chain AS c
   JOIN rewind_blobs AS b
     ON b.tid = @tid AND b.ns = @ns AND b.channel = c.channel AND b.version = c.prev_version
@@ -78,7 +82,8 @@ runs AS MATERIALIZED (
       ORDER BY o.pos DESC LIMIT 1) AS prev_version,
     max(CASE WHEN l.pos = 0 THEN b.depth END) AS depth, max(l.mtag) AS tag,
     CAST('[' || coalesce(group_concat(nullif(substr(b.value, 2, length(b.value) - 2), X''), ',' ORDER BY l.pos DESC), '') || ']' AS BLOB) AS value,
-    max(l.pos) AS pos
+    max(l.pos) AS pos,
+    json_group_array(json_array(b.tag, length(b.value), b.depth, ${idText("l.prev_version")}) ORDER BY l.pos DESC) AS pieces
   FROM links AS l
   CROSS JOIN rewind_blobs AS b
     ON b.tid = @tid AND b.ns = @ns AND b.channel = l.channel AND b.version = l.version
@@ -86,7 +91,7 @@ runs AS MATERIALIZED (
   GROUP BY l.channel
 )
 SELECT l.channel, ${idText("l.version")} AS version, l.kind, ${idText("l.prev_version")} AS prev_version,
-  b.depth, b.tag, b.value, v.bytes AS spilled, v.codec, l.pos
+  b.depth, b.tag, b.value, v.bytes AS spilled, v.codec, l.pos, NULL AS pieces
 FROM links AS l
 CROSS JOIN rewind_blobs AS b
   ON b.tid = @tid AND b.ns = @ns AND b.channel = l.channel AND b.version = l.version
@@ -94,7 +99,7 @@ LEFT JOIN rewind_values AS v ON v.id = b.value_ref
 WHERE NOT l.merged
 UNION ALL
 SELECT channel, ${idText("version")}, ${CONCAT_APPEND}, ${idText("prev_version")}, depth,
-  tag, value, NULL, NULL, pos
+  tag, value, NULL, NULL, pos, pieces
 FROM runs`;
 
 const WRITES = `SELECT task_id, task_path, idx, channel, tag, value, v.bytes AS spilled, v.codec
@@ -159,8 +164,8 @@ export class SqliteReader {
     try {
       return { checkpoint, blobs: this.#chains(row, checkpoint), writes: this.#writes(row) };
     } catch (cause) {
-      if (cause instanceof SerializationError) throw cause;
-      throw new SerializationError(
+      if (isRewindError(cause)) throw cause;
+      throw new CorruptionError(
         `checkpoint ${row.id} of thread "${threadId}" could not be read: ${(cause as Error).message}`,
         { ...where, cause },
       );

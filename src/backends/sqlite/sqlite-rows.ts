@@ -4,11 +4,12 @@
  */
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import type {
+  BlobPiece,
   ChannelVersion,
   StoredBlob,
   StoredCheckpoint,
 } from "../../checkpoint/checkpoint-backend.js";
-import { SerializationError } from "../../errors.js";
+import { CorruptionError } from "../../errors.js";
 import type { SerializedValue } from "../../serde/serializer.js";
 
 /** Blob kinds as stored (an integer costs no payload byte for 0 and 1). */
@@ -55,6 +56,8 @@ export interface BlobRow {
   readonly spilled: Uint8Array | null;
   readonly codec: number | null;
   readonly pos: number;
+  /** On a merged run of appends: JSON `[[tag, length, depth, prev_version], ...]`, oldest first. */
+  readonly pieces: string | null;
 }
 
 /** A pending-write row. */
@@ -109,6 +112,11 @@ export function encodeCreatedAt(createdAt: string): number | string {
   return Number.isFinite(ms) && new Date(ms).toISOString() === createdAt ? ms : createdAt;
 }
 
+/** Inverse of {@link encodeCreatedAt}. */
+export function decodeCreatedAt(stored: number | string): string {
+  return typeof stored === "number" ? new Date(stored).toISOString() : String(stored);
+}
+
 /** Channel versions as JSON, with `null` standing for "the checkpoint's own id" (the usual case). */
 export function encodeVersions(versions: Readonly<Record<string, ChannelVersion>>, id: string) {
   return JSON.stringify(
@@ -116,19 +124,19 @@ export function encodeVersions(versions: Readonly<Record<string, ChannelVersion>
   );
 }
 
-/** The checkpoint a row holds. A row that cannot be read raises a SerializationError naming it. */
+/** The checkpoint a row holds. A row that cannot be read raises a CorruptionError naming it. */
 export function toStoredCheckpoint(row: CheckpointRow, threadId: string): StoredCheckpoint {
   try {
     const versions = JSON.parse(row.versions) as Record<string, ChannelVersion | null>;
+    if (typeof versions !== "object" || versions === null || Array.isArray(versions)) {
+      throw new Error("channel versions are not an object");
+    }
     return {
       threadId,
       ns: row.ns,
       id: row.id,
       parentId: row.parent_id,
-      createdAt:
-        typeof row.created_at === "number"
-          ? new Date(row.created_at).toISOString()
-          : String(row.created_at),
+      createdAt: decodeCreatedAt(row.created_at),
       channelVersions: Object.fromEntries(
         Object.entries(versions).map(([c, v]) => [c, v === null ? row.id : v]),
       ),
@@ -136,7 +144,7 @@ export function toStoredCheckpoint(row: CheckpointRow, threadId: string): Stored
       body: row.body,
     };
   } catch (cause) {
-    throw new SerializationError(
+    throw new CorruptionError(
       `checkpoint ${row.id} of thread "${threadId}" has an unreadable row: ${(cause as Error).message}`,
       { threadId, checkpointId: row.id, cause },
     );
@@ -147,9 +155,9 @@ export function toStoredCheckpoint(row: CheckpointRow, threadId: string): Stored
 export function toStoredBlob(row: BlobRow, owner: StoredCheckpoint): StoredBlob {
   const kind = KINDS[row.kind];
   if (kind === undefined) {
-    throw new SerializationError(
+    throw new CorruptionError(
       `checkpoint ${owner.id} of thread "${owner.threadId}" has a value of unknown kind ${row.kind} (channel "${row.channel}")`,
-      { threadId: owner.threadId, checkpointId: owner.id },
+      { threadId: owner.threadId, checkpointId: owner.id, channel: row.channel },
     );
   }
   return {
@@ -160,7 +168,14 @@ export function toStoredBlob(row: BlobRow, owner: StoredCheckpoint): StoredBlob 
     depth: row.depth,
     value: row.tag === null ? null : toValue(row.tag, inlineOrSpilled(row)),
     ...(row.kind === CONCAT_APPEND ? { concat: true } : {}),
+    ...(row.pieces === null || row.pieces === undefined ? {} : { pieces: toPieces(row.pieces) }),
   };
+}
+
+function toPieces(json: string): BlobPiece[] {
+  return (JSON.parse(json) as [string, number, number, string][]).map(
+    ([tag, length, depth, prevVersion]) => ({ tag, length, depth, prevVersion }),
+  );
 }
 
 const CODEC_RAW = 0;

@@ -8,6 +8,7 @@ import type {
   CheckpointKey,
   CheckpointPut,
   LeaseFence,
+  QuarantineRequest,
   StoredBlob,
   StoredCheckpoint,
   StoredWrite,
@@ -15,6 +16,7 @@ import type {
 import { ConflictError, LeaseLostError, ThreadDeletedError } from "../../errors.js";
 import type { SqliteClient } from "./sqlite-client.js";
 import { decodeInline, encodeInline, inlineSize } from "./sqlite-inline.js";
+import { quarantineRows } from "./sqlite-quarantine.js";
 import { encodeCreatedAt, encodeVersions, kindCode, packId, packSpilled } from "./sqlite-rows.js";
 import type { SqliteStatementLike } from "./sqlite-types.js";
 
@@ -71,6 +73,7 @@ const SQL = {
   deleteBlobs: "DELETE FROM rewind_blobs WHERE tid = ?",
   deleteWrites: "DELETE FROM rewind_writes WHERE tid = ?",
   deleteCheckpoints: "DELETE FROM rewind_checkpoints WHERE tid = ?",
+  deleteQuarantine: "DELETE FROM rewind_quarantine WHERE tid = ?",
   tombstone:
     "UPDATE rewind_threads SET deleted = 1, lease_owner = NULL, lease_expires_at = NULL WHERE tid = ?",
 };
@@ -233,7 +236,16 @@ export class SqliteWriter {
       this.#stmt(SQL.deleteBlobs).run(tid);
       this.#stmt(SQL.deleteWrites).run(tid);
       this.#stmt(SQL.deleteCheckpoints).run(tid);
+      this.#stmt(SQL.deleteQuarantine).run(tid);
       this.#stmt(SQL.tombstone).run(tid);
+    });
+  }
+
+  /** Moves damaged checkpoints aside (see sqlite-quarantine.ts), in one transaction. */
+  quarantine(request: QuarantineRequest): void {
+    this.transaction(() => {
+      const { tid } = this.#writable(request.threadId, undefined);
+      quarantineRows((sql) => this.#stmt(sql), tid, request, this.#now());
     });
   }
 
