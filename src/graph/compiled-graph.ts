@@ -15,25 +15,25 @@ import {
 } from "../checkpoint/checkpointer.js";
 import type { RepairResult } from "../checkpoint/repair.js";
 import { checkpointerForTenant } from "../checkpoint/tenant-checkpointer.js";
-import { InvalidInputError, NotFoundError } from "../errors.js";
-import { newCheckpointId, validateThreadId } from "../ids.js";
+import { NotFoundError } from "../errors.js";
+import { validateThreadId } from "../ids.js";
 import type { Store } from "../store/store.js";
-import { applyWrites, stateView, toWrites } from "./apply.js";
+import { stateView } from "./apply.js";
 import type { ChannelMap, StateOf, UpdateOf } from "./channels.js";
 import type { Command } from "./command.js";
-import { END, START } from "./constants.js";
-import { diffValues, type StateChange } from "./diff.js";
+import type { StateChange } from "./diff.js";
+import type { GraphSpec, RunContext } from "./graph-spec.js";
 import type { Interrupt } from "./interrupt.js";
 import { type Lineage, readLineage } from "./lineage.js";
-import { type StateMigration, validateMigrations } from "./migrations.js";
+import { loadSnapshot, type StateMigration, validateMigrations } from "./migrations.js";
 import { PendingIndex } from "./pending.js";
-import { route } from "./routing.js";
-import { loadSnapshot, Run, type RunContext, taskIdOf } from "./run.js";
+import { Run } from "./run.js";
 import { validateRunOptions } from "./run-options.js";
 import type { RunOptions, RunResult, StreamEvent } from "./run-types.js";
-import { diffUpdates, extraOf, nextOf, type Snapshot, snapshotFromTuple } from "./snapshot.js";
-import type { GraphSpec } from "./state-graph.js";
+import { nextOf } from "./snapshot.js";
+import { taskIdOf } from "./task.js";
 import { withThreadLease } from "./thread-lease.js";
+import { diff, type UpdateStateOptions, updateState } from "./time-travel.js";
 
 /** Options of `compile()`. */
 export interface CompileOptions {
@@ -213,92 +213,9 @@ export class CompiledGraph<C extends ChannelMap> {
   async updateState(
     ref: ThreadRef,
     values: UpdateOf<C> | null,
-    options: {
-      asNode?: string;
-      metadata?: Record<string, unknown>;
-      source?: "update" | "fork";
-    } = {},
+    options: UpdateStateOptions = {},
   ): Promise<{ threadId: string; checkpointId: string }> {
-    validateThreadId(ref.threadId);
-    const asNode = options.asNode;
-    if (
-      asNode !== undefined &&
-      asNode !== START &&
-      asNode !== END &&
-      !this.#spec.nodes.has(asNode)
-    ) {
-      throw new InvalidInputError(`asNode "${asNode}" is not a node of this graph`);
-    }
-    const threads = this.#threads(ref);
-    // Only the head's id is needed (the new id sorts after it, and the write is a compare-and-set
-    // on it), so a damaged head does not stop a fork from an intact checkpoint.
-    const headId = await threads.headId(ref.threadId);
-    const base =
-      headId === undefined
-        ? undefined
-        : await threads.get(ref.threadId, { checkpointId: ref.checkpointId ?? headId });
-    if (!base) {
-      throw new NotFoundError(
-        ref.checkpointId
-          ? `checkpoint ${ref.checkpointId} not found`
-          : `thread "${ref.threadId}" has no state to update`,
-        ref,
-      );
-    }
-    const current = this.#load(base);
-    const id = newCheckpointId(headId);
-    const { writes } = toWrites(this.#spec.channels, asNode ?? "update", values ?? {});
-    const applied = applyWrites(this.#spec.channels, current, writes, id, {
-      singleWriterCheck: false,
-    });
-    let next = nextOf(current);
-    if (asNode === END) next = [];
-    else if (asNode !== undefined) {
-      next = (
-        await route(
-          this.#spec,
-          [asNode],
-          stateView(this.#spec.channels, applied.values),
-          undefined,
-          [],
-        )
-      ).next;
-    }
-    const step = current.step + 1;
-    const source = options.source ?? "update";
-    const snapshot: Snapshot = {
-      id,
-      parentId: current.id,
-      step,
-      values: applied.values,
-      versions: applied.versions,
-      appendState: current.appendState,
-      metadata: { ...(options.metadata ?? {}), source, step, ...(asNode ? { asNode } : {}) },
-      createdAt: new Date().toISOString(),
-      next,
-      joins: asNode === undefined ? current.joins : {},
-    };
-    await threads.put(
-      {
-        threadId: ref.threadId,
-        id,
-        parentId: current.id,
-        channelVersions: snapshot.versions,
-        versionsSeen: {},
-        metadata: snapshot.metadata,
-        schemaVersion: this.#ctx.schemaVersion,
-        createdAt: snapshot.createdAt,
-        extra: extraOf(snapshot),
-        // Against the stored (unmigrated) values, so channels a migration changed are rewritten.
-        updates: diffUpdates(
-          snapshotFromTuple(base),
-          snapshot,
-          (channel) => this.#spec.channels[channel]?.kind,
-        ),
-      },
-      { expectedHead: headId },
-    );
-    return { threadId: ref.threadId, checkpointId: id };
+    return updateState(this.#ctx, () => this.#threads(ref), ref, values, options);
   }
 
   /** A new branch from `ref` with `values` applied (a fork keeps the old branch intact). */
@@ -308,10 +225,6 @@ export class CompiledGraph<C extends ChannelMap> {
     options: { asNode?: string; metadata?: Record<string, unknown> } = {},
   ) {
     return this.updateState(ref, values, { ...options, source: "fork" });
-  }
-
-  #load(tuple: CheckpointTuple): Snapshot {
-    return loadSnapshot(this.#ctx, tuple);
   }
 
   /** The thread's checkpoints as a tree of branches. */
@@ -335,11 +248,7 @@ export class CompiledGraph<C extends ChannelMap> {
 
   /** What changed in the values between two checkpoints of a thread. */
   async diff(ref: ThreadSelector & { from: string; to: string }): Promise<StateChange[]> {
-    const [a, b] = await Promise.all([
-      this.getState({ ...ref, checkpointId: ref.from }),
-      this.getState({ ...ref, checkpointId: ref.to }),
-    ]);
-    return diffValues(a!.values, b!.values);
+    return diff((checkpointId) => this.getState({ ...ref, checkpointId }), ref.from, ref.to);
   }
 
   /** Deletes the thread and leaves a tombstone: later writes to it fail (`ThreadDeletedError`). */
@@ -349,7 +258,7 @@ export class CompiledGraph<C extends ChannelMap> {
   }
 
   #toState(tuple: CheckpointTuple): StateSnapshot<StateOf<C>> {
-    const snapshot = this.#load(tuple);
+    const snapshot = loadSnapshot(this.#ctx, tuple);
     const pending = new PendingIndex(tuple.pendingWrites);
     const next = nextOf(snapshot);
     const step = snapshot.step + 1;

@@ -19,6 +19,7 @@ export type {
 export { CompiledGraph } from "./compiled-graph.js";
 export { END, START } from "./constants.js";
 export { diffValues, type StateChange } from "./diff.js";
+export type { NodeFn, NodeOptions, Router } from "./graph-spec.js";
 export { type Interrupt, interrupt } from "./interrupt.js";
 export {
   type Branch,
@@ -32,4 +33,4 @@ export type { StateMigration } from "./migrations.js";
 export type { NodeContext } from "./node-context.js";
 export type { RetryPolicy } from "./retry.js";
 export type { Durability, RunOptions, RunResult, StreamEvent } from "./run-types.js";
-export { type NodeFn, type NodeOptions, type Router, StateGraph } from "./state-graph.js";
+export { StateGraph } from "./state-graph.js";

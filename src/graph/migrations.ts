@@ -6,7 +6,7 @@
 import type { CheckpointTuple } from "../checkpoint/checkpointer.js";
 import { MigrationError } from "../errors.js";
 import { RESERVED_NAMES } from "./constants.js";
-import type { Snapshot } from "./snapshot.js";
+import { type Snapshot, snapshotFromTuple } from "./snapshot.js";
 
 /** Turns state of version `n - 1` into state of version `n` (keyed by `n`). Must not mutate its input. */
 export type StateMigration = (values: Record<string, unknown>) => Record<string, unknown>;
@@ -102,4 +102,24 @@ export function migrateSnapshot(
 /** The state schema version a stored checkpoint was written with. */
 export function storedSchemaVersion(tuple: CheckpointTuple): number {
   return tuple.checkpoint.schemaVersion;
+}
+
+/** How a graph reads its state: the schema it runs and the migrations that reach it. */
+export interface StateSchema {
+  readonly schemaVersion: number;
+  readonly migrations: Readonly<Record<number, StateMigration>>;
+  readonly spec: { readonly channels: object };
+}
+
+/** A stored checkpoint as the running graph sees it: migrated to its state schema. */
+export function loadSnapshot(schema: StateSchema, tuple: CheckpointTuple): Snapshot {
+  return migrateSnapshot(
+    snapshotFromTuple(tuple),
+    tuple.checkpoint.schemaVersion,
+    schema.schemaVersion,
+    schema.migrations,
+    Object.keys(schema.spec.channels),
+    `${tuple.checkpoint.id}.s${schema.schemaVersion}`,
+    { threadId: tuple.checkpoint.threadId },
+  );
 }

@@ -4,7 +4,7 @@
  */
 import { InvalidGraphError } from "../errors.js";
 import { END } from "./constants.js";
-import type { GraphSpec } from "./state-graph.js";
+import type { GraphSpec } from "./graph-spec.js";
 
 export interface Routed {
   next: string[];

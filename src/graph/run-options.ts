@@ -4,8 +4,8 @@
  */
 import { InvalidInputError } from "../errors.js";
 import { validateThreadId } from "../ids.js";
+import type { GraphSpec } from "./graph-spec.js";
 import type { RunOptions } from "./run-types.js";
-import type { GraphSpec } from "./state-graph.js";
 import { validateLeaseOptions } from "./thread-lease.js";
 
 /** Refuses malformed run options (thread id, recursion limit, lease options, interrupts). */

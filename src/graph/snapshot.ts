@@ -57,6 +57,27 @@ export function snapshotFromTuple(tuple: CheckpointTuple): Snapshot {
   };
 }
 
+/** What a new checkpoint holds beyond its parent's bookkeeping. */
+export interface ChildFields {
+  readonly id: string;
+  readonly step: number;
+  readonly values: Readonly<Record<string, unknown>>;
+  readonly versions: Readonly<Record<string, string>>;
+  readonly next: readonly string[];
+  readonly joins: Snapshot["joins"];
+  readonly metadata: CheckpointMetadata;
+}
+
+/** The child of `parent` (of nothing, for an empty thread's first checkpoint), made now. */
+export function childOf(parent: Snapshot, fields: ChildFields): Snapshot {
+  return {
+    ...fields,
+    parentId: parent.id || undefined,
+    appendState: parent.appendState,
+    createdAt: new Date().toISOString(),
+  };
+}
+
 /** The runtime fields stored in the checkpoint row. */
 export function extraOf(snapshot: Snapshot): Record<string, unknown> {
   return Object.keys(snapshot.joins).length > 0

@@ -3,53 +3,10 @@
  * `compile()` validates the shape and returns a runnable {@link CompiledGraph}.
  */
 import { InvalidGraphError } from "../errors.js";
-import type { ChannelMap, StateOf, UpdateOf } from "./channels.js";
-import type { Command } from "./command.js";
+import type { ChannelMap } from "./channels.js";
 import { CompiledGraph, type CompileOptions } from "./compiled-graph.js";
 import { END, RESERVED_NAMES, START } from "./constants.js";
-import type { NodeContext } from "./node-context.js";
-import type { RetryPolicy } from "./retry.js";
-
-/** A node: reads the state, returns a partial update (or a `Command`, or nothing). */
-export type NodeFn<C extends ChannelMap> = (
-  state: StateOf<C>,
-  ctx: NodeContext,
-) =>
-  | UpdateOf<C>
-  | Command<UpdateOf<C>>
-  | undefined
-  | Promise<UpdateOf<C> | Command<UpdateOf<C>> | undefined>;
-
-/** A router of a conditional edge: the next node or nodes (`END` to stop). */
-export type Router<C extends ChannelMap> = (
-  state: StateOf<C>,
-) => string | readonly string[] | Promise<string | readonly string[]>;
-
-/** Per-node options. */
-export interface NodeOptions {
-  /** Retry a failing node before recording the error. Default: no retry. */
-  retry?: RetryPolicy;
-}
-
-export interface NodeSpec {
-  readonly name: string;
-  readonly fn: NodeFn<any>;
-  readonly retry: RetryPolicy | undefined;
-}
-
-export interface BranchSpec {
-  readonly router: Router<any>;
-  readonly pathMap: Readonly<Record<string, string>> | undefined;
-}
-
-/** The validated, frozen shape of a graph. */
-export interface GraphSpec<C extends ChannelMap> {
-  readonly channels: C;
-  readonly nodes: ReadonlyMap<string, NodeSpec>;
-  readonly edges: ReadonlyMap<string, readonly string[]>;
-  readonly joins: readonly { readonly sources: readonly string[]; readonly to: string }[];
-  readonly branches: ReadonlyMap<string, readonly BranchSpec[]>;
-}
+import type { BranchSpec, GraphSpec, NodeFn, NodeOptions, NodeSpec, Router } from "./graph-spec.js";
 
 /**
  * @example
