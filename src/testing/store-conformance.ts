@@ -82,7 +82,7 @@ export function describeStoreBackend(name: string, harness: StoreBackendHarness)
 
 function propertyRunsFromEnv(): number {
   const raw = process.env.REWIND_PROPERTY_RUNS;
-  const runs = raw === undefined ? 200 : Number(raw);
+  const runs = raw === undefined ? 100 : Number(raw);
   if (!Number.isInteger(runs) || runs < 1) {
     throw new Error(`REWIND_PROPERTY_RUNS must be a positive integer, got "${raw}"`);
   }
