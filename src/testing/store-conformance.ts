@@ -21,7 +21,7 @@ import { tenantIsolationPropertyCases } from "./store-isolation-property.js";
 
 /** How the suite gets store backends: a case may create several (and close each). */
 export interface StoreBackendHarness extends ConformanceHarness<StoreBackend> {
-  /** Cases of the tenant-isolation property (default: `REWIND_PROPERTY_RUNS`, else 200). */
+  /** Cases of the tenant-isolation property (default: `REWIND_PROPERTY_RUNS`, else 100). */
   readonly propertyRuns?: number;
 }
 
