@@ -62,12 +62,17 @@ function fileBytes(path: string): number {
   return statSync(path).size;
 }
 
+/** Checkpoint cost per super-step in each synchronous mode, each against a floor in that mode. */
 export async function sqliteStepCost(): Promise<Row[]> {
+  return [...(await stepCost("full")), ...(await stepCost("normal"))];
+}
+
+async function stepCost(synchronous: "full" | "normal"): Promise<Row[]> {
   const plainMs = await timeMs(async () => {
     for (let t = 0; t < THREADS; t++) await linearPlain();
   });
   const tmp = tempDb("steps.sqlite");
-  const checkpointer = createSqliteCheckpointer(tmp.path);
+  const checkpointer = createSqliteCheckpointer(tmp.path, { synchronous });
   const app = linearGraph(checkpointer);
   let round = 0;
   const rewindMs = await timeMs(async () => {
@@ -83,7 +88,7 @@ export async function sqliteStepCost(): Promise<Row[]> {
   const floorDb = tempDb("floor.sqlite");
   const db = new Database(floorDb.path);
   db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = NORMAL");
+  db.pragma(`synchronous = ${synchronous.toUpperCase()}`);
   db.exec(
     "CREATE TABLE t (thread TEXT, id INTEGER, data BLOB, PRIMARY KEY (thread, id)) WITHOUT ROWID",
   );
@@ -102,7 +107,7 @@ export async function sqliteStepCost(): Promise<Row[]> {
   const floorPerStep = floorMs / steps;
   return [
     {
-      metric: "SQLite checkpoint cost per super-step (ms)",
+      metric: `SQLite checkpoint cost per super-step, synchronous=${synchronous} (ms)`,
       rewind: perStep,
       reference: floorPerStep,
       unit: "ms",

@@ -1,12 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  InvalidInputError,
-  MAX_THREAD_ID_LENGTH,
-  newCheckpointId,
-  threadIdFrom,
-  validateThreadId,
-} from "../src/index.js";
+import { MAX_THREAD_ID_LENGTH, newCheckpointId, validateThreadId } from "../src/backend.js";
+import { InvalidInputError, threadIdFrom } from "../src/index.js";
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

@@ -29,6 +29,7 @@ export {
   renderLineage,
 } from "./lineage.js";
 export { type Message, mergeMessages, type RemoveMessage, removeMessage } from "./messages.js";
+export type { StateMigration } from "./migrations.js";
 export type { NodeContext } from "./node-context.js";
 export type { RetryPolicy } from "./retry.js";
 export type { Durability, RunOptions, RunResult, StreamEvent } from "./run-types.js";

@@ -16,8 +16,8 @@ import {
   type SearchOperation,
 } from "@langchain/langgraph-checkpoint";
 import { InvalidInputError } from "../errors.js";
+import type { StoreItem, StoreOperation } from "../store/store-api.js";
 import type { StoreFilter } from "../store/store-filter.js";
-import type { StoreItem, StoreOperation } from "../store/store-ops.js";
 import type { TenantStore } from "../store/tenant-store.js";
 
 /** Most namespaces one wildcard listing scans before it filters (Rewind's own listing cap). */

@@ -6,14 +6,9 @@
  */
 import { asRewindError, ClosedError, InvalidInputError } from "../errors.js";
 import { defaultSerializer, type JsonSerializer } from "../serde/serializer.js";
+import type { StoreOperation } from "./store-api.js";
 import type { StoreBackend, StoreOpResult } from "./store-backend.js";
-import {
-  decodeItem,
-  embedOps,
-  type PrepareContext,
-  prepareOp,
-  type StoreOperation,
-} from "./store-ops.js";
+import { decodeItem, embedOps, type PrepareContext, prepareOp } from "./store-ops.js";
 import { validateCount, validateTenantId, validateTtl } from "./store-validation.js";
 import { type StoreIndexConfig, validateIndex } from "./store-vectors.js";
 import { TenantStore } from "./tenant-store.js";

@@ -2,7 +2,7 @@
  * The store as nodes and tools see it: bound to one tenant, with no parameter that could name
  * another. Obtain one from {@link Store.forTenant} (or, deliberately, {@link Store.unscoped}).
  */
-import type { StoreFilter } from "./store-filter.js";
+
 import type {
   StoreGetOptions,
   StoreItem,
@@ -11,7 +11,8 @@ import type {
   StoreOperationResult,
   StorePutOptions,
   StoreSearchOptions,
-} from "./store-ops.js";
+} from "./store-api.js";
+import type { StoreFilter } from "./store-filter.js";
 
 /** Runs already-bound operations; supplied by the {@link Store} that created the view. */
 export type TenantRunner = (ops: readonly StoreOperation[]) => Promise<unknown[]>;

@@ -1,6 +1,6 @@
 /** Conformance cases: atomic batches, conditional puts, bad input that changes nothing. */
 import { expect } from "vitest";
-import type { StoreOperation } from "../store/store-ops.js";
+import type { StoreOperation } from "../store/store-api.js";
 import type { TenantStore } from "../store/tenant-store.js";
 import type { StoreCase } from "./store-fixtures.js";
 

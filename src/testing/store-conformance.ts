@@ -21,7 +21,7 @@ import { tenantIsolationPropertyCases } from "./store-isolation-property.js";
 
 /** How the suite gets store backends: a case may create several (and close each). */
 export interface StoreBackendHarness extends ConformanceHarness<StoreBackend> {
-  /** Cases of the tenant-isolation property (default: `REWIND_PROPERTY_RUNS`, else 200). */
+  /** Cases of the tenant-isolation property (default: `REWIND_PROPERTY_RUNS`, else 100). */
   readonly propertyRuns?: number;
 }
 
@@ -82,7 +82,7 @@ export function describeStoreBackend(name: string, harness: StoreBackendHarness)
 
 function propertyRunsFromEnv(): number {
   const raw = process.env.REWIND_PROPERTY_RUNS;
-  const runs = raw === undefined ? 200 : Number(raw);
+  const runs = raw === undefined ? 100 : Number(raw);
   if (!Number.isInteger(runs) || runs < 1) {
     throw new Error(`REWIND_PROPERTY_RUNS must be a positive integer, got "${raw}"`);
   }

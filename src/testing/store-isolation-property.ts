@@ -7,7 +7,7 @@
 import { expect } from "vitest";
 import { importOptionalPeer } from "../optional-peer.js";
 import { compareCodePoints } from "../store/namespace-path.js";
-import type { StoreOperation } from "../store/store-ops.js";
+import type { StoreOperation } from "../store/store-api.js";
 import type { TenantStore } from "../store/tenant-store.js";
 import type { StoreCase } from "./store-fixtures.js";
 

@@ -9,14 +9,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import type { Lease, LeaseRequest } from "../../src/backend.js";
 import { createPostgresCheckpointer } from "../../src/backends/postgres/index.js";
 import { createSqliteCheckpointer } from "../../src/backends/sqlite/index.js";
 import {
   appendChannel,
   type Checkpointer,
   createCheckpointer,
-  type Lease,
-  type LeaseRequest,
   MemoryBackend,
   START,
   StateGraph,

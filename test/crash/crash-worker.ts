@@ -5,14 +5,14 @@
  */
 import { appendFileSync } from "node:fs";
 import Database from "better-sqlite3";
-import { SqliteBackend } from "../../src/backends/sqlite/index.js";
 import type {
   CheckpointBackend,
   CheckpointKey,
   CheckpointPut,
   LeaseFence,
   StoredWrite,
-} from "../../src/index.js";
+} from "../../src/backend.js";
+import { SqliteBackend } from "../../src/backends/sqlite/index.js";
 import { Command, createCheckpointer } from "../../src/index.js";
 import { crashGraph } from "./crash-graph.js";
 

@@ -16,10 +16,11 @@ export const CONSUMER_CHECK = `
 import * as core from "rewind";
 import * as sqlite from "rewind/sqlite";
 import * as postgres from "rewind/postgres";
+import * as backend from "rewind/backend";
 import * as testing from "rewind/testing";
 import * as langgraph from "rewind/langgraph";
 
-const modules = { rewind: core, "rewind/sqlite": sqlite, "rewind/postgres": postgres, "rewind/testing": testing, "rewind/langgraph": langgraph };
+const modules = { rewind: core, "rewind/sqlite": sqlite, "rewind/postgres": postgres, "rewind/backend": backend, "rewind/testing": testing, "rewind/langgraph": langgraph };
 const exports = Object.fromEntries(Object.entries(modules).map(([name, m]) => [name, Object.keys(m)]));
 
 function compile(checkpointer) {
@@ -51,6 +52,7 @@ export const CONSUMER_TS = `
 import { END, isRewindError, lastValue, MemoryBackend, START, StateGraph } from "rewind";
 import { createSqliteCheckpointer, createSqliteStore } from "rewind/sqlite";
 import { createPostgresCheckpointer } from "rewind/postgres";
+import { type CheckpointBackend, encodeNamespace } from "rewind/backend";
 import { describeCheckpointBackend, describeStoreBackend } from "rewind/testing";
 import { RewindSaver } from "rewind/langgraph";
 
@@ -72,6 +74,10 @@ try {
 
 export const saver: RewindSaver = new RewindSaver(new MemoryBackend());
 export const postgres = () => createPostgresCheckpointer("postgres://localhost/db", { schema: "agents" });
+export const seam: CheckpointBackend = new MemoryBackend();
+export const path: string = encodeNamespace(["a", "b"]);
+// @ts-expect-error a namespace is a list of labels
+encodeNamespace("a");
 export const suites = [describeCheckpointBackend, describeStoreBackend] as const;
 // @ts-expect-error a checkpointer is not a number
 export const wrong: number = createSqliteCheckpointer("consumer.sqlite");

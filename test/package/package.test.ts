@@ -24,6 +24,7 @@ const SUBPATHS = [
   "rewind",
   "rewind/sqlite",
   "rewind/postgres",
+  "rewind/backend",
   "rewind/testing",
   "rewind/langgraph",
 ];

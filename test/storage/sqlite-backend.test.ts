@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { newCheckpointId } from "../../src/backend.js";
 import {
   createSqliteCheckpointer,
   migrateSqlite,
@@ -18,7 +19,6 @@ import {
   createCheckpointer,
   InvalidInputError,
   MigrationError,
-  newCheckpointId,
 } from "../../src/index.js";
 
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), "sqlite-process-worker.ts");

@@ -11,8 +11,9 @@
  *     {"locked": id}, keep the write lock for `ms`, then commit
  */
 import Database from "better-sqlite3";
+import { newCheckpointId } from "../../src/backend.js";
 import { createSqliteCheckpointer, SqliteBackend } from "../../src/backends/sqlite/index.js";
-import { createCheckpointer, isRewindError, newCheckpointId } from "../../src/index.js";
+import { createCheckpointer, isRewindError } from "../../src/index.js";
 
 const [db, mode, threadId, ...rest] = process.argv.slice(2);
 const checkpointer = createSqliteCheckpointer(db!);

@@ -22,7 +22,7 @@ export {
   PostgresStoreBackend,
   type PostgresStoreBackendOptions,
 } from "./postgres-store.js";
-export { migratePostgresStore, postgresStoreMigrations } from "./postgres-store-migrations.js";
+export { migratePostgresStore, POSTGRES_STORE_MIGRATIONS } from "./postgres-store-migrations.js";
 export type { PgClientLike, PgPoolLike, PgQueryConfig, PgQueryResult } from "./postgres-types.js";
 
 /**

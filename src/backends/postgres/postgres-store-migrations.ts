@@ -8,15 +8,13 @@ import { PostgresClient, type PostgresMigrationSpec } from "./postgres-client.js
 import type { PgPoolLike } from "./postgres-types.js";
 
 /**
- * Migrations, oldest first, given the quoted schema name. `path` is the namespace encoded by
- * `encodeNamespace` and sorted by code point (COLLATE "C"), so prefix search is a range scan of
- * the primary key; `value` is the exact tagged-JSON text returned to callers, `doc` the same JSON
+ * Migrations, oldest first; each takes the quoted schema name `s`. `path` is the namespace
+ * encoded by `encodeNamespace` and sorted by code point (COLLATE "C"), so prefix search is a range
+ * scan of the primary key; `value` is the exact tagged-JSON text returned to callers, `doc` the same JSON
  * as jsonb for filters (GIN-indexed); times are epoch milliseconds.
  */
-export function postgresStoreMigrations(schema: string): readonly string[] {
-  const t = `${schema}.rewind_store_items`;
-  return [
-    `CREATE TABLE ${t} (
+export const POSTGRES_STORE_MIGRATIONS: readonly ((s: string) => string)[] = [
+  (s) => `CREATE TABLE ${s}.rewind_store_items (
        tenant text COLLATE "C" NOT NULL,
        path text COLLATE "C" NOT NULL,
        key text COLLATE "C" NOT NULL,
@@ -28,22 +26,27 @@ export function postgresStoreMigrations(schema: string): readonly string[] {
        expires_at bigint,
        PRIMARY KEY (tenant, path, key)
      );
-     CREATE INDEX rewind_store_items_doc ON ${t} USING gin (doc jsonb_path_ops);
-     CREATE INDEX rewind_store_items_expiry ON ${t} (expires_at) WHERE expires_at IS NOT NULL;`,
-    // Semantic search: the item's vector as float32 little-endian bytes.
-    `ALTER TABLE ${t} ADD COLUMN embedding bytea;`,
-  ];
-}
+     CREATE INDEX rewind_store_items_doc ON ${s}.rewind_store_items USING gin (doc jsonb_path_ops);
+     CREATE INDEX rewind_store_items_expiry ON ${s}.rewind_store_items (expires_at) WHERE expires_at IS NOT NULL;`,
+  // Semantic search: the item's vector as float32 little-endian bytes.
+  (s) => `ALTER TABLE ${s}.rewind_store_items ADD COLUMN embedding bytea;`,
+];
 
 /** The store table's migrations, their lock and the table recording them. */
 export const POSTGRES_STORE_SCHEMA: PostgresMigrationSpec = {
   table: "rewind_store_migrations",
   lockKey: (schema) => `rewind_store:${schema}`,
-  migrations: postgresStoreMigrations,
+  migrations: (quoted) => POSTGRES_STORE_MIGRATIONS.map((migration) => migration(quoted)),
   label: "store",
 };
 
-/** Brings the store schema in `schema` to the latest version through `pool` (left open). */
-export async function migratePostgresStore(pool: PgPoolLike, schema: string): Promise<void> {
-  await new PostgresClient(pool, {}, "PostgreSQL migration").migrate(schema, POSTGRES_STORE_SCHEMA);
+/**
+ * Applies the missing store migrations to `schema` through `pool` (left open); returns how many
+ * ran. Safe to call from many processes at once.
+ */
+export async function migratePostgresStore(pool: PgPoolLike, schema: string): Promise<number> {
+  return new PostgresClient(pool, {}, "PostgreSQL migration").migrate(
+    schema,
+    POSTGRES_STORE_SCHEMA,
+  );
 }

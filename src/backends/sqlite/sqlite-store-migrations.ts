@@ -40,7 +40,11 @@ export const SQLITE_STORE_SCHEMA: SqliteMigrationSpec = {
   label: "store",
 };
 
-/** Brings the schema to the latest version; a no-op when it is there already. */
-export function migrateSqliteStore(db: SqliteDatabaseLike): void {
-  runSqliteMigrations(db, SQLITE_STORE_SCHEMA);
+/**
+ * Brings the store table to the latest version and returns how many migrations ran; a no-op when
+ * it is there. Throws `MigrationError` (and changes nothing) when a migration fails or the
+ * database was written by a newer Rewind.
+ */
+export function migrateSqliteStore(db: SqliteDatabaseLike): number {
+  return runSqliteMigrations(db, SQLITE_STORE_SCHEMA);
 }

@@ -1,9 +1,0 @@
-export {
-  BYTES_TAG,
-  type ClassCodec,
-  defaultSerializer,
-  JSON_TAG,
-  JsonSerializer,
-  type SerializedValue,
-  type Serializer,
-} from "./serializer.js";

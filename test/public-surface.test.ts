@@ -1,0 +1,105 @@
+/**
+ * The root export is what an application needs; helpers for backend authors live at
+ * `rewind/backend`, and internals are exported from neither. Names are read with the TypeScript
+ * checker, so type-only exports count too.
+ */
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import ts from "typescript";
+import { describe, expect, it } from "vitest";
+import * as root from "../src/index.js";
+import { ROOT } from "./docs/type-check.js";
+
+/** Store and checkpoint internals that no entry point may export. */
+const INTERNALS = ["prepareOp", "embedOps", "decodeItem", "PrepareContext", "validateThreadKey"];
+
+/** What a backend author needs, reachable from `rewind/backend` and not from the root. */
+const BACKEND_ONLY = [
+  "CheckpointBackend",
+  "StoreBackend",
+  "StoredBlob",
+  "StoreOp",
+  "encodeNamespace",
+  "upperBound",
+  "PATH_TERMINATOR",
+  "compareCodePoints",
+  "rankBySimilarity",
+  "vectorToBytes",
+  "matchesFilter",
+  "compareWrites",
+  "CheckpointCodec",
+  "CheckpointDoor",
+  "asRewindError",
+];
+
+/** Every name (value or type) each entry point exports. */
+function exportedNames(...files: string[]): Map<string, string[]> {
+  const paths = files.map((file) => join(ROOT, file));
+  const program = ts.createProgram(paths, {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    noEmit: true,
+  });
+  const checker = program.getTypeChecker();
+  return new Map(
+    files.map((file, i) => {
+      const symbol = checker.getSymbolAtLocation(program.getSourceFile(paths[i]!)!)!;
+      return [file, checker.getExportsOfModule(symbol).map((s) => s.name)];
+    }),
+  );
+}
+
+describe("public surface", () => {
+  const names = exportedNames("src/index.ts", "src/backend.ts");
+  const rootNames = names.get("src/index.ts")!;
+  const backendNames = names.get("src/backend.ts")!;
+
+  it("keeps the root to what an application needs (about 60 values)", () => {
+    expect(Object.keys(root).length).toBeLessThanOrEqual(70);
+    for (const name of ["StateGraph", "createCheckpointer", "createStore", "MemoryBackend"]) {
+      expect(rootNames).toContain(name);
+    }
+  });
+
+  it("moves the seams and backend helpers to rewind/backend", () => {
+    for (const name of BACKEND_ONLY) {
+      expect(backendNames, name).toContain(name);
+      expect(rootNames, name).not.toContain(name);
+    }
+  });
+
+  it("exports no internals", () => {
+    for (const name of INTERNALS) {
+      expect(rootNames, name).not.toContain(name);
+      expect(backendNames, name).not.toContain(name);
+    }
+  });
+});
+
+describe("migrations, exported one way by every engine", () => {
+  it("lists each seam's migrations as an array and runs them with a migrate function", async () => {
+    const sqlite = await import("../src/backends/sqlite/index.js");
+    const postgres = await import("../src/backends/postgres/index.js");
+    const lists = {
+      SQLITE_MIGRATIONS: sqlite.SQLITE_MIGRATIONS,
+      SQLITE_STORE_MIGRATIONS: sqlite.SQLITE_STORE_MIGRATIONS,
+      POSTGRES_MIGRATIONS: postgres.POSTGRES_MIGRATIONS,
+      POSTGRES_STORE_MIGRATIONS: postgres.POSTGRES_STORE_MIGRATIONS,
+    };
+    for (const [name, list] of Object.entries(lists)) {
+      expect(Array.isArray(list), name).toBe(true);
+      expect(list.length, name).toBeGreaterThan(0);
+    }
+    for (const migration of [...lists.POSTGRES_MIGRATIONS, ...lists.POSTGRES_STORE_MIGRATIONS]) {
+      expect(typeof migration).toBe("function");
+    }
+    const db = new Database(":memory:");
+    try {
+      expect(sqlite.migrateSqlite(db)).toBe(sqlite.SQLITE_MIGRATIONS.length);
+      expect(sqlite.migrateSqliteStore(db)).toBe(sqlite.SQLITE_STORE_MIGRATIONS.length);
+      expect(sqlite.migrateSqliteStore(db)).toBe(0);
+    } finally {
+      db.close();
+    }
+  });
+});
