@@ -22,6 +22,7 @@ import type {
   StoredCheckpoint,
   StoredWrite,
 } from "./checkpoint-backend.js";
+import { metadataMatches } from "./metadata-filter.js";
 
 interface ThreadEntry {
   deleted: boolean;
@@ -108,7 +109,7 @@ export class MemoryBackend implements CheckpointBackend {
         for (const checkpoint of list) {
           if (query.checkpointId !== undefined && checkpoint.id !== query.checkpointId) continue;
           if (query.before !== undefined && !(checkpoint.id < query.before)) continue;
-          if (query.filter && !matchesFilter(checkpoint.metadata, query.filter)) continue;
+          if (query.filter && !metadataMatches(checkpoint.metadata, query.filter)) continue;
           matches.push([thread, checkpoint]);
         }
       }
@@ -287,24 +288,4 @@ function sortedIndex(list: readonly StoredCheckpoint[], id: string): number {
     else hi = mid;
   }
   return lo;
-}
-
-function matchesFilter(metadataJson: string, filter: Readonly<Record<string, string>>): boolean {
-  const metadata = JSON.parse(metadataJson) as Record<string, unknown>;
-  for (const [key, expected] of Object.entries(filter)) {
-    if (!(key in metadata) || !jsonEqual(metadata[key], JSON.parse(expected))) return false;
-  }
-  return true;
-}
-
-function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  return ka.every((k) =>
-    jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
-  );
 }

@@ -131,8 +131,9 @@ async function metadataFilter(ctx: CaseContext): Promise<void> {
   expect(await q({ step: 1 })).toEqual([c3]);
   expect(await q({ step: "1" })).toEqual([]);
   expect(await q({ n: 2.5 })).toEqual([c4]);
-  // Keys are matched as keys, never parsed as paths.
+  // Keys are matched as keys, never parsed as paths, and only as own keys of the metadata.
   expect(await q({ "a.b": 1 })).toEqual([c4]);
+  expect(await q({ ["__proto__"]: {} })).toEqual([]);
   expect(await q({ a: { b: 1 } })).toEqual([]);
   expect(await q({ 'say "hi"': ["$x"] })).toEqual([c4]);
   // Nested objects match by deep equality, whatever the key order; arrays keep their order.

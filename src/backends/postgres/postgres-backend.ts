@@ -20,6 +20,7 @@ import type {
   StoredCheckpoint,
   StoredWrite,
 } from "../../checkpoint/checkpoint-backend.js";
+import { metadataMatches } from "../../checkpoint/metadata-filter.js";
 import {
   ConflictError,
   CorruptionError,
@@ -32,7 +33,7 @@ import {
   type PostgresClientOptions,
   quoteSchema,
 } from "./postgres-client.js";
-import { jsonbSafe, metadataMatches } from "./postgres-metadata.js";
+import { jsonbSafe } from "./postgres-metadata.js";
 import { POSTGRES_CHECKPOINT_SCHEMA } from "./postgres-migrations.js";
 import { listQuarantinedPostgres, quarantinePostgres } from "./postgres-quarantine.js";
 import { loadQuery, type PageCursor, pageQuery } from "./postgres-queries.js";

@@ -17,30 +17,3 @@ export function jsonbSafe(json: string): string {
     single !== undefined && REFUSED.test(single) ? `\\${match}` : match,
   );
 }
-
-/** Whether `metadataJson` has every filter key equal (deep JSON equality) to its value. */
-export function metadataMatches(
-  metadataJson: string,
-  filter: Readonly<Record<string, string>>,
-): boolean {
-  const metadata = JSON.parse(metadataJson) as Record<string, unknown>;
-  for (const [key, expected] of Object.entries(filter)) {
-    if (!Object.hasOwn(metadata, key) || !jsonEqual(metadata[key], JSON.parse(expected))) {
-      return false;
-    }
-  }
-  return true;
-}
-
-function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  return ka.every(
-    (k) =>
-      Object.hasOwn(b, k) &&
-      jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
-  );
-}
