@@ -4,6 +4,7 @@
  * value, and a batch is one transaction on one connection. It can share the checkpointer's pool
  * and schema: its tables have names of their own.
  */
+
 import { ConflictError } from "../../errors.js";
 import {
   decodeNamespace,
@@ -20,6 +21,7 @@ import type {
   StoreOpResult,
   StoreSearchOp,
 } from "../../store/store-backend.js";
+import { itemFromRow } from "../../store/store-row.js";
 import { rankBySimilarity, vectorFromBytes, vectorToBytes } from "../../store/store-vectors.js";
 import {
   type PgQueryable,
@@ -128,7 +130,7 @@ export class PostgresStoreBackend implements StoreBackend {
         const where = "tenant = $1 AND path = $2 AND key = $3";
         const params = [op.tenant, encodeNamespace(op.namespace), op.key, now];
         const { rows } = await db.query(this.#select(where, "", op.refreshTtl, "$4"), params);
-        return rows[0] && item(rows[0]);
+        return rows[0] && itemFromRow(rows[0]);
       }
       case "put": {
         const doc = jsonbDocText(op.value);
@@ -189,7 +191,7 @@ export class PostgresStoreBackend implements StoreBackend {
     if (op.query) return this.#searchSimilar(db, op, where, params);
     const page = `ORDER BY updated_at DESC, path, key LIMIT ${bind(op.limit)} OFFSET ${bind(op.offset)}`;
     const { rows } = await db.query(this.#select(where, page, op.refreshTtl, "$2"), params);
-    return rows.map(item);
+    return rows.map(itemFromRow);
   }
 
   /**
@@ -225,7 +227,7 @@ export class PostgresStoreBackend implements StoreBackend {
       );
     }
     return page.map(({ row, score }) => ({
-      ...item(row),
+      ...itemFromRow(row),
       ...(op.refreshTtl && row.ttl_ms !== null ? { expiresAt: now + Number(row.ttl_ms) } : {}),
       score,
     }));
@@ -305,15 +307,4 @@ export function createPostgresStore(
   options: PostgresStoreBackendOptions & StoreOptions = {},
 ): Store {
   return new Store(new PostgresStoreBackend(database, options), options);
-}
-
-function item(row: Row): StoredItem {
-  return {
-    namespace: decodeNamespace(row.path),
-    key: row.key,
-    value: row.value,
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
-    expiresAt: row.expires_at === null ? null : Number(row.expires_at),
-  };
 }

@@ -5,6 +5,7 @@
  * connection is the shared {@link SqliteClient}, so it has the checkpointer's settings, and it can
  * share the checkpointer's database file or handle: its tables have names of their own.
  */
+
 import { ClosedError, ConflictError } from "../../errors.js";
 import {
   decodeNamespace,
@@ -23,6 +24,7 @@ import type {
   StoreOpResult,
   StoreSearchOp,
 } from "../../store/store-backend.js";
+import { itemFromRow } from "../../store/store-row.js";
 import { rankBySimilarity, vectorFromBytes, vectorToBytes } from "../../store/store-vectors.js";
 import { checkSqliteArguments, SqliteClient, type SqliteClientOptions } from "./sqlite-client.js";
 import { sqliteFilterSql } from "./sqlite-store-filter.js";
@@ -101,7 +103,7 @@ export class SqliteStoreBackend implements StoreBackend {
           `SELECT ${COLUMNS} FROM ${T} WHERE tenant = ? AND path = ? AND key = ? AND ${LIVE}`,
         ).get(op.tenant, path, op.key, now) as Row | undefined;
         if (!row) return undefined;
-        return item(op.refreshTtl ? this.#refresh(op.tenant, row, now) : row);
+        return itemFromRow(op.refreshTtl ? this.#refresh(op.tenant, row, now) : row);
       }
       case "put": {
         const changes = this.#stmt(
@@ -167,7 +169,7 @@ export class SqliteStoreBackend implements StoreBackend {
         vector: vectorFromBytes(row.embedding),
       }));
       return rankBySimilarity(candidates, op.query, op.offset, op.limit).map((c) => ({
-        ...item(keep(c.row)),
+        ...itemFromRow(keep(c.row)),
         score: c.score,
       }));
     }
@@ -175,7 +177,7 @@ export class SqliteStoreBackend implements StoreBackend {
     const rows = this.#stmt(
       `SELECT ${COLUMNS} FROM ${T} WHERE ${where} ORDER BY updated_at DESC, path, key LIMIT ? OFFSET ?`,
     ).all(...params) as Row[];
-    return rows.map((row) => item(keep(row)));
+    return rows.map((row) => itemFromRow(keep(row)));
   }
 
   /**
@@ -266,15 +268,4 @@ function prefixRange(prefix: string, params: unknown[]): string {
 
 function isRefresh(op: StoreOp): boolean {
   return (op.kind === "get" || op.kind === "search") && op.refreshTtl;
-}
-
-function item(row: Row): StoredItem {
-  return {
-    namespace: decodeNamespace(row.path),
-    key: row.key,
-    value: row.value,
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
-    expiresAt: row.expires_at === null ? null : Number(row.expires_at),
-  };
 }
