@@ -4,9 +4,12 @@
  */
 import type { Checkpointer } from "../checkpoint/checkpointer.js";
 import type { EffectRecord } from "../checkpoint/effect-ledger.js";
-import { ConflictError, InvalidInputError, NotFoundError } from "../errors.js";
+import {
+  checkSettlement,
+  type EffectResolution,
+  settleEffect,
+} from "../checkpoint/effect-policy.js";
 import { validateName } from "../ids.js";
-import { checkResolution, type EffectResolution } from "./effect.js";
 import { type LeaseOptions, withThreadLease } from "./thread-lease.js";
 
 /** What re-running a thread from a checkpoint would do with the effects recorded after it. */
@@ -32,45 +35,11 @@ export async function resolveEffect(
   resolution: EffectResolution,
   lease: LeaseOptions,
 ): Promise<EffectRecord> {
-  validateName(key, "effect key");
-  checkResolution(resolution);
-  if (resolution.status === "not-run") {
-    throw new InvalidInputError(
-      'resolveEffect records what happened ("done" or "failed"); an effect that never ran runs again from a run whose policy is "ask" (answer { status: "not-run" }) or "retry"',
-    );
-  }
-  return withThreadLease(threads, threadId, lease, async ({ fence }) => {
-    const effect = await threads.effects.get(threadId, key);
-    if (!effect) throw new NotFoundError(`thread "${threadId}" has no effect ${key}`, { threadId });
-    if (effect.status !== "started") {
-      throw new ConflictError(
-        `effect "${effect.name}" (${key}) already has an outcome (${effect.status}); it stands`,
-        { threadId },
-      );
-    }
-    const error = resolution.status === "failed" ? resolution.error : undefined;
-    const finished = await threads.effects.finish({
-      threadId,
-      key,
-      attempt: effect.attempt,
-      fence,
-      ...(resolution.status === "done"
-        ? { status: "done" as const, result: resolution.result }
-        : {
-            status: "failed" as const,
-            error:
-              typeof error === "string"
-                ? { name: "Error", message: error }
-                : { name: error?.name ?? "Error", message: error?.message ?? "" },
-          }),
-    });
-    if (!finished?.recorded) {
-      throw new ConflictError(`effect "${effect.name}" (${key}) changed while it was resolved`, {
-        threadId,
-      });
-    }
-    return finished.effect;
-  });
+  // Checked before the lease is taken: bad input never waits for a busy thread.
+  checkSettlement(key, resolution);
+  return withThreadLease(threads, threadId, lease, ({ fence }) =>
+    settleEffect(threads.effects, threadId, key, resolution, fence),
+  );
 }
 
 /**
