@@ -47,8 +47,12 @@ export interface EffectMark {
   readonly reused: boolean;
 }
 
-/** Effects in flight, by key: a second call of the same effect waits for the first. */
-export type EffectsInFlight = Pick<Map<string, Promise<unknown>>, "get" | "set" | "delete">;
+/** Effects in flight, by key (a `Map` will do): a second call of the same effect waits for the first. */
+export interface EffectsInFlight {
+  get(key: string): Promise<unknown> | undefined;
+  set(key: string, running: Promise<unknown>): unknown;
+  delete(key: string): unknown;
+}
 
 /** Where an effect is recorded: the task calling it, and what its run shares. */
 export interface EffectSite {
@@ -57,6 +61,8 @@ export interface EffectSite {
   readonly checkpointId: string;
   readonly taskId: string;
   readonly node: string;
+  /** The namespace of the graph the task runs in (default: the root, ""). */
+  readonly ns?: string | undefined;
   readonly fence: LeaseFence | undefined;
   /** Effect name or key -> the epoch a fork gave it (it then runs anew on that branch). */
   readonly epochs: Readonly<Record<string, string>>;
@@ -241,6 +247,7 @@ class EffectRun<T> {
       ...this.#where(),
       name: this.name,
       args: this.args,
+      ns: site.ns,
       checkpointId: site.checkpointId,
       taskId: site.taskId,
       node: site.node,
