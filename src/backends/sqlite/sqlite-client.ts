@@ -14,6 +14,7 @@ import type { SqliteDatabaseLike, SqliteStatementLike } from "./sqlite-types.js"
  *   crash, an OS crash and a power loss;
  * - `"normal"`: the WAL is fsynced only at checkpoints: a committed step survives a process
  *   crash, but an OS crash or power loss may lose the last commits (never corrupts the file).
+ *   An effect's intent is fsynced in either mode: the effect runs as soon as it is recorded.
  */
 export type SqliteSynchronous = "full" | "normal";
 

@@ -9,6 +9,7 @@ import type {
   EffectOutcome,
   StoredEffect,
 } from "../../checkpoint/checkpoint-backend.js";
+import { type EffectRow, effectFromRow } from "../../checkpoint/effect-row.js";
 import type { SqliteClient } from "./sqlite-client.js";
 import type { SqliteStatementLike } from "./sqlite-types.js";
 import type { SqliteWriter } from "./sqlite-writer.js";
@@ -39,23 +40,6 @@ const SQL = {
     ORDER BY started_at, key`,
 };
 
-/** A row of `rewind_effects`, as selected by {@link COLUMNS}. */
-interface EffectRow {
-  key: string;
-  name: string;
-  args: string;
-  status: StoredEffect["status"];
-  outcome: string | null;
-  ns: string;
-  checkpoint_id: string;
-  task_id: string;
-  node: string;
-  attempt: number;
-  token: number;
-  started_at: string;
-  finished_at: string | null;
-}
-
 /** The ledger's three operations, on the writer's transactions and the client's statements. */
 export class SqliteEffects {
   readonly #writer: SqliteWriter;
@@ -84,8 +68,8 @@ export class SqliteEffects {
           startedAt: e.startedAt,
           retake: intent.retake === true ? 1 : 0,
         }) as EffectRow | undefined;
-        if (written) return { effect: toEffect(e.threadId, written), recorded: true };
-        return { effect: toEffect(e.threadId, this.#one(tid, e.key)!), recorded: false };
+        if (written) return { effect: effectFromRow(e.threadId, written), recorded: true };
+        return { effect: effectFromRow(e.threadId, this.#one(tid, e.key)!), recorded: false };
       }),
     );
   }
@@ -102,9 +86,9 @@ export class SqliteEffects {
         finishedAt: outcome.finishedAt,
         attempt: outcome.attempt,
       }) as EffectRow | undefined;
-      if (written) return { effect: toEffect(threadId, written), recorded: true };
+      if (written) return { effect: effectFromRow(threadId, written), recorded: true };
       const stored = this.#one(tid, outcome.key);
-      return stored && { effect: toEffect(threadId, stored), recorded: false };
+      return stored && { effect: effectFromRow(threadId, stored), recorded: false };
     });
   }
 
@@ -114,7 +98,7 @@ export class SqliteEffects {
       threadId,
       keys: keys === undefined ? null : JSON.stringify(keys),
     }) as EffectRow[];
-    return rows.map((row) => toEffect(threadId, row));
+    return rows.map((row) => effectFromRow(threadId, row));
   }
 
   #one(tid: number, key: string): EffectRow | undefined {
@@ -124,23 +108,4 @@ export class SqliteEffects {
   #stmt(sql: string): SqliteStatementLike {
     return this.#client.stmt(sql);
   }
-}
-
-function toEffect(threadId: string, row: EffectRow): StoredEffect {
-  return {
-    threadId,
-    key: row.key,
-    name: row.name,
-    args: row.args,
-    status: row.status,
-    outcome: row.outcome,
-    ns: row.ns,
-    checkpointId: row.checkpoint_id,
-    taskId: row.task_id,
-    node: row.node,
-    attempt: Number(row.attempt),
-    token: Number(row.token),
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-  };
 }
