@@ -224,6 +224,7 @@ export class CheckpointDoor implements seam.CheckpointBackend {
     if (typeof outcome.outcome !== "string" || typeof outcome.finishedAt !== "string") {
       throw new InvalidInputError("an effect outcome and its time must be text");
     }
+    validateName(outcome.outcome, "effect outcome", EFFECT_TEXT);
     if (outcome.fence) checkFence(outcome.fence);
     return this.#call(threadId, undefined, () => this.#backend.finishEffect(outcome));
   }
@@ -304,7 +305,14 @@ function checkEffect(effect: seam.StoredEffect): void {
   if (typeof effect.args !== "string" || typeof effect.startedAt !== "string") {
     throw new InvalidInputError("effect arguments and start time must be text");
   }
+  validateName(effect.args, "effect arguments", EFFECT_TEXT);
 }
+
+/**
+ * Effect arguments and outcomes are JSON text of any length: never a raw NUL (JSON escapes it,
+ * and PostgreSQL text cannot hold it) nor a lone surrogate (no engine stores it as it is).
+ */
+const EFFECT_TEXT = { maxLength: Number.POSITIVE_INFINITY, allowEmpty: true };
 
 function checkCount(value: unknown, what: string, min: number): void {
   if (!Number.isSafeInteger(value) || (value as number) < min) {
