@@ -304,7 +304,10 @@ export interface CheckpointBackend {
   setup(): Promise<void>;
   /** Writes a checkpoint with its blobs atomically, after the head and fence checks. */
   putCheckpoint(put: CheckpointPut): Promise<void>;
-  /** Saves a task's writes against `key` (the checkpoint its step started from). */
+  /**
+   * Saves a task's writes against `key` (the checkpoint its step started from). The door hands
+   * a batch with each (taskId, idx) at most once.
+   */
   putWrites(key: CheckpointKey, writes: readonly StoredWrite[], fence?: LeaseFence): Promise<void>;
   /** One checkpoint with values and writes: by id, or the newest of (threadId, ns). */
   getCheckpoint(

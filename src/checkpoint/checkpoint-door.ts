@@ -88,7 +88,8 @@ export class CheckpointDoor implements seam.CheckpointBackend {
     }
     if (fence) checkFence(fence);
     if (writes.length === 0) return;
-    await this.#call(threadId, key.checkpointId, () => this.#backend.putWrites(key, writes, fence));
+    const batch = distinctWrites(writes);
+    await this.#call(threadId, key.checkpointId, () => this.#backend.putWrites(key, batch, fence));
   }
 
   async getCheckpoint(
@@ -288,6 +289,20 @@ function checkRow(row: seam.StoredCheckpoint): void {
   if (typeof row.metadata !== "string" || typeof row.body !== "string") {
     throw new InvalidInputError("checkpoint metadata and body must be text");
   }
+}
+
+/**
+ * A batch with each (taskId, idx) once, as two batches in a row would leave it: a special write
+ * (idx < 0) repeated keeps its last value (LangGraph sends a task's resume values again with
+ * each answer), a regular one its first. Backends may then write a batch as one statement.
+ */
+function distinctWrites(writes: readonly seam.StoredWrite[]): readonly seam.StoredWrite[] {
+  const kept = new Map<string, seam.StoredWrite>();
+  for (const write of writes) {
+    const key = `${write.taskId}\0${write.idx}`;
+    if (write.idx < 0 || !kept.has(key)) kept.set(key, write);
+  }
+  return kept.size === writes.length ? writes : [...kept.values()];
 }
 
 function checkEffect(effect: seam.StoredEffect): void {
