@@ -120,8 +120,7 @@ async function cutOff(saver: RewindSaver, threadId: string, to: string) {
   return key;
 }
 
-// The ledger is kept by the memory and SQLite backends the brief names.
-for (const backend of BACKENDS.filter((b) => b.name !== "postgres")) {
+for (const backend of BACKENDS) {
   describe(`effects through RewindSaver in a LangGraph ReAct agent (${backend.name})`, () => {
     it("books once: a replay from before the call and updateState forks reuse the recorded booking", async () => {
       const { saver } = backend.saver();
