@@ -40,6 +40,9 @@ type ToolBody<In, Out> = {
  * errors. The `"ask"` policy pauses with LangGraph's `interrupt()`, which `ToolNode` lets through.
  *
  * @example
+ * import { tool } from "@langchain/core/tools";
+ * import { createReactAgent } from "@langchain/langgraph/prebuilt";
+ * import { z } from "zod";
  * const book = effectTool(
  *   tool(async ({ to }) => airline.book(to), {
  *     name: "book_flight",

@@ -63,6 +63,8 @@ export class SaverEffects {
    * serializer: arguments it refuses throw `SerializationError` before anything is recorded.
    *
    * @example
+   * const saver = new RewindSaver(new MemoryBackend());
+   * // In a node `async (state, config) => ...`:
    * const booking = await saver.effects.run(config, "book_flight", { to: "Tokyo" }, ({ key }) =>
    *   airline.book({ to: "Tokyo", idempotencyKey: key }),
    * );
