@@ -22,14 +22,15 @@ import {
   type EffectQuestion,
   effectTool,
   type RewindSaver,
+  reconcile,
 } from "../../src/langgraph/index.js";
 import { BACKENDS } from "../support/backends.js";
 import { ScriptedChatModel, type ScriptedTurn } from "./scripted-chat-model.js";
 
 /** The model asks to book a flight to `to`, then (as often as the thread runs on) says done. */
-function script(to: string, id = "call-1"): ScriptedTurn[] {
+function script(to: string, ids: readonly string[] = ["call-1"]): ScriptedTurn[] {
   return [
-    { content: "", toolCalls: [{ name: "book_flight", args: { to }, id }] },
+    { content: "", toolCalls: ids.map((id) => ({ name: "book_flight", args: { to }, id })) },
     ...Array.from({ length: 4 }, () => ({ content: "Booked." })),
   ];
 }
@@ -42,7 +43,12 @@ interface Booking {
 /** A ReAct agent whose one tool, book_flight, is an effect; `booked` lists its real calls. */
 function bookingAgent(
   saver: RewindSaver,
-  options: { policy?: EffectPolicy; to?: string; handleToolErrors?: boolean } = {},
+  options: {
+    policy?: EffectPolicy;
+    to?: string;
+    callIds?: readonly string[];
+    handleToolErrors?: boolean;
+  } = {},
 ) {
   const booked: Booking[] = [];
   const book = effectTool(
@@ -60,7 +66,7 @@ function bookingAgent(
     { saver, ...(options.policy === undefined ? {} : { policy: options.policy }) },
   );
   const agent = createReactAgent({
-    llm: new ScriptedChatModel(script(options.to ?? "Tokyo")),
+    llm: new ScriptedChatModel(script(options.to ?? "Tokyo", options.callIds)),
     tools:
       options.handleToolErrors === false
         ? new ToolNode([book], { handleToolErrors: false })
@@ -158,6 +164,43 @@ for (const backend of BACKENDS) {
       expect((await saver.effects.list(config)).map((e) => e.result)).toEqual([
         "BK-Tokyo-1",
         "BK-Paris-2",
+      ]);
+    });
+
+    it("the same booking asked twice in one model turn runs once; both calls get its result", async () => {
+      const { saver } = backend.saver();
+      const { agent, booked } = bookingAgent(saver, { callIds: ["call-1", "call-2"] });
+      const result = await agent.invoke(ask("Book Tokyo, twice"), thread("twice"));
+      expect(toolResults(result.messages)).toEqual(["BK-Tokyo-1", "BK-Tokyo-1"]);
+      expect(booked).toHaveLength(1);
+    });
+
+    it("reconcile(fn) asks the remote system about a cut-off booking, and a throw is EffectUnknownError", async () => {
+      const { saver } = backend.saver();
+      const asked: unknown[] = [];
+      const found = reconcile((effect) => {
+        asked.push(effect.args);
+        return { status: "done", result: "BK-found" };
+      });
+      const { agent, booked } = bookingAgent(saver, { policy: found });
+      await cutOff(saver, "reconciled", "Tokyo");
+      const result = await agent.invoke(ask("Book Tokyo"), thread("reconciled"));
+      expect(toolResults(result.messages)).toEqual(["BK-found"]);
+      expect(asked).toEqual([{ to: "Tokyo" }]);
+      expect(booked).toEqual([]);
+
+      const broken = reconcile(() => {
+        throw new Error("provider down");
+      });
+      const strict = bookingAgent(saver, { policy: broken, handleToolErrors: false });
+      await cutOff(saver, "unreachable", "Tokyo");
+      const error = await strict.agent
+        .invoke(ask("Book Tokyo"), thread("unreachable"))
+        .catch((e) => e);
+      expect(error).toBeInstanceOf(EffectUnknownError);
+      expect(strict.booked).toEqual([]);
+      expect(await saver.effects.list(thread("unreachable"))).toMatchObject([
+        { status: "started" },
       ]);
     });
 
