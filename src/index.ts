@@ -13,6 +13,7 @@ export type {
   CheckpointTuple,
 } from "./checkpoint/checkpoint-types.js";
 export { Checkpointer, createCheckpointer } from "./checkpoint/checkpointer.js";
+export type { EffectRecord } from "./checkpoint/effect-ledger.js";
 export { checkpointerForTenant } from "./checkpoint/tenant-checkpointer.js";
 export { parseThreadKey, type ThreadAddress, threadKey } from "./checkpoint/thread-key.js";
 export {
@@ -21,6 +22,8 @@ export {
   ConflictError,
   ConnectionError,
   CorruptionError,
+  EffectFailedError,
+  EffectUnknownError,
   InvalidGraphError,
   InvalidInputError,
   isRewindError,

@@ -50,9 +50,10 @@ function exportedNames(...files: string[]): Map<string, string[]> {
 }
 
 describe("public surface", () => {
-  const names = exportedNames("src/index.ts", "src/backend.ts");
+  const names = exportedNames("src/index.ts", "src/backend.ts", "src/langgraph/index.ts");
   const rootNames = names.get("src/index.ts")!;
   const backendNames = names.get("src/backend.ts")!;
+  const langgraphNames = names.get("src/langgraph/index.ts")!;
 
   it("keeps the root to what an application needs (about 60 values)", () => {
     expect(Object.keys(root).length).toBeLessThanOrEqual(70);
@@ -68,10 +69,38 @@ describe("public surface", () => {
     }
   });
 
+  it("rewind/langgraph: the saver, the store, their serializer and the effect ledger's names", () => {
+    expect([...langgraphNames].sort()).toEqual([
+      "AppendPolicy",
+      "EffectCall",
+      "EffectPolicy",
+      "EffectQuestion",
+      "EffectRecord",
+      "EffectResolution",
+      "EffectToolOptions",
+      "LANGGRAPH_TAG_PREFIX",
+      "LangGraphValueCodec",
+      "ReconcilePolicy",
+      "RewindSaver",
+      "RewindSaverOptions",
+      "RewindStore",
+      "SaverEffects",
+      "createLangGraphSerializer",
+      "effectTool",
+      "reconcile",
+      "registerLangChainClasses",
+    ]);
+    // The effect types are the root's own: one policy works in both runtimes.
+    for (const name of ["EffectPolicy", "EffectResolution", "EffectQuestion", "reconcile"]) {
+      expect(rootNames, name).toContain(name);
+    }
+  });
+
   it("exports no internals", () => {
-    for (const name of INTERNALS) {
+    for (const name of [...INTERNALS, "runEffectAt", "EffectHost", "settleEffect"]) {
       expect(rootNames, name).not.toContain(name);
       expect(backendNames, name).not.toContain(name);
+      expect(langgraphNames, name).not.toContain(name);
     }
   });
 });

@@ -88,7 +88,8 @@ export class CheckpointDoor implements seam.CheckpointBackend {
     }
     if (fence) checkFence(fence);
     if (writes.length === 0) return;
-    await this.#call(threadId, key.checkpointId, () => this.#backend.putWrites(key, writes, fence));
+    const batch = distinctWrites(writes);
+    await this.#call(threadId, key.checkpointId, () => this.#backend.putWrites(key, batch, fence));
   }
 
   async getCheckpoint(
@@ -201,6 +202,41 @@ export class CheckpointDoor implements seam.CheckpointBackend {
     return this.#call(threadId, undefined, () => this.#backend.releaseLease(lease));
   }
 
+  async beginEffect(
+    intent: seam.EffectIntent,
+  ): Promise<{ effect: seam.StoredEffect; recorded: boolean }> {
+    const { effect } = intent;
+    const threadId = this.#thread(effect.threadId);
+    checkEffect(effect);
+    if (intent.fence) checkFence(intent.fence);
+    return this.#call(threadId, effect.checkpointId, () => this.#backend.beginEffect(intent));
+  }
+
+  async finishEffect(
+    outcome: seam.EffectOutcome,
+  ): Promise<{ effect: seam.StoredEffect; recorded: boolean } | undefined> {
+    const threadId = this.#thread(outcome.threadId);
+    validateName(outcome.key, "effect key");
+    if (outcome.status !== "done" && outcome.status !== "failed") {
+      throw new InvalidInputError('an effect outcome is "done" or "failed"');
+    }
+    checkCount(outcome.attempt, "effect attempt", 1);
+    checkCount(outcome.token, "lease token", 0);
+    if (typeof outcome.outcome !== "string" || typeof outcome.finishedAt !== "string") {
+      throw new InvalidInputError("an effect outcome and its time must be text");
+    }
+    validateName(outcome.outcome, "effect outcome", EFFECT_TEXT);
+    if (outcome.fence) checkFence(outcome.fence);
+    return this.#call(threadId, undefined, () => this.#backend.finishEffect(outcome));
+  }
+
+  async listEffects(threadId: string, keys?: readonly string[]): Promise<seam.StoredEffect[]> {
+    const thread = this.#thread(threadId);
+    for (const key of keys ?? []) validateName(key, "effect key");
+    if (keys?.length === 0) return [];
+    return this.#call(thread, undefined, () => this.#backend.listEffects(thread, keys));
+  }
+
   /** Closes the backend once, after a setup in flight; later calls throw {@link ClosedError}. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
@@ -252,6 +288,50 @@ function checkRow(row: seam.StoredCheckpoint): void {
   }
   if (typeof row.metadata !== "string" || typeof row.body !== "string") {
     throw new InvalidInputError("checkpoint metadata and body must be text");
+  }
+}
+
+/**
+ * A batch with each (taskId, idx) once, as two batches in a row would leave it: a special write
+ * (idx < 0) repeated keeps its last value (LangGraph sends a task's resume values again with
+ * each answer), a regular one its first. Backends may then write a batch as one statement.
+ */
+function distinctWrites(writes: readonly seam.StoredWrite[]): readonly seam.StoredWrite[] {
+  const kept = new Map<string, seam.StoredWrite>();
+  for (const write of writes) {
+    const key = `${write.taskId}\0${write.idx}`;
+    if (write.idx < 0 || !kept.has(key)) kept.set(key, write);
+  }
+  return kept.size === writes.length ? writes : [...kept.values()];
+}
+
+function checkEffect(effect: seam.StoredEffect): void {
+  validateName(effect.key, "effect key");
+  validateName(effect.name, "effect name");
+  checkNamespace(effect.ns);
+  validateName(effect.checkpointId, "checkpoint id");
+  validateName(effect.taskId, "task id");
+  validateName(effect.node, "node name");
+  if (effect.status !== "started" || effect.outcome !== null || effect.finishedAt !== null) {
+    throw new InvalidInputError("an effect intent is recorded as started, with no outcome");
+  }
+  checkCount(effect.attempt, "effect attempt", 1);
+  checkCount(effect.token, "lease token", 0);
+  if (typeof effect.args !== "string" || typeof effect.startedAt !== "string") {
+    throw new InvalidInputError("effect arguments and start time must be text");
+  }
+  validateName(effect.args, "effect arguments", EFFECT_TEXT);
+}
+
+/**
+ * Effect arguments and outcomes are JSON text of any length: never a raw NUL (JSON escapes it,
+ * and PostgreSQL text cannot hold it) nor a lone surrogate (no engine stores it as it is).
+ */
+const EFFECT_TEXT = { maxLength: Number.POSITIVE_INFINITY, allowEmpty: true };
+
+function checkCount(value: unknown, what: string, min: number): void {
+  if (!Number.isSafeInteger(value) || (value as number) < min) {
+    throw new InvalidInputError(`${what} must be an integer >= ${min}`);
   }
 }
 

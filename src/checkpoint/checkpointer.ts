@@ -29,6 +29,7 @@ import type {
   PendingWrite,
   PutOptions,
 } from "./checkpoint-types.js";
+import { EffectLedger } from "./effect-ledger.js";
 import { type RepairResult, repairThread } from "./repair.js";
 
 export type * from "./checkpoint-types.js";
@@ -43,12 +44,15 @@ export class Checkpointer {
   /** The door every call goes through (also the way the LangGraph saver shares this storage). */
   readonly door: CheckpointDoor;
   readonly codec: CheckpointCodec<JsonSerializer>;
+  /** Each thread's effect ledger (`ctx.effect`), stored by the same backend. */
+  readonly effects: EffectLedger;
   /** Where each channel's latest stored or read version sits in its append chain. */
   readonly #appends: AppendTracker;
 
   constructor(backend: CheckpointBackend, options: CheckpointerOptions = {}) {
     this.door = CheckpointDoor.of(backend);
     this.codec = new CheckpointCodec(options.serializer ?? defaultSerializer, options);
+    this.effects = new EffectLedger(this.door, this.codec.serializer);
     this.#appends = new AppendTracker(
       options.appendCacheSize ?? 4096,
       (depth, baseLength) => this.codec.mayAppend(depth, baseLength),

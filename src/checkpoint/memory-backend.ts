@@ -12,6 +12,8 @@ import type {
   CheckpointKey,
   CheckpointPut,
   CheckpointQuery,
+  EffectIntent,
+  EffectOutcome,
   Lease,
   LeaseFence,
   LeaseRequest,
@@ -20,6 +22,7 @@ import type {
   QuarantineRequest,
   StoredBlob,
   StoredCheckpoint,
+  StoredEffect,
   StoredWrite,
 } from "./checkpoint-backend.js";
 import { metadataMatches } from "./metadata-filter.js";
@@ -36,6 +39,8 @@ interface ThreadEntry {
   writes: Map<string, Map<string, StoredWrite>>;
   /** ns \0 checkpointId -> a checkpoint a repair moved aside. */
   quarantine: Map<string, QuarantinedCheckpoint>;
+  /** Effect key -> ledger entry. */
+  effects: Map<string, StoredEffect>;
 }
 
 /** Memory implementation of {@link CheckpointBackend}. */
@@ -130,7 +135,56 @@ export class MemoryBackend implements CheckpointBackend {
     thread.blobs.clear();
     thread.writes.clear();
     thread.quarantine.clear();
+    thread.effects.clear();
     thread.lease = undefined;
+  }
+
+  async beginEffect(intent: EffectIntent) {
+    const { effect } = intent;
+    const thread = this.#writable(effect.threadId, intent.fence);
+    const stored = thread.effects.get(effect.key);
+    if (!stored) {
+      thread.effects.set(effect.key, effect);
+      return { effect, recorded: true };
+    }
+    if (!intent.retake || stored.status !== "started") return { effect: stored, recorded: false };
+    const retaken: StoredEffect = {
+      ...stored,
+      ns: effect.ns,
+      checkpointId: effect.checkpointId,
+      taskId: effect.taskId,
+      node: effect.node,
+      token: effect.token,
+      startedAt: effect.startedAt,
+      attempt: stored.attempt + 1,
+    };
+    thread.effects.set(effect.key, retaken);
+    return { effect: retaken, recorded: true };
+  }
+
+  async finishEffect(outcome: EffectOutcome) {
+    const thread = this.#writable(outcome.threadId, outcome.fence);
+    const stored = thread.effects.get(outcome.key);
+    if (!stored) return undefined;
+    if (stored.status !== "started" || stored.attempt !== outcome.attempt) {
+      return { effect: stored, recorded: false };
+    }
+    const finished: StoredEffect = {
+      ...stored,
+      status: outcome.status,
+      outcome: outcome.outcome,
+      token: outcome.token,
+      finishedAt: outcome.finishedAt,
+    };
+    thread.effects.set(outcome.key, finished);
+    return { effect: finished, recorded: true };
+  }
+
+  async listEffects(threadId: string, keys?: readonly string[]): Promise<StoredEffect[]> {
+    const effects = this.#threads.get(threadId)?.effects;
+    if (!effects) return [];
+    const wanted = keys && new Set(keys);
+    return [...effects.values()].filter((e) => !wanted || wanted.has(e.key)).sort(compareEffects);
   }
 
   async quarantine(request: QuarantineRequest): Promise<void> {
@@ -239,6 +293,7 @@ export class MemoryBackend implements CheckpointBackend {
         blobs: new Map(),
         writes: new Map(),
         quarantine: new Map(),
+        effects: new Map(),
       };
       this.#threads.set(threadId, thread);
     }
@@ -288,4 +343,10 @@ function sortedIndex(list: readonly StoredCheckpoint[], id: string): number {
     else hi = mid;
   }
   return lo;
+}
+
+/** Ledger order: oldest intent first, then by key. */
+export function compareEffects(a: StoredEffect, b: StoredEffect): number {
+  if (a.startedAt !== b.startedAt) return a.startedAt < b.startedAt ? -1 : 1;
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }

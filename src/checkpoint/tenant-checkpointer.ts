@@ -68,6 +68,14 @@ class TenantCheckpointer implements CheckpointerApi {
     return this.#inner.name;
   }
 
+  /** The ledger of this tenant's threads. */
+  get effects() {
+    return this.#inner.effects.scoped({
+      key: (threadId) => this.#key(threadId),
+      own: (error) => this.#own(error),
+    });
+  }
+
   get serializer() {
     return this.#inner.serializer;
   }

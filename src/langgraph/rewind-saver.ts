@@ -38,6 +38,7 @@ import { Checkpointer } from "../checkpoint/checkpointer.js";
 import { isKeyOfTenant, unscopeError } from "../checkpoint/thread-key.js";
 import { ConflictError, InvalidInputError } from "../errors.js";
 import type { JsonSerializer } from "../serde/serializer.js";
+import { SaverEffects } from "./saver-effects.js";
 import {
   canonicalTime,
   discardedNodes,
@@ -107,6 +108,8 @@ export interface RewindSaverOptions extends Partial<AppendPolicy> {
 export class RewindSaver extends BaseCheckpointSaver {
   /** The wrapped storage (lazy setup, close); the saver reaches it through its door. */
   readonly checkpointer: Checkpointer;
+  /** Side effects that happen once per thread, recorded by the same storage (see {@link SaverEffects}). */
+  readonly effects: SaverEffects;
   readonly #door: CheckpointDoor;
   readonly #codec: SaverCodec;
   readonly #tracker: AppendTracker;
@@ -119,6 +122,7 @@ export class RewindSaver extends BaseCheckpointSaver {
     const serializer = options.serializer
       ? registerLangChainClasses(options.serializer)
       : createLangGraphSerializer();
+    this.effects = new SaverEffects(this.#door, serializer);
     this.#codec = new CheckpointCodec(new LangGraphValueCodec(this.serde, serializer), options);
     this.#tracker = new AppendTracker(
       options.appendCacheSize ?? 1024,

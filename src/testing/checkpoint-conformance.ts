@@ -8,6 +8,8 @@
 import type { CheckpointBackend } from "../checkpoint/checkpoint-backend.js";
 import { createCheckpointer } from "../checkpoint/checkpointer.js";
 import { contractCases } from "./checkpoint-cases-contracts.js";
+import { effectGuardCases } from "./checkpoint-cases-effect-guards.js";
+import { effectCases } from "./checkpoint-cases-effects.js";
 import { queryCases } from "./checkpoint-cases-queries.js";
 import { safetyCases } from "./checkpoint-cases-safety.js";
 import { valueCases } from "./checkpoint-cases-values.js";
@@ -41,6 +43,8 @@ export const checkpointConformanceCases: Readonly<Record<string, readonly Confor
   queries: queryCases,
   safety: safetyCases,
   "seam contracts": contractCases,
+  "effect ledger": effectCases,
+  "effect ledger guards": effectGuardCases,
 };
 
 /**

@@ -103,6 +103,15 @@ class ObservedBackend implements CheckpointBackend {
   releaseLease(...args: Parameters<CheckpointBackend["releaseLease"]>) {
     return this.#inner.releaseLease(...args);
   }
+  beginEffect(...args: Parameters<CheckpointBackend["beginEffect"]>) {
+    return this.#inner.beginEffect(...args);
+  }
+  finishEffect(...args: Parameters<CheckpointBackend["finishEffect"]>) {
+    return this.#inner.finishEffect(...args);
+  }
+  listEffects(...args: Parameters<CheckpointBackend["listEffects"]>) {
+    return this.#inner.listEffects(...args);
+  }
   close() {
     return this.#inner.close();
   }

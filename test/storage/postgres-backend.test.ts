@@ -1,5 +1,4 @@
-import pg from "pg";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { POSTGRES_MIGRATIONS, PostgresBackend } from "../../src/backends/postgres/index.js";
 import {
   ConflictError,
@@ -7,32 +6,16 @@ import {
   MemoryBackend,
   ThreadDeletedError,
 } from "../../src/index.js";
-import { adminPool, freshSchema, PG_URL, requireConcurrentSessions } from "../support/postgres.js";
+import {
+  adminPool,
+  freshSchema,
+  requireConcurrentSessions,
+  schemaAt,
+  testPool,
+  waitForLockWaiters,
+} from "../support/postgres.js";
 
-const pools: pg.Pool[] = [];
-afterAll(async () => {
-  await Promise.all(pools.map((p) => p.end()));
-});
-/** A fresh schema migrated to `version` only, as an older Rewind left it. */
-async function schemaAt(version: number): Promise<string> {
-  const schema = freshSchema();
-  const admin = adminPool();
-  await admin.query(`CREATE SCHEMA "${schema}"`);
-  await admin.query(
-    `CREATE TABLE "${schema}".rewind_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
-  );
-  for (const [i, migration] of POSTGRES_MIGRATIONS.slice(0, version).entries()) {
-    await admin.query(migration(`"${schema}"`));
-    await admin.query(`INSERT INTO "${schema}".rewind_migrations (version) VALUES ($1)`, [i + 1]);
-  }
-  return schema;
-}
-
-const newPool = () => {
-  const pool = new pg.Pool({ connectionString: PG_URL, max: 2 });
-  pools.push(pool);
-  return pool;
-};
+const newPool = () => testPool();
 
 describe("PostgreSQL backend", () => {
   it("ten backends starting at once on separate pools migrate exactly once, none fails", async (context) => {
@@ -251,8 +234,7 @@ describe("PostgreSQL backend", () => {
   it("prepares its statements once per connection, and keeps working when the session drops them", async () => {
     const schema = freshSchema();
     // One connection, so that the admin queries below see the backend's session.
-    const pool = new pg.Pool({ connectionString: PG_URL, max: 1 });
-    pools.push(pool);
+    const pool = testPool(1);
     const checkpointer = createCheckpointer(new PostgresBackend(pool, { schema }));
     const prepared = async () =>
       (
@@ -311,14 +293,3 @@ function step(threadId: string, id: string, value: number) {
 }
 
 /** Resolves once `count` sessions wait on a lock in `schema` (how the tests order racing calls). */
-async function waitForLockWaiters(schema: string, count: number): Promise<void> {
-  for (;;) {
-    const { rows } = await adminPool().query(
-      `SELECT count(*)::int AS n FROM pg_stat_activity
-       WHERE wait_event_type = 'Lock' AND position($1 in query) > 0`,
-      [schema],
-    );
-    if (rows[0].n >= count) return;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}

@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, inject } from "vitest";
+import { POSTGRES_MIGRATIONS } from "../../src/backends/postgres/index.js";
 
 export const PG_URL = inject("pgUrl");
 
@@ -16,8 +17,10 @@ export const PG_SERIAL_ONLY = inject("pgSerialOnly");
 
 let admin: pg.Pool | undefined;
 const schemas: string[] = [];
+const pools: pg.Pool[] = [];
 
 afterAll(async () => {
+  await Promise.all(pools.splice(0).map((pool) => pool.end()));
   if (!admin) return;
   for (const schema of schemas.splice(0))
     await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
@@ -33,6 +36,13 @@ export function freshSchema(prefix = "rewind_test"): string {
   return schema;
 }
 
+/** A pool of its own (as a separate process has), of `max` connections, ended after the file's tests. */
+export function testPool(max = 2): pg.Pool {
+  const pool = new pg.Pool({ connectionString: PG_URL, max });
+  pools.push(pool);
+  return pool;
+}
+
 /** The shared admin pool (for corrupting rows and inspecting tables in tests). */
 export function adminPool(): pg.Pool {
   admin ??= new pg.Pool({ connectionString: PG_URL, max: 2 });
@@ -44,4 +54,32 @@ export function requireConcurrentSessions(context: {
   skip(condition: boolean, note?: string): void;
 }) {
   context.skip(PG_SERIAL_ONLY !== "", PG_SERIAL_ONLY);
+}
+
+/** A fresh schema migrated to `version` only, as an older Rewind left it. */
+export async function schemaAt(version: number): Promise<string> {
+  const schema = freshSchema();
+  const pool = adminPool();
+  await pool.query(`CREATE SCHEMA "${schema}"`);
+  await pool.query(
+    `CREATE TABLE "${schema}".rewind_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
+  );
+  for (const [i, migration] of POSTGRES_MIGRATIONS.slice(0, version).entries()) {
+    await pool.query(migration(`"${schema}"`));
+    await pool.query(`INSERT INTO "${schema}".rewind_migrations (version) VALUES ($1)`, [i + 1]);
+  }
+  return schema;
+}
+
+/** Waits until `count` sessions whose query names `schema` wait for a lock. */
+export async function waitForLockWaiters(schema: string, count: number): Promise<void> {
+  for (;;) {
+    const { rows } = await adminPool().query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+       WHERE wait_event_type = 'Lock' AND position($1 in query) > 0`,
+      [schema],
+    );
+    if (rows[0].n >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }

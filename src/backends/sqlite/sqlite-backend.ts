@@ -9,16 +9,20 @@ import type {
   CheckpointKey,
   CheckpointPut,
   CheckpointQuery,
+  EffectIntent,
+  EffectOutcome,
   Lease,
   LeaseFence,
   LeaseRequest,
   LoadedCheckpoint,
   QuarantinedCheckpoint,
   QuarantineRequest,
+  StoredEffect,
   StoredWrite,
 } from "../../checkpoint/checkpoint-backend.js";
 import { ClosedError } from "../../errors.js";
 import { checkSqliteArguments, SqliteClient } from "./sqlite-client.js";
+import { SqliteEffects } from "./sqlite-effects.js";
 import { SqliteLeases } from "./sqlite-lease.js";
 import { SQLITE_CHECKPOINT_SCHEMA } from "./sqlite-migrations.js";
 import { listQuarantinedRows } from "./sqlite-quarantine.js";
@@ -31,6 +35,7 @@ interface Open {
   readonly reader: SqliteReader;
   readonly writer: SqliteWriter;
   readonly leases: SqliteLeases;
+  readonly effects: SqliteEffects;
 }
 
 /**
@@ -71,6 +76,7 @@ export class SqliteBackend implements CheckpointBackend {
       reader: new SqliteReader(client),
       writer,
       leases: new SqliteLeases(writer, client, now),
+      effects: new SqliteEffects(writer, client),
     };
   }
 
@@ -126,6 +132,20 @@ export class SqliteBackend implements CheckpointBackend {
   async listQuarantined(threadId: string): Promise<QuarantinedCheckpoint[]> {
     const { client } = this.#io();
     return listQuarantinedRows((sql) => client.stmt(sql), threadId);
+  }
+
+  async beginEffect(intent: EffectIntent): Promise<{ effect: StoredEffect; recorded: boolean }> {
+    return this.#io().effects.begin(intent);
+  }
+
+  async finishEffect(
+    outcome: EffectOutcome,
+  ): Promise<{ effect: StoredEffect; recorded: boolean } | undefined> {
+    return this.#io().effects.finish(outcome);
+  }
+
+  async listEffects(threadId: string, keys?: readonly string[]): Promise<StoredEffect[]> {
+    return this.#io().effects.list(threadId, keys);
   }
 
   /** Closes the database if this backend opened it; a handle passed in is left open. */

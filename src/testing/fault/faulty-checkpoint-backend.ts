@@ -10,11 +10,14 @@ import type {
   CheckpointKey,
   CheckpointPut,
   CheckpointQuery,
+  EffectIntent,
+  EffectOutcome,
   Lease,
   LeaseFence,
   LeaseRequest,
   LoadedCheckpoint,
   StoredBlob,
+  StoredEffect,
   StoredWrite,
 } from "../../checkpoint/checkpoint-backend.js";
 import type { SerializedValue } from "../../serde/serializer.js";
@@ -108,6 +111,22 @@ export class FaultyCheckpointBackend implements CheckpointBackend {
 
   releaseLease(lease: Lease): Promise<boolean> {
     return underFault(this.faults.decide("releaseLease"), () => this.#inner.releaseLease(lease));
+  }
+
+  beginEffect(intent: EffectIntent): Promise<{ effect: StoredEffect; recorded: boolean }> {
+    return underFault(this.faults.decide("beginEffect"), () => this.#inner.beginEffect(intent));
+  }
+
+  finishEffect(
+    outcome: EffectOutcome,
+  ): Promise<{ effect: StoredEffect; recorded: boolean } | undefined> {
+    return underFault(this.faults.decide("finishEffect"), () => this.#inner.finishEffect(outcome));
+  }
+
+  listEffects(threadId: string, keys?: readonly string[]): Promise<StoredEffect[]> {
+    return underFault(this.faults.decide("listEffects"), () =>
+      this.#inner.listEffects(threadId, keys),
+    );
   }
 
   close(): Promise<void> {
