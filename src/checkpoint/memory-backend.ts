@@ -22,21 +22,23 @@ import type {
   StoredCheckpoint,
   StoredWrite,
 } from "./checkpoint-backend.js";
+import {
+  blobKey,
+  footprintOf,
+  pinIn,
+  pruneEntry,
+  summarize,
+  type ThreadEntry,
+} from "./memory-retention.js";
 import { metadataMatches } from "./metadata-filter.js";
-
-interface ThreadEntry {
-  deleted: boolean;
-  lease: Lease | undefined;
-  lastToken: number;
-  /** ns -> checkpoints sorted by ascending id. */
-  checkpoints: Map<string, StoredCheckpoint[]>;
-  /** ns \0 channel \0 version -> blob. */
-  blobs: Map<string, StoredBlob>;
-  /** ns \0 checkpointId -> (taskId \0 idx -> write). */
-  writes: Map<string, Map<string, StoredWrite>>;
-  /** ns \0 checkpointId -> a checkpoint a repair moved aside. */
-  quarantine: Map<string, QuarantinedCheckpoint>;
-}
+import type {
+  PruneBatch,
+  PruneBatchResult,
+  SpaceReport,
+  ThreadFootprint,
+  ThreadQuery,
+  ThreadSummary,
+} from "./retention-seam.js";
 
 /** Memory implementation of {@link CheckpointBackend}. */
 export class MemoryBackend implements CheckpointBackend {
@@ -130,6 +132,7 @@ export class MemoryBackend implements CheckpointBackend {
     thread.blobs.clear();
     thread.writes.clear();
     thread.quarantine.clear();
+    thread.pins.clear();
     thread.lease = undefined;
   }
 
@@ -228,6 +231,40 @@ export class MemoryBackend implements CheckpointBackend {
     this.#threads.clear();
   }
 
+  async listThreads(query: ThreadQuery): Promise<ThreadSummary[]> {
+    const ids = [...this.#threads.keys()]
+      .filter(
+        (id) =>
+          (query.after === undefined || id > query.after) && id.startsWith(query.prefix ?? ""),
+      )
+      .sort();
+    const page: ThreadSummary[] = [];
+    for (const id of ids) {
+      const summary = summarize(id, this.#threads.get(id)!);
+      if (summary) page.push(summary);
+      if (page.length >= query.limit) break;
+    }
+    return page;
+  }
+
+  async footprint(threadId: string): Promise<ThreadFootprint | undefined> {
+    const thread = this.#threads.get(threadId);
+    return thread && footprintOf(threadId, thread);
+  }
+
+  async pruneCheckpoints(batch: PruneBatch): Promise<PruneBatchResult> {
+    return pruneEntry(this.#writable(batch.threadId, undefined), batch);
+  }
+
+  async setPin(threadId: string, checkpointId: string, pinned: boolean): Promise<void> {
+    pinIn(threadId, this.#threads.get(threadId), checkpointId, pinned);
+  }
+
+  /** Nothing to give back: deleted entries are garbage once nothing references them. */
+  async reclaimSpace(): Promise<SpaceReport> {
+    return { bytesBefore: 0, bytesAfter: 0, method: "none" };
+  }
+
   #entry(threadId: string): ThreadEntry {
     let thread = this.#threads.get(threadId);
     if (!thread) {
@@ -239,6 +276,7 @@ export class MemoryBackend implements CheckpointBackend {
         blobs: new Map(),
         writes: new Map(),
         quarantine: new Map(),
+        pins: new Set(),
       };
       this.#threads.set(threadId, thread);
     }
@@ -273,10 +311,6 @@ export class MemoryBackend implements CheckpointBackend {
     const writes = bucket ? [...bucket.values()].sort(compareWrites) : [];
     return { checkpoint, blobs, writes };
   }
-}
-
-function blobKey(ns: string, channel: string, version: string): string {
-  return `${ns}\0${channel}\0${version}`;
 }
 
 function sortedIndex(list: readonly StoredCheckpoint[], id: string): number {

@@ -9,6 +9,7 @@ import type { CheckpointBackend } from "../checkpoint/checkpoint-backend.js";
 import { createCheckpointer } from "../checkpoint/checkpointer.js";
 import { contractCases } from "./checkpoint-cases-contracts.js";
 import { queryCases } from "./checkpoint-cases-queries.js";
+import { retentionCases } from "./checkpoint-cases-retention.js";
 import { safetyCases } from "./checkpoint-cases-safety.js";
 import { valueCases } from "./checkpoint-cases-values.js";
 import { writeCases } from "./checkpoint-cases-writes.js";
@@ -41,6 +42,7 @@ export const checkpointConformanceCases: Readonly<Record<string, readonly Confor
   queries: queryCases,
   safety: safetyCases,
   "seam contracts": contractCases,
+  retention: retentionCases,
 };
 
 /**

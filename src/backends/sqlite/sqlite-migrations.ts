@@ -114,6 +114,18 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (tid, ns, id)
   ) WITHOUT ROWID;
   `,
+  // 5: reserved for the effect ledger (its own branch defines it); a no-op here.
+  "SELECT 1;",
+  // 6: pinned checkpoints, which no prune deletes (see sqlite-retention.ts); a thread's delete
+  // clears them too.
+  `
+  CREATE TABLE rewind_pins (
+    tid INTEGER NOT NULL,
+    checkpoint_id TEXT NOT NULL,
+    pinned_at INTEGER NOT NULL,
+    PRIMARY KEY (tid, checkpoint_id)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** The schema version this code writes. */

@@ -74,6 +74,7 @@ const SQL = {
   deleteWrites: "DELETE FROM rewind_writes WHERE tid = ?",
   deleteCheckpoints: "DELETE FROM rewind_checkpoints WHERE tid = ?",
   deleteQuarantine: "DELETE FROM rewind_quarantine WHERE tid = ?",
+  deletePins: "DELETE FROM rewind_pins WHERE tid = ?",
   tombstone:
     "UPDATE rewind_threads SET deleted = 1, lease_owner = NULL, lease_expires_at = NULL WHERE tid = ?",
 };
@@ -237,6 +238,7 @@ export class SqliteWriter {
       this.#stmt(SQL.deleteWrites).run(tid);
       this.#stmt(SQL.deleteCheckpoints).run(tid);
       this.#stmt(SQL.deleteQuarantine).run(tid);
+      this.#stmt(SQL.deletePins).run(tid);
       this.#stmt(SQL.tombstone).run(tid);
     });
   }
