@@ -28,6 +28,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   graph: CORES,
   agent: [...CORES, "graph"],
   langgraph: CORES,
+  retention: CORES,
   testing: [...CORES, "graph", "backends/memory"],
 };
 
