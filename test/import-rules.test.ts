@@ -29,6 +29,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   agent: [...CORES, "graph"],
   langgraph: CORES,
   retention: CORES,
+  cli: [...CORES, "retention", "backends/sqlite", "backends/postgres"],
   testing: [...CORES, "graph", "backends/memory"],
 };
 

@@ -74,7 +74,7 @@ export async function prune(
   let interrupted = false;
   let done = 0;
   for (const summary of summaries) {
-    if (options.signal?.aborted) {
+    if (await stopped(run)) {
       interrupted = true;
       break;
     }
@@ -285,7 +285,7 @@ async function applyPlans(
     const ids = split.doomed.map((c) => c.id);
     const batches = Math.max(1, Math.ceil(ids.length / size));
     for (let b = 0; b < batches; b++) {
-      if (b > 0 && run.options.signal?.aborted) return true;
+      if (b > 0 && (await stopped(run))) return true;
       await door.pruneCheckpoints({
         threadId: key,
         ns: split.ns,
@@ -296,7 +296,7 @@ async function applyPlans(
     }
     const drop = plan.drop.map(({ channel, version }) => ({ channel, version }));
     for (let at = 0; at < drop.length; at += size * 4) {
-      if (run.options.signal?.aborted) return true;
+      if (await stopped(run)) return true;
       await door.pruneCheckpoints({
         threadId: key,
         ns: split.ns,
@@ -307,4 +307,15 @@ async function applyPlans(
     }
   }
   return false;
+}
+
+/**
+ * Whether the signal asked to stop. With a signal, first lets the event loop run: a backend
+ * that works synchronously (SQLite) would otherwise keep a SIGINT handler from ever running.
+ */
+async function stopped(run: Run): Promise<boolean> {
+  const { signal } = run.options;
+  if (!signal) return false;
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  return signal.aborted;
 }
