@@ -43,6 +43,7 @@ export {
 } from "./errors.js";
 export * from "./graph/index.js";
 export { threadIdFrom } from "./ids.js";
+export * from "./retention/index.js";
 export {
   type ClassCodec,
   defaultSerializer,

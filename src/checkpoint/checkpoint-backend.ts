@@ -6,6 +6,16 @@
  * name, error wrapping), and everything it stores is made by one codec (`CheckpointCodec`).
  */
 import type { SerializedValue } from "../serde/serializer.js";
+import type {
+  PruneBatch,
+  PruneBatchResult,
+  SpaceReport,
+  ThreadFootprint,
+  ThreadQuery,
+  ThreadSummary,
+} from "./retention-seam.js";
+
+export type * from "./retention-seam.js";
 
 /** A channel version. Rewind writes strings; LangGraph may hand numbers. Compared as given. */
 export type ChannelVersion = string | number;
@@ -369,4 +379,27 @@ export interface CheckpointBackend {
   listEffects(threadId: string, keys?: readonly string[]): Promise<StoredEffect[]>;
   /** Releases connections or handles the backend opened itself. Called once. */
   close(): Promise<void>;
+  /**
+   * Retention: a page of live threads that have checkpoints, ascending by thread id, with
+   * their checkpoint count, stored bytes and newest checkpoint's time.
+   */
+  listThreads(query: ThreadQuery): Promise<ThreadSummary[]>;
+  /** Retention: the thread's checkpoint tree, sizes and pins; `undefined` for no live thread. */
+  footprint(threadId: string): Promise<ThreadFootprint | undefined>;
+  /**
+   * Retention: applies one {@link PruneBatch} atomically, after checking under the same lock
+   * that every listed checkpoint still present is safe to delete: not the newest of its
+   * namespace, not pinned, with exactly one child (counting children listed with it: none
+   * would make it a branch head, two or more a fork point). Its pending writes go with it. Any failed
+   * check throws `ConflictError` and changes nothing; a deleted thread throws
+   * `ThreadDeletedError`.
+   */
+  pruneCheckpoints(batch: PruneBatch): Promise<PruneBatchResult>;
+  /**
+   * Retention: pins (or unpins) a checkpoint of the thread, durably, so no prune deletes it.
+   * Throws `NotFoundError` when the thread has no such checkpoint (unpinning one never fails).
+   */
+  setPin(threadId: string, checkpointId: string, pinned: boolean): Promise<void>;
+  /** Retention: gives the space of deleted rows back (to the file system where it can). */
+  reclaimSpace(): Promise<SpaceReport>;
 }

@@ -237,6 +237,64 @@ export class CheckpointDoor implements seam.CheckpointBackend {
     return this.#call(thread, undefined, () => this.#backend.listEffects(thread, keys));
   }
 
+  /** A page of live threads, ascending by id (see `CheckpointBackend.listThreads`). */
+  async listThreads(query: seam.ThreadQuery): Promise<seam.ThreadSummary[]> {
+    if (query.after !== undefined) validateThreadKey(query.after, "after");
+    if (query.prefix !== undefined && typeof query.prefix !== "string") {
+      throw new InvalidInputError("prefix must be text");
+    }
+    if (!Number.isInteger(query.limit) || query.limit < 1) {
+      throw new InvalidInputError("limit must be a positive integer");
+    }
+    return this.#call(undefined, undefined, () => this.#backend.listThreads(query));
+  }
+
+  /** The thread's checkpoint tree and sizes, or `undefined` when it has none. */
+  async footprint(threadId: string): Promise<seam.ThreadFootprint | undefined> {
+    const thread = this.#thread(threadId);
+    return this.#call(thread, undefined, () => this.#backend.footprint(thread));
+  }
+
+  /** One atomic batch of a prune; see `CheckpointBackend.pruneCheckpoints`. */
+  async pruneCheckpoints(batch: seam.PruneBatch): Promise<seam.PruneBatchResult> {
+    const threadId = this.#thread(batch.threadId);
+    checkNamespace(batch.ns);
+    for (const id of batch.checkpointIds) validateName(id, "checkpoint id");
+    for (const blob of batch.blobs) {
+      validateName(blob.channel, "channel name");
+      validateName(blob.version, "channel version");
+    }
+    for (const blob of batch.rebase) {
+      validateName(blob.channel, "channel name");
+      validateName(blob.version, "channel version");
+      if (blob.kind !== "full" || blob.value === null) {
+        throw new InvalidInputError("a rebase writes full values only");
+      }
+    }
+    const empty = { checkpoints: 0, blobs: 0, writes: 0 };
+    if (batch.checkpointIds.length + batch.blobs.length + batch.rebase.length === 0) {
+      return empty;
+    }
+    return this.#call(threadId, batch.checkpointIds[0], () =>
+      this.#backend.pruneCheckpoints(batch),
+    );
+  }
+
+  /** Pins or unpins a checkpoint; see `CheckpointBackend.setPin`. */
+  async setPin(threadId: string, checkpointId: string, pinned: boolean): Promise<void> {
+    const thread = this.#thread(threadId);
+    validateName(checkpointId, "checkpoint id");
+    if (typeof pinned !== "boolean") throw new InvalidInputError("pinned must be a boolean");
+    await this.#call(thread, checkpointId, () =>
+      this.#backend.setPin(thread, checkpointId, pinned),
+    );
+  }
+
+  /** Gives deleted rows' space back; see `CheckpointBackend.reclaimSpace`. */
+  async reclaimSpace(): Promise<seam.SpaceReport> {
+    return this.#call(undefined, undefined, () => this.#backend.reclaimSpace());
+  }
+
   /** Closes the backend once, after a setup in flight; later calls throw {@link ClosedError}. */
   close(): Promise<void> {
     this.#closed ??= (async () => {

@@ -25,23 +25,24 @@ import type {
   StoredEffect,
   StoredWrite,
 } from "./checkpoint-backend.js";
+import {
+  blobKey,
+  footprintOf,
+  pinIn,
+  pruneEntry,
+  summarize,
+  type ThreadEntry,
+} from "./memory-retention.js";
 import { metadataMatches } from "./metadata-filter.js";
 
-interface ThreadEntry {
-  deleted: boolean;
-  lease: Lease | undefined;
-  lastToken: number;
-  /** ns -> checkpoints sorted by ascending id. */
-  checkpoints: Map<string, StoredCheckpoint[]>;
-  /** ns \0 channel \0 version -> blob. */
-  blobs: Map<string, StoredBlob>;
-  /** ns \0 checkpointId -> (taskId \0 idx -> write). */
-  writes: Map<string, Map<string, StoredWrite>>;
-  /** ns \0 checkpointId -> a checkpoint a repair moved aside. */
-  quarantine: Map<string, QuarantinedCheckpoint>;
-  /** Effect key -> ledger entry. */
-  effects: Map<string, StoredEffect>;
-}
+import type {
+  PruneBatch,
+  PruneBatchResult,
+  SpaceReport,
+  ThreadFootprint,
+  ThreadQuery,
+  ThreadSummary,
+} from "./retention-seam.js";
 
 /** Memory implementation of {@link CheckpointBackend}. */
 export class MemoryBackend implements CheckpointBackend {
@@ -136,6 +137,7 @@ export class MemoryBackend implements CheckpointBackend {
     thread.writes.clear();
     thread.quarantine.clear();
     thread.effects.clear();
+    thread.pins.clear();
     thread.lease = undefined;
   }
 
@@ -282,6 +284,40 @@ export class MemoryBackend implements CheckpointBackend {
     this.#threads.clear();
   }
 
+  async listThreads(query: ThreadQuery): Promise<ThreadSummary[]> {
+    const ids = [...this.#threads.keys()]
+      .filter(
+        (id) =>
+          (query.after === undefined || id > query.after) && id.startsWith(query.prefix ?? ""),
+      )
+      .sort();
+    const page: ThreadSummary[] = [];
+    for (const id of ids) {
+      const summary = summarize(id, this.#threads.get(id)!);
+      if (summary) page.push(summary);
+      if (page.length >= query.limit) break;
+    }
+    return page;
+  }
+
+  async footprint(threadId: string): Promise<ThreadFootprint | undefined> {
+    const thread = this.#threads.get(threadId);
+    return thread && footprintOf(threadId, thread);
+  }
+
+  async pruneCheckpoints(batch: PruneBatch): Promise<PruneBatchResult> {
+    return pruneEntry(this.#writable(batch.threadId, undefined), batch);
+  }
+
+  async setPin(threadId: string, checkpointId: string, pinned: boolean): Promise<void> {
+    pinIn(threadId, this.#threads.get(threadId), checkpointId, pinned);
+  }
+
+  /** Nothing to give back: deleted entries are garbage once nothing references them. */
+  async reclaimSpace(): Promise<SpaceReport> {
+    return { bytesBefore: 0, bytesAfter: 0, method: "none" };
+  }
+
   #entry(threadId: string): ThreadEntry {
     let thread = this.#threads.get(threadId);
     if (!thread) {
@@ -294,6 +330,7 @@ export class MemoryBackend implements CheckpointBackend {
         writes: new Map(),
         quarantine: new Map(),
         effects: new Map(),
+        pins: new Set(),
       };
       this.#threads.set(threadId, thread);
     }
@@ -328,10 +365,6 @@ export class MemoryBackend implements CheckpointBackend {
     const writes = bucket ? [...bucket.values()].sort(compareWrites) : [];
     return { checkpoint, blobs, writes };
   }
-}
-
-function blobKey(ns: string, channel: string, version: string): string {
-  return `${ns}\0${channel}\0${version}`;
 }
 
 function sortedIndex(list: readonly StoredCheckpoint[], id: string): number {

@@ -11,6 +11,7 @@ import { contractCases } from "./checkpoint-cases-contracts.js";
 import { effectGuardCases } from "./checkpoint-cases-effect-guards.js";
 import { effectCases } from "./checkpoint-cases-effects.js";
 import { queryCases } from "./checkpoint-cases-queries.js";
+import { retentionCases } from "./checkpoint-cases-retention.js";
 import { safetyCases } from "./checkpoint-cases-safety.js";
 import { valueCases } from "./checkpoint-cases-values.js";
 import { writeCases } from "./checkpoint-cases-writes.js";
@@ -45,6 +46,7 @@ export const checkpointConformanceCases: Readonly<Record<string, readonly Confor
   "seam contracts": contractCases,
   "effect ledger": effectCases,
   "effect ledger guards": effectGuardCases,
+  retention: retentionCases,
 };
 
 /**

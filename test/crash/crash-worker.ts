@@ -115,6 +115,21 @@ class ObservedBackend implements CheckpointBackend {
   close() {
     return this.#inner.close();
   }
+  listThreads(query: Parameters<CheckpointBackend["listThreads"]>[0]) {
+    return this.#inner.listThreads(query);
+  }
+  footprint(threadId: string) {
+    return this.#inner.footprint(threadId);
+  }
+  pruneCheckpoints(batch: Parameters<CheckpointBackend["pruneCheckpoints"]>[0]) {
+    return this.#inner.pruneCheckpoints(batch);
+  }
+  setPin(threadId: string, checkpointId: string, pinned: boolean) {
+    return this.#inner.setPin(threadId, checkpointId, pinned);
+  }
+  reclaimSpace() {
+    return this.#inner.reclaimSpace();
+  }
 }
 
 const db = new Database(dbPath!);

@@ -68,9 +68,9 @@ describe("SQLite migrations", () => {
     db.close();
   });
 
-  it("upgrade a database at version 3 (leases) to the latest (quarantine, effect ledger), keeping its checkpoints and lease", async () => {
+  it("upgrade a database at version 3 (leases) to the latest (quarantine, effect ledger, pins), keeping its checkpoints and lease", async () => {
     // Rows and a lease as version 3 wrote them (no checksums), then the schema as it was then:
-    // version 4 only adds the quarantine table, version 5 the effect ledger.
+    // version 4 only adds the quarantine table, version 5 the effect ledger, 6 the pins.
     const old = new SqliteBackend(file);
     await old.setup();
     await old.putCheckpoint({
@@ -99,7 +99,7 @@ describe("SQLite migrations", () => {
     await old.close();
     const db = new Database(file);
     db.exec(
-      "DROP TABLE rewind_quarantine; DROP TABLE rewind_effects; DELETE FROM rewind_migrations WHERE version >= 4",
+      "DROP TABLE rewind_quarantine; DROP TABLE rewind_effects; DROP TABLE rewind_pins; DELETE FROM rewind_migrations WHERE version >= 4",
     );
     db.close();
     const checkpointer = createSqliteCheckpointer(file);

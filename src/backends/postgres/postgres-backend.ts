@@ -15,10 +15,18 @@ import type {
   LeaseFence,
   LeaseRequest,
   LoadedCheckpoint,
+  PruneBatch,
+  PruneBatchResult,
   QuarantinedCheckpoint,
   QuarantineRequest,
+  SpaceReport,
+  StoredBlob,
+  StoredCheckpoint,
   StoredEffect,
   StoredWrite,
+  ThreadFootprint,
+  ThreadQuery,
+  ThreadSummary,
 } from "../../checkpoint/checkpoint-backend.js";
 import { metadataMatches } from "../../checkpoint/metadata-filter.js";
 import {
@@ -43,6 +51,7 @@ import { jsonbSafe } from "./postgres-metadata.js";
 import { POSTGRES_CHECKPOINT_SCHEMA } from "./postgres-migrations.js";
 import { listQuarantinedPostgres, quarantinePostgres } from "./postgres-quarantine.js";
 import { loadQuery, type PageCursor, pageQuery } from "./postgres-queries.js";
+import { PostgresRetention } from "./postgres-retention.js";
 import type { PgPoolLike } from "./postgres-types.js";
 
 /** Options of {@link PostgresBackend}: the connection settings, and the listing page size. */
@@ -69,6 +78,7 @@ export class PostgresBackend implements CheckpointBackend {
   // Built once: the same string each call keeps its cached hash for the statement-name lookup.
   readonly #loadLatest: string;
   readonly #loadById: string;
+  readonly #retention: PostgresRetention;
 
   /** `database`: a connection string (Rewind opens and closes the pool) or your `pg.Pool` (left open). */
   constructor(database: string | PgPoolLike, options: PostgresBackendOptions = {}) {
@@ -78,6 +88,10 @@ export class PostgresBackend implements CheckpointBackend {
     this.#pageSize = options.pageSize ?? 100;
     this.#loadLatest = loadQuery(this.#quoted, false);
     this.#loadById = loadQuery(this.#quoted, true);
+    this.#retention = new PostgresRetention(
+      (t, v, named) => this.#query(t, v, named),
+      this.#quoted,
+    );
   }
 
   async setup(): Promise<void> {
@@ -289,6 +303,27 @@ export class PostgresBackend implements CheckpointBackend {
 
   listEffects(threadId: string, keys?: readonly string[]): Promise<StoredEffect[]> {
     return listEffectsPostgres((t, v) => this.#query(t, v), this.#quoted, threadId, keys);
+  }
+
+  listThreads(query: ThreadQuery): Promise<ThreadSummary[]> {
+    return this.#retention.listThreads(query);
+  }
+
+  footprint(threadId: string): Promise<ThreadFootprint | undefined> {
+    return this.#retention.footprint(threadId);
+  }
+
+  pruneCheckpoints(batch: PruneBatch): Promise<PruneBatchResult> {
+    return this.#retention.prune(batch);
+  }
+
+  setPin(threadId: string, checkpointId: string, pinned: boolean): Promise<void> {
+    return this.#retention.setPin(threadId, checkpointId, pinned);
+  }
+
+  /** Plain `VACUUM` of the checkpoint tables (see `PostgresRetention.reclaimSpace`). */
+  reclaimSpace(): Promise<SpaceReport> {
+    return this.#retention.reclaimSpace();
   }
 
   /** Ends the pool if Rewind opened it; your pool is left open. */

@@ -365,6 +365,63 @@ export const POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
     DELETE FROM ${s}.rewind_quarantine WHERE thread_id = p_thread;
     DELETE FROM ${s}.rewind_effects WHERE thread_id = p_thread;
   END $fn$;`,
+  // 6: retention. Pinned checkpoints (no prune deletes them; a thread's delete clears them), and
+  // one prune batch as one call: under the thread row's lock it checks that no listed
+  // checkpoint is a head, pinned, a branch head or a fork point, then writes the rebased values
+  // and deletes checkpoints, their writes and the listed values (see postgres-retention.ts).
+  (s) => `
+  CREATE TABLE ${s}.rewind_pins (
+    thread_id TEXT NOT NULL,
+    checkpoint_id TEXT NOT NULL,
+    pinned_at BIGINT NOT NULL,
+    PRIMARY KEY (thread_id, checkpoint_id)
+  );
+  CREATE OR REPLACE FUNCTION ${s}.rewind_delete_thread(p_thread TEXT) RETURNS VOID LANGUAGE plpgsql AS $fn$
+  BEGIN
+    PERFORM ${s}.rewind_delete_thread_rows(p_thread);
+    DELETE FROM ${s}.rewind_quarantine WHERE thread_id = p_thread;
+    DELETE FROM ${s}.rewind_effects WHERE thread_id = p_thread;
+    DELETE FROM ${s}.rewind_pins WHERE thread_id = p_thread;
+  END $fn$;
+  CREATE FUNCTION ${s}.rewind_prune_checkpoints(
+    p_thread TEXT, p_ns TEXT, p_ids TEXT[], p_channels TEXT[], p_versions TEXT[],
+    p_rchannels TEXT[], p_rversions TEXT[], p_rtags TEXT[], p_rvalues BYTEA[]
+  ) RETURNS TEXT LANGUAGE plpgsql AS $fn$
+  DECLARE t RECORD; h TEXT; bad RECORD; nc INTEGER; nb INTEGER; nw INTEGER;
+  BEGIN
+    SELECT deleted INTO t FROM ${s}.rewind_threads WHERE thread_id = p_thread FOR UPDATE;
+    IF NOT FOUND THEN RETURN 'ok:0:0:0'; END IF;
+    IF t.deleted THEN RETURN 'deleted'; END IF;
+    SELECT head_id INTO h FROM ${s}.rewind_heads WHERE thread_id = p_thread AND ns = p_ns;
+    WITH kids AS (
+      SELECT k.parent_id, count(*) AS n FROM ${s}.rewind_checkpoints k
+      WHERE k.thread_id = p_thread AND k.ns = p_ns AND k.parent_id = ANY (p_ids)
+      GROUP BY k.parent_id)
+    SELECT c.id, CASE WHEN c.id = h THEN 'head'
+        WHEN EXISTS (SELECT 1 FROM ${s}.rewind_pins p WHERE p.thread_id = p_thread AND p.checkpoint_id = c.id) THEN 'pinned'
+        WHEN coalesce(kids.n, 0) = 0 THEN 'leaf'
+        ELSE 'fork' END AS why
+      INTO bad
+      FROM ${s}.rewind_checkpoints c LEFT JOIN kids ON kids.parent_id = c.id
+      WHERE c.thread_id = p_thread AND c.ns = p_ns AND c.id = ANY (p_ids)
+        AND (c.id = h OR coalesce(kids.n, 0) <> 1 OR EXISTS (SELECT 1 FROM ${s}.rewind_pins p
+          WHERE p.thread_id = p_thread AND p.checkpoint_id = c.id))
+      ORDER BY c.id LIMIT 1;
+    IF FOUND THEN RETURN 'conflict:' || bad.why || ':' || bad.id; END IF;
+    INSERT INTO ${s}.rewind_blobs (thread_id, ns, channel, version, kind, prev_version, depth, tag, value)
+      SELECT p_thread, p_ns, r.channel, r.version, 0, NULL, 0, r.tag, r.value
+      FROM unnest(p_rchannels, p_rversions, p_rtags, p_rvalues) AS r (channel, version, tag, value)
+      ON CONFLICT (thread_id, ns, channel, version) DO UPDATE SET kind = 0, prev_version = NULL,
+        depth = 0, tag = EXCLUDED.tag, value = EXCLUDED.value;
+    DELETE FROM ${s}.rewind_writes WHERE thread_id = p_thread AND ns = p_ns AND checkpoint_id = ANY (p_ids);
+    GET DIAGNOSTICS nw = ROW_COUNT;
+    DELETE FROM ${s}.rewind_checkpoints WHERE thread_id = p_thread AND ns = p_ns AND id = ANY (p_ids);
+    GET DIAGNOSTICS nc = ROW_COUNT;
+    DELETE FROM ${s}.rewind_blobs b USING unnest(p_channels, p_versions) AS d (channel, version)
+      WHERE b.thread_id = p_thread AND b.ns = p_ns AND b.channel = d.channel AND b.version = d.version;
+    GET DIAGNOSTICS nb = ROW_COUNT;
+    RETURN 'ok:' || nc || ':' || nb || ':' || nw;
+  END $fn$;`,
 ];
 
 /** The checkpoint tables' migrations, their lock and the table recording them. */

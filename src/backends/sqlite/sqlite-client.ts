@@ -257,6 +257,9 @@ async function openFile(path: string, options: SqliteClientOptions): Promise<Sql
     throw sqliteOpenError(cause, path);
   }
   try {
+    // Effective only on a file without tables yet: deleted rows' pages can then be given back
+    // to the file system by `PRAGMA incremental_vacuum` (retention) instead of a full VACUUM.
+    db.pragma("auto_vacuum = INCREMENTAL");
     db.pragma("journal_mode = WAL");
     setSynchronous(db, options.synchronous ?? SQLITE_DEFAULTS.synchronous);
   } catch (error) {

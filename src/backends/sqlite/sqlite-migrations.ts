@@ -136,6 +136,16 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (tid, key)
   );
   `,
+  // 6: pinned checkpoints, which no prune deletes (see sqlite-retention.ts); a thread's delete
+  // clears them too.
+  `
+  CREATE TABLE rewind_pins (
+    tid INTEGER NOT NULL,
+    checkpoint_id TEXT NOT NULL,
+    pinned_at INTEGER NOT NULL,
+    PRIMARY KEY (tid, checkpoint_id)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** The schema version this code writes. */

@@ -75,6 +75,7 @@ const SQL = {
   deleteCheckpoints: "DELETE FROM rewind_checkpoints WHERE tid = ?",
   deleteQuarantine: "DELETE FROM rewind_quarantine WHERE tid = ?",
   deleteEffects: "DELETE FROM rewind_effects WHERE tid = ?",
+  deletePins: "DELETE FROM rewind_pins WHERE tid = ?",
   tombstone:
     "UPDATE rewind_threads SET deleted = 1, lease_owner = NULL, lease_expires_at = NULL WHERE tid = ?",
 };
@@ -239,6 +240,7 @@ export class SqliteWriter {
       this.#stmt(SQL.deleteCheckpoints).run(tid);
       this.#stmt(SQL.deleteQuarantine).run(tid);
       this.#stmt(SQL.deleteEffects).run(tid);
+      this.#stmt(SQL.deletePins).run(tid);
       this.#stmt(SQL.tombstone).run(tid);
     });
   }
