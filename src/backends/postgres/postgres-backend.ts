@@ -20,8 +20,6 @@ import type {
   QuarantinedCheckpoint,
   QuarantineRequest,
   SpaceReport,
-  StoredBlob,
-  StoredCheckpoint,
   StoredEffect,
   StoredWrite,
   ThreadFootprint,

@@ -68,7 +68,8 @@ function summarize(threads: readonly ThreadSummary[], top: number) {
     checkpoints += t.checkpoints;
     bytes += t.bytes;
     const tenant = parseThreadKey(t.threadId).tenantId ?? "";
-    const into = (tenants[tenant] ??= { threads: 0, checkpoints: 0, bytes: 0 });
+    tenants[tenant] ??= { threads: 0, checkpoints: 0, bytes: 0 };
+    const into = tenants[tenant];
     into.threads++;
     into.checkpoints += t.checkpoints;
     into.bytes += t.bytes;
