@@ -229,6 +229,17 @@ export interface QuarantinedCheckpoint {
 }
 
 /**
+ * A thread moved to an archive, as the backend keeps it in place of its rows: the archiver's
+ * `stub` (plain text: where the copy is, its hash) and the state. While `archived`, writes to the
+ * thread are refused with `ThreadArchivedError`; while `restoring`, a restore is writing it back
+ * (writes allowed, and readers still treat the thread as archived until the mark is cleared).
+ */
+export interface ArchiveMark {
+  readonly stub: string;
+  readonly state: "archived" | "restoring";
+}
+
+/**
  * The checkpoint storage interface every backend implements. All methods may be called
  * concurrently; each write is atomic. Backends throw Rewind errors (`ConflictError`,
  * `ThreadDeletedError`, `LeaseLostError`, `StorageError`) and never partial results.
@@ -279,4 +290,20 @@ export interface CheckpointBackend {
   listQuarantined?(threadId: string): Promise<QuarantinedCheckpoint[]>;
   /** Releases connections or handles the backend opened itself. Called once. */
   close(): Promise<void>;
+  /**
+   * Optional (archive): atomically removes every checkpoint, blob, write and quarantined row of
+   * the thread (no tombstone) and marks it `archived` with `stub`; later writes throw
+   * `ThreadArchivedError`. Refused with `NotFoundError` for a thread without checkpoints,
+   * `ThreadDeletedError` for a deleted one, `ThreadBusyError` while another owner holds a live
+   * lease, `ConflictError` when it is archived already. Clears the lease.
+   */
+  archiveThread?(threadId: string, stub: string): Promise<void>;
+  /** Optional (archive): the thread's archive mark, or `undefined` for a thread not archived. */
+  readArchive?(threadId: string): Promise<ArchiveMark | undefined>;
+  /**
+   * Optional (archive): `"restoring"` lets writes in again while keeping the mark (a restore
+   * under way; `NotFoundError` when the thread has no mark); `"live"` removes the mark (a no-op
+   * without one). A deleted thread's delete has removed its mark already.
+   */
+  setArchiveState?(threadId: string, state: "restoring" | "live"): Promise<void>;
 }

@@ -7,6 +7,7 @@
  */
 import type { CheckpointBackend } from "../checkpoint/checkpoint-backend.js";
 import { createCheckpointer } from "../checkpoint/checkpointer.js";
+import { archiveCases } from "./checkpoint-cases-archive.js";
 import { contractCases } from "./checkpoint-cases-contracts.js";
 import { queryCases } from "./checkpoint-cases-queries.js";
 import { safetyCases } from "./checkpoint-cases-safety.js";
@@ -41,6 +42,7 @@ export const checkpointConformanceCases: Readonly<Record<string, readonly Confor
   queries: queryCases,
   safety: safetyCases,
   "seam contracts": contractCases,
+  archive: archiveCases,
 };
 
 /**

@@ -106,6 +106,15 @@ class ObservedBackend implements CheckpointBackend {
   close() {
     return this.#inner.close();
   }
+  archiveThread(threadId: string, stub: string) {
+    return this.#inner.archiveThread!(threadId, stub);
+  }
+  readArchive(threadId: string) {
+    return this.#inner.readArchive!(threadId);
+  }
+  setArchiveState(threadId: string, state: "restoring" | "live") {
+    return this.#inner.setArchiveState!(threadId, state);
+  }
 }
 
 const db = new Database(dbPath!);

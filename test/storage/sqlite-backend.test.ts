@@ -98,7 +98,9 @@ describe("SQLite migrations", () => {
     await old.acquireLease({ threadId: "t", owner: "old-owner", ttlMs: 600_000 });
     await old.close();
     const db = new Database(file);
-    db.exec("DROP TABLE rewind_quarantine; DELETE FROM rewind_migrations WHERE version = 4");
+    db.exec(
+      "DROP TABLE rewind_quarantine; ALTER TABLE rewind_threads DROP COLUMN archive_state; ALTER TABLE rewind_threads DROP COLUMN archive_stub; DELETE FROM rewind_migrations WHERE version >= 4",
+    );
     db.close();
     const checkpointer = createSqliteCheckpointer(file);
     expect((await checkpointer.get("t"))?.checkpoint.values).toEqual({ x: 41 });
@@ -112,7 +114,9 @@ describe("SQLite migrations", () => {
     expect(await checkpointer.get("t")).toBeUndefined();
     await checkpointer.close();
     const after = new Database(file);
-    expect(count(after, "SELECT max(version) AS n FROM rewind_migrations")).toBe(4);
+    expect(count(after, "SELECT max(version) AS n FROM rewind_migrations")).toBe(
+      SQLITE_SCHEMA_VERSION,
+    );
     after.close();
   });
 

@@ -6,6 +6,7 @@
 
 import { compareWrites } from "../../checkpoint/blob-chain.js";
 import type {
+  ArchiveMark,
   CheckpointBackend,
   CheckpointKey,
   CheckpointPut,
@@ -28,6 +29,11 @@ import {
   ThreadDeletedError,
 } from "../../errors.js";
 import {
+  archivePostgres,
+  readArchivePostgres,
+  setArchiveStatePostgres,
+} from "./postgres-archive.js";
+import {
   POSTGRES_DEFAULTS,
   PostgresClient,
   type PostgresClientOptions,
@@ -36,7 +42,7 @@ import {
 import { jsonbSafe } from "./postgres-metadata.js";
 import { POSTGRES_CHECKPOINT_SCHEMA } from "./postgres-migrations.js";
 import { listQuarantinedPostgres, quarantinePostgres } from "./postgres-quarantine.js";
-import { loadQuery, type PageCursor, pageQuery } from "./postgres-queries.js";
+import { loadQuery, type PageCursor, pageQuery, toCheckpoint } from "./postgres-queries.js";
 import type { PgPoolLike } from "./postgres-types.js";
 
 /** Options of {@link PostgresBackend}: the connection settings, and the listing page size. */
@@ -272,6 +278,18 @@ export class PostgresBackend implements CheckpointBackend {
     return listQuarantinedPostgres((t, v) => this.#query(t, v), this.#quoted, threadId);
   }
 
+  archiveThread(threadId: string, stub: string): Promise<void> {
+    return archivePostgres((t, v) => this.#query(t, v), this.#quoted, threadId, stub);
+  }
+
+  readArchive(threadId: string): Promise<ArchiveMark | undefined> {
+    return readArchivePostgres((t, v) => this.#query(t, v), this.#quoted, threadId);
+  }
+
+  setArchiveState(threadId: string, state: "restoring" | "live"): Promise<void> {
+    return setArchiveStatePostgres((t, v) => this.#query(t, v), this.#quoted, threadId, state);
+  }
+
   /** Ends the pool if Rewind opened it; your pool is left open. */
   async close(): Promise<void> {
     await this.#client.close();
@@ -302,19 +320,6 @@ export class PostgresBackend implements CheckpointBackend {
       where,
     );
   }
-}
-
-function toCheckpoint(row: any): StoredCheckpoint {
-  return {
-    threadId: row.thread_id,
-    ns: row.ns,
-    id: row.id,
-    parentId: row.parent_id,
-    createdAt: row.created_at,
-    channelVersions: JSON.parse(row.versions),
-    metadata: row.metadata,
-    body: row.body,
-  };
 }
 
 interface Building {

@@ -5,6 +5,7 @@
  * transaction per write) and {@link SqliteReader} (paged reads). Reads never block writers (WAL).
  */
 import type {
+  ArchiveMark,
   CheckpointBackend,
   CheckpointKey,
   CheckpointPut,
@@ -18,6 +19,7 @@ import type {
   StoredWrite,
 } from "../../checkpoint/checkpoint-backend.js";
 import { ClosedError } from "../../errors.js";
+import { SqliteArchive } from "./sqlite-archive.js";
 import { checkSqliteArguments, SqliteClient } from "./sqlite-client.js";
 import { SqliteLeases } from "./sqlite-lease.js";
 import { SQLITE_CHECKPOINT_SCHEMA } from "./sqlite-migrations.js";
@@ -31,6 +33,7 @@ interface Open {
   readonly reader: SqliteReader;
   readonly writer: SqliteWriter;
   readonly leases: SqliteLeases;
+  readonly archive: SqliteArchive;
 }
 
 /**
@@ -71,6 +74,7 @@ export class SqliteBackend implements CheckpointBackend {
       reader: new SqliteReader(client),
       writer,
       leases: new SqliteLeases(writer, client, now),
+      archive: new SqliteArchive(writer, client, now),
     };
   }
 
@@ -126,6 +130,18 @@ export class SqliteBackend implements CheckpointBackend {
   async listQuarantined(threadId: string): Promise<QuarantinedCheckpoint[]> {
     const { client } = this.#io();
     return listQuarantinedRows((sql) => client.stmt(sql), threadId);
+  }
+
+  async archiveThread(threadId: string, stub: string): Promise<void> {
+    this.#io().archive.archive(threadId, stub);
+  }
+
+  async readArchive(threadId: string): Promise<ArchiveMark | undefined> {
+    return this.#io().archive.read(threadId);
+  }
+
+  async setArchiveState(threadId: string, state: "restoring" | "live"): Promise<void> {
+    this.#io().archive.setState(threadId, state);
   }
 
   /** Closes the database if this backend opened it; a handle passed in is left open. */

@@ -114,6 +114,16 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (tid, ns, id)
   ) WITHOUT ROWID;
   `,
+  // 5 and 6 are taken by changes made in parallel (the effect ledger, retention); they are empty
+  // here so that the archive's migration keeps its number 7 when the branches meet.
+  "SELECT 1;",
+  "SELECT 1;",
+  // 7: a thread moved to an archive keeps only its row, marked (1 archived: writes refused;
+  // 2 restoring) with the archiver's stub (where the copy is). See sqlite-archive.ts.
+  `
+  ALTER TABLE rewind_threads ADD COLUMN archive_state INTEGER;
+  ALTER TABLE rewind_threads ADD COLUMN archive_stub TEXT;
+  `,
 ];
 
 /** The schema version this code writes. */
