@@ -29,6 +29,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   agent: [...CORES, "graph"],
   langgraph: CORES,
   testing: [...CORES, "graph", "backends/memory"],
+  // Export, import, archive and erasure work on the two seams only, on any backend.
+  archive: CORES,
 };
 
 /** Entry points: they assemble the public surface and may import any area. */
