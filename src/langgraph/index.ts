@@ -9,6 +9,12 @@
  * const app = graph.compile({ checkpointer: new RewindSaver(new SqliteBackend("agent.sqlite")) });
  */
 export type { AppendPolicy } from "../checkpoint/checkpoint-codec.js";
+export {
+  importLangGraphThreads,
+  type LangGraphImportOptions,
+  type LangGraphThreadImport,
+  langGraphThreadIds,
+} from "./langgraph-import.js";
 export { RewindSaver, type RewindSaverOptions } from "./rewind-saver.js";
 export { RewindStore } from "./rewind-store.js";
 export {
