@@ -7,17 +7,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AIMessage, HumanMessage } from "@langchain/core/messages";
-import {
-  Annotation,
-  type BaseCheckpointSaver,
-  Command,
-  END,
-  interrupt,
-  MessagesAnnotation,
-  START,
-  StateGraph,
-} from "@langchain/langgraph";
+import { HumanMessage } from "@langchain/core/messages";
+import { type BaseCheckpointSaver, Command } from "@langchain/langgraph";
 import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
@@ -27,35 +18,10 @@ import { importLangGraphThreads, RewindSaver } from "../../src/langgraph/index.j
 import { textVersion } from "../../src/langgraph/langgraph-import.js";
 import { BACKENDS } from "../support/backends.js";
 import { freshSchema, PG_URL } from "../support/postgres.js";
+import { approvalGraph, chatGraph } from "./sample-graphs.js";
 
 const root = mkdtempSync(join(tmpdir(), "rewind-lg-import-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-function chat(saver: BaseCheckpointSaver) {
-  return new StateGraph(MessagesAnnotation)
-    .addNode("bot", (s) => ({ messages: [new AIMessage(`seen ${s.messages.length}`)] }))
-    .addEdge(START, "bot")
-    .addEdge("bot", END)
-    .compile({ checkpointer: saver });
-}
-
-function approval(saver: BaseCheckpointSaver) {
-  const State = Annotation.Root({
-    draft: Annotation<string>(),
-    sent: Annotation<string | undefined>(),
-    log: Annotation<string[]>({ reducer: (a, b) => a.concat(b), default: () => [] }),
-  });
-  return new StateGraph(State)
-    .addNode("write", (s) => ({ draft: `${s.draft}!`, log: ["write"] }))
-    .addNode("approve", (s) => {
-      const answer = interrupt({ question: "send?", draft: s.draft }) as string;
-      return answer === "yes" ? { sent: s.draft, log: ["sent"] } : { log: ["dropped"] };
-    })
-    .addEdge(START, "write")
-    .addEdge("write", "approve")
-    .addEdge("approve", END)
-    .compile({ checkpointer: saver });
-}
 
 const cfg = (thread_id: string) => ({ configurable: { thread_id } });
 
@@ -63,10 +29,13 @@ const cfg = (thread_id: string) => ({ configurable: { thread_id } });
 async function runOn(saver: BaseCheckpointSaver): Promise<void> {
   for (const thread of ["chat-1", "chat-2"]) {
     for (const turn of ["hi", "and?", "bye"]) {
-      await chat(saver).invoke({ messages: [new HumanMessage(`${turn} ${thread}`)] }, cfg(thread));
+      await chatGraph(saver).invoke(
+        { messages: [new HumanMessage(`${turn} ${thread}`)] },
+        cfg(thread),
+      );
     }
   }
-  await approval(saver).invoke({ draft: "hello" }, cfg("ask"));
+  await approvalGraph(saver).invoke({ draft: "hello" }, cfg("ask"));
 }
 
 /**
@@ -147,9 +116,12 @@ for (const [sourceName, open] of sources) {
         expect(again.every((r) => r.status === "skipped")).toBe(true);
 
         // LangGraph continues on Rewind where it stopped on its own saver.
-        const resumed = await approval(saver).invoke(new Command({ resume: "yes" }), cfg("ask"));
+        const resumed = await approvalGraph(saver).invoke(
+          new Command({ resume: "yes" }),
+          cfg("ask"),
+        );
         expect(resumed).toMatchObject({ sent: "hello!", log: ["write", "sent"] });
-        const next = await chat(saver).invoke(
+        const next = await chatGraph(saver).invoke(
           { messages: [new HumanMessage("back")] },
           cfg("chat-1"),
         );
@@ -174,7 +146,7 @@ for (const [sourceName, open] of sources) {
 describe("a LangGraph thread Rewind cannot hold exactly", () => {
   it("is refused with ConflictError when a fork reused a version with another value", async () => {
     const source = SqliteSaver.fromConnString(join(root, "fork.sqlite"));
-    const app = chat(source);
+    const app = chatGraph(source);
     await app.invoke({ messages: [new HumanMessage("one")] }, cfg("forked"));
     await app.invoke({ messages: [new HumanMessage("two")] }, cfg("forked"));
     const states = [];
