@@ -17,6 +17,7 @@ export { checkpointerForTenant } from "./checkpoint/tenant-checkpointer.js";
 export { parseThreadKey, type ThreadAddress, threadKey } from "./checkpoint/thread-key.js";
 export {
   AlreadyResumedError,
+  ArchiveDamagedError,
   ClosedError,
   ConflictError,
   ConnectionError,
@@ -34,6 +35,7 @@ export {
   type RewindErrorCode,
   SerializationError,
   StorageError,
+  ThreadArchivedError,
   ThreadBusyError,
   ThreadDeletedError,
   TimeoutError,

@@ -159,7 +159,10 @@ export async function exportThread(
     checkpoints: headers.length,
     writes,
     blobs: written.size,
-    lastId: headers.map((h) => h.id).sort().at(-1)!,
+    lastId: headers
+      .map((h) => h.id)
+      .sort()
+      .at(-1)!,
   };
 }
 

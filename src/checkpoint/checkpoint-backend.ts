@@ -294,10 +294,11 @@ export interface CheckpointBackend {
    * Optional (archive): atomically removes every checkpoint, blob, write and quarantined row of
    * the thread (no tombstone) and marks it `archived` with `stub`; later writes throw
    * `ThreadArchivedError`. Refused with `NotFoundError` for a thread without checkpoints,
-   * `ThreadDeletedError` for a deleted one, `ThreadBusyError` while another owner holds a live
-   * lease, `ConflictError` when it is archived already. Clears the lease.
+   * `ThreadDeletedError` for a deleted one, `ThreadBusyError` while a live lease is held other
+   * than the one `fence` names (the archiver's own), `ConflictError` when it is archived
+   * already. Clears the lease.
    */
-  archiveThread?(threadId: string, stub: string): Promise<void>;
+  archiveThread?(threadId: string, stub: string, fence?: LeaseFence): Promise<void>;
   /** Optional (archive): the thread's archive mark, or `undefined` for a thread not archived. */
   readArchive?(threadId: string): Promise<ArchiveMark | undefined>;
   /**

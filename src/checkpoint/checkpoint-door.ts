@@ -202,11 +202,12 @@ export class CheckpointDoor implements seam.CheckpointBackend {
   }
 
   /** Moves the thread's rows out and marks it archived (see the seam); refused without support. */
-  async archiveThread(threadId: string, stub: string): Promise<void> {
+  async archiveThread(threadId: string, stub: string, fence?: seam.LeaseFence): Promise<void> {
     const thread = this.#thread(threadId);
     if (typeof stub !== "string") throw new InvalidInputError("an archive stub must be text");
+    if (fence) checkFence(fence);
     const backend = this.#archiving(thread);
-    await this.#call(thread, undefined, () => backend.archiveThread!(thread, stub));
+    await this.#call(thread, undefined, () => backend.archiveThread!(thread, stub, fence));
   }
 
   /** The thread's archive mark (never one on a backend that cannot archive). */

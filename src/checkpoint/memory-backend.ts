@@ -144,7 +144,7 @@ export class MemoryBackend implements CheckpointBackend {
     thread.archive = undefined;
   }
 
-  async archiveThread(threadId: string, stub: string): Promise<void> {
+  async archiveThread(threadId: string, stub: string, fence?: LeaseFence): Promise<void> {
     const thread = this.#threads.get(threadId);
     if (thread?.deleted) throw deletedError(threadId);
     if (thread?.archive) {
@@ -153,7 +153,8 @@ export class MemoryBackend implements CheckpointBackend {
     if (!thread || [...thread.checkpoints.values()].every((list) => list.length === 0)) {
       throw new NotFoundError(`thread "${threadId}" has no checkpoints to archive`, { threadId });
     }
-    if (thread.lease && thread.lease.expiresAt > this.#now()) {
+    const lease = thread.lease;
+    if (lease && lease.expiresAt > this.#now() && lease.token !== fence?.token) {
       throw new ThreadBusyError(`thread "${threadId}" is in use (leased); archive it later`, {
         threadId,
       });

@@ -123,6 +123,14 @@ async function tuplesOf(checkpointer: Checkpointer, threadId: string) {
   return out;
 }
 
+/** Every tuple of each thread of `keys` (all namespaces), to compare before and after. */
+export async function threadsOf(checkpointer: Checkpointer, keys: readonly string[]) {
+  const out: unknown[][] = [];
+  for (const key of keys) out.push(await tuplesOf(checkpointer, key));
+  expect(out.every((tuples) => tuples.length > 0)).toBe(true);
+  return out;
+}
+
 /** Asserts both storages hold the same checkpoints, values and writes for `keys`. */
 export async function expectSameThreads(
   source: Checkpointer,

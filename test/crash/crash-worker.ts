@@ -106,8 +106,8 @@ class ObservedBackend implements CheckpointBackend {
   close() {
     return this.#inner.close();
   }
-  archiveThread(threadId: string, stub: string) {
-    return this.#inner.archiveThread!(threadId, stub);
+  archiveThread(threadId: string, stub: string, fence?: LeaseFence) {
+    return this.#inner.archiveThread!(threadId, stub, fence);
   }
   readArchive(threadId: string) {
     return this.#inner.readArchive!(threadId);

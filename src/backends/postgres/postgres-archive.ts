@@ -4,7 +4,7 @@
  * archiver's stub), reading the mark, and the restore states. Writes to an archived thread are
  * refused by a trigger (see migration 7), whichever process makes them.
  */
-import type { ArchiveMark } from "../../checkpoint/checkpoint-backend.js";
+import type { ArchiveMark, LeaseFence } from "../../checkpoint/checkpoint-backend.js";
 import { ConflictError, NotFoundError, ThreadBusyError, ThreadDeletedError } from "../../errors.js";
 
 type Query = (text: string, values: unknown[]) => Promise<{ rows: any[] }>;
@@ -15,10 +15,12 @@ export async function archivePostgres(
   s: string,
   threadId: string,
   stub: string,
+  fence: LeaseFence | undefined,
 ): Promise<void> {
-  const { rows } = await query(`SELECT ${s}.rewind_archive_thread($1, $2) AS status`, [
+  const { rows } = await query(`SELECT ${s}.rewind_archive_thread($1, $2, $3) AS status`, [
     threadId,
     stub,
+    fence?.token ?? null,
   ]);
   const status = rows[0].status as string;
   const where = { threadId };

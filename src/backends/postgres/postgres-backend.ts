@@ -278,8 +278,8 @@ export class PostgresBackend implements CheckpointBackend {
     return listQuarantinedPostgres((t, v) => this.#query(t, v), this.#quoted, threadId);
   }
 
-  archiveThread(threadId: string, stub: string): Promise<void> {
-    return archivePostgres((t, v) => this.#query(t, v), this.#quoted, threadId, stub);
+  archiveThread(threadId: string, stub: string, fence?: LeaseFence): Promise<void> {
+    return archivePostgres((t, v) => this.#query(t, v), this.#quoted, threadId, stub, fence);
   }
 
   readArchive(threadId: string): Promise<ArchiveMark | undefined> {

@@ -308,11 +308,11 @@ export const POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
     DELETE FROM ${s}.rewind_quarantine WHERE thread_id = p_thread;
     UPDATE ${s}.rewind_threads SET archive_state = NULL, archive_stub = NULL WHERE thread_id = p_thread;
   END $fn$;
-  CREATE FUNCTION ${s}.rewind_archive_thread(p_thread TEXT, p_stub TEXT) RETURNS TEXT
+  CREATE FUNCTION ${s}.rewind_archive_thread(p_thread TEXT, p_stub TEXT, p_fence BIGINT) RETURNS TEXT
   LANGUAGE plpgsql AS $fn$
   DECLARE t RECORD; now_ms BIGINT := (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT;
   BEGIN
-    SELECT deleted, archive_state, lease_expires_at INTO t FROM ${s}.rewind_threads
+    SELECT deleted, archive_state, lease_expires_at, lease_token INTO t FROM ${s}.rewind_threads
       WHERE thread_id = p_thread FOR UPDATE;
     IF NOT FOUND THEN RETURN 'missing'; END IF;
     IF t.deleted THEN RETURN 'deleted'; END IF;
@@ -320,7 +320,10 @@ export const POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
     IF NOT EXISTS (SELECT 1 FROM ${s}.rewind_checkpoints WHERE thread_id = p_thread) THEN
       RETURN 'missing';
     END IF;
-    IF t.lease_expires_at IS NOT NULL AND t.lease_expires_at > now_ms THEN RETURN 'busy'; END IF;
+    IF t.lease_expires_at IS NOT NULL AND t.lease_expires_at > now_ms
+        AND t.lease_token IS DISTINCT FROM p_fence THEN
+      RETURN 'busy';
+    END IF;
     DELETE FROM ${s}.rewind_heads WHERE thread_id = p_thread;
     DELETE FROM ${s}.rewind_checkpoints WHERE thread_id = p_thread;
     DELETE FROM ${s}.rewind_blobs WHERE thread_id = p_thread;

@@ -4,7 +4,7 @@
  * Each step is one `BEGIN IMMEDIATE` transaction, so a write racing an archive either lands
  * before it (and is archived... or refused by the lease check) or is refused after it.
  */
-import type { ArchiveMark } from "../../checkpoint/checkpoint-backend.js";
+import type { ArchiveMark, LeaseFence } from "../../checkpoint/checkpoint-backend.js";
 import { ConflictError, NotFoundError, ThreadBusyError } from "../../errors.js";
 import type { SqliteClient } from "./sqlite-client.js";
 import { ARCHIVED, type SqliteWriter } from "./sqlite-writer.js";
@@ -31,7 +31,7 @@ export class SqliteArchive {
     this.#now = now;
   }
 
-  archive(threadId: string, stub: string): void {
+  archive(threadId: string, stub: string, fence: LeaseFence | undefined): void {
     this.#writer.transaction(() => {
       const row = this.#writer.thread(threadId, false);
       if (row?.deleted) throw this.#writer.deletedError(threadId);
@@ -41,7 +41,8 @@ export class SqliteArchive {
       if (!row || !this.#client.stmt(SQL.any).get(row.tid)) {
         throw new NotFoundError(`thread "${threadId}" has no checkpoints to archive`, { threadId });
       }
-      if (row.lease_expires_at !== null && row.lease_expires_at > this.#now()) {
+      const live = row.lease_expires_at !== null && row.lease_expires_at > this.#now();
+      if (live && row.lease_token !== fence?.token) {
         throw new ThreadBusyError(`thread "${threadId}" is in use (leased); archive it later`, {
           threadId,
         });

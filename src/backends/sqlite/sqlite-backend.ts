@@ -132,8 +132,8 @@ export class SqliteBackend implements CheckpointBackend {
     return listQuarantinedRows((sql) => client.stmt(sql), threadId);
   }
 
-  async archiveThread(threadId: string, stub: string): Promise<void> {
-    this.#io().archive.archive(threadId, stub);
+  async archiveThread(threadId: string, stub: string, fence?: LeaseFence): Promise<void> {
+    this.#io().archive.archive(threadId, stub, fence);
   }
 
   async readArchive(threadId: string): Promise<ArchiveMark | undefined> {

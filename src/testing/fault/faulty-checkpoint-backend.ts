@@ -116,9 +116,9 @@ export class FaultyCheckpointBackend implements CheckpointBackend {
     return underFault(this.faults.decide("close"), () => this.#inner.close());
   }
 
-  archiveThread(threadId: string, stub: string): Promise<void> {
+  archiveThread(threadId: string, stub: string, fence?: LeaseFence): Promise<void> {
     return underFault(this.faults.decide("archiveThread"), () =>
-      this.#archiving().archiveThread!(threadId, stub),
+      this.#archiving().archiveThread!(threadId, stub, fence),
     );
   }
 
