@@ -43,4 +43,5 @@ export {
   importThreads,
   type ThreadImport,
 } from "./import-threads.js";
+export { S3Archive, type S3ArchiveOptions } from "./s3-archive.js";
 export { type CheckpointStorage, selectThreads, type ThreadFilter } from "./thread-selection.js";
