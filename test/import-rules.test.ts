@@ -31,6 +31,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   testing: [...CORES, "graph", "backends/memory"],
   // Export, import, archive and erasure work on the two seams only, on any backend.
   archive: CORES,
+  // The command line opens engines and drives the archive and LangGraph import.
+  cli: [...CORES, "archive", "langgraph", "backends/sqlite", "backends/postgres"],
 };
 
 /** Entry points: they assemble the public surface and may import any area. */
