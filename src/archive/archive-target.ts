@@ -23,7 +23,7 @@ export interface ArchiveTarget {
   download(threadId: string, dir: string): Promise<void>;
   /** Removes the archive of `threadId`; a no-op when there is none. */
   remove(threadId: string): Promise<void>;
-  /** Storage keys of every archived thread. */
+  /** Storage keys of every archived thread (archived store items are not listed). */
   list(): AsyncIterable<string>;
 }
 
@@ -39,6 +39,21 @@ export function threadOfName(name: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+const STORE_MARK = "\u001e";
+
+/**
+ * The name under which a tenant's archived store items are kept in a target (a key no thread
+ * can have: thread keys never start with U+001E).
+ */
+export function storeArchiveKey(tenantId: string): string {
+  return `${STORE_MARK}store${STORE_MARK}${tenantId}`;
+}
+
+/** Whether a name a target lists is a thread's archive (not a tenant's store items). */
+export function isThreadArchive(key: string): boolean {
+  return !key.startsWith(STORE_MARK);
 }
 
 /** Storage keys of a tenant's archived threads (`undefined`: the default tenant). */

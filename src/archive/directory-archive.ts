@@ -7,7 +7,12 @@
 import { cp, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { isRewindError, NotFoundError, StorageError } from "../errors.js";
-import { type ArchiveTarget, archiveName, threadOfName } from "./archive-target.js";
+import {
+  type ArchiveTarget,
+  archiveName,
+  isThreadArchive,
+  threadOfName,
+} from "./archive-target.js";
 import { readManifest, verifyData } from "./export-read.js";
 
 /**
@@ -66,7 +71,7 @@ export class DirectoryArchive implements ArchiveTarget {
     for (const name of (await readdir(this.#root)).sort()) {
       if (name.endsWith(".partial")) continue;
       const key = threadOfName(name);
-      if (key !== undefined) yield key;
+      if (key !== undefined && isThreadArchive(key)) yield key;
     }
   }
 }

@@ -9,7 +9,7 @@ import { InvalidInputError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import type { StoreOp } from "../store/store-backend.js";
 import { validateTenantId } from "../store/store-validation.js";
-import { type ArchiveTarget, archivedThreadsOf } from "./archive-target.js";
+import { type ArchiveTarget, archivedThreadsOf, storeArchiveKey } from "./archive-target.js";
 import { storeItemsOf } from "./store-items.js";
 import {
   type CheckpointStorage,
@@ -96,8 +96,8 @@ async function allArchived(archive: ArchiveTarget): Promise<string[]> {
 }
 
 /**
- * Erases a tenant: every thread of it (live or archived), their archived copies, and, with
- * `store`, every store item of the tenant.
+ * Erases a tenant: every thread of it (live or archived), their archived copies, the tenant's
+ * archived store items, and, with `store`, every store item of the tenant.
  *
  * @example
  * const report = await deleteTenant(backend, "acme", { store, archive: new DirectoryArchive("./archive") });
@@ -110,6 +110,7 @@ export async function deleteTenant(
   validateTenantId(tenantId);
   const report = await deleteThreads(storage, { tenantId }, options);
   const storeItems = options.store ? await deleteStoreItems(options.store, tenantId) : 0;
+  await options.archive?.remove(storeArchiveKey(tenantId));
   return { ...report, storeItems };
 }
 

@@ -79,19 +79,27 @@ export async function importThreads(
       checkpoints,
     });
   }
-  let items = 0;
-  if (options.store) {
-    for (const section of manifest.store) {
-      for await (const record of readSection(dir, section)) {
-        if (record.k !== "i")
-          throw new ArchiveDamagedError("a store section holds a non-item record");
-        await importStoreItem(options.store, section.tenantId, record);
-        items++;
-      }
-    }
-  }
+  const items = options.store ? await importStoreSections(dir, manifest, options.store) : 0;
   const failed = threads.filter((t) => t.status === "failed").length;
   return { manifest, threads, items, failed };
+}
+
+/** Puts back the store items of every tenant section of a verified export; returns how many. */
+export async function importStoreSections(
+  dir: string,
+  manifest: ExportManifest,
+  store: Store,
+): Promise<number> {
+  let items = 0;
+  for (const section of manifest.store) {
+    for await (const record of readSection(dir, section)) {
+      if (record.k !== "i")
+        throw new ArchiveDamagedError("a store section holds a non-item record");
+      await importStoreItem(store, section.tenantId, record);
+      items++;
+    }
+  }
+  return items;
 }
 
 function validateSectionKey(section: ThreadSection): void {

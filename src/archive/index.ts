@@ -12,6 +12,7 @@
  * const app = graph.compile({ checkpointer: backend, archive: restoreOnUse(target) });
  */
 export type { ArchivedThreads } from "../checkpoint/archived-threads.js";
+export { archiveStoreItems, restoreStoreItems } from "./archive-store.js";
 export { type ArchiveTarget, archivedThreadsOf } from "./archive-target.js";
 export {
   type ArchiveOptions,

@@ -15,7 +15,12 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { ArchiveDamagedError, isRewindError, NotFoundError, StorageError } from "../errors.js";
 import { importOptionalPeer } from "../optional-peer.js";
-import { type ArchiveTarget, archiveName, threadOfName } from "./archive-target.js";
+import {
+  type ArchiveTarget,
+  archiveName,
+  isThreadArchive,
+  threadOfName,
+} from "./archive-target.js";
 import { DATA_FILE, type ExportManifest, MANIFEST_FILE } from "./export-format.js";
 
 /** Options of {@link S3Archive}. */
@@ -160,7 +165,7 @@ export class S3Archive implements ArchiveTarget {
     });
     for (const name of [...names].sort()) {
       const key = threadOfName(name);
-      if (key !== undefined) yield key;
+      if (key !== undefined && isThreadArchive(key)) yield key;
     }
   }
 

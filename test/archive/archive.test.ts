@@ -11,7 +11,12 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { ArchiveTarget } from "../../src/archive/archive-target.js";
 import { archiveThreads, restoreThread } from "../../src/archive/archive-threads.js";
 import { DirectoryArchive } from "../../src/archive/directory-archive.js";
-import { restoreOnUse } from "../../src/archive/index.js";
+import {
+  archiveStoreItems,
+  deleteTenant,
+  restoreOnUse,
+  restoreStoreItems,
+} from "../../src/archive/index.js";
 import { createCheckpointer } from "../../src/checkpoint/checkpointer.js";
 import {
   ArchiveDamagedError,
@@ -23,7 +28,14 @@ import {
 } from "../../src/index.js";
 import { FaultyCheckpointBackend } from "../../src/testing/fault/index.js";
 import { BACKENDS } from "../support/backends.js";
-import { APPENDING, fillHistory, historyKeys, threadsOf } from "./archive-fixtures.js";
+import {
+  APPENDING,
+  fillHistory,
+  fillStore,
+  historyKeys,
+  itemsOf,
+  threadsOf,
+} from "./archive-fixtures.js";
 
 const root = mkdtempSync(join(tmpdir(), "rewind-archive-test-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -73,6 +85,30 @@ describe("archive to a directory and restore", () => {
       await checkpointer.close();
     });
   }
+});
+
+describe("archive of a tenant's store items", () => {
+  it("moves them out with their times, restores them exactly, and erasure removes the copy", async () => {
+    const store = BACKENDS[0]!.store();
+    await fillStore(store, "items");
+    await store.forTenant("globex").put(["x"], "stays", { n: 1 });
+    const before = await itemsOf(store, "acme");
+    const dir = join(root, "store-items");
+    const target = new DirectoryArchive(dir);
+    expect(await archiveStoreItems(store, target, "acme")).toBe(3);
+    expect(await itemsOf(store, "acme")).toStrictEqual([]);
+    expect(await itemsOf(store, "globex")).toHaveLength(1);
+    const listed = [];
+    for await (const key of target.list()) listed.push(key);
+    expect(listed).toStrictEqual([]);
+    expect(await restoreStoreItems(store, target, "acme")).toBe(3);
+    expect(await itemsOf(store, "acme")).toStrictEqual(before);
+    await archiveStoreItems(store, target, "acme");
+    const checkpointer = createCheckpointer(new FaultyCheckpointBackend());
+    await deleteTenant(checkpointer, "acme", { store, archive: target });
+    expect(readdirSync(dir)).toStrictEqual([]);
+    await store.close();
+  });
 });
 
 describe("archive safety", () => {

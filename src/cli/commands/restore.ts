@@ -1,5 +1,6 @@
 /** `rewind restore <database> <target>`: bring archived threads back (named, a tenant's, or all). */
 import type { Command } from "commander";
+import { restoreStoreItems } from "../../archive/archive-store.js";
 import { archivedThreadsOf } from "../../archive/archive-target.js";
 import { restoreThread } from "../../archive/archive-threads.js";
 import { threadKey } from "../../checkpoint/thread-key.js";
@@ -23,6 +24,7 @@ export function registerRestore(program: Command): void {
     .option("--tenant <id>", "a tenant: all its archived threads, or those --thread names")
     .option("--all", "every thread in the archive")
     .option("--keep-archive", "keep the archived copies")
+    .option("--store", "also restore the archived store items of --tenant")
     .option("--s3-endpoint <url>", "an S3-compatible server (path-style addressing)")
     .option("--region <region>", "S3 region")
     .option("--schema <name>", "PostgreSQL schema")
@@ -57,6 +59,15 @@ export function registerRestore(program: Command): void {
                 out.push({ threadId: key, status: "failed", error });
               }
               progress.update(out.length, keys.length, 0);
+            }
+            if (options.store) {
+              if (options.tenant === undefined) {
+                throw new InvalidInputError(
+                  "--store restores a tenant's store items: name --tenant",
+                );
+              }
+              await restoreStoreItems(storage.store, target, options.tenant);
+              out.push({ threadId: `store items of ${options.tenant}`, status: "restored" });
             }
             return out;
           });
