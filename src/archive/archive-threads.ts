@@ -14,6 +14,7 @@ import type { ArchivedThreads } from "../checkpoint/archived-threads.js";
 import type { CheckpointDoor } from "../checkpoint/checkpoint-door.js";
 import {
   ArchiveDamagedError,
+  ConflictError,
   isRewindError,
   NotFoundError,
   type RewindError,
@@ -109,6 +110,7 @@ async function archiveOne(
     const manifest = await exportOne(door, threadId, dir);
     if (!manifest) return { threadId, status: "skipped", checkpoints: 0 };
     await target.upload(threadId, dir);
+    await requireUnchanged(door, threadId, manifest);
     const stub: ArchiveStub = {
       location: target.locationOf(threadId),
       sha256: manifest.data.sha256,
@@ -123,6 +125,29 @@ async function archiveOne(
     return { threadId, status: "failed", checkpoints: 0, error };
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A writer that takes no lease (a LangGraph app on RewindSaver) may have added a checkpoint
+ * while the copy was made: then the copy is not the whole thread, and the archive is refused.
+ */
+async function requireUnchanged(
+  door: CheckpointDoor,
+  threadId: string,
+  manifest: ExportManifest,
+): Promise<void> {
+  let count = 0;
+  let lastId = "";
+  for await (const row of door.listCheckpoints({ threadId, includeValues: false })) {
+    count++;
+    if (row.checkpoint.id > lastId) lastId = row.checkpoint.id;
+  }
+  if (count !== manifest.counts.checkpoints || lastId !== manifest.threads[0]?.lastId) {
+    throw new ConflictError(
+      `thread "${threadId}" changed while it was being archived; it was left as it is, run the archive again`,
+      { threadId },
+    );
   }
 }
 

@@ -18,8 +18,10 @@ import {
   restoreStoreItems,
 } from "../../src/archive/index.js";
 import { createCheckpointer } from "../../src/checkpoint/checkpointer.js";
+import { newCheckpointId } from "../../src/ids.js";
 import {
   ArchiveDamagedError,
+  ConflictError,
   lastValue,
   START,
   StateGraph,
@@ -154,6 +156,29 @@ describe("archive safety", () => {
       remove: (key) => dir.remove(key),
       list: () => dir.list(),
     };
+    // A writer without a lease (a LangGraph app) adds a checkpoint while the copy is made.
+    await fillHistory(checkpointer, "raced");
+    const racedBefore = (await threadsOf(checkpointer, ["raced"]))[0]!.length;
+    const racing: ArchiveTarget = {
+      ...damaging,
+      async upload(key, from) {
+        await dir.upload(key, from);
+        const id = newCheckpointId();
+        await checkpointer.put({
+          threadId: key,
+          id,
+          parentId: undefined,
+          channelVersions: { late: id },
+          versionsSeen: {},
+          metadata: { source: "update", step: 99 },
+          updates: [{ channel: "late", version: id, value: "written meanwhile" }],
+        });
+      },
+    };
+    const raced = await archiveThreads(checkpointer, racing, { threadIds: ["raced"] });
+    expect(raced[0]?.error).toBeInstanceOf(ConflictError);
+    expect(await checkpointer.door.readArchive("raced")).toBeUndefined();
+    expect((await threadsOf(checkpointer, ["raced"]))[0]).toHaveLength(racedBefore + 1);
     const failed = await archiveThreads(checkpointer, damaging, { threadIds: ["safe"] });
     expect(failed[0]?.status).toBe("failed");
     expect(failed[0]?.error).toBeInstanceOf(ArchiveDamagedError);
