@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { HumanMessage } from "@langchain/core/messages";
+import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import Database from "better-sqlite3";
 import S3rver from "s3rver";
@@ -28,6 +29,7 @@ import {
 } from "../archive/archive-fixtures.js";
 import { ROOT } from "../docs/type-check.js";
 import { chatGraph } from "../langgraph/sample-graphs.js";
+import { freshSchema, PG_URL } from "../support/postgres.js";
 
 const run = promisify(execFile);
 const work = mkdtempSync(join(ROOT, ".scratch-cli-"));
@@ -184,6 +186,49 @@ describe("the rewind binary", () => {
         (tuple!.checkpoint.channel_values.messages as { content: string }[]).map((m) => m.content),
       ).toStrictEqual(["hi", "seen 1", "again", "seen 3"]);
       await rewindSaver.close();
+    },
+    SLOW,
+  );
+
+  it(
+    "works on a PostgreSQL URL: imports PostgresSaver threads, then exports them",
+    async () => {
+      const sourceSchema = freshSchema("cli_lg");
+      const schema = freshSchema("cli_rw");
+      const saver = PostgresSaver.fromConnString(PG_URL, { schema: sourceSchema });
+      await saver.setup();
+      await chatGraph(saver).invoke(
+        { messages: [new HumanMessage("over pg")] },
+        { configurable: { thread_id: "pg-lg" } },
+      );
+      await saver.end();
+      const imported = await json(
+        "import",
+        PG_URL,
+        PG_URL,
+        "--from",
+        "langgraph-postgres",
+        "--source-schema",
+        sourceSchema,
+        "--schema",
+        schema,
+        "--tenant",
+        "acme",
+      );
+      expect(imported.threads).toMatchObject([{ threadId: "pg-lg", status: "imported" }]);
+      const manifest = await json(
+        "export",
+        PG_URL,
+        join(work, "pg-out"),
+        "--tenant",
+        "acme",
+        "--schema",
+        schema,
+      );
+      expect(manifest.threads.map((t: { threadId: string }) => t.threadId)).toStrictEqual([
+        threadKey("pg-lg", "acme"),
+      ]);
+      expect(manifest.counts.checkpoints).toBeGreaterThan(1);
     },
     SLOW,
   );
