@@ -24,7 +24,9 @@ export type RewindErrorCode =
   | "NODE_FAILED"
   | "MISSING_PEER"
   | "EFFECT_FAILED"
-  | "EFFECT_UNKNOWN";
+  | "EFFECT_UNKNOWN"
+  | "THREAD_ARCHIVED"
+  | "ARCHIVE_DAMAGED";
 
 export interface RewindErrorOptions {
   cause?: unknown;
@@ -241,6 +243,30 @@ export class EffectUnknownError extends EffectError {
     options?: RewindErrorOptions,
   ) {
     super("EFFECT_UNKNOWN", effect, message, options);
+  }
+}
+
+/**
+ * The thread was moved to an archive (its history is there, not in the database). The message
+ * says how to bring it back: `restoreThread`, `rewind restore`, or compiling the graph with an
+ * archive and `onArchived: "restore"`. `stub` is what the archive recorded (where the copy is).
+ */
+export class ThreadArchivedError extends RewindError {
+  readonly stub: string | undefined;
+  constructor(message: string, options: RewindErrorOptions & { stub?: string | undefined } = {}) {
+    super("THREAD_ARCHIVED", message, options);
+    this.stub = options.stub;
+  }
+}
+
+/**
+ * An export file or archive failed its checks: a content hash, a count, a record or the manifest
+ * does not match what was written, or the format version is unknown. Nothing of the thread it
+ * concerns (`threadId`, when known) was written.
+ */
+export class ArchiveDamagedError extends RewindError {
+  constructor(message: string, options?: RewindErrorOptions) {
+    super("ARCHIVE_DAMAGED", message, options);
   }
 }
 

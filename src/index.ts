@@ -18,6 +18,7 @@ export { checkpointerForTenant } from "./checkpoint/tenant-checkpointer.js";
 export { parseThreadKey, type ThreadAddress, threadKey } from "./checkpoint/thread-key.js";
 export {
   AlreadyResumedError,
+  ArchiveDamagedError,
   ClosedError,
   ConflictError,
   ConnectionError,
@@ -37,6 +38,7 @@ export {
   type RewindErrorCode,
   SerializationError,
   StorageError,
+  ThreadArchivedError,
   ThreadBusyError,
   ThreadDeletedError,
   TimeoutError,

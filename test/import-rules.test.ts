@@ -29,8 +29,11 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   agent: [...CORES, "graph"],
   langgraph: CORES,
   retention: CORES,
-  cli: [...CORES, "retention", "backends/sqlite", "backends/postgres"],
   testing: [...CORES, "graph", "backends/memory"],
+  // Export, import, archive and erasure work on the two seams only, on any backend.
+  archive: CORES,
+  // The command line opens engines and drives retention, the archive and LangGraph import.
+  cli: [...CORES, "retention", "archive", "langgraph", "backends/sqlite", "backends/postgres"],
 };
 
 /** Entry points: they assemble the public surface and may import any area. */

@@ -303,6 +303,17 @@ export interface EffectOutcome {
 }
 
 /**
+ * A thread moved to an archive, as the backend keeps it in place of its rows: the archiver's
+ * `stub` (plain text: where the copy is, its hash) and the state. While `archived`, writes to the
+ * thread are refused with `ThreadArchivedError`; while `restoring`, a restore is writing it back
+ * (writes allowed, and readers still treat the thread as archived until the mark is cleared).
+ */
+export interface ArchiveMark {
+  readonly stub: string;
+  readonly state: "archived" | "restoring";
+}
+
+/**
  * The checkpoint storage interface every backend implements. All methods may be called
  * concurrently; each write is atomic. Backends throw Rewind errors (`ConflictError`,
  * `ThreadDeletedError`, `LeaseLostError`, `StorageError`) and never partial results.
@@ -402,4 +413,21 @@ export interface CheckpointBackend {
   setPin(threadId: string, checkpointId: string, pinned: boolean): Promise<void>;
   /** Retention: gives the space of deleted rows back (to the file system where it can). */
   reclaimSpace(): Promise<SpaceReport>;
+  /**
+   * Optional (archive): atomically removes every checkpoint, blob, write and quarantined row of
+   * the thread (no tombstone) and marks it `archived` with `stub`; later writes throw
+   * `ThreadArchivedError`. Refused with `NotFoundError` for a thread without checkpoints,
+   * `ThreadDeletedError` for a deleted one, `ThreadBusyError` while a live lease is held other
+   * than the one `fence` names (the archiver's own), `ConflictError` when it is archived
+   * already. Clears the lease.
+   */
+  archiveThread?(threadId: string, stub: string, fence?: LeaseFence): Promise<void>;
+  /** Optional (archive): the thread's archive mark, or `undefined` for a thread not archived. */
+  readArchive?(threadId: string): Promise<ArchiveMark | undefined>;
+  /**
+   * Optional (archive): `"restoring"` lets writes in again while keeping the mark (a restore
+   * under way; `NotFoundError` when the thread has no mark); `"live"` removes the mark (a no-op
+   * without one). A deleted thread's delete has removed its mark already.
+   */
+  setArchiveState?(threadId: string, state: "restoring" | "live"): Promise<void>;
 }

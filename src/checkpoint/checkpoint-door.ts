@@ -295,6 +295,34 @@ export class CheckpointDoor implements seam.CheckpointBackend {
     return this.#call(undefined, undefined, () => this.#backend.reclaimSpace());
   }
 
+  /** Moves the thread's rows out and marks it archived (see the seam); refused without support. */
+  async archiveThread(threadId: string, stub: string, fence?: seam.LeaseFence): Promise<void> {
+    const thread = this.#thread(threadId);
+    if (typeof stub !== "string") throw new InvalidInputError("an archive stub must be text");
+    if (fence) checkFence(fence);
+    const backend = this.#archiving(thread);
+    await this.#call(thread, undefined, () => backend.archiveThread!(thread, stub, fence));
+  }
+
+  /** The thread's archive mark (never one on a backend that cannot archive). */
+  async readArchive(threadId: string): Promise<seam.ArchiveMark | undefined> {
+    const thread = this.#thread(threadId);
+    const backend = this.#backend;
+    return this.#call(thread, undefined, async () =>
+      backend.readArchive ? backend.readArchive(thread) : undefined,
+    );
+  }
+
+  /** Marks a restore under way (`restoring`) or finished (`live`). */
+  async setArchiveState(threadId: string, state: "restoring" | "live"): Promise<void> {
+    const thread = this.#thread(threadId);
+    if (state !== "restoring" && state !== "live") {
+      throw new InvalidInputError('an archive state is "restoring" or "live"');
+    }
+    const backend = this.#archiving(thread);
+    await this.#call(thread, undefined, () => backend.setArchiveState!(thread, state));
+  }
+
   /** Closes the backend once, after a setup in flight; later calls throw {@link ClosedError}. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
@@ -306,6 +334,14 @@ export class CheckpointDoor implements seam.CheckpointBackend {
       }
     })();
     return this.#closed;
+  }
+
+  #archiving(threadId: string): seam.CheckpointBackend {
+    const backend = this.#backend;
+    if (!backend.archiveThread || !backend.readArchive || !backend.setArchiveState) {
+      throw new StorageError(`the ${this.name} backend cannot archive threads`, { threadId });
+    }
+    return backend;
   }
 
   /**

@@ -5,9 +5,17 @@
  * on the head, tombstones, leases; nothing survives the process.
  */
 
-import { ConflictError, LeaseLostError, ThreadDeletedError } from "../errors.js";
+import {
+  ConflictError,
+  LeaseLostError,
+  NotFoundError,
+  ThreadArchivedError,
+  ThreadBusyError,
+  ThreadDeletedError,
+} from "../errors.js";
 import { compareWrites, resolveBlobChain } from "./blob-chain.js";
 import type {
+  ArchiveMark,
   CheckpointBackend,
   CheckpointKey,
   CheckpointPut,
@@ -139,6 +147,46 @@ export class MemoryBackend implements CheckpointBackend {
     thread.effects.clear();
     thread.pins.clear();
     thread.lease = undefined;
+    thread.archive = undefined;
+  }
+
+  async archiveThread(threadId: string, stub: string, fence?: LeaseFence): Promise<void> {
+    const thread = this.#threads.get(threadId);
+    if (thread?.deleted) throw deletedError(threadId);
+    if (thread?.archive) {
+      throw new ConflictError(`thread "${threadId}" is archived already`, { threadId });
+    }
+    if (!thread || [...thread.checkpoints.values()].every((list) => list.length === 0)) {
+      throw new NotFoundError(`thread "${threadId}" has no checkpoints to archive`, { threadId });
+    }
+    const lease = thread.lease;
+    if (lease && lease.expiresAt > this.#now() && lease.token !== fence?.token) {
+      throw new ThreadBusyError(`thread "${threadId}" is in use (leased); archive it later`, {
+        threadId,
+      });
+    }
+    thread.checkpoints.clear();
+    thread.blobs.clear();
+    thread.writes.clear();
+    thread.quarantine.clear();
+    thread.lease = undefined;
+    thread.archive = { stub, state: "archived" };
+  }
+
+  async readArchive(threadId: string): Promise<ArchiveMark | undefined> {
+    return this.#threads.get(threadId)?.archive;
+  }
+
+  async setArchiveState(threadId: string, state: "restoring" | "live"): Promise<void> {
+    const thread = this.#threads.get(threadId);
+    if (state === "live") {
+      if (thread) thread.archive = undefined;
+      return;
+    }
+    if (!thread?.archive) {
+      throw new NotFoundError(`thread "${threadId}" is not archived`, { threadId });
+    }
+    thread.archive = { stub: thread.archive.stub, state };
   }
 
   async beginEffect(intent: EffectIntent) {
@@ -331,6 +379,7 @@ export class MemoryBackend implements CheckpointBackend {
         quarantine: new Map(),
         effects: new Map(),
         pins: new Set(),
+        archive: undefined,
       };
       this.#threads.set(threadId, thread);
     }
@@ -339,11 +388,8 @@ export class MemoryBackend implements CheckpointBackend {
 
   #writable(threadId: string, fence: LeaseFence | undefined): ThreadEntry {
     const thread = this.#entry(threadId);
-    if (thread.deleted) {
-      throw new ThreadDeletedError(`thread "${threadId}" was deleted; late writes are refused`, {
-        threadId,
-      });
-    }
+    if (thread.deleted) throw deletedError(threadId);
+    if (thread.archive?.state === "archived") throw archivedError(threadId, thread.archive.stub);
     if (fence) {
       const lease = thread.lease;
       if (!lease || lease.token !== fence.token || lease.expiresAt <= this.#now()) {
@@ -382,4 +428,18 @@ function sortedIndex(list: readonly StoredCheckpoint[], id: string): number {
 export function compareEffects(a: StoredEffect, b: StoredEffect): number {
   if (a.startedAt !== b.startedAt) return a.startedAt < b.startedAt ? -1 : 1;
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+function deletedError(threadId: string): ThreadDeletedError {
+  return new ThreadDeletedError(`thread "${threadId}" was deleted; late writes are refused`, {
+    threadId,
+  });
+}
+
+/** The error of a write to an archived thread (every backend says the same). */
+export function archivedError(threadId: string, stub: string | undefined): ThreadArchivedError {
+  return new ThreadArchivedError(
+    `thread "${threadId}" is archived; restore it before writing (restoreThread, or \`rewind restore\`)`,
+    { threadId, stub },
+  );
 }

@@ -4,6 +4,7 @@
  */
 import { ConflictError, NotFoundError } from "../errors.js";
 import type {
+  ArchiveMark,
   Lease,
   QuarantinedCheckpoint,
   StoredBlob,
@@ -35,6 +36,8 @@ export interface ThreadEntry {
   pins: Set<string>;
   /** Effect key -> ledger entry. */
   effects: Map<string, StoredEffect>;
+  /** Set while the thread is archived (its rows removed). */
+  archive: ArchiveMark | undefined;
 }
 
 export function blobKey(ns: string, channel: string, version: string): string {

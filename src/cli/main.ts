@@ -1,8 +1,16 @@
 #!/usr/bin/env node
-/** The `rewind` command line: each command lives in `commands/` and registers itself here. */
+/**
+ * The `rewind` command line: operations on a Rewind database (an SQLite file or a PostgreSQL
+ * URL). Each command lives in its own file under `commands/` and is registered here.
+ */
 import { Command } from "commander";
 import { runProgram } from "./cli-run.js";
+import { registerArchive } from "./commands/archive.js";
+import { registerErase } from "./commands/erase.js";
+import { registerExport } from "./commands/export.js";
+import { registerImport } from "./commands/import.js";
 import { registerPrune } from "./commands/prune.js";
+import { registerRestore } from "./commands/restore.js";
 import { registerStats } from "./commands/stats.js";
 
 const program = new Command("rewind").description(
@@ -10,4 +18,9 @@ const program = new Command("rewind").description(
 );
 registerStats(program);
 registerPrune(program);
+registerExport(program);
+registerImport(program);
+registerArchive(program);
+registerRestore(program);
+registerErase(program);
 await runProgram(program);

@@ -5,6 +5,7 @@
  * its `tenantId`: a tenant only ever reaches its own threads.
  */
 
+import { type ArchivedThreads, ensureNotArchived } from "../checkpoint/archived-threads.js";
 import type { CheckpointBackend } from "../checkpoint/checkpoint-backend.js";
 import {
   type Checkpointer,
@@ -16,6 +17,7 @@ import type { EffectRecord } from "../checkpoint/effect-ledger.js";
 import { MemoryBackend } from "../checkpoint/memory-backend.js";
 import type { RepairResult } from "../checkpoint/repair.js";
 import { checkpointerForTenant } from "../checkpoint/tenant-checkpointer.js";
+import { threadKey } from "../checkpoint/thread-key.js";
 import { NotFoundError } from "../errors.js";
 import { validateThreadId } from "../ids.js";
 import type { Store } from "../store/store.js";
@@ -55,6 +57,12 @@ export interface CompileOptions {
   migrations?: Readonly<Record<number, StateMigration>>;
   /** The cross-thread store nodes reach as `ctx.store`, bound to each run's `tenantId`. */
   store?: Store;
+  /**
+   * What `invoke`, `stream` and `getState` do with an archived thread: restore it on first use
+   * (`restoreOnUse(target)` from `rewind/archive`). Default: throw `ThreadArchivedError`, which
+   * says how to restore it.
+   */
+  archive?: ArchivedThreads;
 }
 
 /** A task of a checkpoint's next step, as `getState` shows it. */
@@ -99,6 +107,7 @@ export class CompiledGraph<C extends ChannelMap> {
   readonly checkpointer: Checkpointer;
   readonly #spec: GraphSpec<C>;
   readonly #ctx: RunContext;
+  readonly #archive: ArchivedThreads | undefined;
 
   constructor(spec: GraphSpec<C>, options: CompileOptions) {
     this.#spec = spec;
@@ -110,6 +119,7 @@ export class CompiledGraph<C extends ChannelMap> {
           ? given
           : createCheckpointer(given);
     validateMigrations(options.schemaVersion ?? 1, options.migrations ?? {});
+    this.#archive = options.archive;
     this.#ctx = {
       spec,
       checkpointer: this.checkpointer,
@@ -170,6 +180,7 @@ export class CompiledGraph<C extends ChannelMap> {
     // The tenant's view stores the thread (and takes its lease) under the tenant's key, while
     // the run, its nodes, results and errors keep the caller's thread id.
     const threads = this.#threads(options);
+    await this.#notArchived(options);
     const ctx = { ...this.#ctx, checkpointer: threads };
     return withThreadLease(threads, options.threadId, options, (held) =>
       new Run(ctx, options, emit, held).execute(input),
@@ -180,10 +191,20 @@ export class CompiledGraph<C extends ChannelMap> {
     return checkpointerForTenant(this.checkpointer, thread.tenantId);
   }
 
+  /** Restores an archived thread (`archive` option) or throws `ThreadArchivedError`. */
+  #notArchived(thread: ThreadSelector): Promise<void> {
+    const key = threadKey(thread.threadId, thread.tenantId);
+    return ensureNotArchived(this.checkpointer, key, this.#archive);
+  }
+
   /** The state at the head (or at `checkpointId`), or `undefined` for a thread never written. */
   async getState(ref: ThreadRef): Promise<StateSnapshot<StateOf<C>> | undefined> {
     validateThreadId(ref.threadId);
-    const tuple = await this.#threads(ref).get(ref.threadId, { checkpointId: ref.checkpointId });
+    let tuple = await this.#threads(ref).get(ref.threadId, { checkpointId: ref.checkpointId });
+    if (!tuple) {
+      await this.#notArchived(ref);
+      tuple = await this.#threads(ref).get(ref.threadId, { checkpointId: ref.checkpointId });
+    }
     if (!tuple) {
       if (ref.checkpointId !== undefined) {
         throw new NotFoundError(`checkpoint ${ref.checkpointId} not found`, ref);

@@ -19,6 +19,12 @@ export {
   reconcile,
 } from "../checkpoint/effect-policy.js";
 export { type EffectToolOptions, effectTool } from "./effect-tool.js";
+export {
+  importLangGraphThreads,
+  type LangGraphImportOptions,
+  type LangGraphThreadImport,
+  langGraphThreadIds,
+} from "./langgraph-import.js";
 export { RewindSaver, type RewindSaverOptions } from "./rewind-saver.js";
 export { RewindStore } from "./rewind-store.js";
 export type { SaverEffects } from "./saver-effects.js";

@@ -7,6 +7,7 @@
  */
 import type { CheckpointBackend } from "../checkpoint/checkpoint-backend.js";
 import { createCheckpointer } from "../checkpoint/checkpointer.js";
+import { archiveCases } from "./checkpoint-cases-archive.js";
 import { contractCases } from "./checkpoint-cases-contracts.js";
 import { effectGuardCases } from "./checkpoint-cases-effect-guards.js";
 import { effectCases } from "./checkpoint-cases-effects.js";
@@ -47,6 +48,7 @@ export const checkpointConformanceCases: Readonly<Record<string, readonly Confor
   "effect ledger": effectCases,
   "effect ledger guards": effectGuardCases,
   retention: retentionCases,
+  archive: archiveCases,
 };
 
 /**

@@ -130,6 +130,16 @@ class ObservedBackend implements CheckpointBackend {
   reclaimSpace() {
     return this.#inner.reclaimSpace();
   }
+
+  archiveThread(threadId: string, stub: string, fence?: LeaseFence) {
+    return this.#inner.archiveThread!(threadId, stub, fence);
+  }
+  readArchive(threadId: string) {
+    return this.#inner.readArchive!(threadId);
+  }
+  setArchiveState(threadId: string, state: "restoring" | "live") {
+    return this.#inner.setArchiveState!(threadId, state);
+  }
 }
 
 const db = new Database(dbPath!);

@@ -1,56 +1,17 @@
 import { AIMessage, type BaseMessage, HumanMessage, ToolMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
-import {
-  Annotation,
-  Command,
-  END,
-  INTERRUPT,
-  interrupt,
-  MessagesAnnotation,
-  START,
-  StateGraph,
-} from "@langchain/langgraph";
+import { Command, INTERRUPT, interrupt } from "@langchain/langgraph";
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import type { RewindSaver } from "../../src/langgraph/index.js";
 import { BACKENDS } from "../support/backends.js";
+import { approvalGraph, chatGraph } from "./sample-graphs.js";
 import { ScriptedChatModel } from "./scripted-chat-model.js";
-
-/** A chat graph whose "bot" node answers with the number of messages it saw. */
-function chatGraph(saver: RewindSaver) {
-  return new StateGraph(MessagesAnnotation)
-    .addNode("bot", (state) => ({
-      messages: [new AIMessage(`seen ${state.messages.length}`)],
-    }))
-    .addEdge(START, "bot")
-    .addEdge("bot", END)
-    .compile({ checkpointer: saver });
-}
 
 const texts = (messages: BaseMessage[]) => messages.map((m) => String(m.content));
 /** The interrupts a paused `invoke` returned. */
 const interruptsOf = (result: object) =>
   (result as Record<string, { value: unknown }[] | undefined>)[INTERRUPT] ?? [];
-
-/** A graph that asks a human before it "sends" a draft. */
-function approvalGraph(saver: RewindSaver) {
-  const State = Annotation.Root({
-    draft: Annotation<string>(),
-    sent: Annotation<string | undefined>(),
-    log: Annotation<string[]>({ reducer: (a, b) => a.concat(b), default: () => [] }),
-  });
-  return new StateGraph(State)
-    .addNode("write", (s) => ({ draft: `${s.draft}!`, log: ["write"] }))
-    .addNode("approve", (s) => {
-      const answer = interrupt({ question: "send?", draft: s.draft }) as string;
-      return answer === "yes" ? { sent: s.draft, log: ["sent"] } : { log: ["dropped"] };
-    })
-    .addEdge(START, "write")
-    .addEdge("write", "approve")
-    .addEdge("approve", END)
-    .compile({ checkpointer: saver });
-}
 
 for (const backend of BACKENDS) {
   describe(`LangGraph.js on RewindSaver (${backend.name})`, () => {

@@ -19,8 +19,9 @@ import * as postgres from "rewind/postgres";
 import * as backend from "rewind/backend";
 import * as testing from "rewind/testing";
 import * as langgraph from "rewind/langgraph";
+import * as archive from "rewind/archive";
 
-const modules = { rewind: core, "rewind/sqlite": sqlite, "rewind/postgres": postgres, "rewind/backend": backend, "rewind/testing": testing, "rewind/langgraph": langgraph };
+const modules = { rewind: core, "rewind/sqlite": sqlite, "rewind/postgres": postgres, "rewind/backend": backend, "rewind/testing": testing, "rewind/langgraph": langgraph, "rewind/archive": archive };
 const exports = Object.fromEntries(Object.entries(modules).map(([name, m]) => [name, Object.keys(m)]));
 
 function compile(checkpointer) {

@@ -27,6 +27,7 @@ const SUBPATHS = [
   "rewind/backend",
   "rewind/testing",
   "rewind/langgraph",
+  "rewind/archive",
 ];
 /** Generous: a build, an install and four type-checks on a loaded machine. */
 const SLOW_MS = 600_000;

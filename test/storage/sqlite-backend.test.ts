@@ -99,7 +99,7 @@ describe("SQLite migrations", () => {
     await old.close();
     const db = new Database(file);
     db.exec(
-      "DROP TABLE rewind_quarantine; DROP TABLE rewind_effects; DROP TABLE rewind_pins; DELETE FROM rewind_migrations WHERE version >= 4",
+      "DROP TABLE rewind_quarantine; DROP TABLE rewind_effects; DROP TABLE rewind_pins; ALTER TABLE rewind_threads DROP COLUMN archive_state; ALTER TABLE rewind_threads DROP COLUMN archive_stub; DELETE FROM rewind_migrations WHERE version >= 4",
     );
     db.close();
     const checkpointer = createSqliteCheckpointer(file);

@@ -11,21 +11,9 @@ import type {
   StoredWrite,
 } from "../../checkpoint/checkpoint-backend.js";
 import { CorruptionError } from "../../errors.js";
+import { toCheckpoint } from "./postgres-queries.js";
 
 const KIND_NAMES = ["full", "append", "empty"] as const;
-
-function toCheckpoint(row: any): StoredCheckpoint {
-  return {
-    threadId: row.thread_id,
-    ns: row.ns,
-    id: row.id,
-    parentId: row.parent_id,
-    createdAt: row.created_at,
-    channelVersions: JSON.parse(row.versions),
-    metadata: row.metadata,
-    body: row.body,
-  };
-}
 
 interface Building {
   checkpoint: StoredCheckpoint;

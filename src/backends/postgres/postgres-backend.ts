@@ -5,6 +5,7 @@
  */
 
 import type {
+  ArchiveMark,
   CheckpointBackend,
   CheckpointKey,
   CheckpointPut,
@@ -33,6 +34,11 @@ import {
   LeaseLostError,
   ThreadDeletedError,
 } from "../../errors.js";
+import {
+  archivePostgres,
+  readArchivePostgres,
+  setArchiveStatePostgres,
+} from "./postgres-archive.js";
 import { assemble } from "./postgres-assemble.js";
 import {
   POSTGRES_DEFAULTS,
@@ -322,6 +328,18 @@ export class PostgresBackend implements CheckpointBackend {
   /** Plain `VACUUM` of the checkpoint tables (see `PostgresRetention.reclaimSpace`). */
   reclaimSpace(): Promise<SpaceReport> {
     return this.#retention.reclaimSpace();
+  }
+
+  archiveThread(threadId: string, stub: string, fence?: LeaseFence): Promise<void> {
+    return archivePostgres((t, v) => this.#query(t, v), this.#quoted, threadId, stub, fence);
+  }
+
+  readArchive(threadId: string): Promise<ArchiveMark | undefined> {
+    return readArchivePostgres((t, v) => this.#query(t, v), this.#quoted, threadId);
+  }
+
+  setArchiveState(threadId: string, state: "restoring" | "live"): Promise<void> {
+    return setArchiveStatePostgres((t, v) => this.#query(t, v), this.#quoted, threadId, state);
   }
 
   /** Ends the pool if Rewind opened it; your pool is left open. */

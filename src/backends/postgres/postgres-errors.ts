@@ -9,6 +9,7 @@ import {
   isRewindError,
   type RewindError,
   StorageError,
+  ThreadArchivedError,
   TimeoutError,
 } from "../../errors.js";
 
@@ -68,6 +69,14 @@ export function pgError(error: unknown, target: string, timeouts: TimeoutsInForc
   const code = String((error as { code?: unknown })?.code ?? "");
   const message = (error as Error)?.message ?? String(error);
   const options = { cause: error };
+  if (code === "RW001") {
+    // Raised by the archive trigger (migration 7): a write to an archived thread.
+    const threadId = String((error as { detail?: unknown }).detail ?? "");
+    return new ThreadArchivedError(`${message} (restoreThread, or \`rewind restore\`)`, {
+      cause: error,
+      threadId,
+    });
+  }
   if (code === "57014" || /query read timeout/i.test(message)) {
     const limit = timeouts.queryTimeoutMs ? ` within ${timeouts.queryTimeoutMs} ms` : "";
     return new TimeoutError(

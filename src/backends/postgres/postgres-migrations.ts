@@ -422,6 +422,57 @@ export const POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
     GET DIAGNOSTICS nb = ROW_COUNT;
     RETURN 'ok:' || nc || ':' || nb || ':' || nw;
   END $fn$;`,
+  // 7: a thread moved to an archive keeps only its row, marked (1 archived, 2 restoring) with the
+  // archiver's stub (see postgres-archive.ts). While archived, a trigger refuses every checkpoint
+  // and write of the thread (SQLSTATE RW001, the thread id in DETAIL), whichever function or
+  // process writes; a delete clears the mark with the rows.
+  (s) => `
+  ALTER TABLE ${s}.rewind_threads ADD COLUMN archive_state SMALLINT, ADD COLUMN archive_stub TEXT;
+  CREATE FUNCTION ${s}.rewind_refuse_archived() RETURNS trigger LANGUAGE plpgsql AS $fn$
+  BEGIN
+    IF EXISTS (SELECT 1 FROM ${s}.rewind_threads WHERE thread_id = NEW.thread_id AND archive_state = 1) THEN
+      RAISE EXCEPTION 'thread "%" is archived; restore it before writing', NEW.thread_id
+        USING ERRCODE = 'RW001', DETAIL = NEW.thread_id;
+    END IF;
+    RETURN NEW;
+  END $fn$;
+  CREATE TRIGGER rewind_checkpoints_archived BEFORE INSERT OR UPDATE ON ${s}.rewind_checkpoints
+    FOR EACH ROW EXECUTE FUNCTION ${s}.rewind_refuse_archived();
+  CREATE TRIGGER rewind_writes_archived BEFORE INSERT OR UPDATE ON ${s}.rewind_writes
+    FOR EACH ROW EXECUTE FUNCTION ${s}.rewind_refuse_archived();
+  CREATE OR REPLACE FUNCTION ${s}.rewind_delete_thread(p_thread TEXT) RETURNS VOID LANGUAGE plpgsql AS $fn$
+  BEGIN
+    PERFORM ${s}.rewind_delete_thread_rows(p_thread);
+    DELETE FROM ${s}.rewind_quarantine WHERE thread_id = p_thread;
+    DELETE FROM ${s}.rewind_effects WHERE thread_id = p_thread;
+    DELETE FROM ${s}.rewind_pins WHERE thread_id = p_thread;
+    UPDATE ${s}.rewind_threads SET archive_state = NULL, archive_stub = NULL WHERE thread_id = p_thread;
+  END $fn$;
+  CREATE FUNCTION ${s}.rewind_archive_thread(p_thread TEXT, p_stub TEXT, p_fence BIGINT) RETURNS TEXT
+  LANGUAGE plpgsql AS $fn$
+  DECLARE t RECORD; now_ms BIGINT := (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT;
+  BEGIN
+    SELECT deleted, archive_state, lease_expires_at, lease_token INTO t FROM ${s}.rewind_threads
+      WHERE thread_id = p_thread FOR UPDATE;
+    IF NOT FOUND THEN RETURN 'missing'; END IF;
+    IF t.deleted THEN RETURN 'deleted'; END IF;
+    IF t.archive_state IS NOT NULL THEN RETURN 'archived'; END IF;
+    IF NOT EXISTS (SELECT 1 FROM ${s}.rewind_checkpoints WHERE thread_id = p_thread) THEN
+      RETURN 'missing';
+    END IF;
+    IF t.lease_expires_at IS NOT NULL AND t.lease_expires_at > now_ms
+        AND t.lease_token IS DISTINCT FROM p_fence THEN
+      RETURN 'busy';
+    END IF;
+    DELETE FROM ${s}.rewind_heads WHERE thread_id = p_thread;
+    DELETE FROM ${s}.rewind_checkpoints WHERE thread_id = p_thread;
+    DELETE FROM ${s}.rewind_blobs WHERE thread_id = p_thread;
+    DELETE FROM ${s}.rewind_writes WHERE thread_id = p_thread;
+    DELETE FROM ${s}.rewind_quarantine WHERE thread_id = p_thread;
+    UPDATE ${s}.rewind_threads SET archive_state = 1, archive_stub = p_stub, lease_owner = NULL,
+      lease_expires_at = NULL WHERE thread_id = p_thread;
+    RETURN 'ok';
+  END $fn$;`,
 ];
 
 /** The checkpoint tables' migrations, their lock and the table recording them. */

@@ -3,7 +3,7 @@
  * round trip: a checkpoint (or a page of them) comes back with its blob chains and writes.
  */
 import { MAX_CHAIN } from "../../checkpoint/blob-chain.js";
-import type { CheckpointQuery } from "../../checkpoint/checkpoint-backend.js";
+import type { CheckpointQuery, StoredCheckpoint } from "../../checkpoint/checkpoint-backend.js";
 import { jsonbSafe } from "./postgres-metadata.js";
 
 /** Where a page of `listCheckpoints` ended: the sort key of its last row. */
@@ -117,4 +117,18 @@ function withValues(s: string, select: string, order: string): string {
   FROM cp CROSS JOIN LATERAL (SELECT * FROM ${s}.rewind_writes w
     WHERE w.thread_id = cp.thread_id AND w.ns = cp.ns AND w.checkpoint_id = cp.id COLLATE "default"
     OFFSET 0) w`;
+}
+
+/** A checkpoint row as the seam's `StoredCheckpoint`. */
+export function toCheckpoint(row: any): StoredCheckpoint {
+  return {
+    threadId: row.thread_id,
+    ns: row.ns,
+    id: row.id,
+    parentId: row.parent_id,
+    createdAt: row.created_at,
+    channelVersions: JSON.parse(row.versions),
+    metadata: row.metadata,
+    body: row.body,
+  };
 }

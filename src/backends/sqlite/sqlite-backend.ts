@@ -5,6 +5,7 @@
  * transaction per write) and {@link SqliteReader} (paged reads). Reads never block writers (WAL).
  */
 import type {
+  ArchiveMark,
   CheckpointBackend,
   CheckpointKey,
   CheckpointPut,
@@ -29,6 +30,7 @@ import type {
   ThreadSummary,
 } from "../../checkpoint/retention-seam.js";
 import { ClosedError } from "../../errors.js";
+import { SqliteArchive } from "./sqlite-archive.js";
 import { checkSqliteArguments, SqliteClient } from "./sqlite-client.js";
 import { SqliteEffects } from "./sqlite-effects.js";
 import { SqliteLeases } from "./sqlite-lease.js";
@@ -46,6 +48,7 @@ interface Open {
   readonly leases: SqliteLeases;
   readonly effects: SqliteEffects;
   readonly retention: SqliteRetention;
+  readonly archive: SqliteArchive;
 }
 
 /**
@@ -88,6 +91,7 @@ export class SqliteBackend implements CheckpointBackend {
       leases: new SqliteLeases(writer, client, now),
       effects: new SqliteEffects(writer, client),
       retention: new SqliteRetention(client, writer, now),
+      archive: new SqliteArchive(writer, client, now),
     };
   }
 
@@ -178,6 +182,18 @@ export class SqliteBackend implements CheckpointBackend {
   /** Frees deleted rows' pages and truncates the file (see `SqliteRetention.reclaimSpace`). */
   async reclaimSpace(): Promise<SpaceReport> {
     return this.#io().retention.reclaimSpace();
+  }
+
+  async archiveThread(threadId: string, stub: string, fence?: LeaseFence): Promise<void> {
+    this.#io().archive.archive(threadId, stub, fence);
+  }
+
+  async readArchive(threadId: string): Promise<ArchiveMark | undefined> {
+    return this.#io().archive.read(threadId);
+  }
+
+  async setArchiveState(threadId: string, state: "restoring" | "live"): Promise<void> {
+    this.#io().archive.setState(threadId, state);
   }
 
   /** Closes the database if this backend opened it; a handle passed in is left open. */

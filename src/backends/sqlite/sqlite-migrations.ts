@@ -146,6 +146,12 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (tid, checkpoint_id)
   ) WITHOUT ROWID;
   `,
+  // 7: a thread moved to an archive keeps only its row, marked (1 archived: writes refused;
+  // 2 restoring) with the archiver's stub (where the copy is). See sqlite-archive.ts.
+  `
+  ALTER TABLE rewind_threads ADD COLUMN archive_state INTEGER;
+  ALTER TABLE rewind_threads ADD COLUMN archive_stub TEXT;
+  `,
 ];
 
 /** The schema version this code writes. */

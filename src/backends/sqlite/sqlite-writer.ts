@@ -13,6 +13,7 @@ import type {
   StoredCheckpoint,
   StoredWrite,
 } from "../../checkpoint/checkpoint-backend.js";
+import { archivedError } from "../../checkpoint/memory-backend.js";
 import { ConflictError, LeaseLostError, ThreadDeletedError } from "../../errors.js";
 import type { SqliteClient } from "./sqlite-client.js";
 import { decodeInline, encodeInline, inlineSize } from "./sqlite-inline.js";
@@ -31,11 +32,13 @@ export interface ThreadRow {
   lease_host: string | null;
   lease_pid: number | null;
   lease_process_start: string | null;
+  archive_state: number | null;
+  archive_stub: string | null;
 }
 
 const SQL = {
   thread:
-    "SELECT tid, deleted, lease_owner, lease_token, lease_expires_at, lease_started_from, lease_host, lease_pid, lease_process_start FROM rewind_threads WHERE thread_id = ?",
+    "SELECT tid, deleted, lease_owner, lease_token, lease_expires_at, lease_started_from, lease_host, lease_pid, lease_process_start, archive_state, archive_stub FROM rewind_threads WHERE thread_id = ?",
   newThread: "INSERT INTO rewind_threads (thread_id) VALUES (?)",
   head: "SELECT id FROM rewind_checkpoints WHERE tid = ? AND ns = ? ORDER BY id DESC LIMIT 1",
   // What a put's own-version values could clash with, in one statement: the checkpoint's row
@@ -77,7 +80,7 @@ const SQL = {
   deleteEffects: "DELETE FROM rewind_effects WHERE tid = ?",
   deletePins: "DELETE FROM rewind_pins WHERE tid = ?",
   tombstone:
-    "UPDATE rewind_threads SET deleted = 1, lease_owner = NULL, lease_expires_at = NULL WHERE tid = ?",
+    "UPDATE rewind_threads SET deleted = 1, lease_owner = NULL, lease_expires_at = NULL, archive_state = NULL, archive_stub = NULL WHERE tid = ?",
 };
 
 /** Synchronous writes through the client's cached statements; the backend wraps them in its async API. */
@@ -234,15 +237,20 @@ export class SqliteWriter {
   deleteThread(threadId: string): void {
     this.transaction(() => {
       const { tid } = this.thread(threadId, true)!;
-      this.#stmt(SQL.freeThreadValues).run({ tid });
-      this.#stmt(SQL.deleteBlobs).run(tid);
-      this.#stmt(SQL.deleteWrites).run(tid);
-      this.#stmt(SQL.deleteCheckpoints).run(tid);
-      this.#stmt(SQL.deleteQuarantine).run(tid);
+      this.deleteRows(tid);
       this.#stmt(SQL.deleteEffects).run(tid);
       this.#stmt(SQL.deletePins).run(tid);
       this.#stmt(SQL.tombstone).run(tid);
     });
+  }
+
+  /** Deletes every checkpoint, blob, write, spilled value and quarantined row of `tid`. */
+  deleteRows(tid: number): void {
+    this.#stmt(SQL.freeThreadValues).run({ tid });
+    this.#stmt(SQL.deleteBlobs).run(tid);
+    this.#stmt(SQL.deleteWrites).run(tid);
+    this.#stmt(SQL.deleteCheckpoints).run(tid);
+    this.#stmt(SQL.deleteQuarantine).run(tid);
   }
 
   /** Moves damaged checkpoints aside (see sqlite-quarantine.ts), in one transaction. */
@@ -285,12 +293,15 @@ export class SqliteWriter {
       lease_host: null,
       lease_pid: null,
       lease_process_start: null,
+      archive_state: null,
+      archive_stub: null,
     };
   }
 
   #writable(threadId: string, fence: LeaseFence | undefined): ThreadRow {
     const thread = this.thread(threadId, true)!;
     if (thread.deleted) throw this.deletedError(threadId);
+    if (thread.archive_state === ARCHIVED) throw archivedError(threadId, thread.archive_stub ?? "");
     if (fence) {
       const expires = thread.lease_expires_at;
       if (expires === null || expires <= this.#now() || thread.lease_token !== fence.token) {
@@ -340,6 +351,9 @@ export class SqliteWriter {
 }
 
 const NONE: ReadonlySet<string> = new Set();
+
+/** `archive_state` of a thread moved to an archive (writes refused); 2 is a restore under way. */
+export const ARCHIVED = 1;
 
 /** Channels a stored checkpoint row holds inline; unreadable bytes hold none (the reader reports them). */
 function keptInline(vals: Uint8Array | null): ReadonlySet<string> {

@@ -6,6 +6,7 @@
  */
 import { MemoryBackend } from "../../backends/memory/index.js";
 import type {
+  ArchiveMark,
   CheckpointBackend,
   CheckpointKey,
   CheckpointPut,
@@ -26,6 +27,7 @@ import type {
   ThreadQuery,
   ThreadSummary,
 } from "../../checkpoint/checkpoint-backend.js";
+import { StorageError } from "../../errors.js";
 import type { SerializedValue } from "../../serde/serializer.js";
 import { FaultPlan, underFault } from "./fault-plan.js";
 
@@ -161,6 +163,32 @@ export class FaultyCheckpointBackend implements CheckpointBackend {
 
   reclaimSpace(): Promise<SpaceReport> {
     return underFault(this.faults.decide("reclaimSpace"), () => this.#inner.reclaimSpace());
+  }
+
+  archiveThread(threadId: string, stub: string, fence?: LeaseFence): Promise<void> {
+    return underFault(this.faults.decide("archiveThread"), () =>
+      this.#archiving().archiveThread!(threadId, stub, fence),
+    );
+  }
+
+  readArchive(threadId: string): Promise<ArchiveMark | undefined> {
+    return underFault(this.faults.decide("readArchive"), () =>
+      this.#archiving().readArchive!(threadId),
+    );
+  }
+
+  setArchiveState(threadId: string, state: "restoring" | "live"): Promise<void> {
+    return underFault(this.faults.decide("setArchiveState"), () =>
+      this.#archiving().setArchiveState!(threadId, state),
+    );
+  }
+
+  /** The wrapped backend, when it can archive threads. */
+  #archiving(): CheckpointBackend {
+    if (!this.#inner.archiveThread) {
+      throw new StorageError(`the ${this.#inner.name} backend cannot archive threads`);
+    }
+    return this.#inner;
   }
 
   /** The checkpoint as this read returns it: damaged values replaced, every value torn if asked. */

@@ -1,0 +1,93 @@
+/**
+ * The database a command works on, from its one argument: a `postgres://` (or `postgresql://`)
+ * URL, or the path of an SQLite file. Opens the checkpoint storage and the store on it, with a
+ * clear error for a path that does not exist (unless the command creates one) or a URL that
+ * cannot be reached.
+ */
+import { existsSync, statSync } from "node:fs";
+import pg from "pg";
+import { PostgresBackend, PostgresStoreBackend } from "../backends/postgres/index.js";
+import { SqliteBackend, SqliteStoreBackend } from "../backends/sqlite/index.js";
+import { type Checkpointer, createCheckpointer } from "../checkpoint/checkpointer.js";
+import { InvalidInputError, NotFoundError } from "../errors.js";
+import { createStore, type Store } from "../store/store.js";
+
+/** An open database: both seams on it, closed together. */
+export interface OpenStorage {
+  readonly checkpointer: Checkpointer;
+  readonly store: Store;
+  /** `sqlite:<path>` or the URL without its password. */
+  readonly label: string;
+  close(): Promise<void>;
+}
+
+/** Options of {@link openStorage}. */
+export interface OpenOptions {
+  /** Create an SQLite file that does not exist yet (import). Default false. */
+  readonly create?: boolean;
+  /** PostgreSQL schema. Default Rewind's (`rewind`). */
+  readonly schema?: string | undefined;
+}
+
+/** Opens `location` and checks that it answers (migrating the schema on first use). */
+export async function openStorage(
+  location: string,
+  options: OpenOptions = {},
+): Promise<OpenStorage> {
+  if (typeof location !== "string" || location.length === 0) {
+    throw new InvalidInputError("name a database: an SQLite file path or a postgres:// URL");
+  }
+  const open = /^postgres(ql)?:\/\//i.test(location)
+    ? openPostgres(location, options.schema)
+    : openSqlite(location, options.create === true);
+  try {
+    await open.checkpointer.ready();
+    await open.store.ready();
+  } catch (error) {
+    await open.close().catch(() => undefined);
+    throw error;
+  }
+  return open;
+}
+
+function openSqlite(path: string, create: boolean): OpenStorage {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
+    throw new InvalidInputError(`"${path}" is neither an SQLite file path nor a postgres:// URL`);
+  }
+  if (!existsSync(path)) {
+    if (!create) throw new NotFoundError(`no SQLite database at ${path}`);
+  } else if (!statSync(path).isFile()) {
+    throw new InvalidInputError(`${path} is not a file (expected an SQLite database)`);
+  }
+  const checkpointer = createCheckpointer(new SqliteBackend(path));
+  const store = createStore(new SqliteStoreBackend(path));
+  return {
+    checkpointer,
+    store,
+    label: `sqlite:${path}`,
+    async close() {
+      await checkpointer.close();
+      await store.close();
+    },
+  };
+}
+
+function openPostgres(url: string, schema: string | undefined): OpenStorage {
+  const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 10_000 });
+  pool.on("error", () => undefined);
+  const options = schema === undefined ? {} : { schema };
+  const checkpointer = createCheckpointer(new PostgresBackend(pool, options));
+  const store = createStore(new PostgresStoreBackend(pool, options));
+  const safe = new URL(url);
+  safe.password = "";
+  return {
+    checkpointer,
+    store,
+    label: safe.toString(),
+    async close() {
+      await checkpointer.close().catch(() => undefined);
+      await store.close().catch(() => undefined);
+      await pool.end();
+    },
+  };
+}
