@@ -41,3 +41,11 @@ export async function ensureNotArchived(
     { threadId: id, stub: mark.stub },
   );
 }
+
+/** The error of a write to an archived thread (every backend says the same). */
+export function archivedError(threadId: string, stub: string | undefined): ThreadArchivedError {
+  return new ThreadArchivedError(
+    `thread "${threadId}" is archived; restore it before writing (restoreThread, or \`rewind restore\`)`,
+    { threadId, stub },
+  );
+}

@@ -9,10 +9,10 @@ import {
   ConflictError,
   LeaseLostError,
   NotFoundError,
-  ThreadArchivedError,
   ThreadBusyError,
   ThreadDeletedError,
 } from "../errors.js";
+import { archivedError } from "./archived-threads.js";
 import { compareWrites, resolveBlobChain } from "./blob-chain.js";
 import type {
   ArchiveMark,
@@ -33,6 +33,7 @@ import type {
   StoredEffect,
   StoredWrite,
 } from "./checkpoint-backend.js";
+import { beginEffectIn, finishEffectIn, listEffectsIn } from "./memory-effects.js";
 import {
   blobKey,
   footprintOf,
@@ -190,51 +191,15 @@ export class MemoryBackend implements CheckpointBackend {
   }
 
   async beginEffect(intent: EffectIntent) {
-    const { effect } = intent;
-    const thread = this.#writable(effect.threadId, intent.fence);
-    const stored = thread.effects.get(effect.key);
-    if (!stored) {
-      thread.effects.set(effect.key, effect);
-      return { effect, recorded: true };
-    }
-    if (!intent.retake || stored.status !== "started") return { effect: stored, recorded: false };
-    const retaken: StoredEffect = {
-      ...stored,
-      ns: effect.ns,
-      checkpointId: effect.checkpointId,
-      taskId: effect.taskId,
-      node: effect.node,
-      token: effect.token,
-      startedAt: effect.startedAt,
-      attempt: stored.attempt + 1,
-    };
-    thread.effects.set(effect.key, retaken);
-    return { effect: retaken, recorded: true };
+    return beginEffectIn(this.#writable(intent.effect.threadId, intent.fence), intent);
   }
 
   async finishEffect(outcome: EffectOutcome) {
-    const thread = this.#writable(outcome.threadId, outcome.fence);
-    const stored = thread.effects.get(outcome.key);
-    if (!stored) return undefined;
-    if (stored.status !== "started" || stored.attempt !== outcome.attempt) {
-      return { effect: stored, recorded: false };
-    }
-    const finished: StoredEffect = {
-      ...stored,
-      status: outcome.status,
-      outcome: outcome.outcome,
-      token: outcome.token,
-      finishedAt: outcome.finishedAt,
-    };
-    thread.effects.set(outcome.key, finished);
-    return { effect: finished, recorded: true };
+    return finishEffectIn(this.#writable(outcome.threadId, outcome.fence), outcome);
   }
 
   async listEffects(threadId: string, keys?: readonly string[]): Promise<StoredEffect[]> {
-    const effects = this.#threads.get(threadId)?.effects;
-    if (!effects) return [];
-    const wanted = keys && new Set(keys);
-    return [...effects.values()].filter((e) => !wanted || wanted.has(e.key)).sort(compareEffects);
+    return listEffectsIn(this.#threads.get(threadId), keys);
   }
 
   async quarantine(request: QuarantineRequest): Promise<void> {
@@ -424,22 +389,8 @@ function sortedIndex(list: readonly StoredCheckpoint[], id: string): number {
   return lo;
 }
 
-/** Ledger order: oldest intent first, then by key. */
-export function compareEffects(a: StoredEffect, b: StoredEffect): number {
-  if (a.startedAt !== b.startedAt) return a.startedAt < b.startedAt ? -1 : 1;
-  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
-}
-
 function deletedError(threadId: string): ThreadDeletedError {
   return new ThreadDeletedError(`thread "${threadId}" was deleted; late writes are refused`, {
     threadId,
   });
-}
-
-/** The error of a write to an archived thread (every backend says the same). */
-export function archivedError(threadId: string, stub: string | undefined): ThreadArchivedError {
-  return new ThreadArchivedError(
-    `thread "${threadId}" is archived; restore it before writing (restoreThread, or \`rewind restore\`)`,
-    { threadId, stub },
-  );
 }

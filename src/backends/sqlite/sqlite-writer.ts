@@ -4,6 +4,8 @@
  * atomic across processes; a writer that finds the database busy waits (busy timeout) instead
  * of failing. Large values are packed before the lock is taken.
  */
+
+import { archivedError } from "../../checkpoint/archived-threads.js";
 import type {
   CheckpointKey,
   CheckpointPut,
@@ -13,7 +15,6 @@ import type {
   StoredCheckpoint,
   StoredWrite,
 } from "../../checkpoint/checkpoint-backend.js";
-import { archivedError } from "../../checkpoint/memory-backend.js";
 import { ConflictError, LeaseLostError, ThreadDeletedError } from "../../errors.js";
 import type { SqliteClient } from "./sqlite-client.js";
 import { decodeInline, encodeInline, inlineSize } from "./sqlite-inline.js";
