@@ -1,5 +1,4 @@
-import pg from "pg";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { POSTGRES_MIGRATIONS, PostgresBackend } from "../../src/backends/postgres/index.js";
 import {
   ConflictError,
@@ -7,32 +6,8 @@ import {
   MemoryBackend,
   ThreadDeletedError,
 } from "../../src/index.js";
-import { adminPool, freshSchema, PG_URL, requireConcurrentSessions } from "../support/postgres.js";
-
-const pools: pg.Pool[] = [];
-afterAll(async () => {
-  await Promise.all(pools.map((p) => p.end()));
-});
-/** A fresh schema migrated to `version` only, as an older Rewind left it. */
-async function schemaAt(version: number): Promise<string> {
-  const schema = freshSchema();
-  const admin = adminPool();
-  await admin.query(`CREATE SCHEMA "${schema}"`);
-  await admin.query(
-    `CREATE TABLE "${schema}".rewind_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
-  );
-  for (const [i, migration] of POSTGRES_MIGRATIONS.slice(0, version).entries()) {
-    await admin.query(migration(`"${schema}"`));
-    await admin.query(`INSERT INTO "${schema}".rewind_migrations (version) VALUES ($1)`, [i + 1]);
-  }
-  return schema;
-}
-
-const newPool = () => {
-  const pool = new pg.Pool({ connectionString: PG_URL, max: 2 });
-  pools.push(pool);
-  return pool;
-};
+import { adminPool, freshSchema, newPool, requireConcurrentSessions } from "../support/postgres.js";
+import { legacySchemaAt } from "../support/postgres-legacy-schema.js";
 
 describe("PostgreSQL backend", () => {
   it("ten backends starting at once on separate pools migrate exactly once, none fails", async (context) => {
@@ -133,7 +108,7 @@ describe("PostgreSQL backend", () => {
   });
 
   it("a schema written at version 1 upgrades in place and keeps its checkpoints readable", async () => {
-    const schema = await schemaAt(1);
+    const schema = await legacySchemaAt(1);
     const admin = adminPool();
     // A checkpoint as version 1 wrote it: value 41 as tagged JSON bytes.
     await admin.query(
@@ -152,7 +127,7 @@ describe("PostgreSQL backend", () => {
   });
 
   it("a schema written at version 3 (leases) upgrades to 4 (damage, quarantine) and keeps its checkpoints and lease", async () => {
-    const schema = await schemaAt(3);
+    const schema = await legacySchemaAt(3);
     const admin = adminPool();
     // A checkpoint and a lease as version 3 wrote them (no checksums).
     await admin.query(
@@ -251,8 +226,7 @@ describe("PostgreSQL backend", () => {
   it("prepares its statements once per connection, and keeps working when the session drops them", async () => {
     const schema = freshSchema();
     // One connection, so that the admin queries below see the backend's session.
-    const pool = new pg.Pool({ connectionString: PG_URL, max: 1 });
-    pools.push(pool);
+    const pool = newPool(1);
     const checkpointer = createCheckpointer(new PostgresBackend(pool, { schema }));
     const prepared = async () =>
       (

@@ -16,8 +16,10 @@ export const PG_SERIAL_ONLY = inject("pgSerialOnly");
 
 let admin: pg.Pool | undefined;
 const schemas: string[] = [];
+const pools: pg.Pool[] = [];
 
 afterAll(async () => {
+  await Promise.all(pools.splice(0).map((pool) => pool.end()));
   if (!admin) return;
   for (const schema of schemas.splice(0))
     await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
@@ -31,6 +33,13 @@ export function freshSchema(prefix = "rewind_test"): string {
   const schema = `${prefix}_${randomBytes(6).toString("hex")}`;
   schemas.push(schema);
   return schema;
+}
+
+/** A pool of its own (as another process would have), ended when the test file ends. */
+export function newPool(max = 2): pg.Pool {
+  const pool = new pg.Pool({ connectionString: PG_URL, max });
+  pools.push(pool);
+  return pool;
 }
 
 /** The shared admin pool (for corrupting rows and inspecting tables in tests). */
