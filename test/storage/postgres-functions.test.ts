@@ -12,6 +12,7 @@ import {
   PostgresClient,
 } from "../../src/backends/postgres/index.js";
 import { createCheckpointer, LeaseLostError, MigrationError } from "../../src/index.js";
+import { checkpointStep } from "../support/checkpoints.js";
 import { adminPool, freshSchema, newPool, requireConcurrentSessions } from "../support/postgres.js";
 import { legacySchemaAt } from "../support/postgres-legacy-schema.js";
 
@@ -37,18 +38,6 @@ async function catalogVersions(schema: string): Promise<Record<string, string>> 
   return Object.fromEntries(rows.map((r) => [r.name, r.x]));
 }
 
-function step(id: string, value: number) {
-  return {
-    threadId: "t",
-    id,
-    parentId: undefined,
-    channelVersions: { x: id },
-    versionsSeen: {},
-    metadata: { source: "loop" as const, step: value },
-    updates: [{ channel: "x", version: id, value }],
-  };
-}
-
 const write = { taskId: "task", taskPath: "p", idx: 0, channel: "x", value: 1 };
 
 describe("PostgreSQL stored functions", () => {
@@ -67,18 +56,21 @@ describe("PostgreSQL stored functions", () => {
       );
       expect(rows[0]).toEqual({ v: POSTGRES_MIGRATIONS.length, f: DEFINED.length });
 
-      await checkpointer.put(step("cp-1", 1), { expectedHead: null });
+      await checkpointer.put(checkpointStep("t", "cp-1", 1), { expectedHead: null });
       const lost = (await checkpointer.acquireLease("t", "first", 60_000))!;
       const taker = (await checkpointer.acquireLease("t", "second", 60_000, { steal: true }))!;
       // The current grant records where the holder's work starts (versions 1 and 2 did not).
       expect(taker).toMatchObject({ stolenFrom: "first", startedFrom: "cp-1" });
       await expect(
-        checkpointer.put(step("cp-2", 2), { expectedHead: "cp-1", fence: lost }),
+        checkpointer.put(checkpointStep("t", "cp-2", 2), { expectedHead: "cp-1", fence: lost }),
       ).rejects.toBeInstanceOf(LeaseLostError);
       await expect(
         checkpointer.putWrites({ threadId: "t", checkpointId: "cp-1" }, [write], lost),
       ).rejects.toBeInstanceOf(LeaseLostError);
-      await checkpointer.put(step("cp-2", 2), { expectedHead: "cp-1", fence: taker });
+      await checkpointer.put(checkpointStep("t", "cp-2", 2), {
+        expectedHead: "cp-1",
+        fence: taker,
+      });
       expect(await checkpointer.headId("t")).toBe("cp-2");
 
       // The current delete clears the thread's quarantine too (the delete of versions 1 to 3
@@ -123,7 +115,7 @@ describe("PostgreSQL stored functions", () => {
     expect({ ...after, rewind_put_writes: "" }).toEqual({ ...before, rewind_put_writes: "" });
 
     const checkpointer = createCheckpointer(backends[0]!);
-    await checkpointer.put(step("cp-1", 1));
+    await checkpointer.put(checkpointStep("t", "cp-1", 1));
     const lost = (await checkpointer.acquireLease("t", "first", 60_000))!;
     await checkpointer.acquireLease("t", "second", 60_000, { steal: true });
     await expect(
