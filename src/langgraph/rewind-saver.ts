@@ -21,7 +21,7 @@ import {
   TASKS,
   WRITES_IDX_MAP,
 } from "@langchain/langgraph-checkpoint";
-import { AppendTracker, channelKey } from "../checkpoint/append-tracker.js";
+import { type AppendTracker, channelKey } from "../checkpoint/append-tracker.js";
 import type {
   CheckpointBackend,
   LoadedCheckpoint,
@@ -68,10 +68,14 @@ export interface RewindSaverOptions extends Partial<AppendPolicy> {
   /** Largest serialized value accepted, in bytes. Default 64 MiB. */
   maxValueBytes?: number;
   /**
-   * Channels remembered to store growing arrays as appends; 0 stores full values. Default 1024.
+   * Entries of the storage's memory of append chains, shared with the runtime's checkpointer on
+   * the same storage (least recently used dropped first; a forgotten channel's next value is
+   * stored in full). Default 4096; 0 stores full values. Given a `Checkpointer`, only 0 may be
+   * set here: the memory is that checkpointer's (its own `appendCacheSize`).
    * An array is stored as an append only when it starts with the very objects (same identity
    * and `id`) stored last time; an element mutated in place is not noticed, so set 0 if your
-   * nodes edit stored messages in place instead of replacing them.
+   * nodes edit stored messages in place instead of replacing them. The memory holds elements
+   * weakly: it never keeps a value alive.
    */
   appendCacheSize?: number;
   /**
@@ -109,22 +113,29 @@ export class RewindSaver extends BaseCheckpointSaver {
   readonly checkpointer: Checkpointer;
   readonly #door: CheckpointDoor;
   readonly #codec: SaverCodec;
-  readonly #tracker: AppendTracker;
+  /** The storage's memory of append chains (the checkpointer's); none when appends are off. */
+  readonly #appends: AppendTracker | undefined;
   readonly #refuseStale: boolean;
 
   constructor(storage: CheckpointBackend | Checkpointer, options: RewindSaverOptions = {}) {
     super(options.serde);
-    this.checkpointer = storage instanceof Checkpointer ? storage : new Checkpointer(storage);
+    const { appendCacheSize } = options;
+    if (storage instanceof Checkpointer) {
+      if (appendCacheSize !== undefined && appendCacheSize !== 0) {
+        throw new InvalidInputError(
+          "appendCacheSize: given a Checkpointer, the saver shares its memory of append chains; set appendCacheSize on the checkpointer (or 0 here to store full values)",
+        );
+      }
+      this.checkpointer = storage;
+    } else {
+      this.checkpointer = new Checkpointer(storage, { appendCacheSize });
+    }
     this.#door = this.checkpointer.door;
+    this.#appends = appendCacheSize === 0 ? undefined : this.checkpointer.appends;
     const serializer = options.serializer
       ? registerLangChainClasses(options.serializer)
       : createLangGraphSerializer();
     this.#codec = new CheckpointCodec(new LangGraphValueCodec(this.serde, serializer), options);
-    this.#tracker = new AppendTracker(
-      options.appendCacheSize ?? 1024,
-      (depth, baseLength) => this.#codec.mayAppend(depth, baseLength),
-      isUniqueVersion,
-    );
     this.#refuseStale = options.refuseStaleWrites ?? true;
   }
 
@@ -257,8 +268,7 @@ export class RewindSaver extends BaseCheckpointSaver {
    */
   override async deleteThread(threadId: string): Promise<void> {
     const id = typeof threadId === "number" ? String(threadId) : threadId;
-    await unscoped(() => this.#door.deleteThread(id));
-    this.#tracker.forgetThread(id);
+    await unscoped(() => this.checkpointer.deleteThread(id));
   }
 
   /**
@@ -305,7 +315,10 @@ export class RewindSaver extends BaseCheckpointSaver {
     }
   }
 
-  /** How a changed channel is stored (an append when it only grew), and what to remember once it is. */
+  /**
+   * How a changed channel is stored (an append when it only grew since the storage's memory last
+   * saw it and the codec's policy allows), and what to remember once it is.
+   */
   #plan(
     threadId: string,
     ns: string,
@@ -316,37 +329,43 @@ export class RewindSaver extends BaseCheckpointSaver {
     if (!Object.hasOwn(checkpoint.channel_values, channel)) {
       return { write: { kind: "empty", channel, version }, commit: () => undefined };
     }
-    const key = channelKey(threadId, ns, channel);
     const value = (checkpoint.channel_values as Record<string, unknown>)[channel];
-    const plan = this.#tracker.plan(key, version, value);
-    if (plan.kind === "append") {
-      const { prevVersion, depth, items, baseLength } = plan;
+    const appends = this.#appends;
+    // Only arrays under versions unique to one branch take part (not LangGraph's integers).
+    if (!appends || !Array.isArray(value) || !isUniqueVersion(version)) {
+      return { write: { kind: "full", channel, version, value }, commit: () => undefined };
+    }
+    const key = channelKey(threadId, ns, channel);
+    const grown = appends.grownFrom(key, version, value);
+    const depth = grown ? grown.state.depth + 1 : 0;
+    if (grown && this.#codec.mayAppend(depth, grown.state.baseLength)) {
+      const { prevVersion, items, state } = grown;
       return {
         write: { kind: "append", channel, version, prevVersion, depth, items },
-        commit: () => this.#tracker.record(key, version, value, depth, baseLength),
+        commit: () =>
+          appends.recordArray(key, version, value, { depth, baseLength: state.baseLength }, grown),
       };
     }
     return {
       write: { kind: "full", channel, version, value },
       commit: () =>
-        this.#tracker.record(key, version, value, 0, Array.isArray(value) ? value.length : 0),
+        appends.recordArray(key, version, value, { depth: 0, baseLength: value.length }),
     };
   }
 
   async #toTuple(loaded: LoadedCheckpoint, remember: boolean): Promise<CheckpointTuple> {
     const row = loaded.checkpoint;
+    const appends = remember ? this.#appends : undefined;
     const tuple = await readTuple(
       loaded,
       this.#codec,
-      remember
-        ? (channel, version, rebuilt) =>
-            this.#tracker.record(
-              channelKey(row.threadId, row.ns, channel),
-              version,
-              rebuilt.value,
-              rebuilt.depth,
-              rebuilt.baseLength,
-            )
+      appends
+        ? (channel, version, { value, depth, baseLength }) => {
+            if (Array.isArray(value) && isUniqueVersion(version)) {
+              const key = channelKey(row.threadId, row.ns, channel);
+              appends.recordArray(key, version, value, { depth, baseLength });
+            }
+          }
         : undefined,
     );
     if (tuple.checkpoint.v < 4 && row.parentId !== null) {
