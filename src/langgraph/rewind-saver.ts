@@ -21,7 +21,7 @@ import {
   TASKS,
   WRITES_IDX_MAP,
 } from "@langchain/langgraph-checkpoint";
-import { type AppendTracker, channelKey } from "../checkpoint/append-tracker.js";
+import type { AppendTracker } from "../checkpoint/append-tracker.js";
 import type {
   CheckpointBackend,
   LoadedCheckpoint,
@@ -29,7 +29,6 @@ import type {
 } from "../checkpoint/checkpoint-backend.js";
 import {
   type AppendPolicy,
-  type ChannelWrite,
   CheckpointCodec,
   type ValueSite,
 } from "../checkpoint/checkpoint-codec.js";
@@ -38,11 +37,11 @@ import { Checkpointer } from "../checkpoint/checkpointer.js";
 import { isKeyOfTenant, unscopeError } from "../checkpoint/thread-key.js";
 import { ConflictError, InvalidInputError } from "../errors.js";
 import type { JsonSerializer } from "../serde/serializer.js";
+import { planChannelWrite, rememberRead } from "./saver-appends.js";
 import {
   canonicalTime,
   discardedNodes,
   headToExpect,
-  isUniqueVersion,
   namespaceOf,
   nextChannelVersion,
   optionalThreadKey,
@@ -208,7 +207,14 @@ export class RewindSaver extends BaseCheckpointSaver {
     const parentId = (config.configurable.checkpoint_id as string | undefined) || undefined;
     const site = { threadId, checkpointId: checkpoint.id };
     const plans = Object.entries(newVersions).map(([channel, version]) =>
-      this.#plan(threadId, ns, checkpoint, channel, String(version)),
+      planChannelWrite(
+        this.#appends,
+        this.#codec,
+        { threadId, ns },
+        checkpoint,
+        channel,
+        `${version}`,
+      ),
     );
     const blobs = await Promise.all(plans.map((plan) => this.#codec.encodeBlob(plan.write, site)));
     const row: StoredCheckpoint = this.#codec.sealRow({
@@ -315,59 +321,10 @@ export class RewindSaver extends BaseCheckpointSaver {
     }
   }
 
-  /**
-   * How a changed channel is stored (an append when it only grew since the storage's memory last
-   * saw it and the codec's policy allows), and what to remember once it is.
-   */
-  #plan(
-    threadId: string,
-    ns: string,
-    checkpoint: Checkpoint,
-    channel: string,
-    version: string,
-  ): { write: ChannelWrite; commit: () => void } {
-    if (!Object.hasOwn(checkpoint.channel_values, channel)) {
-      return { write: { kind: "empty", channel, version }, commit: () => undefined };
-    }
-    const value = (checkpoint.channel_values as Record<string, unknown>)[channel];
-    const appends = this.#appends;
-    // Only arrays under versions unique to one branch take part (not LangGraph's integers).
-    if (!appends || !Array.isArray(value) || !isUniqueVersion(version)) {
-      return { write: { kind: "full", channel, version, value }, commit: () => undefined };
-    }
-    const key = channelKey(threadId, ns, channel);
-    const grown = appends.grownFrom(key, version, value);
-    const depth = grown ? grown.state.depth + 1 : 0;
-    if (grown && this.#codec.mayAppend(depth, grown.state.baseLength)) {
-      const { prevVersion, items, state } = grown;
-      return {
-        write: { kind: "append", channel, version, prevVersion, depth, items },
-        commit: () =>
-          appends.recordArray(key, version, value, { depth, baseLength: state.baseLength }, grown),
-      };
-    }
-    return {
-      write: { kind: "full", channel, version, value },
-      commit: () =>
-        appends.recordArray(key, version, value, { depth: 0, baseLength: value.length }),
-    };
-  }
-
   async #toTuple(loaded: LoadedCheckpoint, remember: boolean): Promise<CheckpointTuple> {
     const row = loaded.checkpoint;
     const appends = remember ? this.#appends : undefined;
-    const tuple = await readTuple(
-      loaded,
-      this.#codec,
-      appends
-        ? (channel, version, { value, depth, baseLength }) => {
-            if (Array.isArray(value) && isUniqueVersion(version)) {
-              const key = channelKey(row.threadId, row.ns, channel);
-              appends.recordArray(key, version, value, { depth, baseLength });
-            }
-          }
-        : undefined,
-    );
+    const tuple = await readTuple(loaded, this.#codec, appends && rememberRead(appends, row));
     if (tuple.checkpoint.v < 4 && row.parentId !== null) {
       await this.#migratePendingSends(tuple.checkpoint, row.threadId, row.ns, row.parentId);
     }
