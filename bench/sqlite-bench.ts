@@ -28,7 +28,7 @@ export interface Row {
   readonly target: string;
 }
 
-function tempDb(name: string): { path: string; done: () => void } {
+export function tempDb(name: string): { path: string; done: () => void } {
   const dir = mkdtempSync(join(tmpdir(), "rewind-bench-"));
   return { path: join(dir, name), done: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -2,7 +2,8 @@
  * `npm run demo [-- path/to/db.sqlite]`: why Rewind exists, in four parts, on one SQLite file.
  * A travel-booking agent (1) remembers a thread across turns, (2) pauses for a human before
  * booking, (3) survives a worker process killed with SIGKILL mid-run without repeating the
- * tool call that had finished, and (4) travels back in time to fork the trip to Osaka.
+ * tool call that had finished, the call cut off mid-way settled by a human, and (4) travels back
+ * in time to fork the trip to Osaka, reusing rather than repeating the booking it already made.
  * Scripted model by default; a real one with OPENAI_API_KEY or OPENAI_BASE_URL.
  */
 import { spawn } from "node:child_process";
@@ -21,12 +22,11 @@ import {
   short,
   turn,
 } from "./demo-output.js";
-import { createTravelAgent, modelFromEnv, readLedger } from "./travel-agent.js";
+import { createTravelAgent, modelFromEnv } from "./travel-agent.js";
 
 const startedAt = Date.now();
 const tempDir = process.argv[2] ? undefined : mkdtempSync(join(tmpdir(), "rewind-demo-"));
 const dbPath = process.argv[2] ? resolve(process.argv[2]) : join(tempDir!, "travel.sqlite");
-const ledger = `${dbPath}.ledger.jsonl`;
 const runId = Date.now().toString(36);
 const trip = `trip-${runId}`;
 const errand = `errand-${runId}`;
@@ -44,7 +44,12 @@ const user = (text: string) => {
 };
 
 const checkpointer = createSqliteCheckpointer(dbPath);
-const agent = createTravelAgent({ checkpointer, ledger, script: "trip" });
+const agent = createTravelAgent({ checkpointer, script: "trip" });
+/** The thread's effect ledger: every side effect a tool ran, with its outcome. */
+const effectsOf = (threadId: string, name?: string) =>
+  agent
+    .listEffects({ threadId })
+    .then((all) => all.filter((e) => name === undefined || e.name === name));
 
 out("Rewind demo: a travel-booking agent whose every step is checkpointed to SQLite");
 out(`  database: ${dbPath}`);
@@ -82,15 +87,15 @@ if (paused.status === "interrupted") {
   out("    the pause is itself a checkpoint on disk: this process could exit");
   out("    and a resume days later, from any process, would continue from here");
   check(
-    !readLedger(ledger).some((e) => e.tool === "book_flight"),
-    "nothing was booked before a human decided",
+    (await effectsOf(trip, "book_flight")).length === 0,
+    "nothing was booked before a human decided (the effect ledger has no book_flight)",
   );
   out(`  human   › approve`);
   const booked = await turn(agent, Command.resume({ decision: "approve" }), { threadId: trip });
-  const bookings = readLedger(ledger).filter((e) => e.tool === "book_flight" && e.event === "done");
+  const bookings = await effectsOf(trip, "book_flight");
   check(
-    booked.status === "done" && bookings.length === 1,
-    "after approval the flight was booked exactly once",
+    booked.status === "done" && bookings.length === 1 && bookings[0]!.status === "done",
+    "after approval the flight was booked exactly once, its outcome in the effect ledger",
   );
 } else {
   check(
@@ -112,9 +117,14 @@ interface WorkerExit {
   lines: string[];
   stderr: string;
 }
-function worker(mode: "start" | "resume", onLine: (line: string, kill: () => void) => void) {
+function worker(
+  mode: "start" | "resume" | "answer",
+  onLine: (line: string, kill: () => void) => void,
+  answer?: unknown,
+) {
   return new Promise<WorkerExit>((done, fail) => {
-    const child = spawn(process.execPath, ["--import", TSX, WORKER, dbPath, ledger, errand, mode], {
+    const args = [WORKER, dbPath, errand, mode, ...(answer ? [JSON.stringify(answer)] : [])];
+    const child = spawn(process.execPath, ["--import", TSX, ...args], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     const lines: string[] = [];
@@ -154,52 +164,61 @@ const first = await worker("start", (line, kill) => {
     kill();
   }
 });
+/** The RESULT line a worker printed, parsed (or why there is none). */
+function resultOf(exit: WorkerExit): { status: string; last: string; interrupts: unknown[] } {
+  const line = exit.lines.find((l) => l.startsWith("RESULT "));
+  if (!line) throw new Error(`a worker failed (code ${exit.code}):\n${exit.stderr}`);
+  return JSON.parse(line.slice(7));
+}
 if (first.signal === "SIGKILL" && killedDuring) {
   out(`  worker pid ${first.pid} died (SIGKILL) while reserve_hotel was running`);
   const crashed = (await agent.getState({ threadId: errand }))!;
   out(`  last checkpoint on disk: ${describeCheckpoint(crashed)}`);
   out("  a new process resumes the thread with invoke(null, { threadId }); the dead worker's");
   out("  lease on the thread is taken over at once, since its process is provably gone:");
-  const second = await worker("resume", (line) => {
+  const ran: string[] = first.lines.flatMap((l) => /^TOOL_STARTED (\w+)/.exec(l)?.[1] ?? []);
+  const announce = (line: string) => {
     const tool = /^TOOL_STARTED (\w+)/.exec(line)?.[1];
-    if (tool) out(`  worker  · ${tool} started`);
-  });
-  const result = second.lines.find((l) => l.startsWith("RESULT "));
-  if (!result)
-    throw new Error(`the resuming worker failed (code ${second.code}):\n${second.stderr}`);
-  out(`  agent   › ${JSON.parse(result.slice(7)).last}`);
-  out("  the side-effect ledger (what the tools did, keyed by ctx.idempotencyKey):");
-  const entries = readLedger(ledger).filter((e) => e.key.startsWith(`${errand}/`));
-  for (const e of entries) {
-    const who =
-      e.pid === first.pid
-        ? "killed worker"
-        : e.pid === second.pid
-          ? "resumed worker"
-          : `pid ${e.pid}`;
-    out(`    ${e.tool.padEnd(14)} ${e.event.padEnd(6)} key …${e.key.slice(-22)}  (${who})`);
+    if (!tool) return;
+    ran.push(tool);
+    out(`  worker  · ${tool} started`);
+  };
+  const resumed = await worker("resume", announce);
+  const paused = resultOf(resumed);
+  const question = paused.interrupts[0] as
+    | { type: string; name: string; args: unknown; attempt: number }
+    | undefined;
+  if (question?.type === "effect-outcome-unknown") {
+    out(`  ⏸ ${callText(question.name, question.args as Record<string, unknown>)} was cut off`);
+    out("    mid-call: its intent is in the effect ledger with no outcome, so Rewind does not");
+    out('    guess. Its policy is "ask": a human checks with the hotel and answers.');
+    out(
+      '  human   › "no reservation arrived: it never ran"  → Command.resume({ status: "not-run" })',
+    );
   }
-  // From the ledger alone: calls the killed worker finished, and calls it was cut off in.
-  const byKilled = entries.filter((e) => e.pid === first.pid);
-  const finished = byKilled.filter((e) => e.event === "done");
-  const cutOff = byKilled.filter(
-    (e) => e.event === "start" && !finished.some((f) => f.callId === e.callId),
-  );
-  const names = (list: typeof entries) => [...new Set(list.map((e) => e.tool))].join(", ");
-  // The same call in the resumed worker, whatever key it would use.
-  const rerun = (of: (typeof entries)[number], event: string) =>
-    entries.filter((e) => e.callId === of.callId && e.pid === second.pid && e.event === event);
   check(
-    finished.length > 0 && finished.every((f) => rerun(f, "start").length === 0),
-    `${names(finished) || "no tool"} had finished before the crash and was not run again after it`,
-    finished.length === 0,
+    question?.type === "effect-outcome-unknown" && question.name === "reserve_hotel",
+    "the cut-off reserve_hotel surfaced as an unknown outcome for a human, not a silent rerun",
+  );
+  const answered = await worker("answer", announce, { status: "not-run" });
+  out(`  agent   › ${resultOf(answered).last}`);
+  out("  the effect ledger of the thread (Rewind's, in the same SQLite file):");
+  const ledger = await effectsOf(errand);
+  for (const e of ledger) {
+    out(
+      `    ${e.name.padEnd(14)} ${e.status.padEnd(5)} attempt ${e.attempt}  key …${e.key.slice(-12)}  ${short(JSON.stringify(e.result ?? e.error ?? null), 48)}`,
+    );
+  }
+  const count = (name: string) => ran.filter((t) => t === name).length;
+  const held = ledger.find((e) => e.name === "hold_seat");
+  const hotel = ledger.find((e) => e.name === "reserve_hotel");
+  check(
+    held?.status === "done" && count("hold_seat") === 1,
+    "hold_seat had finished before the crash and was not run again after it",
   );
   check(
-    cutOff.length > 0 &&
-      cutOff.every(
-        (c) => rerun(c, "done").length === 1 && rerun(c, "start").every((e) => e.key === c.key),
-      ),
-    `${names(cutOff) || "the call running at the crash"}, cut off by the crash, ran again under the same idempotency key and finished once`,
+    hotel?.status === "done" && hotel.attempt === 2 && count("reserve_hotel") === 2,
+    "reserve_hotel, cut off by the crash, ran again only once the human said so, and finished once",
   );
 } else {
   const reason = first.signal ? `died with ${first.signal}` : `exited with code ${first.code}`;
@@ -225,6 +244,14 @@ for (const s of history) {
 }
 const origin = history.at(-1)!;
 const oldHead = history[0]!;
+const preview = await agent.previewFork({ threadId: trip, checkpointId: origin.checkpointId });
+out(
+  `  a fork from #1 would reuse, not repeat: ${preview.reused.map((e) => `${e.name} (${short(JSON.stringify(e.result), 40)})`).join(", ") || "nothing"}`,
+);
+check(
+  preview.reused.some((e) => e.name === "book_flight"),
+  "before forking, Rewind says which recorded effects a fork would reuse instead of running",
+);
 const firstMessage = origin.values.messages[0]!;
 const osaka = firstMessage.content.replace(/Tokyo/g, "Osaka");
 out(`  fork from the first checkpoint (#1), editing its message: "change it to Osaka"`);

@@ -1,10 +1,10 @@
 /**
- * The demo's travel-booking agent, shared by the demo and its worker process: four tools
- * whose side effects go to a ledger file (so the demo can prove what ran, and how often), and
- * a scripted model that plays the demo's conversations offline. With OPENAI_API_KEY or
- * OPENAI_BASE_URL set, a real OpenAI-compatible model plays them instead.
+ * The demo's travel-booking agent, shared by the demo and its worker process: four tools, the
+ * three with side effects declared as effects (`tool({ effect })`), so Rewind records each call
+ * in the thread's effect ledger and never runs a recorded one twice; and a scripted model that
+ * plays the demo's conversations offline. With OPENAI_API_KEY or OPENAI_BASE_URL set, a real
+ * OpenAI-compatible model plays them instead.
  */
-import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
 import {
   type ChatModel,
@@ -15,57 +15,8 @@ import {
   type ReactAgent,
   ScriptedModel,
   type ScriptedResponse,
-  type ToolContext,
   tool,
 } from "../src/index.js";
-
-/** One line of the side-effect ledger. */
-export interface LedgerEntry {
-  readonly tool: string;
-  readonly event: "start" | "done" | "deduped";
-  /** The model's id for the call: the same call keeps it across crashes and resumes. */
-  readonly callId: string;
-  readonly key: string;
-  readonly pid: number;
-  readonly result?: unknown;
-}
-
-export function readLedger(path: string): LedgerEntry[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, "utf8")
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as LedgerEntry);
-}
-
-/**
- * Runs a side effect at most once per idempotency key, as a real booking API given the same key
- * would: a key already marked done returns the recorded result. Every invocation is recorded
- * first, so the ledger shows a rerun even when the dedupe absorbs it.
- */
-async function once<T>(
-  ledger: string,
-  name: string,
-  ctx: ToolContext,
-  work: () => Promise<T>,
-  announce: () => void = () => undefined,
-): Promise<T> {
-  const record = (event: LedgerEntry["event"], result?: unknown) =>
-    appendFileSync(
-      ledger,
-      `${JSON.stringify({ tool: name, event, callId: ctx.toolCallId, key: ctx.idempotencyKey, pid: process.pid, result })}\n`,
-    );
-  const done = readLedger(ledger).find((e) => e.key === ctx.idempotencyKey && e.event === "done");
-  record("start");
-  announce();
-  if (done) {
-    record("deduped");
-    return done.result as T;
-  }
-  const result = await work();
-  record("done", result);
-  return result;
-}
 
 const FLIGHTS: Record<string, { flight: string; priceUsd: number; departs: string }[]> = {
   tokyo: [
@@ -80,18 +31,15 @@ const FLIGHTS: Record<string, { flight: string; priceUsd: number; departs: strin
 
 export interface TravelAgentOptions {
   readonly checkpointer: Checkpointer;
-  /** The JSON-lines file every side effect is recorded in. */
-  readonly ledger: string;
   /** Which offline conversation the scripted model plays. */
   readonly script: "trip" | "errand";
   /** How long `reserve_hotel` takes. */
   readonly hotelDelayMs?: number;
-  /** Called when a tool starts (the worker tells its parent through stdout). */
+  /** Called when a tool's function starts running (the worker tells its parent on stdout). */
   readonly onToolStart?: (name: string) => void;
 }
 
 export function createTravelAgent(options: TravelAgentOptions): ReactAgent {
-  const { ledger } = options;
   const started = (name: string) => options.onToolStart?.(name);
   const searchFlights = tool({
     name: "search_flights",
@@ -102,35 +50,39 @@ export function createTravelAgent(options: TravelAgentOptions): ReactAgent {
       return FLIGHTS[to.toLowerCase()] ?? [{ flight: "XX100", priceUsd: 700, departs: "10:00" }];
     },
   });
-  // Every side effect: recorded, announced, and run at most once per idempotency key.
-  const effect = <T>(name: string, ctx: ToolContext, work: () => Promise<T>) =>
-    once(ledger, name, ctx, work, () => started(name));
+  // A charge: if a call is cut off mid-way, a human says whether it went through.
   const bookFlight = tool({
     name: "book_flight",
     description: "Book a seat on a flight. Charges the traveller's card.",
     schema: z.object({ flight: z.string(), passenger: z.string() }),
     requiresApproval: true,
-    run: (input, ctx) =>
-      effect("book_flight", ctx, async () => ({
-        confirmation: `CONF-${input.flight}-${input.passenger.slice(0, 3).toUpperCase()}`,
-      })),
+    effect: "ask",
+    run: (input) => {
+      started("book_flight");
+      return { confirmation: `CONF-${input.flight}-${input.passenger.slice(0, 3).toUpperCase()}` };
+    },
   });
+  // Idempotent on the airline's side (the same key holds the same seat): safe to run again.
   const holdSeat = tool({
     name: "hold_seat",
     description: "Hold a seat on a flight for 24 hours.",
     schema: z.object({ flight: z.string(), seat: z.string() }),
-    run: (input, ctx) =>
-      effect("hold_seat", ctx, async () => ({ held: `${input.flight} seat ${input.seat}` })),
+    effect: "retry",
+    run: (input) => {
+      started("hold_seat");
+      return { held: `${input.flight} seat ${input.seat}` };
+    },
   });
   const reserveHotel = tool({
     name: "reserve_hotel",
     description: "Reserve a hotel room in a city.",
     schema: z.object({ city: z.string(), nights: z.number().int().positive() }),
-    run: (input, ctx) =>
-      effect("reserve_hotel", ctx, async () => {
-        await new Promise((resolve) => setTimeout(resolve, options.hotelDelayMs ?? 200));
-        return { hotel: `Hotel Sakura, ${input.city}`, nights: input.nights };
-      }),
+    effect: "ask",
+    run: async (input) => {
+      started("reserve_hotel");
+      await new Promise((resolve) => setTimeout(resolve, options.hotelDelayMs ?? 200));
+      return { hotel: `Hotel Sakura, ${input.city}`, nights: input.nights };
+    },
   });
   return createReactAgent({
     model: modelFromEnv() ?? new ScriptedModel(options.script === "trip" ? TRIP : ERRAND),

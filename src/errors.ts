@@ -22,7 +22,9 @@ export type RewindErrorCode =
   | "INVALID_GRAPH"
   | "ALREADY_RESUMED"
   | "NODE_FAILED"
-  | "MISSING_PEER";
+  | "MISSING_PEER"
+  | "EFFECT_FAILED"
+  | "EFFECT_UNKNOWN";
 
 export interface RewindErrorOptions {
   cause?: unknown;
@@ -195,6 +197,50 @@ export class MissingPeerError extends RewindError {
   constructor(peer: string, message: string, options?: RewindErrorOptions) {
     super("MISSING_PEER", message, options);
     this.peer = peer;
+  }
+}
+
+/** An error about one effect of a thread's ledger; `effect` names it. */
+abstract class EffectError extends RewindError {
+  readonly effect: { readonly key: string; readonly name: string };
+  constructor(
+    code: "EFFECT_FAILED" | "EFFECT_UNKNOWN",
+    effect: { key: string; name: string },
+    message: string,
+    options?: RewindErrorOptions,
+  ) {
+    super(code, message, options);
+    this.effect = { key: effect.key, name: effect.name };
+  }
+}
+
+/**
+ * An effect's recorded outcome is a failure: its function threw when it ran (on this thread, in
+ * this run or an earlier one, on this branch or the one a fork came from), and a replay does not
+ * run it again. `cause` holds what it threw, as recorded (`name`, `message`).
+ */
+export class EffectFailedError extends EffectError {
+  constructor(
+    effect: { key: string; name: string },
+    message: string,
+    options?: RewindErrorOptions,
+  ) {
+    super("EFFECT_FAILED", effect, message, options);
+  }
+}
+
+/**
+ * An effect started and never reported back (its process died mid-call), and its policy does
+ * not allow running it again (`"fail"`, or a `reconcile` that threw). Settle it with
+ * `app.resolveEffect(...)` (what happened), then continue the thread.
+ */
+export class EffectUnknownError extends EffectError {
+  constructor(
+    effect: { key: string; name: string },
+    message: string,
+    options?: RewindErrorOptions,
+  ) {
+    super("EFFECT_UNKNOWN", effect, message, options);
   }
 }
 

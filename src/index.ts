@@ -29,6 +29,7 @@ export {
 export { MemoryBackend } from "./backends/memory/index.js";
 export { createMemoryStore } from "./backends/memory/memory-store.js";
 export { Checkpointer, createCheckpointer } from "./checkpoint/checkpointer.js";
+export type { EffectRecord } from "./checkpoint/effect-ledger.js";
 export { checkpointerForTenant } from "./checkpoint/tenant-checkpointer.js";
 export { parseThreadKey, threadKey } from "./checkpoint/thread-key.js";
 export {
@@ -37,6 +38,8 @@ export {
   ConflictError,
   ConnectionError,
   CorruptionError,
+  EffectFailedError,
+  EffectUnknownError,
   InvalidGraphError,
   InvalidInputError,
   isRewindError,
@@ -54,7 +57,19 @@ export {
   ThreadDeletedError,
   TimeoutError,
 } from "./errors.js";
-export type { NodeContext, RunOptions, RunResult, StreamEvent } from "./graph/index.js";
+export type {
+  EffectCall,
+  EffectPolicy,
+  EffectQuestion,
+  EffectResolution,
+  EffectRunner,
+  ForkPreview,
+  NodeContext,
+  ReconcilePolicy,
+  RunOptions,
+  RunResult,
+  StreamEvent,
+} from "./graph/index.js";
 export {
   appendChannel,
   Command,
@@ -65,6 +80,7 @@ export {
   lastValue,
   type Message,
   messagesChannel,
+  reconcile,
   reducer,
   removeMessage,
   renderLineage,
@@ -75,6 +91,16 @@ export {
   type ThreadRef,
 } from "./graph/index.js";
 export { threadIdFrom } from "./ids.js";
+export {
+  type PruneReport,
+  pin,
+  prune,
+  type RetentionPolicy,
+  type RetentionRule,
+  type Sweeper,
+  startSweeper,
+  unpin,
+} from "./retention/index.js";
 export { JsonSerializer } from "./serde/serializer.js";
 export { createStore, Store } from "./store/store.js";
 export type { StoreItem } from "./store/store-api.js";

@@ -28,6 +28,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   graph: CORES,
   agent: [...CORES, "graph"],
   langgraph: CORES,
+  retention: CORES,
+  cli: [...CORES, "retention", "backends/sqlite", "backends/postgres"],
   testing: [...CORES, "graph", "backends/memory"],
 };
 

@@ -143,5 +143,6 @@ function toolContext(ctx: NodeContext, call: ToolCall): ToolContext {
       return ctx.store;
     },
     emit: (data) => ctx.emit({ type: "tool", toolCallId: call.id, data }),
+    effect: ctx.effect,
   };
 }

@@ -3,7 +3,8 @@
  * same `safeParse`/`toJSONSchema` shape) and an async function. Input is validated before the
  * call, and whatever happens becomes a tool-result message, never a crashed run.
  */
-import { InvalidInputError } from "../errors.js";
+import { InvalidInputError, isRewindError } from "../errors.js";
+import { checkPolicy, type EffectPolicy, type EffectRunner } from "../graph/effect.js";
 import type { TenantStore } from "../store/tenant-store.js";
 import { type ToolCall, type ToolMessage, toolMessage } from "./messages.js";
 import { isZod3Schema, zod3ToJsonSchema } from "./zod3-json-schema.js";
@@ -39,6 +40,8 @@ export interface ToolContext {
    * `{ type: "tool", toolCallId, data }`.
    */
   emit(data: unknown): void;
+  /** `ctx.effect` of the node running the tool: a side effect run at most once per thread. */
+  readonly effect: EffectRunner;
 }
 
 /** A tool definition as the agent uses it. */
@@ -48,6 +51,12 @@ export interface Tool<Input = any> {
   readonly schema: ToolSchema<Input>;
   /** When true the agent pauses with `interrupt()` before each call, for a human to decide. */
   readonly requiresApproval: boolean;
+  /**
+   * Set: every call is an effect (`ctx.effect` under the tool's name and arguments), run at most
+   * once per thread, with this policy for a call cut off mid-way. Its `idempotencyKey` is the
+   * effect's key.
+   */
+  readonly effect?: EffectPolicy | undefined;
   run(input: Input, ctx: ToolContext): unknown;
 }
 
@@ -78,6 +87,8 @@ export function tool<Input>(definition: {
   description: string;
   schema: ToolSchema<Input>;
   requiresApproval?: boolean;
+  /** Run each call as an effect with this policy (see {@link Tool.effect}). */
+  effect?: EffectPolicy;
   run: (input: Input, ctx: ToolContext) => unknown;
 }): Tool<Input> {
   const { name, description, schema, run } = definition ?? {};
@@ -93,9 +104,17 @@ export function tool<Input>(definition: {
     throw new InvalidInputError(`tool "${name}" needs a schema with safeParse (a zod schema)`);
   }
   if (typeof run !== "function") throw new InvalidInputError(`tool "${name}" needs a run function`);
+  if (definition.effect !== undefined) checkPolicy(definition.effect);
   // Described now, so a schema the model could not be told about fails here, not mid-run.
   parametersOf(name, schema);
-  return { name, description, schema, requiresApproval: definition.requiresApproval === true, run };
+  return {
+    name,
+    description,
+    schema,
+    requiresApproval: definition.requiresApproval === true,
+    ...(definition.effect === undefined ? {} : { effect: definition.effect }),
+    run,
+  };
 }
 
 /** The model-facing description of a tool. */
@@ -154,11 +173,53 @@ export async function executeToolCall(
   if (call.argsError !== undefined) return fail(call.argsError);
   const checked = validateToolInput(t, call.args);
   if (!checked.ok) return fail(checked.error);
+  if (t.effect !== undefined) return runAsEffect(t, call, checked.input, ctx, fail);
   try {
     const result = await t.run(checked.input, ctx);
     return toolMessage(call, resultText(result));
   } catch (error) {
     return fail(error instanceof Error ? error.message : String(error));
+  }
+}
+
+/**
+ * A tool call as an effect: what the tool returns or throws becomes its result message, a
+ * recorded failure too; an unknown outcome, a pause for a human and storage errors stop the run.
+ */
+async function runAsEffect<Input>(
+  t: Tool<Input>,
+  call: ToolCall,
+  input: Input,
+  ctx: ToolContext,
+  fail: (message: string) => ToolMessage,
+): Promise<ToolMessage> {
+  let thrown: { error: unknown } | undefined;
+  try {
+    const result = await ctx.effect(
+      t.name,
+      input,
+      async ({ key }) => {
+        try {
+          // The context with the effect's key (its store getter stays lazy).
+          const inner: ToolContext = Object.create(ctx, { idempotencyKey: { value: key } });
+          return await t.run(input, inner);
+        } catch (error) {
+          thrown = { error };
+          throw error;
+        }
+      },
+      t.effect,
+    );
+    return toolMessage(call, resultText(result));
+  } catch (error) {
+    if (thrown && error === thrown.error) {
+      return fail(error instanceof Error ? error.message : String(error));
+    }
+    if (isRewindError(error, "EFFECT_FAILED")) {
+      const recorded = error.cause as { message?: string } | undefined;
+      return fail(recorded?.message ?? error.message);
+    }
+    throw error;
   }
 }
 

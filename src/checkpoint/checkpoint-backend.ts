@@ -6,6 +6,16 @@
  * name, error wrapping), and everything it stores is made by one codec (`CheckpointCodec`).
  */
 import type { SerializedValue } from "../serde/serializer.js";
+import type {
+  PruneBatch,
+  PruneBatchResult,
+  SpaceReport,
+  ThreadFootprint,
+  ThreadQuery,
+  ThreadSummary,
+} from "./retention-seam.js";
+
+export type * from "./retention-seam.js";
 
 /** A channel version. Rewind writes strings; LangGraph may hand numbers. Compared as given. */
 export type ChannelVersion = string | number;
@@ -228,6 +238,70 @@ export interface QuarantinedCheckpoint {
   readonly quarantinedAt: number;
 }
 
+/** Where an effect stands: intent recorded (`started`), or its outcome (`done`, `failed`). */
+export type EffectStatus = "started" | "done" | "failed";
+
+/**
+ * One entry of a thread's effect ledger: a side effect (a booking, an email, a payment) a task
+ * ran or is running. Keyed per thread by `key`, which the core derives from the effect's name,
+ * its arguments and the branch's re-execution epoch (never from its position or a checkpoint
+ * id), so a retry, a resume and a fork of the same thread all find it. Text fields are
+ * tagged-JSON made by the core; the backend stores them untouched.
+ */
+export interface StoredEffect {
+  readonly threadId: string;
+  /** The effect's identity within the thread (lowercase hex, made by the core). */
+  readonly key: string;
+  readonly name: string;
+  /** Tagged-JSON text of the arguments. */
+  readonly args: string;
+  readonly status: EffectStatus;
+  /**
+   * Tagged-JSON text of the result (`done`) or of the error `{ name, message }` (`failed`);
+   * `null` while `started`.
+   */
+  readonly outcome: string | null;
+  /** Where the intent was recorded: the namespace and checkpoint its task's step started from. */
+  readonly ns: string;
+  readonly checkpointId: string;
+  readonly taskId: string;
+  readonly node: string;
+  /** 1 for the first intent; grows each time an intent with no outcome is taken again. */
+  readonly attempt: number;
+  /** The lease token of the run that recorded the latest intent or the outcome (0: unleased). */
+  readonly token: number;
+  /** ISO-8601 times of the latest intent and of the outcome (`null` while `started`). */
+  readonly startedAt: string;
+  readonly finishedAt: string | null;
+}
+
+/** What {@link CheckpointBackend.beginEffect} records. */
+export interface EffectIntent {
+  /** The new entry, with `status: "started"`, `outcome: null`, `finishedAt: null`. */
+  readonly effect: StoredEffect;
+  /**
+   * When the thread's entry of this key is still `started` (an earlier intent whose outcome
+   * never came: its process died mid-call) take it again: `attempt` grows by one and the
+   * entry's `token`, `startedAt`, `ns`, `checkpointId`, `taskId` and `node` become this
+   * intent's. Without it, such an entry is returned unchanged.
+   */
+  readonly retake?: boolean | undefined;
+  readonly fence?: LeaseFence | undefined;
+}
+
+/** What {@link CheckpointBackend.finishEffect} records. */
+export interface EffectOutcome {
+  readonly threadId: string;
+  readonly key: string;
+  /** The intent this outcome answers: the entry must still be `started` at this attempt. */
+  readonly attempt: number;
+  readonly status: "done" | "failed";
+  readonly outcome: string;
+  readonly token: number;
+  readonly finishedAt: string;
+  readonly fence?: LeaseFence | undefined;
+}
+
 /**
  * The checkpoint storage interface every backend implements. All methods may be called
  * concurrently; each write is atomic. Backends throw Rewind errors (`ConflictError`,
@@ -240,7 +314,10 @@ export interface CheckpointBackend {
   setup(): Promise<void>;
   /** Writes a checkpoint with its blobs atomically, after the head and fence checks. */
   putCheckpoint(put: CheckpointPut): Promise<void>;
-  /** Saves a task's writes against `key` (the checkpoint its step started from). */
+  /**
+   * Saves a task's writes against `key` (the checkpoint its step started from). The door hands
+   * a batch with each (taskId, idx) at most once.
+   */
   putWrites(key: CheckpointKey, writes: readonly StoredWrite[], fence?: LeaseFence): Promise<void>;
   /** One checkpoint with values and writes: by id, or the newest of (threadId, ns). */
   getCheckpoint(
@@ -277,6 +354,52 @@ export interface CheckpointBackend {
   quarantine?(request: QuarantineRequest): Promise<void>;
   /** Optional (repair): the thread's quarantined rows, newest id first. */
   listQuarantined?(threadId: string): Promise<QuarantinedCheckpoint[]>;
+  /**
+   * Records an effect's intent, atomically after the tombstone and fence checks (like
+   * `putWrites`): inserts `effect` when the thread has no entry with its key; with `retake`,
+   * takes over a `started` entry (see {@link EffectIntent.retake}). Returns the entry as stored
+   * after the call, and whether this call wrote it (`false`: an entry was there and is returned
+   * unchanged, e.g. one with an outcome). A deleted thread throws `ThreadDeletedError`, a lost
+   * fence `LeaseLostError`.
+   */
+  beginEffect(intent: EffectIntent): Promise<{ effect: StoredEffect; recorded: boolean }>;
+  /**
+   * Records an effect's outcome, atomically after the tombstone and fence checks: only when the
+   * entry is still `started` at `outcome.attempt` (the first outcome wins; a late one from an
+   * older attempt changes nothing). Returns the entry as stored after the call and whether this
+   * call wrote it; `undefined` when the thread has no entry with that key.
+   */
+  finishEffect(
+    outcome: EffectOutcome,
+  ): Promise<{ effect: StoredEffect; recorded: boolean } | undefined>;
+  /**
+   * The thread's effect ledger, oldest intent first (by `startedAt`, then `key`): every entry,
+   * or only those whose key is in `keys`. `deleteThread` removes the ledger with the thread.
+   */
+  listEffects(threadId: string, keys?: readonly string[]): Promise<StoredEffect[]>;
   /** Releases connections or handles the backend opened itself. Called once. */
   close(): Promise<void>;
+  /**
+   * Retention: a page of live threads that have checkpoints, ascending by thread id, with
+   * their checkpoint count, stored bytes and newest checkpoint's time.
+   */
+  listThreads(query: ThreadQuery): Promise<ThreadSummary[]>;
+  /** Retention: the thread's checkpoint tree, sizes and pins; `undefined` for no live thread. */
+  footprint(threadId: string): Promise<ThreadFootprint | undefined>;
+  /**
+   * Retention: applies one {@link PruneBatch} atomically, after checking under the same lock
+   * that every listed checkpoint still present is safe to delete: not the newest of its
+   * namespace, not pinned, with exactly one child (counting children listed with it: none
+   * would make it a branch head, two or more a fork point). Its pending writes go with it. Any failed
+   * check throws `ConflictError` and changes nothing; a deleted thread throws
+   * `ThreadDeletedError`.
+   */
+  pruneCheckpoints(batch: PruneBatch): Promise<PruneBatchResult>;
+  /**
+   * Retention: pins (or unpins) a checkpoint of the thread, durably, so no prune deletes it.
+   * Throws `NotFoundError` when the thread has no such checkpoint (unpinning one never fails).
+   */
+  setPin(threadId: string, checkpointId: string, pinned: boolean): Promise<void>;
+  /** Retention: gives the space of deleted rows back (to the file system where it can). */
+  reclaimSpace(): Promise<SpaceReport>;
 }

@@ -88,7 +88,8 @@ export class CheckpointDoor implements seam.CheckpointBackend {
     }
     if (fence) checkFence(fence);
     if (writes.length === 0) return;
-    await this.#call(threadId, key.checkpointId, () => this.#backend.putWrites(key, writes, fence));
+    const batch = distinctWrites(writes);
+    await this.#call(threadId, key.checkpointId, () => this.#backend.putWrites(key, batch, fence));
   }
 
   async getCheckpoint(
@@ -201,6 +202,99 @@ export class CheckpointDoor implements seam.CheckpointBackend {
     return this.#call(threadId, undefined, () => this.#backend.releaseLease(lease));
   }
 
+  async beginEffect(
+    intent: seam.EffectIntent,
+  ): Promise<{ effect: seam.StoredEffect; recorded: boolean }> {
+    const { effect } = intent;
+    const threadId = this.#thread(effect.threadId);
+    checkEffect(effect);
+    if (intent.fence) checkFence(intent.fence);
+    return this.#call(threadId, effect.checkpointId, () => this.#backend.beginEffect(intent));
+  }
+
+  async finishEffect(
+    outcome: seam.EffectOutcome,
+  ): Promise<{ effect: seam.StoredEffect; recorded: boolean } | undefined> {
+    const threadId = this.#thread(outcome.threadId);
+    validateName(outcome.key, "effect key");
+    if (outcome.status !== "done" && outcome.status !== "failed") {
+      throw new InvalidInputError('an effect outcome is "done" or "failed"');
+    }
+    checkCount(outcome.attempt, "effect attempt", 1);
+    checkCount(outcome.token, "lease token", 0);
+    if (typeof outcome.outcome !== "string" || typeof outcome.finishedAt !== "string") {
+      throw new InvalidInputError("an effect outcome and its time must be text");
+    }
+    validateName(outcome.outcome, "effect outcome", EFFECT_TEXT);
+    if (outcome.fence) checkFence(outcome.fence);
+    return this.#call(threadId, undefined, () => this.#backend.finishEffect(outcome));
+  }
+
+  async listEffects(threadId: string, keys?: readonly string[]): Promise<seam.StoredEffect[]> {
+    const thread = this.#thread(threadId);
+    for (const key of keys ?? []) validateName(key, "effect key");
+    if (keys?.length === 0) return [];
+    return this.#call(thread, undefined, () => this.#backend.listEffects(thread, keys));
+  }
+
+  /** A page of live threads, ascending by id (see `CheckpointBackend.listThreads`). */
+  async listThreads(query: seam.ThreadQuery): Promise<seam.ThreadSummary[]> {
+    if (query.after !== undefined) validateThreadKey(query.after, "after");
+    if (query.prefix !== undefined && typeof query.prefix !== "string") {
+      throw new InvalidInputError("prefix must be text");
+    }
+    if (!Number.isInteger(query.limit) || query.limit < 1) {
+      throw new InvalidInputError("limit must be a positive integer");
+    }
+    return this.#call(undefined, undefined, () => this.#backend.listThreads(query));
+  }
+
+  /** The thread's checkpoint tree and sizes, or `undefined` when it has none. */
+  async footprint(threadId: string): Promise<seam.ThreadFootprint | undefined> {
+    const thread = this.#thread(threadId);
+    return this.#call(thread, undefined, () => this.#backend.footprint(thread));
+  }
+
+  /** One atomic batch of a prune; see `CheckpointBackend.pruneCheckpoints`. */
+  async pruneCheckpoints(batch: seam.PruneBatch): Promise<seam.PruneBatchResult> {
+    const threadId = this.#thread(batch.threadId);
+    checkNamespace(batch.ns);
+    for (const id of batch.checkpointIds) validateName(id, "checkpoint id");
+    for (const blob of batch.blobs) {
+      validateName(blob.channel, "channel name");
+      validateName(blob.version, "channel version");
+    }
+    for (const blob of batch.rebase) {
+      validateName(blob.channel, "channel name");
+      validateName(blob.version, "channel version");
+      if (blob.kind !== "full" || blob.value === null) {
+        throw new InvalidInputError("a rebase writes full values only");
+      }
+    }
+    const empty = { checkpoints: 0, blobs: 0, writes: 0 };
+    if (batch.checkpointIds.length + batch.blobs.length + batch.rebase.length === 0) {
+      return empty;
+    }
+    return this.#call(threadId, batch.checkpointIds[0], () =>
+      this.#backend.pruneCheckpoints(batch),
+    );
+  }
+
+  /** Pins or unpins a checkpoint; see `CheckpointBackend.setPin`. */
+  async setPin(threadId: string, checkpointId: string, pinned: boolean): Promise<void> {
+    const thread = this.#thread(threadId);
+    validateName(checkpointId, "checkpoint id");
+    if (typeof pinned !== "boolean") throw new InvalidInputError("pinned must be a boolean");
+    await this.#call(thread, checkpointId, () =>
+      this.#backend.setPin(thread, checkpointId, pinned),
+    );
+  }
+
+  /** Gives deleted rows' space back; see `CheckpointBackend.reclaimSpace`. */
+  async reclaimSpace(): Promise<seam.SpaceReport> {
+    return this.#call(undefined, undefined, () => this.#backend.reclaimSpace());
+  }
+
   /** Closes the backend once, after a setup in flight; later calls throw {@link ClosedError}. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
@@ -252,6 +346,50 @@ function checkRow(row: seam.StoredCheckpoint): void {
   }
   if (typeof row.metadata !== "string" || typeof row.body !== "string") {
     throw new InvalidInputError("checkpoint metadata and body must be text");
+  }
+}
+
+/**
+ * A batch with each (taskId, idx) once, as two batches in a row would leave it: a special write
+ * (idx < 0) repeated keeps its last value (LangGraph sends a task's resume values again with
+ * each answer), a regular one its first. Backends may then write a batch as one statement.
+ */
+function distinctWrites(writes: readonly seam.StoredWrite[]): readonly seam.StoredWrite[] {
+  const kept = new Map<string, seam.StoredWrite>();
+  for (const write of writes) {
+    const key = `${write.taskId}\0${write.idx}`;
+    if (write.idx < 0 || !kept.has(key)) kept.set(key, write);
+  }
+  return kept.size === writes.length ? writes : [...kept.values()];
+}
+
+function checkEffect(effect: seam.StoredEffect): void {
+  validateName(effect.key, "effect key");
+  validateName(effect.name, "effect name");
+  checkNamespace(effect.ns);
+  validateName(effect.checkpointId, "checkpoint id");
+  validateName(effect.taskId, "task id");
+  validateName(effect.node, "node name");
+  if (effect.status !== "started" || effect.outcome !== null || effect.finishedAt !== null) {
+    throw new InvalidInputError("an effect intent is recorded as started, with no outcome");
+  }
+  checkCount(effect.attempt, "effect attempt", 1);
+  checkCount(effect.token, "lease token", 0);
+  if (typeof effect.args !== "string" || typeof effect.startedAt !== "string") {
+    throw new InvalidInputError("effect arguments and start time must be text");
+  }
+  validateName(effect.args, "effect arguments", EFFECT_TEXT);
+}
+
+/**
+ * Effect arguments and outcomes are JSON text of any length: never a raw NUL (JSON escapes it,
+ * and PostgreSQL text cannot hold it) nor a lone surrogate (no engine stores it as it is).
+ */
+const EFFECT_TEXT = { maxLength: Number.POSITIVE_INFINITY, allowEmpty: true };
+
+function checkCount(value: unknown, what: string, min: number): void {
+  if (!Number.isSafeInteger(value) || (value as number) < min) {
+    throw new InvalidInputError(`${what} must be an integer >= ${min}`);
   }
 }
 

@@ -29,6 +29,7 @@ import type {
   PendingWrite,
   PutOptions,
 } from "./checkpoint-types.js";
+import { EffectLedger } from "./effect-ledger.js";
 import { type RepairResult, repairThread } from "./repair.js";
 
 export type * from "./checkpoint-types.js";
@@ -48,6 +49,8 @@ export class Checkpointer {
    * versions sit in their chains. A `RewindSaver` on this checkpointer shares it.
    */
   readonly appends: AppendTracker;
+  /** Each thread's effect ledger (`ctx.effect`), stored by the same backend. */
+  readonly effects: EffectLedger;
 
   constructor(backend: CheckpointBackend, options: CheckpointerOptions = {}) {
     this.door = CheckpointDoor.of(backend);
@@ -60,6 +63,7 @@ export class Checkpointer {
     }
     // Runtime versions are stored once per (thread, ns, channel): any may anchor a chain.
     this.appends = new AppendTracker(capacity);
+    this.effects = new EffectLedger(this.door, this.codec.serializer);
   }
 
   /** The backend's short name, e.g. `"sqlite"`. */

@@ -12,6 +12,8 @@ import type {
   CheckpointKey,
   CheckpointPut,
   CheckpointQuery,
+  EffectIntent,
+  EffectOutcome,
   Lease,
   LeaseFence,
   LeaseRequest,
@@ -20,23 +22,27 @@ import type {
   QuarantineRequest,
   StoredBlob,
   StoredCheckpoint,
+  StoredEffect,
   StoredWrite,
 } from "./checkpoint-backend.js";
+import {
+  blobKey,
+  footprintOf,
+  pinIn,
+  pruneEntry,
+  summarize,
+  type ThreadEntry,
+} from "./memory-retention.js";
 import { metadataMatches } from "./metadata-filter.js";
 
-interface ThreadEntry {
-  deleted: boolean;
-  lease: Lease | undefined;
-  lastToken: number;
-  /** ns -> checkpoints sorted by ascending id. */
-  checkpoints: Map<string, StoredCheckpoint[]>;
-  /** ns \0 channel \0 version -> blob. */
-  blobs: Map<string, StoredBlob>;
-  /** ns \0 checkpointId -> (taskId \0 idx -> write). */
-  writes: Map<string, Map<string, StoredWrite>>;
-  /** ns \0 checkpointId -> a checkpoint a repair moved aside. */
-  quarantine: Map<string, QuarantinedCheckpoint>;
-}
+import type {
+  PruneBatch,
+  PruneBatchResult,
+  SpaceReport,
+  ThreadFootprint,
+  ThreadQuery,
+  ThreadSummary,
+} from "./retention-seam.js";
 
 /** Memory implementation of {@link CheckpointBackend}. */
 export class MemoryBackend implements CheckpointBackend {
@@ -130,7 +136,57 @@ export class MemoryBackend implements CheckpointBackend {
     thread.blobs.clear();
     thread.writes.clear();
     thread.quarantine.clear();
+    thread.effects.clear();
+    thread.pins.clear();
     thread.lease = undefined;
+  }
+
+  async beginEffect(intent: EffectIntent) {
+    const { effect } = intent;
+    const thread = this.#writable(effect.threadId, intent.fence);
+    const stored = thread.effects.get(effect.key);
+    if (!stored) {
+      thread.effects.set(effect.key, effect);
+      return { effect, recorded: true };
+    }
+    if (!intent.retake || stored.status !== "started") return { effect: stored, recorded: false };
+    const retaken: StoredEffect = {
+      ...stored,
+      ns: effect.ns,
+      checkpointId: effect.checkpointId,
+      taskId: effect.taskId,
+      node: effect.node,
+      token: effect.token,
+      startedAt: effect.startedAt,
+      attempt: stored.attempt + 1,
+    };
+    thread.effects.set(effect.key, retaken);
+    return { effect: retaken, recorded: true };
+  }
+
+  async finishEffect(outcome: EffectOutcome) {
+    const thread = this.#writable(outcome.threadId, outcome.fence);
+    const stored = thread.effects.get(outcome.key);
+    if (!stored) return undefined;
+    if (stored.status !== "started" || stored.attempt !== outcome.attempt) {
+      return { effect: stored, recorded: false };
+    }
+    const finished: StoredEffect = {
+      ...stored,
+      status: outcome.status,
+      outcome: outcome.outcome,
+      token: outcome.token,
+      finishedAt: outcome.finishedAt,
+    };
+    thread.effects.set(outcome.key, finished);
+    return { effect: finished, recorded: true };
+  }
+
+  async listEffects(threadId: string, keys?: readonly string[]): Promise<StoredEffect[]> {
+    const effects = this.#threads.get(threadId)?.effects;
+    if (!effects) return [];
+    const wanted = keys && new Set(keys);
+    return [...effects.values()].filter((e) => !wanted || wanted.has(e.key)).sort(compareEffects);
   }
 
   async quarantine(request: QuarantineRequest): Promise<void> {
@@ -228,6 +284,40 @@ export class MemoryBackend implements CheckpointBackend {
     this.#threads.clear();
   }
 
+  async listThreads(query: ThreadQuery): Promise<ThreadSummary[]> {
+    const ids = [...this.#threads.keys()]
+      .filter(
+        (id) =>
+          (query.after === undefined || id > query.after) && id.startsWith(query.prefix ?? ""),
+      )
+      .sort();
+    const page: ThreadSummary[] = [];
+    for (const id of ids) {
+      const summary = summarize(id, this.#threads.get(id)!);
+      if (summary) page.push(summary);
+      if (page.length >= query.limit) break;
+    }
+    return page;
+  }
+
+  async footprint(threadId: string): Promise<ThreadFootprint | undefined> {
+    const thread = this.#threads.get(threadId);
+    return thread && footprintOf(threadId, thread);
+  }
+
+  async pruneCheckpoints(batch: PruneBatch): Promise<PruneBatchResult> {
+    return pruneEntry(this.#writable(batch.threadId, undefined), batch);
+  }
+
+  async setPin(threadId: string, checkpointId: string, pinned: boolean): Promise<void> {
+    pinIn(threadId, this.#threads.get(threadId), checkpointId, pinned);
+  }
+
+  /** Nothing to give back: deleted entries are garbage once nothing references them. */
+  async reclaimSpace(): Promise<SpaceReport> {
+    return { bytesBefore: 0, bytesAfter: 0, method: "none" };
+  }
+
   #entry(threadId: string): ThreadEntry {
     let thread = this.#threads.get(threadId);
     if (!thread) {
@@ -239,6 +329,8 @@ export class MemoryBackend implements CheckpointBackend {
         blobs: new Map(),
         writes: new Map(),
         quarantine: new Map(),
+        effects: new Map(),
+        pins: new Set(),
       };
       this.#threads.set(threadId, thread);
     }
@@ -275,10 +367,6 @@ export class MemoryBackend implements CheckpointBackend {
   }
 }
 
-function blobKey(ns: string, channel: string, version: string): string {
-  return `${ns}\0${channel}\0${version}`;
-}
-
 function sortedIndex(list: readonly StoredCheckpoint[], id: string): number {
   let lo = 0;
   let hi = list.length;
@@ -288,4 +376,10 @@ function sortedIndex(list: readonly StoredCheckpoint[], id: string): number {
     else hi = mid;
   }
   return lo;
+}
+
+/** Ledger order: oldest intent first, then by key. */
+export function compareEffects(a: StoredEffect, b: StoredEffect): number {
+  if (a.startedAt !== b.startedAt) return a.startedAt < b.startedAt ? -1 : 1;
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }

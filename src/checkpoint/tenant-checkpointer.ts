@@ -36,7 +36,7 @@ type ThreadArgument<F> = F extends (first: infer A, ...rest: any[]) => unknown
  * - `result`: how the result names threads (default: it names none);
  * - `sync: true` for a method that returns its result rather than a promise.
  * `"pass"` is a method and `"property"` a property that reach the checkpointer unchanged
- * (nothing tenant-specific); `"view"` is a method the view implements itself.
+ * (nothing tenant-specific); `"view"` is a member the view implements itself.
  */
 type Scope<F> = F extends (...args: any[]) => infer R
   ?
@@ -47,7 +47,7 @@ type Scope<F> = F extends (...args: any[]) => infer R
           | AsyncIterable<unknown>
           ? { readonly sync?: never }
           : { readonly sync: true }))
-  : "property";
+  : "property" | "view";
 
 /** A scope of a method that names a thread. */
 interface ThreadScope {
@@ -81,6 +81,7 @@ const SCOPES: { readonly [K in keyof Checkpointer]: Scope<Checkpointer[K]> } = {
   appends: "property", // storage keys too: one memory of append chains per storage
   name: "property",
   serializer: "property",
+  effects: "view", // the ledger scoped to this tenant's threads
   ready: "pass",
   close: "view", // the view owns nothing; close the checkpointer it came from
   list: "view",
@@ -149,6 +150,14 @@ class TenantCheckpointer {
   }
 
   async close(): Promise<void> {}
+
+  /** The ledger of this tenant's threads. */
+  get effects() {
+    return this.#inner.effects.scoped({
+      key: (threadId) => this.#key(threadId),
+      own: (error) => this.#own(error),
+    });
+  }
 
   async *list(options: ListOptions = {}): AsyncIterable<CheckpointTuple> {
     try {

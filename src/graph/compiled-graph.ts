@@ -12,6 +12,7 @@ import {
   type CheckpointTuple,
   createCheckpointer,
 } from "../checkpoint/checkpointer.js";
+import type { EffectRecord } from "../checkpoint/effect-ledger.js";
 import { MemoryBackend } from "../checkpoint/memory-backend.js";
 import type { RepairResult } from "../checkpoint/repair.js";
 import { checkpointerForTenant } from "../checkpoint/tenant-checkpointer.js";
@@ -22,6 +23,8 @@ import { stateView } from "./apply.js";
 import type { ChannelMap, StateOf, UpdateOf } from "./channels.js";
 import type { Command } from "./command.js";
 import type { StateChange } from "./diff.js";
+import type { EffectResolution } from "./effect.js";
+import { type ForkPreview, previewFork, resolveEffect } from "./effect-admin.js";
 import type { GraphSpec, RunContext } from "./graph-spec.js";
 import type { Interrupt } from "./interrupt.js";
 import { type Lineage, readLineage } from "./lineage.js";
@@ -32,7 +35,7 @@ import { validateRunOptions } from "./run-options.js";
 import type { RunOptions, RunResult, StreamEvent } from "./run-types.js";
 import { nextOf } from "./snapshot.js";
 import { taskIdOf } from "./task.js";
-import { withThreadLease } from "./thread-lease.js";
+import { type LeaseOptions, withThreadLease } from "./thread-lease.js";
 import { diff, type UpdateStateOptions, updateState } from "./time-travel.js";
 
 /** Options of `compile()`. */
@@ -222,9 +225,46 @@ export class CompiledGraph<C extends ChannelMap> {
   fork(
     ref: ThreadRef & { checkpointId: string },
     values: UpdateOf<C> | null = null,
-    options: { asNode?: string; metadata?: Record<string, unknown> } = {},
+    options: {
+      asNode?: string;
+      metadata?: Record<string, unknown>;
+      reexecute?: readonly string[];
+    } = {},
   ) {
     return this.updateState(ref, values, { ...options, source: "fork" });
+  }
+
+  /** The thread's effect ledger (every branch), oldest first. */
+  async listEffects(ref: ThreadSelector): Promise<EffectRecord[]> {
+    validateThreadId(ref.threadId);
+    return this.#threads(ref).effects.list(ref.threadId);
+  }
+
+  /**
+   * Settles an effect that started and never reported back (its process died mid-call): records
+   * what happened, under the thread's lease, so the next run uses it.
+   *
+   * @example
+   * for (const effect of await app.listEffects({ threadId: "trip-1" })) {
+   *   if (effect.status !== "started") continue;
+   *   await app.resolveEffect({ threadId: "trip-1", key: effect.key }, { status: "done", result: "BK-1" });
+   * }
+   */
+  async resolveEffect(
+    ref: ThreadSelector & { key: string } & LeaseOptions,
+    resolution: EffectResolution,
+  ): Promise<EffectRecord> {
+    validateThreadId(ref.threadId);
+    return resolveEffect(this.#threads(ref), ref.threadId, ref.key, resolution, ref);
+  }
+
+  /** What a fork from `checkpointId` would do with the effects recorded after it. */
+  async previewFork(
+    ref: ThreadSelector & { checkpointId: string },
+    options: { reexecute?: readonly string[] } = {},
+  ): Promise<ForkPreview> {
+    validateThreadId(ref.threadId);
+    return previewFork(this.#threads(ref), ref.threadId, ref.checkpointId, options.reexecute);
   }
 
   /** The thread's checkpoints as a tree of branches. */

@@ -19,6 +19,16 @@ export type {
 export { CompiledGraph } from "./compiled-graph.js";
 export { END, START } from "./constants.js";
 export { diffValues, type StateChange } from "./diff.js";
+export {
+  type EffectCall,
+  type EffectPolicy,
+  type EffectQuestion,
+  type EffectResolution,
+  type EffectRunner,
+  type ReconcilePolicy,
+  reconcile,
+} from "./effect.js";
+export type { ForkPreview } from "./effect-admin.js";
 export type { NodeFn, NodeOptions, Router } from "./graph-spec.js";
 export { type Interrupt, interrupt } from "./interrupt.js";
 export {

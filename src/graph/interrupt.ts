@@ -34,6 +34,8 @@ export interface TaskScope {
   /** Answers to this task's interrupts, in the order the node calls `interrupt()`. */
   readonly answers: readonly unknown[];
   counter: number;
+  /** The answer claimed for an interrupt of this task raised with its own id (see `interruptAs`). */
+  readonly answerOf?: ((id: string) => { answer: unknown } | undefined) | undefined;
 }
 
 export const taskScope = new AsyncLocalStorage<TaskScope>();
@@ -64,4 +66,41 @@ export function interrupt<Answer = unknown>(value: unknown): Answer {
     node: scope.node,
     kind: "interrupt",
   });
+}
+
+/**
+ * Like {@link interrupt}, under an id of the caller's choosing (unique within the task) rather
+ * than its position among the node's calls: for a question the node asks only sometimes (an
+ * effect whose outcome is unknown), so the node's other interrupts keep their ids and answers.
+ */
+export function interruptAs<Answer = unknown>(
+  key: string,
+  value: unknown,
+  check: (answer: unknown) => string | undefined = () => undefined,
+): Answer {
+  const scope = taskScope.getStore();
+  if (!scope) {
+    throw new InvalidInputError("interrupt() can only be called inside a running graph node");
+  }
+  let id = createHash("sha256").update(`${scope.taskId}:${key}`).digest("hex").slice(0, 32);
+  let asked = value;
+  // An answer `check` refuses is asked again (under an id derived from it), with the reason.
+  for (let claimed = scope.answerOf?.(id); claimed; claimed = scope.answerOf?.(id)) {
+    const problem = check(claimed.answer);
+    if (problem === undefined) return claimed.answer as Answer;
+    id = createHash("sha256")
+      .update(`${id}:${stableText(claimed.answer)}`)
+      .digest("hex")
+      .slice(0, 32);
+    asked = { ...(value as object), problem };
+  }
+  throw new GraphInterrupt({ id, value: asked, node: scope.node, kind: "interrupt" });
+}
+
+function stableText(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }

@@ -1,5 +1,6 @@
 /** What a node receives besides the state. */
 import type { TenantStore } from "../store/tenant-store.js";
+import type { EffectRunner } from "./effect.js";
 
 export interface NodeContext {
   readonly threadId: string;
@@ -25,4 +26,19 @@ export interface NodeContext {
    * tokens, progress). Not stored; a no-op under `invoke`.
    */
   emit(data: unknown): void;
+  /**
+   * Runs a side effect (a booking, an email, a payment) at most once per thread: its intent is
+   * recorded before `fn` runs and its outcome after, and when the thread already has an outcome
+   * for `name` with these `args` (a retry, a resume, a replay, a fork) `fn` does not run: the
+   * recorded result is returned (a recorded failure throws `EffectFailedError`). `fn` gets the
+   * effect's key for the remote API's own idempotency. `policy` says what to do when an earlier
+   * run started the effect and never reported back (default `"ask"`: pause for a human).
+   *
+   * @example
+   * // `call.key` goes to the airline as its idempotency key.
+   * const booking = await ctx.effect("book_flight", { flight: "LH123" }, (call: EffectCall) =>
+   *   airline.book({ flight: "LH123", idempotencyKey: call.key }),
+   * );
+   */
+  readonly effect: EffectRunner;
 }

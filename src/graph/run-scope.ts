@@ -12,4 +12,6 @@ export interface RunScope {
   readonly runId: string;
   readonly writer: RunWriter;
   readonly emit: (event: StreamEvent) => void;
+  /** Effects in flight in this run, by key (see `effect.ts`). */
+  readonly inflight: Map<string, Promise<unknown>>;
 }

@@ -41,6 +41,11 @@ export class RunWriter {
     this.#headId = headId;
   }
 
+  /** The lease fence every write of this run carries (none for an unleased run). */
+  get fence(): LeaseFence | undefined {
+    return this.#options.fence;
+  }
+
   /** The thread's newest checkpoint id, as far as this writer knows. */
   get headId(): string | null {
     return this.#headId;

@@ -23,6 +23,7 @@ import {
   ROUTE_CHANNEL,
   START,
 } from "./constants.js";
+import type { EffectMark } from "./effect.js";
 import type { RunContext } from "./graph-spec.js";
 import { type Interrupt, interruptId } from "./interrupt.js";
 import { loadSnapshot } from "./migrations.js";
@@ -121,6 +122,7 @@ export class Run {
       runId: randomUUID(),
       writer,
       emit: this.#emit,
+      inflight: new Map(),
     };
     let current = tuple ? loadSnapshot(this.#ctx, tuple) : EMPTY_SNAPSHOT;
     let pending = new PendingIndex(tuple && tuple === latest ? tuple.pendingWrites : []);
@@ -261,7 +263,10 @@ export class Run {
       ...applied,
       next: routed.next,
       joins: routed.joins ?? current.joins,
-      metadata: this.#metadata("loop", step),
+      metadata: withEffects(
+        this.#metadata("loop", step),
+        done.flatMap((o) => o.effects),
+      ),
     });
   }
 
@@ -366,4 +371,12 @@ export class Run {
       next: nextOf(current),
     };
   }
+}
+
+/** The step's metadata, listing the effects its tasks met (when they met any). */
+function withEffects(
+  metadata: CheckpointMetadata,
+  effects: readonly EffectMark[],
+): CheckpointMetadata {
+  return effects.length === 0 ? metadata : { ...metadata, effects: [...effects] };
 }

@@ -23,6 +23,11 @@ export interface Snapshot {
   readonly next: readonly string[];
   /** Sources seen so far by each join edge (by its index). */
   readonly joins: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Effect name or key -> epoch, set by a fork that asked for those effects to run anew on its
+   * branch; inherited by every checkpoint after it.
+   */
+  readonly effectEpochs?: Readonly<Record<string, string>> | undefined;
 }
 
 /** The snapshot of an empty thread. */
@@ -50,6 +55,7 @@ export function snapshotFromTuple(tuple: CheckpointTuple): Snapshot {
     createdAt: c.createdAt,
     next: (c.extra.next as string[] | undefined) ?? [],
     joins: (c.extra.joins as Record<string, string[]> | undefined) ?? {},
+    effectEpochs: c.extra.effectEpochs as Record<string, string> | undefined,
   };
 }
 
@@ -62,12 +68,15 @@ export interface ChildFields {
   readonly next: readonly string[];
   readonly joins: Snapshot["joins"];
   readonly metadata: CheckpointMetadata;
+  /** Replaces the parent's effect epochs (a fork that re-executes effects). */
+  readonly effectEpochs?: Readonly<Record<string, string>> | undefined;
 }
 
 /** The child of `parent` (of nothing, for an empty thread's first checkpoint), made now. */
 export function childOf(parent: Snapshot, fields: ChildFields): Snapshot {
   return {
     ...fields,
+    effectEpochs: fields.effectEpochs ?? parent.effectEpochs,
     parentId: parent.id || undefined,
     createdAt: new Date().toISOString(),
   };
@@ -75,9 +84,12 @@ export function childOf(parent: Snapshot, fields: ChildFields): Snapshot {
 
 /** The runtime fields stored in the checkpoint row. */
 export function extraOf(snapshot: Snapshot): Record<string, unknown> {
-  return Object.keys(snapshot.joins).length > 0
-    ? { next: snapshot.next, joins: snapshot.joins }
-    : { next: snapshot.next };
+  const extra: Record<string, unknown> = { next: snapshot.next };
+  if (Object.keys(snapshot.joins).length > 0) extra.joins = snapshot.joins;
+  if (snapshot.effectEpochs && Object.keys(snapshot.effectEpochs).length > 0) {
+    extra.effectEpochs = snapshot.effectEpochs;
+  }
+  return extra;
 }
 
 /** Nodes the snapshot will run next. */

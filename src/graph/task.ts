@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import type { PendingWrite } from "../checkpoint/checkpointer.js";
-import { InvalidInputError } from "../errors.js";
+import { InvalidInputError, isRewindError } from "../errors.js";
 import type { TenantStore } from "../store/tenant-store.js";
 import { type ChannelWrite, stateView, toWrites } from "./apply.js";
 import {
@@ -17,6 +17,7 @@ import {
   INTERRUPT_IDX,
   ROUTE_CHANNEL,
 } from "./constants.js";
+import { type EffectMark, runEffect } from "./effect.js";
 import { GraphInterrupt, type Interrupt, taskScope } from "./interrupt.js";
 import type { NodeContext } from "./node-context.js";
 import type { PendingIndex } from "./pending.js";
@@ -31,7 +32,15 @@ export interface Task {
 }
 
 export type Outcome =
-  | { kind: "done"; task: Task; writes: ChannelWrite[]; goto: string[]; fresh: boolean }
+  | {
+      kind: "done";
+      task: Task;
+      writes: ChannelWrite[];
+      goto: string[];
+      fresh: boolean;
+      /** The effects the task met (ran, or reused from the ledger). */
+      effects: readonly EffectMark[];
+    }
   | { kind: "interrupted"; task: Task; interrupt: Interrupt }
   | { kind: "failed"; task: Task; error: unknown };
 
@@ -72,6 +81,7 @@ export async function runTask(
       kind: "done",
       task,
       fresh: false,
+      effects: [],
       writes: stored
         .filter((w) => w.channel !== ROUTE_CHANNEL)
         .map((w) => ({ channel: w.channel, value: w.value })),
@@ -96,14 +106,21 @@ export async function runTask(
     channel,
     value,
   });
+  const marks: EffectMark[] = [];
+  const answerOf = (id: string) => pending.claims.get(id);
   try {
     const returned = await withRetry(
       node.retry,
       (attempt) =>
-        taskScope.run({ taskId: task.id, node: task.node, answers, counter: 0 }, async () =>
-          node.fn(state, nodeContext(run, current.id, step, task, attempt)),
+        taskScope.run(
+          { taskId: task.id, node: task.node, answers, counter: 0, answerOf },
+          async () => node.fn(state, nodeContext(run, current, step, task, attempt, marks)),
         ),
-      (error) => error instanceof GraphInterrupt,
+      // An effect's recorded failure or unknown outcome is the same on every attempt.
+      (error) =>
+        error instanceof GraphInterrupt ||
+        isRewindError(error, "EFFECT_FAILED") ||
+        isRewindError(error, "EFFECT_UNKNOWN"),
     );
     const { writes, goto } = toWrites(spec.channels, task.node, returned);
     const stored = writes.map((w, idx) => record(idx, w.channel, w.value));
@@ -112,7 +129,7 @@ export async function runTask(
     // A step's only task is recorded by the step's checkpoint itself, written right after:
     // saving its writes separately too would cost a second write of the same data.
     if (!solo) await run.writer.saveWrites(current.id, stored);
-    return { kind: "done", task, writes, goto, fresh: true };
+    return { kind: "done", task, writes, goto, fresh: true, effects: marks };
   } catch (error) {
     if (error instanceof GraphInterrupt) {
       await run.writer.saveWrites(current.id, [
@@ -129,11 +146,24 @@ export async function runTask(
 
 function nodeContext(
   run: RunScope,
-  checkpointId: string,
+  current: Snapshot,
   step: number,
   task: Task,
   attempt: number,
+  marks: EffectMark[],
 ): NodeContext {
+  const checkpointId = current.id;
+  const site = {
+    ledger: run.ctx.checkpointer.effects,
+    threadId: run.threadId,
+    checkpointId,
+    taskId: task.id,
+    node: task.node,
+    fence: run.writer.fence,
+    epochs: current.effectEpochs ?? {},
+    inflight: run.inflight,
+    marks,
+  };
   return {
     threadId: run.threadId,
     checkpointId,
@@ -144,6 +174,7 @@ function nodeContext(
     metadata: run.options.metadata ?? {},
     idempotencyKey: `${run.threadId}/${task.id}`,
     emit: (data) => run.emit({ type: "custom", node: task.node, data }),
+    effect: (name, args, fn, policy) => runEffect(site, name, args, fn, policy),
     get store(): TenantStore {
       return tenantStore(run);
     },

@@ -28,6 +28,11 @@ export interface UpdateStateOptions {
   asNode?: string;
   metadata?: Record<string, unknown>;
   source?: "update" | "fork";
+  /**
+   * Effects (by name, or by key) to run anew on the new branch instead of reusing their recorded
+   * outcomes: calls of them after this checkpoint get new keys.
+   */
+  reexecute?: readonly string[];
 }
 
 /**
@@ -47,6 +52,10 @@ export async function updateState(
   const asNode = options.asNode;
   if (asNode !== undefined && asNode !== START && asNode !== END && !spec.nodes.has(asNode)) {
     throw new InvalidInputError(`asNode "${asNode}" is not a node of this graph`);
+  }
+  const reexecute = options.reexecute ?? [];
+  if (!Array.isArray(reexecute) || reexecute.some((n) => typeof n !== "string" || n === "")) {
+    throw new InvalidInputError("reexecute must be a list of effect names or keys");
   }
   const threads = threadsOf();
   // Only the head's id is needed (the new id sorts after it, and the write is a compare-and-set
@@ -82,7 +91,17 @@ export async function updateState(
     ...applied,
     next,
     joins: asNode === undefined ? current.joins : {},
-    metadata: { ...(options.metadata ?? {}), source, step, ...(asNode ? { asNode } : {}) },
+    effectEpochs:
+      reexecute.length === 0
+        ? undefined
+        : { ...current.effectEpochs, ...Object.fromEntries(reexecute.map((name) => [name, id])) },
+    metadata: {
+      ...(options.metadata ?? {}),
+      source,
+      step,
+      ...(asNode ? { asNode } : {}),
+      ...(reexecute.length > 0 ? { reexecute: [...reexecute] } : {}),
+    },
   });
   // Written against the stored (unmigrated) values, so channels a migration changed are
   // rewritten.

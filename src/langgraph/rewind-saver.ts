@@ -38,6 +38,7 @@ import { isKeyOfTenant, unscopeError } from "../checkpoint/thread-key.js";
 import { ConflictError, InvalidInputError } from "../errors.js";
 import type { JsonSerializer } from "../serde/serializer.js";
 import { planChannelWrite, rememberRead } from "./saver-appends.js";
+import { SaverEffects } from "./saver-effects.js";
 import {
   canonicalTime,
   discardedNodes,
@@ -110,6 +111,8 @@ export interface RewindSaverOptions extends Partial<AppendPolicy> {
 export class RewindSaver extends BaseCheckpointSaver {
   /** The wrapped storage (lazy setup, close); the saver reaches it through its door. */
   readonly checkpointer: Checkpointer;
+  /** Side effects that happen once per thread, recorded by the same storage (see {@link SaverEffects}). */
+  readonly effects: SaverEffects;
   readonly #door: CheckpointDoor;
   readonly #codec: SaverCodec;
   /** The storage's memory of append chains (the checkpointer's); none when appends are off. */
@@ -134,6 +137,7 @@ export class RewindSaver extends BaseCheckpointSaver {
     const serializer = options.serializer
       ? registerLangChainClasses(options.serializer)
       : createLangGraphSerializer();
+    this.effects = new SaverEffects(this.#door, serializer);
     this.#codec = new CheckpointCodec(new LangGraphValueCodec(this.serde, serializer), options);
     this.#refuseStale = options.refuseStaleWrites ?? true;
   }

@@ -78,6 +78,25 @@ async function conflictRules(ctx: CaseContext): Promise<void> {
   ]);
 }
 
+async function repeatedInBatch(ctx: CaseContext): Promise<void> {
+  const threadId = ctx.thread("repeat");
+  const [id] = ids(1);
+  await putFull(ctx, threadId, id!, { x: 1 });
+  const key = { threadId, checkpointId: id! };
+  // LangGraph sends a task's resume values again with each answer, in one batch.
+  await ctx.checkpointer.putWrites(key, [
+    write("", "task", -4, ["yes"]),
+    write("", "task", 0, "first"),
+    write("", "task", -4, ["yes", "done"]),
+    write("", "task", 0, "second"),
+  ]);
+  const { pendingWrites } = await mustGet(ctx, threadId, id);
+  expect(pendingWrites.map((w) => [w.idx, w.value])).toEqual([
+    [-4, ["yes", "done"]],
+    [0, "first"],
+  ]);
+}
+
 async function attached(ctx: CaseContext): Promise<void> {
   const threadId = ctx.thread("attach");
   const other = ctx.thread("attach-other");
@@ -120,5 +139,9 @@ async function attached(ctx: CaseContext): Promise<void> {
 export const writeCases: readonly ConformanceCase[] = [
   { name: "pending writes come back sorted by taskPath, taskId, idx", run: sorted },
   { name: "regular writes are insert-or-ignore, special writes are upserted", run: conflictRules },
+  {
+    name: "a write repeated in one batch is kept as two batches would keep it",
+    run: repeatedInBatch,
+  },
   { name: "writes attach to their own thread, namespace and checkpoint", run: attached },
 ];

@@ -8,7 +8,10 @@
 import type { CheckpointBackend } from "../checkpoint/checkpoint-backend.js";
 import { createCheckpointer } from "../checkpoint/checkpointer.js";
 import { contractCases } from "./checkpoint-cases-contracts.js";
+import { effectGuardCases } from "./checkpoint-cases-effect-guards.js";
+import { effectCases } from "./checkpoint-cases-effects.js";
 import { queryCases } from "./checkpoint-cases-queries.js";
+import { retentionCases } from "./checkpoint-cases-retention.js";
 import { safetyCases } from "./checkpoint-cases-safety.js";
 import { valueCases } from "./checkpoint-cases-values.js";
 import { writeCases } from "./checkpoint-cases-writes.js";
@@ -41,6 +44,9 @@ export const checkpointConformanceCases: Readonly<Record<string, readonly Confor
   queries: queryCases,
   safety: safetyCases,
   "seam contracts": contractCases,
+  "effect ledger": effectCases,
+  "effect ledger guards": effectGuardCases,
+  retention: retentionCases,
 };
 
 /**

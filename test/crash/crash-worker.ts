@@ -103,8 +103,32 @@ class ObservedBackend implements CheckpointBackend {
   releaseLease(...args: Parameters<CheckpointBackend["releaseLease"]>) {
     return this.#inner.releaseLease(...args);
   }
+  beginEffect(...args: Parameters<CheckpointBackend["beginEffect"]>) {
+    return this.#inner.beginEffect(...args);
+  }
+  finishEffect(...args: Parameters<CheckpointBackend["finishEffect"]>) {
+    return this.#inner.finishEffect(...args);
+  }
+  listEffects(...args: Parameters<CheckpointBackend["listEffects"]>) {
+    return this.#inner.listEffects(...args);
+  }
   close() {
     return this.#inner.close();
+  }
+  listThreads(query: Parameters<CheckpointBackend["listThreads"]>[0]) {
+    return this.#inner.listThreads(query);
+  }
+  footprint(threadId: string) {
+    return this.#inner.footprint(threadId);
+  }
+  pruneCheckpoints(batch: Parameters<CheckpointBackend["pruneCheckpoints"]>[0]) {
+    return this.#inner.pruneCheckpoints(batch);
+  }
+  setPin(threadId: string, checkpointId: string, pinned: boolean) {
+    return this.#inner.setPin(threadId, checkpointId, pinned);
+  }
+  reclaimSpace() {
+    return this.#inner.reclaimSpace();
   }
 }
 

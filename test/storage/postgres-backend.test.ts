@@ -6,14 +6,20 @@ import {
   MemoryBackend,
   ThreadDeletedError,
 } from "../../src/index.js";
-import { adminPool, freshSchema, newPool, requireConcurrentSessions } from "../support/postgres.js";
+import {
+  adminPool,
+  freshSchema,
+  requireConcurrentSessions,
+  testPool,
+  waitForLockWaiters,
+} from "../support/postgres.js";
 import { legacySchemaAt } from "../support/postgres-legacy-schema.js";
 
 describe("PostgreSQL backend", () => {
   it("ten backends starting at once on separate pools migrate exactly once, none fails", async (context) => {
     requireConcurrentSessions(context);
     const schema = freshSchema();
-    const backends = Array.from({ length: 10 }, () => new PostgresBackend(newPool(), { schema }));
+    const backends = Array.from({ length: 10 }, () => new PostgresBackend(testPool(), { schema }));
     const results = await Promise.allSettled(backends.map((b) => b.setup()));
     expect(results.filter((r) => r.status === "rejected")).toEqual([]);
     const { rows } = await adminPool().query(`SELECT version FROM "${schema}".rewind_migrations`);
@@ -27,7 +33,7 @@ describe("PostgreSQL backend", () => {
     try {
       await other.query("BEGIN");
       await other.query(`CREATE SCHEMA "${schema}"`);
-      const setup = new PostgresBackend(newPool(), { schema }).setup();
+      const setup = new PostgresBackend(testPool(), { schema }).setup();
       await waitForLockWaiters(schema, 1);
       await other.query("COMMIT");
       await setup;
@@ -42,7 +48,7 @@ describe("PostgreSQL backend", () => {
     requireConcurrentSessions(context);
     const schema = freshSchema();
     const writers = Array.from({ length: 8 }, () =>
-      createCheckpointer(new PostgresBackend(newPool(), { schema })),
+      createCheckpointer(new PostgresBackend(testPool(), { schema })),
     );
     await writers[0]!.ready();
     const results = await Promise.allSettled(
@@ -78,8 +84,8 @@ describe("PostgreSQL backend", () => {
   it("a write that commits while a delete waits for the thread is deleted too, never resurrected", async (context) => {
     requireConcurrentSessions(context);
     const schema = freshSchema();
-    const writer = createCheckpointer(new PostgresBackend(newPool(), { schema }));
-    const deleter = createCheckpointer(new PostgresBackend(newPool(), { schema }));
+    const writer = createCheckpointer(new PostgresBackend(testPool(), { schema }));
+    const deleter = createCheckpointer(new PostgresBackend(testPool(), { schema }));
     await writer.put(step("t", "cp-1", 1), { expectedHead: null });
     // Hold the thread row so the write queues first and the delete behind it, deterministically.
     const holder = await adminPool().connect();
@@ -117,7 +123,7 @@ describe("PostgreSQL backend", () => {
          ARRAY['x'], ARRAY['v1'], ARRAY[0]::smallint[], ARRAY[NULL]::text[], ARRAY[0], ARRAY['json'],
          ARRAY[convert_to('41', 'UTF8')])`,
     );
-    const checkpointer = createCheckpointer(new PostgresBackend(newPool(), { schema }));
+    const checkpointer = createCheckpointer(new PostgresBackend(testPool(), { schema }));
     const old = await checkpointer.get("t");
     expect(old?.checkpoint.values).toEqual({ x: 41 });
     expect(old?.checkpoint.metadata).toEqual({ source: "input", step: -1 });
@@ -139,7 +145,7 @@ describe("PostgreSQL backend", () => {
     await admin.query(
       `SELECT * FROM "${schema}".rewind_acquire_lease('t', 'old-owner', 600000, false, NULL, false, NULL, NULL, NULL)`,
     );
-    const checkpointer = createCheckpointer(new PostgresBackend(newPool(), { schema }));
+    const checkpointer = createCheckpointer(new PostgresBackend(testPool(), { schema }));
     expect((await checkpointer.get("t"))?.checkpoint.values).toEqual({ x: 41 });
     expect(await checkpointer.readLease("t")).toMatchObject({
       owner: "old-owner",
@@ -159,7 +165,7 @@ describe("PostgreSQL backend", () => {
 
   it("metadata with NUL and lone surrogates (which jsonb refuses) round-trips and filters exactly", async () => {
     const checkpointer = createCheckpointer(
-      new PostgresBackend(newPool(), { schema: freshSchema() }),
+      new PostgresBackend(testPool(), { schema: freshSchema() }),
     );
     const notes = ["a\u0000b", "a\\u0000b", "x\ud800", "\ud83d\ude00"];
     for (const [i, note] of notes.entries()) {
@@ -181,7 +187,7 @@ describe("PostgreSQL backend", () => {
 
   it("lists in the memory backend's order for every query shape, across tiny pages", async () => {
     const postgres = createCheckpointer(
-      new PostgresBackend(newPool(), { schema: freshSchema(), pageSize: 3 }),
+      new PostgresBackend(testPool(), { schema: freshSchema(), pageSize: 3 }),
     );
     const memory = createCheckpointer(new MemoryBackend());
     let n = 0;
@@ -226,7 +232,7 @@ describe("PostgreSQL backend", () => {
   it("prepares its statements once per connection, and keeps working when the session drops them", async () => {
     const schema = freshSchema();
     // One connection, so that the admin queries below see the backend's session.
-    const pool = newPool(1);
+    const pool = testPool(1);
     const checkpointer = createCheckpointer(new PostgresBackend(pool, { schema }));
     const prepared = async () =>
       (
@@ -261,7 +267,7 @@ describe("PostgreSQL backend", () => {
   });
 
   it("uses the caller's pool without closing it, and refuses a bad schema name", async () => {
-    const pool = newPool();
+    const pool = testPool();
     const checkpointer = createCheckpointer(new PostgresBackend(pool, { schema: freshSchema() }));
     await checkpointer.ready();
     await checkpointer.close();
@@ -285,14 +291,3 @@ function step(threadId: string, id: string, value: number) {
 }
 
 /** Resolves once `count` sessions wait on a lock in `schema` (how the tests order racing calls). */
-async function waitForLockWaiters(schema: string, count: number): Promise<void> {
-  for (;;) {
-    const { rows } = await adminPool().query(
-      `SELECT count(*)::int AS n FROM pg_stat_activity
-       WHERE wait_event_type = 'Lock' AND position($1 in query) > 0`,
-      [schema],
-    );
-    if (rows[0].n >= count) return;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}

@@ -13,7 +13,12 @@ import {
 } from "../../src/backends/postgres/index.js";
 import { createCheckpointer, LeaseLostError, MigrationError } from "../../src/index.js";
 import { checkpointStep } from "../support/checkpoints.js";
-import { adminPool, freshSchema, newPool, requireConcurrentSessions } from "../support/postgres.js";
+import {
+  adminPool,
+  freshSchema,
+  requireConcurrentSessions,
+  testPool,
+} from "../support/postgres.js";
 import { legacySchemaAt } from "../support/postgres-legacy-schema.js";
 
 const DEFINED = POSTGRES_FUNCTIONS.map((fn) => fn.name).sort();
@@ -45,7 +50,7 @@ describe("PostgreSQL stored functions", () => {
     "a schema left at version %i, old function bodies and all, ends with exactly the current functions, which behave as such",
     async (version) => {
       const schema = await legacySchemaAt(version);
-      const checkpointer = createCheckpointer(new PostgresBackend(newPool(), { schema }));
+      const checkpointer = createCheckpointer(new PostgresBackend(testPool(), { schema }));
       await checkpointer.ready();
       // One definition per function: no old overload, no retired helper left behind.
       const names = (await functionsIn(schema)).map((f) => f.slice(0, f.indexOf("(")));
@@ -92,10 +97,10 @@ describe("PostgreSQL stored functions", () => {
   it("leaves unchanged definitions alone, and applies a changed one at the next start, once, with many starting together", async (context) => {
     requireConcurrentSessions(context);
     const schema = freshSchema();
-    await new PostgresBackend(newPool(), { schema }).setup();
+    await new PostgresBackend(testPool(), { schema }).setup();
     const before = await catalogVersions(schema);
     expect(Object.keys(before).sort()).toEqual(DEFINED);
-    await new PostgresBackend(newPool(), { schema }).setup();
+    await new PostgresBackend(testPool(), { schema }).setup();
     expect(await catalogVersions(schema)).toEqual(before);
 
     // What an older Rewind's definition looks like to a newer one: another body, another digest.
@@ -107,7 +112,7 @@ describe("PostgreSQL stored functions", () => {
        ) RETURNS TEXT LANGUAGE sql AS $fn$ SELECT 'ok' $fn$;
        UPDATE "${schema}".rewind_functions SET digest = 'older' WHERE name = 'rewind_put_writes'`,
     );
-    const backends = Array.from({ length: 4 }, () => new PostgresBackend(newPool(), { schema }));
+    const backends = Array.from({ length: 4 }, () => new PostgresBackend(testPool(), { schema }));
     const started = await Promise.allSettled(backends.map((b) => b.setup()));
     expect(started.filter((r) => r.status === "rejected")).toEqual([]);
     const after = await catalogVersions(schema);
@@ -126,7 +131,7 @@ describe("PostgreSQL stored functions", () => {
 
   it("a definition that PostgreSQL cannot replace (another result type) fails the migration, which changes nothing", async () => {
     const schema = freshSchema();
-    const client = new PostgresClient(newPool(), {}, "test");
+    const client = new PostgresClient(testPool(), {}, "test");
     const spec = (result: string) => ({
       table: "test_migrations",
       lockKey: (name: string) => `test:${name}`,

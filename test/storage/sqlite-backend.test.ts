@@ -68,9 +68,9 @@ describe("SQLite migrations", () => {
     db.close();
   });
 
-  it("upgrade a database at version 3 (leases) to 4 (quarantine), keeping its checkpoints and lease", async () => {
+  it("upgrade a database at version 3 (leases) to the latest (quarantine, effect ledger, pins), keeping its checkpoints and lease", async () => {
     // Rows and a lease as version 3 wrote them (no checksums), then the schema as it was then:
-    // version 4 only adds the quarantine table.
+    // version 4 only adds the quarantine table, version 5 the effect ledger, 6 the pins.
     const old = new SqliteBackend(file);
     await old.setup();
     await old.putCheckpoint({
@@ -98,7 +98,9 @@ describe("SQLite migrations", () => {
     await old.acquireLease({ threadId: "t", owner: "old-owner", ttlMs: 600_000 });
     await old.close();
     const db = new Database(file);
-    db.exec("DROP TABLE rewind_quarantine; DELETE FROM rewind_migrations WHERE version = 4");
+    db.exec(
+      "DROP TABLE rewind_quarantine; DROP TABLE rewind_effects; DROP TABLE rewind_pins; DELETE FROM rewind_migrations WHERE version >= 4",
+    );
     db.close();
     const checkpointer = createSqliteCheckpointer(file);
     expect((await checkpointer.get("t"))?.checkpoint.values).toEqual({ x: 41 });
@@ -112,7 +114,9 @@ describe("SQLite migrations", () => {
     expect(await checkpointer.get("t")).toBeUndefined();
     await checkpointer.close();
     const after = new Database(file);
-    expect(count(after, "SELECT max(version) AS n FROM rewind_migrations")).toBe(4);
+    expect(count(after, "SELECT max(version) AS n FROM rewind_migrations")).toBe(
+      SQLITE_SCHEMA_VERSION,
+    );
     after.close();
   });
 

@@ -9,6 +9,9 @@
  *   sqlite-process-worker <db> hold <threadId> <ms>
  *     inside its own BEGIN IMMEDIATE transaction, put a checkpoint on an empty thread, print
  *     {"locked": id}, keep the write lock for `ms`, then commit
+ *   sqlite-process-worker <db> effects <threadId> <keys> <startAtMs> <label>
+ *     from `startAtMs` on: record an intent of effects k0..k<keys-1>, then an outcome of each
+ *     at attempt 1; print the keys whose intent and whose outcome this process recorded
  */
 import Database from "better-sqlite3";
 import { newCheckpointId } from "../../src/backend.js";
@@ -97,6 +100,50 @@ async function main(): Promise<unknown> {
       const outcomes = [await putOnHead(label!, 0, true)];
       for (let n = 1; n <= Number(rounds); n++) outcomes.push(await putOnHead(label!, n));
       return { won: outcomes.filter((o) => o === "won").length, outcomes };
+    }
+    case "effects": {
+      const [keys, startAt, label] = rest;
+      const door = checkpointer.door;
+      await door.ready();
+      while (Date.now() < Number(startAt)) {
+        // Spin, so that both processes reach the ledger in the same millisecond.
+      }
+      const began: string[] = [];
+      const finished: string[] = [];
+      const at = new Date().toISOString();
+      for (let n = 0; n < Number(keys); n++) {
+        const effect = {
+          threadId: threadId!,
+          key: `k${n}`,
+          name: "charge",
+          args: JSON.stringify({ n }),
+          status: "started" as const,
+          outcome: null,
+          ns: "",
+          checkpointId: "cp",
+          taskId: label!,
+          node: "pay",
+          attempt: 1,
+          token: 0,
+          startedAt: at,
+          finishedAt: null,
+        };
+        if ((await door.beginEffect({ effect })).recorded) began.push(effect.key);
+      }
+      for (let n = 0; n < Number(keys); n++) {
+        const outcome = JSON.stringify(label);
+        const done = await door.finishEffect({
+          threadId: threadId!,
+          key: `k${n}`,
+          attempt: 1,
+          status: "done",
+          outcome,
+          token: 0,
+          finishedAt: new Date().toISOString(),
+        });
+        if (done?.recorded) finished.push(`k${n}`);
+      }
+      return { began, finished };
     }
   }
   throw new Error(`unknown mode ${mode}`);

@@ -72,4 +72,32 @@ describe("SQLite shared by separate OS processes", () => {
       await reader.close();
     }
   });
+
+  it("racing effect intents and outcomes from two processes: each key records exactly one of each", async () => {
+    const checkpointer = createSqliteCheckpointer(db);
+    await checkpointer.ready();
+    const startAt = String(Date.now() + 2500);
+    const keys = 30;
+    const [a, b] = await Promise.all([
+      worker(db, "effects", "ledger", String(keys), startAt, "a"),
+      worker(db, "effects", "ledger", String(keys), startAt, "b"),
+    ]);
+    const all = (field: "began" | "finished") => [...a[field], ...b[field]].sort();
+    const expected = Array.from({ length: keys }, (_, n) => `k${n}`).sort();
+    expect(all("began")).toEqual(expected);
+    expect(all("finished")).toEqual(expected);
+    try {
+      const ledger = await checkpointer.door.listEffects("ledger");
+      expect(ledger).toHaveLength(keys);
+      for (const effect of ledger) {
+        // The intent's recorder is the one named in the entry; the outcome's is the first to finish.
+        const recorder = a.began.includes(effect.key) ? "a" : "b";
+        expect(effect).toMatchObject({ status: "done", attempt: 1, taskId: recorder });
+        const finisher = a.finished.includes(effect.key) ? "a" : "b";
+        expect(effect.outcome).toBe(JSON.stringify(finisher));
+      }
+    } finally {
+      await checkpointer.close();
+    }
+  });
 });

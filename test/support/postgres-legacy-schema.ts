@@ -1,5 +1,5 @@
 /**
- * The PostgreSQL checkpoint schema exactly as Rewind released it at versions 1 to 4, when each
+ * The PostgreSQL checkpoint schema exactly as Rewind released it at versions 1 to 6, when each
  * numbered migration still created its stored functions whole. Frozen here (never edit it) so
  * upgrade tests can build a schema an older Rewind left behind, old function bodies included.
  */
@@ -24,7 +24,7 @@ export async function legacySchemaAt(version: number): Promise<string> {
   return schema;
 }
 
-/** Versions 1 to 4, oldest first; `s` is the quoted schema name. */
+/** Versions 1 to 6, oldest first; `s` is the quoted schema name. */
 export const LEGACY_POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
   (s) => `
   CREATE TABLE ${s}.rewind_threads (
@@ -296,5 +296,147 @@ export const LEGACY_POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
   BEGIN
     PERFORM ${s}.rewind_delete_thread_rows(p_thread);
     DELETE FROM ${s}.rewind_quarantine WHERE thread_id = p_thread;
+  END $fn$;`,
+  // 5: the effect ledger (see postgres-effects.ts). Its functions form one block: the gate (the
+  // tombstone and fence checks of every write, under a share lock on the thread row), an intent
+  // and an outcome, each one round trip. A thread's delete clears the ledger too.
+  (s) => `
+  CREATE TABLE ${s}.rewind_effects (
+    thread_id TEXT NOT NULL,
+    key TEXT COLLATE "C" NOT NULL,
+    name TEXT NOT NULL,
+    args TEXT NOT NULL,
+    status TEXT NOT NULL,
+    outcome TEXT,
+    ns TEXT NOT NULL,
+    checkpoint_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    node TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    token BIGINT NOT NULL,
+    started_at TEXT COLLATE "C" NOT NULL,
+    finished_at TEXT,
+    PRIMARY KEY (thread_id, key)
+  );
+  CREATE FUNCTION ${s}.rewind_effect_gate(p_thread TEXT, p_fence BIGINT) RETURNS TEXT
+  LANGUAGE plpgsql AS $fn$
+  DECLARE t RECORD;
+  BEGIN
+    INSERT INTO ${s}.rewind_threads (thread_id) VALUES (p_thread) ON CONFLICT DO NOTHING;
+    SELECT deleted, lease_token, lease_expires_at INTO t FROM ${s}.rewind_threads
+      WHERE thread_id = p_thread FOR SHARE;
+    IF t.deleted THEN RETURN 'deleted'; END IF;
+    IF p_fence IS NOT NULL AND (t.lease_token <> p_fence OR t.lease_expires_at IS NULL
+        OR t.lease_expires_at <= (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT) THEN
+      RETURN 'lease';
+    END IF;
+    RETURN 'ok';
+  END $fn$;
+  -- Inserts the intent, or with p_retake takes a 'started' entry again; a racing insert of the
+  -- same key waits for the first to commit, then reads the entry back (recorded = false).
+  CREATE FUNCTION ${s}.rewind_begin_effect(
+    p_thread TEXT, p_key TEXT, p_name TEXT, p_args TEXT, p_ns TEXT, p_checkpoint TEXT,
+    p_task TEXT, p_node TEXT, p_attempt INTEGER, p_token BIGINT, p_started TEXT,
+    p_retake BOOLEAN, p_fence BIGINT
+  ) RETURNS TABLE (gate TEXT, recorded BOOLEAN, entry ${s}.rewind_effects)
+  LANGUAGE plpgsql AS $fn$
+  DECLARE g TEXT := ${s}.rewind_effect_gate(p_thread, p_fence); r ${s}.rewind_effects;
+  BEGIN
+    IF g <> 'ok' THEN RETURN QUERY SELECT g, false, NULL::${s}.rewind_effects; RETURN; END IF;
+    INSERT INTO ${s}.rewind_effects AS x (thread_id, key, name, args, status, outcome, ns,
+        checkpoint_id, task_id, node, attempt, token, started_at, finished_at)
+      VALUES (p_thread, p_key, p_name, p_args, 'started', NULL, p_ns, p_checkpoint, p_task,
+        p_node, p_attempt, p_token, p_started, NULL)
+      ON CONFLICT (thread_id, key) DO UPDATE SET attempt = x.attempt + 1,
+        token = EXCLUDED.token, started_at = EXCLUDED.started_at, ns = EXCLUDED.ns,
+        checkpoint_id = EXCLUDED.checkpoint_id, task_id = EXCLUDED.task_id, node = EXCLUDED.node
+      WHERE p_retake AND x.status = 'started'
+      RETURNING x.* INTO r;
+    IF FOUND THEN RETURN QUERY SELECT g, true, r; RETURN; END IF;
+    SELECT x.* INTO r FROM ${s}.rewind_effects x WHERE x.thread_id = p_thread AND x.key = p_key;
+    RETURN QUERY SELECT g, false, r;
+  END $fn$;
+  -- Records the outcome only while the entry is 'started' at p_attempt (the first one wins);
+  -- entry is all NULL when the thread has no entry of p_key.
+  CREATE FUNCTION ${s}.rewind_finish_effect(
+    p_thread TEXT, p_key TEXT, p_attempt INTEGER, p_status TEXT, p_outcome TEXT,
+    p_token BIGINT, p_finished TEXT, p_fence BIGINT
+  ) RETURNS TABLE (gate TEXT, recorded BOOLEAN, entry ${s}.rewind_effects)
+  LANGUAGE plpgsql AS $fn$
+  DECLARE g TEXT := ${s}.rewind_effect_gate(p_thread, p_fence); r ${s}.rewind_effects;
+  BEGIN
+    IF g <> 'ok' THEN RETURN QUERY SELECT g, false, NULL::${s}.rewind_effects; RETURN; END IF;
+    UPDATE ${s}.rewind_effects x SET status = p_status, outcome = p_outcome, token = p_token,
+        finished_at = p_finished
+      WHERE x.thread_id = p_thread AND x.key = p_key AND x.status = 'started'
+        AND x.attempt = p_attempt
+      RETURNING x.* INTO r;
+    IF FOUND THEN RETURN QUERY SELECT g, true, r; RETURN; END IF;
+    SELECT x.* INTO r FROM ${s}.rewind_effects x WHERE x.thread_id = p_thread AND x.key = p_key;
+    RETURN QUERY SELECT g, false, r;
+  END $fn$;
+  CREATE OR REPLACE FUNCTION ${s}.rewind_delete_thread(p_thread TEXT) RETURNS VOID
+  LANGUAGE plpgsql AS $fn$
+  BEGIN
+    PERFORM ${s}.rewind_delete_thread_rows(p_thread);
+    DELETE FROM ${s}.rewind_quarantine WHERE thread_id = p_thread;
+    DELETE FROM ${s}.rewind_effects WHERE thread_id = p_thread;
+  END $fn$;`,
+  // 6: retention. Pinned checkpoints (no prune deletes them; a thread's delete clears them), and
+  // one prune batch as one call: under the thread row's lock it checks that no listed
+  // checkpoint is a head, pinned, a branch head or a fork point, then writes the rebased values
+  // and deletes checkpoints, their writes and the listed values (see postgres-retention.ts).
+  (s) => `
+  CREATE TABLE ${s}.rewind_pins (
+    thread_id TEXT NOT NULL,
+    checkpoint_id TEXT NOT NULL,
+    pinned_at BIGINT NOT NULL,
+    PRIMARY KEY (thread_id, checkpoint_id)
+  );
+  CREATE OR REPLACE FUNCTION ${s}.rewind_delete_thread(p_thread TEXT) RETURNS VOID LANGUAGE plpgsql AS $fn$
+  BEGIN
+    PERFORM ${s}.rewind_delete_thread_rows(p_thread);
+    DELETE FROM ${s}.rewind_quarantine WHERE thread_id = p_thread;
+    DELETE FROM ${s}.rewind_effects WHERE thread_id = p_thread;
+    DELETE FROM ${s}.rewind_pins WHERE thread_id = p_thread;
+  END $fn$;
+  CREATE FUNCTION ${s}.rewind_prune_checkpoints(
+    p_thread TEXT, p_ns TEXT, p_ids TEXT[], p_channels TEXT[], p_versions TEXT[],
+    p_rchannels TEXT[], p_rversions TEXT[], p_rtags TEXT[], p_rvalues BYTEA[]
+  ) RETURNS TEXT LANGUAGE plpgsql AS $fn$
+  DECLARE t RECORD; h TEXT; bad RECORD; nc INTEGER; nb INTEGER; nw INTEGER;
+  BEGIN
+    SELECT deleted INTO t FROM ${s}.rewind_threads WHERE thread_id = p_thread FOR UPDATE;
+    IF NOT FOUND THEN RETURN 'ok:0:0:0'; END IF;
+    IF t.deleted THEN RETURN 'deleted'; END IF;
+    SELECT head_id INTO h FROM ${s}.rewind_heads WHERE thread_id = p_thread AND ns = p_ns;
+    WITH kids AS (
+      SELECT k.parent_id, count(*) AS n FROM ${s}.rewind_checkpoints k
+      WHERE k.thread_id = p_thread AND k.ns = p_ns AND k.parent_id = ANY (p_ids)
+      GROUP BY k.parent_id)
+    SELECT c.id, CASE WHEN c.id = h THEN 'head'
+        WHEN EXISTS (SELECT 1 FROM ${s}.rewind_pins p WHERE p.thread_id = p_thread AND p.checkpoint_id = c.id) THEN 'pinned'
+        WHEN coalesce(kids.n, 0) = 0 THEN 'leaf'
+        ELSE 'fork' END AS why
+      INTO bad
+      FROM ${s}.rewind_checkpoints c LEFT JOIN kids ON kids.parent_id = c.id
+      WHERE c.thread_id = p_thread AND c.ns = p_ns AND c.id = ANY (p_ids)
+        AND (c.id = h OR coalesce(kids.n, 0) <> 1 OR EXISTS (SELECT 1 FROM ${s}.rewind_pins p
+          WHERE p.thread_id = p_thread AND p.checkpoint_id = c.id))
+      ORDER BY c.id LIMIT 1;
+    IF FOUND THEN RETURN 'conflict:' || bad.why || ':' || bad.id; END IF;
+    INSERT INTO ${s}.rewind_blobs (thread_id, ns, channel, version, kind, prev_version, depth, tag, value)
+      SELECT p_thread, p_ns, r.channel, r.version, 0, NULL, 0, r.tag, r.value
+      FROM unnest(p_rchannels, p_rversions, p_rtags, p_rvalues) AS r (channel, version, tag, value)
+      ON CONFLICT (thread_id, ns, channel, version) DO UPDATE SET kind = 0, prev_version = NULL,
+        depth = 0, tag = EXCLUDED.tag, value = EXCLUDED.value;
+    DELETE FROM ${s}.rewind_writes WHERE thread_id = p_thread AND ns = p_ns AND checkpoint_id = ANY (p_ids);
+    GET DIAGNOSTICS nw = ROW_COUNT;
+    DELETE FROM ${s}.rewind_checkpoints WHERE thread_id = p_thread AND ns = p_ns AND id = ANY (p_ids);
+    GET DIAGNOSTICS nc = ROW_COUNT;
+    DELETE FROM ${s}.rewind_blobs b USING unnest(p_channels, p_versions) AS d (channel, version)
+      WHERE b.thread_id = p_thread AND b.ns = p_ns AND b.channel = d.channel AND b.version = d.version;
+    GET DIAGNOSTICS nb = ROW_COUNT;
+    RETURN 'ok:' || nc || ':' || nb || ':' || nw;
   END $fn$;`,
 ];

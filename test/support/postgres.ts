@@ -35,8 +35,8 @@ export function freshSchema(prefix = "rewind_test"): string {
   return schema;
 }
 
-/** A pool of its own (as another process would have), ended when the test file ends. */
-export function newPool(max = 2): pg.Pool {
+/** A pool of its own (as a separate process has), of `max` connections, ended after the file's tests. */
+export function testPool(max = 2): pg.Pool {
   const pool = new pg.Pool({ connectionString: PG_URL, max });
   pools.push(pool);
   return pool;
@@ -53,4 +53,17 @@ export function requireConcurrentSessions(context: {
   skip(condition: boolean, note?: string): void;
 }) {
   context.skip(PG_SERIAL_ONLY !== "", PG_SERIAL_ONLY);
+}
+
+/** Waits until `count` sessions whose query names `schema` wait for a lock. */
+export async function waitForLockWaiters(schema: string, count: number): Promise<void> {
+  for (;;) {
+    const { rows } = await adminPool().query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+       WHERE wait_event_type = 'Lock' AND position($1 in query) > 0`,
+      [schema],
+    );
+    if (rows[0].n >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }

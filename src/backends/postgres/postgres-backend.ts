@@ -4,21 +4,27 @@
  * writes, atomically. A read is one round trip per checkpoint, `list` one per page (keyset).
  */
 
-import { compareWrites } from "../../checkpoint/blob-chain.js";
 import type {
   CheckpointBackend,
   CheckpointKey,
   CheckpointPut,
   CheckpointQuery,
+  EffectIntent,
+  EffectOutcome,
   Lease,
   LeaseFence,
   LeaseRequest,
   LoadedCheckpoint,
+  PruneBatch,
+  PruneBatchResult,
   QuarantinedCheckpoint,
   QuarantineRequest,
-  StoredBlob,
-  StoredCheckpoint,
+  SpaceReport,
+  StoredEffect,
   StoredWrite,
+  ThreadFootprint,
+  ThreadQuery,
+  ThreadSummary,
 } from "../../checkpoint/checkpoint-backend.js";
 import { metadataMatches } from "../../checkpoint/metadata-filter.js";
 import {
@@ -27,16 +33,23 @@ import {
   LeaseLostError,
   ThreadDeletedError,
 } from "../../errors.js";
+import { assemble } from "./postgres-assemble.js";
 import {
   POSTGRES_DEFAULTS,
   PostgresClient,
   type PostgresClientOptions,
   quoteSchema,
 } from "./postgres-client.js";
+import {
+  beginEffectPostgres,
+  finishEffectPostgres,
+  listEffectsPostgres,
+} from "./postgres-effects.js";
 import { jsonbSafe } from "./postgres-metadata.js";
 import { POSTGRES_CHECKPOINT_SCHEMA } from "./postgres-migrations.js";
 import { listQuarantinedPostgres, quarantinePostgres } from "./postgres-quarantine.js";
 import { loadQuery, type PageCursor, pageQuery } from "./postgres-queries.js";
+import { PostgresRetention } from "./postgres-retention.js";
 import type { PgPoolLike } from "./postgres-types.js";
 
 /** Options of {@link PostgresBackend}: the connection settings, and the listing page size. */
@@ -49,7 +62,6 @@ export interface PostgresBackendOptions extends PostgresClientOptions {
 }
 
 const KINDS = { full: 0, append: 1, empty: 2 } as const;
-const KIND_NAMES = ["full", "append", "empty"] as const;
 
 /**
  * PostgreSQL implementation of {@link CheckpointBackend}, on the shared {@link PostgresClient}.
@@ -64,6 +76,7 @@ export class PostgresBackend implements CheckpointBackend {
   // Built once: the same string each call keeps its cached hash for the statement-name lookup.
   readonly #loadLatest: string;
   readonly #loadById: string;
+  readonly #retention: PostgresRetention;
 
   /** `database`: a connection string (Rewind opens and closes the pool) or your `pg.Pool` (left open). */
   constructor(database: string | PgPoolLike, options: PostgresBackendOptions = {}) {
@@ -73,6 +86,10 @@ export class PostgresBackend implements CheckpointBackend {
     this.#pageSize = options.pageSize ?? 100;
     this.#loadLatest = loadQuery(this.#quoted, false);
     this.#loadById = loadQuery(this.#quoted, true);
+    this.#retention = new PostgresRetention(
+      (t, v, named) => this.#query(t, v, named),
+      this.#quoted,
+    );
   }
 
   async setup(): Promise<void> {
@@ -272,6 +289,41 @@ export class PostgresBackend implements CheckpointBackend {
     return listQuarantinedPostgres((t, v) => this.#query(t, v), this.#quoted, threadId);
   }
 
+  beginEffect(intent: EffectIntent): Promise<{ effect: StoredEffect; recorded: boolean }> {
+    return beginEffectPostgres((t, v) => this.#query(t, v), this.#quoted, intent);
+  }
+
+  finishEffect(
+    outcome: EffectOutcome,
+  ): Promise<{ effect: StoredEffect; recorded: boolean } | undefined> {
+    return finishEffectPostgres((t, v) => this.#query(t, v), this.#quoted, outcome);
+  }
+
+  listEffects(threadId: string, keys?: readonly string[]): Promise<StoredEffect[]> {
+    return listEffectsPostgres((t, v) => this.#query(t, v), this.#quoted, threadId, keys);
+  }
+
+  listThreads(query: ThreadQuery): Promise<ThreadSummary[]> {
+    return this.#retention.listThreads(query);
+  }
+
+  footprint(threadId: string): Promise<ThreadFootprint | undefined> {
+    return this.#retention.footprint(threadId);
+  }
+
+  pruneCheckpoints(batch: PruneBatch): Promise<PruneBatchResult> {
+    return this.#retention.prune(batch);
+  }
+
+  setPin(threadId: string, checkpointId: string, pinned: boolean): Promise<void> {
+    return this.#retention.setPin(threadId, checkpointId, pinned);
+  }
+
+  /** Plain `VACUUM` of the checkpoint tables (see `PostgresRetention.reclaimSpace`). */
+  reclaimSpace(): Promise<SpaceReport> {
+    return this.#retention.reclaimSpace();
+  }
+
   /** Ends the pool if Rewind opened it; your pool is left open. */
   async close(): Promise<void> {
     await this.#client.close();
@@ -302,84 +354,4 @@ export class PostgresBackend implements CheckpointBackend {
       where,
     );
   }
-}
-
-function toCheckpoint(row: any): StoredCheckpoint {
-  return {
-    threadId: row.thread_id,
-    ns: row.ns,
-    id: row.id,
-    parentId: row.parent_id,
-    createdAt: row.created_at,
-    channelVersions: JSON.parse(row.versions),
-    metadata: row.metadata,
-    body: row.body,
-  };
-}
-
-interface Building {
-  checkpoint: StoredCheckpoint;
-  /** Set when a row of this checkpoint cannot be read; raised when the checkpoint is reached. */
-  damage?: CorruptionError;
-  chains: Record<string, { o: number; blob: StoredBlob }[]>;
-  writes: StoredWrite[];
-}
-
-/**
- * Builds checkpoints from the tagged rows of the read queries, in their rank order. A damaged
- * checkpoint comes back as its error, so the ones before it in a page still load.
- */
-function assemble(rows: any[]): (LoadedCheckpoint | CorruptionError)[] {
-  const byRank = new Map<number, Building>();
-  for (const r of rows) {
-    if (r.k === "c") byRank.set(r.rn, { checkpoint: toCheckpoint(r), chains: {}, writes: [] });
-  }
-  for (const r of rows) {
-    const into = byRank.get(r.rn);
-    if (!into || r.k === "c") continue;
-    if (r.k === "b") {
-      const list = into.chains[r.channel] ?? [];
-      into.chains[r.channel] = list;
-      const kind = KIND_NAMES[r.kind as 0 | 1 | 2];
-      if (kind === undefined) {
-        const { threadId, id } = into.checkpoint;
-        into.damage ??= new CorruptionError(
-          `checkpoint ${id} of thread "${threadId}" has a value of unknown kind ${r.kind} (channel "${r.channel}")`,
-          { threadId, checkpointId: id, channel: r.channel },
-        );
-        continue;
-      }
-      list.push({
-        o: r.o,
-        blob: {
-          channel: r.channel,
-          version: r.version,
-          kind,
-          prevVersion: r.prev_version,
-          depth: r.depth,
-          value: r.value === null ? null : { tag: r.tag, bytes: new Uint8Array(r.value) },
-        },
-      });
-    } else {
-      into.writes.push({
-        taskId: r.task_id,
-        taskPath: r.task_path,
-        idx: r.idx,
-        channel: r.channel,
-        value: { tag: r.tag, bytes: new Uint8Array(r.value) },
-      });
-    }
-  }
-  return [...byRank.keys()]
-    .sort((a, b) => a - b)
-    .map((rank) => {
-      const { checkpoint, chains, writes, damage } = byRank.get(rank)!;
-      if (damage) return damage;
-      const blobs: Record<string, StoredBlob[]> = {};
-      // Oldest first: the full (or empty) blob, then the appends after it.
-      for (const [channel, list] of Object.entries(chains)) {
-        blobs[channel] = list.sort((x, y) => y.o - x.o).map((x) => x.blob);
-      }
-      return { checkpoint, blobs, writes: writes.sort(compareWrites) };
-    });
 }

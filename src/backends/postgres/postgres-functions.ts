@@ -128,7 +128,8 @@ export const POSTGRES_FUNCTIONS: readonly PostgresFunction[] = [
   },
   {
     // The tombstone takes the thread row's lock first (waiting out any write holding it); each
-    // DELETE after it is a statement of its own, so it sees the rows that write committed.
+    // DELETE after it is a statement of its own, so it sees the rows that write committed. The
+    // thread's quarantine, effect ledger and pins go with it.
     name: "rewind_delete_thread",
     definition: (s) => `
   CREATE OR REPLACE FUNCTION ${s}.rewind_delete_thread(p_thread TEXT) RETURNS VOID LANGUAGE plpgsql AS $fn$
@@ -140,6 +141,8 @@ export const POSTGRES_FUNCTIONS: readonly PostgresFunction[] = [
     DELETE FROM ${s}.rewind_blobs WHERE thread_id = p_thread;
     DELETE FROM ${s}.rewind_writes WHERE thread_id = p_thread;
     DELETE FROM ${s}.rewind_quarantine WHERE thread_id = p_thread;
+    DELETE FROM ${s}.rewind_effects WHERE thread_id = p_thread;
+    DELETE FROM ${s}.rewind_pins WHERE thread_id = p_thread;
   END $fn$;`,
   },
   {
@@ -175,6 +178,116 @@ export const POSTGRES_FUNCTIONS: readonly PostgresFunction[] = [
       UPDATE ${s}.rewind_heads SET head_id = h WHERE thread_id = p_thread AND ns = p_ns;
     END IF;
     RETURN 'ok';
+  END $fn$;`,
+  },
+  {
+    // The effect ledger's gate (see postgres-effects.ts): the checks of every task write, under
+    // a share lock on the thread row, so an intent or outcome never lands on a deleted thread or
+    // under a lost lease.
+    name: "rewind_effect_gate",
+    definition: (s) => `
+  CREATE OR REPLACE FUNCTION ${s}.rewind_effect_gate(p_thread TEXT, p_fence BIGINT) RETURNS TEXT
+  LANGUAGE plpgsql AS $fn$
+  DECLARE t RECORD;
+  BEGIN${writeGuard(s, "FOR SHARE")}
+    RETURN 'ok';
+  END $fn$;`,
+  },
+  {
+    // Inserts the intent, or with p_retake takes a 'started' entry again; a racing insert of the
+    // same key waits for the first to commit, then reads the entry back (recorded = false).
+    name: "rewind_begin_effect",
+    definition: (s) => `
+  CREATE OR REPLACE FUNCTION ${s}.rewind_begin_effect(
+    p_thread TEXT, p_key TEXT, p_name TEXT, p_args TEXT, p_ns TEXT, p_checkpoint TEXT,
+    p_task TEXT, p_node TEXT, p_attempt INTEGER, p_token BIGINT, p_started TEXT,
+    p_retake BOOLEAN, p_fence BIGINT
+  ) RETURNS TABLE (gate TEXT, recorded BOOLEAN, entry ${s}.rewind_effects)
+  LANGUAGE plpgsql AS $fn$
+  DECLARE g TEXT := ${s}.rewind_effect_gate(p_thread, p_fence); r ${s}.rewind_effects;
+  BEGIN
+    IF g <> 'ok' THEN RETURN QUERY SELECT g, false, NULL::${s}.rewind_effects; RETURN; END IF;
+    INSERT INTO ${s}.rewind_effects AS x (thread_id, key, name, args, status, outcome, ns,
+        checkpoint_id, task_id, node, attempt, token, started_at, finished_at)
+      VALUES (p_thread, p_key, p_name, p_args, 'started', NULL, p_ns, p_checkpoint, p_task,
+        p_node, p_attempt, p_token, p_started, NULL)
+      ON CONFLICT (thread_id, key) DO UPDATE SET attempt = x.attempt + 1,
+        token = EXCLUDED.token, started_at = EXCLUDED.started_at, ns = EXCLUDED.ns,
+        checkpoint_id = EXCLUDED.checkpoint_id, task_id = EXCLUDED.task_id, node = EXCLUDED.node
+      WHERE p_retake AND x.status = 'started'
+      RETURNING x.* INTO r;
+    IF FOUND THEN RETURN QUERY SELECT g, true, r; RETURN; END IF;
+    SELECT x.* INTO r FROM ${s}.rewind_effects x WHERE x.thread_id = p_thread AND x.key = p_key;
+    RETURN QUERY SELECT g, false, r;
+  END $fn$;`,
+  },
+  {
+    // Records the outcome only while the entry is 'started' at p_attempt (the first one wins);
+    // entry is all NULL when the thread has no entry of p_key.
+    name: "rewind_finish_effect",
+    definition: (s) => `
+  CREATE OR REPLACE FUNCTION ${s}.rewind_finish_effect(
+    p_thread TEXT, p_key TEXT, p_attempt INTEGER, p_status TEXT, p_outcome TEXT,
+    p_token BIGINT, p_finished TEXT, p_fence BIGINT
+  ) RETURNS TABLE (gate TEXT, recorded BOOLEAN, entry ${s}.rewind_effects)
+  LANGUAGE plpgsql AS $fn$
+  DECLARE g TEXT := ${s}.rewind_effect_gate(p_thread, p_fence); r ${s}.rewind_effects;
+  BEGIN
+    IF g <> 'ok' THEN RETURN QUERY SELECT g, false, NULL::${s}.rewind_effects; RETURN; END IF;
+    UPDATE ${s}.rewind_effects x SET status = p_status, outcome = p_outcome, token = p_token,
+        finished_at = p_finished
+      WHERE x.thread_id = p_thread AND x.key = p_key AND x.status = 'started'
+        AND x.attempt = p_attempt
+      RETURNING x.* INTO r;
+    IF FOUND THEN RETURN QUERY SELECT g, true, r; RETURN; END IF;
+    SELECT x.* INTO r FROM ${s}.rewind_effects x WHERE x.thread_id = p_thread AND x.key = p_key;
+    RETURN QUERY SELECT g, false, r;
+  END $fn$;`,
+  },
+  {
+    // One prune batch as one call (see postgres-retention.ts): under the thread row's lock it
+    // checks that no listed checkpoint is a head, pinned, a branch head or a fork point, then
+    // writes the rebased values and deletes checkpoints, their writes and the listed values.
+    name: "rewind_prune_checkpoints",
+    definition: (s) => `
+  CREATE OR REPLACE FUNCTION ${s}.rewind_prune_checkpoints(
+    p_thread TEXT, p_ns TEXT, p_ids TEXT[], p_channels TEXT[], p_versions TEXT[],
+    p_rchannels TEXT[], p_rversions TEXT[], p_rtags TEXT[], p_rvalues BYTEA[]
+  ) RETURNS TEXT LANGUAGE plpgsql AS $fn$
+  DECLARE t RECORD; h TEXT; bad RECORD; nc INTEGER; nb INTEGER; nw INTEGER;
+  BEGIN
+    SELECT deleted INTO t FROM ${s}.rewind_threads WHERE thread_id = p_thread FOR UPDATE;
+    IF NOT FOUND THEN RETURN 'ok:0:0:0'; END IF;
+    IF t.deleted THEN RETURN 'deleted'; END IF;
+    SELECT head_id INTO h FROM ${s}.rewind_heads WHERE thread_id = p_thread AND ns = p_ns;
+    WITH kids AS (
+      SELECT k.parent_id, count(*) AS n FROM ${s}.rewind_checkpoints k
+      WHERE k.thread_id = p_thread AND k.ns = p_ns AND k.parent_id = ANY (p_ids)
+      GROUP BY k.parent_id)
+    SELECT c.id, CASE WHEN c.id = h THEN 'head'
+        WHEN EXISTS (SELECT 1 FROM ${s}.rewind_pins p WHERE p.thread_id = p_thread AND p.checkpoint_id = c.id) THEN 'pinned'
+        WHEN coalesce(kids.n, 0) = 0 THEN 'leaf'
+        ELSE 'fork' END AS why
+      INTO bad
+      FROM ${s}.rewind_checkpoints c LEFT JOIN kids ON kids.parent_id = c.id
+      WHERE c.thread_id = p_thread AND c.ns = p_ns AND c.id = ANY (p_ids)
+        AND (c.id = h OR coalesce(kids.n, 0) <> 1 OR EXISTS (SELECT 1 FROM ${s}.rewind_pins p
+          WHERE p.thread_id = p_thread AND p.checkpoint_id = c.id))
+      ORDER BY c.id LIMIT 1;
+    IF FOUND THEN RETURN 'conflict:' || bad.why || ':' || bad.id; END IF;
+    INSERT INTO ${s}.rewind_blobs (thread_id, ns, channel, version, kind, prev_version, depth, tag, value)
+      SELECT p_thread, p_ns, r.channel, r.version, 0, NULL, 0, r.tag, r.value
+      FROM unnest(p_rchannels, p_rversions, p_rtags, p_rvalues) AS r (channel, version, tag, value)
+      ON CONFLICT (thread_id, ns, channel, version) DO UPDATE SET kind = 0, prev_version = NULL,
+        depth = 0, tag = EXCLUDED.tag, value = EXCLUDED.value;
+    DELETE FROM ${s}.rewind_writes WHERE thread_id = p_thread AND ns = p_ns AND checkpoint_id = ANY (p_ids);
+    GET DIAGNOSTICS nw = ROW_COUNT;
+    DELETE FROM ${s}.rewind_checkpoints WHERE thread_id = p_thread AND ns = p_ns AND id = ANY (p_ids);
+    GET DIAGNOSTICS nc = ROW_COUNT;
+    DELETE FROM ${s}.rewind_blobs b USING unnest(p_channels, p_versions) AS d (channel, version)
+      WHERE b.thread_id = p_thread AND b.ns = p_ns AND b.channel = d.channel AND b.version = d.version;
+    GET DIAGNOSTICS nb = ROW_COUNT;
+    RETURN 'ok:' || nc || ':' || nb || ':' || nw;
   END $fn$;`,
   },
 ];

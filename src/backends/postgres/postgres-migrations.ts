@@ -101,10 +101,37 @@ export const POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
     quarantined_at BIGINT NOT NULL,
     PRIMARY KEY (thread_id, ns, id)
   );`,
-  // 5: stored functions are defined once, in postgres-functions.ts, and applied after these
-  // migrations. Version 4 had split the delete in two (a renamed copy of the old one, called
-  // first); the one current definition does it all, so the copy goes.
-  (s) => `DROP FUNCTION IF EXISTS ${s}.rewind_delete_thread_rows(TEXT);`,
+  // 5: the effect ledger (see postgres-effects.ts); its gate, intent and outcome functions are
+  // defined with the others. Version 4 had split the delete in two (a renamed copy of the old
+  // one, called first); the one current definition does it all, so the copy goes.
+  (s) => `
+  CREATE TABLE ${s}.rewind_effects (
+    thread_id TEXT NOT NULL,
+    key TEXT COLLATE "C" NOT NULL,
+    name TEXT NOT NULL,
+    args TEXT NOT NULL,
+    status TEXT NOT NULL,
+    outcome TEXT,
+    ns TEXT NOT NULL,
+    checkpoint_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    node TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    token BIGINT NOT NULL,
+    started_at TEXT COLLATE "C" NOT NULL,
+    finished_at TEXT,
+    PRIMARY KEY (thread_id, key)
+  );
+  DROP FUNCTION IF EXISTS ${s}.rewind_delete_thread_rows(TEXT);`,
+  // 6: retention. Pinned checkpoints: no prune deletes them, a thread's delete clears them (the
+  // prune batch's function is defined with the others; see postgres-retention.ts).
+  (s) => `
+  CREATE TABLE ${s}.rewind_pins (
+    thread_id TEXT NOT NULL,
+    checkpoint_id TEXT NOT NULL,
+    pinned_at BIGINT NOT NULL,
+    PRIMARY KEY (thread_id, checkpoint_id)
+  );`,
 ];
 
 /** The checkpoint tables' migrations and functions, their lock and the tables recording them. */

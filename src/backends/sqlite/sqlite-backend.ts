@@ -9,20 +9,33 @@ import type {
   CheckpointKey,
   CheckpointPut,
   CheckpointQuery,
+  EffectIntent,
+  EffectOutcome,
   Lease,
   LeaseFence,
   LeaseRequest,
   LoadedCheckpoint,
   QuarantinedCheckpoint,
   QuarantineRequest,
+  StoredEffect,
   StoredWrite,
 } from "../../checkpoint/checkpoint-backend.js";
+import type {
+  PruneBatch,
+  PruneBatchResult,
+  SpaceReport,
+  ThreadFootprint,
+  ThreadQuery,
+  ThreadSummary,
+} from "../../checkpoint/retention-seam.js";
 import { ClosedError } from "../../errors.js";
 import { checkSqliteArguments, SqliteClient } from "./sqlite-client.js";
+import { SqliteEffects } from "./sqlite-effects.js";
 import { SqliteLeases } from "./sqlite-lease.js";
 import { SQLITE_CHECKPOINT_SCHEMA } from "./sqlite-migrations.js";
 import { listQuarantinedRows } from "./sqlite-quarantine.js";
 import { SqliteReader } from "./sqlite-reader.js";
+import { SqliteRetention } from "./sqlite-retention.js";
 import type { SqliteBackendOptions, SqliteDatabaseLike } from "./sqlite-types.js";
 import { SqliteWriter } from "./sqlite-writer.js";
 
@@ -31,6 +44,8 @@ interface Open {
   readonly reader: SqliteReader;
   readonly writer: SqliteWriter;
   readonly leases: SqliteLeases;
+  readonly effects: SqliteEffects;
+  readonly retention: SqliteRetention;
 }
 
 /**
@@ -71,6 +86,8 @@ export class SqliteBackend implements CheckpointBackend {
       reader: new SqliteReader(client),
       writer,
       leases: new SqliteLeases(writer, client, now),
+      effects: new SqliteEffects(writer, client),
+      retention: new SqliteRetention(client, writer, now),
     };
   }
 
@@ -126,6 +143,41 @@ export class SqliteBackend implements CheckpointBackend {
   async listQuarantined(threadId: string): Promise<QuarantinedCheckpoint[]> {
     const { client } = this.#io();
     return listQuarantinedRows((sql) => client.stmt(sql), threadId);
+  }
+
+  async beginEffect(intent: EffectIntent): Promise<{ effect: StoredEffect; recorded: boolean }> {
+    return this.#io().effects.begin(intent);
+  }
+
+  async finishEffect(
+    outcome: EffectOutcome,
+  ): Promise<{ effect: StoredEffect; recorded: boolean } | undefined> {
+    return this.#io().effects.finish(outcome);
+  }
+
+  async listEffects(threadId: string, keys?: readonly string[]): Promise<StoredEffect[]> {
+    return this.#io().effects.list(threadId, keys);
+  }
+
+  async listThreads(query: ThreadQuery): Promise<ThreadSummary[]> {
+    return this.#io().retention.listThreads(query);
+  }
+
+  async footprint(threadId: string): Promise<ThreadFootprint | undefined> {
+    return this.#io().retention.footprint(threadId);
+  }
+
+  async pruneCheckpoints(batch: PruneBatch): Promise<PruneBatchResult> {
+    return this.#io().retention.prune(batch);
+  }
+
+  async setPin(threadId: string, checkpointId: string, pinned: boolean): Promise<void> {
+    this.#io().retention.setPin(threadId, checkpointId, pinned);
+  }
+
+  /** Frees deleted rows' pages and truncates the file (see `SqliteRetention.reclaimSpace`). */
+  async reclaimSpace(): Promise<SpaceReport> {
+    return this.#io().retention.reclaimSpace();
   }
 
   /** Closes the database if this backend opened it; a handle passed in is left open. */

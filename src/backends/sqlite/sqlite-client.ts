@@ -14,6 +14,7 @@ import type { SqliteDatabaseLike, SqliteStatementLike } from "./sqlite-types.js"
  *   crash, an OS crash and a power loss;
  * - `"normal"`: the WAL is fsynced only at checkpoints: a committed step survives a process
  *   crash, but an OS crash or power loss may lose the last commits (never corrupts the file).
+ *   An effect's intent is fsynced in either mode: the effect runs as soon as it is recorded.
  */
 export type SqliteSynchronous = "full" | "normal";
 
@@ -39,6 +40,9 @@ export const SQLITE_DEFAULTS = {
   /** Listings with ad-hoc filters make new statement shapes; the cache keeps the most recent. */
   statementCacheSize: 256,
 } as const satisfies Required<SqliteClientOptions> & { statementCacheSize: number };
+
+/** SQLite's `synchronous = FULL`: every commit is fsynced. */
+const FULL_SYNC = 2;
 
 /** Which migration list a runner applies, and the table that records it. */
 export interface SqliteMigrationSpec {
@@ -153,6 +157,25 @@ export class SqliteClient {
     }
   }
 
+  /**
+   * Runs `work` (a write transaction) so that its commit is fsynced whatever `synchronous` is in
+   * force, for a record the caller acts on the moment it returns (an effect's intent: losing it
+   * to a power loss would let the effect run twice). Inside a caller's transaction, the caller's
+   * commit decides. Pragmas are set through `pragma()`, never a cached statement: SQLite applies
+   * a `synchronous` pragma when it is prepared.
+   */
+  synced<T>(work: () => T): T {
+    if (this.db.inTransaction) return work();
+    const level = Number(this.setting("synchronous"));
+    if (level >= FULL_SYNC) return work();
+    this.db.pragma(`synchronous = ${FULL_SYNC}`);
+    try {
+      return work();
+    } finally {
+      this.db.pragma(`synchronous = ${level}`);
+    }
+  }
+
   /** Applies the pending entries of `spec`; see {@link runSqliteMigrations}. */
   migrate(spec: SqliteMigrationSpec): number {
     return runSqliteMigrations(this.db, spec);
@@ -234,6 +257,9 @@ async function openFile(path: string, options: SqliteClientOptions): Promise<Sql
     throw sqliteOpenError(cause, path);
   }
   try {
+    // Effective only on a file without tables yet: deleted rows' pages can then be given back
+    // to the file system by `PRAGMA incremental_vacuum` (retention) instead of a full VACUUM.
+    db.pragma("auto_vacuum = INCREMENTAL");
     db.pragma("journal_mode = WAL");
     setSynchronous(db, options.synchronous ?? SQLITE_DEFAULTS.synchronous);
   } catch (error) {

@@ -114,6 +114,38 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (tid, ns, id)
   ) WITHOUT ROWID;
   `,
+  // 5: the effect ledger (see sqlite-effects.ts): one row per side effect a thread's tasks ran,
+  // keyed by the core's effect key. A rowid table, as arguments and outcomes may be large; a
+  // thread's delete clears it too.
+  `
+  CREATE TABLE rewind_effects (
+    tid INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    args TEXT NOT NULL,
+    status TEXT NOT NULL,
+    outcome TEXT,
+    ns TEXT NOT NULL,
+    checkpoint_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    node TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    token INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    PRIMARY KEY (tid, key)
+  );
+  `,
+  // 6: pinned checkpoints, which no prune deletes (see sqlite-retention.ts); a thread's delete
+  // clears them too.
+  `
+  CREATE TABLE rewind_pins (
+    tid INTEGER NOT NULL,
+    checkpoint_id TEXT NOT NULL,
+    pinned_at INTEGER NOT NULL,
+    PRIMARY KEY (tid, checkpoint_id)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** The schema version this code writes. */

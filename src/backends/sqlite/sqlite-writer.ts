@@ -74,6 +74,8 @@ const SQL = {
   deleteWrites: "DELETE FROM rewind_writes WHERE tid = ?",
   deleteCheckpoints: "DELETE FROM rewind_checkpoints WHERE tid = ?",
   deleteQuarantine: "DELETE FROM rewind_quarantine WHERE tid = ?",
+  deleteEffects: "DELETE FROM rewind_effects WHERE tid = ?",
+  deletePins: "DELETE FROM rewind_pins WHERE tid = ?",
   tombstone:
     "UPDATE rewind_threads SET deleted = 1, lease_owner = NULL, lease_expires_at = NULL WHERE tid = ?",
 };
@@ -237,16 +239,26 @@ export class SqliteWriter {
       this.#stmt(SQL.deleteWrites).run(tid);
       this.#stmt(SQL.deleteCheckpoints).run(tid);
       this.#stmt(SQL.deleteQuarantine).run(tid);
+      this.#stmt(SQL.deleteEffects).run(tid);
+      this.#stmt(SQL.deletePins).run(tid);
       this.#stmt(SQL.tombstone).run(tid);
     });
   }
 
   /** Moves damaged checkpoints aside (see sqlite-quarantine.ts), in one transaction. */
   quarantine(request: QuarantineRequest): void {
-    this.transaction(() => {
-      const { tid } = this.#writable(request.threadId, undefined);
+    this.writeThread(request.threadId, undefined, (tid) => {
       quarantineRows((sql) => this.#stmt(sql), tid, request, this.#now());
     });
+  }
+
+  /**
+   * Runs `work` on the thread's `tid` in one `BEGIN IMMEDIATE` transaction, after the checks
+   * every write makes: the thread is not deleted (`ThreadDeletedError`) and, with a `fence`, its
+   * lease is still that one (`LeaseLostError`).
+   */
+  writeThread<T>(threadId: string, fence: LeaseFence | undefined, work: (tid: number) => T): T {
+    return this.transaction(() => work(this.#writable(threadId, fence).tid));
   }
 
   /** Runs `work` in one `BEGIN IMMEDIATE` transaction (a savepoint when one is open). */

@@ -10,12 +10,21 @@ import type {
   CheckpointKey,
   CheckpointPut,
   CheckpointQuery,
+  EffectIntent,
+  EffectOutcome,
   Lease,
   LeaseFence,
   LeaseRequest,
   LoadedCheckpoint,
+  PruneBatch,
+  PruneBatchResult,
+  SpaceReport,
   StoredBlob,
+  StoredEffect,
   StoredWrite,
+  ThreadFootprint,
+  ThreadQuery,
+  ThreadSummary,
 } from "../../checkpoint/checkpoint-backend.js";
 import type { SerializedValue } from "../../serde/serializer.js";
 import { FaultPlan, underFault } from "./fault-plan.js";
@@ -110,8 +119,48 @@ export class FaultyCheckpointBackend implements CheckpointBackend {
     return underFault(this.faults.decide("releaseLease"), () => this.#inner.releaseLease(lease));
   }
 
+  beginEffect(intent: EffectIntent): Promise<{ effect: StoredEffect; recorded: boolean }> {
+    return underFault(this.faults.decide("beginEffect"), () => this.#inner.beginEffect(intent));
+  }
+
+  finishEffect(
+    outcome: EffectOutcome,
+  ): Promise<{ effect: StoredEffect; recorded: boolean } | undefined> {
+    return underFault(this.faults.decide("finishEffect"), () => this.#inner.finishEffect(outcome));
+  }
+
+  listEffects(threadId: string, keys?: readonly string[]): Promise<StoredEffect[]> {
+    return underFault(this.faults.decide("listEffects"), () =>
+      this.#inner.listEffects(threadId, keys),
+    );
+  }
+
   close(): Promise<void> {
     return underFault(this.faults.decide("close"), () => this.#inner.close());
+  }
+
+  listThreads(query: ThreadQuery): Promise<ThreadSummary[]> {
+    return underFault(this.faults.decide("listThreads"), () => this.#inner.listThreads(query));
+  }
+
+  footprint(threadId: string): Promise<ThreadFootprint | undefined> {
+    return underFault(this.faults.decide("footprint"), () => this.#inner.footprint(threadId));
+  }
+
+  pruneCheckpoints(batch: PruneBatch): Promise<PruneBatchResult> {
+    return underFault(this.faults.decide("pruneCheckpoints"), () =>
+      this.#inner.pruneCheckpoints(batch),
+    );
+  }
+
+  setPin(threadId: string, checkpointId: string, pinned: boolean): Promise<void> {
+    return underFault(this.faults.decide("setPin"), () =>
+      this.#inner.setPin(threadId, checkpointId, pinned),
+    );
+  }
+
+  reclaimSpace(): Promise<SpaceReport> {
+    return underFault(this.faults.decide("reclaimSpace"), () => this.#inner.reclaimSpace());
   }
 
   /** The checkpoint as this read returns it: damaged values replaced, every value torn if asked. */
