@@ -38,7 +38,7 @@ function recordingPragmas(db: Database.Database, calls: string[]): SqliteDatabas
 }
 
 describe("SQLite effect ledger", () => {
-  it("upgrades a database at version 4 to 5 (the ledger), keeping its checkpoints", async () => {
+  it("upgrades a database at version 4 (no ledger, no pins), keeping its checkpoints", async () => {
     const old = createSqliteCheckpointer(file);
     const id = newCheckpointId();
     await old.put({
@@ -51,9 +51,11 @@ describe("SQLite effect ledger", () => {
       updates: [{ channel: "x", version: id, value: 41 }],
     });
     await old.close();
-    // The schema as version 4 left it: no ledger table.
+    // The schema as version 4 left it: no ledger table (5), no pins table (6).
     const db = new Database(file);
-    db.exec("DROP TABLE rewind_effects; DELETE FROM rewind_migrations WHERE version = 5");
+    db.exec(
+      "DROP TABLE rewind_effects; DROP TABLE rewind_pins; DELETE FROM rewind_migrations WHERE version >= 5",
+    );
     db.close();
     const checkpointer = createSqliteCheckpointer(file);
     expect((await checkpointer.get("t"))?.checkpoint.values).toEqual({ x: 41 });
@@ -71,7 +73,7 @@ describe("SQLite effect ledger", () => {
       v: number;
     };
     expect(version.v).toBe(SQLITE_SCHEMA_VERSION);
-    expect(SQLITE_SCHEMA_VERSION).toBe(5);
+    expect(SQLITE_SCHEMA_VERSION).toBe(6);
     after.close();
   });
 
