@@ -1,6 +1,7 @@
 /**
  * The PostgreSQL stored functions are defined once and applied after the numbered migrations:
- * a schema an older Rewind left (with the function bodies of its time) ends with exactly the
+ * a schema an older Rewind left (with the function bodies of its time, up to versions 5 and 6
+ * as first released, which still created them in numbered migrations) ends with exactly the
  * current definitions, an unchanged definition is never rewritten, a changed one is applied at
  * the next start, and a definition PostgreSQL cannot replace fails the migration as a whole.
  */
@@ -11,7 +12,8 @@ import {
   PostgresBackend,
   PostgresClient,
 } from "../../src/backends/postgres/index.js";
-import { createCheckpointer, LeaseLostError, MigrationError } from "../../src/index.js";
+import { createCheckpointer, LeaseLostError, MigrationError, pin } from "../../src/index.js";
+import { effectIntent } from "../../src/testing/checkpoint-cases-effects.js";
 import { checkpointStep } from "../support/checkpoints.js";
 import {
   adminPool,
@@ -46,7 +48,7 @@ async function catalogVersions(schema: string): Promise<Record<string, string>> 
 const write = { taskId: "task", taskPath: "p", idx: 0, channel: "x", value: 1 };
 
 describe("PostgreSQL stored functions", () => {
-  it.each([1, 2, 3, 4])(
+  it.each([1, 2, 3, 4, 5, 6])(
     "a schema left at version %i, old function bodies and all, ends with exactly the current functions, which behave as such",
     async (version) => {
       const schema = await legacySchemaAt(version);
@@ -78,8 +80,16 @@ describe("PostgreSQL stored functions", () => {
       });
       expect(await checkpointer.headId("t")).toBe("cp-2");
 
-      // The current delete clears the thread's quarantine too (the delete of versions 1 to 3
-      // knew no quarantine; version 4 split it in two).
+      // Version 5's effect functions, now defined once, still gate on the lease.
+      const intent = effectIntent("t", "k1");
+      await expect(
+        checkpointer.door.beginEffect({ effect: intent, fence: lost }),
+      ).rejects.toBeInstanceOf(LeaseLostError);
+      await checkpointer.door.beginEffect({ effect: intent, fence: taker });
+      await pin(checkpointer, "t", "cp-1");
+
+      // The current delete clears the thread's quarantine, effects and pins too (the delete of
+      // versions 1 to 3 knew no quarantine; version 4 split it in two, 5 and 6 extended that).
       await adminPool().query(
         `INSERT INTO "${schema}".rewind_quarantine (thread_id, ns, id, reason, quarantined_at)
          VALUES ('t', '', 'cp-0', 'damaged', 0)`,
@@ -87,9 +97,11 @@ describe("PostgreSQL stored functions", () => {
       await checkpointer.deleteThread("t");
       const { rows: left } = await adminPool().query(
         `SELECT (SELECT count(*) FROM "${schema}".rewind_quarantine)::int AS q,
-                (SELECT count(*) FROM "${schema}".rewind_checkpoints)::int AS c`,
+                (SELECT count(*) FROM "${schema}".rewind_checkpoints)::int AS c,
+                (SELECT count(*) FROM "${schema}".rewind_effects)::int AS e,
+                (SELECT count(*) FROM "${schema}".rewind_pins)::int AS p`,
       );
-      expect(left[0]).toEqual({ q: 0, c: 0 });
+      expect(left[0]).toEqual({ q: 0, c: 0, e: 0, p: 0 });
       await checkpointer.close();
     },
   );

@@ -4,8 +4,9 @@
  * same transaction under the same lock, whenever a definition differs from the one the schema
  * records as applied (`rewind_functions`). Changing a function is therefore one edit here.
  * `CREATE OR REPLACE` cannot change a function's parameters or result: such a change first drops
- * the old function in a numbered migration (`postgres-migrations.ts`), which also retires any
- * function that is no longer defined here.
+ * the old function in a numbered migration (`postgres-migrations.ts`). A function no longer
+ * defined here is named in {@link POSTGRES_RETIRED_FUNCTIONS}, which the runner drops wherever
+ * it is still found, whatever version the schema reached with it.
  */
 
 /** One stored function: its name (the key of its `rewind_functions` record) and its definition. */
@@ -29,6 +30,13 @@ const writeGuard = (s: string, lock: "FOR UPDATE" | "FOR SHARE") => `
         OR t.lease_expires_at <= (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT) THEN
       RETURN 'lease';
     END IF;`;
+
+/**
+ * Functions an older schema may still hold and nothing calls, as `name(argument types)`:
+ * version 4 split the delete in two (a renamed copy of the old one, called first), and a schema
+ * that reached version 5 or 6 before the functions were defined here kept that copy.
+ */
+export const POSTGRES_RETIRED_FUNCTIONS: readonly string[] = ["rewind_delete_thread_rows(TEXT)"];
 
 /** The current definitions, in the order they are applied. */
 export const POSTGRES_FUNCTIONS: readonly PostgresFunction[] = [

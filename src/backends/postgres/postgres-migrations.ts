@@ -4,11 +4,11 @@
  * under an advisory lock) and recorded in `rewind_migrations`, so processes starting together
  * migrate exactly once. The numbered migrations change tables, indexes and data only; the
  * stored functions have one current definition each (`postgres-functions.ts`), applied by the
- * same runner after them. A migration drops a function only when its parameters or result
- * change (or it is retired), which `CREATE OR REPLACE` cannot do.
+ * same runner after them, which also drops the retired ones. A migration drops a function only
+ * when its parameters or result change, which `CREATE OR REPLACE` cannot do.
  */
 import { PostgresClient } from "./postgres-client.js";
-import { POSTGRES_FUNCTIONS } from "./postgres-functions.js";
+import { POSTGRES_FUNCTIONS, POSTGRES_RETIRED_FUNCTIONS } from "./postgres-functions.js";
 import type { PostgresMigrationSpec } from "./postgres-migrator.js";
 import type { PgPoolLike } from "./postgres-types.js";
 
@@ -102,8 +102,7 @@ export const POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
     PRIMARY KEY (thread_id, ns, id)
   );`,
   // 5: the effect ledger (see postgres-effects.ts); its gate, intent and outcome functions are
-  // defined with the others. Version 4 had split the delete in two (a renamed copy of the old
-  // one, called first); the one current definition does it all, so the copy goes.
+  // defined with the others. (Version 4's copy of the split delete is retired with them.)
   (s) => `
   CREATE TABLE ${s}.rewind_effects (
     thread_id TEXT NOT NULL,
@@ -121,8 +120,7 @@ export const POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
     started_at TEXT COLLATE "C" NOT NULL,
     finished_at TEXT,
     PRIMARY KEY (thread_id, key)
-  );
-  DROP FUNCTION IF EXISTS ${s}.rewind_delete_thread_rows(TEXT);`,
+  );`,
   // 6: retention. Pinned checkpoints: no prune deletes them, a thread's delete clears them (the
   // prune batch's function is defined with the others; see postgres-retention.ts).
   (s) => `
@@ -139,7 +137,11 @@ export const POSTGRES_CHECKPOINT_SCHEMA: PostgresMigrationSpec = {
   table: "rewind_migrations",
   lockKey: (schema) => `rewind:checkpoints:${schema}`,
   migrations: (quoted) => POSTGRES_MIGRATIONS.map((migration) => migration(quoted)),
-  functions: { table: "rewind_functions", definitions: POSTGRES_FUNCTIONS },
+  functions: {
+    table: "rewind_functions",
+    definitions: POSTGRES_FUNCTIONS,
+    retired: POSTGRES_RETIRED_FUNCTIONS,
+  },
   label: "checkpoint",
 };
 

@@ -24,6 +24,8 @@ export interface PostgresMigrationSpec {
   readonly functions?: {
     readonly table: string;
     readonly definitions: readonly PostgresFunction[];
+    /** Functions no longer defined (`name(argument types)`), dropped wherever still present. */
+    readonly retired?: readonly string[];
   };
   /** What the schema belongs to, for messages ("checkpoint", "store"). */
   readonly label: string;
@@ -81,9 +83,10 @@ export async function migratePostgresSchema(
 }
 
 /**
- * Replaces each stored function whose definition is not the one recorded as applied (every one
- * when `all`), and records the digests. On a schema already current nothing is replaced, so a
- * process start does not invalidate the plans other sessions cached for these functions.
+ * Drops the retired functions still present, replaces each stored function whose definition is
+ * not the one recorded as applied (every one when `all`), and records the digests. On a schema
+ * already current nothing is replaced, so a process start does not invalidate the plans other
+ * sessions cached for these functions.
  */
 async function applyFunctions(
   db: PgQueryable,
@@ -91,6 +94,7 @@ async function applyFunctions(
   functions: NonNullable<PostgresMigrationSpec["functions"]>,
   all: boolean,
 ): Promise<void> {
+  await dropRetired(db, quoted, functions.retired ?? []);
   const record = `${quoted}.${functions.table}`;
   await db.query(
     `CREATE TABLE IF NOT EXISTS ${record} (name TEXT PRIMARY KEY, digest TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
@@ -109,10 +113,27 @@ async function applyFunctions(
       [fn.name, digest],
     );
   }
-  // Records of functions no longer defined here (a migration retired them).
+  // Records of functions no longer defined here (retired).
   if ([...applied.keys()].some((name) => !names.includes(name))) {
     await db.query(`DELETE FROM ${record} WHERE name <> ALL($1)`, [names]);
   }
+}
+
+/**
+ * Drops the retired functions `schema` still holds (one catalog lookup when it holds none): a
+ * schema may have reached its version with one, so the version alone cannot say.
+ */
+async function dropRetired(
+  db: PgQueryable,
+  quoted: string,
+  retired: readonly string[],
+): Promise<void> {
+  if (retired.length === 0) return;
+  const { rows } = await db.query(
+    "SELECT f FROM unnest($1::text[]) AS f WHERE to_regprocedure($2 || '.' || f) IS NOT NULL",
+    [retired, quoted],
+  );
+  for (const row of rows) await db.query(`DROP FUNCTION ${quoted}.${row.f as string}`);
 }
 
 /**
