@@ -13,6 +13,7 @@ import {
   isRewindError,
   LeaseLostError,
   MemoryBackend,
+  type ThreadDeletedError,
   threadKey,
 } from "../../src/index.js";
 import { checkpointStep } from "../support/checkpoints.js";
@@ -109,6 +110,31 @@ describe("a tenant's view of the checkpointer", () => {
     expect(() => acme.decode(row)).toThrow(InvalidInputError);
     expect(globex.decode(row).checkpoint.threadId).toBe("t");
     expect(await acme.get("t")).toBeUndefined();
+  });
+
+  it("its effect ledger records and lists the tenant's own threads, and names them as the tenant does", async () => {
+    const { raw, acme, globex } = setup();
+    await acme.put(checkpointStep("t", "cp-1", 1));
+    const intent = {
+      threadId: "t",
+      key: acme.effects.key("charge", { cents: 100 }),
+      name: "charge",
+      args: { cents: 100 },
+      checkpointId: "cp-1",
+      taskId: "task",
+      node: "pay",
+    };
+    expect(await acme.effects.begin(intent)).toMatchObject({ recorded: true });
+    expect((await acme.effects.list("t")).map((e) => e.name)).toEqual(["charge"]);
+    // Another tenant's thread of the same id has a ledger of its own.
+    expect(await globex.effects.list("t")).toEqual([]);
+    expect(await raw.effects.list(threadKey("t", "acme"))).toHaveLength(1);
+    await acme.deleteThread("t");
+    expect(await acme.effects.list("t")).toEqual([]);
+    const refused = await rejection(acme.effects.begin(intent));
+    expect(isRewindError(refused, "THREAD_DELETED")).toBe(true);
+    expect((refused as ThreadDeletedError).threadId).toBe("t");
+    expect(leaksKey((refused as Error).message)).toBe(false);
   });
 
   it("keeps each method's shape: encode and decode throw, the rest reject", async () => {
