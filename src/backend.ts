@@ -1,9 +1,11 @@
 /**
  * `rewind/backend`: for authors of a backend or an adapter. The two seams (a checkpoint backend
  * and a store backend), the stored shapes that cross them, the codec and the door every caller
- * reaches a checkpoint backend through, and the helpers Rewind's own backends share (namespace
- * paths, blob chains, the reference filter evaluator, vector bytes, limits). Prove a backend with
- * the conformance suites of `rewind/testing`.
+ * reaches a checkpoint backend through, the checkpointer's own records and the store's batch
+ * operations (what an adapter such as `rewind/langgraph` speaks), the reference in-memory store
+ * backend, the serializer's extension points, the model seam's tool specs, and the helpers
+ * Rewind's own backends share (namespace paths, blob chains, the reference filter evaluator,
+ * vector bytes, limits). Prove a backend with the conformance suites of `rewind/testing`.
  *
  * @example
  * import { type CheckpointBackend, encodeNamespace } from "rewind/backend";
@@ -11,6 +13,9 @@
  * const checkpointer = createCheckpointer(myBackend satisfies CheckpointBackend);
  * const path = encodeNamespace(["users", "alice"]); // sorts like the namespace, prefix-searchable
  */
+export type { ChatOptions } from "./agent/chat-model.js";
+export { type ToolSchema, type ToolSpec, toolSpec } from "./agent/tools.js";
+export { MemoryStoreBackend } from "./backends/memory/memory-store.js";
 export { compareWrites, MAX_CHAIN, resolveBlobChain } from "./checkpoint/blob-chain.js";
 export type * from "./checkpoint/checkpoint-backend.js";
 export {
@@ -31,15 +36,26 @@ export { CheckpointDoor, MAX_PATH_LENGTH } from "./checkpoint/checkpoint-door.js
 export type {
   ChannelUpdate,
   Checkpoint,
+  CheckpointerOptions,
+  CheckpointMetadata,
+  CheckpointTuple,
   EncodedCheckpoint,
   ListOptions,
   NewCheckpoint,
   PendingWrite,
   PutOptions,
 } from "./checkpoint/checkpoint-types.js";
+export type { ThreadAddress } from "./checkpoint/thread-key.js";
 export { asRewindError, type RewindErrorOptions } from "./errors.js";
 export { MAX_THREAD_ID_LENGTH, newCheckpointId, validateThreadId } from "./ids.js";
-export { BYTES_TAG, JSON_TAG, type SerializedValue } from "./serde/serializer.js";
+export {
+  BYTES_TAG,
+  type ClassCodec,
+  defaultSerializer,
+  JSON_TAG,
+  type SerializedValue,
+  type Serializer,
+} from "./serde/serializer.js";
 export {
   compareCodePoints,
   decodeNamespace,
@@ -50,6 +66,7 @@ export {
   truncatePath,
   upperBound,
 } from "./store/namespace-path.js";
+export type { StoreOperation, StoreOperationResult } from "./store/store-api.js";
 export type * from "./store/store-backend.js";
 export { MAX_FILTER_LIST, matchesFilter } from "./store/store-filter.js";
 export {
@@ -66,4 +83,4 @@ export {
   vectorFromBytes,
   vectorToBytes,
 } from "./store/store-vectors.js";
-export type { TenantRunner } from "./store/tenant-store.js";
+export type { BatchResults, TenantRunner } from "./store/tenant-store.js";

@@ -1,35 +1,20 @@
 /**
- * Storage-side bookkeeping for append deltas: per (thread, namespace, channel), the version last
- * stored or loaded and its place in the append chain (appends since the last full value, that
- * value's length), which the codec's append policy needs. Without an entry a write is stored in
- * full: correct, only less compact.
+ * The one memory of append chains of a storage, owned by its `Checkpointer` and shared with the
+ * LangGraph saver on it: one bounded LRU per storage, whoever writes. Without an entry a write is
+ * stored in full: correct, only less compact. It holds no values:
  *
- * The `Checkpointer` keeps only that place, per version ({@link AppendTracker.recordState}), so
- * that forks of one thread each keep appending: the runtime says which items it appended. The LangGraph saver also keeps the array itself
- * ({@link AppendTracker.record}), because LangGraph hands it whole channel values; without it a
- * growing message list would be rewritten in full at every step (O(n^2) bytes per thread).
+ * - per (thread, namespace, channel, version), where that version sits in its append chain
+ *   (appends since the last full value, that value's length): the runtime says which items it
+ *   appended, so this is all it needs, and each version is its own entry, so forks of one
+ *   thread each keep appending;
+ * - per (thread, namespace, channel), for callers handed whole values (LangGraph), the array
+ *   last stored or read, as a token per element (an object's identity, through a `WeakMap`)
+ *   and the elements' `id`s, so a value that only grew is told from one that changed without
+ *   keeping any element alive.
+ *
+ * The append policy is the caller's codec's (`CheckpointCodec.mayAppend`): the tracker only
+ * remembers.
  */
-
-/** How a changed channel is stored. */
-export type AppendPlan =
-  | { readonly kind: "full" }
-  | {
-      readonly kind: "append";
-      readonly prevVersion: string;
-      readonly items: unknown[];
-      readonly depth: number;
-      readonly baseLength: number;
-    };
-
-interface Entry {
-  readonly version: string;
-  /** Shallow copy of the array as stored: element identity is what we compare. */
-  readonly items?: readonly unknown[];
-  /** `id` of each element when stored (LangGraph's reducer assigns message ids in place). */
-  readonly ids?: readonly unknown[];
-  readonly depth: number;
-  readonly baseLength: number;
-}
 
 /** Where a stored channel version sits in its append chain. */
 export interface AppendState {
@@ -39,85 +24,120 @@ export interface AppendState {
   readonly baseLength: number;
 }
 
-const FULL: AppendPlan = { kind: "full" };
+/**
+ * An array element as remembered: an object by a token of its identity (a `Stamp`, held by the
+ * tracker's `WeakMap` only while the object lives), anything else as itself.
+ */
+type Held = Stamp | string | number | bigint | boolean | symbol | null | undefined;
+
+/** A token no caller's value can equal: it never leaves the tracker. */
+type Stamp = Readonly<Record<never, never>>;
+
+/** The array last stored or read for a channel, held weakly. */
+interface HeldArray {
+  readonly version: string;
+  readonly items: readonly Held[];
+  /** `id` of each element when recorded (LangGraph's reducer assigns message ids in place). */
+  readonly ids: readonly unknown[];
+  readonly state: AppendState;
+}
+
+/** A channel's array that only grew since it was recorded: what was appended, onto what. */
+export interface Growth {
+  readonly prevVersion: string;
+  /** The elements after the recorded ones. */
+  readonly items: unknown[];
+  /** The chain place of `prevVersion`. */
+  readonly state: AppendState;
+  /** What was recorded, reused when the grown array is recorded in turn. */
+  readonly from: HeldArray;
+}
 
 /**
- * A bounded LRU of the last array value per channel. Only versions for which
- * `isUnique(version)` holds take part: a version that two branches could share (LangGraph's
- * default integer versions) must never anchor an append chain.
+ * A bounded LRU of chain places and held arrays (least recently used dropped first); capacity 0
+ * remembers nothing. Callers record only versions that no two branches can share (LangGraph's
+ * default integer versions must never anchor a chain).
  */
 export class AppendTracker {
-  readonly #entries = new Map<string, Entry>();
+  readonly #entries = new Map<string, AppendState | HeldArray>();
   readonly #capacity: number;
-  readonly #mayAppend: (depth: number, baseLength: number) => boolean;
-  readonly #isUnique: (version: string) => boolean;
+  /** Each remembered object's token; an entry dies with its object. */
+  readonly #stamps = new WeakMap<object, Stamp>();
 
-  /** `mayAppend` is the codec's append policy (`CheckpointCodec.mayAppend`). */
-  constructor(
-    capacity: number,
-    mayAppend: (depth: number, baseLength: number) => boolean,
-    isUnique: (version: string) => boolean,
-  ) {
+  constructor(capacity: number) {
     this.#capacity = capacity;
-    this.#mayAppend = mayAppend;
-    this.#isUnique = isUnique;
-  }
-
-  /** How to store `value` as `version` of the channel. */
-  plan(key: string, version: string, value: unknown): AppendPlan {
-    if (this.#capacity === 0 || !Array.isArray(value) || !this.#isUnique(version)) return FULL;
-    const entry = this.#entries.get(key);
-    if (!entry?.items || !entry.ids || entry.version === version) return FULL;
-    const { items, ids } = entry;
-    if (value.length < items.length) return FULL;
-    for (let i = 0; i < items.length; i++) {
-      if (value[i] !== items[i] || idOf(value[i]) !== ids[i]) return FULL;
-    }
-    const depth = entry.depth + 1;
-    if (!this.#mayAppend(depth, entry.baseLength)) return FULL;
-    return {
-      kind: "append",
-      prevVersion: entry.version,
-      items: value.slice(items.length),
-      depth,
-      baseLength: entry.baseLength,
-    };
-  }
-
-  /** Records what is now stored for the channel at `version` (after a successful write or a read). */
-  record(key: string, version: string, value: unknown, depth: number, baseLength: number): void {
-    if (!Array.isArray(value)) return;
-    this.#set(key, { version, items: value.slice(), ids: value.map(idOf), depth, baseLength });
   }
 
   /**
-   * Records where `version` of the channel sits in its append chain, without its value. Each
-   * version is its own entry (a fork appends to an older version than the newest).
+   * Records where `version` of the channel sits in its append chain. Each version is its own
+   * entry (a fork appends to an older version than the newest).
    */
   recordState(key: string, version: string, state: AppendState): void {
-    this.#set(versionKey(key, version), {
-      version,
-      depth: state.depth,
-      baseLength: state.baseLength,
-    });
+    this.#set(versionKey(key, version), { depth: state.depth, baseLength: state.baseLength });
   }
 
   /** The chain place of `version` of the channel, if remembered. */
   stateOf(key: string, version: string): AppendState | undefined {
     const entry = this.#entries.get(versionKey(key, version));
-    if (!entry) return undefined;
+    if (!entry || "items" in entry) return undefined;
     this.#set(versionKey(key, version), entry);
-    return { depth: entry.depth, baseLength: entry.baseLength };
+    return entry;
+  }
+
+  /**
+   * Records `value` as what is now stored for the channel at `version` (after a successful
+   * write, or a read). `from`: the growth it was planned from, whose elements are reused.
+   */
+  recordArray(
+    key: string,
+    version: string,
+    value: readonly unknown[],
+    state: AppendState,
+    from?: Growth,
+  ): void {
+    if (this.#capacity === 0) return;
+    const reused = from?.from.items ?? [];
+    const items = reused.concat(value.slice(reused.length).map((item) => this.#hold(item)));
+    const ids = (from?.from.ids ?? []).concat(value.slice(reused.length).map(idOf));
+    this.#set(key, { version, items, ids, state });
+  }
+
+  /**
+   * How `value` grew from the array recorded for the channel: `undefined` unless it starts with
+   * the very elements recorded (same identity, same `id`) and `version` is a new one.
+   */
+  grownFrom(key: string, version: string, value: unknown): Growth | undefined {
+    const entry = this.#entries.get(key);
+    if (!entry || !("items" in entry) || entry.version === version) return undefined;
+    if (!Array.isArray(value) || value.length < entry.items.length) return undefined;
+    for (let i = 0; i < entry.items.length; i++) {
+      if (!this.#holds(entry.items[i], value[i]) || idOf(value[i]) !== entry.ids[i]) {
+        return undefined;
+      }
+    }
+    return {
+      prevVersion: entry.version,
+      items: value.slice(entry.items.length),
+      state: entry.state,
+      from: entry,
+    };
   }
 
   /** Forgets `version` of the channel (a write of it failed: it was never stored). */
   forget(key: string, version: string): void {
     this.#entries.delete(versionKey(key, version));
-    if (this.#entries.get(key)?.version === version) this.#entries.delete(key);
+    const held = this.#entries.get(key);
+    if (held && "items" in held && held.version === version) this.#entries.delete(key);
   }
 
-  #set(key: string, entry: Entry): void {
-    if (this.#capacity === 0 || !this.#isUnique(entry.version)) return;
+  /** Forgets every channel of a thread (after it is deleted). */
+  forgetThread(threadId: string): void {
+    const prefix = `${threadId}\0`;
+    for (const key of this.#entries.keys()) if (key.startsWith(prefix)) this.#entries.delete(key);
+  }
+
+  #set(key: string, entry: AppendState | HeldArray): void {
+    if (this.#capacity === 0) return;
     this.#entries.delete(key);
     this.#entries.set(key, entry);
     if (this.#entries.size > this.#capacity) {
@@ -125,10 +145,21 @@ export class AppendTracker {
     }
   }
 
-  /** Forgets every channel of a thread (after it is deleted). */
-  forgetThread(threadId: string): void {
-    const prefix = `${threadId}\0`;
-    for (const key of this.#entries.keys()) if (key.startsWith(prefix)) this.#entries.delete(key);
+  #hold(item: unknown): Held {
+    if (!isObject(item)) return item as Held;
+    let stamp = this.#stamps.get(item);
+    if (!stamp) {
+      stamp = {};
+      this.#stamps.set(item, stamp);
+    }
+    return stamp;
+  }
+
+  /** Whether `held` stands for `item`: the same object (still alive), or the same primitive. */
+  #holds(held: Held, item: unknown): boolean {
+    if (!isObject(item)) return held === item;
+    const stamp = this.#stamps.get(item);
+    return stamp !== undefined && stamp === held;
   }
 }
 
@@ -139,6 +170,10 @@ export function channelKey(threadId: string, ns: string, channel: string): strin
 
 function versionKey(key: string, version: string): string {
   return `${key}\0${version}`;
+}
+
+function isObject(item: unknown): item is object {
+  return (typeof item === "object" && item !== null) || typeof item === "function";
 }
 
 function idOf(item: unknown): unknown {

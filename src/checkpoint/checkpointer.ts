@@ -3,7 +3,7 @@
  * decoded values out), encoded by the one {@link CheckpointCodec} and stored through the one
  * {@link CheckpointDoor}, which owns lifecycle, validation and error wrapping.
  */
-import { isRewindError, SerializationError } from "../errors.js";
+import { InvalidInputError, isRewindError, SerializationError } from "../errors.js";
 import { defaultSerializer, type JsonSerializer } from "../serde/serializer.js";
 import { type AppendState, AppendTracker, channelKey } from "./append-tracker.js";
 import type {
@@ -44,21 +44,26 @@ export class Checkpointer {
   /** The door every call goes through (also the way the LangGraph saver shares this storage). */
   readonly door: CheckpointDoor;
   readonly codec: CheckpointCodec<JsonSerializer>;
+  /**
+   * The storage's one memory of append chains (`appendCacheSize` entries): where stored or read
+   * versions sit in their chains. A `RewindSaver` on this checkpointer shares it.
+   */
+  readonly appends: AppendTracker;
   /** Each thread's effect ledger (`ctx.effect`), stored by the same backend. */
   readonly effects: EffectLedger;
-  /** Where each channel's latest stored or read version sits in its append chain. */
-  readonly #appends: AppendTracker;
 
   constructor(backend: CheckpointBackend, options: CheckpointerOptions = {}) {
     this.door = CheckpointDoor.of(backend);
     this.codec = new CheckpointCodec(options.serializer ?? defaultSerializer, options);
+    const capacity = options.appendCacheSize ?? 4096;
+    if (!Number.isSafeInteger(capacity) || capacity < 0) {
+      throw new InvalidInputError(
+        `appendCacheSize must be a non-negative integer, got ${String(capacity)}`,
+      );
+    }
+    // Runtime versions are stored once per (thread, ns, channel): any may anchor a chain.
+    this.appends = new AppendTracker(capacity);
     this.effects = new EffectLedger(this.door, this.codec.serializer);
-    this.#appends = new AppendTracker(
-      options.appendCacheSize ?? 4096,
-      (depth, baseLength) => this.codec.mayAppend(depth, baseLength),
-      // Runtime versions are stored once per (thread, ns, channel): any may anchor a chain.
-      () => true,
-    );
   }
 
   /** The backend's short name, e.g. `"sqlite"`. */
@@ -95,7 +100,7 @@ export class Checkpointer {
       const key = channelKey(input.threadId, ns, update.channel);
       const write = this.#channelWrite(key, update);
       blobs.push(this.codec.encodeBlob(write.blob, site));
-      if (write.state) this.#appends.recordState(key, String(update.version), write.state);
+      if (write.state) this.appends.recordState(key, String(update.version), write.state);
     }
     const checkpoint = this.codec.sealRow({
       threadId: input.threadId,
@@ -130,7 +135,7 @@ export class Checkpointer {
     } catch (error) {
       const { threadId, ns } = encoded.checkpoint;
       for (const blob of encoded.blobs) {
-        this.#appends.forget(channelKey(threadId, ns, blob.channel), blob.version);
+        this.appends.forget(channelKey(threadId, ns, blob.channel), blob.version);
       }
       throw error;
     }
@@ -197,7 +202,7 @@ export class Checkpointer {
   /** Deletes a thread everywhere and leaves a tombstone that refuses late writes. */
   async deleteThread(threadId: string): Promise<void> {
     await this.door.deleteThread(threadId);
-    this.#appends.forgetThread(threadId);
+    this.appends.forgetThread(threadId);
   }
 
   /** Takes the thread's lease, or `undefined` when another live owner holds it. */
@@ -287,7 +292,7 @@ export class Checkpointer {
       extra: body.extra ?? {},
     };
     // Only once the whole checkpoint decoded: a damaged one anchors nothing.
-    for (const [key, version, state] of remembered) this.#appends.recordState(key, version, state);
+    for (const [key, version, state] of remembered) this.appends.recordState(key, version, state);
     return { checkpoint, pendingWrites };
   }
 
@@ -301,7 +306,7 @@ export class Checkpointer {
     if (update.empty) return { blob: { kind: "empty" as const, channel, version } };
     const append = update.append;
     const prevVersion = append && String(append.prevVersion);
-    const prev = prevVersion === undefined ? undefined : this.#appends.stateOf(key, prevVersion);
+    const prev = prevVersion === undefined ? undefined : this.appends.stateOf(key, prevVersion);
     if (append && prev && this.codec.mayAppend(prev.depth + 1, prev.baseLength)) {
       const depth = prev.depth + 1;
       return {

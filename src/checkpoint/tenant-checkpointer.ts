@@ -1,30 +1,105 @@
 /**
  * One tenant's view of a {@link Checkpointer}: the same methods, taking and returning the
  * tenant's own thread ids, stored under {@link threadKey}s. Nothing it returns, lists or throws
- * names another tenant's thread.
+ * names another tenant's thread. Each method is scoped by one line of {@link SCOPES}: where its
+ * thread id arrives and how its result names threads.
  */
 import { InvalidInputError, isRewindError, StorageError } from "../errors.js";
 import { validateTenantId } from "../store/store-validation.js";
-import type {
-  Lease,
-  LeaseFence,
-  LoadedCheckpoint,
-  QuarantinedCheckpoint,
-} from "./checkpoint-backend.js";
-import type {
-  Checkpointer,
-  CheckpointTuple,
-  EncodedCheckpoint,
-  ListOptions,
-  NewCheckpoint,
-  PendingWrite,
-  PutOptions,
-} from "./checkpointer.js";
+import type { Checkpointer, CheckpointTuple, ListOptions } from "./checkpointer.js";
 import type { RepairResult } from "./repair.js";
 import { isKeyOfTenant, parseThreadKey, threadKey, unscopeError } from "./thread-key.js";
 
-/** Every public member of {@link Checkpointer}: the view must scope each one. */
-type CheckpointerApi = { [K in keyof Checkpointer]: Checkpointer[K] };
+/** A scoped call: the thread id as the tenant names it, and the storage key it was given as. */
+interface Call {
+  readonly threadId: string;
+  readonly key: string;
+}
+
+/** Rewrites a result so that it names threads as the tenant does. */
+type Unscope = (result: any, call: Call) => unknown;
+
+/** Where a method's first argument carries the thread id, read from its type. */
+type ThreadArgument<F> = F extends (first: infer A, ...rest: any[]) => unknown
+  ?
+      | (A extends string ? "id" : never)
+      | (A extends { readonly threadId: string } ? "field" : never)
+      | (A extends { readonly checkpoint: { readonly threadId: string } } ? "stored" : never)
+  : never;
+
+/**
+ * How a member is scoped, checked against its type:
+ * - `thread`: where the method's first argument carries the thread id: `"id"` (it is one),
+ *   `"field"` (its `threadId`), or `"stored"` (it is already storage-level, its
+ *   `checkpoint.threadId` a storage key: encode's output, a backend row), only checked to be
+ *   this tenant's;
+ * - `result`: how the result names threads (default: it names none);
+ * - `sync: true` for a method that returns its result rather than a promise.
+ * `"pass"` is a method and `"property"` a property that reach the checkpointer unchanged
+ * (nothing tenant-specific); `"view"` is a member the view implements itself.
+ */
+type Scope<F> = F extends (...args: any[]) => infer R
+  ?
+      | "pass"
+      | "view"
+      | ({ readonly thread: ThreadArgument<F>; readonly result?: Unscope } & (R extends
+          | PromiseLike<unknown>
+          | AsyncIterable<unknown>
+          ? { readonly sync?: never }
+          : { readonly sync: true }))
+  : "property" | "view";
+
+/** A scope of a method that names a thread. */
+interface ThreadScope {
+  readonly thread: "id" | "field" | "stored";
+  readonly result?: Unscope;
+  readonly sync?: true;
+}
+
+/** `text` naming the thread as the tenant does (a Rewind message quoting the storage key). */
+const renamed = (text: string, call: Call) => text.replaceAll(call.key, call.threadId);
+/** A record of the caller's thread (a lease, a quarantined row), or `undefined`. */
+const record: Unscope = (result, call) =>
+  result && {
+    ...result,
+    threadId: call.threadId,
+    ...(typeof result.reason === "string" ? { reason: renamed(result.reason, call) } : {}),
+  };
+const records: Unscope = (results: unknown[], call) => results.map((r) => record(r, call));
+/** A checkpoint read back (or `undefined`): its storage key becomes the thread id. */
+const tuple: Unscope = (result: CheckpointTuple | undefined) => result && unscopedTuple(result);
+const repair: Unscope = (result: RepairResult, call): RepairResult => ({
+  ...result,
+  threadId: call.threadId,
+  quarantined: result.quarantined.map((q) => ({ ...q, reason: renamed(q.reason, call) })),
+});
+
+/** Every public member of {@link Checkpointer}, scoped: a new member needs its line here. */
+const SCOPES: { readonly [K in keyof Checkpointer]: Scope<Checkpointer[K]> } = {
+  door: "property", // storage keys, unscoped (how the runtime and the saver share the storage)
+  codec: "property",
+  appends: "property", // storage keys too: one memory of append chains per storage
+  name: "property",
+  serializer: "property",
+  effects: "view", // the ledger scoped to this tenant's threads
+  ready: "pass",
+  close: "view", // the view owns nothing; close the checkpointer it came from
+  list: "view",
+  put: { thread: "field" },
+  encode: { thread: "field", sync: true },
+  write: { thread: "stored" },
+  decode: { thread: "stored", result: tuple, sync: true },
+  putWrites: { thread: "field" },
+  get: { thread: "id", result: tuple },
+  headId: { thread: "id" },
+  repairThread: { thread: "id", result: repair },
+  listQuarantined: { thread: "id", result: records },
+  deleteThread: { thread: "id" },
+  acquireLease: { thread: "id", result: record },
+  readLease: { thread: "id", result: record },
+  renewLease: { thread: "field", result: record },
+  releaseLease: { thread: "field" },
+};
 
 /**
  * The checkpointer as `tenantId` sees it (`undefined`: the default tenant, whose thread ids are
@@ -41,12 +116,12 @@ export function checkpointerForTenant(
   tenantId?: string | undefined,
 ): Checkpointer {
   if (tenantId !== undefined) validateTenantId(tenantId);
-  // The class has private state, so TypeScript compares it by name; the view implements every
-  // public member (checked by `implements CheckpointerApi`) and is used only through them.
+  // The class has private state, so TypeScript compares it by name; the view has every public
+  // member (SCOPES names each one) and is used only through them.
   return new TenantCheckpointer(checkpointer, tenantId) as unknown as Checkpointer;
 }
 
-class TenantCheckpointer implements CheckpointerApi {
+class TenantCheckpointer {
   readonly #inner: Checkpointer;
   readonly #tenantId: string | undefined;
 
@@ -55,18 +130,26 @@ class TenantCheckpointer implements CheckpointerApi {
     this.#tenantId = tenantId;
   }
 
-  /** The unscoped door and codec of the checkpointer this view came from (storage keys). */
-  get door() {
-    return this.#inner.door;
+  static {
+    const entries = Object.entries(SCOPES) as [keyof Checkpointer, ThreadScope | string][];
+    for (const [name, scope] of entries) {
+      if (scope === "view") continue;
+      Object.defineProperty(
+        TenantCheckpointer.prototype,
+        name,
+        scope === "property"
+          ? { get: TenantCheckpointer.#property(name) }
+          : {
+              value: TenantCheckpointer.#method(
+                name,
+                typeof scope === "string" ? undefined : scope,
+              ),
+            },
+      );
+    }
   }
 
-  get codec() {
-    return this.#inner.codec;
-  }
-
-  get name() {
-    return this.#inner.name;
-  }
+  async close(): Promise<void> {}
 
   /** The ledger of this tenant's threads. */
   get effects() {
@@ -76,54 +159,11 @@ class TenantCheckpointer implements CheckpointerApi {
     });
   }
 
-  get serializer() {
-    return this.#inner.serializer;
-  }
-
-  ready(): Promise<void> {
-    return this.#inner.ready();
-  }
-
-  put(input: NewCheckpoint, options?: PutOptions) {
-    return this.#guard(() => this.#inner.put(this.#scoped(input), options));
-  }
-
-  encode(input: NewCheckpoint): EncodedCheckpoint {
-    try {
-      return this.#inner.encode(this.#scoped(input));
-    } catch (error) {
-      throw this.#own(error);
-    }
-  }
-
-  write(encoded: EncodedCheckpoint, options?: PutOptions): Promise<void> {
-    this.#check(encoded.checkpoint.threadId);
-    return this.#guard(() => this.#inner.write(encoded, options));
-  }
-
-  putWrites(
-    key: { threadId: string; ns?: string; checkpointId: string },
-    writes: readonly PendingWrite[],
-    fence?: LeaseFence,
-  ): Promise<void> {
-    return this.#guard(() =>
-      this.#inner.putWrites({ ...key, threadId: this.#key(key.threadId) }, writes, fence),
-    );
-  }
-
-  async get(
-    threadId: string,
-    options?: { ns?: string; checkpointId?: string | undefined },
-  ): Promise<CheckpointTuple | undefined> {
-    const tuple = await this.#guard(() => this.#inner.get(this.#key(threadId), options));
-    return tuple && this.#unscoped(tuple);
-  }
-
   async *list(options: ListOptions = {}): AsyncIterable<CheckpointTuple> {
     try {
       if (options.threadId !== undefined) {
         const scoped = { ...options, threadId: this.#key(options.threadId) };
-        for await (const tuple of this.#inner.list(scoped)) yield this.#unscoped(tuple);
+        for await (const found of this.#inner.list(scoped)) yield unscopedTuple(found);
       } else {
         yield* this.#listAll(options);
       }
@@ -132,69 +172,54 @@ class TenantCheckpointer implements CheckpointerApi {
     }
   }
 
-  headId(threadId: string, options?: { ns?: string }): Promise<string | undefined> {
-    return this.#guard(() => this.#inner.headId(this.#key(threadId), options));
+  static #property(name: keyof Checkpointer) {
+    return function (this: TenantCheckpointer) {
+      return this.#inner[name];
+    };
   }
 
-  async repairThread(threadId: string, options?: { ns?: string }): Promise<RepairResult> {
-    const key = this.#key(threadId);
-    const result = await this.#guard(() => this.#inner.repairThread(key, options));
-    const quarantined = result.quarantined.map((q) => ({
-      checkpointId: q.checkpointId,
-      reason: q.reason.replaceAll(key, threadId),
-    }));
-    return { ...result, threadId, quarantined };
+  /** The method `name` as the tenant calls it, scoped as `scope` says (none: passed through). */
+  static #method(name: keyof Checkpointer, scope: ThreadScope | undefined) {
+    return function (this: TenantCheckpointer, ...args: unknown[]) {
+      const method = this.#inner[name] as (...a: unknown[]) => unknown;
+      if (!scope) return method.apply(this.#inner, args);
+      const result = scope.result ?? ((r: unknown) => r);
+      const invoke = () => {
+        const call = this.#scope(scope.thread, args);
+        const out = method.apply(this.#inner, args);
+        return scope.sync
+          ? result(out, call)
+          : (out as Promise<unknown>).then((r) => result(r, call));
+      };
+      const own = (error: unknown): never => {
+        throw this.#own(error);
+      };
+      if (!scope.sync) return new Promise((resolve) => resolve(invoke())).catch(own);
+      try {
+        return invoke();
+      } catch (error) {
+        return own(error);
+      }
+    };
   }
 
-  async listQuarantined(threadId: string): Promise<QuarantinedCheckpoint[]> {
-    const key = this.#key(threadId);
-    const rows = await this.#guard(() => this.#inner.listQuarantined(key));
-    return rows.map((row) => ({ ...row, threadId, reason: row.reason.replaceAll(key, threadId) }));
-  }
-
-  deleteThread(threadId: string): Promise<void> {
-    return this.#guard(() => this.#inner.deleteThread(this.#key(threadId)));
-  }
-
-  async acquireLease(
-    threadId: string,
-    owner: string,
-    ttlMs: number,
-    options?: { steal?: boolean },
-  ): Promise<Lease | undefined> {
-    const key = this.#key(threadId);
-    const lease = await this.#guard(() => this.#inner.acquireLease(key, owner, ttlMs, options));
-    return lease && { ...lease, threadId };
-  }
-
-  async renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined> {
-    const threadId = lease.threadId;
-    const renewed = await this.#guard(() =>
-      this.#inner.renewLease({ ...lease, threadId: this.#key(threadId) }, ttlMs),
-    );
-    return renewed && { ...renewed, threadId };
-  }
-
-  async readLease(threadId: string): Promise<Lease | undefined> {
-    const lease = await this.#guard(() => this.#inner.readLease(this.#key(threadId)));
-    return lease && { ...lease, threadId };
-  }
-
-  releaseLease(lease: Lease): Promise<boolean> {
-    return this.#guard(() =>
-      this.#inner.releaseLease({ ...lease, threadId: this.#key(lease.threadId) }),
-    );
-  }
-
-  async close(): Promise<void> {}
-
-  decode(loaded: LoadedCheckpoint, withValues?: boolean, remember?: boolean): CheckpointTuple {
-    this.#check(loaded.checkpoint.threadId);
-    try {
-      return this.#unscoped(this.#inner.decode(loaded, withValues, remember));
-    } catch (error) {
-      throw this.#own(error);
+  /**
+   * Puts the storage key in place of the thread id in `args[0]` (in place: `args` is the
+   * call's own array) and returns both names of the thread; a stored argument is checked.
+   */
+  #scope(thread: ThreadScope["thread"], args: unknown[]): Call {
+    const first = args[0] as any;
+    if (thread === "stored") {
+      const key: string = first?.checkpoint?.threadId;
+      if (typeof key !== "string" || !isKeyOfTenant(key, this.#tenantId)) {
+        throw new InvalidInputError("the checkpoint is not of a thread of this tenant");
+      }
+      return { threadId: parseThreadKey(key).threadId, key };
     }
+    const threadId: string = thread === "id" ? first : first?.threadId;
+    const key = this.#key(threadId);
+    args[0] = thread === "id" ? key : { ...first, threadId: key };
+    return { threadId, key };
   }
 
   /**
@@ -212,12 +237,12 @@ class TenantCheckpointer implements CheckpointerApi {
     for await (const header of headers) {
       const c = header.checkpoint;
       if (!isKeyOfTenant(c.threadId, this.#tenantId)) continue;
-      const tuple =
+      const found =
         options.includeValues === false
           ? header
           : await this.#inner.get(c.threadId, { ns: c.ns, checkpointId: c.id });
-      if (!tuple) continue; // deleted since the scan saw it
-      yield this.#unscoped(tuple);
+      if (!found) continue; // deleted since the scan saw it
+      yield unscopedTuple(found);
       if (++count === limit) return;
     }
   }
@@ -226,39 +251,20 @@ class TenantCheckpointer implements CheckpointerApi {
     return threadKey(threadId, this.#tenantId);
   }
 
-  #check(key: string): void {
-    if (!isKeyOfTenant(key, this.#tenantId)) {
-      throw new InvalidInputError("the checkpoint belongs to another tenant's thread");
-    }
-  }
-
-  #scoped(input: NewCheckpoint): NewCheckpoint {
-    return { ...input, threadId: this.#key(input.threadId) };
-  }
-
-  #unscoped(tuple: CheckpointTuple): CheckpointTuple {
-    const { threadId } = parseThreadKey(tuple.checkpoint.threadId);
-    return { ...tuple, checkpoint: { ...tuple.checkpoint, threadId } };
-  }
-
-  async #guard<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (error) {
-      throw this.#own(error);
-    }
-  }
-
   /**
    * An error as this tenant may see it: a storage key of its own becomes the thread id it
    * stands for (in `threadId` and the message); one of another tenant is never shown.
    */
   #own(error: unknown): unknown {
     if (!isRewindError(error) || error.threadId === undefined) return error;
-    const key = error.threadId;
-    if (!isKeyOfTenant(key, this.#tenantId)) {
+    if (!isKeyOfTenant(error.threadId, this.#tenantId)) {
       return new StorageError("a checkpoint of another tenant could not be read");
     }
     return unscopeError(error);
   }
+}
+
+function unscopedTuple(found: CheckpointTuple): CheckpointTuple {
+  const { threadId } = parseThreadKey(found.checkpoint.threadId);
+  return { ...found, checkpoint: { ...found.checkpoint, threadId } };
 }

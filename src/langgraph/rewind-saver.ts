@@ -21,7 +21,7 @@ import {
   TASKS,
   WRITES_IDX_MAP,
 } from "@langchain/langgraph-checkpoint";
-import { AppendTracker, channelKey } from "../checkpoint/append-tracker.js";
+import type { AppendTracker } from "../checkpoint/append-tracker.js";
 import type {
   CheckpointBackend,
   LoadedCheckpoint,
@@ -29,7 +29,6 @@ import type {
 } from "../checkpoint/checkpoint-backend.js";
 import {
   type AppendPolicy,
-  type ChannelWrite,
   CheckpointCodec,
   type ValueSite,
 } from "../checkpoint/checkpoint-codec.js";
@@ -38,12 +37,12 @@ import { Checkpointer } from "../checkpoint/checkpointer.js";
 import { isKeyOfTenant, unscopeError } from "../checkpoint/thread-key.js";
 import { ConflictError, InvalidInputError } from "../errors.js";
 import type { JsonSerializer } from "../serde/serializer.js";
+import { planChannelWrite, rememberRead } from "./saver-appends.js";
 import { SaverEffects } from "./saver-effects.js";
 import {
   canonicalTime,
   discardedNodes,
   headToExpect,
-  isUniqueVersion,
   namespaceOf,
   nextChannelVersion,
   optionalThreadKey,
@@ -69,10 +68,14 @@ export interface RewindSaverOptions extends Partial<AppendPolicy> {
   /** Largest serialized value accepted, in bytes. Default 64 MiB. */
   maxValueBytes?: number;
   /**
-   * Channels remembered to store growing arrays as appends; 0 stores full values. Default 1024.
+   * Entries of the storage's memory of append chains, shared with the runtime's checkpointer on
+   * the same storage (least recently used dropped first; a forgotten channel's next value is
+   * stored in full). Default 4096; 0 stores full values. Given a `Checkpointer`, only 0 may be
+   * set here: the memory is that checkpointer's (its own `appendCacheSize`).
    * An array is stored as an append only when it starts with the very objects (same identity
    * and `id`) stored last time; an element mutated in place is not noticed, so set 0 if your
-   * nodes edit stored messages in place instead of replacing them.
+   * nodes edit stored messages in place instead of replacing them. The memory holds elements
+   * weakly: it never keeps a value alive.
    */
   appendCacheSize?: number;
   /**
@@ -112,23 +115,30 @@ export class RewindSaver extends BaseCheckpointSaver {
   readonly effects: SaverEffects;
   readonly #door: CheckpointDoor;
   readonly #codec: SaverCodec;
-  readonly #tracker: AppendTracker;
+  /** The storage's memory of append chains (the checkpointer's); none when appends are off. */
+  readonly #appends: AppendTracker | undefined;
   readonly #refuseStale: boolean;
 
   constructor(storage: CheckpointBackend | Checkpointer, options: RewindSaverOptions = {}) {
     super(options.serde);
-    this.checkpointer = storage instanceof Checkpointer ? storage : new Checkpointer(storage);
+    const { appendCacheSize } = options;
+    if (storage instanceof Checkpointer) {
+      if (appendCacheSize !== undefined && appendCacheSize !== 0) {
+        throw new InvalidInputError(
+          "appendCacheSize: given a Checkpointer, the saver shares its memory of append chains; set appendCacheSize on the checkpointer (or 0 here to store full values)",
+        );
+      }
+      this.checkpointer = storage;
+    } else {
+      this.checkpointer = new Checkpointer(storage, { appendCacheSize });
+    }
     this.#door = this.checkpointer.door;
+    this.#appends = appendCacheSize === 0 ? undefined : this.checkpointer.appends;
     const serializer = options.serializer
       ? registerLangChainClasses(options.serializer)
       : createLangGraphSerializer();
     this.effects = new SaverEffects(this.#door, serializer);
     this.#codec = new CheckpointCodec(new LangGraphValueCodec(this.serde, serializer), options);
-    this.#tracker = new AppendTracker(
-      options.appendCacheSize ?? 1024,
-      (depth, baseLength) => this.#codec.mayAppend(depth, baseLength),
-      isUniqueVersion,
-    );
     this.#refuseStale = options.refuseStaleWrites ?? true;
   }
 
@@ -201,7 +211,14 @@ export class RewindSaver extends BaseCheckpointSaver {
     const parentId = (config.configurable.checkpoint_id as string | undefined) || undefined;
     const site = { threadId, checkpointId: checkpoint.id };
     const plans = Object.entries(newVersions).map(([channel, version]) =>
-      this.#plan(threadId, ns, checkpoint, channel, String(version)),
+      planChannelWrite(
+        this.#appends,
+        this.#codec,
+        { threadId, ns },
+        checkpoint,
+        channel,
+        `${version}`,
+      ),
     );
     const blobs = await Promise.all(plans.map((plan) => this.#codec.encodeBlob(plan.write, site)));
     const row: StoredCheckpoint = this.#codec.sealRow({
@@ -261,8 +278,7 @@ export class RewindSaver extends BaseCheckpointSaver {
    */
   override async deleteThread(threadId: string): Promise<void> {
     const id = typeof threadId === "number" ? String(threadId) : threadId;
-    await unscoped(() => this.#door.deleteThread(id));
-    this.#tracker.forgetThread(id);
+    await unscoped(() => this.checkpointer.deleteThread(id));
   }
 
   /**
@@ -309,50 +325,10 @@ export class RewindSaver extends BaseCheckpointSaver {
     }
   }
 
-  /** How a changed channel is stored (an append when it only grew), and what to remember once it is. */
-  #plan(
-    threadId: string,
-    ns: string,
-    checkpoint: Checkpoint,
-    channel: string,
-    version: string,
-  ): { write: ChannelWrite; commit: () => void } {
-    if (!Object.hasOwn(checkpoint.channel_values, channel)) {
-      return { write: { kind: "empty", channel, version }, commit: () => undefined };
-    }
-    const key = channelKey(threadId, ns, channel);
-    const value = (checkpoint.channel_values as Record<string, unknown>)[channel];
-    const plan = this.#tracker.plan(key, version, value);
-    if (plan.kind === "append") {
-      const { prevVersion, depth, items, baseLength } = plan;
-      return {
-        write: { kind: "append", channel, version, prevVersion, depth, items },
-        commit: () => this.#tracker.record(key, version, value, depth, baseLength),
-      };
-    }
-    return {
-      write: { kind: "full", channel, version, value },
-      commit: () =>
-        this.#tracker.record(key, version, value, 0, Array.isArray(value) ? value.length : 0),
-    };
-  }
-
   async #toTuple(loaded: LoadedCheckpoint, remember: boolean): Promise<CheckpointTuple> {
     const row = loaded.checkpoint;
-    const tuple = await readTuple(
-      loaded,
-      this.#codec,
-      remember
-        ? (channel, version, rebuilt) =>
-            this.#tracker.record(
-              channelKey(row.threadId, row.ns, channel),
-              version,
-              rebuilt.value,
-              rebuilt.depth,
-              rebuilt.baseLength,
-            )
-        : undefined,
-    );
+    const appends = remember ? this.#appends : undefined;
+    const tuple = await readTuple(loaded, this.#codec, appends && rememberRead(appends, row));
     if (tuple.checkpoint.v < 4 && row.parentId !== null) {
       await this.#migratePendingSends(tuple.checkpoint, row.threadId, row.ns, row.parentId);
     }

@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
+import type { ToolMessage } from "../../src/agent/messages.js";
 import {
   Command,
   createCheckpointer,
@@ -14,7 +15,6 @@ import {
   MemoryBackend,
   NodeFailedError,
   OpenAIChatModel,
-  type ToolMessage,
   tool,
   userMessage,
 } from "../../src/index.js";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import type { ToolMessage } from "../../src/agent/messages.js";
 import {
   type ApprovalRequest,
   type ChatMessage,
@@ -13,7 +14,6 @@ import {
   ScriptExhaustedError,
   ScriptedModel,
   type ScriptedResponse,
-  type ToolMessage,
   tool,
   userMessage,
 } from "../../src/index.js";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import type { ToolMessage } from "../../src/agent/messages.js";
 import {
   Command,
   createCheckpointer,
@@ -9,7 +10,6 @@ import {
   InvalidInputError,
   MemoryBackend,
   ScriptedModel,
-  type ToolMessage,
   tool,
   userMessage,
 } from "../../src/index.js";

@@ -5,7 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { z as z3 } from "zod/v3";
 import { z as z4 } from "zod/v4";
-import { InvalidInputError, tool, toolSpec, validateToolInput } from "../../src/index.js";
+import { toolSpec, validateToolInput } from "../../src/agent/tools.js";
+import { InvalidInputError, tool } from "../../src/index.js";
 
 const run = () => "ok";
 

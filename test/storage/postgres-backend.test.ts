@@ -10,18 +10,16 @@ import {
   adminPool,
   freshSchema,
   requireConcurrentSessions,
-  schemaAt,
   testPool,
   waitForLockWaiters,
 } from "../support/postgres.js";
-
-const newPool = () => testPool();
+import { legacySchemaAt } from "../support/postgres-legacy-schema.js";
 
 describe("PostgreSQL backend", () => {
   it("ten backends starting at once on separate pools migrate exactly once, none fails", async (context) => {
     requireConcurrentSessions(context);
     const schema = freshSchema();
-    const backends = Array.from({ length: 10 }, () => new PostgresBackend(newPool(), { schema }));
+    const backends = Array.from({ length: 10 }, () => new PostgresBackend(testPool(), { schema }));
     const results = await Promise.allSettled(backends.map((b) => b.setup()));
     expect(results.filter((r) => r.status === "rejected")).toEqual([]);
     const { rows } = await adminPool().query(`SELECT version FROM "${schema}".rewind_migrations`);
@@ -35,7 +33,7 @@ describe("PostgreSQL backend", () => {
     try {
       await other.query("BEGIN");
       await other.query(`CREATE SCHEMA "${schema}"`);
-      const setup = new PostgresBackend(newPool(), { schema }).setup();
+      const setup = new PostgresBackend(testPool(), { schema }).setup();
       await waitForLockWaiters(schema, 1);
       await other.query("COMMIT");
       await setup;
@@ -50,7 +48,7 @@ describe("PostgreSQL backend", () => {
     requireConcurrentSessions(context);
     const schema = freshSchema();
     const writers = Array.from({ length: 8 }, () =>
-      createCheckpointer(new PostgresBackend(newPool(), { schema })),
+      createCheckpointer(new PostgresBackend(testPool(), { schema })),
     );
     await writers[0]!.ready();
     const results = await Promise.allSettled(
@@ -86,8 +84,8 @@ describe("PostgreSQL backend", () => {
   it("a write that commits while a delete waits for the thread is deleted too, never resurrected", async (context) => {
     requireConcurrentSessions(context);
     const schema = freshSchema();
-    const writer = createCheckpointer(new PostgresBackend(newPool(), { schema }));
-    const deleter = createCheckpointer(new PostgresBackend(newPool(), { schema }));
+    const writer = createCheckpointer(new PostgresBackend(testPool(), { schema }));
+    const deleter = createCheckpointer(new PostgresBackend(testPool(), { schema }));
     await writer.put(step("t", "cp-1", 1), { expectedHead: null });
     // Hold the thread row so the write queues first and the delete behind it, deterministically.
     const holder = await adminPool().connect();
@@ -116,7 +114,7 @@ describe("PostgreSQL backend", () => {
   });
 
   it("a schema written at version 1 upgrades in place and keeps its checkpoints readable", async () => {
-    const schema = await schemaAt(1);
+    const schema = await legacySchemaAt(1);
     const admin = adminPool();
     // A checkpoint as version 1 wrote it: value 41 as tagged JSON bytes.
     await admin.query(
@@ -125,7 +123,7 @@ describe("PostgreSQL backend", () => {
          ARRAY['x'], ARRAY['v1'], ARRAY[0]::smallint[], ARRAY[NULL]::text[], ARRAY[0], ARRAY['json'],
          ARRAY[convert_to('41', 'UTF8')])`,
     );
-    const checkpointer = createCheckpointer(new PostgresBackend(newPool(), { schema }));
+    const checkpointer = createCheckpointer(new PostgresBackend(testPool(), { schema }));
     const old = await checkpointer.get("t");
     expect(old?.checkpoint.values).toEqual({ x: 41 });
     expect(old?.checkpoint.metadata).toEqual({ source: "input", step: -1 });
@@ -135,7 +133,7 @@ describe("PostgreSQL backend", () => {
   });
 
   it("a schema written at version 3 (leases) upgrades to 4 (damage, quarantine) and keeps its checkpoints and lease", async () => {
-    const schema = await schemaAt(3);
+    const schema = await legacySchemaAt(3);
     const admin = adminPool();
     // A checkpoint and a lease as version 3 wrote them (no checksums).
     await admin.query(
@@ -147,7 +145,7 @@ describe("PostgreSQL backend", () => {
     await admin.query(
       `SELECT * FROM "${schema}".rewind_acquire_lease('t', 'old-owner', 600000, false, NULL, false, NULL, NULL, NULL)`,
     );
-    const checkpointer = createCheckpointer(new PostgresBackend(newPool(), { schema }));
+    const checkpointer = createCheckpointer(new PostgresBackend(testPool(), { schema }));
     expect((await checkpointer.get("t"))?.checkpoint.values).toEqual({ x: 41 });
     expect(await checkpointer.readLease("t")).toMatchObject({
       owner: "old-owner",
@@ -167,7 +165,7 @@ describe("PostgreSQL backend", () => {
 
   it("metadata with NUL and lone surrogates (which jsonb refuses) round-trips and filters exactly", async () => {
     const checkpointer = createCheckpointer(
-      new PostgresBackend(newPool(), { schema: freshSchema() }),
+      new PostgresBackend(testPool(), { schema: freshSchema() }),
     );
     const notes = ["a\u0000b", "a\\u0000b", "x\ud800", "\ud83d\ude00"];
     for (const [i, note] of notes.entries()) {
@@ -189,7 +187,7 @@ describe("PostgreSQL backend", () => {
 
   it("lists in the memory backend's order for every query shape, across tiny pages", async () => {
     const postgres = createCheckpointer(
-      new PostgresBackend(newPool(), { schema: freshSchema(), pageSize: 3 }),
+      new PostgresBackend(testPool(), { schema: freshSchema(), pageSize: 3 }),
     );
     const memory = createCheckpointer(new MemoryBackend());
     let n = 0;
@@ -269,7 +267,7 @@ describe("PostgreSQL backend", () => {
   });
 
   it("uses the caller's pool without closing it, and refuses a bad schema name", async () => {
-    const pool = newPool();
+    const pool = testPool();
     const checkpointer = createCheckpointer(new PostgresBackend(pool, { schema: freshSchema() }));
     await checkpointer.ready();
     await checkpointer.close();

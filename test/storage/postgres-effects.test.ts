@@ -6,23 +6,21 @@ import {
   adminPool,
   freshSchema,
   requireConcurrentSessions,
-  schemaAt,
   testPool,
   waitForLockWaiters,
 } from "../support/postgres.js";
-
-const newPool = () => testPool();
+import { legacySchemaAt } from "../support/postgres-legacy-schema.js";
 
 describe("PostgreSQL effect ledger", () => {
-  it("a schema written at version 4 upgrades to 5 (the ledger) and keeps its checkpoints", async () => {
-    const schema = await schemaAt(4);
+  it("a schema written at version 4 upgrades (the ledger) and keeps its checkpoints", async () => {
+    const schema = await legacySchemaAt(4);
     await adminPool().query(
       `SELECT "${schema}".rewind_put_checkpoint('t', '', 'cp-1', NULL, '2026-01-01T00:00:00.000Z',
          '{"x":"cp-1"}', '{"source":"input","step":-1}', NULL, '{}', true, NULL, NULL,
          ARRAY['x'], ARRAY['cp-1'], ARRAY[0]::smallint[], ARRAY[NULL]::text[], ARRAY[0], ARRAY['json'],
          ARRAY[convert_to('41', 'UTF8')])`,
     );
-    const checkpointer = createCheckpointer(new PostgresBackend(newPool(), { schema }));
+    const checkpointer = createCheckpointer(new PostgresBackend(testPool(), { schema }));
     expect((await checkpointer.get("t"))?.checkpoint.values).toEqual({ x: 41 });
     const intent = effectIntent("t", "a1");
     expect(await checkpointer.door.beginEffect({ effect: intent })).toEqual({
@@ -34,7 +32,7 @@ describe("PostgreSQL effect ledger", () => {
     );
     expect(rows[0].v).toBe(POSTGRES_MIGRATIONS.length);
     expect(POSTGRES_MIGRATIONS.length).toBeGreaterThanOrEqual(5);
-    // The delete of version 4, replaced since, now clears the ledger as well.
+    // The split delete of version 4, replaced by the one current definition, clears the ledger.
     await checkpointer.deleteThread("t");
     expect(await checkpointer.get("t")).toBeUndefined();
     const left = await adminPool().query(
@@ -49,7 +47,7 @@ describe("PostgreSQL effect ledger", () => {
     const schema = freshSchema();
     const doors = Array.from(
       { length: 8 },
-      () => createCheckpointer(new PostgresBackend(newPool(), { schema })).door,
+      () => createCheckpointer(new PostgresBackend(testPool(), { schema })).door,
     );
     await Promise.all(doors.map((door) => door.ready()));
     for (let round = 0; round < 5; round++) {
@@ -79,7 +77,7 @@ describe("PostgreSQL effect ledger", () => {
   it("an intent that meets an uncommitted insert of its key waits, then returns that entry", async (context) => {
     requireConcurrentSessions(context);
     const schema = freshSchema();
-    const checkpointer = createCheckpointer(new PostgresBackend(newPool(), { schema }));
+    const checkpointer = createCheckpointer(new PostgresBackend(testPool(), { schema }));
     await checkpointer.door.beginEffect({ effect: effectIntent("t", "other") });
     const holder = await adminPool().connect();
     try {

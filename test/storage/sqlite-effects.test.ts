@@ -38,7 +38,7 @@ function recordingPragmas(db: Database.Database, calls: string[]): SqliteDatabas
 }
 
 describe("SQLite effect ledger", () => {
-  it("upgrades a database at version 4 to 5 (the ledger), keeping its checkpoints", async () => {
+  it("upgrades a database at version 4 (no ledger, no pins), keeping its checkpoints", async () => {
     const old = createSqliteCheckpointer(file);
     const id = newCheckpointId();
     await old.put({
@@ -51,10 +51,10 @@ describe("SQLite effect ledger", () => {
       updates: [{ channel: "x", version: id, value: 41 }],
     });
     await old.close();
-    // The schema as version 4 left it: no ledger table (nor anything later).
+    // The schema as version 4 left it: no ledger (5), no pins (6), no archive marks (7).
     const db = new Database(file);
     db.exec(
-      "DROP TABLE rewind_effects; DROP TABLE rewind_pins; DELETE FROM rewind_migrations WHERE version >= 5",
+      "DROP TABLE rewind_effects; DROP TABLE rewind_pins; ALTER TABLE rewind_threads DROP COLUMN archive_state; ALTER TABLE rewind_threads DROP COLUMN archive_stub; DELETE FROM rewind_migrations WHERE version >= 5",
     );
     db.close();
     const checkpointer = createSqliteCheckpointer(file);

@@ -6,7 +6,8 @@
  */
 import { describe, it } from "vitest";
 import type { CheckpointBackend } from "../../src/checkpoint/checkpoint-backend.js";
-import type { Checkpointer, CheckpointerOptions } from "../../src/index.js";
+import type { CheckpointerOptions } from "../../src/checkpoint/checkpoint-types.js";
+import type { Checkpointer } from "../../src/index.js";
 import type { RewindSaver, RewindSaverOptions } from "../../src/langgraph/index.js";
 import type { Store, StoreOptions } from "../../src/store/store.js";
 import type { CheckpointBackendHarness, StoreBackendHarness } from "../../src/testing/index.js";

@@ -5,7 +5,6 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, inject } from "vitest";
-import { POSTGRES_MIGRATIONS } from "../../src/backends/postgres/index.js";
 
 export const PG_URL = inject("pgUrl");
 
@@ -54,21 +53,6 @@ export function requireConcurrentSessions(context: {
   skip(condition: boolean, note?: string): void;
 }) {
   context.skip(PG_SERIAL_ONLY !== "", PG_SERIAL_ONLY);
-}
-
-/** A fresh schema migrated to `version` only, as an older Rewind left it. */
-export async function schemaAt(version: number): Promise<string> {
-  const schema = freshSchema();
-  const pool = adminPool();
-  await pool.query(`CREATE SCHEMA "${schema}"`);
-  await pool.query(
-    `CREATE TABLE "${schema}".rewind_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
-  );
-  for (const [i, migration] of POSTGRES_MIGRATIONS.slice(0, version).entries()) {
-    await pool.query(migration(`"${schema}"`));
-    await pool.query(`INSERT INTO "${schema}".rewind_migrations (version) VALUES ($1)`, [i + 1]);
-  }
-  return schema;
 }
 
 /** Waits until `count` sessions whose query names `schema` wait for a lock. */

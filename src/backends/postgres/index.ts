@@ -16,6 +16,11 @@ export {
   PostgresClient,
   type PostgresClientOptions,
 } from "./postgres-client.js";
+export {
+  POSTGRES_FUNCTIONS,
+  POSTGRES_RETIRED_FUNCTIONS,
+  type PostgresFunction,
+} from "./postgres-functions.js";
 export { migratePostgres, POSTGRES_MIGRATIONS } from "./postgres-migrations.js";
 export {
   createPostgresStore,

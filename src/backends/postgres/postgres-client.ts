@@ -2,12 +2,13 @@
  * The one PostgreSQL connection code, shared by the checkpoint backend and the store backend: a
  * pool opened from a URL (with timeouts, an `error` listener and idle connections that never
  * keep the process alive) or the caller's own pool, named statements, transactions on one
- * connection, and the migration runner. Every failure leaves it as a named Rewind error.
+ * connection, and the entry to the migration runner. Every failure leaves it as a named Rewind error.
  */
-import { InvalidInputError, MigrationError, type RewindError, StorageError } from "../../errors.js";
+import { InvalidInputError, type RewindError, StorageError } from "../../errors.js";
 import { describeTarget, pgError, type TimeoutsInForce } from "./postgres-errors.js";
+import { migratePostgresSchema, type PostgresMigrationSpec } from "./postgres-migrator.js";
 import { PostgresStatements } from "./postgres-statements.js";
-import type { PgClientLike, PgPoolLike, PgQueryResult } from "./postgres-types.js";
+import type { PgClientLike, PgPoolLike, PgQueryable, PgQueryResult } from "./postgres-types.js";
 
 /** Connection settings, the same for the checkpoint backend and the store backend. */
 export interface PostgresClientOptions {
@@ -52,23 +53,6 @@ export const POSTGRES_DEFAULTS = {
 
 /** How much longer than the server's statement timeout the client waits for an answer. */
 const CLIENT_GRACE_MS = 2000;
-
-/** Which migration list a runner applies, under which lock, recorded in which table. */
-export interface PostgresMigrationSpec {
-  /** Table (in the schema) recording each applied version. */
-  readonly table: string;
-  /** Advisory lock key for `schema`: concurrent first uses wait and then find the work done. */
-  lockKey(schema: string): string;
-  /** The migrations for the quoted schema name; entry `i` takes version `i` to `i + 1`. */
-  migrations(quoted: string): readonly string[];
-  /** What the schema belongs to, for messages ("checkpoint", "store"). */
-  readonly label: string;
-}
-
-/** Something that runs a query: the client itself, or the connection of a transaction. */
-export interface PgQueryable {
-  query(text: string, values?: unknown[]): Promise<PgQueryResult>;
-}
 
 /**
  * A pool (opened on first use from a URL, or the caller's) with Rewind's settings. `query` and
@@ -171,43 +155,11 @@ export class PostgresClient implements PgQueryable {
   }
 
   /**
-   * The one PostgreSQL migration runner: brings `schema` to `spec`'s latest version in one
-   * transaction under an advisory lock (processes starting together migrate once), creating the
-   * schema if needed; returns how many migrations ran. A failed migration changes nothing and is
-   * a {@link MigrationError}; an unreachable server a `ConnectionError`.
+   * Brings `schema` to `spec`'s latest version and function definitions (see
+   * {@link migratePostgresSchema}); returns how many migrations ran.
    */
   async migrate(schema: string, spec: PostgresMigrationSpec): Promise<number> {
-    const quoted = quoteSchema(schema);
-    const migrations = spec.migrations(quoted);
-    try {
-      return await this.transaction(async (db) => {
-        await db.query("SELECT pg_advisory_xact_lock(hashtext($1))", [spec.lockKey(schema)]);
-        await ensureSchema(db, schema, quoted);
-        await db.query(
-          `CREATE TABLE IF NOT EXISTS ${quoted}.${spec.table} (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
-        );
-        const { rows } = await db.query(
-          `SELECT COALESCE(MAX(version), 0) AS v FROM ${quoted}.${spec.table}`,
-        );
-        const current = Number(rows[0]?.v ?? 0);
-        if (current > migrations.length) {
-          throw new MigrationError(
-            `the ${spec.label} schema in "${schema}" is at version ${current}, newer than this Rewind (${migrations.length}); upgrade Rewind`,
-          );
-        }
-        for (let v = current + 1; v <= migrations.length; v++) {
-          await db.query(migrations[v - 1]!);
-          await db.query(`INSERT INTO ${quoted}.${spec.table} (version) VALUES ($1)`, [v]);
-        }
-        return migrations.length - current;
-      });
-    } catch (error) {
-      if (!(error instanceof StorageError)) throw error;
-      throw new MigrationError(
-        `PostgreSQL ${spec.label} migration of schema "${schema}" failed, nothing was changed: ${error.message}`,
-        { cause: error.cause },
-      );
-    }
+    return migratePostgresSchema(this, schema, quoteSchema(schema), spec);
   }
 
   /** Ends the pool if Rewind opened it; the caller's pool is left open. */
@@ -313,27 +265,4 @@ function resolveTimeouts(
     queryTimeoutMs:
       options.queryTimeoutMs ?? fromUrl("query_timeout", 1) ?? POSTGRES_DEFAULTS.queryTimeoutMs,
   };
-}
-
-/**
- * Creates the schema if it is missing, inside the migration's transaction. Every Rewind
- * migration (checkpointer, store) calls this, so two of them creating one schema at once wait for
- * each other under one advisory lock instead of failing.
- */
-async function ensureSchema(db: PgQueryable, schema: string, quoted: string): Promise<void> {
-  await db.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`rewind:schema:${schema}`]);
-  // A creator that does not take the lock (an older Rewind, a script) can still race us; its
-  // schema then shows up as a unique violation, after which the schema exists and a retry passes.
-  for (let attempt = 1; ; attempt++) {
-    await db.query("SAVEPOINT rewind_schema");
-    try {
-      await db.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
-      await db.query("RELEASE SAVEPOINT rewind_schema");
-      return;
-    } catch (error) {
-      await db.query("ROLLBACK TO SAVEPOINT rewind_schema");
-      const code = (error as { code?: unknown }).code;
-      if (attempt >= 3 || (code !== "23505" && code !== "42P06")) throw error;
-    }
-  }
 }

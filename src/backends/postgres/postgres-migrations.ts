@@ -2,9 +2,14 @@
  * PostgreSQL schema of the checkpoint backend: an ordered list (the index is the version),
  * applied on first use by the one PostgreSQL runner (`PostgresClient.migrate`: one transaction
  * under an advisory lock) and recorded in `rewind_migrations`, so processes starting together
- * migrate exactly once.
+ * migrate exactly once. The numbered migrations change tables, indexes and data only; the
+ * stored functions have one current definition each (`postgres-functions.ts`), applied by the
+ * same runner after them, which also drops the retired ones. A migration drops a function only
+ * when its parameters or result change, which `CREATE OR REPLACE` cannot do.
  */
-import { PostgresClient, type PostgresMigrationSpec } from "./postgres-client.js";
+import { PostgresClient } from "./postgres-client.js";
+import { POSTGRES_FUNCTIONS, POSTGRES_RETIRED_FUNCTIONS } from "./postgres-functions.js";
+import type { PostgresMigrationSpec } from "./postgres-migrator.js";
 import type { PgPoolLike } from "./postgres-types.js";
 
 /** `s` is the quoted schema name. */
@@ -59,176 +64,30 @@ export const POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
     tag TEXT NOT NULL,
     value BYTEA NOT NULL,
     PRIMARY KEY (thread_id, ns, checkpoint_id, task_id, idx)
-  );
-  -- Writes take the thread row's lock in the same statement as their checks, so a tombstone,
-  -- a lease takeover and a compare-and-set on the head are each atomic with the write.
-  CREATE FUNCTION ${s}.rewind_put_checkpoint(
-    p_thread TEXT, p_ns TEXT, p_id TEXT, p_parent TEXT, p_created TEXT, p_versions JSONB,
-    p_metadata JSONB, p_body TEXT, p_cas BOOLEAN, p_expected TEXT, p_fence BIGINT,
-    p_channels TEXT[], p_bversions TEXT[], p_kinds SMALLINT[], p_prevs TEXT[], p_depths INTEGER[],
-    p_tags TEXT[], p_values BYTEA[]
-  ) RETURNS TEXT LANGUAGE plpgsql AS $fn$
-  DECLARE t RECORD; h TEXT;
-  BEGIN
-    INSERT INTO ${s}.rewind_threads (thread_id) VALUES (p_thread) ON CONFLICT DO NOTHING;
-    SELECT deleted, lease_token, lease_expires_at INTO t FROM ${s}.rewind_threads
-      WHERE thread_id = p_thread FOR UPDATE;
-    IF t.deleted THEN RETURN 'deleted'; END IF;
-    IF p_fence IS NOT NULL AND (t.lease_token <> p_fence OR t.lease_expires_at IS NULL
-        OR t.lease_expires_at <= (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT) THEN
-      RETURN 'lease';
-    END IF;
-    SELECT head_id INTO h FROM ${s}.rewind_heads WHERE thread_id = p_thread AND ns = p_ns;
-    IF p_cas AND h IS DISTINCT FROM p_expected THEN RETURN 'conflict:' || COALESCE(h, ''); END IF;
-    INSERT INTO ${s}.rewind_blobs (thread_id, ns, channel, version, kind, prev_version, depth, tag, value)
-      SELECT p_thread, p_ns, b.* FROM unnest(p_channels, p_bversions, p_kinds, p_prevs, p_depths, p_tags, p_values) AS b
-      ON CONFLICT DO NOTHING;
-    INSERT INTO ${s}.rewind_checkpoints (thread_id, ns, id, parent_id, created_at, versions, metadata, body)
-      VALUES (p_thread, p_ns, p_id, p_parent, p_created, p_versions, p_metadata, p_body)
-      ON CONFLICT (thread_id, ns, id) DO UPDATE SET parent_id = EXCLUDED.parent_id,
-        created_at = EXCLUDED.created_at, versions = EXCLUDED.versions,
-        metadata = EXCLUDED.metadata, body = EXCLUDED.body;
-    INSERT INTO ${s}.rewind_heads (thread_id, ns, head_id) VALUES (p_thread, p_ns, p_id)
-      ON CONFLICT (thread_id, ns) DO UPDATE
-      SET head_id = GREATEST(${s}.rewind_heads.head_id COLLATE "C", EXCLUDED.head_id COLLATE "C");
-    RETURN 'ok';
-  END $fn$;
-  CREATE FUNCTION ${s}.rewind_put_writes(
-    p_thread TEXT, p_ns TEXT, p_checkpoint TEXT, p_fence BIGINT, p_tasks TEXT[], p_paths TEXT[],
-    p_idx INTEGER[], p_channels TEXT[], p_tags TEXT[], p_values BYTEA[]
-  ) RETURNS TEXT LANGUAGE plpgsql AS $fn$
-  DECLARE t RECORD;
-  BEGIN
-    INSERT INTO ${s}.rewind_threads (thread_id) VALUES (p_thread) ON CONFLICT DO NOTHING;
-    SELECT deleted, lease_token, lease_expires_at INTO t FROM ${s}.rewind_threads
-      WHERE thread_id = p_thread FOR SHARE;
-    IF t.deleted THEN RETURN 'deleted'; END IF;
-    IF p_fence IS NOT NULL AND (t.lease_token <> p_fence OR t.lease_expires_at IS NULL
-        OR t.lease_expires_at <= (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT) THEN
-      RETURN 'lease';
-    END IF;
-    INSERT INTO ${s}.rewind_writes (thread_id, ns, checkpoint_id, task_id, task_path, idx, channel, tag, value)
-      SELECT p_thread, p_ns, p_checkpoint, w.* FROM unnest(p_tasks, p_paths, p_idx, p_channels, p_tags, p_values) AS w
-      ON CONFLICT (thread_id, ns, checkpoint_id, task_id, idx) DO UPDATE
-      SET task_path = EXCLUDED.task_path, channel = EXCLUDED.channel, tag = EXCLUDED.tag, value = EXCLUDED.value
-      WHERE EXCLUDED.idx < 0;
-    RETURN 'ok';
-  END $fn$;
-  CREATE FUNCTION ${s}.rewind_acquire_lease(p_thread TEXT, p_owner TEXT, p_ttl BIGINT, p_steal BOOLEAN)
-  RETURNS TABLE (status TEXT, token BIGINT, expires_at BIGINT, stolen_from TEXT) LANGUAGE plpgsql AS $fn$
-  DECLARE t RECORD; now_ms BIGINT := (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT; held BOOLEAN;
-  BEGIN
-    INSERT INTO ${s}.rewind_threads (thread_id) VALUES (p_thread) ON CONFLICT DO NOTHING;
-    SELECT * INTO t FROM ${s}.rewind_threads WHERE thread_id = p_thread FOR UPDATE;
-    IF t.deleted THEN RETURN QUERY SELECT 'deleted'::TEXT, 0::BIGINT, 0::BIGINT, NULL::TEXT; RETURN; END IF;
-    held := t.lease_expires_at IS NOT NULL AND t.lease_expires_at > now_ms AND t.lease_owner <> p_owner;
-    IF held AND NOT p_steal THEN RETURN QUERY SELECT 'busy'::TEXT, 0::BIGINT, 0::BIGINT, NULL::TEXT; RETURN; END IF;
-    UPDATE ${s}.rewind_threads SET lease_owner = p_owner, lease_token = t.lease_token + 1,
-      lease_expires_at = now_ms + p_ttl WHERE thread_id = p_thread;
-    RETURN QUERY SELECT 'ok'::TEXT, t.lease_token + 1, now_ms + p_ttl,
-      CASE WHEN held THEN t.lease_owner ELSE NULL END;
-  END $fn$;`,
+  );`,
   // 2: exact metadata beside its jsonb copy (jsonb refuses \u0000 and lone surrogates); listing
-  // indexes for every thread and for one thread across namespaces; reads costed so that the
-  // server does not JIT-compile them; a delete that sees every write committed before it (the
-  // single-statement delete of version 1 could miss a racing write).
+  // indexes for every thread and for one thread across namespaces.
   (s) => `
   ALTER TABLE ${s}.rewind_checkpoints ADD COLUMN metadata_text TEXT;
   DROP INDEX ${s}.rewind_checkpoints_id;
   CREATE INDEX rewind_checkpoints_all ON ${s}.rewind_checkpoints (id, thread_id, ns);
   CREATE INDEX rewind_checkpoints_thread ON ${s}.rewind_checkpoints (thread_id, id, ns);
-  DROP FUNCTION ${s}.rewind_put_checkpoint(TEXT, TEXT, TEXT, TEXT, TEXT, JSONB, JSONB, TEXT,
-    BOOLEAN, TEXT, BIGINT, TEXT[], TEXT[], SMALLINT[], TEXT[], INTEGER[], TEXT[], BYTEA[]);
-  CREATE FUNCTION ${s}.rewind_put_checkpoint(
-    p_thread TEXT, p_ns TEXT, p_id TEXT, p_parent TEXT, p_created TEXT, p_versions JSONB,
-    p_metadata JSONB, p_metadata_text TEXT, p_body TEXT, p_cas BOOLEAN, p_expected TEXT,
-    p_fence BIGINT, p_channels TEXT[], p_bversions TEXT[], p_kinds SMALLINT[], p_prevs TEXT[],
-    p_depths INTEGER[], p_tags TEXT[], p_values BYTEA[]
-  ) RETURNS TEXT LANGUAGE plpgsql AS $fn$
-  DECLARE t RECORD; h TEXT;
-  BEGIN
-    INSERT INTO ${s}.rewind_threads (thread_id) VALUES (p_thread) ON CONFLICT DO NOTHING;
-    SELECT deleted, lease_token, lease_expires_at INTO t FROM ${s}.rewind_threads
-      WHERE thread_id = p_thread FOR UPDATE;
-    IF t.deleted THEN RETURN 'deleted'; END IF;
-    IF p_fence IS NOT NULL AND (t.lease_token <> p_fence OR t.lease_expires_at IS NULL
-        OR t.lease_expires_at <= (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT) THEN
-      RETURN 'lease';
-    END IF;
-    SELECT head_id INTO h FROM ${s}.rewind_heads WHERE thread_id = p_thread AND ns = p_ns;
-    IF p_cas AND h IS DISTINCT FROM p_expected THEN RETURN 'conflict:' || COALESCE(h, ''); END IF;
-    INSERT INTO ${s}.rewind_blobs (thread_id, ns, channel, version, kind, prev_version, depth, tag, value)
-      SELECT p_thread, p_ns, b.* FROM unnest(p_channels, p_bversions, p_kinds, p_prevs, p_depths, p_tags, p_values) AS b
-      ON CONFLICT DO NOTHING;
-    INSERT INTO ${s}.rewind_checkpoints (thread_id, ns, id, parent_id, created_at, versions, metadata, metadata_text, body)
-      VALUES (p_thread, p_ns, p_id, p_parent, p_created, p_versions, p_metadata, p_metadata_text, p_body)
-      ON CONFLICT (thread_id, ns, id) DO UPDATE SET parent_id = EXCLUDED.parent_id,
-        created_at = EXCLUDED.created_at, versions = EXCLUDED.versions, metadata = EXCLUDED.metadata,
-        metadata_text = EXCLUDED.metadata_text, body = EXCLUDED.body;
-    INSERT INTO ${s}.rewind_heads (thread_id, ns, head_id) VALUES (p_thread, p_ns, p_id)
-      ON CONFLICT (thread_id, ns) DO UPDATE
-      SET head_id = GREATEST(${s}.rewind_heads.head_id COLLATE "C", EXCLUDED.head_id COLLATE "C");
-    RETURN 'ok';
-  END $fn$;
-  -- jsonb_each_text is costed at 100 rows a call, so a page of 100 checkpoints looked costly
-  -- enough to JIT-compile (tens of ms) a query that runs in one. This wrapper is costed at a real
-  -- size; its SET clause keeps the planner from inlining it back into jsonb_each_text.
-  CREATE FUNCTION ${s}.rewind_versions(p_versions JSONB) RETURNS TABLE (channel TEXT, version TEXT)
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ROWS 8 SET search_path = pg_catalog
-    AS $fn$ SELECT key, value FROM jsonb_each_text(p_versions) $fn$;
-  -- The tombstone takes the thread row's lock first (waiting out any write holding it); each
-  -- DELETE after it is a statement of its own, so it sees the rows that write committed.
-  CREATE FUNCTION ${s}.rewind_delete_thread(p_thread TEXT) RETURNS VOID LANGUAGE plpgsql AS $fn$
-  BEGIN
-    INSERT INTO ${s}.rewind_threads (thread_id, deleted) VALUES (p_thread, true)
-      ON CONFLICT (thread_id) DO UPDATE SET deleted = true, lease_owner = NULL, lease_expires_at = NULL;
-    DELETE FROM ${s}.rewind_heads WHERE thread_id = p_thread;
-    DELETE FROM ${s}.rewind_checkpoints WHERE thread_id = p_thread;
-    DELETE FROM ${s}.rewind_blobs WHERE thread_id = p_thread;
-    DELETE FROM ${s}.rewind_writes WHERE thread_id = p_thread;
-  END $fn$;`,
+  -- Its definition gained a parameter (metadata_text): the old one goes, the new one is defined
+  -- with the other functions (postgres-functions.ts). Only a schema made at version 1 has it.
+  DROP FUNCTION IF EXISTS ${s}.rewind_put_checkpoint(TEXT, TEXT, TEXT, TEXT, TEXT, JSONB, JSONB,
+    TEXT, BOOLEAN, TEXT, BIGINT, TEXT[], TEXT[], SMALLINT[], TEXT[], INTEGER[], TEXT[], BYTEA[]);`,
   // 3: the lease records where its holder's work starts (the root head when it was granted, or
   // the start of the run a rollback preempted) and which process holds it (host, pid, process
   // start), so a rollback never discards a finished run and a killed holder is taken over at
-  // once. A grant may replace a holder by token (one the caller found gone).
+  // once.
   (s) => `
   ALTER TABLE ${s}.rewind_threads ADD COLUMN lease_started_from TEXT,
     ADD COLUMN lease_host TEXT, ADD COLUMN lease_pid INTEGER, ADD COLUMN lease_process_start TEXT;
-  DROP FUNCTION ${s}.rewind_acquire_lease(TEXT, TEXT, BIGINT, BOOLEAN);
-  CREATE FUNCTION ${s}.rewind_acquire_lease(p_thread TEXT, p_owner TEXT, p_ttl BIGINT,
-    p_steal BOOLEAN, p_replacing BIGINT, p_inherit BOOLEAN, p_host TEXT, p_pid INTEGER,
-    p_process_start TEXT)
-  RETURNS TABLE (status TEXT, token BIGINT, expires_at BIGINT, stolen_from TEXT, started_from TEXT)
-  LANGUAGE plpgsql AS $fn$
-  DECLARE t RECORD; now_ms BIGINT := (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT;
-    held BOOLEAN; head TEXT;
-  BEGIN
-    INSERT INTO ${s}.rewind_threads (thread_id) VALUES (p_thread) ON CONFLICT DO NOTHING;
-    SELECT * INTO t FROM ${s}.rewind_threads WHERE thread_id = p_thread FOR UPDATE;
-    IF t.deleted THEN
-      RETURN QUERY SELECT 'deleted'::TEXT, 0::BIGINT, 0::BIGINT, NULL::TEXT, NULL::TEXT; RETURN;
-    END IF;
-    held := t.lease_expires_at IS NOT NULL AND t.lease_expires_at > now_ms AND t.lease_owner <> p_owner;
-    IF held AND NOT p_steal AND t.lease_token IS DISTINCT FROM p_replacing THEN
-      RETURN QUERY SELECT 'busy'::TEXT, 0::BIGINT, 0::BIGINT, NULL::TEXT, NULL::TEXT; RETURN;
-    END IF;
-    IF held AND p_inherit THEN head := t.lease_started_from;
-    ELSE SELECT head_id INTO head FROM ${s}.rewind_heads WHERE thread_id = p_thread AND ns = '';
-    END IF;
-    UPDATE ${s}.rewind_threads SET lease_owner = p_owner, lease_token = t.lease_token + 1,
-      lease_expires_at = now_ms + p_ttl, lease_started_from = head, lease_host = p_host,
-      lease_pid = p_pid, lease_process_start = p_process_start WHERE thread_id = p_thread;
-    RETURN QUERY SELECT 'ok'::TEXT, t.lease_token + 1, now_ms + p_ttl,
-      CASE WHEN held THEN t.lease_owner ELSE NULL END, head;
-  END $fn$;`,
-  // 4: damage. A `versions` value that is not an object names no channels (the core reports the
-  // checkpoint) instead of failing every read of a page; damaged checkpoints a repair moves off
-  // the head are kept, as stored, in `rewind_quarantine`, which a thread's delete clears too.
+  -- The grant gained parameters and results; the new definition replaces the old one.
+  DROP FUNCTION IF EXISTS ${s}.rewind_acquire_lease(TEXT, TEXT, BIGINT, BOOLEAN);`,
+  // 4: damage. Checkpoints a repair moves off the head are kept, as stored, in
+  // `rewind_quarantine`, which a thread's delete clears too.
   (s) => `
-  CREATE OR REPLACE FUNCTION ${s}.rewind_versions(p_versions JSONB) RETURNS TABLE (channel TEXT, version TEXT)
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ROWS 8 SET search_path = pg_catalog
-    AS $fn$ SELECT key, value FROM jsonb_each_text(
-      CASE WHEN jsonb_typeof(p_versions) = 'object' THEN p_versions ELSE '{}'::jsonb END) $fn$;
   CREATE TABLE ${s}.rewind_quarantine (
     thread_id TEXT NOT NULL,
     ns TEXT NOT NULL,
@@ -241,48 +100,9 @@ export const POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
     reason TEXT NOT NULL,
     quarantined_at BIGINT NOT NULL,
     PRIMARY KEY (thread_id, ns, id)
-  );
-  -- Moves checkpoints of (thread, ns) aside and the head back to the newest one left, provided
-  -- the head is still p_expected (a run that wrote meanwhile wins; the repair is retried).
-  CREATE FUNCTION ${s}.rewind_quarantine_checkpoints(
-    p_thread TEXT, p_ns TEXT, p_expected TEXT, p_ids TEXT[], p_reasons TEXT[]
-  ) RETURNS TEXT LANGUAGE plpgsql AS $fn$
-  DECLARE t RECORD; h TEXT;
-  BEGIN
-    SELECT deleted INTO t FROM ${s}.rewind_threads WHERE thread_id = p_thread FOR UPDATE;
-    IF FOUND AND t.deleted THEN RETURN 'deleted'; END IF;
-    SELECT head_id INTO h FROM ${s}.rewind_heads WHERE thread_id = p_thread AND ns = p_ns;
-    IF h IS DISTINCT FROM p_expected THEN RETURN 'conflict:' || COALESCE(h, ''); END IF;
-    INSERT INTO ${s}.rewind_quarantine (thread_id, ns, id, parent_id, created_at, versions,
-        metadata, body, reason, quarantined_at)
-      SELECT c.thread_id, c.ns, c.id, c.parent_id, c.created_at, c.versions::text,
-        COALESCE(c.metadata_text, c.metadata::text), c.body, q.reason,
-        (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT
-      FROM ${s}.rewind_checkpoints c JOIN unnest(p_ids, p_reasons) AS q (id, reason) ON c.id = q.id
-      WHERE c.thread_id = p_thread AND c.ns = p_ns
-      ON CONFLICT (thread_id, ns, id) DO UPDATE SET parent_id = EXCLUDED.parent_id,
-        created_at = EXCLUDED.created_at, versions = EXCLUDED.versions,
-        metadata = EXCLUDED.metadata, body = EXCLUDED.body, reason = EXCLUDED.reason,
-        quarantined_at = EXCLUDED.quarantined_at;
-    DELETE FROM ${s}.rewind_checkpoints WHERE thread_id = p_thread AND ns = p_ns AND id = ANY (p_ids);
-    SELECT max(id) INTO h FROM ${s}.rewind_checkpoints WHERE thread_id = p_thread AND ns = p_ns;
-    IF h IS NULL THEN
-      DELETE FROM ${s}.rewind_heads WHERE thread_id = p_thread AND ns = p_ns;
-    ELSE
-      UPDATE ${s}.rewind_heads SET head_id = h WHERE thread_id = p_thread AND ns = p_ns;
-    END IF;
-    RETURN 'ok';
-  END $fn$;
-  -- The delete of versions 2 and 3 stays as it was, under a new name, and runs first.
-  ALTER FUNCTION ${s}.rewind_delete_thread(TEXT) RENAME TO rewind_delete_thread_rows;
-  CREATE FUNCTION ${s}.rewind_delete_thread(p_thread TEXT) RETURNS VOID LANGUAGE plpgsql AS $fn$
-  BEGIN
-    PERFORM ${s}.rewind_delete_thread_rows(p_thread);
-    DELETE FROM ${s}.rewind_quarantine WHERE thread_id = p_thread;
-  END $fn$;`,
-  // 5: the effect ledger (see postgres-effects.ts). Its functions form one block: the gate (the
-  // tombstone and fence checks of every write, under a share lock on the thread row), an intent
-  // and an outcome, each one round trip. A thread's delete clears the ledger too.
+  );`,
+  // 5: the effect ledger (see postgres-effects.ts); its gate, intent and outcome functions are
+  // defined with the others. (Version 4's copy of the split delete is retired with them.)
   (s) => `
   CREATE TABLE ${s}.rewind_effects (
     thread_id TEXT NOT NULL,
@@ -300,132 +120,21 @@ export const POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
     started_at TEXT COLLATE "C" NOT NULL,
     finished_at TEXT,
     PRIMARY KEY (thread_id, key)
-  );
-  CREATE FUNCTION ${s}.rewind_effect_gate(p_thread TEXT, p_fence BIGINT) RETURNS TEXT
-  LANGUAGE plpgsql AS $fn$
-  DECLARE t RECORD;
-  BEGIN
-    INSERT INTO ${s}.rewind_threads (thread_id) VALUES (p_thread) ON CONFLICT DO NOTHING;
-    SELECT deleted, lease_token, lease_expires_at INTO t FROM ${s}.rewind_threads
-      WHERE thread_id = p_thread FOR SHARE;
-    IF t.deleted THEN RETURN 'deleted'; END IF;
-    IF p_fence IS NOT NULL AND (t.lease_token <> p_fence OR t.lease_expires_at IS NULL
-        OR t.lease_expires_at <= (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT) THEN
-      RETURN 'lease';
-    END IF;
-    RETURN 'ok';
-  END $fn$;
-  -- Inserts the intent, or with p_retake takes a 'started' entry again; a racing insert of the
-  -- same key waits for the first to commit, then reads the entry back (recorded = false).
-  CREATE FUNCTION ${s}.rewind_begin_effect(
-    p_thread TEXT, p_key TEXT, p_name TEXT, p_args TEXT, p_ns TEXT, p_checkpoint TEXT,
-    p_task TEXT, p_node TEXT, p_attempt INTEGER, p_token BIGINT, p_started TEXT,
-    p_retake BOOLEAN, p_fence BIGINT
-  ) RETURNS TABLE (gate TEXT, recorded BOOLEAN, entry ${s}.rewind_effects)
-  LANGUAGE plpgsql AS $fn$
-  DECLARE g TEXT := ${s}.rewind_effect_gate(p_thread, p_fence); r ${s}.rewind_effects;
-  BEGIN
-    IF g <> 'ok' THEN RETURN QUERY SELECT g, false, NULL::${s}.rewind_effects; RETURN; END IF;
-    INSERT INTO ${s}.rewind_effects AS x (thread_id, key, name, args, status, outcome, ns,
-        checkpoint_id, task_id, node, attempt, token, started_at, finished_at)
-      VALUES (p_thread, p_key, p_name, p_args, 'started', NULL, p_ns, p_checkpoint, p_task,
-        p_node, p_attempt, p_token, p_started, NULL)
-      ON CONFLICT (thread_id, key) DO UPDATE SET attempt = x.attempt + 1,
-        token = EXCLUDED.token, started_at = EXCLUDED.started_at, ns = EXCLUDED.ns,
-        checkpoint_id = EXCLUDED.checkpoint_id, task_id = EXCLUDED.task_id, node = EXCLUDED.node
-      WHERE p_retake AND x.status = 'started'
-      RETURNING x.* INTO r;
-    IF FOUND THEN RETURN QUERY SELECT g, true, r; RETURN; END IF;
-    SELECT x.* INTO r FROM ${s}.rewind_effects x WHERE x.thread_id = p_thread AND x.key = p_key;
-    RETURN QUERY SELECT g, false, r;
-  END $fn$;
-  -- Records the outcome only while the entry is 'started' at p_attempt (the first one wins);
-  -- entry is all NULL when the thread has no entry of p_key.
-  CREATE FUNCTION ${s}.rewind_finish_effect(
-    p_thread TEXT, p_key TEXT, p_attempt INTEGER, p_status TEXT, p_outcome TEXT,
-    p_token BIGINT, p_finished TEXT, p_fence BIGINT
-  ) RETURNS TABLE (gate TEXT, recorded BOOLEAN, entry ${s}.rewind_effects)
-  LANGUAGE plpgsql AS $fn$
-  DECLARE g TEXT := ${s}.rewind_effect_gate(p_thread, p_fence); r ${s}.rewind_effects;
-  BEGIN
-    IF g <> 'ok' THEN RETURN QUERY SELECT g, false, NULL::${s}.rewind_effects; RETURN; END IF;
-    UPDATE ${s}.rewind_effects x SET status = p_status, outcome = p_outcome, token = p_token,
-        finished_at = p_finished
-      WHERE x.thread_id = p_thread AND x.key = p_key AND x.status = 'started'
-        AND x.attempt = p_attempt
-      RETURNING x.* INTO r;
-    IF FOUND THEN RETURN QUERY SELECT g, true, r; RETURN; END IF;
-    SELECT x.* INTO r FROM ${s}.rewind_effects x WHERE x.thread_id = p_thread AND x.key = p_key;
-    RETURN QUERY SELECT g, false, r;
-  END $fn$;
-  CREATE OR REPLACE FUNCTION ${s}.rewind_delete_thread(p_thread TEXT) RETURNS VOID
-  LANGUAGE plpgsql AS $fn$
-  BEGIN
-    PERFORM ${s}.rewind_delete_thread_rows(p_thread);
-    DELETE FROM ${s}.rewind_quarantine WHERE thread_id = p_thread;
-    DELETE FROM ${s}.rewind_effects WHERE thread_id = p_thread;
-  END $fn$;`,
-  // 6: retention. Pinned checkpoints (no prune deletes them; a thread's delete clears them), and
-  // one prune batch as one call: under the thread row's lock it checks that no listed
-  // checkpoint is a head, pinned, a branch head or a fork point, then writes the rebased values
-  // and deletes checkpoints, their writes and the listed values (see postgres-retention.ts).
+  );`,
+  // 6: retention. Pinned checkpoints: no prune deletes them, a thread's delete clears them (the
+  // prune batch's function is defined with the others; see postgres-retention.ts).
   (s) => `
   CREATE TABLE ${s}.rewind_pins (
     thread_id TEXT NOT NULL,
     checkpoint_id TEXT NOT NULL,
     pinned_at BIGINT NOT NULL,
     PRIMARY KEY (thread_id, checkpoint_id)
-  );
-  CREATE OR REPLACE FUNCTION ${s}.rewind_delete_thread(p_thread TEXT) RETURNS VOID LANGUAGE plpgsql AS $fn$
-  BEGIN
-    PERFORM ${s}.rewind_delete_thread_rows(p_thread);
-    DELETE FROM ${s}.rewind_quarantine WHERE thread_id = p_thread;
-    DELETE FROM ${s}.rewind_effects WHERE thread_id = p_thread;
-    DELETE FROM ${s}.rewind_pins WHERE thread_id = p_thread;
-  END $fn$;
-  CREATE FUNCTION ${s}.rewind_prune_checkpoints(
-    p_thread TEXT, p_ns TEXT, p_ids TEXT[], p_channels TEXT[], p_versions TEXT[],
-    p_rchannels TEXT[], p_rversions TEXT[], p_rtags TEXT[], p_rvalues BYTEA[]
-  ) RETURNS TEXT LANGUAGE plpgsql AS $fn$
-  DECLARE t RECORD; h TEXT; bad RECORD; nc INTEGER; nb INTEGER; nw INTEGER;
-  BEGIN
-    SELECT deleted INTO t FROM ${s}.rewind_threads WHERE thread_id = p_thread FOR UPDATE;
-    IF NOT FOUND THEN RETURN 'ok:0:0:0'; END IF;
-    IF t.deleted THEN RETURN 'deleted'; END IF;
-    SELECT head_id INTO h FROM ${s}.rewind_heads WHERE thread_id = p_thread AND ns = p_ns;
-    WITH kids AS (
-      SELECT k.parent_id, count(*) AS n FROM ${s}.rewind_checkpoints k
-      WHERE k.thread_id = p_thread AND k.ns = p_ns AND k.parent_id = ANY (p_ids)
-      GROUP BY k.parent_id)
-    SELECT c.id, CASE WHEN c.id = h THEN 'head'
-        WHEN EXISTS (SELECT 1 FROM ${s}.rewind_pins p WHERE p.thread_id = p_thread AND p.checkpoint_id = c.id) THEN 'pinned'
-        WHEN coalesce(kids.n, 0) = 0 THEN 'leaf'
-        ELSE 'fork' END AS why
-      INTO bad
-      FROM ${s}.rewind_checkpoints c LEFT JOIN kids ON kids.parent_id = c.id
-      WHERE c.thread_id = p_thread AND c.ns = p_ns AND c.id = ANY (p_ids)
-        AND (c.id = h OR coalesce(kids.n, 0) <> 1 OR EXISTS (SELECT 1 FROM ${s}.rewind_pins p
-          WHERE p.thread_id = p_thread AND p.checkpoint_id = c.id))
-      ORDER BY c.id LIMIT 1;
-    IF FOUND THEN RETURN 'conflict:' || bad.why || ':' || bad.id; END IF;
-    INSERT INTO ${s}.rewind_blobs (thread_id, ns, channel, version, kind, prev_version, depth, tag, value)
-      SELECT p_thread, p_ns, r.channel, r.version, 0, NULL, 0, r.tag, r.value
-      FROM unnest(p_rchannels, p_rversions, p_rtags, p_rvalues) AS r (channel, version, tag, value)
-      ON CONFLICT (thread_id, ns, channel, version) DO UPDATE SET kind = 0, prev_version = NULL,
-        depth = 0, tag = EXCLUDED.tag, value = EXCLUDED.value;
-    DELETE FROM ${s}.rewind_writes WHERE thread_id = p_thread AND ns = p_ns AND checkpoint_id = ANY (p_ids);
-    GET DIAGNOSTICS nw = ROW_COUNT;
-    DELETE FROM ${s}.rewind_checkpoints WHERE thread_id = p_thread AND ns = p_ns AND id = ANY (p_ids);
-    GET DIAGNOSTICS nc = ROW_COUNT;
-    DELETE FROM ${s}.rewind_blobs b USING unnest(p_channels, p_versions) AS d (channel, version)
-      WHERE b.thread_id = p_thread AND b.ns = p_ns AND b.channel = d.channel AND b.version = d.version;
-    GET DIAGNOSTICS nb = ROW_COUNT;
-    RETURN 'ok:' || nc || ':' || nb || ':' || nw;
-  END $fn$;`,
+  );`,
   // 7: a thread moved to an archive keeps only its row, marked (1 archived, 2 restoring) with the
   // archiver's stub (see postgres-archive.ts). While archived, a trigger refuses every checkpoint
   // and write of the thread (SQLSTATE RW001, the thread id in DETAIL), whichever function or
-  // process writes; a delete clears the mark with the rows.
+  // process writes; a delete clears the mark with the rows. The trigger's function is defined
+  // here, with the triggers that need it; the archive function is with the others.
   (s) => `
   ALTER TABLE ${s}.rewind_threads ADD COLUMN archive_state SMALLINT, ADD COLUMN archive_stub TEXT;
   CREATE FUNCTION ${s}.rewind_refuse_archived() RETURNS trigger LANGUAGE plpgsql AS $fn$
@@ -439,53 +148,26 @@ export const POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
   CREATE TRIGGER rewind_checkpoints_archived BEFORE INSERT OR UPDATE ON ${s}.rewind_checkpoints
     FOR EACH ROW EXECUTE FUNCTION ${s}.rewind_refuse_archived();
   CREATE TRIGGER rewind_writes_archived BEFORE INSERT OR UPDATE ON ${s}.rewind_writes
-    FOR EACH ROW EXECUTE FUNCTION ${s}.rewind_refuse_archived();
-  CREATE OR REPLACE FUNCTION ${s}.rewind_delete_thread(p_thread TEXT) RETURNS VOID LANGUAGE plpgsql AS $fn$
-  BEGIN
-    PERFORM ${s}.rewind_delete_thread_rows(p_thread);
-    DELETE FROM ${s}.rewind_quarantine WHERE thread_id = p_thread;
-    DELETE FROM ${s}.rewind_effects WHERE thread_id = p_thread;
-    DELETE FROM ${s}.rewind_pins WHERE thread_id = p_thread;
-    UPDATE ${s}.rewind_threads SET archive_state = NULL, archive_stub = NULL WHERE thread_id = p_thread;
-  END $fn$;
-  CREATE FUNCTION ${s}.rewind_archive_thread(p_thread TEXT, p_stub TEXT, p_fence BIGINT) RETURNS TEXT
-  LANGUAGE plpgsql AS $fn$
-  DECLARE t RECORD; now_ms BIGINT := (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT;
-  BEGIN
-    SELECT deleted, archive_state, lease_expires_at, lease_token INTO t FROM ${s}.rewind_threads
-      WHERE thread_id = p_thread FOR UPDATE;
-    IF NOT FOUND THEN RETURN 'missing'; END IF;
-    IF t.deleted THEN RETURN 'deleted'; END IF;
-    IF t.archive_state IS NOT NULL THEN RETURN 'archived'; END IF;
-    IF NOT EXISTS (SELECT 1 FROM ${s}.rewind_checkpoints WHERE thread_id = p_thread) THEN
-      RETURN 'missing';
-    END IF;
-    IF t.lease_expires_at IS NOT NULL AND t.lease_expires_at > now_ms
-        AND t.lease_token IS DISTINCT FROM p_fence THEN
-      RETURN 'busy';
-    END IF;
-    DELETE FROM ${s}.rewind_heads WHERE thread_id = p_thread;
-    DELETE FROM ${s}.rewind_checkpoints WHERE thread_id = p_thread;
-    DELETE FROM ${s}.rewind_blobs WHERE thread_id = p_thread;
-    DELETE FROM ${s}.rewind_writes WHERE thread_id = p_thread;
-    DELETE FROM ${s}.rewind_quarantine WHERE thread_id = p_thread;
-    UPDATE ${s}.rewind_threads SET archive_state = 1, archive_stub = p_stub, lease_owner = NULL,
-      lease_expires_at = NULL WHERE thread_id = p_thread;
-    RETURN 'ok';
-  END $fn$;`,
+    FOR EACH ROW EXECUTE FUNCTION ${s}.rewind_refuse_archived();`,
 ];
 
-/** The checkpoint tables' migrations, their lock and the table recording them. */
+/** The checkpoint tables' migrations and functions, their lock and the tables recording them. */
 export const POSTGRES_CHECKPOINT_SCHEMA: PostgresMigrationSpec = {
   table: "rewind_migrations",
   lockKey: (schema) => `rewind:checkpoints:${schema}`,
   migrations: (quoted) => POSTGRES_MIGRATIONS.map((migration) => migration(quoted)),
+  functions: {
+    table: "rewind_functions",
+    definitions: POSTGRES_FUNCTIONS,
+    retired: POSTGRES_RETIRED_FUNCTIONS,
+  },
   label: "checkpoint",
 };
 
 /**
- * Applies the missing checkpoint migrations to `schema` through `pool` (left open); returns how
- * many ran. Safe to call from many processes at once.
+ * Applies the missing checkpoint migrations to `schema` through `pool` (left open), then any
+ * stored function whose definition changed; returns how many migrations ran. Safe to call from
+ * many processes at once.
  */
 export async function migratePostgres(pool: PgPoolLike, schema: string): Promise<number> {
   return new PostgresClient(pool, {}, "PostgreSQL migration").migrate(

@@ -4,7 +4,8 @@
  * processes starting together migrate once, and recorded in `rewind_store_migrations`. The tables have names of their own,
  * so the store can share a database, schema and pool with the checkpointer.
  */
-import { PostgresClient, type PostgresMigrationSpec } from "./postgres-client.js";
+import { PostgresClient } from "./postgres-client.js";
+import type { PostgresMigrationSpec } from "./postgres-migrator.js";
 import type { PgPoolLike } from "./postgres-types.js";
 
 /**

@@ -24,7 +24,6 @@ import type {
 import { itemFromRow } from "../../store/store-row.js";
 import { rankBySimilarity, vectorFromBytes, vectorToBytes } from "../../store/store-vectors.js";
 import {
-  type PgQueryable,
   POSTGRES_DEFAULTS,
   PostgresClient,
   type PostgresClientOptions,
@@ -32,7 +31,7 @@ import {
 } from "./postgres-client.js";
 import { type Bind, jsonbDocText, postgresFilterSql } from "./postgres-store-filter.js";
 import { POSTGRES_STORE_SCHEMA } from "./postgres-store-migrations.js";
-import type { PgPoolLike } from "./postgres-types.js";
+import type { PgPoolLike, PgQueryable } from "./postgres-types.js";
 
 /**
  * Options of the PostgreSQL store backend: the connection settings the checkpoint backend takes,

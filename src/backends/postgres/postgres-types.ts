@@ -39,3 +39,8 @@ export interface PgPoolLike {
   connect(): Promise<PgClientLike>;
   end(): Promise<void>;
 }
+
+/** Something that runs a query: the client itself, or the connection of a transaction. */
+export interface PgQueryable {
+  query(text: string, values?: unknown[]): Promise<PgQueryResult>;
+}
