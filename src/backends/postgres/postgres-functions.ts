@@ -330,4 +330,18 @@ export const POSTGRES_FUNCTIONS: readonly PostgresFunction[] = [
     RETURN 'ok';
   END $fn$;`,
   },
+  {
+    // The trigger on checkpoints and writes: while a thread is archived, every insert or update
+    // of its rows is refused (SQLSTATE RW001, the thread id in DETAIL), whoever writes.
+    name: "rewind_refuse_archived",
+    definition: (s) => `
+  CREATE OR REPLACE FUNCTION ${s}.rewind_refuse_archived() RETURNS trigger LANGUAGE plpgsql AS $fn$
+  BEGIN
+    IF EXISTS (SELECT 1 FROM ${s}.rewind_threads WHERE thread_id = NEW.thread_id AND archive_state = 1) THEN
+      RAISE EXCEPTION 'thread "%" is archived; restore it before writing', NEW.thread_id
+        USING ERRCODE = 'RW001', DETAIL = NEW.thread_id;
+    END IF;
+    RETURN NEW;
+  END $fn$;`,
+  },
 ];

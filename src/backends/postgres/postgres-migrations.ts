@@ -133,18 +133,13 @@ export const POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
   // 7: a thread moved to an archive keeps only its row, marked (1 archived, 2 restoring) with the
   // archiver's stub (see postgres-archive.ts). While archived, a trigger refuses every checkpoint
   // and write of the thread (SQLSTATE RW001, the thread id in DETAIL), whichever function or
-  // process writes; a delete clears the mark with the rows. The trigger's function is defined
-  // here, with the triggers that need it; the archive function is with the others.
+  // process writes; a delete clears the mark with the rows.
   (s) => `
   ALTER TABLE ${s}.rewind_threads ADD COLUMN archive_state SMALLINT, ADD COLUMN archive_stub TEXT;
+  -- A placeholder the triggers can name; its definition is with the others (postgres-functions.ts),
+  -- applied right after in the same transaction.
   CREATE FUNCTION ${s}.rewind_refuse_archived() RETURNS trigger LANGUAGE plpgsql AS $fn$
-  BEGIN
-    IF EXISTS (SELECT 1 FROM ${s}.rewind_threads WHERE thread_id = NEW.thread_id AND archive_state = 1) THEN
-      RAISE EXCEPTION 'thread "%" is archived; restore it before writing', NEW.thread_id
-        USING ERRCODE = 'RW001', DETAIL = NEW.thread_id;
-    END IF;
-    RETURN NEW;
-  END $fn$;
+  BEGIN RETURN NEW; END $fn$;
   CREATE TRIGGER rewind_checkpoints_archived BEFORE INSERT OR UPDATE ON ${s}.rewind_checkpoints
     FOR EACH ROW EXECUTE FUNCTION ${s}.rewind_refuse_archived();
   CREATE TRIGGER rewind_writes_archived BEFORE INSERT OR UPDATE ON ${s}.rewind_writes
