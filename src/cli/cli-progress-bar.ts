@@ -1,35 +1,50 @@
 /**
- * A progress bar with rate and ETA on stderr, shown only on a terminal and never with `--json`
- * (scripts read stdout; stderr stays clean for them).
+ * The one progress bar of the command line: rate and ETA on stderr, shown only on a terminal and
+ * never with `--json` (scripts read stdout; stderr stays clean for them). Started by the first
+ * `update`, which also says how many units there are.
  */
 import cliProgress from "cli-progress";
 
-/** A bar over `total` items of `unit`; `update(done)` moves it; `stop()` clears the line. */
-export interface ProgressBar {
-  update(done: number): void;
-  stop(): void;
-}
+export class Progress {
+  readonly #unit: string;
+  readonly #quiet: boolean;
+  #bar: cliProgress.SingleBar | undefined;
+  #started = 0;
 
-export function progressBar(total: number, unit: string, quiet: boolean): ProgressBar {
-  if (quiet || !process.stderr.isTTY || total === 0) return { update() {}, stop() {} };
-  const started = Date.now();
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: process.stderr,
-      format: `{bar} {percentage}% | {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`,
-      clearOnComplete: true,
-      hideCursor: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(total, 0, { rate: "0" });
-  return {
-    update(done) {
-      const seconds = (Date.now() - started) / 1000;
-      bar.update(done, { rate: seconds > 0 ? (done / seconds).toFixed(1) : "0" });
-    },
-    stop() {
-      bar.stop();
-    },
-  };
+  /** `unit`: what is counted (threads); `quiet`: no bar at all (`--json`). */
+  constructor(unit: string, quiet: boolean) {
+    this.#unit = unit;
+    this.#quiet = quiet || !process.stderr.isTTY;
+  }
+
+  /** `done` of `total` units; `checkpoints`, when given, is shown beside them. */
+  update(done: number, total: number, checkpoints?: number): void {
+    if (this.#quiet || total === 0) return;
+    const seconds = Math.max((Date.now() - this.#started) / 1000, 0.001);
+    const payload = {
+      rate: this.#bar ? (done / seconds).toFixed(1) : "0",
+      checkpoints: checkpoints === undefined ? "" : ` | ${checkpoints} checkpoints`,
+    };
+    if (!this.#bar) {
+      this.#started = Date.now();
+      this.#bar = new cliProgress.SingleBar(
+        {
+          stream: process.stderr,
+          format: `{bar} {percentage}% | {value}/{total} ${this.#unit} | {rate} ${this.#unit}/s{checkpoints} | ETA {eta_formatted}`,
+          clearOnComplete: true,
+          hideCursor: true,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+      this.#bar.start(total, done, payload);
+      return;
+    }
+    this.#bar.setTotal(total);
+    this.#bar.update(done, payload);
+  }
+
+  stop(): void {
+    this.#bar?.stop();
+    this.#bar = undefined;
+  }
 }

@@ -1,47 +1,15 @@
 /**
  * What every command shares: `--json` output, a progress bar with rate and ETA on stderr (when
  * it is a terminal), Ctrl-C that stops between units of work (a rerun continues), and errors
- * turned into one clear line and a non-zero exit code.
+ * turned into one clear line and a non-zero exit code (2 for bad usage, as `cli-run.ts` says).
  */
-import { SingleBar } from "cli-progress";
 import { isRewindError } from "../errors.js";
+import { Progress } from "./cli-progress-bar.js";
+import { UsageError } from "./cli-run.js";
 
 /** Options every command takes. */
 export interface CommonOptions {
   readonly json?: boolean;
-}
-
-/** A progress bar over `total` units (threads), showing the rate and the estimated time left. */
-export class Progress {
-  readonly #bar: SingleBar;
-  readonly #started = Date.now();
-  #running = false;
-
-  constructor(readonly unit: string) {
-    this.#bar = new SingleBar({
-      format: `${unit} [{bar}] {value}/{total} | {rate} ${unit}/s | {checkpoints} checkpoints | ETA {eta_formatted}`,
-      stream: process.stderr,
-      hideCursor: true,
-      noTTYOutput: false,
-    });
-  }
-
-  update(done: number, total: number, checkpoints: number): void {
-    const seconds = Math.max((Date.now() - this.#started) / 1000, 0.001);
-    const payload = { rate: (done / seconds).toFixed(1), checkpoints };
-    if (!this.#running) {
-      this.#bar.start(total, done, payload);
-      this.#running = true;
-    } else {
-      this.#bar.setTotal(total);
-      this.#bar.update(done, payload);
-    }
-  }
-
-  stop(): void {
-    if (this.#running) this.#bar.stop();
-    this.#running = false;
-  }
 }
 
 /**
@@ -59,7 +27,7 @@ export async function runCommand<T>(
   const controller = new AbortController();
   const interrupt = () => controller.abort();
   process.once("SIGINT", interrupt);
-  const progress = new Progress(unit);
+  const progress = new Progress(unit, options.json === true);
   try {
     const result = await work(controller.signal, progress);
     progress.stop();
@@ -77,6 +45,13 @@ export async function runCommand<T>(
       return;
     }
     const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof UsageError) {
+      if (options.json)
+        process.stdout.write(`${JSON.stringify({ error: message, code: "USAGE" })}\n`);
+      process.stderr.write(`rewind: ${message}\n`);
+      process.exitCode = 2;
+      return;
+    }
     const code = isRewindError(error) ? ` [${error.code}]` : "";
     if (options.json)
       process.stdout.write(`${JSON.stringify({ error: message, code: code.trim() })}\n`);

@@ -9,10 +9,13 @@ import pg from "pg";
 import { PostgresBackend, PostgresStoreBackend } from "../backends/postgres/index.js";
 import { SqliteBackend, SqliteStoreBackend } from "../backends/sqlite/index.js";
 import { type Checkpointer, createCheckpointer } from "../checkpoint/checkpointer.js";
-import { InvalidInputError, NotFoundError } from "../errors.js";
 import { createStore, type Store } from "../store/store.js";
+import { UsageError } from "./cli-run.js";
 
-/** An open database: both seams on it, closed together. */
+/**
+ * An open database: both seams on it, closed together. The store is opened (and its tables
+ * created) only when a command first uses it, so `stats` and `prune` leave a file's store alone.
+ */
 export interface OpenStorage {
   readonly checkpointer: Checkpointer;
   readonly store: Store;
@@ -35,14 +38,13 @@ export async function openStorage(
   options: OpenOptions = {},
 ): Promise<OpenStorage> {
   if (typeof location !== "string" || location.length === 0) {
-    throw new InvalidInputError("name a database: an SQLite file path or a postgres:// URL");
+    throw new UsageError("name a database: an SQLite file path or a postgres:// URL");
   }
   const open = /^postgres(ql)?:\/\//i.test(location)
     ? openPostgres(location, options.schema)
     : openSqlite(location, options.create === true);
   try {
     await open.checkpointer.ready();
-    await open.store.ready();
   } catch (error) {
     await open.close().catch(() => undefined);
     throw error;
@@ -52,22 +54,27 @@ export async function openStorage(
 
 function openSqlite(path: string, create: boolean): OpenStorage {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
-    throw new InvalidInputError(`"${path}" is neither an SQLite file path nor a postgres:// URL`);
+    throw new UsageError(
+      `unsupported target "${path}": give an SQLite file path or a postgres:// URL`,
+    );
   }
   if (!existsSync(path)) {
-    if (!create) throw new NotFoundError(`no SQLite database at ${path}`);
+    if (!create) throw new UsageError(`there is no SQLite file at "${path}"`);
   } else if (!statSync(path).isFile()) {
-    throw new InvalidInputError(`${path} is not a file (expected an SQLite database)`);
+    throw new UsageError(`"${path}" is not a file (expected an SQLite database)`);
   }
   const checkpointer = createCheckpointer(new SqliteBackend(path));
-  const store = createStore(new SqliteStoreBackend(path));
+  let store: Store | undefined;
   return {
     checkpointer,
-    store,
+    get store() {
+      store ??= createStore(new SqliteStoreBackend(path));
+      return store;
+    },
     label: `sqlite:${path}`,
     async close() {
       await checkpointer.close();
-      await store.close();
+      await store?.close();
     },
   };
 }
@@ -77,16 +84,19 @@ function openPostgres(url: string, schema: string | undefined): OpenStorage {
   pool.on("error", () => undefined);
   const options = schema === undefined ? {} : { schema };
   const checkpointer = createCheckpointer(new PostgresBackend(pool, options));
-  const store = createStore(new PostgresStoreBackend(pool, options));
+  let store: Store | undefined;
   const safe = new URL(url);
   safe.password = "";
   return {
     checkpointer,
-    store,
+    get store() {
+      store ??= createStore(new PostgresStoreBackend(pool, options));
+      return store;
+    },
     label: safe.toString(),
     async close() {
       await checkpointer.close().catch(() => undefined);
-      await store.close().catch(() => undefined);
+      await store?.close().catch(() => undefined);
       await pool.end();
     },
   };

@@ -7,7 +7,7 @@
 import type { ArchiveTarget } from "../archive/archive-target.js";
 import { DirectoryArchive } from "../archive/directory-archive.js";
 import { S3Archive } from "../archive/s3-archive.js";
-import { InvalidInputError } from "../errors.js";
+import { UsageError } from "./cli-run.js";
 import { type OpenStorage, openStorage } from "./storage.js";
 
 /** Options naming how to reach an S3 target. */
@@ -17,16 +17,14 @@ export interface TargetOptions {
 }
 
 /** The target `spec` names. */
-export function openTarget(spec: string, options: TargetOptions): ArchiveTarget {
+export function openArchive(spec: string, options: TargetOptions): ArchiveTarget {
   if (typeof spec !== "string" || spec.length === 0) {
-    throw new InvalidInputError("name an archive: a directory or s3://bucket/prefix");
+    throw new UsageError("name an archive: a directory or s3://bucket/prefix");
   }
   const s3 = /^s3:\/\/([^/]+)\/?(.*)$/.exec(spec);
   if (!s3) {
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) {
-      throw new InvalidInputError(
-        `unknown archive "${spec}": use a directory or s3://bucket/prefix`,
-      );
+      throw new UsageError(`unknown archive "${spec}": use a directory or s3://bucket/prefix`);
     }
     return new DirectoryArchive(spec);
   }
@@ -48,7 +46,7 @@ export async function withArchive<T>(
   options: TargetOptions & { readonly schema?: string | undefined },
   work: (storage: OpenStorage, target: ArchiveTarget | undefined) => Promise<T>,
 ): Promise<T> {
-  const target = spec === undefined ? undefined : openTarget(spec, options);
+  const target = spec === undefined ? undefined : openArchive(spec, options);
   try {
     const storage = await openStorage(database, { schema: options.schema });
     try {

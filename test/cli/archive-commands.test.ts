@@ -240,7 +240,7 @@ describe("the rewind binary", () => {
       const cases: [string[], RegExp][] = [
         [
           ["export", join(work, "missing.sqlite"), join(work, "x"), "--all"],
-          /no SQLite database at/,
+          /there is no SQLite file at/,
         ],
         [
           ["export", "postgres://nobody@127.0.0.1:1/none", join(work, "x"), "--all"],
@@ -248,7 +248,7 @@ describe("the rewind binary", () => {
         ],
         [
           ["export", "mysql://host/db", join(work, "x"), "--all"],
-          /neither an SQLite file path nor a postgres/,
+          /unsupported target "mysql:\/\/host\/db": give an SQLite file path or a postgres/,
         ],
         [
           ["export", app.file, join(work, "x"), "--thread", "unknown"],
@@ -263,9 +263,18 @@ describe("the rewind binary", () => {
         [["erase", app.file, "--tenant", "acme"], /add --yes/],
         [["archive", app.file, "ftp://host/x", "--all"], /unknown archive/],
       ];
+      // Bad usage (a malformed target or flag) exits 2, like every command; a failure exits 1.
+      const usage = [
+        /there is no SQLite file at/,
+        /unsupported target "mysql:\/\/host\/db": give an SQLite file path or a postgres/,
+        /--from must be one of/,
+        /add --yes/,
+        /unknown archive/,
+      ];
       for (const [args, message] of cases) {
         const ran = await rewind(...args);
-        expect(ran.code, args.join(" ")).toBe(1);
+        const expected = usage.some((u) => u.source === message.source) ? 2 : 1;
+        expect(ran.code, args.join(" ")).toBe(expected);
         expect(ran.stderr, args.join(" ")).toMatch(message);
       }
       expect(await threadsOf(app.checkpointer, historyKeys("bad"))).toHaveLength(3);

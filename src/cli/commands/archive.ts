@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { archiveStoreItems } from "../../archive/archive-store.js";
 import { archiveThreads } from "../../archive/archive-threads.js";
-import { InvalidInputError } from "../../errors.js";
+import { UsageError } from "../cli-run.js";
 import { failures, listOf, runCommand, summarize, type ThreadOutcome } from "../run.js";
 import { withArchive } from "../targets.js";
 
@@ -27,10 +27,10 @@ export function registerArchive(program: Command): void {
         "threads",
         async (signal, progress) => {
           if (options.idleDays !== undefined && !(options.idleDays >= 0)) {
-            throw new InvalidInputError("--idle-days must be a non-negative number");
+            throw new UsageError("--idle-days must be a non-negative number");
           }
           if (options.store && options.tenant === undefined) {
-            throw new InvalidInputError("--store archives a tenant's store items: name --tenant");
+            throw new UsageError("--store archives a tenant's store items: name --tenant");
           }
           return withArchive(database, spec, options, async (storage, target) => {
             const results: ThreadOutcome[] = await archiveThreads(storage.checkpointer, target!, {

@@ -1,7 +1,7 @@
 /** `rewind erase <database> --tenant <id> --yes`: erase a tenant everywhere. */
 import type { Command } from "commander";
 import { deleteTenant } from "../../archive/erase.js";
-import { InvalidInputError } from "../../errors.js";
+import { UsageError } from "../cli-run.js";
 import { runCommand } from "../run.js";
 import { withArchive } from "../targets.js";
 
@@ -23,7 +23,7 @@ export function registerErase(program: Command): void {
         "threads",
         async (_signal, progress) => {
           if (options.yes !== true) {
-            throw new InvalidInputError(
+            throw new UsageError(
               `erasing tenant "${options.tenant}" cannot be undone; add --yes to confirm`,
             );
           }
@@ -31,7 +31,7 @@ export function registerErase(program: Command): void {
             deleteTenant(storage.checkpointer, options.tenant, {
               store: storage.store,
               archive: target,
-              onProgress: (done, total) => progress.update(done, total, 0),
+              onProgress: (done, total) => progress.update(done, total),
             }),
           );
         },

@@ -4,8 +4,8 @@
  */
 import type { Command } from "commander";
 import { importThreads } from "../../archive/import-threads.js";
-import { InvalidInputError } from "../../errors.js";
 import { importLangGraphThreads } from "../../langgraph/langgraph-import.js";
+import { UsageError } from "../cli-run.js";
 import { openLangGraphSaver } from "../langgraph-source.js";
 import { listOf, runCommand, summarize } from "../run.js";
 import { openStorage } from "../storage.js";
@@ -41,7 +41,7 @@ export function registerImport(program: Command): void {
         "threads",
         async (signal, progress) => {
           if (!SOURCES.includes(options.from)) {
-            throw new InvalidInputError(`--from must be one of ${SOURCES.join(", ")}`);
+            throw new UsageError(`--from must be one of ${SOURCES.join(", ")}`);
           }
           const storage = await openStorage(database, { create: true, schema: options.schema });
           try {

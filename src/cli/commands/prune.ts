@@ -6,9 +6,10 @@ import type { Command } from "commander";
 import { prune } from "../../retention/prune.js";
 import type { PruneReport } from "../../retention/prune-report.js";
 import type { RetentionRule } from "../../retention/retention-policy.js";
-import { progressBar } from "../cli-progress-bar.js";
+import { formatBytes, parseBytes, parseCount, parseDuration } from "../cli-flags.js";
+import { Progress } from "../cli-progress-bar.js";
 import { INTERRUPTED_EXIT, UsageError } from "../cli-run.js";
-import { formatBytes, openTarget, parseBytes, parseCount, parseDuration } from "../cli-target.js";
+import { openStorage } from "../storage.js";
 
 interface PruneFlags {
   dryRun?: boolean;
@@ -48,11 +49,12 @@ export function registerPrune(program: Command): void {
       if (flags.dryRun && flags.apply) throw new UsageError("give --dry-run or --apply, not both");
       const rule = ruleFromFlags(flags);
       const batchSize = parseCount(flags.batchSize, "--batch-size");
-      const checkpointer = await openTarget(target, flags.schema);
+      const storage = await openStorage(target, { schema: flags.schema });
+      const { checkpointer } = storage;
       const stop = new AbortController();
       const onSigint = () => stop.abort();
       process.on("SIGINT", onSigint);
-      let bar: ReturnType<typeof progressBar> | undefined;
+      const bar = new Progress("threads", flags.json === true);
       try {
         const report = await prune(checkpointer, rule, {
           dryRun: flags.apply !== true,
@@ -60,12 +62,9 @@ export function registerPrune(program: Command): void {
           threadId: flags.thread,
           batchSize,
           signal: stop.signal,
-          onProgress(done, total) {
-            bar ??= progressBar(total, "threads", flags.json === true);
-            bar.update(done);
-          },
+          onProgress: (done, total) => bar.update(done, total),
         });
-        bar?.stop();
+        bar.stop();
         process.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : render(report));
         if (report.interrupted) {
           process.stderr.write(
@@ -74,9 +73,9 @@ export function registerPrune(program: Command): void {
           process.exitCode = INTERRUPTED_EXIT;
         }
       } finally {
-        bar?.stop();
+        bar.stop();
         process.off("SIGINT", onSigint);
-        await checkpointer.close();
+        await storage.close();
       }
     });
 }

@@ -5,6 +5,7 @@ import { archivedThreadsOf } from "../../archive/archive-target.js";
 import { restoreThread } from "../../archive/archive-threads.js";
 import { threadKey } from "../../checkpoint/thread-key.js";
 import { InvalidInputError, isRewindError, type RewindError } from "../../errors.js";
+import { UsageError } from "../cli-run.js";
 import { failures, listOf, runCommand, summarize } from "../run.js";
 import { withArchive } from "../targets.js";
 
@@ -36,7 +37,7 @@ export function registerRestore(program: Command): void {
         async (signal, progress) => {
           const ids = listOf(options.thread);
           if (ids === undefined && options.tenant === undefined && options.all !== true) {
-            throw new InvalidInputError("name the threads: --thread, --tenant or --all");
+            throw new UsageError("name the threads: --thread, --tenant or --all");
           }
           return withArchive(database, spec, options, async (storage, found) => {
             const target = found!;
@@ -58,7 +59,7 @@ export function registerRestore(program: Command): void {
                 if (!isRewindError(error) || ids?.length === 1) throw error;
                 out.push({ threadId: key, status: "failed", error });
               }
-              progress.update(out.length, keys.length, 0);
+              progress.update(out.length, keys.length);
             }
             if (options.store) {
               if (options.tenant === undefined) {

@@ -2,8 +2,9 @@
 import type { Command } from "commander";
 import type { ThreadSummary } from "../../checkpoint/checkpoint-backend.js";
 import { parseThreadKey, threadKey } from "../../checkpoint/thread-key.js";
+import { formatBytes, parseCount } from "../cli-flags.js";
 import { UsageError } from "../cli-run.js";
-import { formatBytes, openTarget, parseCount } from "../cli-target.js";
+import { openStorage } from "../storage.js";
 
 interface StatsFlags {
   schema?: string;
@@ -27,16 +28,16 @@ export function registerStats(program: Command): void {
     .option("--json", "print JSON for scripts")
     .action(async (target: string, flags: StatsFlags) => {
       const top = parseCount(flags.top, "--top");
-      const checkpointer = await openTarget(target, flags.schema);
+      const storage = await openStorage(target, { schema: flags.schema });
       try {
-        const threads = await readThreads(checkpointer.door, flags);
+        const threads = await readThreads(storage.checkpointer.door, flags);
         if (flags.thread !== undefined && threads.length === 0) {
           throw new UsageError(`unknown thread "${flags.thread}"`);
         }
         const stats = summarize(threads, top);
         process.stdout.write(flags.json ? `${JSON.stringify(stats)}\n` : render(stats));
       } finally {
-        await checkpointer.close();
+        await storage.close();
       }
     });
 }

@@ -1,35 +1,8 @@
 /**
- * The storage a command works on: an existing SQLite file (never created by a command that only
- * reads or prunes) or a `postgres://` URL with an optional schema.
+ * Flag values as the commands take them: durations, sizes and counts (a malformed one is a
+ * usage error, exit code 2), and byte counts printed for people.
  */
-import { existsSync } from "node:fs";
-import { createPostgresCheckpointer } from "../backends/postgres/index.js";
-import { createSqliteCheckpointer } from "../backends/sqlite/index.js";
-import type { Checkpointer } from "../checkpoint/checkpointer.js";
 import { UsageError } from "./cli-run.js";
-
-/** Opens the target and checks it can be read (so a wrong URL fails before any work). */
-export async function openTarget(target: string, schema?: string): Promise<Checkpointer> {
-  let checkpointer: Checkpointer;
-  if (/^postgres(ql)?:\/\//.test(target)) {
-    checkpointer = createPostgresCheckpointer(target, schema ? { schema } : {});
-  } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
-    throw new UsageError(
-      `unsupported target "${target}": give an SQLite file path or a postgres:// URL`,
-    );
-  } else if (!existsSync(target)) {
-    throw new UsageError(`there is no SQLite file at "${target}"`);
-  } else {
-    checkpointer = createSqliteCheckpointer(target);
-  }
-  try {
-    await checkpointer.ready();
-  } catch (error) {
-    await checkpointer.close().catch(() => undefined);
-    throw error;
-  }
-  return checkpointer;
-}
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)?$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7, w: 6.048e8 };
