@@ -1,0 +1,214 @@
+/**
+ * Large values on every backend: stored once per tenant by content hash across checkpoints,
+ * branches, threads and pending writes; never shared between tenants; loaded lazily (a listing
+ * without values loads none, a second read of an unchanged value does no I/O); a missing or
+ * damaged value is a CorruptionError naming thread, checkpoint and channel; garbage collection
+ * removes exactly what no row references once its grace period is over.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { newCheckpointId } from "../../src/backend.js";
+import type { LargeValueTarget } from "../../src/checkpoint/large-value-target.js";
+import { MemoryLargeValues } from "../../src/checkpoint/large-value-target.js";
+import { threadKey } from "../../src/checkpoint/thread-key.js";
+import { CorruptionError, InvalidInputError } from "../../src/errors.js";
+import { Checkpointer, checkpointerForTenant } from "../../src/index.js";
+import { collectLargeValues, largeValueStats } from "../../src/large-values/index.js";
+import { BACKENDS } from "../support/backends.js";
+
+const FILE = "a large attachment, ".repeat(2_000); // 40 KB of JSON text
+const THRESHOLD = 16 * 1024;
+
+/** A target that counts its reads (around a memory target). */
+function counting(): LargeValueTarget & { gets: number; puts: number } {
+  const inner = new MemoryLargeValues();
+  const target = {
+    name: "counting",
+    gets: 0,
+    puts: 0,
+    put: (t: string, h: string, b: Uint8Array, now: number) => {
+      target.puts++;
+      return inner.put(t, h, b, now);
+    },
+    get: (t: string, h: string) => {
+      target.gets++;
+      return inner.get(t, h);
+    },
+    list: () => inner.list(),
+    remove: (t: string, h: string, before: number) => inner.remove(t, h, before),
+  };
+  return target;
+}
+
+/** Puts a checkpoint of `threadId` after `parent` with channels `file` and `n`. */
+async function put(
+  checkpointer: Checkpointer,
+  threadId: string,
+  parent: string | undefined,
+  file: unknown,
+  n: number,
+): Promise<string> {
+  const id = newCheckpointId(parent);
+  await checkpointer.put({
+    threadId,
+    id,
+    parentId: parent,
+    channelVersions: { file: id, n: id },
+    versionsSeen: {},
+    metadata: { source: "loop", step: n },
+    updates: [
+      { channel: "file", version: id, value: file },
+      { channel: "n", version: id, value: n },
+    ],
+  });
+  return id;
+}
+
+/** A checkpointer on `cp`'s storage with nothing cached (left open: `cp` closes the storage). */
+function reopen(cp: Checkpointer, target: LargeValueTarget): Checkpointer {
+  return new Checkpointer(cp.largeValues!.backend, {
+    largeValues: { thresholdBytes: THRESHOLD, target },
+  });
+}
+
+async function listed(target: LargeValueTarget) {
+  const out = [];
+  for await (const entry of target.list()) out.push(entry);
+  return out;
+}
+
+for (const backend of BACKENDS) {
+  describe(`large values on ${backend.name}`, () => {
+    const open: Checkpointer[] = [];
+    const checkpointer = (options: Parameters<typeof backend.checkpointer>[0] = {}) => {
+      const made = backend.checkpointer({ largeValues: { thresholdBytes: THRESHOLD }, ...options });
+      open.push(made);
+      return made;
+    };
+    afterEach(async () => {
+      for (const c of open.splice(0)) await c.close();
+    });
+
+    it("stores a value once across checkpoints, branches, threads and writes of a tenant", async () => {
+      const cp = checkpointer();
+      const a1 = await put(cp, "a", undefined, { FILE }, 1);
+      const a2 = await put(cp, "a", a1, { FILE }, 2);
+      await put(cp, "a", a1, { FILE }, 3); // a branch from a1
+      await put(cp, "b", undefined, { FILE }, 1);
+      await cp.putWrites({ threadId: "a", checkpointId: a2 }, [
+        { taskId: "t", taskPath: "", idx: 0, channel: "file", value: { FILE } },
+      ]);
+      const small = await put(cp, "c", undefined, "small", 1);
+      const target = cp.largeValues!.target;
+      expect(target.name).toBe(backend.name);
+      expect(await listed(target)).toHaveLength(1);
+      const read = await cp.get("a", { checkpointId: a2 });
+      expect(read?.checkpoint.values).toStrictEqual({ file: { FILE }, n: 2 });
+      expect(read?.pendingWrites.map((w) => w.value)).toStrictEqual([{ FILE }]);
+      expect((await cp.get("b"))?.checkpoint.values.file).toStrictEqual({ FILE });
+      expect((await cp.get("c", { checkpointId: small }))?.checkpoint.values.file).toBe("small");
+      const stats = await largeValueStats(cp);
+      expect(stats).toMatchObject({ values: 1, references: 5 });
+      expect(stats.dedupeRatio).toBe(5);
+      expect(stats.storedBytes).toBeGreaterThan(0);
+    });
+
+    it("never shares a value between tenants, and each tenant reads its own", async () => {
+      const cp = checkpointer();
+      const acme = checkpointerForTenant(cp, "acme");
+      const globex = checkpointerForTenant(cp, "globex");
+      await put(acme, "t", undefined, { FILE }, 1);
+      await put(globex, "t", undefined, { FILE }, 1);
+      await put(cp, "t", undefined, { FILE }, 1);
+      const entries = await listed(cp.largeValues!.target);
+      expect(entries.map((e) => e.tenant).sort()).toStrictEqual(["", "acme", "globex"]);
+      expect(new Set(entries.map((e) => e.hash)).size).toBe(3);
+      expect((await globex.get("t"))?.checkpoint.values.file).toStrictEqual({ FILE });
+    });
+
+    it("loads lazily: listings without values load none, an unchanged value is read once", async () => {
+      const target = counting();
+      const cp = checkpointer({ largeValues: { thresholdBytes: THRESHOLD, target } });
+      const first = await put(cp, "lazy", undefined, { FILE }, 1);
+      await put(cp, "lazy", first, { FILE }, 2);
+      expect(target.puts).toBe(1); // the second put found it touched moments ago
+      // Another checkpointer on the same storage: a process that has read nothing yet.
+      const again = reopen(cp, target);
+      for await (const _ of again.list({ threadId: "lazy", includeValues: false })) {
+        // headers only
+      }
+      expect(target.gets).toBe(0);
+      expect((await again.get("lazy"))?.checkpoint.values.n).toBe(2);
+      expect((await again.get("lazy", { checkpointId: first }))?.checkpoint.values.n).toBe(1);
+      expect(target.gets).toBe(1);
+    });
+
+    it("a missing or damaged value is a CorruptionError naming thread, checkpoint and channel", async () => {
+      const target = counting();
+      const cp = checkpointer({ largeValues: { thresholdBytes: THRESHOLD, target } });
+      const id = await put(cp, "hurt", undefined, { FILE }, 1);
+      const [entry] = await listed(target);
+      const reader = () => reopen(cp, target);
+      const bytes = (await target.get(entry!.tenant, entry!.hash))!;
+      const flipped = bytes.slice();
+      flipped[flipped.length - 3]! ^= 0x01;
+      await target.remove(entry!.tenant, entry!.hash, Number.POSITIVE_INFINITY);
+      await target.put(entry!.tenant, entry!.hash, flipped, Date.now());
+      const damaged = await reader()
+        .get("hurt")
+        .catch((error) => error);
+      expect(damaged).toBeInstanceOf(CorruptionError);
+      expect(damaged).toMatchObject({ threadId: "hurt", checkpointId: id, channel: "file" });
+      expect(damaged.message).toMatch(/damaged large value/);
+      await target.remove(entry!.tenant, entry!.hash, Number.POSITIVE_INFINITY);
+      const missing = await reader()
+        .get("hurt")
+        .catch((error) => error);
+      expect(missing).toBeInstanceOf(CorruptionError);
+      expect(missing).toMatchObject({ threadId: "hurt", checkpointId: id, channel: "file" });
+      expect(missing.message).toMatch(/missing/);
+    });
+
+    it("collects exactly the unreferenced values once their grace period is over", async () => {
+      const cp = checkpointer();
+      const kept = await put(cp, "kept", undefined, { FILE }, 1);
+      await put(cp, threadKey("gone", "acme"), undefined, { FILE: `${FILE}!` }, 1);
+      await put(cp, "gone", undefined, { other: FILE }, 1);
+      await cp.deleteThread("gone");
+      await cp.deleteThread(threadKey("gone", "acme"));
+      expect(await listed(cp.largeValues!.target)).toHaveLength(3);
+      // Within the grace period nothing goes; a tenant-scoped run touches only that tenant.
+      expect(await collectLargeValues(cp)).toMatchObject({ values: 3, removed: 0 });
+      const later = Date.now() + 10_000;
+      expect(
+        await collectLargeValues(cp, { graceMs: 1_000, now: later, tenant: "acme" }),
+      ).toMatchObject({
+        values: 1,
+        removed: 1,
+      });
+      const report = await collectLargeValues(cp, { graceMs: 1_000, now: later });
+      expect(report).toMatchObject({ values: 2, removed: 1 });
+      expect(report.bytesRemoved).toBeGreaterThan(0);
+      expect(await listed(cp.largeValues!.target)).toHaveLength(1);
+      expect((await cp.get("kept", { checkpointId: kept }))?.checkpoint.values.file).toStrictEqual({
+        FILE,
+      });
+      await expect(collectLargeValues(cp, { graceMs: -1 })).rejects.toBeInstanceOf(
+        InvalidInputError,
+      );
+    });
+  });
+}
+
+describe("large values turned off", () => {
+  it("keeps every value in its row and refuses a collection", async () => {
+    const cp = BACKENDS[0]!.checkpointer({ largeValues: false });
+    try {
+      await put(cp, "t", undefined, { FILE }, 1);
+      expect(cp.largeValues).toBeUndefined();
+      expect((await cp.get("t"))?.checkpoint.values.file).toStrictEqual({ FILE });
+      await expect(collectLargeValues(cp)).rejects.toBeInstanceOf(InvalidInputError);
+    } finally {
+      await cp.close();
+    }
+  });
+});
