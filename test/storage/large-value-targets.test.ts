@@ -6,9 +6,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import S3rver from "s3rver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { newCheckpointId } from "../../src/backend.js";
 import type { LargeValueTarget } from "../../src/checkpoint/large-value-target.js";
 import { threadKey } from "../../src/checkpoint/thread-key.js";
 import { StorageError } from "../../src/errors.js";
@@ -20,23 +18,18 @@ import {
   S3LargeValues,
 } from "../../src/large-values/index.js";
 import { BACKENDS } from "../support/backends.js";
+import { S3_CREDENTIALS, startS3Server } from "../support/s3-server.js";
+import { putFile } from "./large-value-fixtures.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rewind-large-targets-"));
 const FILE = "an attachment in a bucket, ".repeat(1_500);
-let server: S3rver;
+let server: Awaited<ReturnType<typeof startS3Server>> | undefined;
 let endpoint = "";
-const credentials = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
+const credentials = S3_CREDENTIALS;
 
 beforeAll(async () => {
-  server = new S3rver({
-    address: "127.0.0.1",
-    port: 0,
-    silent: true,
-    directory: join(dir, "s3"),
-    configureBuckets: [{ name: "values", configs: [] }],
-  });
-  const { port } = (await server.run()) as { port: number };
-  endpoint = `http://127.0.0.1:${port}`;
+  server = await startS3Server(join(dir, "s3"), ["values"]);
+  endpoint = server.endpoint;
 });
 
 afterAll(async () => {
@@ -44,19 +37,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function put(checkpointer: Checkpointer, threadId: string, file: string): Promise<string> {
-  const id = newCheckpointId();
-  await checkpointer.put({
-    threadId,
-    id,
-    parentId: undefined,
-    channelVersions: { file: id },
-    versionsSeen: {},
-    metadata: { source: "loop", step: 0 },
-    updates: [{ channel: "file", version: id, value: file }],
-  });
-  return id;
-}
+const put = (checkpointer: Checkpointer, threadId: string, file: string) =>
+  putFile(checkpointer, threadId, file);
 
 const backend = BACKENDS.find((b) => b.name === "sqlite") ?? BACKENDS[0]!;
 const TARGETS: [string, () => LargeValueTarget][] = [

@@ -10,10 +10,10 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { newCheckpointId } from "../../src/backend.js";
 import { createSqliteCheckpointer } from "../../src/backends/sqlite/index.js";
 import { collectLargeValues } from "../../src/large-values/index.js";
 import { runWorker } from "../support/process.js";
+import { putFile } from "./large-value-fixtures.js";
 
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), "large-values-worker.ts");
 const SHARED = "a file every turn carries, ".repeat(1_500);
@@ -38,16 +38,7 @@ describe("collecting large values while another process writes", () => {
       ["old-shared", SHARED],
       ["old-own", `${SHARED}forgotten`],
     ] as const) {
-      const id = newCheckpointId();
-      await old.put({
-        threadId,
-        id,
-        parentId: undefined,
-        channelVersions: { file: id },
-        versionsSeen: {},
-        metadata: { source: "loop", step: 0 },
-        updates: [{ channel: "file", version: id, value: file }],
-      });
+      await putFile(old, threadId, file);
       await old.deleteThread(threadId);
     }
     await old.close();

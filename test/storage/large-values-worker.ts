@@ -5,8 +5,8 @@
  *   (stored long ago and referenced by nothing when the process starts) every other time, a
  *   value of its own otherwise; prints {"written": [[threadId, checkpointId, which], ...]}.
  */
-import { newCheckpointId } from "../../src/backend.js";
 import { createSqliteCheckpointer } from "../../src/backends/sqlite/index.js";
+import { putFile } from "./large-value-fixtures.js";
 
 const [db, count, shared] = process.argv.slice(2);
 const checkpointer = createSqliteCheckpointer(db!, {
@@ -17,18 +17,9 @@ const written: [string, string, string][] = [];
 for (let i = 0; i < Number(count); i++) {
   const threadId = `w${i % 4}`;
   const parent = heads.get(threadId);
-  const id = newCheckpointId(parent);
   const which = i % 2 === 0 ? "shared" : `own-${i}`;
   const file = which === "shared" ? shared! : `${shared}${which}`;
-  await checkpointer.put({
-    threadId,
-    id,
-    parentId: parent,
-    channelVersions: { file: id },
-    versionsSeen: {},
-    metadata: { source: "loop", step: i },
-    updates: [{ channel: "file", version: id, value: file }],
-  });
+  const id = await putFile(checkpointer, threadId, file, parent);
   heads.set(threadId, id);
   written.push([threadId, id, which]);
 }

@@ -6,7 +6,6 @@
  * removes exactly what no row references once its grace period is over.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { newCheckpointId } from "../../src/backend.js";
 import type { LargeValueTarget } from "../../src/checkpoint/large-value-target.js";
 import { MemoryLargeValues } from "../../src/checkpoint/large-value-target.js";
 import { threadKey } from "../../src/checkpoint/thread-key.js";
@@ -14,6 +13,7 @@ import { CorruptionError, InvalidInputError } from "../../src/errors.js";
 import { Checkpointer, checkpointerForTenant } from "../../src/index.js";
 import { collectLargeValues, largeValueStats } from "../../src/large-values/index.js";
 import { BACKENDS } from "../support/backends.js";
+import { putFile } from "./large-value-fixtures.js";
 
 const FILE = "a large attachment, ".repeat(2_000); // 40 KB of JSON text
 const THRESHOLD = 16 * 1024;
@@ -40,27 +40,14 @@ function counting(): LargeValueTarget & { gets: number; puts: number } {
 }
 
 /** Puts a checkpoint of `threadId` after `parent` with channels `file` and `n`. */
-async function put(
-  checkpointer: Checkpointer,
+function put(
+  cp: Checkpointer,
   threadId: string,
   parent: string | undefined,
   file: unknown,
   n: number,
-): Promise<string> {
-  const id = newCheckpointId(parent);
-  await checkpointer.put({
-    threadId,
-    id,
-    parentId: parent,
-    channelVersions: { file: id, n: id },
-    versionsSeen: {},
-    metadata: { source: "loop", step: n },
-    updates: [
-      { channel: "file", version: id, value: file },
-      { channel: "n", version: id, value: n },
-    ],
-  });
-  return id;
+) {
+  return putFile(cp, threadId, file, parent, n);
 }
 
 /** A checkpointer on `cp`'s storage with nothing cached (left open: `cp` closes the storage). */
