@@ -7,9 +7,6 @@
 export type { S3Options } from "../archive/s3-client.js";
 export type { LargeValueOptions } from "../checkpoint/large-value-backend.js";
 export { LARGE_VALUE_DEFAULTS } from "../checkpoint/large-value-backend.js";
-export type { LargeValueEntry, LargeValueTarget } from "../checkpoint/large-value-target.js";
-export { MemoryLargeValues } from "../checkpoint/large-value-target.js";
-export { DirectoryLargeValues } from "./directory-large-values.js";
 export {
   type CollectOptions,
   type CollectReport,
@@ -17,5 +14,8 @@ export {
   DEFAULT_GRACE_MS,
   type LargeValueStats,
   largeValueStats,
-} from "./large-value-gc.js";
+} from "../checkpoint/large-value-gc.js";
+export type { LargeValueEntry, LargeValueTarget } from "../checkpoint/large-value-target.js";
+export { MemoryLargeValues } from "../checkpoint/large-value-target.js";
+export { DirectoryLargeValues } from "./directory-large-values.js";
 export { S3LargeValues } from "./s3-large-values.js";

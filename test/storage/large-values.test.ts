@@ -6,12 +6,14 @@
  * removes exactly what no row references once its grace period is over.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { deleteTenant } from "../../src/archive/index.js";
 import type { LargeValueTarget } from "../../src/checkpoint/large-value-target.js";
 import { MemoryLargeValues } from "../../src/checkpoint/large-value-target.js";
 import { threadKey } from "../../src/checkpoint/thread-key.js";
 import { CorruptionError, InvalidInputError } from "../../src/errors.js";
 import { Checkpointer, checkpointerForTenant } from "../../src/index.js";
 import { collectLargeValues, largeValueStats } from "../../src/large-values/index.js";
+import { prune } from "../../src/retention/index.js";
 import { BACKENDS } from "../support/backends.js";
 import { putFile } from "./large-value-fixtures.js";
 
@@ -185,6 +187,37 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+describe("collection tied to retention and erasure", () => {
+  const backend = BACKENDS[0]!;
+
+  it("an applied prune collects the values only pruned checkpoints referenced", async () => {
+    const cp = backend.checkpointer({ largeValues: { thresholdBytes: THRESHOLD } });
+    try {
+      let head = await put(cp, "t", undefined, { FILE: `${FILE}old` }, 1);
+      for (let n = 2; n <= 4; n++) head = await put(cp, "t", head, { FILE }, n);
+      expect(await listed(cp.largeValues!.target)).toHaveLength(2);
+      const report = await prune(cp, { keepLast: 1 }, { dryRun: false, largeValueGraceMs: 0 });
+      expect(report.largeValues).toMatchObject({ values: 2, removed: 1 });
+      expect((await cp.get("t"))?.checkpoint.values.file).toStrictEqual({ FILE });
+    } finally {
+      await cp.close();
+    }
+  });
+
+  it("erasing a tenant removes its values at once and leaves other tenants' alone", async () => {
+    const cp = backend.checkpointer({ largeValues: { thresholdBytes: THRESHOLD } });
+    try {
+      await put(checkpointerForTenant(cp, "acme"), "t", undefined, { FILE }, 1);
+      await put(checkpointerForTenant(cp, "globex"), "t", undefined, { FILE }, 1);
+      await deleteTenant(cp, "acme");
+      const left = await listed(cp.largeValues!.target);
+      expect(left.map((e) => e.tenant)).toStrictEqual(["globex"]);
+    } finally {
+      await cp.close();
+    }
+  });
+});
 
 describe("large values turned off", () => {
   it("keeps every value in its row and refuses a collection", async () => {

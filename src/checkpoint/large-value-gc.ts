@@ -12,10 +12,11 @@
  * the target can (in the same statement for SQLite and PostgreSQL): a touch landing between the
  * scan and the removal keeps the value.
  */
-import type { Checkpointer } from "../checkpoint/checkpointer.js";
-import { type LargeValueStore, tenantOf } from "../checkpoint/large-value-backend.js";
-import { storedRefHash } from "../checkpoint/large-value-ref.js";
+
 import { asRewindError, InvalidInputError } from "../errors.js";
+import type { Checkpointer } from "./checkpointer.js";
+import { type LargeValueStore, tenantOf } from "./large-value-backend.js";
+import { storedRefHash } from "./large-value-ref.js";
 
 /** Default grace period: one hour. */
 export const DEFAULT_GRACE_MS = 60 * 60 * 1000;
@@ -113,6 +114,14 @@ export async function largeValueStats(checkpointer: Checkpointer): Promise<Large
   } catch (error) {
     throw asRewindError(error, `reading large values in ${store.target.name} failed`);
   }
+}
+
+/**
+ * Whether `checkpointer` keeps large values it can collect (by hash, on a backend that lists
+ * its references): prunes and erasures then collect after themselves.
+ */
+export function collectsLargeValues(checkpointer: Checkpointer): boolean {
+  return checkpointer.largeValues?.backend.listLargeValueRefs !== undefined;
 }
 
 function storeOf(checkpointer: Checkpointer): LargeValueStore {
