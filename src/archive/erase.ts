@@ -113,7 +113,7 @@ export async function deleteTenant(
   const storeItems = options.store ? await deleteStoreItems(options.store, tenantId) : 0;
   // The tenant's large values go now, whatever their age: nothing of the tenant is left to
   // reference them (no other tenant can: each tenant's values are its own).
-  if ("door" in storage && collectsLargeValues(storage)) {
+  if (collectsLargeValues(storage)) {
     await collectLargeValues(storage, { tenant: tenantId, graceMs: 0 });
   }
   await options.archive?.remove(storeArchiveKey(tenantId));

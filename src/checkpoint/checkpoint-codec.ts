@@ -19,9 +19,8 @@ import type {
   StoredWrite,
 } from "./checkpoint-backend.js";
 import * as checksum from "./checksum.js";
-import { frame, hashOf, refHash, refValue, unframe } from "./large-value-ref.js";
+import { openLarge, refHash, sealLarge } from "./large-value-ref.js";
 import { after, all, guard, type Maybe } from "./maybe-async.js";
-import { parseThreadKey } from "./thread-key.js";
 
 /** Defaults of every codec, declared once. */
 export const CODEC_DEFAULTS = Object.freeze({
@@ -30,6 +29,8 @@ export const CODEC_DEFAULTS = Object.freeze({
   appendRatio: 4,
   minAppendDepth: 64,
   maxAppendDepth: 4096,
+  /** Serialized values above this many bytes are stored by hash: never, unless set. */
+  largeValueBytes: Number.POSITIVE_INFINITY,
 });
 
 /**
@@ -182,11 +183,7 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
       return value;
     };
     this.maxValueBytes = setting("maxValueBytes", 1);
-    const large = options.largeValueBytes ?? Number.POSITIVE_INFINITY;
-    if (typeof large !== "number" || !(large >= 1)) {
-      throw new InvalidInputError("largeValueBytes must be a number of at least 1");
-    }
-    this.largeValueBytes = large;
+    this.largeValueBytes = setting("largeValueBytes", 1);
     // 0 is a valid policy: never store an append.
     this.policy = {
       appendRatio: setting("appendRatio", 0),
@@ -390,9 +387,7 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
       );
     }
     if (encoded.bytes.byteLength > this.largeValueBytes && site.threadId !== undefined) {
-      const tenantId = parseThreadKey(site.threadId).tenantId;
-      const hash = hashOf(tenantId ?? "", encoded);
-      return refValue(hash, frame(this.#layered(encoded, { tenantId, blob: hash })));
+      return sealLarge(encoded, site.threadId, (value, at) => this.#layered(value, at));
     }
     return this.#layered(encoded, site);
   }
@@ -405,27 +400,15 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
 
   #open(stored: SerializedValue, site: ValueSite): SerializedValue {
     const hash = refHash(stored.tag);
-    if (hash !== undefined) return this.#openLarge(hash, stored.bytes, site);
-    let opened = stored;
-    for (let i = this.#layers.length - 1; i >= 0; i--) opened = this.#layers[i]!.open(opened, site);
-    return opened;
+    if (hash !== undefined) {
+      return openLarge(hash, stored.bytes, site, (value, at) => this.#unlayered(value, at));
+    }
+    return this.#unlayered(stored, site);
   }
 
-  /** A large value's body (its frame, loaded by the large-value store), opened and verified. */
-  #openLarge(hash: string, bytes: Uint8Array, site: ValueSite): SerializedValue {
-    const tenantId =
-      site.threadId === undefined ? undefined : parseThreadKey(site.threadId).tenantId;
-    const body = bytes.byteLength === 0 ? undefined : unframe(bytes);
-    const fail = (what: string) =>
-      new CorruptionError(
-        `checkpoint ${site.checkpointId} of thread "${site.threadId}" ${what} large value ${hash}${site.channel === undefined ? "" : ` (channel "${site.channel}")`}`,
-        { threadId: site.threadId, checkpointId: site.checkpointId, channel: site.channel },
-      );
-    if (body === undefined) throw fail("could not load its");
-    let opened = body;
-    const at = { tenantId, blob: hash };
-    for (let i = this.#layers.length - 1; i >= 0; i--) opened = this.#layers[i]!.open(opened, at);
-    if (hashOf(tenantId ?? "", opened) !== hash) throw fail("has a damaged");
+  #unlayered(stored: SerializedValue, site: ValueSite): SerializedValue {
+    let opened = stored;
+    for (let i = this.#layers.length - 1; i >= 0; i--) opened = this.#layers[i]!.open(opened, site);
     return opened;
   }
 }

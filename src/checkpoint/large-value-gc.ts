@@ -14,8 +14,9 @@
  */
 
 import { asRewindError, InvalidInputError } from "../errors.js";
+import type { CheckpointBackend } from "./checkpoint-backend.js";
 import type { Checkpointer } from "./checkpointer.js";
-import { type LargeValueStore, tenantOf } from "./large-value-backend.js";
+import { LargeValueStore, tenantOf } from "./large-value-backend.js";
 import { storedRefHash } from "./large-value-ref.js";
 
 /** Default grace period: one hour. */
@@ -52,6 +53,12 @@ export interface LargeValueStats {
 }
 
 /**
+ * A checkpointer, or a backend (whose large values are then those of its own database; use the
+ * checkpointer for an external target).
+ */
+export type LargeValueStorage = Checkpointer | CheckpointBackend;
+
+/**
  * Removes the large values of `checkpointer`'s storage that nothing references any more (see
  * the file's comment for the grace period). Run it after a prune or an erasure, or on a timer.
  *
@@ -60,17 +67,17 @@ export interface LargeValueStats {
  * const { removed } = await collectLargeValues(checkpointer);
  */
 export async function collectLargeValues(
-  checkpointer: Checkpointer,
+  storage: LargeValueStorage,
   options: CollectOptions = {},
 ): Promise<CollectReport> {
-  const store = storeOf(checkpointer);
+  const store = storeOf(storage);
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
   if (typeof graceMs !== "number" || !(graceMs >= 0)) {
     throw new InvalidInputError("graceMs must be a non-negative number");
   }
   const cutoff = (options.now ?? Date.now()) - graceMs;
   try {
-    await checkpointer.ready();
+    await ready(storage);
     const referenced = await referencesOf(store);
     let values = 0;
     let removed = 0;
@@ -93,10 +100,10 @@ export async function collectLargeValues(
 }
 
 /** Space used by the large values of `checkpointer`'s storage, and the sharing ratio. */
-export async function largeValueStats(checkpointer: Checkpointer): Promise<LargeValueStats> {
-  const store = storeOf(checkpointer);
+export async function largeValueStats(storage: LargeValueStorage): Promise<LargeValueStats> {
+  const store = storeOf(storage);
   try {
-    await checkpointer.ready();
+    await ready(storage);
     const counts = await referencesOf(store);
     let values = 0;
     let storedBytes = 0;
@@ -120,19 +127,28 @@ export async function largeValueStats(checkpointer: Checkpointer): Promise<Large
  * Whether `checkpointer` keeps large values it can collect (by hash, on a backend that lists
  * its references): prunes and erasures then collect after themselves.
  */
-export function collectsLargeValues(checkpointer: Checkpointer): boolean {
-  return checkpointer.largeValues?.backend.listLargeValueRefs !== undefined;
+export function collectsLargeValues(storage: LargeValueStorage): boolean {
+  const backend = "door" in storage ? storage.largeValues?.backend : storage;
+  return (
+    backend?.listLargeValueRefs !== undefined && ("door" in storage || !!backend.largeValueTarget)
+  );
 }
 
-function storeOf(checkpointer: Checkpointer): LargeValueStore {
-  const store = checkpointer.largeValues;
-  if (!store) throw new InvalidInputError("this checkpointer keeps every value in its rows");
+function storeOf(storage: LargeValueStorage): LargeValueStore {
+  const own = "door" in storage ? undefined : storage.largeValueTarget?.();
+  const store =
+    "door" in storage ? storage.largeValues : own && new LargeValueStore(storage, own, {}, false);
+  if (!store) throw new InvalidInputError("this storage keeps every value in its rows");
   if (!store.backend.listLargeValueRefs) {
     throw new InvalidInputError(
-      `the ${checkpointer.name} backend cannot list its references to large values`,
+      `the ${storage.name} backend cannot list its references to large values`,
     );
   }
   return store;
+}
+
+function ready(storage: LargeValueStorage): Promise<void> {
+  return "door" in storage ? storage.ready() : storage.setup();
 }
 
 /** (tenant \0 hash) -> how many rows reference it. */

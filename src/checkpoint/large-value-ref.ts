@@ -11,7 +11,19 @@
  * against the hash itself when it is opened.
  */
 import { createHmac } from "node:crypto";
+import { CorruptionError } from "../errors.js";
 import type { SerializedValue } from "../serde/serializer.js";
+import type { ValueSite } from "./checkpoint-codec.js";
+import { parseThreadKey } from "./thread-key.js";
+
+/** The codec's byte layers, run with a site (sealing at write, opening at read). */
+type Layered = (value: SerializedValue, site: ValueSite) => SerializedValue;
+
+/**
+ * Frames of large values this process made or checked against their hash: the store's cache
+ * hands the same bytes back, so an unchanged large value is hashed once per process, not per read.
+ */
+const VERIFIED = new WeakSet<Uint8Array>();
 
 /** The first character of a reference's tag. Serializer tags never start with it. */
 export const REF_MARK = "&";
@@ -69,4 +81,42 @@ export function unframe(bytes: Uint8Array): SerializedValue | undefined {
   if (4 + length > bytes.byteLength) return undefined;
   const tag = Buffer.from(bytes.buffer, bytes.byteOffset + 4, length).toString("utf8");
   return { tag, bytes: bytes.subarray(4 + length) };
+}
+
+/** A serialized value of thread `threadId` as a reference carrying its frame. */
+export function sealLarge(
+  encoded: SerializedValue,
+  threadId: string,
+  seal: Layered,
+): SerializedValue {
+  const tenantId = parseThreadKey(threadId).tenantId;
+  const hash = hashOf(tenantId ?? "", encoded);
+  const framed = frame(seal(encoded, { tenantId, blob: hash }));
+  VERIFIED.add(framed);
+  return refValue(hash, framed);
+}
+
+/**
+ * A large value's body from its frame (put back by the large-value store), opened and checked
+ * against its hash; a missing or damaged one is a CorruptionError naming `site`.
+ */
+export function openLarge(
+  hash: string,
+  bytes: Uint8Array,
+  site: ValueSite,
+  open: Layered,
+): SerializedValue {
+  const tenantId = site.threadId === undefined ? undefined : parseThreadKey(site.threadId).tenantId;
+  const body = bytes.byteLength === 0 ? undefined : unframe(bytes);
+  const fail = (what: string) =>
+    new CorruptionError(
+      `checkpoint ${site.checkpointId} of thread "${site.threadId}" ${what} large value ${hash}${site.channel === undefined ? "" : ` (channel "${site.channel}")`}`,
+      { threadId: site.threadId, checkpointId: site.checkpointId, channel: site.channel },
+    );
+  if (body === undefined) throw fail("could not load its");
+  const opened = open(body, { tenantId, blob: hash });
+  if (VERIFIED.has(bytes)) return opened;
+  if (hashOf(tenantId ?? "", opened) !== hash) throw fail("has a damaged");
+  VERIFIED.add(bytes);
+  return opened;
 }

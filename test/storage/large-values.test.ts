@@ -213,6 +213,9 @@ describe("collection tied to retention and erasure", () => {
       await deleteTenant(cp, "acme");
       const left = await listed(cp.largeValues!.target);
       expect(left.map((e) => e.tenant)).toStrictEqual(["globex"]);
+      // Given the backend itself, erasure reaches its own database's values too.
+      await deleteTenant(cp.largeValues!.backend, "globex");
+      expect(await listed(cp.largeValues!.target)).toStrictEqual([]);
     } finally {
       await cp.close();
     }
