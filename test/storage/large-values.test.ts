@@ -5,8 +5,11 @@
  * damaged value is a CorruptionError naming thread, checkpoint and channel; garbage collection
  * removes exactly what no row references once its grace period is over.
  */
+
+import { emptyCheckpoint } from "@langchain/langgraph-checkpoint";
 import { afterEach, describe, expect, it } from "vitest";
 import { deleteTenant } from "../../src/archive/index.js";
+import { newCheckpointId } from "../../src/backend.js";
 import type { LargeValueTarget } from "../../src/checkpoint/large-value-target.js";
 import { MemoryLargeValues } from "../../src/checkpoint/large-value-target.js";
 import { threadKey } from "../../src/checkpoint/thread-key.js";
@@ -101,6 +104,40 @@ for (const backend of BACKENDS) {
       expect(stats.storedBytes).toBeGreaterThan(0);
     });
 
+    it("stores a large batch of appended items by hash and rebuilds the list", async () => {
+      const cp = checkpointer();
+      const first = newCheckpointId();
+      const base = {
+        threadId: "list",
+        versionsSeen: {},
+        metadata: { source: "loop" as const, step: 0 },
+      };
+      await cp.put({
+        ...base,
+        id: first,
+        parentId: undefined,
+        channelVersions: { msgs: first },
+        updates: [{ channel: "msgs", version: first, value: ["hi"] }],
+      });
+      const second = newCheckpointId(first);
+      await cp.put({
+        ...base,
+        id: second,
+        parentId: first,
+        channelVersions: { msgs: second },
+        updates: [
+          {
+            channel: "msgs",
+            version: second,
+            value: ["hi", FILE],
+            append: { prevVersion: first, items: [FILE] },
+          },
+        ],
+      });
+      expect(await listed(cp.largeValues!.target)).toHaveLength(1);
+      expect((await cp.get("list"))?.checkpoint.values.msgs).toStrictEqual(["hi", FILE]);
+    });
+
     it("never shares a value between tenants, and each tenant reads its own", async () => {
       const cp = checkpointer();
       const acme = checkpointerForTenant(cp, "acme");
@@ -187,6 +224,28 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+describe("large values through the LangGraph saver", () => {
+  it("are stored once by hash and read back whole", async () => {
+    const { saver } = BACKENDS[0]!.saver();
+    const big = "x".repeat(200 * 1024); // above the default threshold
+    for (const thread_id of ["s1", "s2"]) {
+      const checkpoint = emptyCheckpoint();
+      checkpoint.channel_values = { file: big, n: 1 };
+      checkpoint.channel_versions = { file: 1, n: 1 };
+      await saver.put(
+        { configurable: { thread_id, checkpoint_ns: "" } },
+        checkpoint,
+        { source: "loop", step: 0, parents: {} },
+        checkpoint.channel_versions,
+      );
+    }
+    const tuple = await saver.getTuple({ configurable: { thread_id: "s2", checkpoint_ns: "" } });
+    expect(tuple?.checkpoint.channel_values).toStrictEqual({ file: big, n: 1 });
+    expect(await listed(saver.checkpointer.largeValues!.target)).toHaveLength(1);
+    await saver.close();
+  });
+});
 
 describe("collection tied to retention and erasure", () => {
   const backend = BACKENDS[0]!;
