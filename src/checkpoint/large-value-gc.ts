@@ -24,7 +24,11 @@ export const DEFAULT_GRACE_MS = 60 * 60 * 1000;
 
 /** Options of {@link collectLargeValues}. */
 export interface CollectOptions {
-  /** Values touched less than this long ago stay. Default one hour. */
+  /**
+   * Values touched less than this long ago stay. Default one hour. Keep it above the writers'
+   * `touchEveryMs` (default 5 min) plus the longest write, or a concurrent writer may reference
+   * a value as it goes; shorter only when nothing writes (tests, a tenant being erased).
+   */
   readonly graceMs?: number | undefined;
   /** The collection's clock (epoch ms). Default `Date.now()`. */
   readonly now?: number | undefined;
