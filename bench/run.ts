@@ -3,6 +3,7 @@
  * Figures depend on the machine; compare ratios, not absolute times.
  */
 import { effectCost } from "./effects-bench.js";
+import { largeValueRows } from "./large-values-bench.js";
 import { postgresStepCost, postgresThroughput } from "./postgres-bench.js";
 import { type Row, sqliteGrowth, sqliteStepCost } from "./sqlite-bench.js";
 
@@ -20,9 +21,13 @@ function print(rows: readonly Row[]): void {
 }
 
 const rows: Row[] = [];
-rows.push(...(await sqliteStepCost()));
-rows.push(...(await sqliteGrowth()));
-rows.push(...(await postgresStepCost()));
-rows.push(...(await postgresThroughput()));
-rows.push(...(await effectCost()));
+// `BENCH_ONLY=large` runs the large-value rows alone.
+if (process.env.BENCH_ONLY !== "large") {
+  rows.push(...(await sqliteStepCost()));
+  rows.push(...(await sqliteGrowth()));
+  rows.push(...(await postgresStepCost()));
+  rows.push(...(await postgresThroughput()));
+  rows.push(...(await effectCost()));
+}
+rows.push(...(await largeValueRows()));
 print(rows);

@@ -32,8 +32,18 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   testing: [...CORES, "graph", "backends/memory"],
   // Export, import, archive and erasure work on the two seams only, on any backend.
   archive: CORES,
+  // Large values' targets and collection work on the seam; the S3 target shares the archive's client.
+  "large-values": [...CORES, "archive"],
   // The command line opens engines and drives retention, the archive and LangGraph import.
-  cli: [...CORES, "retention", "archive", "langgraph", "backends/sqlite", "backends/postgres"],
+  cli: [
+    ...CORES,
+    "retention",
+    "archive",
+    "large-values",
+    "langgraph",
+    "backends/sqlite",
+    "backends/postgres",
+  ],
 };
 
 /** Entry points: they assemble the public surface and may import any area. */

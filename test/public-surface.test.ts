@@ -31,6 +31,7 @@ const INTERNALS = [
 /** What a backend author needs, reachable from `rewind/backend` and not from the root. */
 const BACKEND_ONLY = [
   "CheckpointBackend",
+  "LargeValueTarget",
   "StoreBackend",
   "StoredBlob",
   "StoreOp",

@@ -4,6 +4,7 @@
  * keeps its tombstone (the seam's delete leaves one), so a late write cannot bring it back; the
  * report says what was removed.
  */
+import { collectLargeValues, collectsLargeValues } from "../checkpoint/large-value-gc.js";
 import { threadKey } from "../checkpoint/thread-key.js";
 import { InvalidInputError } from "../errors.js";
 import type { Store } from "../store/store.js";
@@ -110,6 +111,11 @@ export async function deleteTenant(
   validateTenantId(tenantId);
   const report = await deleteThreads(storage, { tenantId }, options);
   const storeItems = options.store ? await deleteStoreItems(options.store, tenantId) : 0;
+  // The tenant's large values go now, whatever their age: nothing of the tenant is left to
+  // reference them (no other tenant can: each tenant's values are its own).
+  if (collectsLargeValues(storage)) {
+    await collectLargeValues(storage, { tenant: tenantId, graceMs: 0 });
+  }
   await options.archive?.remove(storeArchiveKey(tenantId));
   return { ...report, storeItems };
 }

@@ -14,7 +14,6 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { ArchiveDamagedError, isRewindError, NotFoundError, StorageError } from "../errors.js";
-import { importOptionalPeer } from "../optional-peer.js";
 import {
   type ArchiveTarget,
   archiveName,
@@ -22,30 +21,12 @@ import {
   threadOfName,
 } from "./archive-target.js";
 import { DATA_FILE, type ExportManifest, MANIFEST_FILE } from "./export-format.js";
+import { isMissing, openS3, type S3Like, type S3Options, type S3Sdk } from "./s3-client.js";
 
 /** Options of {@link S3Archive}. */
-export interface S3ArchiveOptions {
-  readonly bucket: string;
-  /** Key prefix inside the bucket, e.g. `"rewind/"`. Default `""`. */
-  readonly prefix?: string | undefined;
-  /** Default: the SDK's (environment, profile). */
-  readonly region?: string | undefined;
-  /** An S3-compatible server's URL; addressing is then path-style unless told otherwise. */
-  readonly endpoint?: string | undefined;
-  readonly forcePathStyle?: boolean | undefined;
-  /** Default: the SDK's credential chain. */
-  readonly credentials?:
-    | { accessKeyId: string; secretAccessKey: string; sessionToken?: string | undefined }
-    | undefined;
-}
+export type S3ArchiveOptions = S3Options;
 
-/** The calls of `S3Client` this target makes (`send` of the SDK's commands). */
-interface S3Like {
-  send(command: unknown): Promise<any>;
-  destroy(): void;
-}
-
-type Sdk = typeof import("@aws-sdk/client-s3");
+type Sdk = S3Sdk;
 
 /**
  * Archives threads into an S3 bucket.
@@ -191,8 +172,7 @@ export class S3Archive implements ArchiveTarget {
       );
       return out.Body as { transformToByteArray(): Promise<Uint8Array> };
     } catch (error) {
-      const name = (error as { name?: string })?.name;
-      if (name === "NoSuchKey" || name === "NotFound") {
+      if (isMissing(error)) {
         throw new NotFoundError(
           `no archive of thread "${threadId}" at ${this.locationOf(threadId)}`,
           {
@@ -206,25 +186,7 @@ export class S3Archive implements ArchiveTarget {
   }
 
   #open(): Promise<{ sdk: Sdk; s3: S3Like }> {
-    this.#client ??= importOptionalPeer(
-      "@aws-sdk/client-s3",
-      "the S3 archive",
-      () => import("@aws-sdk/client-s3"),
-    ).then((sdk) => {
-      const { region, endpoint, credentials, forcePathStyle } = this.#options;
-      const s3 = new sdk.S3Client({
-        ...(region ? { region } : endpoint ? { region: "us-east-1" } : {}),
-        ...(endpoint ? { endpoint } : {}),
-        ...(credentials ? { credentials } : {}),
-        forcePathStyle: forcePathStyle ?? endpoint !== undefined,
-        // Checksums only where S3 requires them: a streamed body with a trailing checksum
-        // (aws-chunked) is not understood by every S3-compatible server; the copy is verified
-        // against the manifest's SHA-256 after upload anyway.
-        requestChecksumCalculation: "WHEN_REQUIRED",
-        responseChecksumValidation: "WHEN_REQUIRED",
-      });
-      return { sdk, s3 };
-    });
+    this.#client ??= openS3(this.#options, "the S3 archive");
     return this.#client;
   }
 

@@ -7,6 +7,7 @@
  */
 import type { SerializedValue } from "../serde/serializer.js";
 import type { EffectIntent, EffectOutcome, StoredEffect } from "./effect-seam.js";
+import type { LargeValueTarget } from "./large-value-target.js";
 import type {
   PruneBatch,
   PruneBatchResult,
@@ -105,6 +106,12 @@ export interface StoredWrite {
   readonly idx: number;
   readonly channel: string;
   readonly value: SerializedValue;
+}
+
+/** A stored tag that references a large value (see large-value-ref.ts), and its thread. */
+export interface LargeValueRef {
+  readonly threadId: string;
+  readonly tag: string;
 }
 
 /** A lease fence: a write carrying it succeeds only while that lease is the thread's current one. */
@@ -368,4 +375,15 @@ export interface CheckpointBackend {
    * without one). A deleted thread's delete has removed its mark already.
    */
   setArchiveState?(threadId: string, state: "restoring" | "live"): Promise<void>;
+  /**
+   * Optional (large values): where this storage keeps large values itself, in the same
+   * database. Without it, large values need an external target.
+   */
+  largeValueTarget?(): LargeValueTarget;
+  /**
+   * Optional (large values): every stored tag that references a large value (checkpoint values,
+   * pending writes and quarantined rows alike), with its thread. Garbage collection of large
+   * values needs it.
+   */
+  listLargeValueRefs?(): AsyncIterable<LargeValueRef>;
 }

@@ -19,6 +19,7 @@ import type {
   StoredWrite,
 } from "./checkpoint-backend.js";
 import * as checksum from "./checksum.js";
+import { openLarge, refHash, sealLarge } from "./large-value-ref.js";
 import { after, all, guard, type Maybe } from "./maybe-async.js";
 
 /** Defaults of every codec, declared once. */
@@ -28,6 +29,8 @@ export const CODEC_DEFAULTS = Object.freeze({
   appendRatio: 4,
   minAppendDepth: 64,
   maxAppendDepth: 4096,
+  /** Serialized values above this many bytes are stored by hash: never, unless set. */
+  largeValueBytes: Number.POSITIVE_INFINITY,
 });
 
 /**
@@ -42,11 +45,19 @@ export interface AppendPolicy {
   readonly maxAppendDepth: number;
 }
 
-/** Where a value belongs; named by the errors the codec raises. */
+/**
+ * Where a value belongs; named by the errors the codec raises. The body of a large value is
+ * sealed with a site naming only its tenant and `blob` (its hash): one body serves every thread,
+ * checkpoint and branch of the tenant that holds the value.
+ */
 export interface ValueSite {
   readonly threadId?: string | undefined;
   readonly checkpointId?: string | undefined;
   readonly channel?: string | undefined;
+  /** The tenant of a large value's body (`undefined`: the default tenant). */
+  readonly tenantId?: string | undefined;
+  /** The hash of a large value's body (see large-value-ref.ts). */
+  readonly blob?: string | undefined;
 }
 
 /**
@@ -84,6 +95,12 @@ export interface CheckpointCodecOptions extends Partial<AppendPolicy> {
   maxValueBytes?: number;
   /** Byte layers, outermost last. */
   layers?: readonly CodecLayer[];
+  /**
+   * Serialized values above this many bytes are stored once per tenant by content hash and
+   * referenced from rows (see large-value-ref.ts); only for storage that keeps them (a
+   * `Checkpointer` sets it up). Default: never.
+   */
+  largeValueBytes?: number | undefined;
 }
 
 /** A changed channel to store at `version`: its whole value, the items appended, or cleared. */
@@ -151,6 +168,8 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
   readonly serializer: S;
   readonly policy: AppendPolicy;
   readonly maxValueBytes: number;
+  /** See {@link CheckpointCodecOptions.largeValueBytes}; `Infinity` when off. */
+  readonly largeValueBytes: number;
   readonly #layers: readonly CodecLayer[];
   readonly #jsonArrayTag: string | undefined;
 
@@ -164,6 +183,7 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
       return value;
     };
     this.maxValueBytes = setting("maxValueBytes", 1);
+    this.largeValueBytes = setting("largeValueBytes", 1);
     // 0 is a valid policy: never store an append.
     this.policy = {
       appendRatio: setting("appendRatio", 0),
@@ -225,7 +245,11 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
       ) as never;
     }
     return after(this.#serialize(write.items, at), (encoded) => {
-      const concat = encoded.tag === this.#jsonArrayTag && isJsonArrayText(encoded.bytes);
+      const value = this.#seal(encoded, at);
+      const concat =
+        refHash(value.tag) === undefined &&
+        encoded.tag === this.#jsonArrayTag &&
+        isJsonArrayText(encoded.bytes);
       // The checksum goes in the tag only, so a concat payload's bytes stay a JSON array.
       return checksum.sealBlob({
         channel: write.channel,
@@ -233,7 +257,7 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
         kind: "append" as const,
         prevVersion: write.prevVersion,
         depth: write.depth,
-        value: this.#seal(encoded, at),
+        value,
         ...(concat ? { concat: true } : {}),
       });
     }) as never;
@@ -362,20 +386,36 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
         { threadId: site.threadId, checkpointId: site.checkpointId },
       );
     }
+    if (encoded.bytes.byteLength > this.largeValueBytes && site.threadId !== undefined) {
+      return sealLarge(encoded, site.threadId, (value, at) => this.#layered(value, at));
+    }
+    return this.#layered(encoded, site);
+  }
+
+  #layered(encoded: SerializedValue, site: ValueSite): SerializedValue {
     let sealed = encoded;
     for (const layer of this.#layers) sealed = layer.seal(sealed, site);
     return sealed;
   }
 
   #open(stored: SerializedValue, site: ValueSite): SerializedValue {
+    const hash = refHash(stored.tag);
+    if (hash !== undefined) {
+      return openLarge(hash, stored.bytes, site, (value, at) => this.#unlayered(value, at));
+    }
+    return this.#unlayered(stored, site);
+  }
+
+  #unlayered(stored: SerializedValue, site: ValueSite): SerializedValue {
     let opened = stored;
     for (let i = this.#layers.length - 1; i >= 0; i--) opened = this.#layers[i]!.open(opened, site);
     return opened;
   }
 }
 
-function undecodable(cause: unknown, site: ValueSite): SerializationError {
+function undecodable(cause: unknown, site: ValueSite): SerializationError | CorruptionError {
   if (cause instanceof SerializationError && cause.checkpointId !== undefined) return cause;
+  if (cause instanceof CorruptionError) return cause;
   const channel = site.channel === undefined ? "" : ` (channel "${site.channel}")`;
   return new SerializationError(
     `checkpoint ${site.checkpointId} of thread "${site.threadId}" could not be decoded${channel}: ${messageOf(cause)}`,

@@ -10,6 +10,7 @@ import type {
   StoredCheckpoint,
 } from "./checkpoint-backend.js";
 import type { AppendPolicy } from "./checkpoint-codec.js";
+import type { LargeValueOptions } from "./large-value-backend.js";
 
 /** Metadata of a checkpoint: `source` and `step` always, plus whatever the caller added. */
 export interface CheckpointMetadata {
@@ -122,4 +123,10 @@ export interface CheckpointerOptions extends Partial<AppendPolicy> {
    * forgotten channel's next value is stored in full. Default 4096; 0 stores every value in full.
    */
   appendCacheSize?: number;
+  /**
+   * Values above a threshold stored once per tenant by content hash (see `LargeValueOptions`).
+   * On by default where the backend keeps them itself (memory, SQLite, PostgreSQL); `false`
+   * stores every value in its row.
+   */
+  largeValues?: LargeValueOptions | false;
 }

@@ -30,6 +30,7 @@ import type {
   PutOptions,
 } from "./checkpoint-types.js";
 import { EffectLedger } from "./effect-ledger.js";
+import { type LargeValueOptions, LargeValueStore, withLargeValues } from "./large-value-backend.js";
 import { type RepairResult, repairThread } from "./repair.js";
 
 export type * from "./checkpoint-types.js";
@@ -51,10 +52,17 @@ export class Checkpointer {
   readonly appends: AppendTracker;
   /** Each thread's effect ledger (`ctx.effect`), stored by the same backend. */
   readonly effects: EffectLedger;
-
+  /** Where values above the threshold are kept, or `undefined` when they stay in rows. */
+  readonly largeValues: LargeValueStore | undefined;
   constructor(backend: CheckpointBackend, options: CheckpointerOptions = {}) {
-    this.door = CheckpointDoor.of(backend);
-    this.codec = new CheckpointCodec(options.serializer ?? defaultSerializer, options);
+    this.largeValues = largeValueStoreOf(backend, options.largeValues);
+    this.door = CheckpointDoor.of(
+      this.largeValues ? withLargeValues(backend, this.largeValues) : backend,
+    );
+    this.codec = new CheckpointCodec(options.serializer ?? defaultSerializer, {
+      ...options,
+      largeValueBytes: this.largeValues?.thresholdBytes,
+    });
     const capacity = options.appendCacheSize ?? 4096;
     if (!Number.isSafeInteger(capacity) || capacity < 0) {
       throw new InvalidInputError(
@@ -356,6 +364,21 @@ export class Checkpointer {
       );
     }
   }
+}
+
+/**
+ * The large-value store of a checkpointer: on an external target when one is given, else in the
+ * backend's own database where it has one; none when turned off, or for a door (already wrapped).
+ */
+function largeValueStoreOf(
+  backend: CheckpointBackend,
+  options: LargeValueOptions | false | undefined,
+): LargeValueStore | undefined {
+  if (options === false || backend instanceof CheckpointDoor) return undefined;
+  const given = options ?? {};
+  if (given.target) return new LargeValueStore(backend, given.target, given, true);
+  const own = backend.largeValueTarget?.();
+  return own && new LargeValueStore(backend, own, given, false);
 }
 
 /** Wraps a backend: `createCheckpointer(new MemoryBackend())`. */

@@ -23,11 +23,21 @@ import type {
   StoredBlob,
   StoredCheckpoint,
 } from "./checkpoint-backend.js";
+import { refHash } from "./large-value-ref.js";
 
 const MARK = "~";
 const HEX8 = /^[0-9a-f]{8}$/;
 const OPEN = Buffer.from("[");
 const CLOSE = Buffer.from("]");
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * The bytes a value's CRC covers: its own, except for a large value's reference, whose bytes
+ * (the frame) are kept apart from the row and checked against the hash in its tag.
+ */
+function coveredBytes(tag: string, bytes: Uint8Array): Uint8Array {
+  return refHash(tag) === undefined ? bytes : NO_BYTES;
+}
 
 /** Where a check runs, for the error it raises. */
 export interface SealScope {
@@ -78,7 +88,7 @@ export function writeIdentity(write: {
 
 /** A value ready to store: its tag carries the CRC of `identity`, the tag and the bytes. */
 export function sealValue(value: SerializedValue, identity: string): SerializedValue {
-  const crc = crc32(value.bytes, crc32(`${identity}${value.tag}\0`));
+  const crc = crc32(coveredBytes(value.tag, value.bytes), crc32(`${identity}${value.tag}\0`));
   return { tag: seal(crc, value.tag), bytes: value.bytes };
 }
 
@@ -89,7 +99,8 @@ export function openValue(
   scope: SealScope,
 ): SerializedValue {
   const { crc, text: tag } = unseal(value.tag, scope);
-  if (crc !== undefined && crc32(value.bytes, crc32(`${identity}${tag}\0`)) !== crc) {
+  const covered = coveredBytes(tag, value.bytes);
+  if (crc !== undefined && crc32(covered, crc32(`${identity}${tag}\0`)) !== crc) {
     throw damaged(scope, "a stored value");
   }
   return crc === undefined ? value : { tag, bytes: value.bytes };

@@ -33,10 +33,12 @@ import type {
   StoredEffect,
   StoredWrite,
 } from "./checkpoint-backend.js";
+import { MemoryLargeValues } from "./large-value-target.js";
 import { beginEffectIn, finishEffectIn, listEffectsIn } from "./memory-effects.js";
 import {
   blobKey,
   footprintOf,
+  largeValueRefsIn,
   pinIn,
   pruneEntry,
   summarize,
@@ -57,6 +59,7 @@ import type {
 export class MemoryBackend implements CheckpointBackend {
   readonly name = "memory";
   readonly #threads = new Map<string, ThreadEntry>();
+  readonly #largeValues = new MemoryLargeValues();
   readonly #now: () => number;
 
   constructor(options: { now?: () => number } = {}) {
@@ -295,6 +298,15 @@ export class MemoryBackend implements CheckpointBackend {
 
   async close(): Promise<void> {
     this.#threads.clear();
+    await this.#largeValues.close();
+  }
+
+  largeValueTarget(): MemoryLargeValues {
+    return this.#largeValues;
+  }
+
+  async *listLargeValueRefs() {
+    yield* largeValueRefsIn(this.#threads);
   }
 
   async listThreads(query: ThreadQuery): Promise<ThreadSummary[]> {

@@ -2,6 +2,7 @@
  * The retention half of the in-memory backend: sizes, footprints, pins and atomic prune
  * batches over one thread's entry. Kept apart from `memory-backend.ts`, which owns the entries.
  */
+
 import { ConflictError, NotFoundError } from "../errors.js";
 import type {
   ArchiveMark,
@@ -12,6 +13,7 @@ import type {
   StoredEffect,
   StoredWrite,
 } from "./checkpoint-backend.js";
+import { storedRefHash } from "./large-value-ref.js";
 import type {
   PruneBatch,
   PruneBatchResult,
@@ -179,4 +181,18 @@ export function pinIn(
     });
   }
   thread.pins.add(checkpointId);
+}
+
+/** Every stored tag of `threads` that references a large value (see large-value-ref.ts). */
+export function* largeValueRefsIn(threads: ReadonlyMap<string, ThreadEntry>) {
+  for (const [threadId, thread] of threads) {
+    for (const blob of thread.blobs.values()) {
+      if (blob.value && storedRefHash(blob.value.tag)) yield { threadId, tag: blob.value.tag };
+    }
+    for (const bucket of thread.writes.values()) {
+      for (const write of bucket.values()) {
+        if (storedRefHash(write.value.tag)) yield { threadId, tag: write.value.tag };
+      }
+    }
+  }
 }

@@ -79,6 +79,7 @@ const SCOPES: { readonly [K in keyof Checkpointer]: Scope<Checkpointer[K]> } = {
   door: "property", // storage keys, unscoped (how the runtime and the saver share the storage)
   codec: "property",
   appends: "property", // storage keys too: one memory of append chains per storage
+  largeValues: "property", // one store of large values per storage (each keyed by tenant)
   name: "property",
   serializer: "property",
   effects: "view", // the ledger scoped to this tenant's threads

@@ -138,7 +138,10 @@ export class RewindSaver extends BaseCheckpointSaver {
       ? registerLangChainClasses(options.serializer)
       : createLangGraphSerializer();
     this.effects = new SaverEffects(this.#door, serializer);
-    this.#codec = new CheckpointCodec(new LangGraphValueCodec(this.serde, serializer), options);
+    this.#codec = new CheckpointCodec(new LangGraphValueCodec(this.serde, serializer), {
+      ...options,
+      largeValueBytes: this.checkpointer.codec.largeValueBytes,
+    });
     this.#refuseStale = options.refuseStaleWrites ?? true;
   }
 

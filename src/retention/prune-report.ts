@@ -2,7 +2,9 @@
  * What a prune reports, dry run or not: per thread, per tenant and in total, the checkpoints,
  * rows and bytes that go (or went), and what is lost (how far back time travel still reaches).
  */
+
 import type { SpaceReport } from "../checkpoint/checkpoint-backend.js";
+import type { CollectReport } from "../checkpoint/large-value-gc.js";
 
 /** Counts of what goes. `rows` counts checkpoint rows, pending writes and stored values. */
 export interface PruneTally {
@@ -58,6 +60,8 @@ export interface PruneReport {
   readonly interrupted: boolean;
   /** Space given back after an applied prune (when asked). */
   readonly space?: SpaceReport | undefined;
+  /** Large values an applied prune collected afterwards (see `collectLargeValues`). */
+  readonly largeValues?: CollectReport | undefined;
 }
 
 const ZERO: PruneTally = { threads: 0, checkpoints: 0, writes: 0, values: 0, rows: 0, bytes: 0 };

@@ -6,8 +6,10 @@
  * refused because the thread moved (a run forked or pinned meanwhile) makes the thread be planned
  * again. A signal stops it between batches; whatever ran is consistent, and a rerun finishes.
  */
+
 import type { ThreadSummary } from "../checkpoint/checkpoint-backend.js";
 import type { Checkpointer } from "../checkpoint/checkpointer.js";
+import { collectLargeValues, collectsLargeValues } from "../checkpoint/large-value-gc.js";
 import { parseThreadKey, threadKey } from "../checkpoint/thread-key.js";
 import { InvalidInputError, isRewindError, NotFoundError } from "../errors.js";
 import { type MetadataFacts, splitThread } from "./live-set.js";
@@ -38,6 +40,11 @@ export interface PruneOptions {
   readonly archive?:
     | ((thread: { threadId: string; tenantId: string | undefined }) => Promise<void>)
     | undefined;
+  /**
+   * After an applied prune, collect large values nothing references any more, touched longer
+   * ago than this (see `collectLargeValues`). Default one hour; `false` skips the collection.
+   */
+  readonly largeValueGraceMs?: number | false | undefined;
   /** After an applied prune, give the space back (`reclaimSpace`). Default true. */
   readonly reclaimSpace?: boolean | undefined;
   /** Called after each thread, with how many of how many are done. */
@@ -87,7 +94,15 @@ export async function prune(
     }
   }
   const { total, tenants } = tally(threads);
-  const reclaim = !dryRun && options.reclaimSpace !== false && total.rows > 0;
+  const collect =
+    !dryRun && options.largeValueGraceMs !== false && collectsLargeValues(checkpointer);
+  const largeValues = collect
+    ? await collectLargeValues(checkpointer, { graceMs: options.largeValueGraceMs ?? undefined })
+    : undefined;
+  const reclaim =
+    !dryRun &&
+    options.reclaimSpace !== false &&
+    (total.rows > 0 || (largeValues?.removed ?? 0) > 0);
   const space = reclaim ? await checkpointer.door.reclaimSpace() : undefined;
   return {
     dryRun,
@@ -96,6 +111,7 @@ export async function prune(
     total,
     scanned: done,
     interrupted,
+    ...(largeValues ? { largeValues } : {}),
     ...(space ? { space } : {}),
   };
 }

@@ -6,30 +6,23 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import S3rver from "s3rver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { archiveThreads, restoreThread } from "../../src/archive/archive-threads.js";
 import { deleteThreads } from "../../src/archive/erase.js";
 import { S3Archive } from "../../src/archive/s3-archive.js";
 import { StorageError } from "../../src/errors.js";
 import { BACKENDS } from "../support/backends.js";
+import { S3_CREDENTIALS, startS3Server } from "../support/s3-server.js";
 import { APPENDING, fillHistory, historyKeys, threadsOf } from "./archive-fixtures.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rewind-s3rver-"));
-let server: S3rver;
+let server: Awaited<ReturnType<typeof startS3Server>> | undefined;
 let endpoint = "";
-const credentials = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
+const credentials = S3_CREDENTIALS;
 
 beforeAll(async () => {
-  server = new S3rver({
-    address: "127.0.0.1",
-    port: 0,
-    silent: true,
-    directory: dir,
-    configureBuckets: [{ name: "archive", configs: [] }],
-  });
-  const { port } = (await server.run()) as { port: number };
-  endpoint = `http://127.0.0.1:${port}`;
+  server = await startS3Server(dir, ["archive"]);
+  endpoint = server.endpoint;
 });
 
 afterAll(async () => {

@@ -14,6 +14,7 @@ import { createSqliteCheckpointer } from "../../src/backends/sqlite/index.js";
 import type { Checkpointer } from "../../src/index.js";
 import { ROOT } from "../docs/type-check.js";
 import { retentionGraph } from "../retention/retention-graph.js";
+import { putFile } from "../storage/large-value-fixtures.js";
 import { atFileEnd } from "../support/file-cleanup.js";
 import { freshSchema, PG_URL } from "../support/postgres.js";
 
@@ -104,6 +105,30 @@ describe("rewind on SQLite", () => {
     const human = await rewind("prune", file, "--keep-last", "3");
     expect(human.stdout).toContain("plan (dry run, nothing changed)");
     expect(human.stdout).toContain("lost: time travel before step");
+  }, 120_000);
+
+  it("stats shows large values and their dedupe ratio; an applied prune collects them", async () => {
+    const file = join(DIR, "large.sqlite");
+    const checkpointer = createSqliteCheckpointer(file, {
+      largeValues: { thresholdBytes: 16 * 1024 },
+    });
+    const attachment = "the same attachment, ".repeat(2_000);
+    await putFile(checkpointer, "a", attachment);
+    await putFile(checkpointer, "b", attachment);
+    await checkpointer.close();
+    const stats = await rewind("stats", file, "--json");
+    expect(stats.code, stats.stderr).toBe(0);
+    expect(JSON.parse(stats.stdout).largeValues).toMatchObject({
+      values: 1,
+      references: 2,
+      dedupeRatio: 2,
+    });
+    const text = await rewind("stats", file);
+    expect(text.stdout).toMatch(/large values 1 \(.* stored, 2 references, dedupe 2\.00x\)/);
+    const applied = await rewind("prune", file, "--apply", "--keep-last", "1", "--json");
+    expect(applied.code, applied.stderr).toBe(0);
+    // Both still referenced, and touched within the grace period: nothing goes.
+    expect(JSON.parse(applied.stdout).largeValues).toMatchObject({ values: 1, removed: 0 });
   }, 120_000);
 
   it("bad input: one line on stderr and a non-zero exit code, nothing changed", async () => {

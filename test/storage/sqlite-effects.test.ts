@@ -54,7 +54,7 @@ describe("SQLite effect ledger", () => {
     // The schema as version 4 left it: no ledger (5), no pins (6), no archive marks (7).
     const db = new Database(file);
     db.exec(
-      "DROP TABLE rewind_effects; DROP TABLE rewind_pins; ALTER TABLE rewind_threads DROP COLUMN archive_state; ALTER TABLE rewind_threads DROP COLUMN archive_stub; DELETE FROM rewind_migrations WHERE version >= 5",
+      "DROP TABLE rewind_large_values; DROP TABLE rewind_effects; DROP TABLE rewind_pins; ALTER TABLE rewind_threads DROP COLUMN archive_state; ALTER TABLE rewind_threads DROP COLUMN archive_stub; DELETE FROM rewind_migrations WHERE version >= 5",
     );
     db.close();
     const checkpointer = createSqliteCheckpointer(file);

@@ -51,6 +51,7 @@ import {
   finishEffectPostgres,
   listEffectsPostgres,
 } from "./postgres-effects.js";
+import { PostgresLargeValues, postgresLargeValueRefs } from "./postgres-large-values.js";
 import { jsonbSafe } from "./postgres-metadata.js";
 import { POSTGRES_CHECKPOINT_SCHEMA } from "./postgres-migrations.js";
 import { listQuarantinedPostgres, quarantinePostgres } from "./postgres-quarantine.js";
@@ -340,6 +341,15 @@ export class PostgresBackend implements CheckpointBackend {
 
   setArchiveState(threadId: string, state: "restoring" | "live"): Promise<void> {
     return setArchiveStatePostgres((t, v) => this.#query(t, v), this.#quoted, threadId, state);
+  }
+
+  /** Large values in this schema (`rewind_large_values`). */
+  largeValueTarget(): PostgresLargeValues {
+    return new PostgresLargeValues((t, v) => this.#query(t, v), this.#quoted);
+  }
+
+  async *listLargeValueRefs() {
+    yield* await postgresLargeValueRefs((t, v) => this.#query(t, v), this.#quoted);
   }
 
   /** Ends the pool if Rewind opened it; your pool is left open. */

@@ -144,6 +144,19 @@ export const POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
     FOR EACH ROW EXECUTE FUNCTION ${s}.rewind_refuse_archived();
   CREATE TRIGGER rewind_writes_archived BEFORE INSERT OR UPDATE ON ${s}.rewind_writes
     FOR EACH ROW EXECUTE FUNCTION ${s}.rewind_refuse_archived();`,
+  // 8: reserved (kept free for a schema change made alongside 9).
+  () => "SELECT 1;",
+  // 9: large values, stored once per (tenant, content hash) and referenced from value rows by
+  // tag (see postgres-large-values.ts); TOAST compresses them. `touched_at` (epoch ms) is the
+  // last write or touch, which garbage collection's grace period is measured from.
+  (s) => `
+  CREATE TABLE ${s}.rewind_large_values (
+    tenant TEXT NOT NULL,
+    hash BYTEA NOT NULL,
+    touched_at BIGINT NOT NULL,
+    bytes BYTEA NOT NULL,
+    PRIMARY KEY (tenant, hash)
+  );`,
 ];
 
 /** The checkpoint tables' migrations and functions, their lock and the tables recording them. */

@@ -33,6 +33,7 @@ import { ClosedError } from "../../errors.js";
 import { SqliteArchive } from "./sqlite-archive.js";
 import { checkSqliteArguments, SqliteClient } from "./sqlite-client.js";
 import { SqliteEffects } from "./sqlite-effects.js";
+import { SqliteLargeValues, sqliteLargeValueRefs } from "./sqlite-large-values.js";
 import { SqliteLeases } from "./sqlite-lease.js";
 import { SQLITE_CHECKPOINT_SCHEMA } from "./sqlite-migrations.js";
 import { listQuarantinedRows } from "./sqlite-quarantine.js";
@@ -194,6 +195,15 @@ export class SqliteBackend implements CheckpointBackend {
 
   async setArchiveState(threadId: string, state: "restoring" | "live"): Promise<void> {
     this.#io().archive.setState(threadId, state);
+  }
+
+  /** Large values in this file (`rewind_large_values`). */
+  largeValueTarget(): SqliteLargeValues {
+    return new SqliteLargeValues(() => this.#io().client);
+  }
+
+  async *listLargeValueRefs() {
+    yield* sqliteLargeValueRefs(this.#io().client);
   }
 
   /** Closes the database if this backend opened it; a handle passed in is left open. */

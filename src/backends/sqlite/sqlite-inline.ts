@@ -12,6 +12,7 @@
  * (u8), tag length (u8, 255 for "no value") and bytes, value length (u32) and bytes.
  */
 import type { StoredBlob } from "../../checkpoint/checkpoint-backend.js";
+import { storedRefHash } from "../../checkpoint/large-value-ref.js";
 import { KIND_CODES } from "./sqlite-rows.js";
 
 const FORMAT = 1;
@@ -29,6 +30,8 @@ export interface InlineValue {
 /** Encoded size of one blob's entry, or undefined when the blob cannot be inlined at all. */
 export function inlineSize(blob: StoredBlob, checkpointId: string): number | undefined {
   if (blob.version !== checkpointId || blob.kind === "append") return undefined;
+  // A large value's reference keeps a row of its own, where garbage collection finds it.
+  if (blob.value && storedRefHash(blob.value.tag) !== undefined) return undefined;
   const bytes = blob.value?.bytes.byteLength ?? 0;
   const tag = blob.value ? Buffer.byteLength(blob.value.tag) : 0;
   if (bytes > INLINE_VALUE_MAX || tag >= NO_VALUE) return undefined;

@@ -152,6 +152,25 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE rewind_threads ADD COLUMN archive_state INTEGER;
   ALTER TABLE rewind_threads ADD COLUMN archive_stub TEXT;
   `,
+  // 8: reserved (kept free for a schema change made alongside 9).
+  `
+  SELECT 1;
+  `,
+  // 9: large values, stored once per (tenant, content hash) and referenced from value rows by
+  // tag (see sqlite-large-values.ts). A rowid table, which packs large rows tightly; deflated
+  // when that pays, like rewind_values. `touched_at` (epoch ms) is the last write or touch,
+  // which garbage collection's grace period is measured from.
+  `
+  CREATE TABLE rewind_large_values (
+    id INTEGER PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    hash BLOB NOT NULL,
+    touched_at INTEGER NOT NULL,
+    codec INTEGER NOT NULL,
+    bytes BLOB NOT NULL,
+    UNIQUE (tenant, hash)
+  );
+  `,
 ];
 
 /** The schema version this code writes. */

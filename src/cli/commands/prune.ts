@@ -123,6 +123,10 @@ function render(report: PruneReport): string {
   }
   if (report.threads.length > 20)
     lines.push(`  ... and ${report.threads.length - 20} more threads`);
+  if (report.largeValues) {
+    const { removed, values, bytesRemoved } = report.largeValues;
+    lines.push(`large values: ${removed} of ${values} removed (${formatBytes(bytesRemoved)})`);
+  }
   if (report.space) {
     lines.push(
       `space: ${formatBytes(report.space.bytesBefore)} -> ${formatBytes(report.space.bytesAfter)} (${report.space.method})`,

@@ -1,6 +1,14 @@
-/** `rewind stats <target>`: threads, checkpoints and bytes, per tenant, and the biggest threads. */
+/**
+ * `rewind stats <target>`: threads, checkpoints and bytes, per tenant, and the biggest threads;
+ * and the large values the database keeps (stored bytes, references, dedupe ratio).
+ */
 import type { Command } from "commander";
 import type { ThreadSummary } from "../../checkpoint/checkpoint-backend.js";
+import {
+  collectsLargeValues,
+  type LargeValueStats,
+  largeValueStats,
+} from "../../checkpoint/large-value-gc.js";
 import { parseThreadKey, threadKey } from "../../checkpoint/thread-key.js";
 import { formatBytes, parseCount } from "../cli-flags.js";
 import { UsageError } from "../cli-run.js";
@@ -34,7 +42,12 @@ export function registerStats(program: Command): void {
         if (flags.thread !== undefined && threads.length === 0) {
           throw new UsageError(`unknown thread "${flags.thread}"`);
         }
-        const stats = summarize(threads, top);
+        const stats = {
+          ...summarize(threads, top),
+          ...(collectsLargeValues(storage.checkpointer)
+            ? { largeValues: await largeValueStats(storage.checkpointer) }
+            : {}),
+        };
         process.stdout.write(flags.json ? `${JSON.stringify(stats)}\n` : render(stats));
       } finally {
         await storage.close();
@@ -87,11 +100,19 @@ function summarize(threads: readonly ThreadSummary[], top: number) {
   return { threads: threads.length, checkpoints, bytes, tenants, biggest };
 }
 
-function render(stats: ReturnType<typeof summarize>): string {
+function render(
+  stats: ReturnType<typeof summarize> & { largeValues?: LargeValueStats | undefined },
+): string {
+  const large = stats.largeValues;
   const lines = [
     `threads      ${stats.threads}`,
     `checkpoints  ${stats.checkpoints}`,
     `bytes        ${formatBytes(stats.bytes)}`,
+    ...(large
+      ? [
+          `large values ${large.values} (${formatBytes(large.storedBytes)} stored, ${large.references} references, dedupe ${large.dedupeRatio.toFixed(2)}x)`,
+        ]
+      : []),
     "",
     "per tenant:",
     ...Object.entries(stats.tenants).map(

@@ -1,0 +1,282 @@
+/**
+ * Large values, side by side with LangGraph's savers in one run (SQLite, and PostgreSQL when a
+ * server answers):
+ * - `saver.put` (Rewind's saver) and native `Checkpointer.put` of a state carrying a new 100 KB
+ *   or 1 MB file each put, awaited serially: puts per second against LangGraph's `saver.put`;
+ * - a thread of `BENCH_LARGE_TURNS` (500) turns whose state carries the same 2 MB file
+ *   throughout, written again each turn (a node returning the whole state): puts per second,
+ *   bytes stored and the latest-state read time;
+ * - the threshold: native puts per second of one new value at 32-512 KiB stored in its row
+ *   against stored by hash (the reference column is the row).
+ * Files are random base64 text, so compression cannot hide their size.
+ */
+import { randomBytes } from "node:crypto";
+import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
+import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
+import { newCheckpointId } from "../src/backend.js";
+import { createSqliteCheckpointer } from "../src/backends/sqlite/index.js";
+import type { Checkpointer } from "../src/index.js";
+import type { RewindSaver } from "../src/langgraph/index.js";
+import { type OpenSaver, type SaverKind, saverPairs } from "./langgraph-savers.js";
+import { type Row, tempDb } from "./sqlite-bench.js";
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+const TURNS = Number(process.env.BENCH_LARGE_TURNS ?? 500);
+const PUTS = Number(process.env.BENCH_LARGE_PUTS ?? 40);
+
+/** `bytes` of random base64 text, different for each `seed` call. */
+function file(bytes: number): string {
+  return randomBytes(Math.ceil((bytes * 3) / 4))
+    .toString("base64")
+    .slice(0, bytes);
+}
+
+/** LangGraph `saver.put` of `state` on `threadId` after `parent`; returns the new checkpoint id. */
+async function saverPut(
+  saver: BaseCheckpointSaver,
+  threadId: string,
+  parent: string | undefined,
+  state: Record<string, unknown>,
+  step: number,
+): Promise<string> {
+  const checkpoint = emptyCheckpoint();
+  checkpoint.id = uuid6(-1);
+  checkpoint.channel_values = state;
+  const version = step + 1;
+  checkpoint.channel_versions = Object.fromEntries(Object.keys(state).map((k) => [k, version]));
+  const config = {
+    configurable: { thread_id: threadId, checkpoint_ns: "", checkpoint_id: parent },
+  };
+  const saved = await saver.put(
+    config,
+    checkpoint,
+    { source: "loop", step, parents: {} },
+    checkpoint.channel_versions,
+  );
+  return saved.configurable!.checkpoint_id as string;
+}
+
+/** Native `Checkpointer.put` of `state` on `threadId` after `parent`. */
+async function nativePut(
+  checkpointer: Checkpointer,
+  threadId: string,
+  parent: string | undefined,
+  state: Record<string, unknown>,
+  step: number,
+): Promise<string> {
+  const id = newCheckpointId(parent);
+  await checkpointer.put({
+    threadId,
+    id,
+    parentId: parent,
+    channelVersions: Object.fromEntries(Object.keys(state).map((k) => [k, id])),
+    versionsSeen: {},
+    metadata: { source: "loop", step },
+    updates: Object.entries(state).map(([channel, value]) => ({ channel, version: id, value })),
+  });
+  return id;
+}
+
+type Put = (
+  threadId: string,
+  parent: string | undefined,
+  state: Record<string, unknown>,
+  step: number,
+) => Promise<string>;
+
+/** Puts per second of `count` serial puts, each with a new file of `bytes`. */
+async function putsPerSecond(put: Put, bytes: number, count: number): Promise<number> {
+  const files = Array.from({ length: count + 2 }, () => file(bytes));
+  let parent = await put("warm", undefined, { file: files[0], n: 0 }, 0);
+  parent = await put("warm", parent, { file: files[1], n: 1 }, 1);
+  let head: string | undefined;
+  const start = performance.now();
+  for (let i = 0; i < count; i++) head = await put("sized", head, { file: files[i + 2], n: i }, i);
+  return (count * 1000) / (performance.now() - start);
+}
+
+interface ThreadFigures {
+  readonly putsPerSecond: number;
+  readonly bytes: number;
+  readonly latestReadMs: number;
+}
+
+/** The long thread: the same 2 MB file in every turn's state, with a growing list of notes. */
+async function longThread(
+  opened: OpenSaver,
+  put: Put,
+  read: () => Promise<unknown>,
+  attachment: string,
+): Promise<ThreadFigures> {
+  const notes: string[] = [];
+  let head: string | undefined;
+  const start = performance.now();
+  for (let turn = 0; turn < TURNS; turn++) {
+    notes.push(`turn ${turn}: ${"a short note of what happened ".repeat(3)}`);
+    head = await put("long", head, { file: attachment, notes: [...notes], turn }, turn);
+  }
+  const putsPerSecond = (TURNS * 1000) / (performance.now() - start);
+  await read();
+  const reads: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const at = performance.now();
+    await read();
+    reads.push(performance.now() - at);
+  }
+  reads.sort((a, b) => a - b);
+  return { putsPerSecond, bytes: await opened.bytes(), latestReadMs: reads[2]! };
+}
+
+const config = { configurable: { thread_id: "long", checkpoint_ns: "" } };
+const savePut =
+  (saver: BaseCheckpointSaver): Put =>
+  (t, p, s, n) =>
+    saverPut(saver, t, p, s, n);
+const ownPut =
+  (saver: RewindSaver): Put =>
+  (t, p, s, n) =>
+    nativePut(saver.checkpointer, t, p, s, n);
+
+async function withSaver<T>(kind: SaverKind, work: (opened: OpenSaver) => Promise<T>): Promise<T> {
+  const opened = await kind.open();
+  try {
+    return await work(opened);
+  } finally {
+    await opened.close();
+  }
+}
+
+/** Every large-value row of `npm run bench`. */
+export async function largeValueRows(): Promise<Row[]> {
+  const rows: Row[] = [];
+  const attachment = file(2 * 1024 * 1024);
+  for (const { engine, rewind, langgraph } of await saverPairs()) {
+    for (const [label, bytes] of [
+      ["100 KB", 100 * 1024],
+      ["1 MB", 1024 * 1024],
+    ] as const) {
+      const count = bytes > 500_000 ? PUTS : PUTS * 4;
+      const lg = await withSaver(langgraph, (o) => putsPerSecond(savePut(o.saver), bytes, count));
+      const rw = await withSaver(rewind, (o) => putsPerSecond(savePut(o.saver), bytes, count));
+      const own = await withSaver(rewind, (o) =>
+        putsPerSecond(ownPut(o.saver as RewindSaver), bytes, count),
+      );
+      rows.push(
+        {
+          metric: `large ${engine}: saver.put ${label} new file (puts/s)`,
+          rewind: rw,
+          reference: lg,
+          unit: "/s",
+          target: ">= 1x",
+        },
+        {
+          metric: `large ${engine}: native put ${label} new file (puts/s)`,
+          rewind: own,
+          reference: lg,
+          unit: "/s",
+          target: ">= 1x",
+        },
+      );
+    }
+    const lg = await withSaver(langgraph, (o) =>
+      longThread(o, savePut(o.saver), () => o.saver.getTuple(config), attachment),
+    );
+    const rw = await withSaver(rewind, (o) =>
+      longThread(o, savePut(o.saver), () => o.saver.getTuple(config), attachment),
+    );
+    const own = await withSaver(rewind, (o) => {
+      const checkpointer = (o.saver as RewindSaver).checkpointer;
+      return longThread(
+        o,
+        ownPut(o.saver as RewindSaver),
+        () => checkpointer.get("long"),
+        attachment,
+      );
+    });
+    const thread = `large ${engine}: ${TURNS}-turn thread, same 2 MB file`;
+    rows.push(
+      {
+        metric: `${thread}, saver.put (puts/s)`,
+        rewind: rw.putsPerSecond,
+        reference: lg.putsPerSecond,
+        unit: "/s",
+        target: "",
+      },
+      {
+        metric: `${thread}, native put (puts/s)`,
+        rewind: own.putsPerSecond,
+        reference: lg.putsPerSecond,
+        unit: "/s",
+        target: "",
+      },
+      {
+        metric: `${thread}, saver.put (bytes stored)`,
+        rewind: rw.bytes,
+        reference: lg.bytes,
+        unit: "B",
+        target: "<= 0.2x",
+      },
+      {
+        metric: `${thread}, native put (bytes stored)`,
+        rewind: own.bytes,
+        reference: lg.bytes,
+        unit: "B",
+        target: "<= 0.2x",
+      },
+      {
+        metric: `${thread}, getTuple latest (ms)`,
+        rewind: rw.latestReadMs,
+        reference: lg.latestReadMs,
+        unit: "ms",
+        target: "",
+      },
+      {
+        metric: `${thread}, native get latest (ms)`,
+        rewind: own.latestReadMs,
+        reference: lg.latestReadMs,
+        unit: "ms",
+        target: "",
+      },
+    );
+  }
+  rows.push(...(await thresholdRows()));
+  return rows;
+}
+
+/** Native SQLite puts/s of one new value stored by hash (rewind) against in its row (reference). */
+async function thresholdRows(): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const kib of [32, 64, 128, 256, 512]) {
+    const rate = async (largeValues: false | { thresholdBytes: number }) => {
+      const db = tempDb("threshold.sqlite");
+      const checkpointer = createSqliteCheckpointer(db.path, { largeValues });
+      try {
+        return await putsPerSecond(
+          (t, p, s, n) => nativePut(checkpointer, t, p, s, n),
+          kib * 1024,
+          PUTS * 4,
+        );
+      } finally {
+        await checkpointer.close();
+        db.done();
+      }
+    };
+    // Alternating rounds, the median of each: the machine's drift favours neither.
+    const inRows: number[] = [];
+    const byHashes: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      inRows.push(await rate(false));
+      byHashes.push(await rate({ thresholdBytes: 1 }));
+    }
+    const inRow = median(inRows);
+    const byHash = median(byHashes);
+    rows.push({
+      metric: `large sqlite: native put ${kib} KiB new value, by hash vs in row (puts/s)`,
+      rewind: byHash,
+      reference: inRow,
+      unit: "/s",
+      target: "",
+    });
+  }
+  return rows;
+}

@@ -1,0 +1,90 @@
+/**
+ * Large values in the SQLite file itself (`rewind_large_values`, migration 9): the default
+ * {@link LargeValueTarget} of the SQLite backend, and the references to them that garbage
+ * collection needs (value rows whose tag names a hash; such rows are never kept inline).
+ */
+import type { LargeValueRef } from "../../checkpoint/checkpoint-backend.js";
+import type { LargeValueEntry, LargeValueTarget } from "../../checkpoint/large-value-target.js";
+import type { SqliteClient } from "./sqlite-client.js";
+import { inlineOrSpilled, packSpilled } from "./sqlite-rows.js";
+
+const SQL = {
+  touch:
+    "UPDATE rewind_large_values SET touched_at = max(touched_at, ?) WHERE tenant = ? AND hash = ?",
+  insert: `INSERT INTO rewind_large_values (tenant, hash, touched_at, codec, bytes) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (tenant, hash) DO UPDATE SET touched_at = max(touched_at, excluded.touched_at)`,
+  get: "SELECT codec, bytes FROM rewind_large_values WHERE tenant = ? AND hash = ?",
+  list: "SELECT tenant, hex(hash) AS hash, length(bytes) AS size, touched_at FROM rewind_large_values",
+  remove: "DELETE FROM rewind_large_values WHERE tenant = ? AND hash = ? AND touched_at < ?",
+  refs: `SELECT t.thread_id, b.tag FROM rewind_blobs b JOIN rewind_threads t ON t.tid = b.tid
+      WHERE b.tag LIKE '%&%'
+    UNION ALL SELECT t.thread_id, w.tag FROM rewind_writes w JOIN rewind_threads t ON t.tid = w.tid
+      WHERE w.tag LIKE '%&%'`,
+};
+
+/** The SQLite file's own store of large values; `client` is the backend's open connection. */
+export class SqliteLargeValues implements LargeValueTarget {
+  readonly name = "sqlite";
+  readonly #client: () => SqliteClient;
+
+  constructor(client: () => SqliteClient) {
+    this.#client = client;
+  }
+
+  /**
+   * In WAL mode a value's write is not synced on its own: the row that references it commits
+   * after it, and syncing that commit makes every earlier frame of the log durable with it.
+   * (A value lost to a power cut before then is referenced by nothing.)
+   */
+  async put(tenant: string, hash: string, bytes: Uint8Array, now: number): Promise<void> {
+    const client = this.#client();
+    const key = Buffer.from(hash, "hex");
+    const synchronous = client.setting("journal_mode") === "wal" && client.setting("synchronous");
+    const relax = typeof synchronous === "number" && synchronous > 1;
+    if (relax) client.db.pragma("synchronous = NORMAL");
+    try {
+      if (client.stmt(SQL.touch).run(now, tenant, key).changes > 0) return;
+      const packed = packSpilled(bytes);
+      client.stmt(SQL.insert).run(tenant, key, now, packed.codec, packed.bytes);
+    } finally {
+      if (relax) client.db.pragma(`synchronous = ${synchronous}`);
+    }
+  }
+
+  async get(tenant: string, hash: string): Promise<Uint8Array | undefined> {
+    const row = this.#client().stmt(SQL.get).get(tenant, Buffer.from(hash, "hex")) as
+      | { codec: number; bytes: Uint8Array }
+      | undefined;
+    if (!row) return undefined;
+    const bytes = inlineOrSpilled({ value: null, spilled: row.bytes, codec: row.codec })!;
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  async *list(): AsyncIterable<LargeValueEntry> {
+    const rows = this.#client().stmt(SQL.list).all() as {
+      tenant: string;
+      hash: string;
+      size: number;
+      touched_at: number;
+    }[];
+    for (const row of rows) {
+      yield {
+        tenant: row.tenant,
+        hash: row.hash.toLowerCase(),
+        bytes: row.size,
+        touchedAt: row.touched_at,
+      };
+    }
+  }
+
+  async remove(tenant: string, hash: string, touchedBefore: number): Promise<boolean> {
+    const key = Buffer.from(hash, "hex");
+    return this.#client().stmt(SQL.remove).run(tenant, key, touchedBefore).changes > 0;
+  }
+}
+
+/** Every value row of the file that references a large value, with its thread. */
+export function sqliteLargeValueRefs(client: SqliteClient): LargeValueRef[] {
+  const rows = client.stmt(SQL.refs).all() as { thread_id: string; tag: string }[];
+  return rows.map((row) => ({ threadId: row.thread_id, tag: row.tag }));
+}

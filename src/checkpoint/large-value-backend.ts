@@ -1,0 +1,239 @@
+/**
+ * The large-value store in front of a backend: the codec turns a value above its threshold into
+ * a reference carrying the value's frame (see large-value-ref.ts); on the way in, this layer
+ * writes each frame to the {@link LargeValueTarget} (once per tenant and hash, touching it when
+ * it is there already) before the row that references it, and hands the backend the reference
+ * alone; on the way out it puts the frames back, from a per-process cache when it holds them,
+ * so reading state whose large values did not change costs no extra I/O. A listing without
+ * values loads none. Written once for every backend: it wraps the seam, and the backend stores
+ * references like any other small value.
+ */
+import { CorruptionError, InvalidInputError } from "../errors.js";
+import type {
+  CheckpointBackend,
+  CheckpointKey,
+  CheckpointPut,
+  CheckpointQuery,
+  LoadedCheckpoint,
+  StoredBlob,
+  StoredWrite,
+} from "./checkpoint-backend.js";
+import { storedRefHash, withoutFrame } from "./large-value-ref.js";
+import type { LargeValueTarget } from "./large-value-target.js";
+import type { PruneBatch } from "./retention-seam.js";
+import { parseThreadKey } from "./thread-key.js";
+
+/** Defaults of large values, declared once. */
+export const LARGE_VALUE_DEFAULTS = Object.freeze({
+  /** Serialized values above this many bytes are stored by hash (see the README's measurement). */
+  thresholdBytes: 128 * 1024,
+  /** Bytes of large values a process keeps after reading or writing them. */
+  cacheBytes: 64 * 1024 * 1024,
+  /** A process touches a value it stored or touched less than this long ago only once. */
+  touchEveryMs: 5 * 60 * 1000,
+});
+
+/** Options of large values (`createCheckpointer(backend, { largeValues })`). */
+export interface LargeValueOptions {
+  /** Serialized values above this many bytes are stored once by hash. Default 128 KiB. */
+  readonly thresholdBytes?: number | undefined;
+  /** Where they are kept. Default: the backend's own database. */
+  readonly target?: LargeValueTarget | undefined;
+  /** Bytes of large values kept in this process after a read or write. Default 64 MiB. */
+  readonly cacheBytes?: number | undefined;
+  /**
+   * How long a touch lasts for this process: a value it stored or touched less than this long
+   * ago is not touched again. Garbage collection's grace period must exceed it. Default 5 min.
+   */
+  readonly touchEveryMs?: number | undefined;
+  /** Clock in epoch milliseconds (tests). Default `Date.now`. */
+  readonly now?: (() => number) | undefined;
+}
+
+/** A store of large values for one backend: its target, cache and touch memory. */
+export class LargeValueStore {
+  readonly target: LargeValueTarget;
+  /** The backend whose rows reference the values (garbage collection lists its references). */
+  readonly backend: CheckpointBackend;
+  readonly thresholdBytes: number;
+  /** Whether the target belongs to this store (an external one, closed with it). */
+  readonly external: boolean;
+  readonly #cacheBytes: number;
+  readonly #touchEveryMs: number;
+  readonly #now: () => number;
+  readonly #cache = new Map<string, Uint8Array>();
+  #cached = 0;
+  readonly #touched = new Map<string, number>();
+
+  constructor(
+    backend: CheckpointBackend,
+    target: LargeValueTarget,
+    options: LargeValueOptions,
+    external: boolean,
+  ) {
+    const setting = (key: keyof typeof LARGE_VALUE_DEFAULTS, min: number) => {
+      const value = options[key] ?? LARGE_VALUE_DEFAULTS[key];
+      if (typeof value !== "number" || !(value >= min)) {
+        throw new InvalidInputError(`largeValues.${key} must be a number of at least ${min}`);
+      }
+      return value;
+    };
+    this.target = target;
+    this.backend = backend;
+    this.external = external;
+    this.thresholdBytes = setting("thresholdBytes", 1);
+    this.#cacheBytes = setting("cacheBytes", 0);
+    this.#touchEveryMs = setting("touchEveryMs", 0);
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Writes a frame unless this process stored or touched it recently; caches it. */
+  async store(threadId: string, hash: string, frame: Uint8Array): Promise<void> {
+    const tenant = tenantOf(threadId);
+    const key = `${tenant}\0${hash}`;
+    const now = this.#now();
+    const last = this.#touched.get(key);
+    if (last === undefined || now - last >= this.#touchEveryMs) {
+      await this.target.put(tenant, hash, frame, now);
+      if (this.#touched.size >= 100_000) this.#touched.clear();
+      this.#touched.set(key, now);
+    }
+    this.#remember(key, frame);
+  }
+
+  /** The frame of (tenant of `threadId`, `hash`), or `undefined` when the target lacks it. */
+  async load(threadId: string, hash: string): Promise<Uint8Array | undefined> {
+    const tenant = tenantOf(threadId);
+    const key = `${tenant}\0${hash}`;
+    const hit = this.#cache.get(key);
+    if (hit) {
+      this.#cache.delete(key);
+      this.#cache.set(key, hit);
+      return hit;
+    }
+    const bytes = await this.target.get(tenant, hash);
+    if (bytes) this.#remember(key, bytes);
+    return bytes;
+  }
+
+  /** Forgets what this process cached and touched (after a collection removed values). */
+  forget(tenant: string, hash: string): void {
+    const key = `${tenant}\0${hash}`;
+    const bytes = this.#cache.get(key);
+    if (bytes) this.#cached -= bytes.byteLength;
+    this.#cache.delete(key);
+    this.#touched.delete(key);
+  }
+
+  #remember(key: string, bytes: Uint8Array): void {
+    if (bytes.byteLength > this.#cacheBytes || this.#cache.has(key)) return;
+    this.#cache.set(key, bytes);
+    this.#cached += bytes.byteLength;
+    for (const [old, held] of this.#cache) {
+      if (this.#cached <= this.#cacheBytes) break;
+      this.#cache.delete(old);
+      this.#cached -= held.byteLength;
+    }
+  }
+}
+
+/** The tenant a storage key belongs to, `""` for the default tenant. */
+export function tenantOf(threadId: string): string {
+  return parseThreadKey(threadId).tenantId ?? "";
+}
+
+/**
+ * `backend` with large values kept in `store`: every other method (optional ones stay
+ * optional) goes to the backend unchanged.
+ */
+export function withLargeValues(
+  backend: CheckpointBackend,
+  store: LargeValueStore,
+): CheckpointBackend {
+  const offloadBlobs = async (threadId: string, blobs: readonly StoredBlob[]) =>
+    Promise.all(
+      blobs.map(async (blob) => {
+        const value = blob.value && (await offload(store, threadId, blob.value));
+        return value === blob.value ? blob : { ...blob, value };
+      }),
+    );
+  const overrides: Partial<CheckpointBackend> = {
+    async putCheckpoint(put: CheckpointPut) {
+      const blobs = await offloadBlobs(put.checkpoint.threadId, put.blobs);
+      await backend.putCheckpoint({ ...put, blobs });
+    },
+    async putWrites(key: CheckpointKey, writes: readonly StoredWrite[], fence) {
+      const stored = await Promise.all(
+        writes.map(async (write) => {
+          const value = await offload(store, key.threadId, write.value);
+          return value === write.value ? write : { ...write, value };
+        }),
+      );
+      await backend.putWrites(key, stored, fence);
+    },
+    async pruneCheckpoints(batch: PruneBatch) {
+      const rebase = await offloadBlobs(batch.threadId, batch.rebase);
+      return backend.pruneCheckpoints({ ...batch, rebase });
+    },
+    async getCheckpoint(threadId: string, ns: string, checkpointId?: string) {
+      const loaded = await backend.getCheckpoint(threadId, ns, checkpointId);
+      return loaded && hydrate(store, loaded);
+    },
+    async *listCheckpoints(query: CheckpointQuery) {
+      for await (const loaded of backend.listCheckpoints(query)) yield hydrate(store, loaded);
+    },
+    async close() {
+      try {
+        await backend.close();
+      } finally {
+        if (store.external) await store.target.close?.();
+      }
+    },
+  };
+  return new Proxy(backend, {
+    get(target, property, receiver) {
+      if (Object.hasOwn(overrides, property)) return overrides[property as keyof typeof overrides];
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+/** A value as the backend gets it: a reference's frame stored, the reference alone kept. */
+async function offload(store: LargeValueStore, threadId: string, value: StoredWrite["value"]) {
+  const hash = storedRefHash(value.tag);
+  if (hash === undefined || value.bytes.byteLength === 0) return value;
+  await store.store(threadId, hash, value.bytes);
+  return withoutFrame(value);
+}
+
+/** `loaded` with every reference's frame put back; a missing one is a CorruptionError. */
+async function hydrate(
+  store: LargeValueStore,
+  loaded: LoadedCheckpoint,
+): Promise<LoadedCheckpoint> {
+  const { threadId, id } = loaded.checkpoint;
+  const load = async <T extends { channel: string; value: StoredWrite["value"] | null }>(
+    item: T,
+  ): Promise<T> => {
+    const hash = item.value ? storedRefHash(item.value.tag) : undefined;
+    if (hash === undefined || !item.value || item.value.bytes.byteLength > 0) return item;
+    const bytes = await store.load(threadId, hash);
+    if (!bytes) {
+      throw new CorruptionError(
+        `checkpoint ${id} of thread "${threadId}" references large value ${hash}, which is missing (channel "${item.channel}")`,
+        { threadId, checkpointId: id, channel: item.channel },
+      );
+    }
+    return { ...item, value: { tag: item.value.tag, bytes } };
+  };
+  let changed = false;
+  const blobs: Record<string, readonly StoredBlob[]> = {};
+  for (const [channel, chain] of Object.entries(loaded.blobs)) {
+    blobs[channel] = await Promise.all(chain.map(load));
+    changed ||= blobs[channel]!.some((blob, i) => blob !== chain[i]);
+  }
+  const writes = await Promise.all(loaded.writes.map(load));
+  changed ||= writes.some((write, i) => write !== loaded.writes[i]);
+  return changed ? { ...loaded, blobs, writes } : loaded;
+}

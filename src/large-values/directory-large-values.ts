@@ -1,0 +1,115 @@
+/**
+ * Large values in a local directory: one file per value at `<dir>/<tenant>/<hash>` (the tenant
+ * URI-encoded after `t-`, `default` for the default tenant), written to a temporary name and
+ * renamed, so a reader sees a whole file or none. A file's modification time is its touch time.
+ */
+import { randomUUID } from "node:crypto";
+import {
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  stat,
+  unlink,
+  utimes,
+  writeFile,
+} from "node:fs/promises";
+import { join, resolve } from "node:path";
+import type { LargeValueEntry, LargeValueTarget } from "../checkpoint/large-value-target.js";
+import { InvalidInputError } from "../errors.js";
+
+const HASH = /^[0-9a-f]{64}$/;
+
+/**
+ * Keeps large values in `dir` (created on first write).
+ *
+ * @example
+ * const checkpointer = createSqliteCheckpointer("agent.sqlite", {
+ *   largeValues: { target: new DirectoryLargeValues("./large-values") },
+ * });
+ */
+export class DirectoryLargeValues implements LargeValueTarget {
+  readonly name: string;
+  readonly #dir: string;
+
+  constructor(dir: string) {
+    if (typeof dir !== "string" || dir.length === 0) {
+      throw new InvalidInputError("DirectoryLargeValues needs a directory");
+    }
+    this.#dir = resolve(dir);
+    this.name = `dir:${dir}`;
+  }
+
+  async put(tenant: string, hash: string, bytes: Uint8Array, now: number): Promise<void> {
+    const file = this.#file(tenant, hash);
+    const time = new Date(now);
+    try {
+      await utimes(file, time, time);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+    await mkdir(join(this.#dir, tenantDir(tenant)), { recursive: true });
+    const temp = `${file}.${randomUUID()}.tmp`;
+    await writeFile(temp, bytes);
+    await utimes(temp, time, time);
+    await rename(temp, file);
+  }
+
+  async get(tenant: string, hash: string): Promise<Uint8Array | undefined> {
+    try {
+      return new Uint8Array(await readFile(this.#file(tenant, hash)));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw error;
+    }
+  }
+
+  async *list(): AsyncIterable<LargeValueEntry> {
+    let tenants: string[];
+    try {
+      tenants = await readdir(this.#dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw error;
+    }
+    for (const name of tenants) {
+      const tenant = tenantOfDir(name);
+      if (tenant === undefined) continue;
+      for (const hash of await readdir(join(this.#dir, name))) {
+        if (!HASH.test(hash)) continue;
+        const info = await stat(join(this.#dir, name, hash)).catch(() => undefined);
+        if (info) yield { tenant, hash, bytes: info.size, touchedAt: info.mtimeMs };
+      }
+    }
+  }
+
+  async remove(tenant: string, hash: string, touchedBefore: number): Promise<boolean> {
+    const file = this.#file(tenant, hash);
+    const info = await stat(file).catch(() => undefined);
+    if (!info || info.mtimeMs >= touchedBefore) return false;
+    await unlink(file).catch((error) => {
+      if (error.code !== "ENOENT") throw error;
+    });
+    return true;
+  }
+
+  #file(tenant: string, hash: string): string {
+    if (!HASH.test(hash)) throw new InvalidInputError(`"${hash}" is not a large value's hash`);
+    return join(this.#dir, tenantDir(tenant), hash);
+  }
+}
+
+function tenantDir(tenant: string): string {
+  return tenant === "" ? "default" : `t-${encodeURIComponent(tenant)}`;
+}
+
+function tenantOfDir(name: string): string | undefined {
+  if (name === "default") return "";
+  if (!name.startsWith("t-")) return undefined;
+  try {
+    return decodeURIComponent(name.slice(2));
+  } catch {
+    return undefined;
+  }
+}
