@@ -42,11 +42,24 @@ export interface AppendPolicy {
   readonly maxAppendDepth: number;
 }
 
-/** Where a value belongs; named by the errors the codec raises. */
+/**
+ * Where a value belongs; named by the errors the codec raises, and bound by layers that seal
+ * values to their place (encryption binds every field present). A channel value is stored once
+ * per version and read from any checkpoint, so layers see it at `{threadId, channel, version}`;
+ * a pending write at `{threadId, checkpointId, channel, task}`.
+ */
 export interface ValueSite {
   readonly threadId?: string | undefined;
   readonly checkpointId?: string | undefined;
   readonly channel?: string | undefined;
+  /** The channel version of a stored channel value. */
+  readonly version?: string | undefined;
+  /** A pending write's task id and index. */
+  readonly task?: string | undefined;
+  /** The tenant, for a value stored outside any thread (`null`: the default tenant). */
+  readonly tenantId?: string | null | undefined;
+  /** A store item's encoded namespace and key. */
+  readonly item?: string | undefined;
 }
 
 /**
@@ -76,6 +89,15 @@ export interface CodecLayer {
   readonly keepsJsonArrays?: boolean;
   seal(value: SerializedValue, site: ValueSite): SerializedValue;
   open(value: SerializedValue, site: ValueSite): SerializedValue;
+}
+
+/**
+ * A layer that also seals text stored beside checkpoints (effect records, store items): the
+ * sealed text is a string again. `openText` refuses what `sealText` did not produce.
+ */
+export interface TextSealer {
+  sealText(text: string, site: ValueSite): string;
+  openText(text: string, site: ValueSite): string;
 }
 
 /** Options of a {@link CheckpointCodec}; omitted fields take {@link CODEC_DEFAULTS}. */
@@ -176,6 +198,11 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
       : undefined;
   }
 
+  /** The byte layers, outermost last. */
+  get layers(): readonly CodecLayer[] {
+    return this.#layers;
+  }
+
   /** Whether the `depth`-th append on a full value of `baseLength` items may stay an append. */
   mayAppend(depth: number, baseLength: number): boolean {
     const { appendRatio, minAppendDepth, maxAppendDepth } = this.policy;
@@ -186,14 +213,20 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
    * One value as stored: serialized, size-checked, sealed. A refusal of the serializer becomes a
    * {@link SerializationError}, a value over `maxValueBytes` an {@link InvalidInputError}.
    */
-  encodeValue(value: unknown, site: ValueSite): Encoded<S, SerializedValue> {
-    return after(this.#serialize(value, site), (encoded) => this.#seal(encoded, site)) as never;
+  encodeValue(value: unknown, site: ValueSite, sealAt = site): Encoded<S, SerializedValue> {
+    return after(this.#serialize(value, site), (encoded) =>
+      this.#seal(encoded, site, sealAt),
+    ) as never;
   }
 
-  /** A stored value opened and decoded; any failure is a {@link SerializationError} naming `site`. */
-  decodeValue(stored: SerializedValue, site: ValueSite): Decoded<S, unknown> {
+  /**
+   * A stored value opened and decoded; any failure is a {@link SerializationError} naming `site`
+   * (a layer's own Rewind error, such as a refused decryption, passes as it is).
+   */
+  decodeValue(stored: SerializedValue, site: ValueSite, sealAt = site): Decoded<S, unknown> {
+    const opened = this.#open(stored, sealAt);
     return guard(
-      () => this.serializer.decode(this.#open(stored, site)),
+      () => this.serializer.decode(opened),
       (cause) => undecodable(cause, site),
     ) as never;
   }
@@ -212,8 +245,9 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
       };
       return blob as never;
     }
+    const sealAt = blobSite(site, write.channel, write.version);
     if (write.kind === "full") {
-      return after(this.encodeValue(write.value, at), (value) =>
+      return after(this.encodeValue(write.value, at, sealAt), (value) =>
         checksum.sealBlob({
           channel: write.channel,
           version: write.version,
@@ -233,7 +267,7 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
         kind: "append" as const,
         prevVersion: write.prevVersion,
         depth: write.depth,
-        value: this.#seal(encoded, at),
+        value: this.#seal(encoded, at, sealAt),
         ...(concat ? { concat: true } : {}),
       });
     }) as never;
@@ -244,7 +278,8 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
     write: { taskId: string; taskPath: string; idx: number; channel: string; value: unknown },
     site: ValueSite,
   ): Encoded<S, StoredWrite> {
-    return after(this.encodeValue(write.value, { ...site, channel: write.channel }), (value) => ({
+    const at = { ...site, channel: write.channel };
+    return after(this.encodeValue(write.value, at, writeSite(at, write)), (value) => ({
       taskId: write.taskId,
       taskPath: write.taskPath,
       idx: write.idx,
@@ -256,7 +291,8 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
   /** A stored pending write's value, verified and decoded. */
   decodeWrite(write: StoredWrite, site: ValueSite): Decoded<S, unknown> {
     const at = { ...site, channel: write.channel };
-    return this.decodeValue(checksum.openValue(write.value, checksum.writeIdentity(write), at), at);
+    const value = checksum.openValue(write.value, checksum.writeIdentity(write), at);
+    return this.decodeValue(value, at, writeSite(at, write));
   }
 
   /** A checkpoint row ready to store: its body carries the checksum of the whole row. */
@@ -310,7 +346,10 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
     // Every blob (each piece of a merged run too) is verified before anything is decoded.
     const opened = chain!.map((blob) => checksum.openBlob(blob, at));
     if (base.kind === "empty") return ABSENT as never;
-    const decoded = opened.map((value) => this.decodeValue(value!, at) as Maybe<unknown>);
+    const decoded = opened.map(
+      (value, k) =>
+        this.decodeValue(value!, at, blobSite(site, channel, chain![k]!.version)) as Maybe<unknown>,
+    );
     return after(all(decoded), ([value, ...appends]) =>
       appendAll(value, appends, last.depth, at),
     ) as never;
@@ -355,7 +394,7 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
     );
   }
 
-  #seal(encoded: SerializedValue, site: ValueSite): SerializedValue {
+  #seal(encoded: SerializedValue, site: ValueSite, sealAt: ValueSite): SerializedValue {
     if (encoded.bytes.byteLength > this.maxValueBytes) {
       throw new InvalidInputError(
         `a value of ${encoded.bytes.byteLength} bytes exceeds maxValueBytes (${this.maxValueBytes})`,
@@ -363,7 +402,7 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
       );
     }
     let sealed = encoded;
-    for (const layer of this.#layers) sealed = layer.seal(sealed, site);
+    for (const layer of this.#layers) sealed = layer.seal(sealed, sealAt);
     return sealed;
   }
 
@@ -372,6 +411,16 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
     for (let i = this.#layers.length - 1; i >= 0; i--) opened = this.#layers[i]!.open(opened, site);
     return opened;
   }
+}
+
+/** Where layers see a channel value: stored once per version, read from any checkpoint. */
+function blobSite(site: ValueSite, channel: string, version: string): ValueSite {
+  return { threadId: site.threadId, channel, version };
+}
+
+/** Where layers see a pending write: its checkpoint, channel and task. */
+function writeSite(at: ValueSite, write: { taskId: string; idx: number }): ValueSite {
+  return { ...at, task: `${write.taskId}#${write.idx}` };
 }
 
 function undecodable(cause: unknown, site: ValueSite): SerializationError {

@@ -2,6 +2,7 @@
  * The runtime's types of checkpoints: decoded checkpoints and pending writes, and what a new
  * checkpoint and its changed channels look like on the way to the `Checkpointer`.
  */
+import type { EncryptionOptions } from "../encryption/encryption-layer.js";
 import type { JsonSerializer } from "../serde/serializer.js";
 import type {
   ChannelVersion,
@@ -122,4 +123,9 @@ export interface CheckpointerOptions extends Partial<AppendPolicy> {
    * forgotten channel's next value is stored in full. Default 4096; 0 stores every value in full.
    */
   appendCacheSize?: number;
+  /**
+   * Encryption at rest: `{ keys }` (a `Keyring` from `rewind/encryption`). Every stored value
+   * and effect record is sealed with its tenant's data key; unsealed rows are refused.
+   */
+  encryption?: EncryptionOptions | undefined;
 }
