@@ -220,8 +220,9 @@ export class Keyring {
     keyOf: (file: KeyFile, context: KeyContext) => Uint8Array | Promise<Uint8Array>,
   ): TenantKeys | undefined | Promise<TenantKeys> {
     const { files, shredded } = this.#readDir(dir);
-    const id = files[0]?.tenantId ?? shredded?.tenantId;
-    if (id === undefined) return undefined;
+    const owner = files[0] ?? shredded;
+    if (owner === undefined) return undefined;
+    const id = owner.tenantId;
     const tenant = this.#tenants.get(id) ?? this.#empty(id);
     tenant.shreddedThrough = Math.max(tenant.shreddedThrough, shredded?.through ?? 0);
     const pending = files
