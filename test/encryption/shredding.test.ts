@@ -46,7 +46,7 @@ describe("shredTenant", () => {
     const live = join(root, "live.sqlite");
     const acme = threadKey("support", "acme");
     const globex = threadKey("support", "globex");
-    let writer: Checkpointer = createSqliteCheckpointer(live, { encryption: { keys } });
+    const writer: Checkpointer = createSqliteCheckpointer(live, { encryption: { keys } });
     await writer.put(step(acme, newCheckpointId(), "acme's customer file"));
     await writer.put(step(globex, newCheckpointId(), "globex's customer file"));
     await writer.put(step("plain-default", newCheckpointId(), "default tenant"));
