@@ -3,6 +3,7 @@
  * Figures depend on the machine; compare ratios, not absolute times.
  */
 import { effectCost } from "./effects-bench.js";
+import { encryptionCost } from "./encryption-bench.js";
 import { postgresStepCost, postgresThroughput } from "./postgres-bench.js";
 import { type Row, sqliteGrowth, sqliteStepCost } from "./sqlite-bench.js";
 
@@ -25,4 +26,5 @@ rows.push(...(await sqliteGrowth()));
 rows.push(...(await postgresStepCost()));
 rows.push(...(await postgresThroughput()));
 rows.push(...(await effectCost()));
+rows.push(...(await encryptionCost()));
 print(rows);

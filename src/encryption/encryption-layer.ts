@@ -9,6 +9,7 @@
  * Sealed form: tag `@e1:<key version>:<tag>`; bytes = 12-byte IV, ciphertext, 16-byte GCM tag.
  */
 
+import type { KeyObject } from "node:crypto";
 import type { CodecLayer, ValueSite } from "../checkpoint/checkpoint-codec.js";
 import { parseThreadKey } from "../checkpoint/thread-key.js";
 import { EncryptionError, isRewindError } from "../errors.js";
@@ -28,8 +29,18 @@ export interface EncryptionOptions {
 export function tenantOfSite(site: ValueSite): string | undefined {
   if ("tenantId" in site) return site.tenantId ?? undefined;
   const key = site.threadId;
-  return key === undefined || key[0] !== "\u001f" ? undefined : parseThreadKey(key).tenantId;
+  if (key === undefined || key[0] !== "\u001f") return undefined;
+  let tenant = tenants.get(key);
+  if (tenant === undefined) {
+    if (tenants.size >= 1024) tenants.clear();
+    tenant = parseThreadKey(key).tenantId!;
+    tenants.set(key, tenant);
+  }
+  return tenant;
 }
+
+/** Tenants of recently seen thread keys (parsing validates, which is not free). */
+const tenants = new Map<string, string>();
 
 /** Canonical text of every present field of `site`, keys sorted. */
 function siteText(site: ValueSite, tenantId: string | undefined): string {
@@ -79,7 +90,7 @@ export class EncryptionLayer implements CodecLayer {
       );
     }
     const inner = tag.slice(colon + 1);
-    let key: Uint8Array;
+    let key: KeyObject;
     try {
       key = this.keys.key(tenantId, version);
     } catch (error) {

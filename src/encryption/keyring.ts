@@ -8,7 +8,7 @@
  * Layout: `<directory>/<tenant digest>/v<N>.json` per key version (created exclusively, so two
  * processes never write two keys for one version) and `shredded.json` after a shred.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, createSecretKey, type KeyObject, randomBytes } from "node:crypto";
 import {
   linkSync,
   mkdirSync,
@@ -26,11 +26,13 @@ import type { KeyContext, KeyProvider, WrappedKey } from "./key-provider.js";
 /** A data key ready to use. */
 export interface DataKey {
   readonly version: number;
-  readonly key: Uint8Array;
+  readonly key: KeyObject;
 }
 
 interface TenantKeys {
+  /** Raw keys (kept for rewrapping) and their `KeyObject`s (what ciphers use, faster). */
   readonly versions: Map<number, Uint8Array>;
+  readonly objects: Map<number, KeyObject>;
   current: number;
   /** Versions up to this one were shredded. */
   shreddedThrough: number;
@@ -49,6 +51,12 @@ export interface KeyringOptions {
   readonly provider: KeyProvider;
   /** Where wrapped data keys are kept (created if missing); keep it out of database backups. */
   readonly directory: string;
+}
+
+function remember(tenant: TenantKeys, version: number, key: Uint8Array): void {
+  tenant.versions.set(version, key);
+  tenant.objects.set(version, createSecretKey(key));
+  tenant.current = Math.max(tenant.current, version);
 }
 
 function label(tenantId: string | undefined | null): string {
@@ -94,7 +102,7 @@ export class Keyring {
   current(tenantId: string | undefined): DataKey {
     const tenant = this.#tenants.get(tenantId ?? null) ?? this.#loadSync(tenantId ?? null);
     if (tenant && tenant.current > 0) {
-      return { version: tenant.current, key: tenant.versions.get(tenant.current)! };
+      return { version: tenant.current, key: tenant.objects.get(tenant.current)! };
     }
     const wrapSync = this.provider.wrapSync?.bind(this.provider);
     if (!wrapSync) {
@@ -107,11 +115,11 @@ export class Keyring {
   }
 
   /** The key of `version` for `tenantId`; a shredded one raises {@link KeyShreddedError}. */
-  key(tenantId: string | undefined, version: number): Uint8Array {
+  key(tenantId: string | undefined, version: number): KeyObject {
     const id = tenantId ?? null;
     let tenant = this.#tenants.get(id);
-    if (!tenant?.versions.has(version)) tenant = this.#loadSync(id);
-    const key = tenant?.versions.get(version);
+    if (!tenant?.objects.has(version)) tenant = this.#loadSync(id);
+    const key = tenant?.objects.get(version);
     if (key) return key;
     if (tenant && version <= tenant.shreddedThrough) {
       throw new KeyShreddedError(
@@ -177,6 +185,7 @@ export class Keyring {
     }
     for (const key of tenant.versions.values()) key.fill?.(0);
     tenant.versions.clear();
+    tenant.objects.clear();
     tenant.current = 0;
     tenant.shreddedThrough = through;
   }
@@ -189,7 +198,7 @@ export class Keyring {
   }
 
   #empty(id: string | null): TenantKeys {
-    const tenant = { versions: new Map(), current: 0, shreddedThrough: 0 };
+    const tenant = { versions: new Map(), objects: new Map(), current: 0, shreddedThrough: 0 };
     this.#tenants.set(id, tenant);
     return tenant;
   }
@@ -230,8 +239,7 @@ export class Keyring {
       .map((file) => {
         const got = keyOf(file, { tenantId: id, version: file.version });
         const put = (key: Uint8Array) => {
-          tenant.versions.set(file.version, key);
-          tenant.current = Math.max(tenant.current, file.version);
+          remember(tenant, file.version, key);
         };
         return got instanceof Promise ? got.then(put) : put(got);
       });
@@ -274,8 +282,7 @@ export class Keyring {
       this.#loadSync(id);
       return this.#tenants.get(id)!.current;
     }
-    tenant.versions.set(version, key);
-    tenant.current = version;
+    remember(tenant, version, key);
     return version;
   }
 
@@ -288,8 +295,7 @@ export class Keyring {
       await this.#load(this.#dir(id));
       return this.#tenants.get(id)!.current;
     }
-    tenant.versions.set(version, key);
-    tenant.current = Math.max(tenant.current, version);
+    remember(tenant, version, key);
     return version;
   }
 
