@@ -148,16 +148,36 @@ export class Keyring {
     return this.#createAsync(tenantId ?? null);
   }
 
-  /** Wraps every data key again under the provider's current KEK (after a KEK rotation). */
-  async rewrap(): Promise<number> {
+  /** A tenant's key versions held, the current one, and the versions shredded. */
+  describe(tenantId: string | undefined): {
+    current: number;
+    versions: number[];
+    shreddedThrough: number;
+  } {
+    const tenant = this.#tenants.get(tenantId ?? null);
+    return {
+      current: tenant?.current ?? 0,
+      versions: [...(tenant?.versions.keys() ?? [])].sort((a, b) => a - b),
+      shreddedThrough: tenant?.shreddedThrough ?? 0,
+    };
+  }
+
+  /**
+   * Wraps every data key again under the provider's current KEK (after a KEK rotation), so the
+   * old KEK can be retired; returns how many were rewrapped. `onProgress(done, total)` after each.
+   */
+  async rewrap(onProgress?: (done: number, total: number) => void): Promise<number> {
+    const all = [...this.#tenants].flatMap(([id, tenant]) =>
+      [...tenant.versions].map(([version, key]) => ({ id, version, key })),
+    );
     let count = 0;
-    for (const [id, tenant] of this.#tenants) {
-      for (const [version, key] of tenant.versions) {
-        if (this.#readFile(id, version)?.kekId === this.provider.kekId) continue;
+    for (const [done, { id, version, key }] of all.entries()) {
+      if (this.#readFile(id, version)?.kekId !== this.provider.kekId) {
         const wrapped = await this.provider.wrap(key, { tenantId: id, version });
         this.#writeFile(id, version, wrapped, true);
         count++;
       }
+      onProgress?.(done + 1, all.length);
     }
     return count;
   }

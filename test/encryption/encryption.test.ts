@@ -14,6 +14,7 @@ import { generateKek, Keyring, localKeyProvider } from "../../src/encryption/ind
 import { newCheckpointId } from "../../src/ids.js";
 import { isRewindError } from "../../src/index.js";
 import { BACKENDS } from "../support/backends.js";
+import { valueStep } from "../support/checkpoints.js";
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -27,18 +28,6 @@ async function keyring(): Promise<Keyring> {
   return Keyring.open({ provider: localKeyProvider([kek]), directory });
 }
 
-function step(threadId: string, id: string, value: unknown, parentId?: string) {
-  return {
-    threadId,
-    id,
-    parentId,
-    channelVersions: { x: id },
-    versionsSeen: {},
-    metadata: { source: "loop" as const, step: 1 },
-    updates: [{ channel: "x", version: id, value }],
-  };
-}
-
 /** The stored bytes of channel `x` of a thread's head, as the backend holds them. */
 async function storedBlob(checkpointer: Checkpointer, threadId: string): Promise<StoredBlob> {
   const loaded = await checkpointer.door.getCheckpoint(threadId, "");
@@ -48,7 +37,11 @@ async function storedBlob(checkpointer: Checkpointer, threadId: string): Promise
 /** A checkpoint of `threadId` whose channel `x` is `blob` as stored elsewhere (a copied row). */
 async function writeCopied(checkpointer: Checkpointer, threadId: string, blob: StoredBlob) {
   const id = newCheckpointId();
-  const row = { ...step(threadId, id, null), channelVersions: { x: blob.version }, updates: [] };
+  const row = {
+    ...valueStep(threadId, id, null),
+    channelVersions: { x: blob.version },
+    updates: [],
+  };
   const encoded = checkpointer.encode(row);
   await checkpointer.door.putCheckpoint({ checkpoint: encoded.checkpoint, blobs: [blob] });
 }
@@ -76,7 +69,7 @@ for (const backend of BACKENDS) {
       const secret = { note: "the launch code is 0000", items: [1, 2, 3] };
       const thread = threadKey("t1", "acme");
       const id = newCheckpointId();
-      await checkpointer.put(step(thread, id, secret));
+      await checkpointer.put(valueStep(thread, id, secret));
       await checkpointer.putWrites({ threadId: thread, checkpointId: id }, [
         { taskId: "task-1", taskPath: "", idx: 0, channel: "x", value: "pending secret" },
       ]);
@@ -90,14 +83,14 @@ for (const backend of BACKENDS) {
       const write = loaded!.writes[0]!;
       expect(Buffer.from(write.value.bytes).toString("latin1")).not.toContain("pending secret");
       // The default tenant gets a key of its own.
-      await checkpointer.put(step("t1", newCheckpointId(), "default tenant"));
+      await checkpointer.put(valueStep("t1", newCheckpointId(), "default tenant"));
       expect((await checkpointer.get("t1"))?.checkpoint.values.x).toBe("default tenant");
       expect(keys.tenants().sort()).toEqual(["acme", null].sort());
     });
 
     it("refuses a value copied to another thread or another tenant", async () => {
       const from = threadKey("source", "acme");
-      await checkpointer.put(step(from, newCheckpointId(), "acme's secret"));
+      await checkpointer.put(valueStep(from, newCheckpointId(), "acme's secret"));
       const blob = await storedBlob(checkpointer, from);
       await writeCopied(checkpointer, threadKey("other-thread", "acme"), blob);
       await writeCopied(checkpointer, threadKey("source", "globex"), blob);
@@ -111,7 +104,7 @@ for (const backend of BACKENDS) {
 
     it("refuses a tampered byte and a plaintext row", async () => {
       const thread = threadKey("tampered", "acme");
-      await checkpointer.put(step(thread, newCheckpointId(), "intact"));
+      await checkpointer.put(valueStep(thread, newCheckpointId(), "intact"));
       const blob = await storedBlob(checkpointer, thread);
       const bytes = Buffer.from(blob.value!.bytes);
       bytes[bytes.length - 20]! ^= 1;
@@ -129,7 +122,7 @@ for (const backend of BACKENDS) {
         "ENCRYPTION",
       );
       // A row written without encryption on the same storage is refused, never returned.
-      await plain.put(step(threadKey("plain", "acme"), newCheckpointId(), "forged plaintext"));
+      await plain.put(valueStep(threadKey("plain", "acme"), newCheckpointId(), "forged plaintext"));
       expect(await refusal(checkpointer.get(threadKey("plain", "acme")))).toBe("ENCRYPTION");
       expect((await plain.get(threadKey("plain", "acme")))?.checkpoint.values.x).toBe(
         "forged plaintext",
@@ -139,11 +132,11 @@ for (const backend of BACKENDS) {
     it("rotates a tenant's key: new writes use the new version, old rows stay readable", async () => {
       const thread = threadKey("rotating", "acme");
       const first = newCheckpointId();
-      await checkpointer.put(step(thread, first, "before rotation"));
+      await checkpointer.put(valueStep(thread, first, "before rotation"));
       const before = (await storedBlob(checkpointer, thread)).value!.tag;
       const version = await keys.rotate("acme");
       const second = newCheckpointId(first);
-      await checkpointer.put(step(thread, second, "after rotation", first));
+      await checkpointer.put(valueStep(thread, second, "after rotation", first));
       const after = (await storedBlob(checkpointer, thread)).value!.tag;
       expect(before).toContain(`@e1:${version - 1}:`);
       expect(after).toContain(`@e1:${version}:`);
@@ -155,7 +148,7 @@ for (const backend of BACKENDS) {
     it("seals effect records (arguments and outcomes) and refuses them unsealed", async () => {
       const thread = threadKey("effects", "acme");
       const id = newCheckpointId();
-      await checkpointer.put(step(thread, id, 1));
+      await checkpointer.put(valueStep(thread, id, 1));
       const key = checkpointer.effects.key("charge", { card: "4111" });
       await checkpointer.effects.begin({
         threadId: thread,

@@ -15,21 +15,10 @@ import type { Checkpointer } from "../../src/checkpoint/checkpointer.js";
 import { threadKey } from "../../src/checkpoint/thread-key.js";
 import { generateKek, Keyring, localKeyProvider } from "../../src/encryption/index.js";
 import { newCheckpointId } from "../../src/ids.js";
+import { valueStep } from "../support/checkpoints.js";
 
 const root = mkdtempSync(join(tmpdir(), "rewind-shred-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-function step(threadId: string, id: string, value: unknown) {
-  return {
-    threadId,
-    id,
-    parentId: undefined,
-    channelVersions: { x: id },
-    versionsSeen: {},
-    metadata: { source: "loop" as const, step: 1 },
-    updates: [{ channel: "x", version: id, value }],
-  };
-}
 
 async function errorOf(promise: Promise<unknown>): Promise<{ code?: string; name?: string }> {
   return promise.then(
@@ -47,9 +36,9 @@ describe("shredTenant", () => {
     const acme = threadKey("support", "acme");
     const globex = threadKey("support", "globex");
     const writer: Checkpointer = createSqliteCheckpointer(live, { encryption: { keys } });
-    await writer.put(step(acme, newCheckpointId(), "acme's customer file"));
-    await writer.put(step(globex, newCheckpointId(), "globex's customer file"));
-    await writer.put(step("plain-default", newCheckpointId(), "default tenant"));
+    await writer.put(valueStep(acme, newCheckpointId(), "acme's customer file"));
+    await writer.put(valueStep(globex, newCheckpointId(), "globex's customer file"));
+    await writer.put(valueStep("plain-default", newCheckpointId(), "default tenant"));
     const exported = join(root, "export");
     await exportThreads(writer, exported, { all: true });
     await writer.close();
@@ -89,7 +78,7 @@ describe("shredTenant", () => {
 
     // The tenant starts again under a new key; its old rows stay unreadable.
     const fresh = threadKey("fresh-start", "acme");
-    await reader.put(step(fresh, newCheckpointId(), "after the shred"));
+    await reader.put(valueStep(fresh, newCheckpointId(), "after the shred"));
     expect((await reader.get(fresh))?.checkpoint.values.x).toBe("after the shred");
     expect((await errorOf(reader.get(acme))).code).toBe("KEY_SHREDDED");
     await reader.close();
@@ -102,7 +91,7 @@ describe("shredTenant", () => {
       encryption: { keys },
     });
     const thread = threadKey("t", "initech");
-    await checkpointer.put(step(thread, newCheckpointId(), "secret"));
+    await checkpointer.put(valueStep(thread, newCheckpointId(), "secret"));
     expect((await checkpointer.get(thread))?.checkpoint.values.x).toBe("secret");
     await keys.shredTenant("initech");
     expect((await errorOf(checkpointer.get(thread))).code).toBe("KEY_SHREDDED");
