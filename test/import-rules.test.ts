@@ -32,8 +32,18 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   testing: [...CORES, "graph", "backends/memory"],
   // Export, import, archive and erasure work on the two seams only, on any backend.
   archive: CORES,
+  // Key management (the keyring, KEK providers); the sealing layer itself is in serde.
+  encryption: CORES,
   // The command line opens engines and drives retention, the archive and LangGraph import.
-  cli: [...CORES, "retention", "archive", "langgraph", "backends/sqlite", "backends/postgres"],
+  cli: [
+    ...CORES,
+    "retention",
+    "archive",
+    "langgraph",
+    "encryption",
+    "backends/sqlite",
+    "backends/postgres",
+  ],
 };
 
 /** Entry points: they assemble the public surface and may import any area. */

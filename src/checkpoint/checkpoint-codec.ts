@@ -10,6 +10,7 @@
  * {@link CodecLayer}s, never inside a backend.
  */
 import { CorruptionError, InvalidInputError, SerializationError } from "../errors.js";
+import type { TextSealer } from "../serde/encryption-layer.js";
 import type { SerializedValue } from "../serde/serializer.js";
 import { appendAll, isJsonArrayText } from "./blob-chain.js";
 import type {
@@ -20,6 +21,9 @@ import type {
 } from "./checkpoint-backend.js";
 import * as checksum from "./checksum.js";
 import { after, all, guard, type Maybe } from "./maybe-async.js";
+import { tenantOfKey } from "./thread-key.js";
+
+export type { TextSealer };
 
 /** Defaults of every codec, declared once. */
 export const CODEC_DEFAULTS = Object.freeze({
@@ -89,15 +93,6 @@ export interface CodecLayer {
   readonly keepsJsonArrays?: boolean;
   seal(value: SerializedValue, site: ValueSite): SerializedValue;
   open(value: SerializedValue, site: ValueSite): SerializedValue;
-}
-
-/**
- * A layer that also seals text stored beside checkpoints (effect records, store items): the
- * sealed text is a string again. `openText` refuses what `sealText` did not produce.
- */
-export interface TextSealer {
-  sealText(text: string, site: ValueSite): string;
-  openText(text: string, site: ValueSite): string;
 }
 
 /** Options of a {@link CheckpointCodec}; omitted fields take {@link CODEC_DEFAULTS}. */
@@ -402,15 +397,24 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
       );
     }
     let sealed = encoded;
-    for (const layer of this.#layers) sealed = layer.seal(sealed, sealAt);
+    if (this.#layers.length === 0) return sealed;
+    const at = withTenant(sealAt);
+    for (const layer of this.#layers) sealed = layer.seal(sealed, at);
     return sealed;
   }
 
   #open(stored: SerializedValue, site: ValueSite): SerializedValue {
     let opened = stored;
-    for (let i = this.#layers.length - 1; i >= 0; i--) opened = this.#layers[i]!.open(opened, site);
+    if (this.#layers.length === 0) return opened;
+    const at = withTenant(site);
+    for (let i = this.#layers.length - 1; i >= 0; i--) opened = this.#layers[i]!.open(opened, at);
     return opened;
   }
+}
+
+/** `site` with its tenant (from its thread key), which layers such as encryption bind. */
+function withTenant(site: ValueSite): ValueSite {
+  return site.tenantId !== undefined ? site : { ...site, tenantId: tenantOfKey(site.threadId) };
 }
 
 /** Where layers see a channel value: stored once per version, read from any checkpoint. */

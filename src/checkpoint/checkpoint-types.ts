@@ -2,7 +2,7 @@
  * The runtime's types of checkpoints: decoded checkpoints and pending writes, and what a new
  * checkpoint and its changed channels look like on the way to the `Checkpointer`.
  */
-import type { EncryptionOptions } from "../encryption/encryption-layer.js";
+import type { EncryptionOptions } from "../serde/encryption-layer.js";
 import type { JsonSerializer } from "../serde/serializer.js";
 import type {
   ChannelVersion,

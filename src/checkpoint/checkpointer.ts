@@ -4,8 +4,8 @@
  * {@link CheckpointDoor}, which owns lifecycle, validation and error wrapping.
  */
 
-import { EncryptionLayer } from "../encryption/encryption-layer.js";
 import { InvalidInputError, isRewindError, SerializationError } from "../errors.js";
+import { EncryptionLayer } from "../serde/encryption-layer.js";
 import { defaultSerializer, type JsonSerializer } from "../serde/serializer.js";
 import { type AppendState, AppendTracker, channelKey } from "./append-tracker.js";
 import type {

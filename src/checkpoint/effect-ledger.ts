@@ -12,6 +12,7 @@ import type { JsonSerializer } from "../serde/serializer.js";
 import type { EffectStatus, LeaseFence, StoredEffect } from "./checkpoint-backend.js";
 import type { TextSealer } from "./checkpoint-codec.js";
 import type { CheckpointDoor } from "./checkpoint-door.js";
+import { tenantOfKey } from "./thread-key.js";
 
 /** One effect as the ledger holds it. */
 export interface EffectRecord {
@@ -205,7 +206,11 @@ export class EffectLedger {
   /** Effect text as stored: sealed to its thread, effect and part when encryption is on. */
   #seal(text: string, threadId: string, key: string, part: string): string {
     return this.#sealer
-      ? this.#sealer.sealText(text, { threadId, item: `effect:${key}:${part}` })
+      ? this.#sealer.sealText(text, {
+          tenantId: tenantOfKey(threadId),
+          threadId,
+          item: `effect:${key}:${part}`,
+        })
       : text;
   }
 
@@ -246,6 +251,7 @@ export class EffectLedger {
   #scopedOpen(stored: string, row: StoredEffect, part: string): string {
     try {
       return this.#sealer!.openText(stored, {
+        tenantId: tenantOfKey(row.threadId),
         threadId: row.threadId,
         item: `effect:${row.key}:${part}`,
       });

@@ -11,7 +11,7 @@
  * const checkpointer = createSqliteCheckpointer("agent.sqlite", { encryption: { keys } });
  */
 export { EncryptionError, KeyShreddedError } from "../errors.js";
-export { EncryptionLayer, type EncryptionOptions } from "./encryption-layer.js";
+export { EncryptionLayer, type EncryptionOptions } from "../serde/encryption-layer.js";
 export {
   envKeyProvider,
   fileKeyProvider,

@@ -4,16 +4,10 @@
  * unwrap, every wrapped key naming the KEK id that wrapped it); the two shipped providers keep
  * their KEKs locally (a key file, an environment variable) and also answer synchronously.
  */
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHash,
-  type KeyObject,
-  randomBytes,
-  randomFillSync,
-} from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { EncryptionError, InvalidInputError } from "../errors.js";
+import { openBytes, sealBytes } from "../serde/encryption-layer.js";
 
 /** What a data key is bound to when wrapped: its tenant (`null`: the default tenant) and version. */
 export interface KeyContext {
@@ -42,57 +36,11 @@ export interface KeyProvider {
 }
 
 const KEY_BYTES = 32;
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
-
 /** Additional data binding a wrap to its context (shared by the local providers). */
 function contextBytes(context: KeyContext): Buffer {
   return Buffer.from(
     `rewind-dek\0${context.tenantId ?? ""}\0${context.tenantId === null ? "d" : "t"}\0${context.version}`,
   );
-}
-
-/** Random IVs drawn from a pool refilled 4 KiB at a time (one system call per 341 IVs). */
-const ivPool = Buffer.alloc(IV_BYTES * 341);
-let ivAt = ivPool.length;
-
-function nextIv(): Buffer {
-  if (ivAt === ivPool.length) {
-    randomFillSync(ivPool);
-    ivAt = 0;
-  }
-  ivAt += IV_BYTES;
-  // A copy: the pool is overwritten on the next refill.
-  return Buffer.from(ivPool.subarray(ivAt - IV_BYTES, ivAt));
-}
-
-/** An AES key as `node:crypto` uses it fastest (a secret `KeyObject`), or raw bytes. */
-export type CipherKey = Uint8Array | KeyObject;
-
-/** AES-256-GCM with `key` over `plain`: iv, ciphertext, tag. */
-export function sealBytes(key: CipherKey, plain: Uint8Array, aad: Uint8Array): Buffer {
-  const iv = nextIv();
-  const cipher = createCipheriv("aes-256-gcm", key, iv);
-  cipher.setAAD(aad);
-  const body = cipher.update(plain);
-  cipher.final();
-  return Buffer.concat([iv, body, cipher.getAuthTag()]);
-}
-
-/** The inverse of {@link sealBytes}; `undefined` when the bytes fail authentication. */
-export function openBytes(key: CipherKey, sealed: Uint8Array, aad: Uint8Array): Buffer | undefined {
-  if (sealed.byteLength < IV_BYTES + TAG_BYTES) return undefined;
-  const bytes = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
-  try {
-    const decipher = createDecipheriv("aes-256-gcm", key, bytes.subarray(0, IV_BYTES));
-    decipher.setAAD(aad);
-    decipher.setAuthTag(bytes.subarray(bytes.byteLength - TAG_BYTES));
-    const plain = decipher.update(bytes.subarray(IV_BYTES, bytes.byteLength - TAG_BYTES));
-    decipher.final();
-    return plain;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

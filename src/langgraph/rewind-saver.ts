@@ -36,8 +36,8 @@ import {
 import type { CheckpointDoor } from "../checkpoint/checkpoint-door.js";
 import { Checkpointer } from "../checkpoint/checkpointer.js";
 import { isKeyOfTenant, unscopeError } from "../checkpoint/thread-key.js";
-import type { EncryptionOptions } from "../encryption/encryption-layer.js";
 import { ConflictError, InvalidInputError } from "../errors.js";
+import type { EncryptionOptions } from "../serde/encryption-layer.js";
 import type { JsonSerializer } from "../serde/serializer.js";
 import { planChannelWrite, rememberRead } from "./saver-appends.js";
 import { SaverEffects } from "./saver-effects.js";

@@ -4,8 +4,8 @@
  * so a bad operation anywhere in a batch fails it before it starts.
  */
 
-import type { TextSealer, ValueSite } from "../checkpoint/checkpoint-codec.js";
 import { InvalidInputError, isRewindError, SerializationError, StorageError } from "../errors.js";
+import type { SealSite, TextSealer } from "../serde/encryption-layer.js";
 import type { JsonSerializer } from "../serde/serializer.js";
 import type { StoreItem, StoreOperation } from "./store-api.js";
 import type { StoredItem, StoreOp, StorePutOp } from "./store-backend.js";
@@ -32,7 +32,7 @@ export interface PrepareContext {
 }
 
 /** The tenant a store's tenant column names, as encryption binds it (`""`: the default tenant). */
-function siteOf(tenant: string, namespace: readonly string[], key: string): ValueSite {
+function siteOf(tenant: string, namespace: readonly string[], key: string): SealSite {
   return { tenantId: tenant === "" ? null : tenant, item: JSON.stringify([...namespace, key]) };
 }
 

@@ -4,8 +4,9 @@
  * idempotent setup, a bounded background sweep and a `close()` that can be called twice. Data is
  * only reachable through a tenant-bound {@link TenantStore}; there is no tenant-less default.
  */
-import { EncryptionLayer, type EncryptionOptions } from "../encryption/encryption-layer.js";
+
 import { asRewindError, ClosedError, InvalidInputError } from "../errors.js";
+import { EncryptionLayer, type EncryptionOptions } from "../serde/encryption-layer.js";
 import { defaultSerializer, type JsonSerializer } from "../serde/serializer.js";
 import type { StoreOperation } from "./store-api.js";
 import type { StoreBackend, StoreOpResult } from "./store-backend.js";
