@@ -11,6 +11,7 @@ import { threadKey } from "../../src/checkpoint/thread-key.js";
 import { fileKeyProvider, generateKek, Keyring } from "../../src/encryption/index.js";
 import { newCheckpointId } from "../../src/ids.js";
 import { ROOT } from "../docs/type-check.js";
+import { retentionGraph } from "../retention/retention-graph.js";
 import { valueStep } from "../support/checkpoints.js";
 import { atFileEnd } from "../support/file-cleanup.js";
 import { builtCli } from "./cli-binary.js";
@@ -84,5 +85,37 @@ describe("rewind keys", () => {
 
     const noKek = await rewind("keys", "list", "--key-dir", keyDir);
     expect(noKek.code).toBe(2);
+  }, 120_000);
+
+  it("prune rebases an encrypted thread's append chains when given the keys", async () => {
+    const keyFile = join(DIR, "prune.kek");
+    const keyDir = join(DIR, "prune-keys");
+    writeFileSync(keyFile, `${generateKek()}\n`);
+    const db = join(DIR, "prune.sqlite");
+    const open = async () => {
+      const keys = await Keyring.open({ provider: fileKeyProvider(keyFile), directory: keyDir });
+      return createSqliteCheckpointer(db, { encryption: { keys } });
+    };
+    const writer = await open();
+    const app = retentionGraph(writer);
+    for (let i = 0; i < 6; i++) await app.invoke({}, { threadId: "long", tenantId: "acme" });
+    const before = (await app.getState({ threadId: "long", tenantId: "acme" }))?.values;
+    expect(before?.turns).toBe(6);
+    await writer.close();
+
+    const prune = ["prune", db, "--apply", "--keep-last", "2"];
+    // Without the keys the thread's values cannot be rebased: it is skipped, nothing changes.
+    const withoutKeys = await rewind(...prune, "--json");
+    expect(withoutKeys.code, withoutKeys.stderr).toBe(0);
+    expect(JSON.parse(withoutKeys.stdout).total.checkpoints).toBe(0);
+    expect(withoutKeys.stdout).toContain("could not be decoded");
+    const pruned = await rewind(...prune, "--key-dir", keyDir, "--key-file", keyFile, "--json");
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(JSON.parse(pruned.stdout).total.checkpoints).toBeGreaterThan(0);
+
+    const reader = await open();
+    const after = await retentionGraph(reader).getState({ threadId: "long", tenantId: "acme" });
+    expect(after?.values).toEqual(before);
+    await reader.close();
   }, 120_000);
 });

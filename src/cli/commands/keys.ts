@@ -12,13 +12,31 @@ import { runCommand } from "../run.js";
 
 interface KeyOptions {
   readonly keyDir: string;
-  readonly keyFile?: string;
-  readonly keyEnv?: string;
+  readonly keyFile?: string | undefined;
+  readonly keyEnv?: string | undefined;
   readonly tenant?: string;
   readonly defaultTenant?: boolean;
   readonly all?: boolean;
   readonly yes?: boolean;
   readonly json?: boolean;
+}
+
+/** The flags that open a key directory. */
+export interface KeyFlags {
+  readonly keyDir?: string | undefined;
+  readonly keyFile?: string | undefined;
+  readonly keyEnv?: string | undefined;
+}
+
+/** The keyring `--key-dir` with `--key-file` or `--key-env` name; none without `--key-dir`. */
+export async function keyringFromFlags(flags: KeyFlags): Promise<Keyring | undefined> {
+  if (flags.keyDir === undefined) {
+    if (flags.keyFile !== undefined || flags.keyEnv !== undefined) {
+      throw new UsageError("--key-file and --key-env need --key-dir (the wrapped data keys)");
+    }
+    return undefined;
+  }
+  return openKeys({ ...flags, keyDir: flags.keyDir });
 }
 
 async function openKeys(options: KeyOptions): Promise<Keyring> {
