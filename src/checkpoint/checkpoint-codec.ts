@@ -9,8 +9,13 @@
  * concerns on stored bytes (compression, encryption, large-value offload) stack here as
  * {@link CodecLayer}s, never inside a backend.
  */
-import { CorruptionError, InvalidInputError, SerializationError } from "../errors.js";
-import type { TextSealer } from "../serde/encryption-layer.js";
+import {
+  CorruptionError,
+  EncryptionError,
+  InvalidInputError,
+  SerializationError,
+} from "../errors.js";
+import { isSealedTag, type TextSealer } from "../serde/encryption-layer.js";
 import type { SerializedValue } from "../serde/serializer.js";
 import { appendAll, isJsonArrayText } from "./blob-chain.js";
 import type {
@@ -405,7 +410,15 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
 
   #open(stored: SerializedValue, site: ValueSite): SerializedValue {
     let opened = stored;
-    if (this.#layers.length === 0) return opened;
+    if (this.#layers.length === 0) {
+      if (isSealedTag(stored.tag)) {
+        throw new EncryptionError(
+          `checkpoint ${site.checkpointId} of thread "${site.threadId}" holds encrypted values: open the storage with its keys (encryption: { keys })`,
+          { threadId: site.threadId, checkpointId: site.checkpointId },
+        );
+      }
+      return opened;
+    }
     const at = withTenant(site);
     for (let i = this.#layers.length - 1; i >= 0; i--) opened = this.#layers[i]!.open(opened, at);
     return opened;

@@ -125,6 +125,11 @@ function where(site: SealSite): string {
   return parts.length > 0 ? ` (${parts.join(", ")})` : "";
 }
 
+/** Whether a stored tag is one this layer sealed (for a clear error where no layer opens it). */
+export function isSealedTag(tag: string): boolean {
+  return tag.startsWith(PREFIX);
+}
+
 /** The layer (a codec layer and a text sealer); `name` is `"aes-256-gcm"`. */
 export class EncryptionLayer implements TextSealer {
   readonly name = "aes-256-gcm";

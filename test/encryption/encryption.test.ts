@@ -127,6 +127,8 @@ for (const backend of BACKENDS) {
       expect((await plain.get(threadKey("plain", "acme")))?.checkpoint.values.x).toBe(
         "forged plaintext",
       );
+      // Storage opened without the keys names the reason instead of failing to decode.
+      expect(await refusal(plain.get(threadKey("tampered", "acme")))).toBe("ENCRYPTION");
     });
 
     it("rotates a tenant's key: new writes use the new version, old rows stay readable", async () => {
