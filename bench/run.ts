@@ -3,6 +3,7 @@
  * Figures depend on the machine; compare ratios, not absolute times.
  */
 import { effectCost } from "./effects-bench.js";
+import { encryptionCost } from "./encryption-bench.js";
 import { largeValueRows } from "./large-values-bench.js";
 import { postgresStepCost, postgresThroughput } from "./postgres-bench.js";
 import { type Row, sqliteGrowth, sqliteStepCost } from "./sqlite-bench.js";
@@ -20,14 +21,23 @@ function print(rows: readonly Row[]): void {
   }
 }
 
-const rows: Row[] = [];
-// `BENCH_ONLY=large` runs the large-value rows alone.
-if (process.env.BENCH_ONLY !== "large") {
-  rows.push(...(await sqliteStepCost()));
-  rows.push(...(await sqliteGrowth()));
-  rows.push(...(await postgresStepCost()));
-  rows.push(...(await postgresThroughput()));
-  rows.push(...(await effectCost()));
+/** The sections of the run, in order; `BENCH_ONLY=large,encryption` runs the named ones alone. */
+const sections: Record<string, () => Promise<readonly Row[]>> = {
+  sqlite: async () => [...(await sqliteStepCost()), ...(await sqliteGrowth())],
+  postgres: async () => [...(await postgresStepCost()), ...(await postgresThroughput())],
+  effects: effectCost,
+  large: largeValueRows,
+  encryption: encryptionCost,
+};
+const only = process.env.BENCH_ONLY?.split(",").map((name) => name.trim());
+const unknown = only?.filter((name) => !(name in sections)) ?? [];
+if (unknown.length > 0) {
+  throw new Error(
+    `BENCH_ONLY names no section ${unknown.join(", ")}; sections: ${Object.keys(sections).join(", ")}`,
+  );
 }
-rows.push(...(await largeValueRows()));
+const rows: Row[] = [];
+for (const [name, section] of Object.entries(sections)) {
+  if (!only || only.includes(name)) rows.push(...(await section()));
+}
 print(rows);

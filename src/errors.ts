@@ -26,7 +26,9 @@ export type RewindErrorCode =
   | "EFFECT_FAILED"
   | "EFFECT_UNKNOWN"
   | "THREAD_ARCHIVED"
-  | "ARCHIVE_DAMAGED";
+  | "ARCHIVE_DAMAGED"
+  | "ENCRYPTION"
+  | "KEY_SHREDDED";
 
 export interface RewindErrorOptions {
   cause?: unknown;
@@ -267,6 +269,33 @@ export class ThreadArchivedError extends RewindError {
 export class ArchiveDamagedError extends RewindError {
   constructor(message: string, options?: RewindErrorOptions) {
     super("ARCHIVE_DAMAGED", message, options);
+  }
+}
+
+/**
+ * An encrypted value could not be opened, or a value was refused: a plaintext row while
+ * encryption is on, a ciphertext moved to another tenant, thread, checkpoint or channel, a
+ * tampered byte, or a key version the keyring does not hold. Nothing is returned in its place.
+ */
+export class EncryptionError extends RewindError {
+  constructor(message: string, options?: RewindErrorOptions) {
+    super("ENCRYPTION", message, options);
+  }
+}
+
+/**
+ * The data key that sealed a value was destroyed by `shredTenant`: the value (and every copy of
+ * it, in backups and archives too) can never be read again. `tenantId` names the tenant
+ * (`undefined`: the default tenant).
+ */
+export class KeyShreddedError extends RewindError {
+  readonly tenantId: string | undefined;
+  constructor(
+    message: string,
+    options: RewindErrorOptions & { tenantId?: string | undefined } = {},
+  ) {
+    super("KEY_SHREDDED", message, options);
+    this.tenantId = options.tenantId;
   }
 }
 

@@ -34,6 +34,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   archive: CORES,
   // Large values' targets and collection work on the seam; the S3 target shares the archive's client.
   "large-values": [...CORES, "archive"],
+  // Key management (the keyring, KEK providers); the sealing layer itself is in serde.
+  encryption: CORES,
   // The command line opens engines and drives retention, the archive and LangGraph import.
   cli: [
     ...CORES,
@@ -41,6 +43,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
     "archive",
     "large-values",
     "langgraph",
+    "encryption",
     "backends/sqlite",
     "backends/postgres",
   ],

@@ -9,7 +9,13 @@
  * concerns on stored bytes (compression, encryption, large-value offload) stack here as
  * {@link CodecLayer}s, never inside a backend.
  */
-import { CorruptionError, InvalidInputError, SerializationError } from "../errors.js";
+import {
+  CorruptionError,
+  EncryptionError,
+  InvalidInputError,
+  SerializationError,
+} from "../errors.js";
+import { isSealedTag, type TextSealer } from "../serde/encryption-layer.js";
 import type { SerializedValue } from "../serde/serializer.js";
 import { appendAll, isJsonArrayText } from "./blob-chain.js";
 import type {
@@ -21,6 +27,9 @@ import type {
 import * as checksum from "./checksum.js";
 import { openLarge, refHash, sealLarge } from "./large-value-ref.js";
 import { after, all, guard, type Maybe } from "./maybe-async.js";
+import { tenantOfKey } from "./thread-key.js";
+
+export type { TextSealer };
 
 /** Defaults of every codec, declared once. */
 export const CODEC_DEFAULTS = Object.freeze({
@@ -46,16 +55,25 @@ export interface AppendPolicy {
 }
 
 /**
- * Where a value belongs; named by the errors the codec raises. The body of a large value is
- * sealed with a site naming only its tenant and `blob` (its hash): one body serves every thread,
- * checkpoint and branch of the tenant that holds the value.
+ * Where a value belongs; named by the errors the codec raises, and bound by layers that seal
+ * values to their place (encryption binds every field present). A channel value is stored once
+ * per version and read from any checkpoint, so layers see it at `{threadId, channel, version}`;
+ * a pending write at `{threadId, checkpointId, channel, task}`; the body of a large value at
+ * `{tenantId, blob}` only (its tenant and hash): one body serves every thread, checkpoint and
+ * branch of the tenant that holds the value.
  */
 export interface ValueSite {
   readonly threadId?: string | undefined;
   readonly checkpointId?: string | undefined;
   readonly channel?: string | undefined;
-  /** The tenant of a large value's body (`undefined`: the default tenant). */
-  readonly tenantId?: string | undefined;
+  /** The channel version of a stored channel value. */
+  readonly version?: string | undefined;
+  /** A pending write's task id and index. */
+  readonly task?: string | undefined;
+  /** The tenant, for a value stored outside any thread (`null`: the default tenant). */
+  readonly tenantId?: string | null | undefined;
+  /** A store item's encoded namespace and key. */
+  readonly item?: string | undefined;
   /** The hash of a large value's body (see large-value-ref.ts). */
   readonly blob?: string | undefined;
 }
@@ -196,6 +214,11 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
       : undefined;
   }
 
+  /** The byte layers, outermost last. */
+  get layers(): readonly CodecLayer[] {
+    return this.#layers;
+  }
+
   /** Whether the `depth`-th append on a full value of `baseLength` items may stay an append. */
   mayAppend(depth: number, baseLength: number): boolean {
     const { appendRatio, minAppendDepth, maxAppendDepth } = this.policy;
@@ -206,14 +229,20 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
    * One value as stored: serialized, size-checked, sealed. A refusal of the serializer becomes a
    * {@link SerializationError}, a value over `maxValueBytes` an {@link InvalidInputError}.
    */
-  encodeValue(value: unknown, site: ValueSite): Encoded<S, SerializedValue> {
-    return after(this.#serialize(value, site), (encoded) => this.#seal(encoded, site)) as never;
+  encodeValue(value: unknown, site: ValueSite, sealAt = site): Encoded<S, SerializedValue> {
+    return after(this.#serialize(value, site), (encoded) =>
+      this.#seal(encoded, site, sealAt),
+    ) as never;
   }
 
-  /** A stored value opened and decoded; any failure is a {@link SerializationError} naming `site`. */
-  decodeValue(stored: SerializedValue, site: ValueSite): Decoded<S, unknown> {
+  /**
+   * A stored value opened and decoded; any failure is a {@link SerializationError} naming `site`
+   * (a layer's own Rewind error, such as a refused decryption, passes as it is).
+   */
+  decodeValue(stored: SerializedValue, site: ValueSite, sealAt = site): Decoded<S, unknown> {
+    const opened = this.#open(stored, sealAt);
     return guard(
-      () => this.serializer.decode(this.#open(stored, site)),
+      () => this.serializer.decode(opened),
       (cause) => undecodable(cause, site),
     ) as never;
   }
@@ -232,8 +261,9 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
       };
       return blob as never;
     }
+    const sealAt = blobSite(site, write.channel, write.version);
     if (write.kind === "full") {
-      return after(this.encodeValue(write.value, at), (value) =>
+      return after(this.encodeValue(write.value, at, sealAt), (value) =>
         checksum.sealBlob({
           channel: write.channel,
           version: write.version,
@@ -245,7 +275,7 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
       ) as never;
     }
     return after(this.#serialize(write.items, at), (encoded) => {
-      const value = this.#seal(encoded, at);
+      const value = this.#seal(encoded, at, sealAt);
       const concat =
         refHash(value.tag) === undefined &&
         encoded.tag === this.#jsonArrayTag &&
@@ -268,7 +298,8 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
     write: { taskId: string; taskPath: string; idx: number; channel: string; value: unknown },
     site: ValueSite,
   ): Encoded<S, StoredWrite> {
-    return after(this.encodeValue(write.value, { ...site, channel: write.channel }), (value) => ({
+    const at = { ...site, channel: write.channel };
+    return after(this.encodeValue(write.value, at, writeSite(at, write)), (value) => ({
       taskId: write.taskId,
       taskPath: write.taskPath,
       idx: write.idx,
@@ -280,7 +311,8 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
   /** A stored pending write's value, verified and decoded. */
   decodeWrite(write: StoredWrite, site: ValueSite): Decoded<S, unknown> {
     const at = { ...site, channel: write.channel };
-    return this.decodeValue(checksum.openValue(write.value, checksum.writeIdentity(write), at), at);
+    const value = checksum.openValue(write.value, checksum.writeIdentity(write), at);
+    return this.decodeValue(value, at, writeSite(at, write));
   }
 
   /** A checkpoint row ready to store: its body carries the checksum of the whole row. */
@@ -334,7 +366,10 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
     // Every blob (each piece of a merged run too) is verified before anything is decoded.
     const opened = chain!.map((blob) => checksum.openBlob(blob, at));
     if (base.kind === "empty") return ABSENT as never;
-    const decoded = opened.map((value) => this.decodeValue(value!, at) as Maybe<unknown>);
+    const decoded = opened.map(
+      (value, k) =>
+        this.decodeValue(value!, at, blobSite(site, channel, chain![k]!.version)) as Maybe<unknown>,
+    );
     return after(all(decoded), ([value, ...appends]) =>
       appendAll(value, appends, last.depth, at),
     ) as never;
@@ -379,7 +414,7 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
     );
   }
 
-  #seal(encoded: SerializedValue, site: ValueSite): SerializedValue {
+  #seal(encoded: SerializedValue, site: ValueSite, sealAt: ValueSite): SerializedValue {
     if (encoded.bytes.byteLength > this.maxValueBytes) {
       throw new InvalidInputError(
         `a value of ${encoded.bytes.byteLength} bytes exceeds maxValueBytes (${this.maxValueBytes})`,
@@ -389,12 +424,14 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
     if (encoded.bytes.byteLength > this.largeValueBytes && site.threadId !== undefined) {
       return sealLarge(encoded, site.threadId, (value, at) => this.#layered(value, at));
     }
-    return this.#layered(encoded, site);
+    return this.#layered(encoded, sealAt);
   }
 
   #layered(encoded: SerializedValue, site: ValueSite): SerializedValue {
     let sealed = encoded;
-    for (const layer of this.#layers) sealed = layer.seal(sealed, site);
+    if (this.#layers.length === 0) return sealed;
+    const at = withTenant(site);
+    for (const layer of this.#layers) sealed = layer.seal(sealed, at);
     return sealed;
   }
 
@@ -408,9 +445,34 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
 
   #unlayered(stored: SerializedValue, site: ValueSite): SerializedValue {
     let opened = stored;
-    for (let i = this.#layers.length - 1; i >= 0; i--) opened = this.#layers[i]!.open(opened, site);
+    if (this.#layers.length === 0) {
+      if (isSealedTag(stored.tag)) {
+        throw new EncryptionError(
+          `checkpoint ${site.checkpointId} of thread "${site.threadId}" holds encrypted values: open the storage with its keys (encryption: { keys })`,
+          { threadId: site.threadId, checkpointId: site.checkpointId },
+        );
+      }
+      return opened;
+    }
+    const at = withTenant(site);
+    for (let i = this.#layers.length - 1; i >= 0; i--) opened = this.#layers[i]!.open(opened, at);
     return opened;
   }
+}
+
+/** `site` with its tenant (from its thread key), which layers such as encryption bind. */
+function withTenant(site: ValueSite): ValueSite {
+  return site.tenantId !== undefined ? site : { ...site, tenantId: tenantOfKey(site.threadId) };
+}
+
+/** Where layers see a channel value: stored once per version, read from any checkpoint. */
+function blobSite(site: ValueSite, channel: string, version: string): ValueSite {
+  return { threadId: site.threadId, channel, version };
+}
+
+/** Where layers see a pending write: its checkpoint, channel and task. */
+function writeSite(at: ValueSite, write: { taskId: string; idx: number }): ValueSite {
+  return { ...at, task: `${write.taskId}#${write.idx}` };
 }
 
 function undecodable(cause: unknown, site: ValueSite): SerializationError | CorruptionError {

@@ -2,6 +2,7 @@
  * The runtime's types of checkpoints: decoded checkpoints and pending writes, and what a new
  * checkpoint and its changed channels look like on the way to the `Checkpointer`.
  */
+import type { EncryptionOptions } from "../serde/encryption-layer.js";
 import type { JsonSerializer } from "../serde/serializer.js";
 import type {
   ChannelVersion,
@@ -129,4 +130,9 @@ export interface CheckpointerOptions extends Partial<AppendPolicy> {
    * stores every value in its row.
    */
   largeValues?: LargeValueOptions | false;
+  /**
+   * Encryption at rest: `{ keys }` (a `Keyring` from `rewind/encryption`). Every stored value
+   * and effect record is sealed with its tenant's data key; unsealed rows are refused.
+   */
+  encryption?: EncryptionOptions | undefined;
 }

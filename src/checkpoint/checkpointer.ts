@@ -3,7 +3,9 @@
  * decoded values out), encoded by the one {@link CheckpointCodec} and stored through the one
  * {@link CheckpointDoor}, which owns lifecycle, validation and error wrapping.
  */
+
 import { InvalidInputError, isRewindError, SerializationError } from "../errors.js";
+import { EncryptionLayer } from "../serde/encryption-layer.js";
 import { defaultSerializer, type JsonSerializer } from "../serde/serializer.js";
 import { type AppendState, AppendTracker, channelKey } from "./append-tracker.js";
 import type {
@@ -15,7 +17,7 @@ import type {
   QuarantinedCheckpoint,
   StoredBlob,
 } from "./checkpoint-backend.js";
-import { CheckpointCodec } from "./checkpoint-codec.js";
+import { CheckpointCodec, type TextSealer } from "./checkpoint-codec.js";
 import { CheckpointDoor } from "./checkpoint-door.js";
 import type {
   ChannelUpdate,
@@ -50,6 +52,8 @@ export class Checkpointer {
    * versions sit in their chains. A `RewindSaver` on this checkpointer shares it.
    */
   readonly appends: AppendTracker;
+  /** Seals text stored beside checkpoints (effect records); set when encryption is on. */
+  readonly sealer: TextSealer | undefined;
   /** Each thread's effect ledger (`ctx.effect`), stored by the same backend. */
   readonly effects: EffectLedger;
   /** Where values above the threshold are kept, or `undefined` when they stay in rows. */
@@ -59,10 +63,13 @@ export class Checkpointer {
     this.door = CheckpointDoor.of(
       this.largeValues ? withLargeValues(backend, this.largeValues) : backend,
     );
+    const encryption = options.encryption ? new EncryptionLayer(options.encryption) : undefined;
     this.codec = new CheckpointCodec(options.serializer ?? defaultSerializer, {
       ...options,
       largeValueBytes: this.largeValues?.thresholdBytes,
+      layers: encryption ? [encryption] : [],
     });
+    this.sealer = encryption;
     const capacity = options.appendCacheSize ?? 4096;
     if (!Number.isSafeInteger(capacity) || capacity < 0) {
       throw new InvalidInputError(
@@ -71,7 +78,7 @@ export class Checkpointer {
     }
     // Runtime versions are stored once per (thread, ns, channel): any may anchor a chain.
     this.appends = new AppendTracker(capacity);
-    this.effects = new EffectLedger(this.door, this.codec.serializer);
+    this.effects = new EffectLedger(this.door, this.codec.serializer, undefined, encryption);
   }
 
   /** The backend's short name, e.g. `"sqlite"`. */

@@ -10,7 +10,9 @@ import { InvalidInputError, SerializationError } from "../errors.js";
 import { validateName } from "../ids.js";
 import type { JsonSerializer } from "../serde/serializer.js";
 import type { EffectStatus, LeaseFence, StoredEffect } from "./checkpoint-backend.js";
+import type { TextSealer } from "./checkpoint-codec.js";
 import type { CheckpointDoor } from "./checkpoint-door.js";
+import { tenantOfKey } from "./thread-key.js";
 
 /** One effect as the ledger holds it. */
 export interface EffectRecord {
@@ -74,16 +76,23 @@ export class EffectLedger {
   readonly #door: CheckpointDoor;
   readonly #serializer: JsonSerializer;
   readonly #scope: ThreadScope;
+  readonly #sealer: TextSealer | undefined;
 
-  constructor(door: CheckpointDoor, serializer: JsonSerializer, scope: ThreadScope = UNSCOPED) {
+  constructor(
+    door: CheckpointDoor,
+    serializer: JsonSerializer,
+    scope: ThreadScope = UNSCOPED,
+    sealer?: TextSealer | undefined,
+  ) {
     this.#door = door;
     this.#serializer = serializer;
     this.#scope = scope;
+    this.#sealer = sealer;
   }
 
   /** The same ledger seen through `scope` (a tenant's view). */
   scoped(scope: ThreadScope): EffectLedger {
-    return new EffectLedger(this.#door, this.#serializer, scope);
+    return new EffectLedger(this.#door, this.#serializer, scope, this.#sealer);
   }
 
   /**
@@ -106,11 +115,17 @@ export class EffectLedger {
    * returns the entry as stored and whether this call recorded it.
    */
   async begin(input: EffectIntentInput): Promise<{ effect: EffectRecord; recorded: boolean }> {
-    const args = this.#encode(input.args, `the arguments of effect "${input.name}"`);
+    const threadId = this.#scope.key(input.threadId);
+    const args = this.#seal(
+      this.#encode(input.args, `the arguments of effect "${input.name}"`),
+      threadId,
+      input.key,
+      "args",
+    );
     const stored = await this.#guard(() =>
       this.#door.beginEffect({
         effect: {
-          threadId: this.#scope.key(input.threadId),
+          threadId,
           key: input.key,
           name: input.name,
           args,
@@ -143,16 +158,18 @@ export class EffectLedger {
     if (input.status !== "done" && input.status !== "failed") {
       throw new InvalidInputError('an effect outcome is "done" or "failed"');
     }
-    const outcome =
+    const threadId = this.#scope.key(input.threadId);
+    const text =
       input.status === "done"
         ? this.#encode(input.result, "the result of an effect")
         : this.#encode(
             { name: String(input.error.name), message: String(input.error.message) },
             "an effect's error",
           );
+    const outcome = this.#seal(text, threadId, input.key, input.status);
     const stored = await this.#guard(() =>
       this.#door.finishEffect({
-        threadId: this.#scope.key(input.threadId),
+        threadId,
         key: input.key,
         attempt: input.attempt,
         status: input.status,
@@ -186,8 +203,20 @@ export class EffectLedger {
     }
   }
 
+  /** Effect text as stored: sealed to its thread, effect and part when encryption is on. */
+  #seal(text: string, threadId: string, key: string, part: string): string {
+    return this.#sealer
+      ? this.#sealer.sealText(text, {
+          tenantId: tenantOfKey(threadId),
+          threadId,
+          item: `effect:${key}:${part}`,
+        })
+      : text;
+  }
+
   #decode(row: StoredEffect): EffectRecord {
-    const parse = (text: string, what: string) => {
+    const parse = (stored: string, what: string, part: string) => {
+      const text = this.#sealer ? this.#scopedOpen(stored, row, part) : stored;
       try {
         return this.#serializer.parse(text);
       } catch (cause) {
@@ -200,7 +229,7 @@ export class EffectLedger {
     const base = {
       key: row.key,
       name: row.name,
-      args: parse(row.args, "arguments"),
+      args: parse(row.args, "arguments", "args"),
       status: row.status,
       ns: row.ns,
       checkpointId: row.checkpointId,
@@ -211,12 +240,24 @@ export class EffectLedger {
       ...(row.finishedAt === null ? {} : { finishedAt: row.finishedAt }),
     };
     if (row.status === "done" && row.outcome !== null) {
-      return { ...base, result: parse(row.outcome, "result") };
+      return { ...base, result: parse(row.outcome, "result", "done") };
     }
     if (row.status === "failed" && row.outcome !== null) {
-      return { ...base, error: parse(row.outcome, "error") as EffectRecord["error"] };
+      return { ...base, error: parse(row.outcome, "error", "failed") as EffectRecord["error"] };
     }
     return base;
+  }
+
+  #scopedOpen(stored: string, row: StoredEffect, part: string): string {
+    try {
+      return this.#sealer!.openText(stored, {
+        tenantId: tenantOfKey(row.threadId),
+        threadId: row.threadId,
+        item: `effect:${row.key}:${part}`,
+      });
+    } catch (error) {
+      throw this.#scope.own(error);
+    }
   }
 
   async #guard<T>(fn: () => Promise<T>): Promise<T> {

@@ -78,6 +78,7 @@ const repair: Unscope = (result: RepairResult, call): RepairResult => ({
 const SCOPES: { readonly [K in keyof Checkpointer]: Scope<Checkpointer[K]> } = {
   door: "property", // storage keys, unscoped (how the runtime and the saver share the storage)
   codec: "property",
+  sealer: "property",
   appends: "property", // storage keys too: one memory of append chains per storage
   largeValues: "property", // one store of large values per storage (each keyed by tenant)
   name: "property",

@@ -65,6 +65,24 @@ export function validateThreadKey(key: unknown, what = "threadId"): string {
   return key;
 }
 
+/** Tenants of recently seen keys: parsing validates, which is not free on a hot path. */
+const tenantsOfKeys = new Map<string, string>();
+
+/**
+ * The tenant of a storage key, as encryption binds it: `null` for the default tenant. Cached
+ * for the keys seen last (a value is sealed per channel per step).
+ */
+export function tenantOfKey(key: string | undefined): string | null {
+  if (key === undefined || key[0] !== SEPARATOR) return null;
+  let tenant = tenantsOfKeys.get(key);
+  if (tenant === undefined) {
+    if (tenantsOfKeys.size >= 1024) tenantsOfKeys.clear();
+    tenant = parseThreadKey(key).tenantId!;
+    tenantsOfKeys.set(key, tenant);
+  }
+  return tenant;
+}
+
 /** Whether `key` (a valid storage key) is a thread of `tenantId` (`undefined`: the default tenant). */
 export function isKeyOfTenant(key: string, tenantId: string | undefined): boolean {
   if (tenantId === undefined) return !key.startsWith(SEPARATOR);

@@ -9,6 +9,7 @@ import pg from "pg";
 import { PostgresBackend, PostgresStoreBackend } from "../backends/postgres/index.js";
 import { SqliteBackend, SqliteStoreBackend } from "../backends/sqlite/index.js";
 import { type Checkpointer, createCheckpointer } from "../checkpoint/checkpointer.js";
+import type { EncryptionOptions } from "../serde/encryption-layer.js";
 import { createStore, type Store } from "../store/store.js";
 import { UsageError } from "./cli-run.js";
 
@@ -30,6 +31,8 @@ export interface OpenOptions {
   readonly create?: boolean;
   /** PostgreSQL schema. Default Rewind's (`rewind`). */
   readonly schema?: string | undefined;
+  /** Encryption at rest, for commands that decode values (prune rebases append chains). */
+  readonly encryption?: EncryptionOptions | undefined;
 }
 
 /** Opens `location` and checks that it answers (migrating the schema on first use). */
@@ -41,8 +44,8 @@ export async function openStorage(
     throw new UsageError("name a database: an SQLite file path or a postgres:// URL");
   }
   const open = /^postgres(ql)?:\/\//i.test(location)
-    ? openPostgres(location, options.schema)
-    : openSqlite(location, options.create === true);
+    ? openPostgres(location, options.schema, options.encryption)
+    : openSqlite(location, options.create === true, options.encryption);
   try {
     await open.checkpointer.ready();
   } catch (error) {
@@ -52,7 +55,11 @@ export async function openStorage(
   return open;
 }
 
-function openSqlite(path: string, create: boolean): OpenStorage {
+function openSqlite(
+  path: string,
+  create: boolean,
+  encryption: EncryptionOptions | undefined,
+): OpenStorage {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
     throw new UsageError(
       `unsupported target "${path}": give an SQLite file path or a postgres:// URL`,
@@ -63,12 +70,12 @@ function openSqlite(path: string, create: boolean): OpenStorage {
   } else if (!statSync(path).isFile()) {
     throw new UsageError(`"${path}" is not a file (expected an SQLite database)`);
   }
-  const checkpointer = createCheckpointer(new SqliteBackend(path));
+  const checkpointer = createCheckpointer(new SqliteBackend(path), { encryption });
   let store: Store | undefined;
   return {
     checkpointer,
     get store() {
-      store ??= createStore(new SqliteStoreBackend(path));
+      store ??= createStore(new SqliteStoreBackend(path), { encryption });
       return store;
     },
     label: `sqlite:${path}`,
@@ -79,18 +86,22 @@ function openSqlite(path: string, create: boolean): OpenStorage {
   };
 }
 
-function openPostgres(url: string, schema: string | undefined): OpenStorage {
+function openPostgres(
+  url: string,
+  schema: string | undefined,
+  encryption: EncryptionOptions | undefined,
+): OpenStorage {
   const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 10_000 });
   pool.on("error", () => undefined);
   const options = schema === undefined ? {} : { schema };
-  const checkpointer = createCheckpointer(new PostgresBackend(pool, options));
+  const checkpointer = createCheckpointer(new PostgresBackend(pool, options), { encryption });
   let store: Store | undefined;
   const safe = new URL(url);
   safe.password = "";
   return {
     checkpointer,
     get store() {
-      store ??= createStore(new PostgresStoreBackend(pool, options));
+      store ??= createStore(new PostgresStoreBackend(pool, options), { encryption });
       return store;
     },
     label: safe.toString(),

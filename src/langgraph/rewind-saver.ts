@@ -6,6 +6,7 @@
  * leaves a tombstone, and a run whose parent checkpoint is no longer the thread's head is refused
  * with a `ConflictError` instead of silently overwriting another run's turn.
  */
+
 import type { RunnableConfig } from "@langchain/core/runnables";
 import {
   BaseCheckpointSaver,
@@ -36,6 +37,7 @@ import type { CheckpointDoor } from "../checkpoint/checkpoint-door.js";
 import { Checkpointer } from "../checkpoint/checkpointer.js";
 import { isKeyOfTenant, unscopeError } from "../checkpoint/thread-key.js";
 import { ConflictError, InvalidInputError } from "../errors.js";
+import type { EncryptionOptions } from "../serde/encryption-layer.js";
 import type { JsonSerializer } from "../serde/serializer.js";
 import { planChannelWrite, rememberRead } from "./saver-appends.js";
 import { SaverEffects } from "./saver-effects.js";
@@ -83,6 +85,11 @@ export interface RewindSaverOptions extends Partial<AppendPolicy> {
    * Default true.
    */
   refuseStaleWrites?: boolean;
+  /**
+   * Encryption at rest (`{ keys }`, see `rewind/encryption`) when the saver is given a backend;
+   * given a `Checkpointer`, the saver uses that checkpointer's encryption.
+   */
+  encryption?: EncryptionOptions | undefined;
 }
 
 /**
@@ -128,19 +135,28 @@ export class RewindSaver extends BaseCheckpointSaver {
           "appendCacheSize: given a Checkpointer, the saver shares its memory of append chains; set appendCacheSize on the checkpointer (or 0 here to store full values)",
         );
       }
+      if (options.encryption !== undefined) {
+        throw new InvalidInputError(
+          "encryption: given a Checkpointer, the saver uses its encryption; set it on the checkpointer",
+        );
+      }
       this.checkpointer = storage;
     } else {
-      this.checkpointer = new Checkpointer(storage, { appendCacheSize });
+      this.checkpointer = new Checkpointer(storage, {
+        appendCacheSize,
+        encryption: options.encryption,
+      });
     }
     this.#door = this.checkpointer.door;
     this.#appends = appendCacheSize === 0 ? undefined : this.checkpointer.appends;
     const serializer = options.serializer
       ? registerLangChainClasses(options.serializer)
       : createLangGraphSerializer();
-    this.effects = new SaverEffects(this.#door, serializer);
+    this.effects = new SaverEffects(this.#door, serializer, this.checkpointer.sealer);
     this.#codec = new CheckpointCodec(new LangGraphValueCodec(this.serde, serializer), {
       ...options,
       largeValueBytes: this.checkpointer.codec.largeValueBytes,
+      layers: this.checkpointer.codec.layers,
     });
     this.#refuseStale = options.refuseStaleWrites ?? true;
   }

@@ -7,6 +7,7 @@
  * LangGraph's `interrupt()`, answered with `new Command({ resume: resolution })`.
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
+import type { TextSealer } from "../checkpoint/checkpoint-codec.js";
 import type { CheckpointDoor } from "../checkpoint/checkpoint-door.js";
 import {
   type EffectCall,
@@ -48,9 +49,14 @@ export class SaverEffects {
   /** Effects running in this process, by thread and key: a second call waits for the first. */
   readonly #inflight = new Map<string, Promise<unknown>>();
 
-  constructor(door: CheckpointDoor, serializer: JsonSerializer) {
+  constructor(door: CheckpointDoor, serializer: JsonSerializer, sealer?: TextSealer | undefined) {
     // Errors name the caller's thread id, never a tenant's storage key.
-    this.#ledger = new EffectLedger(door, serializer, { key: (id) => id, own: unscopeError });
+    this.#ledger = new EffectLedger(
+      door,
+      serializer,
+      { key: (id) => id, own: unscopeError },
+      sealer,
+    );
   }
 
   /**

@@ -3,7 +3,9 @@
  * operations: validation, serialization and defaults happen here, before any storage is touched,
  * so a bad operation anywhere in a batch fails it before it starts.
  */
+
 import { InvalidInputError, isRewindError, SerializationError, StorageError } from "../errors.js";
+import type { SealSite, TextSealer } from "../serde/encryption-layer.js";
 import type { JsonSerializer } from "../serde/serializer.js";
 import type { StoreItem, StoreOperation } from "./store-api.js";
 import type { StoredItem, StoreOp, StorePutOp } from "./store-backend.js";
@@ -25,6 +27,13 @@ export interface PrepareContext {
   readonly defaultTtlMs: number | null;
   readonly refreshTtlOnRead: boolean;
   readonly index: StoreIndexConfig | undefined;
+  /** Seals values at rest (encryption); values are then stored as a JSON string of sealed text. */
+  readonly sealer?: TextSealer | undefined;
+}
+
+/** The tenant a store's tenant column names, as encryption binds it (`""`: the default tenant). */
+function siteOf(tenant: string, namespace: readonly string[], key: string): SealSite {
+  return { tenantId: tenant === "" ? null : tenant, item: JSON.stringify([...namespace, key]) };
 }
 
 /** Validates and serializes one operation for `tenant`; throws before anything is stored. */
@@ -50,7 +59,7 @@ export function prepareOp(tenant: string, input: StoreOperation, ctx: PrepareCon
         tenant,
         namespace,
         key,
-        value: encodeValue(input.value, namespace, key, ctx),
+        value: sealed(encodeValue(input.value, namespace, key, ctx), tenant, namespace, key, ctx),
         ttlMs: input.ttlMs === undefined ? ctx.defaultTtlMs : validateTtl(input.ttlMs),
         ifAbsent: flag(input.ifAbsent, "ifAbsent"),
         embedding: null,
@@ -65,6 +74,11 @@ export function prepareOp(tenant: string, input: StoreOperation, ctx: PrepareCon
       };
     case "search":
       checkQuery(input.query, ctx);
+      if (ctx.sealer && input.filter !== undefined && Object.keys(input.filter).length > 0) {
+        throw new InvalidInputError(
+          "search filters read stored values, which are encrypted in this store: filter after reading, or keep the fields you filter on in the namespace or key",
+        );
+      }
       return {
         kind: "search",
         tenant,
@@ -147,11 +161,44 @@ function checkQuery(query: unknown, ctx: PrepareContext): void {
   }
 }
 
+function sealed(
+  text: string,
+  tenant: string,
+  namespace: readonly string[],
+  key: string,
+  ctx: PrepareContext,
+): string {
+  return ctx.sealer
+    ? JSON.stringify(ctx.sealer.sealText(text, siteOf(tenant, namespace, key)))
+    : text;
+}
+
+/** A stored value's text, opened when the store seals values (a plaintext one is refused). */
+function opened(row: StoredItem, tenant: string, sealer: TextSealer | undefined): string {
+  if (!sealer) return row.value;
+  let text: unknown;
+  try {
+    text = JSON.parse(row.value);
+  } catch {
+    text = undefined;
+  }
+  return sealer.openText(
+    typeof text === "string" ? text : "",
+    siteOf(tenant, row.namespace, row.key),
+  );
+}
+
 /** Turns a backend row into an {@link StoreItem}; an undecodable value names the item. */
-export function decodeItem(row: StoredItem, serializer: JsonSerializer): StoreItem {
+export function decodeItem(
+  row: StoredItem,
+  serializer: JsonSerializer,
+  tenant = "",
+  sealer?: TextSealer | undefined,
+): StoreItem {
+  const text = opened(row, tenant, sealer);
   let value: unknown;
   try {
-    value = serializer.parse(row.value);
+    value = serializer.parse(text);
   } catch (cause) {
     throw new SerializationError(
       `stored item ${JSON.stringify(row.key)} in namespace ${JSON.stringify(row.namespace)} could not be decoded: ${(cause as Error).message}`,

@@ -4,7 +4,9 @@
  * idempotent setup, a bounded background sweep and a `close()` that can be called twice. Data is
  * only reachable through a tenant-bound {@link TenantStore}; there is no tenant-less default.
  */
+
 import { asRewindError, ClosedError, InvalidInputError } from "../errors.js";
+import { EncryptionLayer, type EncryptionOptions } from "../serde/encryption-layer.js";
 import { defaultSerializer, type JsonSerializer } from "../serde/serializer.js";
 import type { StoreOperation } from "./store-api.js";
 import type { StoreBackend, StoreOpResult } from "./store-backend.js";
@@ -32,6 +34,12 @@ export interface StoreOptions {
   onSweepError?: (error: unknown) => void;
   /** Enables semantic search (`search(prefix, { query })`) with pluggable embeddings. */
   index?: StoreIndexConfig;
+  /**
+   * Encryption at rest: `{ keys }` (a `Keyring` from `rewind/encryption`). Values are sealed with
+   * their tenant's data key and bound to their namespace and key; unsealed values are refused.
+   * Search filters on values are refused (the backend cannot read them); embeddings stay plain.
+   */
+  encryption?: EncryptionOptions | undefined;
 }
 
 /** The tenant column value of the unscoped space; no tenant id can equal it. */
@@ -69,6 +77,7 @@ export class Store {
       defaultTtlMs: validateTtl(options.defaultTtlMs ?? null, "defaultTtlMs"),
       refreshTtlOnRead: options.refreshTtlOnRead ?? true,
       index: validateIndex(options.index),
+      sealer: options.encryption ? new EncryptionLayer(options.encryption) : undefined,
     };
     this.#now = options.now ?? Date.now;
     if (options.sweepIntervalMs !== undefined)
@@ -156,9 +165,14 @@ export class Store {
     }
     return results.map((result, i) => {
       const kind = prepared[i]!.kind;
-      if (kind === "get") return result && decodeItem(result as never, this.serializer);
+      const { sealer } = this.#ctx;
+      if (kind === "get") {
+        return result && decodeItem(result as never, this.serializer, tenant, sealer);
+      }
       if (kind === "search") {
-        return (result as StoreOpResult<"search">).map((row) => decodeItem(row, this.serializer));
+        return (result as StoreOpResult<"search">).map((row) =>
+          decodeItem(row, this.serializer, tenant, sealer),
+        );
       }
       return result;
     });

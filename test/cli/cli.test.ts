@@ -4,11 +4,11 @@
  * SQLite files and PostgreSQL. Bad input fails with one line and a non-zero code; Ctrl-C stops a
  * prune between batches and a rerun finishes it.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createPostgresCheckpointer } from "../../src/backends/postgres/index.js";
 import { createSqliteCheckpointer } from "../../src/backends/sqlite/index.js";
 import type { Checkpointer } from "../../src/index.js";
@@ -17,30 +17,9 @@ import { retentionGraph } from "../retention/retention-graph.js";
 import { putFile } from "../storage/large-value-fixtures.js";
 import { atFileEnd } from "../support/file-cleanup.js";
 import { freshSchema, PG_URL } from "../support/postgres.js";
+import { builtCli, wait } from "./cli-binary.js";
 
-const BUILD = mkdtempSync(join(ROOT, ".scratch-cli-"));
-atFileEnd(() => rmSync(BUILD, { recursive: true, force: true }));
-const BIN = join(BUILD, "cli", "main.js");
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function wait(child: ChildProcess): Promise<Ran> {
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (d) => (stdout += d));
-  child.stderr!.on("data", (d) => (stderr += d));
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const rewind = (...args: string[]) =>
-  wait(spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] }));
+const { bin: BIN, rewind } = builtCli();
 
 async function seed(checkpointer: Checkpointer, threads: number, turns: number) {
   const app = retentionGraph(checkpointer);
@@ -60,16 +39,6 @@ const count = (file: string) => {
 
 const DIR = mkdtempSync(join(ROOT, ".scratch-cli-data-"));
 atFileEnd(() => rmSync(DIR, { recursive: true, force: true }));
-
-beforeAll(async () => {
-  const tsc = join(ROOT, "node_modules", "typescript", "bin", "tsc");
-  const built = await wait(
-    spawn(process.execPath, [tsc, "-p", join(ROOT, "tsconfig.build.json"), "--outDir", BUILD], {
-      stdio: ["ignore", "pipe", "pipe"],
-    }),
-  );
-  if (built.code !== 0) throw new Error(`build failed: ${built.stdout}${built.stderr}`);
-}, 300_000);
 
 describe("rewind on SQLite", () => {
   it("stats, a dry run that changes nothing, then --apply", async () => {

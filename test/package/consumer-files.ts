@@ -20,8 +20,9 @@ import * as backend from "rewind/backend";
 import * as testing from "rewind/testing";
 import * as langgraph from "rewind/langgraph";
 import * as archive from "rewind/archive";
+import * as encryption from "rewind/encryption";
 
-const modules = { rewind: core, "rewind/sqlite": sqlite, "rewind/postgres": postgres, "rewind/backend": backend, "rewind/testing": testing, "rewind/langgraph": langgraph, "rewind/archive": archive };
+const modules = { rewind: core, "rewind/sqlite": sqlite, "rewind/postgres": postgres, "rewind/backend": backend, "rewind/testing": testing, "rewind/langgraph": langgraph, "rewind/archive": archive, "rewind/encryption": encryption };
 const exports = Object.fromEntries(Object.entries(modules).map(([name, m]) => [name, Object.keys(m)]));
 
 function compile(checkpointer) {
@@ -56,6 +57,7 @@ import { createPostgresCheckpointer } from "rewind/postgres";
 import { type CheckpointBackend, encodeNamespace } from "rewind/backend";
 import { describeCheckpointBackend, describeStoreBackend } from "rewind/testing";
 import { RewindSaver } from "rewind/langgraph";
+import { fileKeyProvider, Keyring } from "rewind/encryption";
 
 const app = new StateGraph({ count: lastValue<number>(() => 0) })
   .addNode("add", (state) => ({ count: state.count + 1 }))
@@ -74,6 +76,10 @@ try {
 }
 
 export const saver: RewindSaver = new RewindSaver(new MemoryBackend());
+export const encrypted = async () => {
+  const keys = await Keyring.open({ provider: fileKeyProvider("rewind.kek"), directory: "keys" });
+  return createSqliteCheckpointer("consumer.sqlite", { encryption: { keys } });
+};
 export const postgres = () => createPostgresCheckpointer("postgres://localhost/db", { schema: "agents" });
 export const seam: CheckpointBackend = new MemoryBackend();
 export const path: string = encodeNamespace(["a", "b"]);

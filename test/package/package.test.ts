@@ -28,6 +28,7 @@ const SUBPATHS = [
   "rewind/testing",
   "rewind/langgraph",
   "rewind/archive",
+  "rewind/encryption",
 ];
 /** Generous: a build, an install and four type-checks on a loaded machine. */
 const SLOW_MS = 600_000;

@@ -10,6 +10,7 @@ import { formatBytes, parseBytes, parseCount, parseDuration } from "../cli-flags
 import { Progress } from "../cli-progress-bar.js";
 import { INTERRUPTED_EXIT, UsageError } from "../cli-run.js";
 import { openStorage } from "../storage.js";
+import { keyringFromFlags } from "./keys.js";
 
 interface PruneFlags {
   dryRun?: boolean;
@@ -24,6 +25,9 @@ interface PruneFlags {
   batchSize: string;
   schema?: string;
   json?: boolean;
+  keyDir?: string;
+  keyFile?: string;
+  keyEnv?: string;
 }
 
 export function registerPrune(program: Command): void {
@@ -44,12 +48,19 @@ export function registerPrune(program: Command): void {
     .option("--thread <id>", "only this thread (of --tenant, if given)")
     .option("--batch-size <n>", "checkpoints deleted per transaction", "100")
     .option("--schema <name>", "PostgreSQL schema (default: rewind)")
+    .option("--key-dir <dir>", "encrypted storage: the key directory (with --key-file/--key-env)")
+    .option("--key-file <path>", "encrypted storage: the KEK file")
+    .option("--key-env <var>", "encrypted storage: an environment variable holding the KEK")
     .option("--json", "print JSON for scripts")
     .action(async (target: string, flags: PruneFlags) => {
       if (flags.dryRun && flags.apply) throw new UsageError("give --dry-run or --apply, not both");
       const rule = ruleFromFlags(flags);
       const batchSize = parseCount(flags.batchSize, "--batch-size");
-      const storage = await openStorage(target, { schema: flags.schema });
+      const keys = await keyringFromFlags(flags);
+      const storage = await openStorage(target, {
+        schema: flags.schema,
+        encryption: keys && { keys },
+      });
       const { checkpointer } = storage;
       const stop = new AbortController();
       const onSigint = () => stop.abort();
