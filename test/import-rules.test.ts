@@ -32,8 +32,19 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   testing: [...CORES, "graph", "backends/memory"],
   // Export, import, archive and erasure work on the two seams only, on any backend.
   archive: CORES,
-  // The command line opens engines and drives retention, the archive and LangGraph import.
-  cli: [...CORES, "retention", "archive", "langgraph", "backends/sqlite", "backends/postgres"],
+  // The inspector reads and writes stored threads with the runtime's lineage, diff and ledger.
+  inspect: [...CORES, "graph"],
+  // The command line opens engines and drives retention, the archive, LangGraph import and the
+  // inspector.
+  cli: [
+    ...CORES,
+    "retention",
+    "archive",
+    "langgraph",
+    "inspect",
+    "backends/sqlite",
+    "backends/postgres",
+  ],
 };
 
 /** Entry points: they assemble the public surface and may import any area. */

@@ -4,7 +4,7 @@
  * SQLite files and PostgreSQL. Bad input fails with one line and a non-zero code; Ctrl-C stops a
  * prune between batches and a rerun finishes it.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -14,29 +14,13 @@ import { createSqliteCheckpointer } from "../../src/backends/sqlite/index.js";
 import type { Checkpointer } from "../../src/index.js";
 import { ROOT } from "../docs/type-check.js";
 import { retentionGraph } from "../retention/retention-graph.js";
+import { wait } from "../support/child-output.js";
 import { atFileEnd } from "../support/file-cleanup.js";
 import { freshSchema, PG_URL } from "../support/postgres.js";
 
 const BUILD = mkdtempSync(join(ROOT, ".scratch-cli-"));
 atFileEnd(() => rmSync(BUILD, { recursive: true, force: true }));
 const BIN = join(BUILD, "cli", "main.js");
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function wait(child: ChildProcess): Promise<Ran> {
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (d) => (stdout += d));
-  child.stderr!.on("data", (d) => (stderr += d));
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const rewind = (...args: string[]) =>
   wait(spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] }));

@@ -1,0 +1,93 @@
+/**
+ * A thread's branch tree, drawn like `git log --graph`: one row per checkpoint in time order,
+ * each branch in its own lane, a line from every checkpoint to its parent. Fork points, branch
+ * heads and the current head are marked; damaged checkpoints get a row saying why.
+ */
+import { useEffect } from "preact/hooks";
+import type { History } from "./api";
+
+const ROW = 26;
+const LANE = 18;
+
+export interface TreeProps {
+  history: History;
+  selected?: string | undefined;
+  compared?: string | undefined;
+  onPick: (id: string, compare: boolean) => void;
+}
+
+export function TreeView({ history, selected, compared, onPick }: TreeProps) {
+  useEffect(() => {
+    document.querySelector(".row.selected")?.scrollIntoView({ block: "nearest" });
+  }, [history, selected]);
+  const lane = new Map<string, number>();
+  history.branches.forEach((branch, i) => {
+    for (const id of branch.checkpointIds) if (!lane.has(id)) lane.set(id, i);
+  });
+  const rows = [
+    ...history.nodes.map((n) => ({ id: n.checkpointId, node: n, damage: undefined })),
+    ...history.damaged.map((d) => ({ id: d.checkpointId, node: undefined, damage: d.reason })),
+  ].sort((a, b) => (a.id < b.id ? -1 : 1));
+  const rowOf = new Map(rows.map((r, i) => [r.id, i]));
+  const heads = new Set(history.branches.map((b) => b.headId));
+  const forks = new Set(history.forkPoints);
+  const lanes = Math.max(1, history.branches.length);
+  const x = (id: string) => 10 + (lane.get(id) ?? 0) * LANE;
+  const y = (i: number) => i * ROW + ROW / 2;
+  return (
+    <div class="tree" style={{ height: `${rows.length * ROW}px` }}>
+      <svg class="tree-lines" width={lanes * LANE + 10} height={rows.length * ROW} aria-hidden="true">
+        {history.nodes.map((n) => {
+          const from = rowOf.get(n.checkpointId)!;
+          const to = n.parentId === undefined ? undefined : rowOf.get(n.parentId);
+          if (to === undefined) return null;
+          const x1 = x(n.checkpointId);
+          const x2 = x(n.parentId!);
+          return (
+            <path
+              key={`l${n.checkpointId}`}
+              d={`M${x2},${y(to)} C${x2},${y(to) + ROW} ${x1},${y(from) - ROW} ${x1},${y(from)}`}
+              class="edge"
+            />
+          );
+        })}
+        {rows.map((r, i) =>
+          r.node ? (
+            <circle
+              key={`c${r.id}`}
+              cx={x(r.id)}
+              cy={y(i)}
+              r={r.id === history.currentId ? 6 : 4.5}
+              class={`dot lane${(lane.get(r.id) ?? 0) % 6}${r.id === history.currentId ? " current" : ""}`}
+            />
+          ) : null,
+        )}
+      </svg>
+      {rows.map((r, i) => (
+        <button
+          type="button"
+          key={r.id}
+          data-checkpoint={r.id}
+          class={`row${r.id === selected ? " selected" : ""}${r.id === compared ? " compared" : ""}${r.damage ? " damaged" : ""}`}
+          style={{ top: `${i * ROW}px`, paddingLeft: `${lanes * LANE + 18}px` }}
+          onClick={(e) => r.node && onPick(r.id, e.shiftKey)}
+          title={r.damage ?? "click: show state; shift-click: compare with the selected one"}
+        >
+          {r.node ? (
+            <>
+              <span class="step">step {r.node.step}</span>
+              <span class={`source ${r.node.source}`}>{r.node.source}</span>
+              <span class="id">{r.id.slice(-12)}</span>
+              <span class="time">{r.node.createdAt.slice(11, 19)}</span>
+              {forks.has(r.id) && <span class="badge fork">fork point</span>}
+              {heads.has(r.id) && r.id !== history.currentId && <span class="badge">branch head</span>}
+              {r.id === history.currentId && <span class="badge current">current</span>}
+            </>
+          ) : (
+            <span class="damage">damaged checkpoint {r.id.slice(-12)}: {r.damage}</span>
+          )}
+        </button>
+      ))}
+    </div>
+  );
+}
