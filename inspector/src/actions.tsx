@@ -20,7 +20,9 @@ export function ResumeForm({ threadKey, view, readOnly, onDone, onError }: Actio
   const send = async (value: unknown) => {
     try {
       const r = await api.resume(threadKey, value);
-      onDone(`Answer recorded for ${r.answered.length} interrupt(s); the graph's next run continues with it.`);
+      onDone(
+        `Answer recorded for ${r.answered.length} interrupt(s); the graph's next run continues with it.`,
+      );
     } catch (error) {
       onError(error);
     }
@@ -46,7 +48,12 @@ export function ResumeForm({ threadKey, view, readOnly, onDone, onError }: Actio
       ))}
       <label>
         Answer (JSON)
-        <textarea name="answer" rows={3} value={answer} onInput={(e) => setAnswer(e.currentTarget.value)} />
+        <textarea
+          name="answer"
+          rows={3}
+          value={answer}
+          onInput={(e) => setAnswer(e.currentTarget.value)}
+        />
       </label>
       {problem && <p class="error-inline">{problem}</p>}
       <div class="buttons">
@@ -62,8 +69,8 @@ export function ResumeForm({ threadKey, view, readOnly, onDone, onError }: Actio
       </div>
       {readOnly && <p class="muted">Read-only mode: the server refuses answers.</p>}
       <p class="muted">
-        Recorded as the resume of this interrupt; the paused node continues the next time the graph runs
-        on this thread (<code>invoke(null, {"{ threadId }"})</code>).
+        Recorded as the resume of this interrupt; the paused node continues the next time the graph
+        runs on this thread (<code>invoke(null, {"{ threadId }"})</code>).
       </p>
     </section>
   );
@@ -86,9 +93,12 @@ export function ForkForm({ threadKey, view, readOnly, onDone, onError }: ActionP
       problem = "The state must be a JSON object of channel → value.";
     } else {
       const unknown = Object.keys(parsed).filter((k) => !channels.includes(k));
-      if (unknown.length > 0) problem = `Unknown channel(s): ${unknown.join(", ")}. This state has: ${channels.join(", ")}.`;
+      if (unknown.length > 0)
+        problem = `Unknown channel(s): ${unknown.join(", ")}. This state has: ${channels.join(", ")}.`;
       edits = Object.fromEntries(
-        Object.entries(parsed).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(view.state[k])),
+        Object.entries(parsed).filter(
+          ([k, v]) => JSON.stringify(v) !== JSON.stringify(view.state[k]),
+        ),
       );
       if (!problem && Object.keys(edits).length === 0) hint = "Edit a value to fork.";
     }
@@ -98,7 +108,10 @@ export function ForkForm({ threadKey, view, readOnly, onDone, onError }: ActionP
   const submit = async () => {
     try {
       const r = await api.fork(threadKey, view.checkpointId, edits);
-      onDone(`Forked: new checkpoint ${r.checkpointId.slice(-12)} (set ${Object.keys(edits).join(", ")}).`, r.checkpointId);
+      onDone(
+        `Forked: new checkpoint ${r.checkpointId.slice(-12)} (set ${Object.keys(edits).join(", ")}).`,
+        r.checkpointId,
+      );
     } catch (error) {
       onError(error);
     }
@@ -108,7 +121,12 @@ export function ForkForm({ threadKey, view, readOnly, onDone, onError }: ActionP
       <h3>Fork from step {view.step}</h3>
       <label>
         State (edit channel values; changed channels replace the stored ones, no reducer runs)
-        <textarea name="fork-state" rows={10} value={text} onInput={(e) => setText(e.currentTarget.value)} />
+        <textarea
+          name="fork-state"
+          rows={10}
+          value={text}
+          onInput={(e) => setText(e.currentTarget.value)}
+        />
       </label>
       {problem && <p class="error-inline">{problem}</p>}
       {hint && <p class="muted">{hint}</p>}
@@ -117,7 +135,10 @@ export function ForkForm({ threadKey, view, readOnly, onDone, onError }: ActionP
         {preview === undefined ? (
           <p class="muted">reading…</p>
         ) : preview.reused.length + preview.unknown.length + preview.rerun.length === 0 ? (
-          <p class="muted">None recorded: a re-run from here has no tracked side effect to reuse; every call fires anew.</p>
+          <p class="muted">
+            None recorded: a re-run from here has no tracked side effect to reuse; every call fires
+            anew.
+          </p>
         ) : (
           <ul>
             {preview.reused.map((e) => (
@@ -132,7 +153,11 @@ export function ForkForm({ threadKey, view, readOnly, onDone, onError }: ActionP
           </ul>
         )}
       </div>
-      <button type="button" disabled={problem !== undefined || hint !== undefined} onClick={() => void submit()}>
+      <button
+        type="button"
+        disabled={problem !== undefined || hint !== undefined}
+        onClick={() => void submit()}
+      >
         Fork with these values
       </button>
       {readOnly && <p class="muted">Read-only mode: the server refuses forks.</p>}

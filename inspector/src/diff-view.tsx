@@ -25,7 +25,8 @@ export function DiffView({ from, to, changes }: { from: string; to: string; chan
             <span class="path">{c.path.join(".") || "(state)"}</span>
             {c.kind === "changed" && (
               <>
-                <span class="before">{short(c.before)}</span> → <span class="after">{short(c.after)}</span>
+                <span class="before">{short(c.before)}</span> →{" "}
+                <span class="after">{short(c.after)}</span>
               </>
             )}
             {c.kind === "added" && <span class="after">{short(c.after)}</span>}

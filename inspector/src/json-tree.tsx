@@ -4,12 +4,21 @@
  */
 import { useState } from "preact/hooks";
 
-export function JsonTree({ name, value, open = false }: { name: string; value: unknown; open?: boolean }) {
+export function JsonTree({
+  name,
+  value,
+  open = false,
+}: {
+  name: string;
+  value: unknown;
+  open?: boolean;
+}) {
   const [expanded, setExpanded] = useState(open);
   if (value === null || typeof value !== "object") {
     return (
       <div class="leaf">
-        <span class="key">{name}</span>: <span class={`v-${typeof value}`}>{JSON.stringify(value)}</span>
+        <span class="key">{name}</span>:{" "}
+        <span class={`v-${typeof value}`}>{JSON.stringify(value)}</span>
       </div>
     );
   }

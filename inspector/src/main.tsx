@@ -4,9 +4,17 @@
  * interrupts, a fork form, or the diff of two picked checkpoints. Every failure is shown.
  */
 import { render } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ForkForm, ResumeForm } from "./actions";
-import { ApiError, api, type Change, type CheckpointView, type History, type Info, type ThreadRow } from "./api";
+import {
+  ApiError,
+  api,
+  type Change,
+  type CheckpointView,
+  type History,
+  type Info,
+  type ThreadRow,
+} from "./api";
 import { DiffView } from "./diff-view";
 import { JsonTree } from "./json-tree";
 import { TreeView } from "./tree-view";
@@ -20,6 +28,7 @@ function App() {
   const [threads, setThreads] = useState<ThreadRow[]>([]);
   const [next, setNext] = useState<string>();
   const [search, setSearch] = useState("");
+  const [tenant, setTenant] = useState("");
   const [status, setStatus] = useState("");
   const [thread, setThread] = useState<string>();
   const [history, setHistory] = useState<History>();
@@ -31,14 +40,19 @@ function App() {
   const [error, setError] = useState<string>();
   const [notice, setNotice] = useState<string>();
   const fail = (e: unknown) => setError(describe(e));
+  const threadQuery = useRef(0);
 
   const loadThreads = async (after?: string) => {
     const q: Record<string, string> = { limit: "50" };
     if (search) q.search = search;
+    if (tenant) q.tenant = tenant;
     if (status) q.status = status;
     if (after) q.after = after;
+    const asked = ++threadQuery.current;
     try {
       const page = await api.threads(q);
+      // A slower answer to an older query (an earlier keystroke) is dropped.
+      if (asked !== threadQuery.current) return;
       setThreads(after ? [...threads, ...page.threads] : page.threads);
       setNext(page.next);
     } catch (e) {
@@ -50,7 +64,7 @@ function App() {
   }, []);
   useEffect(() => {
     void loadThreads();
-  }, [search, status]);
+  }, [search, tenant, status]);
 
   const openThread = async (key: string, pick?: string) => {
     setThread(key);
@@ -108,12 +122,18 @@ function App() {
       </header>
       {error && (
         <div class="banner error" role="alert">
-          {error} <button type="button" onClick={() => setError(undefined)}>dismiss</button>
+          {error}{" "}
+          <button type="button" onClick={() => setError(undefined)}>
+            dismiss
+          </button>
         </div>
       )}
       {notice && (
         <div class="banner notice" role="status">
-          {notice} <button type="button" onClick={() => setNotice(undefined)}>dismiss</button>
+          {notice}{" "}
+          <button type="button" onClick={() => setNotice(undefined)}>
+            dismiss
+          </button>
         </div>
       )}
       <main>
@@ -124,7 +144,17 @@ function App() {
             value={search}
             onInput={(e) => setSearch(e.currentTarget.value)}
           />
-          <select value={status} onChange={(e) => setStatus(e.currentTarget.value)} aria-label="status">
+          <input
+            type="search"
+            placeholder="tenant"
+            value={tenant}
+            onInput={(e) => setTenant(e.currentTarget.value)}
+          />
+          <select
+            value={status}
+            onChange={(e) => setStatus(e.currentTarget.value)}
+            aria-label="status"
+          >
             <option value="">any status</option>
             {["running", "interrupted", "done", "failed", "damaged"].map((s) => (
               <option key={s} value={s}>
@@ -147,7 +177,8 @@ function App() {
                   </span>
                   <span class={`status ${t.status}`}>{t.status}</span>
                   <span class="muted">
-                    {t.checkpoints} checkpoints · {(t.bytes / 1024).toFixed(1)} KB · {t.updatedAt.slice(0, 16).replace("T", " ")}
+                    {t.checkpoints} checkpoints · {(t.bytes / 1024).toFixed(1)} KB ·{" "}
+                    {t.updatedAt.slice(0, 16).replace("T", " ")}
                   </span>
                 </button>
               </li>
@@ -164,17 +195,29 @@ function App() {
           {history ? (
             <>
               <h2>
-                History <span class="muted">{history.nodes.length} checkpoints, {history.branches.length} branches</span>
+                History{" "}
+                <span class="muted">
+                  {history.nodes.length} checkpoints, {history.branches.length} branches
+                </span>
               </h2>
-              <p class="muted">Click a checkpoint to see its state; shift-click another to diff the two.</p>
-              <TreeView history={history} selected={picked} compared={compared} onPick={(id, c) => void onPick(id, c)} />
+              <p class="muted">
+                Click a checkpoint to see its state; shift-click another to diff the two.
+              </p>
+              <TreeView
+                history={history}
+                selected={picked}
+                compared={compared}
+                onPick={(id, c) => void onPick(id, c)}
+              />
             </>
           ) : (
             <p class="muted">Pick a thread.</p>
           )}
         </section>
         <section class="detail">
-          {changes && picked && compared && <DiffView from={picked} to={compared} changes={changes} />}
+          {changes && picked && compared && (
+            <DiffView from={picked} to={compared} changes={changes} />
+          )}
           {viewError && (
             <div class="banner error" role="alert">
               Checkpoint {picked?.slice(-12)} cannot be shown: {viewError}
@@ -187,15 +230,28 @@ function App() {
                   Step {view.step} <span class={`status ${view.status}`}>{view.status}</span>
                 </h3>
                 <div class="muted">
-                  {view.checkpointId} · {view.createdAt} · next: {view.next.join(", ") || "nothing (done)"}
+                  {view.checkpointId} · {view.createdAt} · next:{" "}
+                  {view.next.join(", ") || "nothing (done)"}
                 </div>
                 <JsonTree name="metadata" value={view.metadata} />
                 <JsonTree name="state" value={view.state} open />
               </section>
               {view.interrupts.length > 0 && (
-                <ResumeForm threadKey={thread} view={view} readOnly={info?.readOnly === true} onDone={done} onError={fail} />
+                <ResumeForm
+                  threadKey={thread}
+                  view={view}
+                  readOnly={info?.readOnly === true}
+                  onDone={done}
+                  onError={fail}
+                />
               )}
-              <ForkForm threadKey={thread} view={view} readOnly={info?.readOnly === true} onDone={done} onError={fail} />
+              <ForkForm
+                threadKey={thread}
+                view={view}
+                readOnly={info?.readOnly === true}
+                onDone={done}
+                onError={fail}
+              />
             </>
           )}
         </section>

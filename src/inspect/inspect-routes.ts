@@ -7,6 +7,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { type Context, Hono } from "hono";
 import type { Checkpointer } from "../checkpoint/checkpointer.js";
+import { threadKey } from "../checkpoint/thread-key.js";
 import { isRewindError } from "../errors.js";
 import { previewFork } from "../graph/effect-admin.js";
 import {
@@ -93,7 +94,7 @@ export function inspectRoutes(api: InspectApi): Hono {
     return c.json(
       await listThreadPage(checkpointer, {
         after: c.req.query("after") || undefined,
-        prefix: c.req.query("prefix") || undefined,
+        prefix: tenantPrefix(c.req.query("tenant")),
         search: c.req.query("search") || undefined,
         status: status as ThreadStatus | undefined,
         limit,
@@ -144,6 +145,10 @@ export function inspectRoutes(api: InspectApi): Hono {
 }
 
 const key = (c: Context) => c.req.param("key") ?? "";
+
+/** The storage-key prefix of a tenant's threads (none for no tenant). */
+const tenantPrefix = (tenant: string | undefined) =>
+  tenant ? threadKey("x", tenant).slice(0, -1) : undefined;
 
 function sameSecret(given: string, token: string): boolean {
   const a = Buffer.from(given);

@@ -45,6 +45,9 @@ const TYPES: Record<string, string> = {
   ".png": "image/png",
 };
 
+/** Hosts that mean "every address": the Host check is off, as the user asked to be reachable. */
+const WILDCARDS = new Set(["0.0.0.0", "::"]);
+
 /**
  * The folder of the app shipped with the package (`dist/inspector`, next to this file's folder
  * once built; from the sources, the repository's `dist/inspector`).
@@ -66,12 +69,17 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   }
   const files = readAssets(assets);
   const token = randomBytes(24).toString("base64url");
+  const shown = host.includes(":") ? `[${host}]` : host;
   let port = 0;
   const app = new Hono();
   app.use("*", async (c, next) => {
+    // A page on another site that resolves its own name to this address (DNS rebinding) sends
+    // its name as Host: refused. Listening on every address (0.0.0.0, ::) takes any name.
     const hostHeader = c.req.header("host") ?? "";
-    const allowed = [`${host}:${port}`, `localhost:${port}`, `127.0.0.1:${port}`];
-    if (!allowed.includes(hostHeader)) return c.text("unexpected Host header", 403);
+    const allowed = [`${shown}:${port}`, `localhost:${port}`, `127.0.0.1:${port}`];
+    if (!WILDCARDS.has(host) && !allowed.includes(hostHeader)) {
+      return c.text("unexpected Host header", 403);
+    }
     await next();
     c.header("x-content-type-options", "nosniff");
     c.header("x-frame-options", "DENY");
@@ -96,7 +104,6 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     s.once("error", reject);
   });
   port = (server.address() as AddressInfo).port;
-  const shown = host.includes(":") ? `[${host}]` : host;
   return {
     url: `http://${shown}:${port}/#token=${token}`,
     port,
