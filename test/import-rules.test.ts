@@ -32,8 +32,9 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   testing: [...CORES, "graph", "backends/memory"],
   // Export, import, archive and erasure work on the two seams only, on any backend.
   archive: CORES,
-  // The inspector reads and writes stored threads with the runtime's lineage, diff and ledger.
-  inspect: [...CORES, "graph"],
+  // The inspector reads and writes stored threads with the runtime's lineage, diff and ledger,
+  // and asks retention what a policy would free.
+  inspect: [...CORES, "graph", "retention"],
   // The command line opens engines and drives retention, the archive, LangGraph import and the
   // inspector.
   cli: [

@@ -120,3 +120,18 @@ export const api = {
   resume: (key: string, answer: unknown) =>
     post<{ answered: string[] }>(`${t(key)}/resume`, { answer }),
 };
+
+export interface ThreadStorage {
+  bytes: number;
+  checkpoints: number;
+  channels: { channel: string; bytes: number }[];
+  biggest: { checkpointId: string; bytes: number }[];
+  keepLast?: { n: number; checkpoints: number; bytes: number; lost?: string };
+}
+
+export const storageOf = (key: string, keepLast: number) =>
+  fetch(`api/threads/${encodeURIComponent(key)}/storage?keepLast=${keepLast}`).then(async (r) => {
+    const body = await r.json();
+    if (!r.ok) throw new ApiError(body.error, body.code, r.status);
+    return body as ThreadStorage;
+  });

@@ -17,6 +17,7 @@ import {
 } from "./api";
 import { DiffView } from "./diff-view";
 import { JsonTree } from "./json-tree";
+import { StorageView } from "./storage-view";
 import { TreeView } from "./tree-view";
 import "./style.css";
 
@@ -252,6 +253,7 @@ function App() {
                 onDone={done}
                 onError={fail}
               />
+              <StorageView threadKey={thread} version={history?.currentId ?? ""} />
             </>
           )}
         </section>

@@ -18,6 +18,7 @@ import {
 } from "./inspect-reads.js";
 import { forkWithValues, recordAnswer } from "./inspect-writes.js";
 import { lineageJson, readHistory } from "./thread-history.js";
+import { readThreadStorage } from "./thread-storage.js";
 
 /** What the routes work on. */
 export interface InspectApi {
@@ -125,6 +126,14 @@ export function inspectRoutes(api: InspectApi): Hono {
       ),
     ),
   );
+  app.get("/threads/:key/storage", async (c) => {
+    const text = c.req.query("keepLast");
+    const keepLast = text ? Number(text) : undefined;
+    if (keepLast !== undefined && (!Number.isInteger(keepLast) || keepLast < 1)) {
+      return c.json({ error: "keepLast must be a positive integer", code: "INVALID_INPUT" }, 400);
+    }
+    return c.json(await readThreadStorage(checkpointer, key(c), keepLast));
+  });
   app.get("/threads/:key/fork-preview", async (c) =>
     c.json(await previewFork(checkpointer, key(c), c.req.query("checkpoint") ?? "")),
   );

@@ -466,11 +466,19 @@ describe("rewind inspect in Chromium", () => {
     // The head is picked and in view; only the rows near the view are in the page.
     expect(await page.locator(".row.selected .badge.current").isVisible()).toBe(true);
     expect(await page.locator(".row").count()).toBeLessThan(200);
+    // Its storage, and what keeping the last 10 checkpoints would free (a dry run).
+    const storage = page.locator(".storage .keep");
+    await page.locator(".storage .keep", { hasText: "frees about" }).waitFor();
+    const freed = Number(/\((\d+) checkpoints/.exec((await storage.textContent())!)![1]);
+    expect(freed).toBeGreaterThan(1900);
     await shot(page, "long-history");
     await page.locator(".history").evaluate((el) => {
       el.scrollTop = 0;
     });
     await page.locator(".row", { hasText: "step -1" }).waitFor();
+    const checkpointer = createSqliteCheckpointer(file);
+    expect((await checkpointer.door.footprint("long"))!.checkpoints).toHaveLength(2002);
+    await checkpointer.close();
     await page.close();
   }, 180_000);
 });
