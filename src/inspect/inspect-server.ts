@@ -101,7 +101,16 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     const s = serve({ fetch: app.fetch, hostname: host, port: options.port ?? 0 }, () =>
       resolve(s),
     );
-    s.once("error", reject);
+    s.once("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === "EADDRINUSE" || error.code === "EACCES" || error.code === "EADDRNOTAVAIL"
+          ? new InvalidInputError(
+              `cannot listen on ${host}:${options.port ?? 0} (${error.code}): pick another --port or --host`,
+              { cause: error },
+            )
+          : error,
+      ),
+    );
   });
   port = (server.address() as AddressInfo).port;
   return {

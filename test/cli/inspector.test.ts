@@ -408,6 +408,10 @@ describe("rewind inspect in Chromium", () => {
 
   it("read-only mode refuses a fork and stores nothing", async () => {
     const { url } = await serve(file, "--read-only");
+    // A second inspector on a port in use says so and ends, exit code 1.
+    const taken = await rewind("inspect", file, "--port", new URL(url).port);
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toContain("EADDRINUSE");
     const page = await open(url);
     await page.waitForSelector(".badge.ro");
     await thread(page, "fork-me");
