@@ -36,7 +36,11 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   "large-values": [...CORES, "archive"],
   // Key management (the keyring, KEK providers); the sealing layer itself is in serde.
   encryption: CORES,
-  // The command line opens engines and drives retention, the archive and LangGraph import.
+  // The inspector reads and writes stored threads with the runtime's lineage, diff and ledger,
+  // and asks retention what a policy would free.
+  inspect: [...CORES, "graph", "retention"],
+  // The command line opens engines and drives retention, the archive, LangGraph import and the
+  // inspector.
   cli: [
     ...CORES,
     "retention",
@@ -44,6 +48,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
     "large-values",
     "langgraph",
     "encryption",
+    "inspect",
     "backends/sqlite",
     "backends/postgres",
   ],

@@ -5,7 +5,7 @@
  * `moduleResolution`. Slow by nature (a build and an install), hence the generous timeouts; it
  * asserts outcomes only, never durations.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { builtinModules } from "node:module";
@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSqliteCheckpointer } from "../../src/backends/sqlite/index.js";
 import { CONSUMER_CHECK, CONSUMER_TS, MODULE_RESOLUTIONS } from "./consumer-files.js";
 
 const run = promisify(execFile);
@@ -128,7 +129,42 @@ describe("the package as installed from a tarball", () => {
     }
     const outside = files.filter((file) => !file.startsWith("dist/"));
     expect(outside.sort()).toEqual(["README.md", "package.json"]);
+    expect(files).toContain("dist/inspector/index.html");
   });
+
+  it(
+    "serves the prebuilt inspector page from the installed binary",
+    async () => {
+      const db = join(work, "inspect.sqlite");
+      const checkpointer = createSqliteCheckpointer(db);
+      await checkpointer.ready();
+      await checkpointer.close();
+      const bin = join(installed, "dist", "cli", "main.js");
+      const child = spawn(process.execPath, [bin, "inspect", db, "--port", "0"], { cwd: consumer });
+      try {
+        let out = "";
+        const url = await new Promise<string>((resolve, reject) => {
+          child.stdout.on("data", (d) => {
+            out += d;
+            const found = /open (http:\/\/\S+)\/#token=/.exec(out);
+            if (found) resolve(found[1]!);
+          });
+          child.stderr.on("data", (d) => (out += d));
+          child.on("close", () => reject(new Error(`rewind inspect exited: ${out}`)));
+        });
+        const page = await (await fetch(`${url}/`)).text();
+        expect(page).toContain('<div id="app">');
+        const script = /src="\.\/(assets\/[^"]+\.js)"/.exec(page)![1];
+        const js = await fetch(`${url}/${script}`);
+        expect(js.status).toBe(200);
+        expect(js.headers.get("content-type")).toContain("javascript");
+        expect(await (await fetch(`${url}/api/threads`)).json()).toEqual({ threads: [] });
+      } finally {
+        child.kill("SIGINT");
+      }
+    },
+    SLOW_MS,
+  );
 
   it("declares every package its code imports, at run time and in its types", () => {
     const declared = new Set([

@@ -1,0 +1,488 @@
+/**
+ * The inspector as users run it: the package built as `npm run build` builds it (tsc, then Vite
+ * for the page) into a scratch folder, the `rewind` binary spawned against SQLite and PostgreSQL
+ * for the thread commands, and `rewind inspect` driven in headless Chromium (one browser for
+ * every scenario). Screenshots of each view go to test-artifacts/inspector/.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { get } from "node:http";
+import { join } from "node:path";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPostgresCheckpointer } from "../../src/backends/postgres/index.js";
+import { createSqliteCheckpointer } from "../../src/backends/sqlite/index.js";
+import type { Checkpointer } from "../../src/index.js";
+import { ROOT } from "../docs/type-check.js";
+import { corruptSqliteCheckpoint } from "../storage/sqlite-helpers.js";
+import { wait } from "../support/child-output.js";
+import { atFileEnd } from "../support/file-cleanup.js";
+import { freshSchema, PG_URL } from "../support/postgres.js";
+import { ask, tripGraph } from "./inspector-graph.js";
+
+const BUILD = mkdtempSync(join(ROOT, ".scratch-inspector-"));
+atFileEnd(() => rmSync(BUILD, { recursive: true, force: true }));
+const BIN = join(BUILD, "cli", "main.js");
+const ARTIFACTS = join(ROOT, "test-artifacts", "inspector");
+const CHROMIUM = "/usr/bin/chromium";
+
+const node = (...args: string[]) =>
+  wait(spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] }));
+const rewind = (...args: string[]) => node(BIN, ...args);
+async function json(...args: string[]): Promise<any> {
+  const ran = await rewind(...args, "--json");
+  expect(ran.code, ran.stderr).toBe(0);
+  return JSON.parse(ran.stdout);
+}
+
+beforeAll(async () => {
+  const tsc = join(ROOT, "node_modules", "typescript", "bin", "tsc");
+  const built = await node(tsc, "-p", join(ROOT, "tsconfig.build.json"), "--outDir", BUILD);
+  if (built.code !== 0) throw new Error(`tsc failed: ${built.stdout}${built.stderr}`);
+  const vite = join(ROOT, "node_modules", "vite", "bin", "vite.js");
+  const page = await node(
+    vite,
+    "build",
+    "--config",
+    join(ROOT, "inspector", "vite.config.ts"),
+    "--outDir",
+    join(BUILD, "inspector"),
+  );
+  if (page.code !== 0) throw new Error(`vite failed: ${page.stdout}${page.stderr}`);
+}, 300_000);
+
+const DIR = mkdtempSync(join(ROOT, ".scratch-inspector-data-"));
+atFileEnd(() => rmSync(DIR, { recursive: true, force: true }));
+
+interface Target {
+  readonly name: string;
+  /** A fresh database: its checkpointer and the arguments naming it on the command line. */
+  create(): { checkpointer: Checkpointer; args: string[] };
+}
+
+const TARGETS: Target[] = [
+  {
+    name: "SQLite",
+    create: () => {
+      const file = join(DIR, `t${Math.random().toString(36).slice(2)}.sqlite`);
+      return { checkpointer: createSqliteCheckpointer(file), args: [file] };
+    },
+  },
+  {
+    name: "PostgreSQL",
+    create: () => {
+      const schema = freshSchema("rewind_inspect");
+      return {
+        checkpointer: createPostgresCheckpointer(PG_URL, { schema }),
+        args: [PG_URL, "--schema", schema],
+      };
+    },
+  },
+];
+
+for (const target of TARGETS) {
+  describe(`thread commands on ${target.name}`, () => {
+    it("threads, history, show, resume, fork and diff; the graph continues from what they wrote", async () => {
+      const { checkpointer, args } = target.create();
+      const [db, ...flags] = args;
+      const app = tripGraph(checkpointer);
+      try {
+        const paused = await app.invoke(ask("Find me a flight"), { threadId: "trip" });
+        expect(paused.status).toBe("interrupted");
+        await app.invoke(ask("Another"), { threadId: "other", tenantId: "acme" });
+
+        const page = await json("threads", db!, ...flags);
+        const rows = page.threads.map((t: any) => [t.threadId, t.tenantId ?? null, t.status]);
+        expect(rows.sort()).toEqual([
+          ["other", "acme", "interrupted"],
+          ["trip", null, "interrupted"],
+        ]);
+        expect((await json("threads", db!, ...flags, "--tenant", "acme")).threads).toHaveLength(1);
+        expect((await json("threads", db!, ...flags, "--status", "done")).threads).toHaveLength(0);
+
+        const history = await json("history", db!, "trip", ...flags);
+        const headId = history.currentId as string;
+        const text = await rewind("history", db!, "trip", ...flags);
+        expect(text.stdout).toContain(`${headId}  step`);
+        expect(text.stdout).toContain("<- current");
+
+        const shown = await json("show", db!, "trip", ...flags);
+        expect(shown.checkpointId).toBe(headId);
+        expect(shown.state.destination).toBe("Tokyo");
+        expect(shown.interrupts).toEqual([
+          expect.objectContaining({ node: "approve", value: { question: "Book Tokyo?" } }),
+        ]);
+
+        const answered = await json(
+          "resume",
+          db!,
+          "trip",
+          ...flags,
+          "--answer",
+          '{"approved":true}',
+        );
+        expect(answered.answered).toEqual([shown.interrupts[0].id]);
+        const again = await rewind("resume", db!, "trip", ...flags, "--answer", "true");
+        expect(again.code).toBe(1);
+        expect(again.stderr).toContain("no pending interrupt");
+        const done = await app.invoke(null, { threadId: "trip" });
+        expect(done.status).toBe("done");
+        expect(done.values.approved).toBe(true);
+        expect(done.values.messages.at(-1)!.content).toBe("Booked Tokyo");
+
+        // Fork the paused checkpoint with another destination: the graph asks about Osaka.
+        const forked = await json(
+          "fork",
+          db!,
+          "trip",
+          headId,
+          ...flags,
+          "--set",
+          'destination="Osaka"',
+        );
+        expect(forked.parentId).toBe(headId);
+        expect(forked.effects).toEqual({ reused: [], rerun: [], unknown: [] });
+        const tree = await json("history", db!, "trip", ...flags);
+        expect(tree.branches).toHaveLength(2);
+        expect(tree.forkPoints).toEqual([headId]);
+        expect(tree.currentId).toBe(forked.checkpointId);
+        const osaka = await app.invoke(null, { threadId: "trip" });
+        expect(osaka.status).toBe("interrupted");
+        expect(osaka.interrupts[0]!.value).toEqual({ question: "Book Osaka?" });
+
+        const changes = await json("diff", db!, "trip", headId, forked.checkpointId, ...flags);
+        expect(changes).toEqual([
+          { path: ["destination"], kind: "changed", before: "Tokyo", after: "Osaka" },
+        ]);
+        const diffText = await rewind("diff", db!, "trip", headId, forked.checkpointId, ...flags);
+        expect(diffText.stdout.trim()).toBe('~ destination: "Tokyo" -> "Osaka"');
+
+        // A patch file, for the tenant's thread.
+        const patch = join(DIR, "patch.json");
+        writeFileSync(patch, JSON.stringify({ destination: "Lima" }));
+        const other = await json("history", db!, "other", ...flags, "--tenant", "acme");
+        const limaFork = await json(
+          "fork",
+          db!,
+          "other",
+          other.currentId,
+          ...flags,
+          "--tenant",
+          "acme",
+          "--file",
+          patch,
+        );
+        const lima = await json(
+          "show",
+          db!,
+          "other",
+          limaFork.checkpointId,
+          ...flags,
+          "--tenant",
+          "acme",
+        );
+        expect(lima.state.destination).toBe("Lima");
+      } finally {
+        await checkpointer.close();
+      }
+    }, 240_000);
+
+    it("bad input: a named error, exit code 1 or 2, nothing stored", async () => {
+      const { checkpointer, args } = target.create();
+      const [db, ...flags] = args;
+      const app = tripGraph(checkpointer);
+      try {
+        await app.invoke(ask("Find me a flight"), { threadId: "trip" });
+        const before = await json("history", db!, "trip", ...flags);
+        const unknown = await rewind(
+          "fork",
+          db!,
+          "trip",
+          before.currentId,
+          ...flags,
+          "--set",
+          "budget=5",
+        );
+        expect(unknown.code).toBe(1);
+        expect(unknown.stderr).toContain('unknown channel "budget"');
+        expect(unknown.stderr).toContain("[INVALID_INPUT]");
+        const neither = await rewind("fork", db!, "trip", before.currentId, ...flags);
+        expect(neither.code).toBe(2);
+        const missing = await rewind(
+          "show",
+          db!,
+          "trip",
+          "01a00000-0000-7000-8000-000000000000",
+          ...flags,
+        );
+        expect(missing.code).toBe(1);
+        expect(missing.stderr).toContain("[NOT_FOUND]");
+        const badJson = await rewind("resume", db!, "trip", ...flags, "--answer", "yes");
+        expect(badJson.code).toBe(2);
+        const noThread = await rewind("history", db!, "nobody", ...flags);
+        expect(noThread.code).toBe(2);
+        expect(noThread.stderr).toContain('thread "nobody" has no checkpoints');
+        const after = await json("history", db!, "trip", ...flags);
+        expect(after.nodes).toEqual(before.nodes);
+        expect((await json("show", db!, "trip", ...flags)).interrupts).toHaveLength(1);
+      } finally {
+        await checkpointer.close();
+      }
+    }, 240_000);
+  });
+}
+
+/** A running `rewind inspect`: its URL (with the token) and its process. */
+async function serve(...args: string[]): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [BIN, "inspect", ...args, "--port", "0"], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  servers.push(child);
+  let out = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on("data", (d) => {
+      out += d;
+      const found = /open (http:\/\/127\.0\.0\.1:\d+\/#token=\S+)/.exec(out);
+      if (found) resolve(found[1]!);
+    });
+    child.stderr!.on("data", (d) => (out += d));
+    child.on("close", () => reject(new Error(`inspect exited: ${out}`)));
+  });
+  return { url, child };
+}
+
+const servers: ChildProcess[] = [];
+let browser: Browser | undefined;
+
+describe("rewind inspect in Chromium", () => {
+  const file = join(DIR, "travel.sqlite");
+  const timings: Record<string, number> = {};
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`no ${CHROMIUM}: install Debian's chromium package (.ci/run does)`);
+    }
+    mkdirSync(ARTIFACTS, { recursive: true });
+    // A database made by the demo, plus threads for the scenarios the demo does not cover.
+    const demo = await node("--import", "tsx", join(ROOT, "examples", "demo.ts"), file);
+    expect(demo.code, demo.stdout + demo.stderr).toBe(0);
+    const seeding = Date.now();
+    const checkpointer = createSqliteCheckpointer(file);
+    const app = tripGraph(checkpointer);
+    for (const threadId of ["ask", "fork-me", "broken", "stale"]) {
+      await app.invoke(ask("Find me a flight"), { threadId });
+    }
+    const many = Array.from({ length: 1000 }, (_, i) => ({
+      id: `m${i}`,
+      role: "user",
+      content: `message ${i} ${"x".repeat(60)}`,
+    }));
+    await app.invoke({ messages: many, destination: "Lisbon" }, { threadId: "big" });
+    await app.invoke(ask("For a tenant"), { threadId: "trip", tenantId: "acme" });
+    await app.invoke(ask("Long"), { threadId: "long" });
+    for (let i = 0; i < 2000; i++)
+      await app.updateState({ threadId: "long" }, { destination: `d${i}` });
+    const broken = await app.getLineage({ threadId: "broken" });
+    const agentStep = [...broken.nodes.values()].find((n) => n.step === 0)!;
+    await checkpointer.close();
+    corruptSqliteCheckpoint(file, {
+      threadId: "broken",
+      ns: "",
+      checkpointId: agentStep.checkpointId,
+    });
+    console.log(`seeded in ${Date.now() - seeding} ms`);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  }, 300_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    for (const child of servers) child.kill("SIGINT");
+    writeFileSync(join(ARTIFACTS, "timings.json"), `${JSON.stringify(timings, null, 2)}\n`);
+    if (Object.keys(timings).length > 0) console.log("inspector render times (ms):", timings);
+  });
+
+  async function open(url: string): Promise<Page> {
+    const page = await browser!.newPage({ viewport: { width: 1400, height: 820 } });
+    await page.goto(url);
+    return page;
+  }
+  const shot = (page: Page, name: string) =>
+    page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+  const thread = async (page: Page, id: string) => {
+    await page.click(`[data-thread="${id}"]`);
+    await page.waitForSelector(".row.selected");
+  };
+
+  it("walks the demo's thread: its tree with the fork point, then the diff of two checkpoints", async () => {
+    const { url } = await serve(file);
+    const page = await open(url);
+    await page.click('[data-thread^="trip-"]');
+    await page.waitForSelector(".row.selected");
+    expect(await page.locator(".badge.fork").count()).toBe(1);
+    expect(await page.locator(".badge.current").count()).toBe(1);
+    expect(await page.locator(".source.fork").count()).toBe(1);
+    await shot(page, "tree");
+    // The same step on both branches: the edited first message and the new search, by id.
+    const rows = page.locator(".row");
+    await rows.nth(3).click();
+    await page.locator(".row .source.fork").click({ modifiers: ["Shift"] });
+    await page.waitForSelector(".diff");
+    expect(await page.locator(".diff").textContent()).toContain("messages.0.content");
+    expect(await page.locator(".change.changed").count()).toBeGreaterThan(0);
+    await shot(page, "tree-and-diff");
+    // A tenant's threads, by the tenant filter; its thread opens like any other.
+    await page.fill('input[placeholder="tenant"]', "acme");
+    await page.waitForFunction("document.querySelectorAll('.thread').length === 1");
+    expect(await page.locator(".thread .tenant").textContent()).toBe("acme/");
+    await page.click('[data-thread="trip"]');
+    await page.locator("h2", { hasText: "2 checkpoints" }).waitFor();
+    expect(await page.locator(".interrupts").textContent()).toContain("Book Tokyo?");
+    await page.close();
+  }, 120_000);
+
+  it("answers an interrupt; the graph's next run continues with the answer", async () => {
+    const { url } = await serve(file);
+    const page = await open(url);
+    await thread(page, "ask");
+    expect(await page.locator(".interrupts").textContent()).toContain("Book Tokyo?");
+    await shot(page, "interrupt");
+    await page.getByRole("button", { name: "Approve" }).click();
+    await page.waitForSelector(".banner.notice");
+    expect(await page.locator(".banner.notice").textContent()).toContain("Answer recorded");
+    const checkpointer = createSqliteCheckpointer(file);
+    try {
+      const done = await tripGraph(checkpointer).invoke(null, { threadId: "ask" });
+      expect(done.values.approved).toBe(true);
+      expect(done.values.messages.at(-1)!.content).toBe("Booked Tokyo");
+    } finally {
+      await checkpointer.close();
+    }
+    await page.close();
+  }, 120_000);
+
+  it("forks with an edited state (no side effects tracked) and the new branch appears", async () => {
+    const { url } = await serve(file);
+    const page = await open(url);
+    await thread(page, "fork-me");
+    expect(await page.locator(".row").count()).toBe(2);
+    // From the first checkpoint, so the fork starts a second branch beside the paused one.
+    await page.locator(".row").nth(0).click();
+    await page.waitForSelector(".detail >> text=Step -1");
+    await page.waitForSelector(".effects >> text=None recorded");
+    const editor = page.locator('textarea[name="fork-state"]');
+    const state = JSON.parse(await editor.inputValue());
+    await editor.fill(JSON.stringify({ ...state, destination: "Osaka" }, null, 2));
+    await page.getByRole("button", { name: "Fork with these values" }).click();
+    await page.waitForSelector(".banner.notice >> text=Forked");
+    await page.waitForSelector(".row .source.fork");
+    expect(await page.locator(".row").count()).toBe(3);
+    expect(await page.locator(".badge.fork").count()).toBe(1);
+    await page.locator(".detail .leaf", { hasText: "Osaka" }).waitFor();
+    expect(await page.locator("h2").textContent()).toContain("2 branches");
+    await shot(page, "fork");
+    // A write without the token is refused, whatever the page does.
+    const status = await page.evaluate(async () => {
+      const r = await fetch("api/threads/fork-me/resume", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ answer: true }),
+      });
+      return r.status;
+    });
+    expect(status).toBe(401);
+    // A request naming another host (a DNS-rebinding page) is refused before any route.
+    const { port } = new URL(url);
+    const rebound = await new Promise<number | undefined>((resolve, reject) => {
+      get(
+        { host: "127.0.0.1", port, path: "/api/info", headers: { host: `evil.test:${port}` } },
+        (r) => {
+          r.resume();
+          resolve(r.statusCode);
+        },
+      ).on("error", reject);
+    });
+    expect(rebound).toBe(403);
+    await page.close();
+  }, 120_000);
+
+  it("read-only mode refuses a fork and stores nothing", async () => {
+    const { url } = await serve(file, "--read-only");
+    // A second inspector on a port in use says so and ends, exit code 1.
+    const taken = await rewind("inspect", file, "--port", new URL(url).port);
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toContain("EADDRINUSE");
+    const page = await open(url);
+    await page.waitForSelector(".badge.ro");
+    await thread(page, "fork-me");
+    const before = await page.locator(".row").count();
+    const editor = page.locator('textarea[name="fork-state"]');
+    const state = JSON.parse(await editor.inputValue());
+    await editor.fill(JSON.stringify({ ...state, destination: "Rome" }));
+    await page.getByRole("button", { name: "Fork with these values" }).click();
+    await page.waitForSelector(".banner.error");
+    expect(await page.locator(".banner.error").textContent()).toContain("read-only");
+    await shot(page, "read-only");
+    await thread(page, "fork-me");
+    expect(await page.locator(".row").count()).toBe(before);
+    await page.close();
+  }, 120_000);
+
+  it("shows a corrupted checkpoint as such, its parent still renders; a deleted thread is reported", async () => {
+    const { url } = await serve(file);
+    const page = await open(url);
+    await thread(page, "broken");
+    const rows = page.locator(".row");
+    await rows.nth(1).click();
+    await page.waitForSelector(".detail .banner.error");
+    expect(await page.locator(".detail .banner.error").textContent()).toContain("CORRUPTED");
+    await shot(page, "corrupted");
+    await rows.nth(0).click();
+    await page.waitForSelector(".detail .panel");
+    expect(await page.locator(".detail .panel").first().textContent()).toContain("Step -1");
+
+    await thread(page, "stale");
+    const checkpointer = createSqliteCheckpointer(file);
+    await checkpointer.deleteThread("stale");
+    await checkpointer.close();
+    await page.locator(".row").nth(0).click();
+    await page.waitForSelector(".detail .banner.error");
+    expect(await page.locator(".detail .banner.error").textContent()).toMatch(/not found|deleted/i);
+    await shot(page, "stale");
+    await page.close();
+  }, 120_000);
+
+  it("renders a 1,000-message state and a 2,000-checkpoint history (times reported, not asserted)", async () => {
+    const { url } = await serve(file);
+    const page = await open(url);
+    let start = Date.now();
+    await page.click('[data-thread="big"]');
+    await page.locator(".detail .count", { hasText: "[1001]" }).waitFor();
+    timings.state1000Messages = Date.now() - start;
+    await page.locator(".toggle", { hasText: "messages" }).click();
+    expect(await page.locator(".children .children > .node").count()).toBe(1001);
+    await shot(page, "big-state");
+    start = Date.now();
+    await page.click('[data-thread="long"]');
+    await page.locator("h2", { hasText: "2002 checkpoints" }).waitFor();
+    await page.waitForSelector(".row.selected");
+    timings.history2000Checkpoints = Date.now() - start;
+    // The head is picked and in view; only the rows near the view are in the page.
+    expect(await page.locator(".row.selected .badge.current").isVisible()).toBe(true);
+    expect(await page.locator(".row").count()).toBeLessThan(200);
+    // Its storage, and what keeping the last 10 checkpoints would free (a dry run).
+    const storage = page.locator(".storage .keep");
+    await page.locator(".storage .keep", { hasText: "frees about" }).waitFor();
+    const freed = Number(/\((\d+) checkpoints/.exec((await storage.textContent())!)![1]);
+    expect(freed).toBeGreaterThan(1900);
+    await shot(page, "long-history");
+    await page.locator(".history").evaluate((el) => {
+      el.scrollTop = 0;
+    });
+    await page.locator(".row", { hasText: "step -1" }).waitFor();
+    const checkpointer = createSqliteCheckpointer(file);
+    expect((await checkpointer.door.footprint("long"))!.checkpoints).toHaveLength(2002);
+    await checkpointer.close();
+    await page.close();
+  }, 180_000);
+});
