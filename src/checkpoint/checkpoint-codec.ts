@@ -240,7 +240,7 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
    * (a layer's own Rewind error, such as a refused decryption, passes as it is).
    */
   decodeValue(stored: SerializedValue, site: ValueSite, sealAt = site): Decoded<S, unknown> {
-    const opened = this.#open(stored, sealAt);
+    const opened = this.#open(stored, site, sealAt);
     return guard(
       () => this.serializer.decode(opened),
       (cause) => undecodable(cause, site),
@@ -435,12 +435,13 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
     return sealed;
   }
 
-  #open(stored: SerializedValue, site: ValueSite): SerializedValue {
+  /** `stored` opened: a large value's body at its tenant and hash, others at `sealAt`. */
+  #open(stored: SerializedValue, site: ValueSite, sealAt: ValueSite): SerializedValue {
     const hash = refHash(stored.tag);
     if (hash !== undefined) {
       return openLarge(hash, stored.bytes, site, (value, at) => this.#unlayered(value, at));
     }
-    return this.#unlayered(stored, site);
+    return this.#unlayered(stored, sealAt);
   }
 
   #unlayered(stored: SerializedValue, site: ValueSite): SerializedValue {
