@@ -1,5 +1,5 @@
 /**
- * The `rewind` binary as users run it: built with tsc, spawned with node. export, import (also
+ * The `rewind` binary as users run it: the package built once per run, spawned with node. export, import (also
  * from LangGraph's SqliteSaver), archive (directory and an S3-compatible server), restore and
  * erase --tenant, with --json, and clear messages and non-zero exits on bad input. Ctrl-C in the
  * middle of an import leaves what was finished, and running it again completes it.
@@ -7,7 +7,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { HumanMessage } from "@langchain/core/messages";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
@@ -29,19 +28,17 @@ import {
 } from "../archive/archive-fixtures.js";
 import { ROOT } from "../docs/type-check.js";
 import { chatGraph } from "../langgraph/sample-graphs.js";
+import { builtBin } from "../support/built-package.js";
 import { freshSchema, PG_URL } from "../support/postgres.js";
 
-const run = promisify(execFile);
 const work = mkdtempSync(join(ROOT, ".scratch-cli-"));
-const bin = join(work, "dist", "cli", "main.js");
+let bin = "";
 let s3: S3rver;
 let s3Endpoint = "";
 
 beforeAll(async () => {
-  // The real binary: the package's sources compiled as `npm run build` does, into a scratch dir.
-  await run("npx", ["tsc", "-p", "tsconfig.build.json", "--outDir", join(work, "dist")], {
-    cwd: ROOT,
-  });
+  // The real binary: the package's sources compiled as `npm run build` does, once per run.
+  bin = await builtBin();
   s3 = new S3rver({
     address: "127.0.0.1",
     port: 0,

@@ -19,7 +19,7 @@ import { atFileEnd } from "../support/file-cleanup.js";
 import { freshSchema, PG_URL } from "../support/postgres.js";
 import { builtCli, wait } from "./cli-binary.js";
 
-const { bin: BIN, rewind } = builtCli();
+const { bin, rewind } = builtCli();
 
 async function seed(checkpointer: Checkpointer, threads: number, turns: number) {
   const app = retentionGraph(checkpointer);
@@ -133,7 +133,7 @@ describe("rewind on SQLite", () => {
     const total = count(file);
     const child = spawn(
       process.execPath,
-      [BIN, "prune", file, "--apply", "--keep-last", "2", "--batch-size", "1"],
+      [bin(), "prune", file, "--apply", "--keep-last", "2", "--batch-size", "1"],
       {
         stdio: ["ignore", "pipe", "pipe"],
       },

@@ -15,14 +15,13 @@ import { createSqliteCheckpointer } from "../../src/backends/sqlite/index.js";
 import type { Checkpointer } from "../../src/index.js";
 import { ROOT } from "../docs/type-check.js";
 import { corruptSqliteCheckpoint } from "../storage/sqlite-helpers.js";
+import { builtBin } from "../support/built-package.js";
 import { wait } from "../support/child-output.js";
 import { atFileEnd } from "../support/file-cleanup.js";
 import { freshSchema, PG_URL } from "../support/postgres.js";
 import { ask, tripGraph } from "./inspector-graph.js";
 
-const BUILD = mkdtempSync(join(ROOT, ".scratch-inspector-"));
-atFileEnd(() => rmSync(BUILD, { recursive: true, force: true }));
-const BIN = join(BUILD, "cli", "main.js");
+let BIN = "";
 const ARTIFACTS = join(ROOT, "test-artifacts", "inspector");
 const CHROMIUM = "/usr/bin/chromium";
 
@@ -36,20 +35,8 @@ async function json(...args: string[]): Promise<any> {
 }
 
 beforeAll(async () => {
-  const tsc = join(ROOT, "node_modules", "typescript", "bin", "tsc");
-  const built = await node(tsc, "-p", join(ROOT, "tsconfig.build.json"), "--outDir", BUILD);
-  if (built.code !== 0) throw new Error(`tsc failed: ${built.stdout}${built.stderr}`);
-  const vite = join(ROOT, "node_modules", "vite", "bin", "vite.js");
-  const page = await node(
-    vite,
-    "build",
-    "--config",
-    join(ROOT, "inspector", "vite.config.ts"),
-    "--outDir",
-    join(BUILD, "inspector"),
-  );
-  if (page.code !== 0) throw new Error(`vite failed: ${page.stdout}${page.stderr}`);
-}, 300_000);
+  BIN = await builtBin();
+}, 600_000);
 
 const DIR = mkdtempSync(join(ROOT, ".scratch-inspector-data-"));
 atFileEnd(() => rmSync(DIR, { recursive: true, force: true }));
