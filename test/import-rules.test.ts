@@ -34,6 +34,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   archive: CORES,
   // The command line opens engines and drives retention, the archive and LangGraph import.
   cli: [...CORES, "retention", "archive", "langgraph", "backends/sqlite", "backends/postgres"],
+  // Workers run graphs (and read their leases) through the runtime; the queue is pg-boss's.
+  worker: [...CORES, "graph"],
 };
 
 /** Entry points: they assemble the public surface and may import any area. */
