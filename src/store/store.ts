@@ -4,8 +4,10 @@
  * idempotent setup, a bounded background sweep and a `close()` that can be called twice. Data is
  * only reachable through a tenant-bound {@link TenantStore}; there is no tenant-less default.
  */
+
 import { asRewindError, ClosedError, InvalidInputError } from "../errors.js";
 import { defaultSerializer, type JsonSerializer } from "../serde/serializer.js";
+import { traced } from "../tracing.js";
 import type { StoreOperation } from "./store-api.js";
 import type { StoreBackend, StoreOpResult } from "./store-backend.js";
 import { decodeItem, embedOps, type PrepareContext, prepareOp } from "./store-ops.js";
@@ -150,7 +152,12 @@ export class Store {
     }
     let results: StoreOpResult[];
     try {
-      results = await this.backend.batch(prepared, this.#now());
+      const batch = prepared;
+      results = await traced(
+        "rewind.store.batch",
+        { "rewind.store.operations": batch.length, "rewind.store.kind": batch[0]!.kind },
+        () => this.backend.batch(batch, this.#now()),
+      );
     } catch (error) {
       throw this.#wrap(error, "batch");
     }

@@ -8,6 +8,7 @@
 import { InvalidInputError, NotFoundError, RunFailedError, ThreadBusyError } from "../errors.js";
 import { validateThreadId } from "../ids.js";
 import { importOptionalPeer } from "../optional-peer.js";
+import { traceparentOf } from "../tracing.js";
 import {
   DONE_CHANNEL,
   encodeInput,
@@ -164,6 +165,7 @@ export async function createRunClient(connection: QueueConnection): Promise<RunC
         threadId: options.threadId,
         ...(options.tenantId !== undefined ? { tenantId: options.tenantId } : {}),
         ...encodeInput(input),
+        ...traceField(),
       };
       const id = await queueCall("submit a run", () =>
         boss.send(RUN_QUEUE, data as object, {
@@ -203,6 +205,11 @@ export async function createRunClient(connection: QueueConnection): Promise<RunC
       await boss.stop({ graceful: false });
     },
   };
+}
+
+function traceField(): { trace?: string } {
+  const trace = traceparentOf();
+  return trace ? { trace } : {};
 }
 
 function describe(output: unknown): string {

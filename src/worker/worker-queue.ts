@@ -34,6 +34,8 @@ export interface RunJobData {
   readonly input?: unknown;
   /** Set for `Command.resume(answer)`. */
   readonly resume?: { readonly answer: unknown };
+  /** The submitter's trace context (W3C `traceparent`), when it was traced. */
+  readonly trace?: string;
 }
 
 /** What a finished job stores as its output: the run's outcome, in JSON. */

@@ -10,6 +10,7 @@
 import { AlreadyResumedError, InvalidInputError } from "../errors.js";
 import type { CompiledGraph } from "../graph/compiled-graph.js";
 import type { RunResult } from "../graph/run-types.js";
+import { withTraceparent } from "../tracing.js";
 import {
   type Boss,
   DEFAULT_QUEUE_SCHEMA,
@@ -154,14 +155,16 @@ async function runJob(
     onBusy: "enqueue",
     leaseTtlMs,
   } as const;
-  let result: RunResult;
-  try {
-    result = await app.invoke(input as never, options);
-  } catch (error) {
-    // An earlier attempt recorded the answer before it died: continue from there.
-    if (!(error instanceof AlreadyResumedError) || job.retryCount === 0) throw error;
-    result = await app.invoke(null, options);
-  }
+  // The run continues the submitter's trace (or its thread's: see graph/run.ts).
+  const result = await withTraceparent(job.data.trace, async (): Promise<RunResult> => {
+    try {
+      return await app.invoke(input as never, options);
+    } catch (error) {
+      // An earlier attempt recorded the answer before it died: continue from there.
+      if (!(error instanceof AlreadyResumedError) || job.retryCount === 0) throw error;
+      return app.invoke(null, options);
+    }
+  });
   return {
     status: result.status,
     threadId: result.threadId,
