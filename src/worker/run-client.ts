@@ -5,7 +5,13 @@
  * polls as a fallback, so a lost notification only delays it.
  */
 
-import { InvalidInputError, NotFoundError, RunFailedError, ThreadBusyError } from "../errors.js";
+import {
+  InvalidInputError,
+  NotFoundError,
+  RunFailedError,
+  StorageError,
+  ThreadBusyError,
+} from "../errors.js";
 import { validateThreadId } from "../ids.js";
 import { importOptionalPeer } from "../optional-peer.js";
 import { traceparentOf } from "../tracing.js";
@@ -34,6 +40,11 @@ export interface SubmitOptions {
    * it, in submission order; `reject` refuses the submission with `ThreadBusyError`.
    */
   readonly onBusy?: "enqueue" | "reject";
+  /**
+   * The run's id (a UUID), to make a submission idempotent: submitting again with the same id
+   * (say, after a lost connection) returns the same run and queues nothing.
+   */
+  readonly id?: string;
 }
 
 /** A job's state in the queue. */
@@ -98,7 +109,15 @@ export async function createRunClient(connection: QueueConnection): Promise<RunC
     result: async ({ timeoutMs = Number.POSITIVE_INFINITY } = {}) => {
       const deadline = Date.now() + timeoutMs;
       for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
-        const job = await getJob(id);
+        // A lost connection (a database restart, say) only delays the answer.
+        const job = await getJob(id).catch((error) => {
+          if (error instanceof StorageError && Date.now() < deadline) return undefined;
+          throw error;
+        });
+        if (!job) {
+          await new Promise((resolve) => setTimeout(resolve, delay));
+          continue;
+        }
         if (job.state === "completed") return job.output as RunOutcome<S>;
         if (job.state === "failed" || job.state === "cancelled")
           throw new RunFailedError(
@@ -137,6 +156,8 @@ export async function createRunClient(connection: QueueConnection): Promise<RunC
         options.onBusy !== "reject"
       )
         throw new InvalidInputError('a submitted run\'s onBusy must be "enqueue" or "reject"');
+      if (options.id !== undefined && !UUID.test(options.id))
+        throw new InvalidInputError("a run's id must be a UUID");
       if (options.priority !== undefined && !Number.isInteger(options.priority))
         throw new InvalidInputError("priority must be an integer");
       if (
@@ -174,10 +195,12 @@ export async function createRunClient(connection: QueueConnection): Promise<RunC
           group: { id: options.tenantId ?? "\u001fdefault" },
           ...(options.priority !== undefined ? { priority: options.priority } : {}),
           ...(options.runAt !== undefined ? { startAfter: options.runAt } : {}),
+          ...(options.id !== undefined ? { id: options.id } : {}),
         }),
       );
-      if (!id) throw new InvalidInputError("the queue refused the run");
-      return handle(id);
+      if (id) return handle(id);
+      if (options.id !== undefined) return handle((await getJob(options.id)).id);
+      throw new InvalidInputError("the queue refused the run");
     },
     async list(filter = {}) {
       const jobs = await queueCall("list runs", () =>
@@ -206,6 +229,8 @@ export async function createRunClient(connection: QueueConnection): Promise<RunC
     },
   };
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function traceField(): { trace?: string } {
   const trace = traceparentOf();

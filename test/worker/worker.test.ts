@@ -3,7 +3,6 @@
  * resume, submission order on one thread, cancel and list, the per-tenant cap, bad input, and a
  * worker process SIGKILLed mid-run whose run another worker process continues.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPostgresCheckpointer } from "../../src/backends/postgres/index.js";
 import { Command, InvalidInputError, ThreadBusyError } from "../../src/index.js";
@@ -16,8 +15,7 @@ import {
 } from "../../src/worker/index.js";
 import { adminPool, freshSchema, PG_SERIAL_ONLY, PG_URL } from "../support/postgres.js";
 import { expectedSeen, maxByTenant, turnGraph } from "./worker-graph.js";
-
-const PROCESS = new URL("./worker-process.ts", import.meta.url).pathname;
+import { startWorker } from "./worker-spawn.js";
 
 describe.skipIf(PG_SERIAL_ONLY !== "")(
   `workers on PostgreSQL${PG_SERIAL_ONLY ? ` (skipped: ${PG_SERIAL_ONLY})` : ""}`,
@@ -162,7 +160,7 @@ describe.skipIf(PG_SERIAL_ONLY !== "")(
       // The in-process worker steps aside so that only the two processes claim.
       await worker.stop();
       const ttl = 3_000;
-      const children = [startWorker(schema, ttl), startWorker(schema, ttl)];
+      const children = [startWorker(PG_URL, schema, ttl), startWorker(PG_URL, schema, ttl)];
       try {
         await Promise.all(children.map((c) => c.ready));
         const run = await client.submit(
@@ -194,23 +192,6 @@ describe.skipIf(PG_SERIAL_ONLY !== "")(
     }, 60_000);
   },
 );
-
-function startWorker(schema: string, ttl: number) {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ["--import", "tsx", PROCESS, PG_URL, schema, String(ttl)],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let err = "";
-  child.stderr!.on("data", (d) => (err += d));
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout!.on("data", (d) => String(d).includes("ready") && resolve());
-    child.once("exit", (code) => reject(new Error(`worker exited ${code}: ${err}`)));
-  });
-  ready.catch(() => undefined);
-  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, ready, exit };
-}
 
 async function leaseHolderPid(schema: string, threadId: string): Promise<number> {
   for (;;) {
