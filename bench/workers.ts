@@ -3,16 +3,20 @@
  * processes on one PostgreSQL server (runs/s, super-steps/s, enqueue-to-start p50/p99 on the
  * server's clock), the recovery time after SIGKILLing the worker holding a run, and, in the same
  * run, the queue's raw job throughput (pg-boss, no-op jobs) and the server's raw transactions/s
- * (one-row inserts from 8 connections), as ceilings. `--runs N` runs per worker count.
+ * (one-row inserts from 8 connections), as ceilings, all on a throwaway cluster the bench
+ * starts (port 55491). `--runs N` runs per worker count.
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { PgBoss } from "pg-boss";
 import { createRunClient } from "../src/worker/index.js";
+import { startCluster } from "../test/worker/throwaway-cluster.js";
 import { NODES } from "./workloads.js";
 
-const url = process.env.REWIND_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+// A cluster of its own (fsync on), so that 8 workers' connections never crowd a shared server.
+const cluster = startCluster(55491, { fsync: true });
+const url = cluster.url;
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
@@ -120,8 +124,10 @@ async function throughput(processes: number) {
   let recovery: number | undefined;
   if (processes >= 2) recovery = await killAndRecover(schema, client, children);
   await client.close();
-  for (const w of children) w.child.kill("SIGTERM");
-  await Promise.all(children.map((w) => new Promise((r) => w.child.once("exit", r))));
+  const alive = children.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+  const exited = alive.map((w) => new Promise((r) => w.child.once("exit", r)));
+  for (const w of alive) w.child.kill("SIGTERM");
+  await Promise.all(exited);
   return {
     processes,
     runsPerSecond: RUNS / seconds,
@@ -171,6 +177,6 @@ for (const r of rows)
   console.log(
     `${String(r.processes).padStart(2)} workers: ${r.runsPerSecond.toFixed(1).padStart(6)} runs/s ${r.stepsPerSecond.toFixed(0).padStart(6)} super-steps/s (${((100 * r.stepsPerSecond) / raw).toFixed(0)}% of raw tx/s)  enqueue->start p50 ${r.p50.toFixed(0)} ms p99 ${r.p99.toFixed(0)} ms${r.recovery === undefined ? "" : `  recovery after SIGKILL ${r.recovery.toFixed(0)} ms`}`,
   );
-for (const s of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
 await admin.end();
+cluster.stop();
 process.exit(0);

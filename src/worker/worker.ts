@@ -86,19 +86,31 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
       running--;
     }
   };
+  // Each claim takes up to two jobs and runs them side by side; a full claim claims again at
+  // once (a slot would otherwise wait a polling interval between jobs).
+  const batchSize = concurrency > 1 ? 2 : 1;
+  const pollSeconds = Math.max(0.5, (options.pollIntervalMs ?? 1_000) / 1000);
   await boss.work<RunJobData>(
     RUN_QUEUE,
     {
-      localConcurrency: concurrency,
-      pollingIntervalSeconds: Math.max(0.5, (options.pollIntervalMs ?? 1_000) / 1000),
-      notifyPollingIntervalSeconds: Math.max(0.5, (options.pollIntervalMs ?? 1_000) / 1000),
-      batchSize: 1,
+      localConcurrency: Math.max(1, Math.floor(concurrency / batchSize)),
+      pollingIntervalSeconds: pollSeconds,
+      notifyPollingIntervalSeconds: pollSeconds,
+      batchSize,
+      burstWhenBatchFull: batchSize > 1,
+      perJobResults: true,
       includeMetadata: true,
       ...(tenantCap ? { groupConcurrency: tenantCap } : {}),
     } as never,
-    async (jobs: { id: string; retryCount: number; data: RunJobData }[]) => {
-      for (const job of jobs) await handle(job);
-    },
+    (async (jobs: { id: string; retryCount: number; data: RunJobData }[]) =>
+      Promise.all(
+        jobs.map((job) =>
+          handle(job).then(
+            (output) => ({ id: job.id, status: "completed", output }),
+            (error: unknown) => ({ id: job.id, status: "failed", output: failure(error) }),
+          ),
+        ),
+      )) as never,
   );
   const recovery = startRecovery(
     boss,
@@ -184,6 +196,12 @@ async function appliedBefore(
   for await (const snapshot of app.getStateHistory(ref, { filter: { rewindJob: jobId }, limit: 1 }))
     if (snapshot) return true;
   return false;
+}
+
+function failure(error: unknown): object {
+  return error instanceof Error
+    ? { name: error.name, message: error.message, ...("code" in error ? { code: error.code } : {}) }
+    : { message: String(error) };
 }
 
 async function notifyDone(boss: Boss, jobId: string): Promise<void> {

@@ -30,7 +30,7 @@ export function clusterUnavailable(): string {
   return "";
 }
 
-export function startCluster(port: number): Cluster {
+export function startCluster(port: number, { fsync = false } = {}): Cluster {
   const dir = mkdtempSync(join(tmpdir(), "rewind-cluster-"));
   const data = join(dir, "data");
   const asRoot = process.getuid?.() === 0;
@@ -42,7 +42,7 @@ export function startCluster(port: number): Cluster {
     execFileSync(cmd as string, argv as string[], { stdio: "ignore", timeout: 60_000 });
   };
   run("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync"]);
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=${fsync ? "on" : "off"} -c max_connections=200`;
   const pgCtl = (...args: string[]) => run("pg_ctl", ["-D", data, "-w", "-t", "60", ...args]);
   pgCtl("-o", options, "-l", join(dir, "log"), "start");
   return {
