@@ -86,14 +86,15 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
       running--;
     }
   };
-  // Each claim takes up to two jobs and runs them side by side; a full claim claims again at
-  // once (a slot would otherwise wait a polling interval between jobs).
-  const batchSize = concurrency > 1 ? 2 : 1;
+  // With an even concurrency each claim takes up to two jobs and runs them side by side, and a
+  // full claim claims again at once (a slot would otherwise wait a polling interval between jobs).
+  // A per-tenant cap claims one at a time: a claim of two could take two of one tenant's jobs.
+  const batchSize = concurrency % 2 === 0 && tenantCap === undefined ? 2 : 1;
   const pollSeconds = Math.max(0.5, (options.pollIntervalMs ?? 1_000) / 1000);
   await boss.work<RunJobData>(
     RUN_QUEUE,
     {
-      localConcurrency: Math.max(1, Math.floor(concurrency / batchSize)),
+      localConcurrency: concurrency / batchSize,
       pollingIntervalSeconds: pollSeconds,
       notifyPollingIntervalSeconds: pollSeconds,
       batchSize,
