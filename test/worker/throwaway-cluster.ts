@@ -8,7 +8,16 @@ import { chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const BIN = process.env.REWIND_PG_BIN ?? "/usr/lib/postgresql/15/bin";
+/** Where initdb and pg_ctl are: REWIND_PG_BIN, else what pg_config says. */
+const BIN = process.env.REWIND_PG_BIN ?? pgConfigBindir();
+
+function pgConfigBindir(): string {
+  try {
+    return execFileSync("pg_config", ["--bindir"]).toString().trim();
+  } catch {
+    return "";
+  }
+}
 
 export interface Cluster {
   readonly url: string;
@@ -18,8 +27,8 @@ export interface Cluster {
 
 /** Why no cluster can be started here, or "" when one can. */
 export function clusterUnavailable(): string {
-  if (!existsSync(join(BIN, "initdb")) || !existsSync(join(BIN, "pg_ctl")))
-    return `no PostgreSQL binaries in ${BIN} (set REWIND_PG_BIN)`;
+  if (BIN === "" || !existsSync(join(BIN, "initdb")) || !existsSync(join(BIN, "pg_ctl")))
+    return `no initdb and pg_ctl found (pg_config --bindir: "${BIN}"; set REWIND_PG_BIN)`;
   if (process.getuid?.() === 0) {
     try {
       execFileSync("runuser", ["-u", "postgres", "--", "true"], { stdio: "ignore" });
