@@ -28,7 +28,8 @@ export type RewindErrorCode =
   | "THREAD_ARCHIVED"
   | "ARCHIVE_DAMAGED"
   | "ENCRYPTION"
-  | "KEY_SHREDDED";
+  | "KEY_SHREDDED"
+  | "RUN_FAILED";
 
 export interface RewindErrorOptions {
   cause?: unknown;
@@ -317,4 +318,16 @@ export function asRewindError(
   if (isRewindError(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new StorageError(`${context}: ${message}`, { ...where, cause: error });
+}
+
+/**
+ * A run submitted to the workers ended without an outcome: it failed after its retries, or was
+ * cancelled (`state` says which), or `result()` timed out while it was still `state`.
+ */
+export class RunFailedError extends RewindError {
+  readonly state: string;
+  constructor(message: string, state: string, options?: RewindErrorOptions) {
+    super("RUN_FAILED", message, options);
+    this.state = state;
+  }
 }

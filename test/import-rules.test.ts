@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { ROOT } from "./docs/type-check.js";
 
 const SRC = join(ROOT, "src");
-const FLOOR = ["errors", "ids", "optional-peer", "serde"];
+const FLOOR = ["errors", "ids", "optional-peer", "serde", "tracing"];
 const CORES = [...FLOOR, "checkpoint", "store"];
 
 /** Each area and the other areas it may import; an area always imports itself. */
@@ -18,6 +18,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   errors: [],
   ids: FLOOR,
   "optional-peer": FLOOR,
+  tracing: [],
   serde: FLOOR,
   store: FLOOR,
   checkpoint: CORES,
@@ -52,6 +53,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
     "backends/sqlite",
     "backends/postgres",
   ],
+  // Workers run graphs (and read their leases) through the runtime; the queue is pg-boss's.
+  worker: [...CORES, "graph"],
 };
 
 /** Entry points: they assemble the public surface and may import any area. */

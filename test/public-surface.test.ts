@@ -134,7 +134,12 @@ function exportedNames(...files: string[]): Map<string, string[]> {
 }
 
 describe("public surface", () => {
-  const names = exportedNames("src/index.ts", "src/backend.ts", "src/langgraph/index.ts");
+  const names = exportedNames(
+    "src/index.ts",
+    "src/backend.ts",
+    "src/langgraph/index.ts",
+    "src/worker/index.ts",
+  );
   const rootNames = names.get("src/index.ts")!;
   const backendNames = names.get("src/backend.ts")!;
   const langgraphNames = names.get("src/langgraph/index.ts")!;
@@ -182,6 +187,25 @@ describe("public surface", () => {
     for (const name of ["EffectPolicy", "EffectResolution", "EffectQuestion", "reconcile"]) {
       expect(rootNames, name).toContain(name);
     }
+  });
+
+  it("rewind/worker: the worker, the client, their options and outcome, and the run error", () => {
+    expect([...names.get("src/worker/index.ts")!].sort()).toEqual([
+      "DEFAULT_QUEUE_SCHEMA",
+      "QueueConnection",
+      "RunClient",
+      "RunFailedError",
+      "RunHandle",
+      "RunInfo",
+      "RunOutcome",
+      "RunState",
+      "SubmitOptions",
+      "Worker",
+      "WorkerOptions",
+      "createRunClient",
+      "createWorker",
+    ]);
+    expect(rootNames).not.toContain("createWorker");
   });
 
   it("exports no internals", () => {

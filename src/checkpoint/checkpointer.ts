@@ -7,6 +7,7 @@
 import { InvalidInputError, isRewindError, SerializationError } from "../errors.js";
 import { EncryptionLayer } from "../serde/encryption-layer.js";
 import { defaultSerializer, type JsonSerializer } from "../serde/serializer.js";
+import { traced } from "../tracing.js";
 import { type AppendState, AppendTracker, channelKey } from "./append-tracker.js";
 import type {
   CheckpointBackend,
@@ -139,7 +140,13 @@ export class Checkpointer {
    * Writes an {@link encode}d checkpoint (compare-and-set and fence per `options`). When it
    * fails, its channel versions stop anchoring appends: they were never stored.
    */
-  async write(encoded: EncodedCheckpoint, options: PutOptions = {}): Promise<void> {
+  write(encoded: EncodedCheckpoint, options: PutOptions = {}): Promise<void> {
+    return traced("rewind.checkpoint.write", { "rewind.values": encoded.blobs.length }, () =>
+      this.#write(encoded, options),
+    );
+  }
+
+  async #write(encoded: EncodedCheckpoint, options: PutOptions): Promise<void> {
     try {
       await this.door.putCheckpoint({
         checkpoint: encoded.checkpoint,
@@ -164,10 +171,12 @@ export class Checkpointer {
   ): Promise<void> {
     const site = { threadId: key.threadId, checkpointId: key.checkpointId };
     const stored = writes.map((write) => this.codec.encodeWrite(write, site));
-    await this.door.putWrites(
-      { threadId: key.threadId, ns: key.ns ?? "", checkpointId: key.checkpointId },
-      stored,
-      fence,
+    await traced("rewind.checkpoint.write_pending", { "rewind.writes": stored.length }, () =>
+      this.door.putWrites(
+        { threadId: key.threadId, ns: key.ns ?? "", checkpointId: key.checkpointId },
+        stored,
+        fence,
+      ),
     );
   }
 
@@ -176,8 +185,14 @@ export class Checkpointer {
     threadId: string,
     options: { ns?: string; checkpointId?: string | undefined } = {},
   ): Promise<CheckpointTuple | undefined> {
-    const loaded = await this.door.getCheckpoint(threadId, options.ns ?? "", options.checkpointId);
-    return loaded && this.decode(loaded, true, true);
+    return traced("rewind.checkpoint.read", {}, async () => {
+      const loaded = await this.door.getCheckpoint(
+        threadId,
+        options.ns ?? "",
+        options.checkpointId,
+      );
+      return loaded && this.decode(loaded, true, true);
+    });
   }
 
   /** Checkpoints newest first, decoded one page at a time. */

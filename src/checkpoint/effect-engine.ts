@@ -6,7 +6,9 @@
  * node pauses for a human, which throws are the runtime's control flow) is an {@link EffectHost},
  * so Rewind's graphs and the LangGraph adapter share this engine.
  */
+
 import { EffectFailedError, EffectUnknownError, InvalidInputError } from "../errors.js";
+import { traced } from "../tracing.js";
 import type { LeaseFence } from "./checkpoint-backend.js";
 import type { EffectLedger, EffectRecord } from "./effect-ledger.js";
 import {
@@ -128,10 +130,22 @@ class EffectRun<T> {
     readonly policy: EffectPolicy,
   ) {}
 
-  async run(): Promise<unknown> {
-    const { effect, recorded } = await this.#begin(false);
-    if (recorded) return this.#execute(effect);
-    return this.#settle(effect);
+  run(): Promise<unknown> {
+    return traced(
+      `execute_tool ${this.name}`,
+      {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": this.name,
+        "rewind.effect.key": this.key,
+      },
+      async (span) => {
+        const { effect, recorded } = await this.#begin(false);
+        // `recorded`: a fresh intent, so the function runs; else the thread's earlier entry.
+        span.setAttribute("rewind.effect.reused", !recorded);
+        if (recorded) return this.#execute(effect);
+        return this.#settle(effect);
+      },
+    );
   }
 
   /** An entry the thread already had: its outcome, or the policy's answer to an unknown one. */

@@ -31,6 +31,7 @@ import { PendingIndex } from "./pending.js";
 import { claim, resume } from "./resume.js";
 import { route } from "./routing.js";
 import type { RunScope } from "./run-scope.js";
+import { traceRun, traceStep } from "./run-tracing.js";
 import type { Durability, RunOptions, RunResult, StreamEvent } from "./run-types.js";
 import { RunWriter } from "./run-writer.js";
 import {
@@ -51,6 +52,8 @@ export class Run {
   readonly #threadId: string;
   readonly #durability: Durability;
   readonly #held: HeldLease | undefined;
+  /** The run span's trace context, stored with each checkpoint it writes (when traced). */
+  #traceparent: string | undefined;
   /** What the run's tasks, resume and writes share; set once the start checkpoint is loaded. */
   #run!: RunScope;
 
@@ -103,9 +106,22 @@ export class Run {
         });
       }
     }
+    return traceRun(this.#options, latest?.checkpoint.metadata, (traceparent) => {
+      this.#traceparent = traceparent;
+      return this.#begin(input, latest, tuple, headId, from);
+    });
+  }
+
+  async #begin(
+    input: unknown,
+    latest: CheckpointTuple | undefined,
+    tuple: CheckpointTuple | undefined,
+    headId: string | null,
+    from: string | null | undefined,
+  ): Promise<RunResult> {
     const writer = new RunWriter(
       {
-        checkpointer,
+        checkpointer: this.#ctx.checkpointer,
         threadId: this.#threadId,
         schemaVersion: this.#ctx.schemaVersion,
         channels: this.#ctx.spec.channels,
@@ -184,8 +200,8 @@ export class Run {
       }
       const step = current.step + 1;
       const tasks = tasksOf(current.id, step, next);
-      const outcomes = await Promise.all(
-        tasks.map((task) => runTask(this.#run, current, step, task, pending, tasks.length === 1)),
+      const outcomes = await traceStep(step, tasks, (task) =>
+        runTask(this.#run, current, step, task, pending, tasks.length === 1),
       );
       for (const o of outcomes) {
         if (o.kind === "done" && o.fresh)
@@ -352,7 +368,8 @@ export class Run {
   }
 
   #metadata(source: CheckpointMetadata["source"], step: number): CheckpointMetadata {
-    return { ...(this.#options.metadata ?? {}), source, step };
+    const metadata = { ...(this.#options.metadata ?? {}), source, step };
+    return this.#traceparent ? { ...metadata, traceparent: this.#traceparent } : metadata;
   }
 
   async #finish(current: Snapshot): Promise<RunResult> {

@@ -8,6 +8,7 @@
 import { asRewindError, ClosedError, InvalidInputError } from "../errors.js";
 import { EncryptionLayer, type EncryptionOptions } from "../serde/encryption-layer.js";
 import { defaultSerializer, type JsonSerializer } from "../serde/serializer.js";
+import { traced } from "../tracing.js";
 import type { StoreOperation } from "./store-api.js";
 import type { StoreBackend, StoreOpResult } from "./store-backend.js";
 import { decodeItem, embedOps, type PrepareContext, prepareOp } from "./store-ops.js";
@@ -159,7 +160,12 @@ export class Store {
     }
     let results: StoreOpResult[];
     try {
-      results = await this.backend.batch(prepared, this.#now());
+      const batch = prepared;
+      results = await traced(
+        "rewind.store.batch",
+        { "rewind.store.operations": batch.length, "rewind.store.kind": batch[0]!.kind },
+        () => this.backend.batch(batch, this.#now()),
+      );
     } catch (error) {
       throw this.#wrap(error, "batch");
     }

@@ -1,0 +1,274 @@
+/**
+ * The client side of the workers: submit a run, wait for its outcome, cancel it, list runs. A
+ * client needs no graph code, only the graph's registered name. `result()` wakes on the
+ * notification a worker sends after it completed the job (outside any write transaction) and
+ * polls as a fallback, so a lost notification only delays it.
+ */
+
+import {
+  InvalidInputError,
+  NotFoundError,
+  RunFailedError,
+  StorageError,
+  ThreadBusyError,
+} from "../errors.js";
+import { validateThreadId } from "../ids.js";
+import { importOptionalPeer } from "../optional-peer.js";
+import { traceparentOf } from "../tracing.js";
+import {
+  DONE_CHANNEL,
+  encodeInput,
+  openQueue,
+  type QueueConnection,
+  queueCall,
+  RUN_QUEUE,
+  type RunJobData,
+  type RunOutcome,
+  threadOrderKey,
+} from "./worker-queue.js";
+
+/** Options of {@link RunClient.submit}. */
+export interface SubmitOptions {
+  readonly threadId: string;
+  readonly tenantId?: string;
+  /** Higher runs first among ready jobs of different threads. Default 0. */
+  readonly priority?: number;
+  /** Not before this time. */
+  readonly runAt?: Date;
+  /**
+   * A run on a thread that already has a queued or running job: `enqueue` (default) runs after
+   * it, in submission order; `reject` refuses the submission with `ThreadBusyError`.
+   */
+  readonly onBusy?: "enqueue" | "reject";
+  /**
+   * The run's id (a UUID), to make a submission idempotent: submitting again with the same id
+   * (say, after a lost connection) returns the same run and queues nothing.
+   */
+  readonly id?: string;
+}
+
+/** A job's state in the queue. */
+export type RunState = "created" | "retry" | "active" | "completed" | "cancelled" | "failed";
+
+/** A submitted run. */
+export interface RunHandle<S = any> {
+  readonly id: string;
+  /** Resolves when the run finished or paused for a human; rejects with `RunFailedError`. */
+  result(options?: { timeoutMs?: number }): Promise<RunOutcome<S>>;
+  /** Cancels the run if no worker started it yet; true if it was cancelled. */
+  cancel(): Promise<boolean>;
+  state(): Promise<RunState>;
+}
+
+/** A run as `list` shows it. */
+export interface RunInfo {
+  readonly id: string;
+  readonly graph: string;
+  readonly threadId: string;
+  readonly tenantId: string | undefined;
+  readonly state: RunState;
+  readonly retries: number;
+  readonly createdOn: Date;
+}
+
+export interface RunClient {
+  submit<S = any>(graph: string, input: unknown, options: SubmitOptions): Promise<RunHandle<S>>;
+  /** A handle on a run submitted earlier (by any client). */
+  handle<S = any>(id: string): RunHandle<S>;
+  /** Runs, oldest first: all, or one thread's (with its tenant), or in one state. */
+  list(filter?: {
+    threadId?: string;
+    tenantId?: string;
+    state?: RunState;
+    limit?: number;
+  }): Promise<RunInfo[]>;
+  close(): Promise<void>;
+}
+
+/** Opens a client on the workers' queue. */
+export async function createRunClient(connection: QueueConnection): Promise<RunClient> {
+  const boss = await openQueue(connection, "createRunClient", false);
+  const waiters = new Map<string, Set<() => void>>();
+  const listener = await listen(connection.database, (id) => {
+    for (const wake of waiters.get(id) ?? []) wake();
+  });
+  const getJob = async (id: string) => {
+    const [job] = await queueCall("read a run", () => boss.findJobs<RunJobData>(RUN_QUEUE, { id }));
+    if (!job) throw new NotFoundError(`no run with id ${JSON.stringify(id)}`);
+    return job;
+  };
+  const handle = <S>(id: string): RunHandle<S> => ({
+    id,
+    state: async () => (await getJob(id)).state,
+    cancel: async () => {
+      const job = await getJob(id);
+      if (job.state !== "created" && job.state !== "retry") return false;
+      await queueCall("cancel a run", () => boss.cancel(RUN_QUEUE, id));
+      return (await getJob(id)).state === "cancelled";
+    },
+    result: async ({ timeoutMs = Number.POSITIVE_INFINITY } = {}) => {
+      const deadline = Date.now() + timeoutMs;
+      for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
+        // A lost connection (a database restart, say) only delays the answer.
+        const job = await getJob(id).catch((error) => {
+          if (error instanceof StorageError && Date.now() < deadline) return undefined;
+          throw error;
+        });
+        if (!job) {
+          await new Promise((resolve) => setTimeout(resolve, delay));
+          continue;
+        }
+        if (job.state === "completed") return job.output as RunOutcome<S>;
+        if (job.state === "failed" || job.state === "cancelled")
+          throw new RunFailedError(
+            `run ${id} ended ${job.state}: ${describe(job.output)}`,
+            job.state,
+          );
+        if (Date.now() >= deadline)
+          throw new RunFailedError(
+            `run ${id} is still ${job.state} after ${timeoutMs} ms`,
+            job.state,
+          );
+        await new Promise<void>((resolve) => {
+          const set = waiters.get(id) ?? new Set();
+          waiters.set(id, set);
+          const wake = () => {
+            clearTimeout(timer);
+            set.delete(wake);
+            if (set.size === 0) waiters.delete(id);
+            resolve();
+          };
+          const timer = setTimeout(wake, Math.min(delay, Math.max(0, deadline - Date.now())));
+          set.add(wake);
+        });
+      }
+    },
+  });
+  return {
+    handle,
+    async submit(graph, input, options) {
+      if (typeof graph !== "string" || graph === "")
+        throw new InvalidInputError("submit needs the name of a graph registered on the workers");
+      validateThreadId(options?.threadId);
+      if (
+        options.onBusy !== undefined &&
+        options.onBusy !== "enqueue" &&
+        options.onBusy !== "reject"
+      )
+        throw new InvalidInputError('a submitted run\'s onBusy must be "enqueue" or "reject"');
+      if (options.id !== undefined && !UUID.test(options.id))
+        throw new InvalidInputError("a run's id must be a UUID");
+      if (options.priority !== undefined && !Number.isInteger(options.priority))
+        throw new InvalidInputError("priority must be an integer");
+      if (
+        options.runAt !== undefined &&
+        !(options.runAt instanceof Date && !Number.isNaN(+options.runAt))
+      )
+        throw new InvalidInputError("runAt must be a valid Date");
+      const key = threadOrderKey(options.threadId, options.tenantId);
+      if (options.onBusy === "reject") {
+        const jobs = await queueCall("read a thread's runs", () =>
+          boss.findJobs(RUN_QUEUE, { key, limit: 100_000 }),
+        );
+        if (
+          jobs.some((j) => j.state === "active" || j.state === "retry" || j.state === "created")
+        ) {
+          throw new ThreadBusyError(
+            `thread "${options.threadId}" already has a run queued or running`,
+            {
+              threadId: options.threadId,
+            },
+          );
+        }
+      }
+      const data: RunJobData = {
+        graph,
+        threadId: options.threadId,
+        ...(options.tenantId !== undefined ? { tenantId: options.tenantId } : {}),
+        ...encodeInput(input),
+        ...traceField(),
+      };
+      const id = await queueCall("submit a run", () =>
+        boss.send(RUN_QUEUE, data as object, {
+          singletonKey: key,
+          // The default tenant has a group of its own, which no tenant id can name.
+          group: { id: options.tenantId ?? "\u001fdefault" },
+          ...(options.priority !== undefined ? { priority: options.priority } : {}),
+          ...(options.runAt !== undefined ? { startAfter: options.runAt } : {}),
+          ...(options.id !== undefined ? { id: options.id } : {}),
+        }),
+      );
+      if (id) return handle(id);
+      if (options.id !== undefined) return handle((await getJob(options.id)).id);
+      throw new InvalidInputError("the queue refused the run");
+    },
+    async list(filter = {}) {
+      const jobs = await queueCall("list runs", () =>
+        boss.findJobs<RunJobData>(RUN_QUEUE, {
+          ...(filter.threadId !== undefined
+            ? { key: threadOrderKey(filter.threadId, filter.tenantId) }
+            : {}),
+          limit: filter.limit ?? 1000,
+        }),
+      );
+      return jobs
+        .filter((j) => filter.state === undefined || j.state === filter.state)
+        .map((j) => ({
+          id: j.id,
+          graph: j.data.graph,
+          threadId: j.data.threadId,
+          tenantId: j.data.tenantId,
+          state: j.state,
+          retries: j.retryCount,
+          createdOn: j.createdOn,
+        }));
+    },
+    async close() {
+      await listener.close();
+      await boss.stop({ graceful: false });
+    },
+  };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function traceField(): { trace?: string } {
+  const trace = traceparentOf();
+  return trace ? { trace } : {};
+}
+
+function describe(output: unknown): string {
+  if (output && typeof output === "object" && "message" in output) return String(output.message);
+  return JSON.stringify(output ?? null);
+}
+
+/** One connection that LISTENs for finished jobs; reconnects when it drops. */
+async function listen(
+  database: string,
+  onDone: (id: string) => void,
+): Promise<{ close(): Promise<void> }> {
+  const pg = (await importOptionalPeer("pg", "createRunClient", () => import("pg"))).default;
+  let closed = false;
+  let client: InstanceType<typeof pg.Client> | undefined;
+  const connect = async () => {
+    if (closed) return;
+    const c = new pg.Client({ connectionString: database });
+    c.on("error", () => undefined);
+    c.on("end", () => {
+      if (!closed) setTimeout(() => void connect().catch(() => undefined), 1_000).unref();
+    });
+    c.on("notification", (n) => {
+      if (n.channel === DONE_CHANNEL && n.payload) onDone(n.payload);
+    });
+    await c.connect();
+    await c.query(`LISTEN ${DONE_CHANNEL}`);
+    client = c;
+  };
+  await connect().catch(() => undefined); // polling still works without it
+  return {
+    async close() {
+      closed = true;
+      await client?.end().catch(() => undefined);
+    },
+  };
+}

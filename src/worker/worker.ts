@@ -1,0 +1,213 @@
+/**
+ * A worker: any number of processes, on any number of machines, start one against the same
+ * PostgreSQL database. Each claims jobs from the queue (`worker-queue.ts`) and runs them on the
+ * graph registered under the job's name; the thread lease and its fencing token stay the guard
+ * against two workers on one thread. A job's retry (after a failure, or after its worker died:
+ * `worker-recovery.ts`) resumes the thread from its last checkpoint, so finished tasks are not
+ * redone.
+ */
+
+import { AlreadyResumedError, InvalidInputError } from "../errors.js";
+import type { CompiledGraph } from "../graph/compiled-graph.js";
+import type { RunResult } from "../graph/run-types.js";
+import { withTraceparent } from "../tracing.js";
+import {
+  type Boss,
+  DEFAULT_QUEUE_SCHEMA,
+  DONE_CHANNEL,
+  jobInput,
+  openQueue,
+  type QueueConnection,
+  RUN_QUEUE,
+  type RunJobData,
+  type RunOutcome,
+} from "./worker-queue.js";
+import { startRecovery } from "./worker-recovery.js";
+
+/** Options of {@link createWorker}. */
+export interface WorkerOptions extends QueueConnection {
+  /** The graphs this worker runs, by the name clients submit to. */
+  readonly graphs: Readonly<Record<string, CompiledGraph<any>>>;
+  /** Runs at once in this process. Default 4. */
+  readonly concurrency?: number;
+  /** Runs at once per tenant, across all workers. Default: no cap. */
+  readonly tenantConcurrency?: number;
+  /**
+   * Lease lifetime of each run (renewed every quarter of it). A dead worker's run is continued
+   * elsewhere once its lease has expired (at once on the same machine): within about this
+   * plus `recoveryIntervalMs`. Default 5 s.
+   */
+  readonly leaseTtlMs?: number;
+  /** How often this worker looks for runs of dead workers. Default 1 s. */
+  readonly recoveryIntervalMs?: number;
+  /** How long `stop()` waits for running runs to finish. Default 30 s. */
+  readonly shutdownTimeoutMs?: number;
+  /** Stop gracefully on SIGTERM and SIGINT (then exit). Default false. */
+  readonly handleSignals?: boolean;
+  /** How often an idle worker polls when no notification arrives. Default 1 s. */
+  readonly pollIntervalMs?: number;
+}
+
+/** A started worker. */
+export interface Worker {
+  /** Stops claiming, waits (bounded) for running runs, releases what it holds. Idempotent. */
+  stop(): Promise<void>;
+  /** Runs in progress in this process. */
+  readonly running: number;
+}
+
+/** Starts a worker; resolves once it claims jobs. */
+export async function createWorker(options: WorkerOptions): Promise<Worker> {
+  const concurrency = options.concurrency ?? 4;
+  const tenantCap = options.tenantConcurrency;
+  for (const [name, value] of [
+    ["concurrency", concurrency],
+    ["tenantConcurrency", tenantCap],
+  ] as const) {
+    if (value !== undefined && (!Number.isInteger(value) || value < 1))
+      throw new InvalidInputError(`${name} must be a positive integer`);
+  }
+  if (Object.keys(options.graphs ?? {}).length === 0)
+    throw new InvalidInputError(
+      "a worker needs at least one graph: createWorker({ graphs: { name: app } })",
+    );
+  const leaseTtlMs = options.leaseTtlMs ?? 5_000;
+  const boss = await openQueue(options, "createWorker", true);
+  let running = 0;
+  const handle = async (job: { id: string; retryCount: number; data: RunJobData }) => {
+    running++;
+    try {
+      const outcome = await runJob(options.graphs, job, leaseTtlMs);
+      // Completed here, then signalled outside any write transaction.
+      await boss.complete(RUN_QUEUE, { id: job.id, retryCount: job.retryCount }, outcome as object);
+      await notifyDone(boss, job.id);
+      return outcome;
+    } finally {
+      running--;
+    }
+  };
+  // With an even concurrency each claim takes up to two jobs and runs them side by side, and a
+  // full claim claims again at once (a slot would otherwise wait a polling interval between jobs).
+  // A per-tenant cap claims one at a time: a claim of two could take two of one tenant's jobs.
+  const batchSize = concurrency % 2 === 0 && tenantCap === undefined ? 2 : 1;
+  const pollSeconds = Math.max(0.5, (options.pollIntervalMs ?? 1_000) / 1000);
+  await boss.work<RunJobData>(
+    RUN_QUEUE,
+    {
+      localConcurrency: concurrency / batchSize,
+      pollingIntervalSeconds: pollSeconds,
+      notifyPollingIntervalSeconds: pollSeconds,
+      batchSize,
+      burstWhenBatchFull: batchSize > 1,
+      perJobResults: true,
+      includeMetadata: true,
+      ...(tenantCap ? { groupConcurrency: tenantCap } : {}),
+    } as never,
+    (async (jobs: { id: string; retryCount: number; data: RunJobData }[]) =>
+      Promise.all(
+        jobs.map((job) =>
+          handle(job).then(
+            (output) => ({ id: job.id, status: "completed", output }),
+            (error: unknown) => ({ id: job.id, status: "failed", output: failure(error) }),
+          ),
+        ),
+      )) as never,
+  );
+  const recovery = startRecovery(
+    boss,
+    options.schema ?? DEFAULT_QUEUE_SCHEMA,
+    options.graphs,
+    options.recoveryIntervalMs ?? 1_000,
+    leaseTtlMs,
+  );
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      recovery.stop();
+      await boss.stop({ graceful: true, timeout: options.shutdownTimeoutMs ?? 30_000 });
+    })();
+    return stopping;
+  };
+  if (options.handleSignals) {
+    const onSignal = () => {
+      stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.once("SIGTERM", onSignal);
+    process.once("SIGINT", onSignal);
+  }
+  return {
+    stop,
+    get running() {
+      return running;
+    },
+  };
+}
+
+/**
+ * Runs one job: continues the thread from its last checkpoint. The job's id goes into the
+ * metadata of every checkpoint it writes, so a retry knows whether the job's input was already
+ * applied (then it only continues the thread, and no turn is applied twice).
+ */
+async function runJob(
+  graphs: WorkerOptions["graphs"],
+  job: { id: string; retryCount: number; data: RunJobData },
+  leaseTtlMs: number,
+): Promise<RunOutcome> {
+  const { graph, threadId, tenantId } = job.data;
+  const app = graphs[graph];
+  if (!app) throw new InvalidInputError(`this worker has no graph named ${JSON.stringify(graph)}`);
+  const ref = { threadId, ...(tenantId !== undefined ? { tenantId } : {}) };
+  let input = jobInput(job.data);
+  if (job.retryCount > 0 && (await appliedBefore(app, ref, job.id))) input = null;
+  const options = {
+    ...ref,
+    metadata: { rewindJob: job.id },
+    onBusy: "enqueue",
+    leaseTtlMs,
+  } as const;
+  // The run continues the submitter's trace (or its thread's: see graph/run.ts).
+  const result = await withTraceparent(job.data.trace, async (): Promise<RunResult> => {
+    try {
+      return await app.invoke(input as never, options);
+    } catch (error) {
+      // An earlier attempt recorded the answer before it died: continue from there.
+      if (!(error instanceof AlreadyResumedError) || job.retryCount === 0) throw error;
+      return app.invoke(null, options);
+    }
+  });
+  return {
+    status: result.status,
+    threadId: result.threadId,
+    checkpointId: result.checkpointId,
+    values: result.values,
+    interrupts: result.interrupts.map((i) => ({ id: i.id, value: i.value })),
+    next: result.next,
+  };
+}
+
+/** Whether an earlier attempt of the job wrote a checkpoint (its input is then in the state). */
+async function appliedBefore(
+  app: CompiledGraph<any>,
+  ref: { threadId: string; tenantId?: string },
+  jobId: string,
+): Promise<boolean> {
+  for await (const snapshot of app.getStateHistory(ref, { filter: { rewindJob: jobId }, limit: 1 }))
+    if (snapshot) return true;
+  return false;
+}
+
+function failure(error: unknown): object {
+  return error instanceof Error
+    ? { name: error.name, message: error.message, ...("code" in error ? { code: error.code } : {}) }
+    : { message: String(error) };
+}
+
+async function notifyDone(boss: Boss, jobId: string): Promise<void> {
+  await boss
+    .getDb()
+    .executeSql("SELECT pg_notify($1, $2)", [DONE_CHANNEL, jobId])
+    .catch(() => undefined);
+}

@@ -1,0 +1,23 @@
+/** Starts a worker process (worker-process.ts) and tells when it is ready and when it exits. */
+import { type ChildProcess, spawn } from "node:child_process";
+
+const PROCESS = new URL("./worker-process.ts", import.meta.url).pathname;
+
+export type WorkerChild = ReturnType<typeof startWorker>;
+
+export function startWorker(url: string, schema: string, ttl: number) {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ["--import", "tsx", PROCESS, url, schema, String(ttl)],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let err = "";
+  child.stderr!.on("data", (d) => (err += d));
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout!.on("data", (d) => String(d).includes("ready") && resolve());
+    child.once("exit", (code) => reject(new Error(`worker exited ${code}: ${err}`)));
+  });
+  ready.catch(() => undefined);
+  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { child, ready, exit };
+}

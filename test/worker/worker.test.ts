@@ -1,0 +1,220 @@
+/**
+ * Runs through the workers on a real PostgreSQL server: submit and wait, pause for a human and
+ * resume, submission order on one thread, cancel and list, the per-tenant cap, bad input, and a
+ * worker process SIGKILLed mid-run whose run another worker process continues.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPostgresCheckpointer } from "../../src/backends/postgres/index.js";
+import { Command, InvalidInputError, ThreadBusyError } from "../../src/index.js";
+import {
+  createRunClient,
+  createWorker,
+  type RunClient,
+  RunFailedError,
+  type Worker,
+} from "../../src/worker/index.js";
+import { adminPool, freshSchema, PG_SERIAL_ONLY, PG_URL } from "../support/postgres.js";
+import { expectedSeen, maxByTenant, turnGraph } from "./worker-graph.js";
+import { startWorker } from "./worker-spawn.js";
+
+describe.skipIf(PG_SERIAL_ONLY !== "")(
+  `workers on PostgreSQL${PG_SERIAL_ONLY ? ` (skipped: ${PG_SERIAL_ONLY})` : ""}`,
+  () => {
+    const schema = freshSchema("rewind_wk");
+    const queue = `${schema}_queue`;
+    const checkpointer = createPostgresCheckpointer(PG_URL, { schema });
+    const app = turnGraph(checkpointer);
+    let worker: Worker;
+    let client: RunClient;
+
+    beforeAll(async () => {
+      worker = await createWorker({
+        database: PG_URL,
+        schema: queue,
+        graphs: { turns: app },
+        concurrency: 4,
+        tenantConcurrency: 1,
+        pollIntervalMs: 500,
+      });
+      client = await createRunClient({ database: PG_URL, schema: queue });
+    });
+    afterAll(async () => {
+      await client?.close();
+      await worker?.stop();
+      await checkpointer.close();
+      await adminPool().query(`DROP SCHEMA IF EXISTS "${queue}" CASCADE`);
+    });
+
+    it("runs a submitted turn to its end and lists it", async () => {
+      const run = await client.submit("turns", { turns: "t1" }, { threadId: "one" });
+      const outcome = await run.result();
+      expect(outcome.status).toBe("done");
+      expect(outcome.values.seen).toEqual(expectedSeen(["t1"]));
+      expect(await run.state()).toBe("completed");
+      const listed = await client.list({ threadId: "one" });
+      expect(listed.map((r) => [r.id, r.state, r.graph])).toEqual([[run.id, "completed", "turns"]]);
+    });
+
+    it("resolves when the run pauses for a human, and a submitted answer resumes it", async () => {
+      const paused = await (
+        await client.submit("turns", { turns: "t1", ask: true }, { threadId: "ask" })
+      ).result();
+      expect(paused.status).toBe("interrupted");
+      expect(paused.interrupts.map((i) => i.value)).toEqual([{ approve: "t1" }]);
+      const done = await (
+        await client.submit("turns", Command.resume("yes"), { threadId: "ask" })
+      ).result();
+      expect(done.status).toBe("done");
+      expect(done.values.answers).toEqual(["yes"]);
+      expect(done.values.seen).toEqual(expectedSeen(["t1"]));
+    });
+
+    it("keeps one thread's runs in submission order", async () => {
+      const turns = ["a", "b", "c", "d", "e", "f"];
+      const runs = [];
+      for (const t of turns)
+        runs.push(await client.submit("turns", { turns: t }, { threadId: "order" }));
+      const outcomes = await Promise.all(runs.map((r) => r.result()));
+      expect(outcomes.at(-1)!.values.turns).toEqual(turns);
+      expect(outcomes.at(-1)!.values.seen).toEqual(expectedSeen(turns));
+      // Each run saw exactly the turns submitted before it.
+      expect(outcomes.map((o) => o.values.turns)).toEqual(
+        turns.map((_, i) => turns.slice(0, i + 1)),
+      );
+    });
+
+    it("caps a tenant's concurrent runs while another tenant's runs go through", async () => {
+      const big = [];
+      for (let i = 0; i < 4; i++)
+        big.push(
+          await client.submit(
+            "turns",
+            { turns: "x", slowMs: 300, tenant: "big" },
+            {
+              threadId: `big-${i}`,
+              tenantId: "big",
+            },
+          ),
+        );
+      const small = await client.submit(
+        "turns",
+        { turns: "y", tenant: "small" },
+        {
+          threadId: "small-0",
+          tenantId: "small",
+        },
+      );
+      await small.result();
+      const bigStates = await Promise.all(big.map((r) => r.state()));
+      // The small tenant finished while the big tenant's runs still waited their turn.
+      expect(bigStates.filter((s) => s !== "completed").length).toBeGreaterThan(0);
+      await Promise.all(big.map((r) => r.result()));
+      expect(maxByTenant.get("big")).toBe(1);
+    });
+
+    it("cancels a run not yet started; its result says so", async () => {
+      const later = await client.submit(
+        "turns",
+        { turns: "z" },
+        {
+          threadId: "later",
+          runAt: new Date(Date.now() + 3_600_000),
+        },
+      );
+      expect(await later.cancel()).toBe(true);
+      await expect(later.result()).rejects.toBeInstanceOf(RunFailedError);
+      expect(await later.state()).toBe("cancelled");
+    });
+
+    it("refuses bad input with named errors, and a busy thread under onBusy reject", async () => {
+      await expect(
+        client.submit("turns", { turns: 1n }, { threadId: "bad" }),
+      ).rejects.toBeInstanceOf(InvalidInputError);
+      await expect(client.submit("turns", [1], { threadId: "bad" })).rejects.toBeInstanceOf(
+        InvalidInputError,
+      );
+      await expect(client.submit("turns", {}, { threadId: "" })).rejects.toBeInstanceOf(
+        InvalidInputError,
+      );
+      await expect(
+        client.submit("turns", {}, { threadId: "bad", priority: 1.5 }),
+      ).rejects.toBeInstanceOf(InvalidInputError);
+      await expect(
+        createWorker({ database: PG_URL, schema: queue, graphs: {} }),
+      ).rejects.toBeInstanceOf(InvalidInputError);
+      const held = await client.submit(
+        "turns",
+        { turns: "h" },
+        {
+          threadId: "busy",
+          runAt: new Date(Date.now() + 3_600_000),
+        },
+      );
+      await expect(
+        client.submit("turns", { turns: "i" }, { threadId: "busy", onBusy: "reject" }),
+      ).rejects.toBeInstanceOf(ThreadBusyError);
+      await held.cancel();
+    });
+
+    it("continues a SIGKILLed worker process's run in another worker process, within the bound", async () => {
+      // The in-process worker steps aside so that only the two processes claim.
+      await worker.stop();
+      const ttl = 3_000;
+      const children = [startWorker(PG_URL, schema, ttl), startWorker(PG_URL, schema, ttl)];
+      try {
+        await Promise.all(children.map((c) => c.ready));
+        const run = await client.submit(
+          "turns",
+          { turns: "k", slowMs: 4_000 },
+          { threadId: "kill" },
+        );
+        const holder = await leaseHolderPid(schema, "kill");
+        const victim = children.find((c) => c.child.pid === holder);
+        expect(victim, "the run's lease is held by one of the worker processes").toBeDefined();
+        const killedAt = await serverNow();
+        victim!.child.kill("SIGKILL");
+        const outcome = await run.result();
+        expect(outcome.status).toBe("done");
+        expect(outcome.values.turns).toEqual(["k"]);
+        expect(outcome.values.seen).toEqual(expectedSeen(["k"]));
+        const [job] = await client.list({ threadId: "kill" });
+        expect(job!.retries).toBeGreaterThanOrEqual(1);
+        // The takeover (the retry's start, on the server's clock) came within the bound.
+        const restarted = await jobStartedOn(queue, run.id);
+        expect(restarted - killedAt).toBeLessThan(ttl + 2_000);
+        // The survivor stops gracefully on SIGTERM.
+        const survivor = children.find((c) => c !== victim)!;
+        survivor.child.kill("SIGTERM");
+        expect(await survivor.exit).toBe(0);
+      } finally {
+        for (const c of children) c.child.kill("SIGKILL");
+      }
+    }, 60_000);
+  },
+);
+
+async function leaseHolderPid(schema: string, threadId: string): Promise<number> {
+  for (;;) {
+    const { rows } = await adminPool().query(
+      `SELECT lease_pid FROM "${schema}".rewind_threads WHERE thread_id = $1 AND lease_expires_at IS NOT NULL`,
+      [threadId],
+    );
+    if (rows[0]?.lease_pid) return Number(rows[0].lease_pid);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function serverNow(): Promise<number> {
+  const { rows } = await adminPool().query(
+    "SELECT (extract(epoch from clock_timestamp()) * 1000)::float8 AS now",
+  );
+  return Number(rows[0].now);
+}
+
+async function jobStartedOn(queue: string, id: string): Promise<number> {
+  const { rows } = await adminPool().query(
+    `SELECT (extract(epoch from started_on) * 1000)::float8 AS t FROM "${queue}".job WHERE id = $1`,
+    [id],
+  );
+  return Number(rows[0].t);
+}
