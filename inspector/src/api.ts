@@ -119,7 +119,25 @@ export const api = {
     post<{ checkpointId: string }>(`${t(key)}/fork`, { checkpointId, values }),
   resume: (key: string, answer: unknown) =>
     post<{ answered: string[] }>(`${t(key)}/resume`, { answer }),
+  storage: (q: Record<string, string>) =>
+    call<DatabaseStorage>(`/storage?${new URLSearchParams(q)}`),
 };
+
+export interface DatabaseStorage {
+  threads: number;
+  checkpoints: number;
+  bytes: number;
+  tenants: Record<string, { threads: number; checkpoints: number; bytes: number }>;
+  biggest: {
+    key: string;
+    threadId: string;
+    tenantId?: string;
+    checkpoints: number;
+    bytes: number;
+    updatedAt: string;
+  }[];
+  largeValues?: { values: number; storedBytes: number; references: number; dedupeRatio: number };
+}
 
 export interface ThreadStorage {
   bytes: number;

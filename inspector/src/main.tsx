@@ -15,6 +15,7 @@ import {
   type Info,
   type ThreadRow,
 } from "./api";
+import { DatabaseView } from "./database-view";
 import { DiffView } from "./diff-view";
 import { JsonTree } from "./json-tree";
 import { StorageView } from "./storage-view";
@@ -31,6 +32,7 @@ function App() {
   const [search, setSearch] = useState("");
   const [tenant, setTenant] = useState("");
   const [status, setStatus] = useState("");
+  const [metadata, setMetadata] = useState("");
   const [thread, setThread] = useState<string>();
   const [history, setHistory] = useState<History>();
   const [picked, setPicked] = useState<string>();
@@ -48,6 +50,7 @@ function App() {
     if (search) q.search = search;
     if (tenant) q.tenant = tenant;
     if (status) q.status = status;
+    if (metadata) q.metadata = metadata;
     if (after) q.after = after;
     const asked = ++threadQuery.current;
     try {
@@ -65,7 +68,7 @@ function App() {
   }, []);
   useEffect(() => {
     void loadThreads();
-  }, [search, tenant, status]);
+  }, [search, tenant, status, metadata]);
 
   const openThread = async (key: string, pick?: string) => {
     setThread(key);
@@ -151,6 +154,13 @@ function App() {
             value={tenant}
             onInput={(e) => setTenant(e.currentTarget.value)}
           />
+          <input
+            type="search"
+            placeholder='metadata, e.g. {"user":"ana"}'
+            aria-label="metadata filter"
+            value={metadata}
+            onChange={(e) => setMetadata(e.currentTarget.value)}
+          />
           <select
             value={status}
             onChange={(e) => setStatus(e.currentTarget.value)}
@@ -212,7 +222,10 @@ function App() {
               />
             </>
           ) : (
-            <p class="muted">Pick a thread.</p>
+            <>
+              <p class="muted">Pick a thread.</p>
+              <DatabaseView tenant={tenant} onOpen={(key) => void openThread(key)} />
+            </>
           )}
         </section>
         <section class="detail">

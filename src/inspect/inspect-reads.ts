@@ -5,6 +5,7 @@
  * driver error.
  */
 import type { Checkpointer, CheckpointTuple } from "../checkpoint/checkpointer.js";
+import { metadataMatches } from "../checkpoint/metadata-filter.js";
 import { parseThreadKey } from "../checkpoint/thread-key.js";
 import { NotFoundError } from "../errors.js";
 import { diffStates, type StateChange } from "../graph/diff.js";
@@ -35,6 +36,11 @@ export interface ThreadPageQuery {
   readonly status?: ThreadStatus | undefined;
   /** Only threads whose key contains this text. */
   readonly search?: string | undefined;
+  /**
+   * Only threads whose head checkpoint's metadata has each key equal to the value (JSON
+   * equality, as `list`'s metadata filter).
+   */
+  readonly metadata?: Readonly<Record<string, unknown>> | undefined;
 }
 
 /** How many pages are scanned at most for one filtered page (a filter never reads everything). */
@@ -49,6 +55,10 @@ export async function listThreadPage(
   query: ThreadPageQuery,
 ): Promise<{ threads: ThreadRow[]; next: string | undefined }> {
   const rows: ThreadRow[] = [];
+  const filter =
+    query.metadata === undefined
+      ? undefined
+      : Object.fromEntries(Object.entries(query.metadata).map(([k, v]) => [k, JSON.stringify(v)]));
   let after = query.after;
   for (let page = 0; page < SCAN_PAGES && rows.length < query.limit; page++) {
     const batch = await checkpointer.door.listThreads({
@@ -59,8 +69,11 @@ export async function listThreadPage(
     for (const summary of batch) {
       after = summary.threadId;
       if (query.search && !summary.threadId.includes(query.search)) continue;
-      const status = await threadStatus(checkpointer, summary.threadId);
+      const { status, metadata } = await headOf(checkpointer, summary.threadId);
       if (query.status !== undefined && status !== query.status) continue;
+      if (filter !== undefined && (metadata === undefined || !metadataMatches(metadata, filter))) {
+        continue;
+      }
       const { threadId, tenantId } = parseThreadKey(summary.threadId);
       rows.push({
         key: summary.threadId,
@@ -80,11 +93,23 @@ export async function listThreadPage(
 
 /** The status of a thread from its head: its pending writes, its values left undecoded. */
 export async function threadStatus(checkpointer: Checkpointer, key: string): Promise<ThreadStatus> {
+  return (await headOf(checkpointer, key)).status;
+}
+
+/** A thread's status and its head's metadata text (none when it has no head or is damaged). */
+async function headOf(
+  checkpointer: Checkpointer,
+  key: string,
+): Promise<{ status: ThreadStatus; metadata?: string }> {
   try {
     const head = await checkpointer.door.getCheckpoint(key, "", undefined);
-    return head === undefined ? "done" : statusOf(checkpointer.decode(head, false));
+    if (head === undefined) return { status: "done" };
+    return {
+      status: statusOf(checkpointer.decode(head, false)),
+      metadata: head.checkpoint.metadata,
+    };
   } catch {
-    return "damaged";
+    return { status: "damaged" };
   }
 }
 
@@ -161,4 +186,24 @@ export async function diffCheckpoints(
     readCheckpoint(checkpointer, key, to),
   ]);
   return diffStates(a.state, b.state);
+}
+
+/**
+ * A metadata filter from its JSON text (an object of key -> value), `undefined` when no text is
+ * given, or an `Error` saying what is wrong with it.
+ */
+export function parseMetadataFilter(
+  text: string | undefined,
+): Readonly<Record<string, unknown>> | undefined | Error {
+  if (text === undefined || text === "") return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return new Error(`the metadata filter is not JSON: ${text}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    return new Error('the metadata filter must be a JSON object, e.g. {"user":"ana"}');
+  }
+  return parsed as Record<string, unknown>;
 }

@@ -10,9 +10,11 @@ import type { Checkpointer } from "../checkpoint/checkpointer.js";
 import { threadKey } from "../checkpoint/thread-key.js";
 import { isRewindError } from "../errors.js";
 import { previewFork } from "../graph/effect-admin.js";
+import { readDatabaseStorage } from "./database-storage.js";
 import {
   diffCheckpoints,
   listThreadPage,
+  parseMetadataFilter,
   readCheckpoint,
   type ThreadStatus,
 } from "./inspect-reads.js";
@@ -92,14 +94,28 @@ export function inspectRoutes(api: InspectApi): Hono {
     if (status !== undefined && !STATUSES.has(status)) {
       return c.json({ error: `unknown status "${status}"`, code: "INVALID_INPUT" }, 400);
     }
+    const metadata = parseMetadataFilter(c.req.query("metadata"));
+    if (metadata instanceof Error) {
+      return c.json({ error: metadata.message, code: "INVALID_INPUT" }, 400);
+    }
     return c.json(
       await listThreadPage(checkpointer, {
         after: c.req.query("after") || undefined,
         prefix: tenantPrefix(c.req.query("tenant")),
         search: c.req.query("search") || undefined,
         status: status as ThreadStatus | undefined,
+        metadata,
         limit,
       }),
+    );
+  });
+  app.get("/storage", async (c) => {
+    const top = Number(c.req.query("top") ?? 10);
+    if (!Number.isInteger(top) || top < 1 || top > 100) {
+      return c.json({ error: "top must be an integer from 1 to 100", code: "INVALID_INPUT" }, 400);
+    }
+    return c.json(
+      await readDatabaseStorage(checkpointer, { tenant: c.req.query("tenant") || undefined, top }),
     );
   });
   app.get("/threads/:key/history", async (c) => {

@@ -86,6 +86,13 @@ for (const target of TARGETS) {
         ]);
         expect((await json("threads", db!, ...flags, "--tenant", "acme")).threads).toHaveLength(1);
         expect((await json("threads", db!, ...flags, "--status", "done")).threads).toHaveLength(0);
+        const loop = await json("threads", db!, ...flags, "--metadata", '{"source":"loop"}');
+        expect(loop.threads).toHaveLength(2);
+        const update = await json("threads", db!, ...flags, "--metadata", '{"source":"update"}');
+        expect(update.threads).toHaveLength(0);
+        const badFilter = await rewind("threads", db!, ...flags, "--metadata", "[1]");
+        expect(badFilter.code).toBe(2);
+        expect(badFilter.stderr).toContain("--metadata");
 
         const history = await json("history", db!, "trip", ...flags);
         const headId = history.currentId as string;
@@ -325,6 +332,33 @@ describe("rewind inspect in Chromium", () => {
     await page.click('[data-thread="trip"]');
     await page.locator("h2", { hasText: "2 checkpoints" }).waitFor();
     expect(await page.locator(".interrupts").textContent()).toContain("Book Tokyo?");
+    await page.close();
+  }, 120_000);
+
+  it("shows the database's storage and biggest threads; a metadata filter narrows the list", async () => {
+    const { url } = await serve(file);
+    const page = await open(url);
+    await page.waitForSelector(".database .biggest li");
+    const database = await page.locator(".database").textContent();
+    expect(database).toContain("Biggest threads");
+    expect(database).toContain("acme");
+    // The two largest threads seeded above lead the list.
+    const leaders = await page
+      .locator("[data-biggest]")
+      .evaluateAll((links) => links.slice(0, 2).map((a) => a.getAttribute("data-biggest")));
+    expect(leaders.sort()).toEqual(["big", "long"]);
+    await shot(page, "database");
+    await page.click('[data-biggest="long"]');
+    await page.locator("h2", { hasText: "checkpoints" }).waitFor();
+    // Only "long" has a head written by updateState (metadata source "update").
+    await page.fill('input[aria-label="metadata filter"]', '{"source":"update"}');
+    await page.press('input[aria-label="metadata filter"]', "Enter");
+    await page.waitForFunction("!document.querySelector('[data-thread=\"big\"]')");
+    expect(await page.locator('[data-thread="long"]').count()).toBe(1);
+    const refused = await page.evaluate(() =>
+      fetch("api/threads?metadata=%5B1%5D").then((r) => r.status),
+    );
+    expect(refused).toBe(400);
     await page.close();
   }, 120_000);
 

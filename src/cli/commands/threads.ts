@@ -1,7 +1,11 @@
 /** `rewind threads <target>`: a page of threads with their status, size and last activity. */
 import type { Command } from "commander";
 import { threadKey } from "../../checkpoint/thread-key.js";
-import { listThreadPage, type ThreadStatus } from "../../inspect/inspect-reads.js";
+import {
+  listThreadPage,
+  parseMetadataFilter,
+  type ThreadStatus,
+} from "../../inspect/inspect-reads.js";
 import { formatBytes, parseCount } from "../cli-flags.js";
 import { UsageError } from "../cli-run.js";
 import { runCommand } from "../run.js";
@@ -10,6 +14,7 @@ import { onStorage, type ThreadFlags, threadCommand } from "../thread-target.js"
 interface Flags extends ThreadFlags {
   status?: string;
   search?: string;
+  metadata?: string;
   after?: string;
   limit: string;
 }
@@ -25,6 +30,10 @@ export function registerThreads(program: Command): void {
   )
     .option("--status <status>", `only threads that are ${STATUSES.join(" / ")}`)
     .option("--search <text>", "only threads whose id contains this text")
+    .option(
+      "--metadata <json>",
+      'only threads whose head\'s metadata matches, e.g. \'{"user":"ana"}\'',
+    )
     .option("--after <key>", "the page after this thread (the previous page's `next`)")
     .option("--limit <n>", "threads per page", "50")
     .action((target: string, flags: Flags) =>
@@ -36,6 +45,8 @@ export function registerThreads(program: Command): void {
           if (flags.status !== undefined && !STATUSES.includes(flags.status)) {
             throw new UsageError(`--status must be one of ${STATUSES.join(", ")}`);
           }
+          const metadata = parseMetadataFilter(flags.metadata);
+          if (metadata instanceof Error) throw new UsageError(`--metadata: ${metadata.message}`);
           const prefix =
             flags.tenant === undefined ? undefined : threadKey("x", flags.tenant).slice(0, -1);
           return onStorage(target, flags, (checkpointer) =>
@@ -43,6 +54,7 @@ export function registerThreads(program: Command): void {
               after: flags.after,
               prefix,
               search: flags.search,
+              metadata,
               status: flags.status as ThreadStatus | undefined,
               limit,
             }),
