@@ -128,14 +128,7 @@ export interface DatabaseStorage {
   checkpoints: number;
   bytes: number;
   tenants: Record<string, { threads: number; checkpoints: number; bytes: number }>;
-  biggest: {
-    key: string;
-    threadId: string;
-    tenantId?: string;
-    checkpoints: number;
-    bytes: number;
-    updatedAt: string;
-  }[];
+  biggest: Omit<ThreadRow, "status">[];
   largeValues?: { values: number; storedBytes: number; references: number; dedupeRatio: number };
 }
 

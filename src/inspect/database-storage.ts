@@ -11,6 +11,7 @@ import {
   largeValueStats,
 } from "../checkpoint/large-value-gc.js";
 import { parseThreadKey, threadKey } from "../checkpoint/thread-key.js";
+import type { ThreadRow } from "./inspect-reads.js";
 
 /** Which threads to sum, and how many of the biggest to name. */
 export interface StorageQuery {
@@ -26,15 +27,8 @@ export interface DatabaseStorage {
   readonly checkpoints: number;
   readonly bytes: number;
   readonly tenants: Record<string, { threads: number; checkpoints: number; bytes: number }>;
-  readonly biggest: readonly {
-    /** The storage key (tenant-prefixed for a tenant's thread). */
-    readonly key: string;
-    readonly threadId: string;
-    readonly tenantId: string | undefined;
-    readonly checkpoints: number;
-    readonly bytes: number;
-    readonly updatedAt: string;
-  }[];
+  /** The biggest threads, as the thread list shows them (no status: it is not read). */
+  readonly biggest: readonly Omit<ThreadRow, "status">[];
   /** Present when the database keeps large values itself. */
   readonly largeValues?: LargeValueStats;
 }
