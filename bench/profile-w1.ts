@@ -18,6 +18,12 @@ if (mode === "w5") {
   const { rewindSqlite } = await import("./langgraph-savers.js");
   const { runPuts } = await import("./langgraph-workloads.js");
   console.log(`${(await runPuts(rewindSqlite, RUNS * 10)).toFixed(0)} puts/s`);
+} else if (mode === "sqlitesaver" || mode === "none") {
+  const { SqliteSaver } = await import("@langchain/langgraph-checkpoint-sqlite");
+  const saver = mode === "none" ? undefined : SqliteSaver.fromConnString(tmp.path);
+  const app = lgLinear(saver);
+  for (let r = 0; r < RUNS; r++)
+    await app.invoke({ count: 0 }, { configurable: { thread_id: `t${r}` } });
 } else if (mode === "native") {
   const checkpointer = createCheckpointer(new SqliteBackend(tmp.path, { synchronous: SYNC }));
   const app = linearGraph(checkpointer);
