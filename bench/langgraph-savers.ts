@@ -23,11 +23,21 @@ export interface OpenSaver {
   close(): Promise<void>;
 }
 
+export interface OpenOptions {
+  readonly poolSize?: number;
+  /**
+   * SQLite only: the `synchronous` setting both savers run at. Default `"normal"`, what
+   * LangGraph's `SqliteSaver` runs at (better-sqlite3 builds SQLite with WAL's default at
+   * NORMAL); Rewind's own default is `"full"`, so the pair is only comparable when it is set.
+   */
+  readonly synchronous?: "normal" | "full";
+}
+
 export interface SaverKind {
   readonly label: string;
   readonly side: "rewind" | "langgraph";
   readonly engine: Engine;
-  open(options?: { poolSize?: number }): Promise<OpenSaver>;
+  open(options?: OpenOptions): Promise<OpenSaver>;
 }
 
 export const PG_URL =
@@ -62,13 +72,13 @@ async function schemaBytes(pool: pg.Pool, schema: string): Promise<number> {
   return Number(rows[0].n);
 }
 
-const rewindSqlite: SaverKind = {
+export const rewindSqlite: SaverKind = {
   label: "Rewind saver",
   side: "rewind",
   engine: "sqlite",
-  async open() {
+  async open({ synchronous = "normal" } = {}) {
     const file = sqliteFile();
-    const saver = new RewindSaver(new SqliteBackend(file.path));
+    const saver = new RewindSaver(new SqliteBackend(file.path, { synchronous }));
     let closed = false;
     const close = async () => {
       if (!closed) await saver.close();
@@ -92,9 +102,16 @@ const langgraphSqlite: SaverKind = {
   label: "@langchain/langgraph-checkpoint-sqlite",
   side: "langgraph",
   engine: "sqlite",
-  async open() {
+  async open({ synchronous = "normal" } = {}) {
     const file = sqliteFile();
     const saver = SqliteSaver.fromConnString(file.path);
+    // Its setup (WAL) runs on first use; the setting is checked afterwards, not assumed.
+    await saver.getTuple({ configurable: { thread_id: "setup" } });
+    saver.db.pragma(`synchronous = ${synchronous.toUpperCase()}`);
+    const actual = saver.db.pragma("synchronous", { simple: true });
+    if (actual !== (synchronous === "full" ? 2 : 1)) {
+      throw new Error(`SqliteSaver runs at synchronous=${String(actual)}, not ${synchronous}`);
+    }
     let closed = false;
     const close = () => {
       if (!closed) saver.db.close();

@@ -12,6 +12,8 @@ import {
   START,
   StateGraph,
 } from "@langchain/langgraph";
+import { uuid6 } from "@langchain/langgraph-checkpoint";
+import type { RewindSaver } from "../src/langgraph/index.js";
 import type { SaverKind } from "./langgraph-savers.js";
 import { prose } from "./prose.js";
 
@@ -145,6 +147,8 @@ export async function runChat(
 
 /** W4: `workers` concurrent loops each running the linear graph `runs` times; super-steps/s. */
 export async function runWorkers(kind: SaverKind, workers: number, runs: number): Promise<number> {
+  // On SQLite the workers are concurrent runs in this process sharing one connection (as a
+  // server's requests would); on PostgreSQL each may hold a connection of the pool.
   const open = await kind.open({ poolSize: workers });
   try {
     const app = linearGraph(open.saver);
@@ -206,6 +210,84 @@ export async function runRace(
       });
     }
     return figures;
+  } finally {
+    await open.close();
+  }
+}
+
+/**
+ * W5: `puts` direct `put`s of a checkpoint holding a ~1 KB state on one thread, each on the one
+ * before (what a custom loop or a replay does); puts per second.
+ */
+export async function runPuts(kind: SaverKind, puts: number): Promise<number> {
+  const open = await kind.open();
+  try {
+    const saver = open.saver;
+    let config: any = { configurable: { thread_id: "w5", checkpoint_ns: "" } };
+    let version: any;
+    const once = async (i: number) => {
+      version = saver.getNextVersion(version);
+      const checkpoint = {
+        v: 4,
+        id: uuid6(i),
+        ts: new Date().toISOString(),
+        channel_values: { state: prose(1000, i) },
+        channel_versions: { state: version },
+        versions_seen: {},
+      };
+      config = await saver.put(
+        config,
+        checkpoint,
+        { source: "loop", step: i, parents: {} },
+        {
+          state: version,
+        },
+      );
+    };
+    for (let i = 0; i < 20; i++) await once(i);
+    const ms = await timed(async () => {
+      for (let i = 20; i < 20 + puts; i++) await once(i);
+    });
+    return puts / (ms / 1000);
+  } finally {
+    await open.close();
+  }
+}
+
+export interface HeaderFigures {
+  readonly size: number;
+  readonly headersMs: number;
+  readonly fullMs: number;
+}
+
+/**
+ * Headers-only history on Rewind: a chat thread of about `checkpoints` checkpoints (three per
+ * turn), then every header through `listHeaders` (median of 5) against one full listing.
+ */
+export async function runHeaders(kind: SaverKind, checkpoints: number): Promise<HeaderFigures> {
+  const open = await kind.open();
+  try {
+    const saver = open.saver as RewindSaver;
+    const app = chatGraph(saver);
+    const config = { configurable: { thread_id: "h" } };
+    for (let turn = 0; turn * 3 < checkpoints; turn++) {
+      await app.invoke({ messages: [userMessage(turn)] }, config);
+    }
+    let size = 0;
+    const samples: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      size = 0;
+      samples.push(
+        await timed(async () => {
+          for await (const _ of saver.checkpointer.listHeaders({ threadId: "h" })) size++;
+        }),
+      );
+    }
+    const fullMs = await timed(async () => {
+      for await (const _ of saver.list(config)) {
+      }
+    });
+    return { size, headersMs: median(samples), fullMs };
   } finally {
     await open.close();
   }

@@ -4,12 +4,14 @@
  * divided by Rewind's: above 1 means Rewind is cheaper or faster). Figures depend on the
  * machine; compare the ratios.
  */
-import { type SaverKind, saverPairs } from "./langgraph-savers.js";
+import { type OpenOptions, type SaverKind, saverPairs } from "./langgraph-savers.js";
 import {
   median,
   type RaceFigures,
   runChat,
+  runHeaders,
   runLinear,
+  runPuts,
   runRace,
   runWorkers,
   STEPS_PER_RUN,
@@ -20,6 +22,7 @@ const TURNS = Number(process.env.BENCH_TURNS ?? 500);
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 10);
 const W1_ROUNDS = Number(process.env.BENCH_W1_ROUNDS ?? 5);
 const MARKS = [10, 100, 500].filter((m) => m <= TURNS);
+const HISTORY = Number(process.env.BENCH_HISTORY ?? 2000);
 
 interface Line {
   readonly metric: string;
@@ -49,14 +52,29 @@ const races: string[] = [];
 const pairs = await saverPairs();
 
 for (const { engine, rewind, langgraph } of pairs) {
-  console.log(`... ${engine}: W1`);
-  const perStep = await linearCostPerStep([rewind, langgraph]);
+  // SQLite at both settings, each pair at the same one (LangGraph's SqliteSaver runs at NORMAL).
+  const settings: (OpenOptions["synchronous"] | undefined)[] =
+    engine === "sqlite" ? ["normal", "full"] : [undefined];
+  for (const synchronous of settings) {
+    const label = synchronous ? `${engine} ${synchronous}` : engine;
+    console.log(`... ${label}: W1`);
+    const perStep = await linearCostPerStep([rewind, langgraph], { synchronous });
+    push({
+      metric: `W1 ${label}: checkpoint cost per super-step (ms, net of no checkpointer)`,
+      rewind: perStep[0]!,
+      langgraph: perStep[1]!,
+      unit: "ms",
+      target: engine === "sqlite" ? ">= 2x lower" : ">= 3x lower",
+    });
+  }
+
+  console.log(`... ${engine}: W5`);
   push({
-    metric: `W1 ${engine}: checkpoint cost per super-step (ms, net of no checkpointer)`,
-    rewind: perStep[0]!,
-    langgraph: perStep[1]!,
-    unit: "ms",
-    target: ">= 3x lower",
+    metric: `W5 ${engine}: put of a 1 KB state, puts per second`,
+    rewind: await runPuts(rewind, 1000),
+    langgraph: await runPuts(langgraph, 1000),
+    unit: "/s",
+    higherIsBetter: true,
   });
 
   console.log(`... ${engine}: W2/W3 (${TURNS} turns)`);
@@ -82,6 +100,7 @@ for (const { engine, rewind, langgraph } of pairs) {
     rewind: rw.getStateMs,
     langgraph: lg.getStateMs,
     unit: "ms",
+    target: engine === "sqlite" ? ">= 3x faster" : ">= 10x faster",
   });
   push({
     metric: `W3 ${engine}: full getStateHistory, ${rw.historySize} snapshots (ms)`,
@@ -90,16 +109,25 @@ for (const { engine, rewind, langgraph } of pairs) {
     unit: "ms",
   });
 
-  if (engine === "postgres") {
-    console.log("... postgres: W4");
-    push({
-      metric: "W4 postgres: 8 concurrent workers, super-steps per second",
-      rewind: await runWorkers(rewind, 8, 40),
-      langgraph: await runWorkers(langgraph, 8, 40),
-      unit: "/s",
-      higherIsBetter: true,
-    });
-  }
+  console.log(`... ${engine}: headers of a ${HISTORY}-checkpoint thread`);
+  const headers = await runHeaders(rewind, HISTORY);
+  push({
+    metric: `H ${engine}: ${headers.size} headers (listHeaders) vs full list, Rewind (ms)`,
+    rewind: headers.headersMs,
+    langgraph: headers.fullMs,
+    unit: "ms",
+    target: engine === "sqlite" ? "headers <= 100 ms" : "headers <= 300 ms",
+  });
+
+  console.log(`... ${engine}: W4`);
+  push({
+    metric: `W4 ${engine}: 8 concurrent workers, super-steps per second`,
+    rewind: await runWorkers(rewind, 8, 40),
+    langgraph: await runWorkers(langgraph, 8, 40),
+    unit: "/s",
+    higherIsBetter: true,
+    target: engine === "sqlite" ? ">= 1.5x" : "",
+  });
 
   console.log(`... ${engine}: race`);
   for (const delay of [0, 1, 5, 20]) {
@@ -118,7 +146,7 @@ console.log(
 for (const l of lines) console.log(row(l));
 console.log(`\n${races.join("\n")}`);
 console.log(
-  "\nratio: LangGraph's figure / Rewind's (throughput: Rewind's / LangGraph's); above 1 favours Rewind.",
+  "\nratio: LangGraph's figure / Rewind's (throughput: Rewind's / LangGraph's); above 1 favours Rewind. H lines: Rewind's full list / its headers listing (the reference column is the full list).",
 );
 
 /**
@@ -127,8 +155,11 @@ console.log(
  * neither JIT warm-up nor a drift of the machine favours whichever is measured first. Returns
  * each saver's median net cost per super-step.
  */
-async function linearCostPerStep(kinds: readonly SaverKind[]): Promise<number[]> {
-  const opened = await Promise.all(kinds.map((kind) => kind.open()));
+async function linearCostPerStep(
+  kinds: readonly SaverKind[],
+  options: OpenOptions,
+): Promise<number[]> {
+  const opened = await Promise.all(kinds.map((kind) => kind.open(options)));
   try {
     const subjects = [undefined, ...opened.map((o) => o.saver)];
     for (const saver of subjects) await runLinear(saver, Math.ceil(THREADS / 4), 1);

@@ -20,6 +20,25 @@ export interface CheckpointMetadata {
   [key: string]: unknown;
 }
 
+/**
+ * A checkpoint without its values or pending writes (see `Checkpointer.listHeaders`): enough to
+ * draw a history or a tree and to page through it, at the cost of one row read per checkpoint.
+ */
+export interface CheckpointHeader {
+  readonly threadId: string;
+  readonly ns: string;
+  readonly id: string;
+  readonly parentId: string | undefined;
+  /** ISO-8601 creation time. */
+  readonly createdAt: string;
+  /** `metadata.step`: the super-step (-1 for the input checkpoint). */
+  readonly step: number;
+  /** `metadata.source`: how the checkpoint came about. */
+  readonly source: CheckpointMetadata["source"];
+  /** Everything the writer recorded (LangGraph keeps the writing node's name here). */
+  readonly metadata: Readonly<CheckpointMetadata>;
+}
+
 /** A decoded checkpoint. */
 export interface Checkpoint {
   readonly threadId: string;

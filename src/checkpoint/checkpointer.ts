@@ -20,10 +20,12 @@ import type {
 } from "./checkpoint-backend.js";
 import { CheckpointCodec, type TextSealer } from "./checkpoint-codec.js";
 import { CheckpointDoor } from "./checkpoint-door.js";
+import { headersOf } from "./checkpoint-headers.js";
 import type {
   ChannelUpdate,
   Checkpoint,
   CheckpointerOptions,
+  CheckpointHeader,
   CheckpointMetadata,
   CheckpointTuple,
   EncodedCheckpoint,
@@ -204,6 +206,20 @@ export class Checkpointer {
       : undefined;
     const rows = this.door.listCheckpoints({ ...options, filter });
     for await (const loaded of rows) yield this.decode(loaded, options.includeValues !== false);
+  }
+
+  /**
+   * Checkpoint headers (id, parent, step, source, metadata, time) newest first, with the same
+   * query options as {@link list}: no channel value or pending write is read or decoded, so a
+   * long history pages cheaply. Page with `limit` and `before` (the last id seen).
+   *
+   * @example
+   * for await (const h of checkpointer.listHeaders({ threadId: "t1", limit: 50 })) {
+   *   console.log(h.id, h.step, h.source);
+   * }
+   */
+  listHeaders(options: Omit<ListOptions, "includeValues"> = {}): AsyncIterable<CheckpointHeader> {
+    return headersOf(this.list({ ...options, includeValues: false }));
   }
 
   /**

@@ -6,7 +6,13 @@
  */
 import { InvalidInputError, isRewindError, StorageError } from "../errors.js";
 import { validateTenantId } from "../store/store-validation.js";
-import type { Checkpointer, CheckpointTuple, ListOptions } from "./checkpointer.js";
+import { headersOf } from "./checkpoint-headers.js";
+import type {
+  Checkpointer,
+  CheckpointHeader,
+  CheckpointTuple,
+  ListOptions,
+} from "./checkpointer.js";
 import type { RepairResult } from "./repair.js";
 import { isKeyOfTenant, parseThreadKey, threadKey, unscopeError } from "./thread-key.js";
 
@@ -87,6 +93,7 @@ const SCOPES: { readonly [K in keyof Checkpointer]: Scope<Checkpointer[K]> } = {
   ready: "pass",
   close: "view", // the view owns nothing; close the checkpointer it came from
   list: "view",
+  listHeaders: "view",
   put: { thread: "field" },
   encode: { thread: "field", sync: true },
   write: { thread: "stored" },
@@ -172,6 +179,10 @@ class TenantCheckpointer {
     } catch (error) {
       throw this.#own(error);
     }
+  }
+
+  listHeaders(options: Omit<ListOptions, "includeValues"> = {}): AsyncIterable<CheckpointHeader> {
+    return headersOf(this.list({ ...options, includeValues: false }));
   }
 
   static #property(name: keyof Checkpointer) {

@@ -6,9 +6,11 @@ import { expect } from "vitest";
 import {
   type CaseContext,
   type ConformanceCase,
+  collect,
   ids,
   listIds,
   mustGet,
+  type PutFullOptions,
   putFull,
 } from "./checkpoint-fixtures.js";
 
@@ -202,20 +204,67 @@ async function headersOnly(ctx: CaseContext): Promise<void> {
   expect(listed[0]!.pendingWrites).toEqual([]);
 }
 
+/** Puts `chain` on the thread, each checkpoint the child of the one before. */
+async function putChain(
+  ctx: CaseContext,
+  threadId: string,
+  chain: readonly string[],
+  make: (i: number) => PutFullOptions & { values: Record<string, unknown> },
+): Promise<void> {
+  let parentId: string | undefined;
+  for (const [i, id] of chain.entries()) {
+    const { values, ...options } = make(i);
+    await putFull(ctx, threadId, id, values, { ...options, parentId });
+    parentId = id;
+  }
+}
+
+async function listHeaders(ctx: CaseContext): Promise<void> {
+  const threadId = ctx.thread("list-headers");
+  const all = ids(5);
+  const createdAt = "2021-05-06T07:08:09.010Z";
+  await putChain(ctx, threadId, all, (i) => ({
+    values: { big: "x".repeat(300 * (i + 1)), i },
+    createdAt,
+    metadata: i === 0 ? { source: "input", step: -1 } : { step: i - 1, writer: `n${i}` },
+  }));
+  await ctx.checkpointer.putWrites({ threadId, checkpointId: all[4]! }, [
+    { taskId: "t", taskPath: "", idx: 0, channel: "c", value: 1 },
+  ]);
+  const headers = await collect(ctx.checkpointer.listHeaders({ threadId }));
+  expect(headers.map((h) => h.id)).toEqual([...all].reverse());
+  expect(headers[0]).toStrictEqual({
+    threadId,
+    ns: "",
+    id: all[4],
+    parentId: all[3],
+    createdAt,
+    step: 3,
+    source: "loop",
+    metadata: { source: "loop", step: 3, tag: ctx.tag, writer: "n4" },
+  });
+  expect(headers.at(-1)).toMatchObject({ parentId: undefined, step: -1, source: "input" });
+  // Paging: `limit`, then `before` the last id seen, exactly as `list` pages.
+  const first = await collect(ctx.checkpointer.listHeaders({ threadId, limit: 2 }));
+  const rest = await collect(
+    ctx.checkpointer.listHeaders({ threadId, limit: 10, before: first.at(-1)!.id }),
+  );
+  expect([...first, ...rest].map((h) => h.id)).toEqual([...all].reverse());
+  const filtered = await collect(
+    ctx.checkpointer.listHeaders({ threadId, filter: { writer: "n2" } }),
+  );
+  expect(filtered.map((h) => h.id)).toEqual([all[2]]);
+  const none = await collect(ctx.checkpointer.listHeaders({ threadId: ctx.thread("none") }));
+  expect(none).toEqual([]);
+}
+
 async function longHistory(ctx: CaseContext): Promise<void> {
   const threadId = ctx.thread("long");
   const all = ids(257);
-  let parent: string | undefined;
-  for (const [i, id] of all.entries()) {
-    await putFull(
-      ctx,
-      threadId,
-      id,
-      { i },
-      { parentId: parent, metadata: { step: i, even: i % 2 === 0 } },
-    );
-    parent = id;
-  }
+  await putChain(ctx, threadId, all, (i) => ({
+    values: { i },
+    metadata: { step: i, even: i % 2 === 0 },
+  }));
   const desc = [...all].reverse();
   expect(await listIds(ctx, { threadId })).toEqual(desc);
   expect(await listIds(ctx, { threadId, filter: { even: true } })).toEqual(
@@ -247,5 +296,6 @@ export const queryCases: readonly ConformanceCase[] = [
   },
   { name: "list spans threads and namespaces when they are not given", run: acrossThreads },
   { name: "list with includeValues false returns headers only", run: headersOnly },
+  { name: "listHeaders pages headers without values, like list", run: listHeaders },
   { name: "list streams a long history in order, and can stop early", run: longHistory },
 ];

@@ -50,6 +50,14 @@ describe("a tenant's view of the checkpointer", () => {
     const listed = [];
     for await (const t of acme.list()) listed.push(t.checkpoint.threadId);
     expect(listed).toEqual(["t"]);
+    const headers = [];
+    for await (const h of acme.listHeaders()) headers.push([h.threadId, h.id]);
+    expect(headers).toEqual([["t", "cp-1"]]);
+    for await (const h of globex.listHeaders({ threadId: "t" })) headers.push([h.threadId, h.id]);
+    expect(headers).toEqual([
+      ["t", "cp-1"],
+      ["t", "cp-9"],
+    ]);
     await acme.deleteThread("t");
     expect(await acme.get("t")).toBeUndefined();
     expect((await globex.get("t"))?.checkpoint.id).toBe("cp-9");

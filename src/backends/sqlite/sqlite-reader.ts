@@ -43,6 +43,8 @@ const APPENDS = `(${KIND_CODES.append}, ${CONCAT_APPEND})`;
 const BASE_TAG = `(CASE WHEN substr(b.tag, 1, 1) = '~' AND substr(b.tag, 10, 1) = '~' THEN substr(b.tag, 11) ELSE b.tag END)`;
 
 const COLUMNS = `c.tid, c.ns, c.id, ${idText("c.parent_id")} AS parent_id, c.created_at, c.versions, c.metadata, c.body, c.vals`;
+/** A headers-only listing leaves the inline values (up to a page of bytes per row) unread. */
+const HEADER_COLUMNS = COLUMNS.replace("c.vals", "NULL AS vals");
 const SPILLED = "LEFT JOIN rewind_values AS v ON v.id = value_ref";
 
 const TID = "SELECT tid FROM rewind_threads WHERE thread_id = ? AND deleted = 0";
@@ -135,8 +137,8 @@ export class SqliteReader {
       tid = this.tid(query.threadId);
       if (tid === undefined) return;
     }
-    const shape = listShape(query, tid);
     const withValues = query.includeValues !== false;
+    const shape = listShape(query, tid, withValues ? COLUMNS : HEADER_COLUMNS);
     let remaining = query.limit ?? Number.POSITIVE_INFINITY;
     let cursor: unknown[] | undefined;
     while (remaining > 0) {
@@ -255,7 +257,7 @@ interface ListShape {
  * so the keyset cursor is a total order; with thread and namespace fixed the primary key
  * serves the order and each page is a range scan.
  */
-function listShape(query: CheckpointQuery, tid: number | undefined): ListShape {
+function listShape(query: CheckpointQuery, tid: number | undefined, columns: string): ListShape {
   const where: string[] = [];
   const params: unknown[] = [];
   if (tid !== undefined) {
@@ -284,8 +286,8 @@ function listShape(query: CheckpointQuery, tid: number | undefined): ListShape {
   if (query.ns === undefined) keys.push("c.ns");
   const from =
     tid === undefined
-      ? `SELECT ${COLUMNS}, t.thread_id FROM rewind_checkpoints AS c JOIN rewind_threads AS t ON t.tid = c.tid`
-      : `SELECT ${COLUMNS} FROM rewind_checkpoints AS c`;
+      ? `SELECT ${columns}, t.thread_id FROM rewind_checkpoints AS c JOIN rewind_threads AS t ON t.tid = c.tid`
+      : `SELECT ${columns} FROM rewind_checkpoints AS c`;
   const order = `ORDER BY ${keys.map((k) => `${k} DESC`).join(", ")} LIMIT ?`;
   const after =
     keys.length === 1 ? "c.id < ?" : `(${keys.join(", ")}) < (${keys.map(() => "?").join(", ")})`;

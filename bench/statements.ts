@@ -1,0 +1,148 @@
+/**
+ * `npx tsx bench/statements.ts`: SQL statements and transactions per super-step, on SQLite and
+ * PostgreSQL, for the 10-node linear graph through the native runtime and through LangGraph
+ * (`RewindSaver`). Counts what the engine is asked to run (every `run/get/all/iterate` of a
+ * prepared statement on SQLite, every `query` on PostgreSQL), not time: the breakdown says where
+ * a step's round trips go. Setup and migrations are excluded (counting starts after one warm run).
+ */
+import Database from "better-sqlite3";
+import pg from "pg";
+import type { CheckpointBackend } from "../src/backend.js";
+import { SqliteBackend } from "../src/backends/sqlite/index.js";
+import { createCheckpointer } from "../src/index.js";
+import { RewindSaver } from "../src/langgraph/index.js";
+import { PG_URL } from "./langgraph-savers.js";
+import { linearGraph as lgLinear, STEPS_PER_RUN } from "./langgraph-workloads.js";
+import { tempDb } from "./sqlite-bench.js";
+import { linearGraph, NODES } from "./workloads.js";
+
+const RUNS = Number(process.env.BENCH_STATEMENT_RUNS ?? 20);
+
+/**
+ * Statement counts by verb and the first Rewind table or function named (`SELECT rewind_put`,
+ * `INSERT rewind_blobs`, `BEGIN`...), and transactions: explicit ones plus each statement run
+ * outside one (autocommit; on PostgreSQL a stored-function call is one of these).
+ */
+class Tally {
+  readonly counts = new Map<string, number>();
+  transactions = 0;
+  on = false;
+  #inTransaction = false;
+  add(sql: string): void {
+    if (!this.on) return;
+    const text = sql.trim().replace(/\s+/g, " ");
+    const verb = text.split(" ")[0]!.toUpperCase();
+    if (verb === "BEGIN") this.#inTransaction = true;
+    else if (verb === "COMMIT" || verb === "ROLLBACK") this.#inTransaction = false;
+    else if (!this.#inTransaction && verb !== "SAVEPOINT" && verb !== "RELEASE")
+      this.transactions++;
+    if (verb === "BEGIN") this.transactions++;
+    const name = /\brewind_\w+/.exec(text)?.[0] ?? "";
+    const key = `${verb} ${name}`.trim();
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+  }
+  report(label: string, steps: number): void {
+    const total = [...this.counts.values()].reduce((a, b) => a + b, 0);
+    console.log(
+      `${label}: ${(total / steps).toFixed(2)} statements, ${(this.transactions / steps).toFixed(2)} transactions per super-step`,
+    );
+    for (const [k, n] of [...this.counts.entries()].sort((a, b) => b[1] - a[1])) {
+      console.log(`    ${(n / steps).toFixed(2).padStart(6)}  ${k}`);
+    }
+  }
+}
+
+/** A better-sqlite3 handle whose statements report each execution to `tally`. */
+function countedSqlite(path: string, tally: Tally): Database.Database {
+  const db = new Database(path);
+  db.pragma("journal_mode = WAL");
+  const prepare = db.prepare.bind(db);
+  (db as any).prepare = (sql: string) => {
+    const statement = prepare(sql);
+    return new Proxy(statement, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (typeof value !== "function") return value;
+        if (prop === "run" || prop === "get" || prop === "all" || prop === "iterate") {
+          return (...args: unknown[]) => {
+            tally.add(sql);
+            return value.apply(target, args);
+          };
+        }
+        return value.bind(target);
+      },
+    });
+  };
+  return db;
+}
+
+/** A pg pool whose queries (on the pool and on checked-out clients) report to `tally`. */
+function countedPool(tally: Tally): pg.Pool {
+  const pool = new pg.Pool({ connectionString: PG_URL, max: 4 });
+  const text = (q: unknown) => (typeof q === "string" ? q : String((q as { text: string }).text));
+  const query = pool.query.bind(pool);
+  (pool as any).query = (q: unknown, ...rest: unknown[]) => {
+    tally.add(text(q));
+    return (query as any)(q, ...rest);
+  };
+  // Clients checked out for transactions count too (pg's own `query` uses a callback checkout,
+  // which is left alone: its query is already counted above).
+  pool.on("connect", (client) => {
+    const clientQuery = client.query.bind(client);
+    (client as any).query = (q: unknown, ...rest: unknown[]) => {
+      if (typeof rest.at(-1) !== "function") tally.add(text(q));
+      return (clientQuery as any)(q, ...rest);
+    };
+  });
+  return pool;
+}
+
+async function native(backend: CheckpointBackend, tally: Tally, label: string) {
+  const checkpointer = createCheckpointer(backend);
+  const app = linearGraph(checkpointer);
+  await app.invoke({}, { threadId: "warm" });
+  tally.on = true;
+  for (let r = 0; r < RUNS; r++) await app.invoke({}, { threadId: `t${r}` });
+  tally.on = false;
+  tally.report(`native ${label}`, RUNS * NODES);
+  await checkpointer.close();
+}
+
+async function viaLangGraph(backend: CheckpointBackend, tally: Tally, label: string) {
+  const saver = new RewindSaver(backend);
+  const app = lgLinear(saver);
+  await app.invoke({ count: 0 }, { configurable: { thread_id: "warm" } });
+  tally.on = true;
+  for (let r = 0; r < RUNS; r++) {
+    await app.invoke({ count: 0 }, { configurable: { thread_id: `t${r}` } });
+  }
+  tally.on = false;
+  tally.report(`LangGraph (RewindSaver) ${label}`, RUNS * STEPS_PER_RUN);
+  await saver.close();
+}
+
+for (const mode of ["native", "langgraph"] as const) {
+  const tmp = tempDb("statements.sqlite");
+  const tally = new Tally();
+  const backend = new SqliteBackend(countedSqlite(tmp.path, tally));
+  if (mode === "native") await native(backend, tally, "SQLite");
+  else await viaLangGraph(backend, tally, "SQLite");
+  tmp.done();
+}
+
+const { PostgresBackend } = await import("../src/backends/postgres/index.js");
+for (const mode of ["native", "langgraph"] as const) {
+  const tally = new Tally();
+  const pool = countedPool(tally);
+  const schema = `stmtbench_${process.pid}_${mode}`;
+  try {
+    const backend = new PostgresBackend(pool, { schema });
+    if (mode === "native") await native(backend, tally, "PostgreSQL");
+    else await viaLangGraph(backend, tally, "PostgreSQL");
+  } catch (error) {
+    console.log(`(PostgreSQL ${mode} skipped: ${(error as Error).message})`);
+  } finally {
+    await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+    await pool.end();
+  }
+}
