@@ -30,7 +30,11 @@ export interface WorkerOptions extends QueueConnection {
   readonly graphs: Readonly<Record<string, CompiledGraph<any>>>;
   /** Runs at once in this process. Default 4. */
   readonly concurrency?: number;
-  /** Runs at once per tenant, across all workers. Default: no cap. */
+  /**
+   * Runs at once per tenant, across all workers. Exact within one worker process; workers in
+   * different processes that claim at the same instant can each start one more (pg-boss counts a
+   * tenant's active jobs when a claim begins). Default: no cap.
+   */
   readonly tenantConcurrency?: number;
   /**
    * Lease lifetime of each run (renewed every quarter of it). A dead worker's run is continued
@@ -88,8 +92,10 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
   };
   // With an even concurrency each claim takes up to two jobs and runs them side by side, and a
   // full claim claims again at once (a slot would otherwise wait a polling interval between jobs).
-  // A per-tenant cap claims one at a time: a claim of two could take two of one tenant's jobs.
-  const batchSize = concurrency % 2 === 0 && tenantCap === undefined ? 2 : 1;
+  // With a per-tenant cap one claimer takes up to `concurrency` jobs at a time: pg-boss counts a
+  // group's active jobs when a claim starts, so claims racing in one process could each take one
+  // of a tenant's jobs past its cap; one claim statement ranks the jobs it takes within the cap.
+  const batchSize = tenantCap !== undefined ? concurrency : concurrency % 2 === 0 ? 2 : 1;
   const pollSeconds = Math.max(0.5, (options.pollIntervalMs ?? 1_000) / 1000);
   await boss.work<RunJobData>(
     RUN_QUEUE,
