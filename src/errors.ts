@@ -29,7 +29,8 @@ export type RewindErrorCode =
   | "ARCHIVE_DAMAGED"
   | "ENCRYPTION"
   | "KEY_SHREDDED"
-  | "RUN_FAILED";
+  | "RUN_FAILED"
+  | "RUN_STOPPED";
 
 export interface RewindErrorOptions {
   cause?: unknown;
@@ -329,5 +330,16 @@ export class RunFailedError extends RewindError {
   constructor(message: string, state: string, options?: RewindErrorOptions) {
     super("RUN_FAILED", message, options);
     this.state = state;
+  }
+}
+
+/**
+ * A run stopped between super-steps because its `signal` was aborted (a worker shutting down,
+ * an operator's cancel): the steps it finished are saved and its lease released, so
+ * `invoke(null, { threadId })` continues from `checkpointId` without redoing them.
+ */
+export class RunStoppedError extends RewindError {
+  constructor(message: string, options?: RewindErrorOptions) {
+    super("RUN_STOPPED", message, options);
   }
 }

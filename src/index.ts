@@ -52,6 +52,7 @@ export {
   RecursionLimitError,
   RewindError,
   type RewindErrorCode,
+  RunStoppedError,
   SerializationError,
   StorageError,
   ThreadArchivedError,

@@ -23,6 +23,9 @@ export function validateRunOptions(options: RunOptions, spec: GraphSpec<any>): v
     throw new InvalidInputError("recursionLimit must be a positive integer");
   }
   validateLeaseOptions(options);
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new InvalidInputError("signal must be an AbortSignal");
+  }
   for (const key of ["interruptBefore", "interruptAfter"] as const) {
     const names: unknown = options[key];
     if (names === undefined) continue;

@@ -31,6 +31,12 @@ export interface RunOptions extends LeaseOptions {
    * under their own id.
    */
   readonly tenantId?: string;
+  /**
+   * Stops the run between super-steps once aborted: the steps finished so far are saved, the
+   * lease is released, and `invoke` rejects with `RunStoppedError`; `invoke(null)` continues
+   * from there. A step already running finishes first (nodes are never cut off mid-way).
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** What `invoke` returns. */

@@ -12,6 +12,7 @@ import {
   NodeFailedError,
   NotFoundError,
   RecursionLimitError,
+  RunStoppedError,
 } from "../errors.js";
 import { newCheckpointId } from "../ids.js";
 import { applyWrites, type ChannelWrite, stateView, toWrites } from "./apply.js";
@@ -182,6 +183,13 @@ export class Run {
       if (this.#writer.failed) await this.#writer.settle();
       const next = nextOf(current);
       if (next.length === 0) return this.#finish(current);
+      if (this.#options.signal?.aborted) {
+        await this.#writer.flushAll();
+        throw new RunStoppedError(
+          `the run stopped at checkpoint ${current.id || "(none)"}: its signal was aborted; invoke(null) continues it`,
+          { threadId: this.#threadId, checkpointId: current.id || undefined },
+        );
+      }
       if (stepsRun >= limit) {
         await this.#writer.flushAll();
         throw new RecursionLimitError(

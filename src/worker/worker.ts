@@ -44,7 +44,10 @@ export interface WorkerOptions extends QueueConnection {
   readonly leaseTtlMs?: number;
   /** How often this worker looks for runs of dead workers. Default 1 s. */
   readonly recoveryIntervalMs?: number;
-  /** How long `stop()` waits for running runs to finish. Default 30 s. */
+  /**
+   * How long `stop()` waits for running runs to reach their next checkpoint (a node still
+   * running is waited for, never cut off). Default 30 s.
+   */
   readonly shutdownTimeoutMs?: number;
   /** Stop gracefully on SIGTERM and SIGINT (then exit). Default false. */
   readonly handleSignals?: boolean;
@@ -54,7 +57,11 @@ export interface WorkerOptions extends QueueConnection {
 
 /** A started worker. */
 export interface Worker {
-  /** Stops claiming, waits (bounded) for running runs, releases what it holds. Idempotent. */
+  /**
+   * Stops claiming; each running run stops at its next checkpoint (bounded wait), releases its
+   * thread's lease and goes back to the queue, where another worker continues it from there.
+   * Idempotent.
+   */
   stop(): Promise<void>;
   /** Runs in progress in this process. */
   readonly running: number;
@@ -77,11 +84,14 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     );
   const leaseTtlMs = options.leaseTtlMs ?? 5_000;
   const boss = await openQueue(options, "createWorker", true);
+  // Aborted by stop(): each running run ends at its next checkpoint (RunStoppedError), releases
+  // its thread's lease, and its job fails back to the queue, where another worker continues it.
+  const stopping = new AbortController();
   let running = 0;
   const handle = async (job: { id: string; retryCount: number; data: RunJobData }) => {
     running++;
     try {
-      const outcome = await runJob(options.graphs, job, leaseTtlMs);
+      const outcome = await runJob(options.graphs, job, leaseTtlMs, stopping.signal);
       // Completed here, then signalled outside any write transaction.
       await boss.complete(RUN_QUEUE, { id: job.id, retryCount: job.retryCount }, outcome as object);
       await notifyDone(boss, job.id);
@@ -126,13 +136,14 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     options.recoveryIntervalMs ?? 1_000,
     leaseTtlMs,
   );
-  let stopping: Promise<void> | undefined;
+  let stopped: Promise<void> | undefined;
   const stop = () => {
-    stopping ??= (async () => {
+    stopped ??= (async () => {
       recovery.stop();
+      stopping.abort();
       await boss.stop({ graceful: true, timeout: options.shutdownTimeoutMs ?? 30_000 });
     })();
-    return stopping;
+    return stopped;
   };
   if (options.handleSignals) {
     const onSignal = () => {
@@ -161,6 +172,7 @@ async function runJob(
   graphs: WorkerOptions["graphs"],
   job: { id: string; retryCount: number; data: RunJobData },
   leaseTtlMs: number,
+  signal: AbortSignal,
 ): Promise<RunOutcome> {
   const { graph, threadId, tenantId } = job.data;
   const app = graphs[graph];
@@ -173,6 +185,7 @@ async function runJob(
     metadata: { rewindJob: job.id },
     onBusy: "enqueue",
     leaseTtlMs,
+    signal,
   } as const;
   // The run continues the submitter's trace (or its thread's: see graph/run.ts).
   const result = await withTraceparent(job.data.trace, async (): Promise<RunResult> => {

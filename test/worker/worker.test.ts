@@ -190,6 +190,38 @@ describe.skipIf(PG_SERIAL_ONLY !== "")(
         for (const c of children) c.child.kill("SIGKILL");
       }
     }, 60_000);
+
+    it("on SIGTERM a worker stops its run at the next checkpoint; another continues it, nothing redone", async () => {
+      const children = [startWorker(PG_URL, schema, 30_000), startWorker(PG_URL, schema, 30_000)];
+      try {
+        await Promise.all(children.map((c) => c.ready));
+        const run = await client.submit(
+          "turns",
+          { turns: "s", slowMs: 1_500 },
+          { threadId: "term" },
+        );
+        const holder = await leaseHolderPid(schema, "term");
+        const stopping = children.find((c) => c.child.pid === holder)!;
+        expect(stopping, "the run's lease is held by one of the worker processes").toBeDefined();
+        // Mid "plan": the step finishes and is saved, then the run stops, releases its lease
+        // (30 s: not left to expire) and its job goes back to the queue.
+        stopping.child.kill("SIGTERM");
+        expect(await stopping.exit).toBe(0);
+        const { rows } = await adminPool().query(
+          `SELECT lease_pid FROM "${schema}".rewind_threads
+           WHERE thread_id = 'term' AND lease_expires_at > (extract(epoch FROM now()) * 1000)`,
+        );
+        expect(rows.map((r) => Number(r.lease_pid))).not.toContain(holder);
+        const outcome = await run.result();
+        expect(outcome.status).toBe("done");
+        // "plan" ran once: the other worker continued from the saved step.
+        expect(outcome.values.seen).toEqual(expectedSeen(["s"]));
+        const [job] = await client.list({ threadId: "term" });
+        expect(job!.retries).toBeGreaterThanOrEqual(1);
+      } finally {
+        for (const c of children) c.child.kill("SIGKILL");
+      }
+    }, 60_000);
   },
 );
 
