@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -14,6 +15,7 @@ import {
   SqliteBackend,
   type SqliteDatabaseLike,
 } from "../../src/backends/sqlite/index.js";
+import { packId } from "../../src/backends/sqlite/sqlite-rows.js";
 import {
   type Checkpointer,
   createCheckpointer,
@@ -424,6 +426,32 @@ describe("SQLite storage layout", () => {
     await checkpointer.deleteThread("gone");
     expect(count(db, "SELECT count(*) AS n FROM rewind_values")).toBe(1);
     expect((await checkpointer.get("kept"))?.checkpoint.values.v).toBe(big);
+    await checkpointer.close();
+    db.close();
+  });
+
+  it("stores dense out-of-line values as they are: only what compresses well is deflated", async () => {
+    const checkpointer = createSqliteCheckpointer(file, { largeValues: false });
+    // Random base64 (a file, an image): deflate would save about a quarter, for most of a put's
+    // time; message text saves far more.
+    const dense = randomBytes(75_000).toString("base64");
+    const text = "a long message ".repeat(7_000);
+    const denseId = await put(checkpointer, "dense", dense);
+    const textId = await put(checkpointer, "text", text);
+    const db = new Database(file);
+    const stored = (thread: string, id: string) =>
+      db
+        .prepare(
+          `SELECT v.codec, length(v.bytes) AS n FROM rewind_blobs b JOIN rewind_threads t USING (tid)
+           JOIN rewind_values v ON v.id = b.value_ref WHERE t.thread_id = ? AND b.version = ?`,
+        )
+        .get(thread, packId(id)) as { codec: number; n: number };
+    expect(stored("dense", denseId).codec).toBe(0);
+    expect(stored("dense", denseId).n).toBeGreaterThan(dense.length);
+    expect(stored("text", textId).codec).toBe(1);
+    expect(stored("text", textId).n).toBeLessThan(text.length / 20);
+    expect((await checkpointer.get("dense"))?.checkpoint.values.v).toBe(dense);
+    expect((await checkpointer.get("text"))?.checkpoint.values.v).toBe(text);
     await checkpointer.close();
     db.close();
   });
