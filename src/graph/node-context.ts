@@ -14,6 +14,12 @@ export interface NodeContext {
   readonly attempt: number;
   /** The metadata passed to `invoke`. */
   readonly metadata: Readonly<Record<string, unknown>>;
+  /**
+   * The run's `signal` (`invoke(..., { signal })`; a worker's run has one): aborted, the run
+   * stops after this step. A long node may pass it on (to `fetch`, a model call) or return
+   * early; what it returns is saved like any step's writes.
+   */
+  readonly signal: AbortSignal | undefined;
   /** An idempotency key for side effects of this task: stable across retries and resumes. */
   readonly idempotencyKey: string;
   /**

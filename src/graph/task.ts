@@ -172,6 +172,7 @@ function nodeContext(
     taskId: task.id,
     attempt,
     metadata: run.options.metadata ?? {},
+    signal: run.options.signal,
     idempotencyKey: `${run.threadId}/${task.id}`,
     emit: (data) => run.emit({ type: "custom", node: task.node, data }),
     effect: (name, args, fn, policy) => runEffect(site, name, args, fn, policy),

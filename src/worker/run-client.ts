@@ -55,7 +55,11 @@ export interface RunHandle<S = any> {
   readonly id: string;
   /** Resolves when the run finished or paused for a human; rejects with `RunFailedError`. */
   result(options?: { timeoutMs?: number }): Promise<RunOutcome<S>>;
-  /** Cancels the run if no worker started it yet; true if it was cancelled. */
+  /**
+   * Cancels the run; true if it was cancelled (false once it ended). A run not started never
+   * starts; a running one stops at its next checkpoint (its worker looks every
+   * `recoveryIntervalMs`), with the steps it finished saved and its thread's lease released.
+   */
   cancel(): Promise<boolean>;
   state(): Promise<RunState>;
 }
@@ -102,7 +106,7 @@ export async function createRunClient(connection: QueueConnection): Promise<RunC
     state: async () => (await getJob(id)).state,
     cancel: async () => {
       const job = await getJob(id);
-      if (job.state !== "created" && job.state !== "retry") return false;
+      if (job.state !== "created" && job.state !== "retry" && job.state !== "active") return false;
       await queueCall("cancel a run", () => boss.cancel(RUN_QUEUE, id));
       return (await getJob(id)).state === "cancelled";
     },

@@ -11,6 +11,7 @@ import { AlreadyResumedError, InvalidInputError } from "../errors.js";
 import type { CompiledGraph } from "../graph/compiled-graph.js";
 import type { RunResult } from "../graph/run-types.js";
 import { withTraceparent } from "../tracing.js";
+import { watchCancels } from "./worker-cancels.js";
 import {
   type Boss,
   DEFAULT_QUEUE_SCHEMA,
@@ -87,17 +88,23 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
   // Aborted by stop(): each running run ends at its next checkpoint (RunStoppedError), releases
   // its thread's lease, and its job fails back to the queue, where another worker continues it.
   const stopping = new AbortController();
-  let running = 0;
+  // Each running job's own signal: aborted when the worker stops or the job is cancelled.
+  const running = new Map<string, AbortController>();
   const handle = async (job: { id: string; retryCount: number; data: RunJobData }) => {
-    running++;
+    const run = new AbortController();
+    const stopRun = () => run.abort(stopping.signal.reason);
+    stopping.signal.addEventListener("abort", stopRun);
+    if (stopping.signal.aborted) stopRun();
+    running.set(job.id, run);
     try {
-      const outcome = await runJob(options.graphs, job, leaseTtlMs, stopping.signal);
+      const outcome = await runJob(options.graphs, job, leaseTtlMs, run.signal);
       // Completed here, then signalled outside any write transaction.
       await boss.complete(RUN_QUEUE, { id: job.id, retryCount: job.retryCount }, outcome as object);
       await notifyDone(boss, job.id);
       return outcome;
     } finally {
-      running--;
+      running.delete(job.id);
+      stopping.signal.removeEventListener("abort", stopRun);
     }
   };
   // With an even concurrency each claim takes up to two jobs and runs them side by side, and a
@@ -129,17 +136,15 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
         ),
       )) as never,
   );
-  const recovery = startRecovery(
-    boss,
-    options.schema ?? DEFAULT_QUEUE_SCHEMA,
-    options.graphs,
-    options.recoveryIntervalMs ?? 1_000,
-    leaseTtlMs,
-  );
+  const schema = options.schema ?? DEFAULT_QUEUE_SCHEMA;
+  const intervalMs = options.recoveryIntervalMs ?? 1_000;
+  const recovery = startRecovery(boss, schema, options.graphs, intervalMs, leaseTtlMs);
+  const cancels = watchCancels(boss, schema, running, intervalMs);
   let stopped: Promise<void> | undefined;
   const stop = () => {
     stopped ??= (async () => {
       recovery.stop();
+      cancels.stop();
       stopping.abort();
       await boss.stop({ graceful: true, timeout: options.shutdownTimeoutMs ?? 30_000 });
     })();
@@ -158,7 +163,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
   return {
     stop,
     get running() {
-      return running;
+      return running.size;
     },
   };
 }

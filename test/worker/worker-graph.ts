@@ -25,8 +25,11 @@ export function turnGraph(checkpointer: Checkpointer) {
     tenant: lastValue<string>(() => ""),
     ask: lastValue<boolean>(() => false),
     answers: appendChannel<string>(),
+    /** Hold "plan" until the run's signal is aborted (a cancel, a worker stopping). */
+    hold: lastValue<boolean>(() => false),
   })
-    .addNode("plan", async (s) => {
+    .addNode("plan", async (s, ctx) => {
+      if (s.hold) await stopped(ctx.signal);
       const tenant = s.tenant;
       const now = (activeByTenant.get(tenant) ?? 0) + 1;
       activeByTenant.set(tenant, now);
@@ -62,4 +65,12 @@ export function expectedSeen(turns: readonly string[]): string[] {
 function bySlot(a: string, b: string): number {
   const order = ["plan", "left", "right", "join"];
   return order.indexOf(a.split(":")[0]!) - order.indexOf(b.split(":")[0]!);
+}
+
+/** Resolves once `signal` is aborted (never without one: the test's timeout then fails it). */
+function stopped(signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) resolve();
+    else signal?.addEventListener("abort", () => resolve(), { once: true });
+  });
 }

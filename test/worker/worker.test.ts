@@ -126,6 +126,24 @@ describe.skipIf(PG_SERIAL_ONLY !== "")(
       expect(await later.state()).toBe("cancelled");
     });
 
+    it("cancels a running run: it stops at its next checkpoint, the steps it finished kept", async () => {
+      const run = await client.submit("turns", { turns: "c", hold: true }, { threadId: "halt" });
+      while ((await run.state()) !== "active") await sleep(50);
+      expect(await run.cancel()).toBe(true);
+      await expect(run.result()).rejects.toMatchObject({ state: "cancelled" });
+      // "plan" (held until the run's signal was aborted) finished and was saved; nothing after.
+      let state = await app.getState({ threadId: "halt" });
+      while (!state?.next.includes("left")) {
+        await sleep(50);
+        state = await app.getState({ threadId: "halt" });
+      }
+      expect(state.values.seen).toEqual(["plan:c"]);
+      expect(await run.state()).toBe("cancelled");
+      // The lease is free and the thread continues from there: "plan" does not run again.
+      const rest = await (await client.submit("turns", null, { threadId: "halt" })).result();
+      expect(rest.values.seen).toEqual(expectedSeen(["c"]));
+    });
+
     it("refuses bad input with named errors, and a busy thread under onBusy reject", async () => {
       await expect(
         client.submit("turns", { turns: 1n }, { threadId: "bad" }),
@@ -250,3 +268,5 @@ async function jobStartedOn(queue: string, id: string): Promise<number> {
   );
   return Number(rows[0].t);
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
