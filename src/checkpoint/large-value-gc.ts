@@ -79,6 +79,8 @@ export async function collectLargeValues(
   if (typeof graceMs !== "number" || !(graceMs >= 0)) {
     throw new InvalidInputError("graceMs must be a non-negative number");
   }
+  // Values last touched at or before `cutoff` may go: with no grace (erasure), one touched in
+  // this very millisecond too (targets remove what was touched strictly before their bound).
   const cutoff = (options.now ?? Date.now()) - graceMs;
   try {
     await ready(storage);
@@ -90,8 +92,8 @@ export async function collectLargeValues(
       if (options.tenant !== undefined && entry.tenant !== options.tenant) continue;
       values++;
       const key = `${entry.tenant}\0${entry.hash}`;
-      if (referenced.has(key) || entry.touchedAt >= cutoff) continue;
-      if (await store.target.remove(entry.tenant, entry.hash, cutoff)) {
+      if (referenced.has(key) || entry.touchedAt > cutoff) continue;
+      if (await store.target.remove(entry.tenant, entry.hash, cutoff + 1)) {
         store.forget(entry.tenant, entry.hash);
         removed++;
         bytesRemoved += entry.bytes;

@@ -264,6 +264,21 @@ describe("collection tied to retention and erasure", () => {
     }
   });
 
+  it("with no grace, a value touched in the very millisecond of the collection goes too", async () => {
+    const cp = backend.checkpointer({ largeValues: { thresholdBytes: THRESHOLD } });
+    try {
+      await put(cp, "t", undefined, { FILE }, 1);
+      await cp.deleteThread("t");
+      const [entry] = await listed(cp.largeValues!.target);
+      // Erasure collects with graceMs 0 right after the writes: often within one millisecond.
+      const report = await collectLargeValues(cp, { graceMs: 0, now: entry!.touchedAt });
+      expect(report).toMatchObject({ values: 1, removed: 1 });
+      expect(await listed(cp.largeValues!.target)).toStrictEqual([]);
+    } finally {
+      await cp.close();
+    }
+  });
+
   it("erasing a tenant removes its values at once and leaves other tenants' alone", async () => {
     const cp = backend.checkpointer({ largeValues: { thresholdBytes: THRESHOLD } });
     try {
