@@ -18,7 +18,7 @@ import type {
   StoredBlob,
   StoredWrite,
 } from "./checkpoint-backend.js";
-import { storedRefHash, withoutFrame } from "./large-value-ref.js";
+import { REF_MARK, storedRefHash, withoutFrame } from "./large-value-ref.js";
 import type { LargeValueTarget } from "./large-value-target.js";
 import type { PruneBatch } from "./retention-seam.js";
 import { parseThreadKey } from "./thread-key.js";
@@ -157,12 +157,16 @@ export function withLargeValues(
         return value === blob.value ? blob : { ...blob, value };
       }),
     );
+  // Most writes and reads hold no large value: those go through untouched, with no promise per
+  // value on the checkpoint hot path.
   const overrides: Partial<CheckpointBackend> = {
     async putCheckpoint(put: CheckpointPut) {
+      if (!put.blobs.some(isReference)) return backend.putCheckpoint(put);
       const blobs = await offloadBlobs(put.checkpoint.threadId, put.blobs);
       await backend.putCheckpoint({ ...put, blobs });
     },
     async putWrites(key: CheckpointKey, writes: readonly StoredWrite[], fence) {
+      if (!writes.some(isReference)) return backend.putWrites(key, writes, fence);
       const stored = await Promise.all(
         writes.map(async (write) => {
           const value = await offload(store, key.threadId, write.value);
@@ -172,6 +176,7 @@ export function withLargeValues(
       await backend.putWrites(key, stored, fence);
     },
     async pruneCheckpoints(batch: PruneBatch) {
+      if (!batch.rebase.some(isReference)) return backend.pruneCheckpoints(batch);
       const rebase = await offloadBlobs(batch.threadId, batch.rebase);
       return backend.pruneCheckpoints({ ...batch, rebase });
     },
@@ -199,6 +204,15 @@ export function withLargeValues(
   });
 }
 
+/** Whether a blob's or write's value is a large value's reference. */
+function isReference(item: { value: StoredWrite["value"] | null }): boolean {
+  const tag = item.value?.tag;
+  if (tag === undefined) return false;
+  // Cheap first: a reference's tag starts with its mark, after the checksum when sealed.
+  const at = tag[0] === "~" && tag[9] === "~" ? 10 : 0;
+  return tag[at] === REF_MARK && storedRefHash(tag) !== undefined;
+}
+
 /** A value as the backend gets it: a reference's frame stored, the reference alone kept. */
 async function offload(store: LargeValueStore, threadId: string, value: StoredWrite["value"]) {
   const hash = storedRefHash(value.tag);
@@ -212,6 +226,10 @@ async function hydrate(
   store: LargeValueStore,
   loaded: LoadedCheckpoint,
 ): Promise<LoadedCheckpoint> {
+  const references =
+    loaded.writes.some(isReference) ||
+    Object.values(loaded.blobs).some((chain) => chain.some(isReference));
+  if (!references) return loaded;
   const { threadId, id } = loaded.checkpoint;
   const load = async <T extends { channel: string; value: StoredWrite["value"] | null }>(
     item: T,
