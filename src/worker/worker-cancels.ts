@@ -5,7 +5,8 @@
  * stay saved, its lease is released, and the job stays cancelled (the queue ignores a cancelled
  * job's completion or failure).
  */
-import type { Boss } from "./worker-queue.js";
+import { every } from "./every.js";
+import { type Boss, jobTable } from "./worker-queue.js";
 
 export function watchCancels(
   boss: Boss,
@@ -13,26 +14,14 @@ export function watchCancels(
   running: ReadonlyMap<string, AbortController>,
   intervalMs: number,
 ): { stop(): void } {
-  let busy = false;
-  const timer = setInterval(() => {
-    if (busy || running.size === 0) return;
-    busy = true;
-    boss
+  return every(intervalMs, async () => {
+    if (running.size === 0) return;
+    const result = (await boss
       .getDb()
       .executeSql(
-        `SELECT id FROM "${schema.replaceAll('"', '""')}".job WHERE id = ANY($1::uuid[]) AND state = 'cancelled'`,
+        `SELECT id FROM ${jobTable(schema)} WHERE id = ANY($1::uuid[]) AND state = 'cancelled'`,
         [[...running.keys()]],
-      )
-      .then(
-        (result: { rows: { id: string }[] }) => {
-          for (const { id } of result.rows) running.get(id)?.abort(new Error("cancelled"));
-        },
-        () => undefined, // a lost connection only delays it to the next look
-      )
-      .finally(() => {
-        busy = false;
-      });
-  }, intervalMs);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+      )) as { rows: { id: string }[] };
+    for (const { id } of result.rows) running.get(id)?.abort(new Error("cancelled"));
+  });
 }

@@ -17,6 +17,11 @@ export const DONE_CHANNEL = "rewind_run_done";
 /** Default schema of the queue's tables. */
 export const DEFAULT_QUEUE_SCHEMA = "rewind_queue";
 
+/** The queue's job table in `schema`, quoted for SQL (read directly by recovery and cancels). */
+export function jobTable(schema: string): string {
+  return `"${schema.replaceAll('"', '""')}".job`;
+}
+
 /** Where the queue lives. */
 export interface QueueConnection {
   /** A PostgreSQL connection string. */

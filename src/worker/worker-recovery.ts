@@ -10,7 +10,8 @@
 import { threadKey } from "../checkpoint/thread-key.js";
 import type { CompiledGraph } from "../graph/compiled-graph.js";
 import { holderIsGone } from "../graph/lease-holder.js";
-import { type Boss, RUN_QUEUE, type RunJobData } from "./worker-queue.js";
+import { every } from "./every.js";
+import { type Boss, jobTable, RUN_QUEUE, type RunJobData } from "./worker-queue.js";
 
 export function startRecovery(
   boss: Boss,
@@ -19,18 +20,7 @@ export function startRecovery(
   intervalMs: number,
   leaseTtlMs: number,
 ): { stop(): void } {
-  let busy = false;
-  const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    recoverOnce(boss, schema, graphs, leaseTtlMs)
-      .catch(() => undefined)
-      .finally(() => {
-        busy = false;
-      });
-  }, intervalMs);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return every(intervalMs, () => recoverOnce(boss, schema, graphs, leaseTtlMs));
 }
 
 /** One look; returns the ids of the jobs it sent back to the queue. */
@@ -43,7 +33,7 @@ export async function recoverOnce(
   // Ages are the server's, so clocks of worker machines do not matter here.
   const rows = (await boss.getDb().executeSql(
     `SELECT id, retry_count, data, started_on < now() - make_interval(secs => $2) AS old
-       FROM ${quoteIdent(schema)}.job
+       FROM ${jobTable(schema)}
       WHERE name = $1 AND state = 'active' AND started_on < now() - interval '1 second'
       ORDER BY started_on LIMIT 200`,
     [RUN_QUEUE, leaseTtlMs / 1000],
@@ -66,8 +56,4 @@ export async function recoverOnce(
     failed.push(row.id);
   }
   return failed;
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }
