@@ -21,7 +21,7 @@ import type {
 import { REF_MARK, storedRefHash, withoutFrame } from "./large-value-ref.js";
 import type { LargeValueTarget } from "./large-value-target.js";
 import type { PruneBatch } from "./retention-seam.js";
-import { parseThreadKey } from "./thread-key.js";
+import { tenantOfKey } from "./thread-key.js";
 
 /** Defaults of large values, declared once. */
 export const LARGE_VALUE_DEFAULTS = Object.freeze({
@@ -139,7 +139,7 @@ export class LargeValueStore {
 
 /** The tenant a storage key belongs to, `""` for the default tenant. */
 export function tenantOf(threadId: string): string {
-  return parseThreadKey(threadId).tenantId ?? "";
+  return tenantOfKey(threadId) ?? "";
 }
 
 /**

@@ -14,7 +14,7 @@ import { createHmac } from "node:crypto";
 import { CorruptionError } from "../errors.js";
 import type { SerializedValue } from "../serde/serializer.js";
 import type { ValueSite } from "./checkpoint-codec.js";
-import { parseThreadKey } from "./thread-key.js";
+import { tenantOfKey } from "./thread-key.js";
 
 /** The codec's byte layers, run with a site (sealing at write, opening at read). */
 type Layered = (value: SerializedValue, site: ValueSite) => SerializedValue;
@@ -89,7 +89,7 @@ export function sealLarge(
   threadId: string,
   seal: Layered,
 ): SerializedValue {
-  const tenantId = parseThreadKey(threadId).tenantId;
+  const tenantId = tenantOfKey(threadId);
   const hash = hashOf(tenantId ?? "", encoded);
   const framed = frame(seal(encoded, { tenantId, blob: hash }));
   VERIFIED.add(framed);
@@ -106,7 +106,7 @@ export function openLarge(
   site: ValueSite,
   open: Layered,
 ): SerializedValue {
-  const tenantId = site.threadId === undefined ? undefined : parseThreadKey(site.threadId).tenantId;
+  const tenantId = tenantOfKey(site.threadId);
   const body = bytes.byteLength === 0 ? undefined : unframe(bytes);
   const fail = (what: string) =>
     new CorruptionError(
