@@ -4,6 +4,7 @@
  * resume command's update and goto as writes of the paused checkpoint.
  */
 
+import { isDeepStrictEqual } from "node:util";
 import type { PendingWrite } from "../checkpoint/checkpointer.js";
 import { AlreadyResumedError, InvalidInputError } from "../errors.js";
 import { toWrites } from "./apply.js";
@@ -23,6 +24,7 @@ export async function resume(
   const where = { threadId: run.threadId, checkpointId: current.id || undefined };
   const open = pending.interrupts;
   if (open.length === 0) {
+    if (pending.claims.size > 0) return answeredBefore(run, current, pending, command, where);
     throw new AlreadyResumedError(
       `thread "${run.threadId}" has no pending interrupt to resume`,
       where,
@@ -48,12 +50,57 @@ export async function resume(
       where,
     );
   }
-  const claimed = await claim(run, current, answers);
+  return recordCommand(run, current, await claim(run, current, answers), command, run.runId);
+}
+
+/**
+ * A resume of a checkpoint whose interrupts an earlier run already claimed, and which has not
+ * moved on since: that run stopped before its next checkpoint (it failed, or its caller lost the
+ * reply), and this run holds the thread's lease, so the earlier one is not running. The same
+ * answers again are a retry and continue from the recorded answers (a command's update and goto
+ * are recorded once); different answers are refused, naming what was recorded.
+ */
+function answeredBefore(
+  run: RunScope,
+  current: Snapshot,
+  pending: PendingIndex,
+  command: Command,
+  where: { threadId: string; checkpointId: string | undefined },
+): Promise<PendingIndex> {
+  const claims = [...pending.claims];
+  const answer = command.resume;
+  const same = isAnswerMap(answer)
+    ? Object.entries(answer as Record<string, unknown>).every(([id, value]) =>
+        isDeepStrictEqual(pending.claims.get(id)?.answer, value),
+      )
+    : claims.length === 1 && isDeepStrictEqual(claims[0]![1].answer, answer);
+  if (!same) {
+    throw new AlreadyResumedError(
+      `thread "${run.threadId}" was already resumed with a different answer by a run that stopped ` +
+        `before its next checkpoint; invoke with null input to continue with the recorded answer`,
+      where,
+    );
+  }
+  const earlierRun = claims[0]![1].runId;
+  const recorded = pending.commandWrites.some((w) => w.taskId === commandTaskId(earlierRun));
+  return recorded
+    ? Promise.resolve(pending)
+    : recordCommand(run, current, pending, command, earlierRun);
+}
+
+/** Records a resume command's update and goto (if any) against the paused checkpoint. */
+async function recordCommand(
+  run: RunScope,
+  current: Snapshot,
+  claimed: PendingIndex,
+  command: Command,
+  runId: string,
+): Promise<PendingIndex> {
   if (command.update === undefined && command.goto.length === 0) return claimed;
   const { writes } = command.update
     ? toWrites(run.ctx.spec.channels, "resume", command.update)
     : { writes: [] };
-  const taskId = commandTaskId(run.runId);
+  const taskId = commandTaskId(runId);
   const record = (idx: number, channel: string, value: unknown): PendingWrite => ({
     taskId,
     taskPath: "",

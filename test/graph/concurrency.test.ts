@@ -94,9 +94,14 @@ for (const backend of BACKENDS) {
 
       it("a crashed holder's lease expires and the thread becomes usable again", async () => {
         const { app, checkpointer } = gatedGraph(backend);
-        await checkpointer.acquireLease("t", "crashed-process", 80);
-        await expect(app.invoke({ log: "x" }, { threadId: "t" })).rejects.toThrow(ThreadBusyError);
-        await new Promise((r) => setTimeout(r, 120));
+        // Held (a TTL no loaded machine outlives): the thread is busy.
+        await checkpointer.acquireLease("held", "crashed-process", 600_000);
+        await expect(app.invoke({ log: "x" }, { threadId: "held" })).rejects.toThrow(
+          ThreadBusyError,
+        );
+        // Expired: a holder that never renews stops blocking once its TTL has passed.
+        await checkpointer.acquireLease("t", "crashed-process", 20);
+        await new Promise((r) => setTimeout(r, 60));
         expect((await app.invoke({ log: "x" }, { threadId: "t" })).status).toBe("done");
       });
     });

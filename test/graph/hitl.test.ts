@@ -192,6 +192,38 @@ for (const backend of BACKENDS) {
         ).rejects.toThrow(AlreadyResumedError);
       });
 
+      it("a resume retried after its run failed continues with the recorded answer; a different answer is refused", async () => {
+        let failures = 1;
+        const seen: unknown[] = [];
+        const app = new StateGraph({
+          note: lastValue<string>(() => ""),
+          path: appendChannel<string>(),
+        })
+          .addNode("ask", () => {
+            const answer = interrupt<string>("seat?");
+            seen.push(answer);
+            if (failures-- > 0) throw new Error("the booking API timed out");
+            return { path: `ask:${answer}` };
+          })
+          .addNode("after", (s) => ({ path: `after:${s.note}` }))
+          .addEdge(START, "ask")
+          .addEdge("ask", "after")
+          .compile({ checkpointer: backend.checkpointer() });
+        await app.invoke({}, { threadId: "t" });
+        const resume = () => new Command({ resume: "aisle", update: { note: "vip" } });
+        await expect(app.invoke(resume(), { threadId: "t" })).rejects.toMatchObject({
+          code: "NODE_FAILED",
+        });
+        const other = app.invoke(Command.resume("window"), { threadId: "t" });
+        await expect(other).rejects.toThrow(AlreadyResumedError);
+        await expect(other).rejects.toThrow(/different answer/);
+        const done = await app.invoke(resume(), { threadId: "t" });
+        expect(done.status).toBe("done");
+        expect(done.values.path).toEqual(["ask:aisle", "after:vip"]);
+        expect(seen).toEqual(["aisle", "aisle"]);
+        await expect(app.invoke(resume(), { threadId: "t" })).rejects.toThrow(AlreadyResumedError);
+      });
+
       for (const onBusy of ["reject", "enqueue"] as const) {
         it(
           `two racing resumes give one continuation; the side effect happens once (onBusy ${onBusy}, ${RESUME_TRIALS} trials)`,
