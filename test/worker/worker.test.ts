@@ -16,7 +16,7 @@ import {
 import { openQueue } from "../../src/worker/worker-queue.js";
 import { recoverOnce } from "../../src/worker/worker-recovery.js";
 import { adminPool, freshSchema, PG_SERIAL_ONLY, PG_URL } from "../support/postgres.js";
-import { expectedSeen, maxByTenant, turnGraph } from "./worker-graph.js";
+import { expectedSeen, failing, maxByTenant, turnGraph } from "./worker-graph.js";
 import { startWorker } from "./worker-spawn.js";
 
 describe.skipIf(PG_SERIAL_ONLY !== "")(
@@ -163,6 +163,38 @@ describe.skipIf(PG_SERIAL_ONLY !== "")(
       expect((await client.list({ threadId: "clock" }))[0]!.retries).toBe(0);
       expect(await run.cancel()).toBe(true);
       await expect(run.result()).rejects.toMatchObject({ state: "cancelled" });
+    });
+
+    it("a run that keeps failing is dead after its retries: listed with its error, retried from the dead-letter queue", async () => {
+      failing.on = true;
+      failing.attempts = 0;
+      const run = await client.submit(
+        "turns",
+        { turns: "f", fail: true },
+        { threadId: "dead", maxRetries: 2 },
+      );
+      await expect(run.result()).rejects.toMatchObject({ state: "failed" });
+      // The first attempt and two retries, then no more: the node throws every time.
+      expect(failing.attempts).toBe(3);
+      const [dead] = await client.list({ state: "failed", threadId: "dead" });
+      expect(dead).toMatchObject({ id: run.id, state: "failed", retries: 2, deadLetter: true });
+      expect(dead!.error).toContain("the plan fails");
+      const { rows } = await adminPool().query(
+        `SELECT count(*)::int AS n FROM "${queue}".job WHERE name = 'rewind-runs-dead' AND source_id = $1`,
+        [run.id],
+      );
+      expect(rows[0].n).toBe(1);
+      // Fixed, it is retried from there: the same run, resumed, out of the dead-letter queue.
+      failing.on = false;
+      expect(await run.retry()).toBe(true);
+      const outcome = await run.result();
+      expect(outcome.values.seen).toEqual(expectedSeen(["f"]));
+      const [retried] = await client.list({ threadId: "dead" });
+      expect(retried).toMatchObject({ state: "completed", deadLetter: false });
+      expect(await run.retry()).toBe(false);
+      await expect(
+        client.submit("turns", {}, { threadId: "dead", maxRetries: -1 }),
+      ).rejects.toBeInstanceOf(InvalidInputError);
     });
 
     it("refuses bad input with named errors, and a busy thread under onBusy reject", async () => {
