@@ -4,7 +4,8 @@
  * server's clock), the recovery time after SIGKILLing the worker holding a run, and, in the same
  * run, the queue's raw job throughput (pg-boss, no-op jobs) and the server's raw transactions/s
  * (one-row inserts from 8 connections), as ceilings, all on a throwaway cluster the bench
- * starts (port 55491). `--runs N` runs per worker count.
+ * starts (port 55491). `--runs N` runs per worker count;
+ * `--processes 1,4` only these worker counts.
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -22,7 +23,8 @@ const arg = (name: string, fallback: number) => {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const RUNS = arg("runs", 200);
-const COUNTS = [1, 2, 4, 8];
+const countsArg = process.argv.indexOf("--processes");
+const COUNTS = countsArg > 0 ? process.argv[countsArg + 1]!.split(",").map(Number) : [1, 2, 4, 8];
 const TTL = 5_000;
 const WORKER = new URL("./workers-process.ts", import.meta.url).pathname;
 const admin = new pg.Pool({ connectionString: url, max: 10 });
@@ -92,9 +94,14 @@ async function rawQueue(jobs = 2000): Promise<number> {
 }
 
 function startWorker(schema: string) {
-  const child = spawn(process.execPath, ["--import", "tsx", WORKER, url, schema, String(TTL)], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  // BENCH_WORKER_CPU_PROF=dir writes each worker process's CPU profile there (at its SIGTERM).
+  const prof = process.env.BENCH_WORKER_CPU_PROF;
+  const flags = prof ? ["--cpu-prof", "--cpu-prof-dir", prof] : [];
+  const child = spawn(
+    process.execPath,
+    [...flags, "--import", "tsx", WORKER, url, schema, String(TTL)],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout.on("data", (d) => String(d).includes("ready") && resolve());
     child.once("exit", (code) => reject(new Error(`worker exited ${code}`)));
@@ -112,15 +119,22 @@ async function throughput(processes: number) {
   const children = [first, ...rest];
   const client = await createRunClient({ database: url, schema: `${schema}_queue` });
   const t0 = performance.now();
-  const handles = [];
-  for (let i = 0; i < RUNS; i++)
-    handles.push(await client.submit("linear", {}, { threadId: `r${i}` }));
+  // Submitted side by side (a submission is a transaction of its own), as a fleet's clients would.
+  const handles = await Promise.all(
+    Array.from({ length: RUNS }, (_, i) => client.submit("linear", {}, { threadId: `r${i}` })),
+  );
   await Promise.all(handles.map((h) => h.result()));
   const seconds = (performance.now() - t0) / 1000;
+  const job = `"${schema}_queue".job WHERE name = 'rewind-runs'`;
   const { rows } = await admin.query(
-    `SELECT extract(epoch from (started_on - created_on)) * 1000 AS ms FROM "${schema}_queue".job WHERE name = 'rewind-runs'`,
+    `SELECT extract(epoch from (started_on - created_on)) * 1000 AS ms FROM ${job}`,
   );
   const latencies = rows.map((r) => Number(r.ms)).sort((a, b) => a - b);
+  // The workers' own window on the server's clock: first start to last completion.
+  const { rows: window } = await admin.query(
+    `SELECT extract(epoch from (max(completed_on) - min(started_on))) AS s FROM ${job}`,
+  );
+  const busySeconds = Number(window[0].s);
   let recovery: number | undefined;
   if (processes >= 2) recovery = await killAndRecover(schema, client, children);
   await client.close();
@@ -132,6 +146,7 @@ async function throughput(processes: number) {
     processes,
     runsPerSecond: RUNS / seconds,
     stepsPerSecond: (RUNS * NODES) / seconds,
+    busyStepsPerSecond: (RUNS * NODES) / busySeconds,
     p50: pct(latencies, 50),
     p99: pct(latencies, 99),
     recovery,
@@ -175,7 +190,7 @@ console.log(`raw pg-boss:    ${queue.toFixed(0)} no-op jobs/s (8 handlers, one p
 console.log(`${RUNS} runs of the ${NODES}-node graph per row; 4 runs at once per worker process`);
 for (const r of rows)
   console.log(
-    `${String(r.processes).padStart(2)} workers: ${r.runsPerSecond.toFixed(1).padStart(6)} runs/s ${r.stepsPerSecond.toFixed(0).padStart(6)} super-steps/s (${((100 * r.stepsPerSecond) / raw).toFixed(0)}% of raw tx/s)  enqueue->start p50 ${r.p50.toFixed(0)} ms p99 ${r.p99.toFixed(0)} ms${r.recovery === undefined ? "" : `  recovery after SIGKILL ${r.recovery.toFixed(0)} ms`}`,
+    `${String(r.processes).padStart(2)} workers: ${r.runsPerSecond.toFixed(1).padStart(6)} runs/s ${r.stepsPerSecond.toFixed(0).padStart(6)} super-steps/s (${((100 * r.stepsPerSecond) / raw).toFixed(0)}% of raw tx/s; ${r.busyStepsPerSecond.toFixed(0)} = ${((100 * r.busyStepsPerSecond) / raw).toFixed(0)}% first start to last completion)  enqueue->start p50 ${r.p50.toFixed(0)} ms p99 ${r.p99.toFixed(0)} ms${r.recovery === undefined ? "" : `  recovery after SIGKILL ${r.recovery.toFixed(0)} ms`}`,
   );
 await admin.end();
 cluster.stop();

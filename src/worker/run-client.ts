@@ -16,8 +16,11 @@ import { validateThreadId } from "../ids.js";
 import { importOptionalPeer } from "../optional-peer.js";
 import { traceparentOf } from "../tracing.js";
 import {
+  DEAD_QUEUE,
+  DEFAULT_QUEUE_SCHEMA,
   DONE_CHANNEL,
   encodeInput,
+  jobTable,
   openQueue,
   type QueueConnection,
   queueCall,
@@ -41,6 +44,12 @@ export interface SubmitOptions {
    */
   readonly onBusy?: "enqueue" | "reject";
   /**
+   * Retries after a failed attempt (a node that threw, a worker that died) before the run is
+   * dead: failed for good, listed with its last error and parked in the dead-letter queue, from
+   * where `retry()` sends it back. Each retry resumes from the last checkpoint. Default 20.
+   */
+  readonly maxRetries?: number;
+  /**
    * The run's id (a UUID), to make a submission idempotent: submitting again with the same id
    * (say, after a lost connection) returns the same run and queues nothing.
    */
@@ -61,6 +70,12 @@ export interface RunHandle<S = any> {
    * `recoveryIntervalMs`), with the steps it finished saved and its thread's lease released.
    */
   cancel(): Promise<boolean>;
+  /**
+   * Sends a dead run (failed after its last retry) back to the queue for one more attempt,
+   * resuming from its last checkpoint, and takes it out of the dead-letter queue; its id and
+   * `result()` stay the same. True if it was dead, false otherwise.
+   */
+  retry(): Promise<boolean>;
   state(): Promise<RunState>;
 }
 
@@ -73,13 +88,20 @@ export interface RunInfo {
   readonly state: RunState;
   readonly retries: number;
   readonly createdOn: Date;
+  /** A failed run's last error (its message). */
+  readonly error?: string;
+  /** Failed after its last retry and parked in the dead-letter queue (see `retry()`). */
+  readonly deadLetter: boolean;
 }
 
 export interface RunClient {
   submit<S = any>(graph: string, input: unknown, options: SubmitOptions): Promise<RunHandle<S>>;
   /** A handle on a run submitted earlier (by any client). */
   handle<S = any>(id: string): RunHandle<S>;
-  /** Runs, oldest first: all, or one thread's (with its tenant), or in one state. */
+  /**
+   * Runs, oldest first: all, or one thread's (with its tenant), or in one state (`"failed"`:
+   * the dead runs, with their last error).
+   */
   list(filter?: {
     threadId?: string;
     tenantId?: string;
@@ -92,6 +114,7 @@ export interface RunClient {
 /** Opens a client on the workers' queue. */
 export async function createRunClient(connection: QueueConnection): Promise<RunClient> {
   const boss = await openQueue(connection, "createRunClient", false);
+  const schema = connection.schema ?? DEFAULT_QUEUE_SCHEMA;
   const waiters = new Map<string, Set<() => void>>();
   const listener = await listen(connection.database, (id) => {
     for (const wake of waiters.get(id) ?? []) wake();
@@ -104,6 +127,20 @@ export async function createRunClient(connection: QueueConnection): Promise<RunC
   const handle = <S>(id: string): RunHandle<S> => ({
     id,
     state: async () => (await getJob(id)).state,
+    retry: async () => {
+      await getJob(id);
+      const response = await queueCall("retry a run", () => boss.retry(RUN_QUEUE, id));
+      if ((response as { affected?: number }).affected !== 1) return false;
+      await queueCall("take a run out of the dead-letter queue", () =>
+        boss
+          .getDb()
+          .executeSql(`DELETE FROM ${jobTable(schema)} WHERE name = $1 AND source_id = $2`, [
+            DEAD_QUEUE,
+            id,
+          ]),
+      );
+      return true;
+    },
     cancel: async () => {
       const job = await getJob(id);
       if (job.state !== "created" && job.state !== "retry" && job.state !== "active") return false;
@@ -165,6 +202,11 @@ export async function createRunClient(connection: QueueConnection): Promise<RunC
       if (options.priority !== undefined && !Number.isInteger(options.priority))
         throw new InvalidInputError("priority must be an integer");
       if (
+        options.maxRetries !== undefined &&
+        !(Number.isInteger(options.maxRetries) && options.maxRetries >= 0)
+      )
+        throw new InvalidInputError("maxRetries must be a non-negative integer");
+      if (
         options.runAt !== undefined &&
         !(options.runAt instanceof Date && !Number.isNaN(+options.runAt))
       )
@@ -200,6 +242,7 @@ export async function createRunClient(connection: QueueConnection): Promise<RunC
           ...(options.priority !== undefined ? { priority: options.priority } : {}),
           ...(options.runAt !== undefined ? { startAfter: options.runAt } : {}),
           ...(options.id !== undefined ? { id: options.id } : {}),
+          ...(options.maxRetries !== undefined ? { retryLimit: options.maxRetries } : {}),
         }),
       );
       if (id) return handle(id);
@@ -215,17 +258,31 @@ export async function createRunClient(connection: QueueConnection): Promise<RunC
           limit: filter.limit ?? 1000,
         }),
       );
-      return jobs
-        .filter((j) => filter.state === undefined || j.state === filter.state)
-        .map((j) => ({
-          id: j.id,
-          graph: j.data.graph,
-          threadId: j.data.threadId,
-          tenantId: j.data.tenantId,
-          state: j.state,
-          retries: j.retryCount,
-          createdOn: j.createdOn,
-        }));
+      const listed = jobs.filter((j) => filter.state === undefined || j.state === filter.state);
+      const failed = listed.filter((j) => j.state === "failed").map((j) => j.id);
+      const dead = new Set<string>();
+      if (failed.length > 0) {
+        const { rows } = (await queueCall("list dead runs", () =>
+          boss
+            .getDb()
+            .executeSql(
+              `SELECT source_id FROM ${jobTable(schema)} WHERE name = $1 AND source_id = ANY($2::uuid[])`,
+              [DEAD_QUEUE, failed],
+            ),
+        )) as { rows: { source_id: string }[] };
+        for (const row of rows) dead.add(row.source_id);
+      }
+      return listed.map((j) => ({
+        id: j.id,
+        graph: j.data.graph,
+        threadId: j.data.threadId,
+        tenantId: j.data.tenantId,
+        state: j.state,
+        retries: j.retryCount,
+        createdOn: j.createdOn,
+        ...(j.state === "failed" ? { error: describe(j.output) } : {}),
+        deadLetter: dead.has(j.id),
+      }));
     },
     async close() {
       await listener.close();

@@ -12,6 +12,13 @@ import { importOptionalPeer } from "../optional-peer.js";
 
 /** The one queue of runs. */
 export const RUN_QUEUE = "rewind-runs";
+/**
+ * Where a run goes after its last allowed attempt failed: a copy of its job (pg-boss's
+ * dead-letter queue, which no worker claims from) beside the run's own job, failed.
+ */
+export const DEAD_QUEUE = "rewind-runs-dead";
+/** Retries of a run after a failed attempt (a recovery counts as one) before it is dead. */
+export const DEFAULT_MAX_RETRIES = 20;
 /** The notification channel a worker signals a finished job on (payload: the job id). */
 export const DONE_CHANNEL = "rewind_run_done";
 /** Default schema of the queue's tables. */
@@ -118,22 +125,30 @@ async function start(
   });
   boss.on("error", () => undefined);
   await boss.start();
-  const existing = await boss.getQueue(RUN_QUEUE);
-  if (!existing) {
-    await boss
-      .createQueue(RUN_QUEUE, {
-        policy: "key_strict_fifo",
-        // A retry is a resume from the last checkpoint: retry at once, many times.
-        retryLimit: 20,
-        retryDelay: 0,
-        notify: true,
-      } as never)
-      .catch(async (error) => {
-        // Another process created it first.
-        if (!(await boss.getQueue(RUN_QUEUE))) throw error;
-      });
-  }
+  await ensureQueue(boss, DEAD_QUEUE, {});
+  const existing = await ensureQueue(boss, RUN_QUEUE, {
+    policy: "key_strict_fifo",
+    // A retry is a resume from the last checkpoint: retry at once, many times.
+    retryLimit: DEFAULT_MAX_RETRIES,
+    retryDelay: 0,
+    notify: true,
+    deadLetter: DEAD_QUEUE,
+  });
+  // A queue made before there was a dead-letter queue gets one.
+  if (existing && !existing.deadLetter)
+    await boss.updateQueue(RUN_QUEUE, { deadLetter: DEAD_QUEUE } as never);
   return boss;
+}
+
+/** Creates the queue unless it exists; returns the one that existed. */
+async function ensureQueue(boss: Boss, name: string, options: object) {
+  const existing = await boss.getQueue(name);
+  if (existing) return existing;
+  await boss.createQueue(name, options as never).catch(async (error) => {
+    // Another process created it first.
+    if (!(await boss.getQueue(name))) throw error;
+  });
+  return undefined;
 }
 
 /** Runs a queue call; an error that is not Rewind's becomes a `StorageError` naming `what`. */

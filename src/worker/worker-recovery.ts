@@ -30,14 +30,18 @@ export async function recoverOnce(
   graphs: Readonly<Record<string, CompiledGraph<any>>>,
   leaseTtlMs: number,
 ): Promise<string[]> {
-  // Ages are the server's, so clocks of worker machines do not matter here.
+  // Ages and lease expiry are read on the server's clock (a lease's expiry is the server's too),
+  // so a worker machine whose clock runs ahead takes no live run.
   const rows = (await boss.getDb().executeSql(
-    `SELECT id, retry_count, data, started_on < now() - make_interval(secs => $2) AS old
+    `SELECT id, retry_count, data, started_on < now() - make_interval(secs => $2) AS old,
+            (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now_ms
        FROM ${jobTable(schema)}
       WHERE name = $1 AND state = 'active' AND started_on < now() - interval '1 second'
       ORDER BY started_on LIMIT 200`,
     [RUN_QUEUE, leaseTtlMs / 1000],
-  )) as { rows: { id: string; retry_count: number; data: RunJobData; old: boolean }[] };
+  )) as {
+    rows: { id: string; retry_count: number; data: RunJobData; old: boolean; now_ms: number }[];
+  };
   const failed: string[] = [];
   for (const row of rows.rows) {
     const app = graphs[row.data.graph] ?? Object.values(graphs)[0];
@@ -46,7 +50,8 @@ export async function recoverOnce(
     // A job younger than a lease lifetime may not have taken its lease yet; a holder proven
     // gone (same machine) is not waited for.
     const gone = lease !== undefined && holderIsGone(lease.holder);
-    const expired = lease === undefined || lease.expiresAt <= Date.now();
+    // The server's time before the lease was read: an expiry is never seen early.
+    const expired = lease === undefined || lease.expiresAt <= Number(row.now_ms);
     if (!gone && !(expired && row.old)) continue;
     await boss.fail(
       RUN_QUEUE,

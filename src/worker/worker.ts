@@ -107,35 +107,43 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
       stopping.signal.removeEventListener("abort", stopRun);
     }
   };
-  // With an even concurrency each claim takes up to two jobs and runs them side by side, and a
-  // full claim claims again at once (a slot would otherwise wait a polling interval between jobs).
-  // With a per-tenant cap one claimer takes up to `concurrency` jobs at a time: pg-boss counts a
-  // group's active jobs when a claim starts, so claims racing in one process could each take one
-  // of a tenant's jobs past its cap; one claim statement ranks the jobs it takes within the cap.
-  const batchSize = tenantCap !== undefined ? concurrency : concurrency % 2 === 0 ? 2 : 1;
+  // Each of `concurrency` claimers takes one job at a time and, once it has run one, claims again
+  // at once (it wakes itself), so a slot never idles a polling interval while jobs wait; with
+  // nothing left it polls (or wakes on the queue's notification of a new job). With a per-tenant
+  // cap one claimer takes up to `concurrency` jobs at a time instead: pg-boss counts a group's
+  // active jobs when a claim starts, so claims racing in one process could each take one of a
+  // tenant's jobs past its cap; one claim statement ranks the jobs it takes within the cap.
+  const batchSize = tenantCap !== undefined ? concurrency : 1;
   const pollSeconds = Math.max(0.5, (options.pollIntervalMs ?? 1_000) / 1000);
-  await boss.work<RunJobData>(
-    RUN_QUEUE,
-    {
-      localConcurrency: concurrency / batchSize,
-      pollingIntervalSeconds: pollSeconds,
-      notifyPollingIntervalSeconds: pollSeconds,
-      batchSize,
-      burstWhenBatchFull: batchSize > 1,
-      perJobResults: true,
-      includeMetadata: true,
-      ...(tenantCap ? { groupConcurrency: tenantCap } : {}),
-    } as never,
-    (async (jobs: { id: string; retryCount: number; data: RunJobData }[]) =>
-      Promise.all(
+  const claimer = async () => {
+    let id: string | undefined;
+    const runBatch = async (jobs: { id: string; retryCount: number; data: RunJobData }[]) => {
+      const results = await Promise.all(
         jobs.map((job) =>
           handle(job).then(
             (output) => ({ id: job.id, status: "completed", output }),
             (error: unknown) => ({ id: job.id, status: "failed", output: failure(error) }),
           ),
         ),
-      )) as never,
-  );
+      );
+      if (id !== undefined && !stopping.signal.aborted) boss.notifyWorker(id);
+      return results;
+    };
+    id = await boss.work<RunJobData>(
+      RUN_QUEUE,
+      {
+        localConcurrency: 1,
+        pollingIntervalSeconds: pollSeconds,
+        notifyPollingIntervalSeconds: pollSeconds,
+        batchSize,
+        perJobResults: true,
+        includeMetadata: true,
+        ...(tenantCap ? { groupConcurrency: tenantCap } : {}),
+      } as never,
+      runBatch as never,
+    );
+  };
+  for (let i = 0; i < concurrency / batchSize; i++) await claimer();
   const schema = options.schema ?? DEFAULT_QUEUE_SCHEMA;
   const intervalMs = options.recoveryIntervalMs ?? 1_000;
   const recovery = startRecovery(boss, schema, options.graphs, intervalMs, leaseTtlMs);

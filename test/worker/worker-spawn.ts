@@ -5,10 +5,10 @@ const PROCESS = new URL("./worker-process.ts", import.meta.url).pathname;
 
 export type WorkerChild = ReturnType<typeof startWorker>;
 
-export function startWorker(url: string, schema: string, ttl: number) {
+export function startWorker(url: string, schema: string, ttl: number, audit = false) {
   const child: ChildProcess = spawn(
     process.execPath,
-    ["--import", "tsx", PROCESS, url, schema, String(ttl)],
+    ["--import", "tsx", PROCESS, url, schema, String(ttl), ...(audit ? ["audit"] : [])],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let err = "";
@@ -19,5 +19,12 @@ export function startWorker(url: string, schema: string, ttl: number) {
   });
   ready.catch(() => undefined);
   const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, ready, exit };
+  const worker = { child, ready, exit, up: false };
+  ready.then(
+    () => {
+      worker.up = true;
+    },
+    () => undefined,
+  );
+  return worker;
 }

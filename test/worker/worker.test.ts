@@ -3,7 +3,7 @@
  * resume, submission order on one thread, cancel and list, the per-tenant cap, bad input, and a
  * worker process SIGKILLed mid-run whose run another worker process continues.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createPostgresCheckpointer } from "../../src/backends/postgres/index.js";
 import { Command, InvalidInputError, ThreadBusyError } from "../../src/index.js";
 import {
@@ -13,8 +13,10 @@ import {
   RunFailedError,
   type Worker,
 } from "../../src/worker/index.js";
+import { openQueue } from "../../src/worker/worker-queue.js";
+import { recoverOnce } from "../../src/worker/worker-recovery.js";
 import { adminPool, freshSchema, PG_SERIAL_ONLY, PG_URL } from "../support/postgres.js";
-import { expectedSeen, maxByTenant, turnGraph } from "./worker-graph.js";
+import { expectedSeen, failing, maxByTenant, turnGraph } from "./worker-graph.js";
 import { startWorker } from "./worker-spawn.js";
 
 describe.skipIf(PG_SERIAL_ONLY !== "")(
@@ -142,6 +144,57 @@ describe.skipIf(PG_SERIAL_ONLY !== "")(
       // The lease is free and the thread continues from there: "plan" does not run again.
       const rest = await (await client.submit("turns", null, { threadId: "halt" })).result();
       expect(rest.values.seen).toEqual(expectedSeen(["c"]));
+    });
+
+    it("a worker whose clock runs an hour ahead takes no live run: lease expiry is read on the server's clock", async () => {
+      const run = await client.submit("turns", { turns: "c", hold: true }, { threadId: "clock" });
+      while ((await run.state()) !== "active") await sleep(50);
+      // Older than the recovery's minimum age and than the lease lifetime it is given.
+      await sleep(1_500);
+      const boss = await openQueue({ database: PG_URL, schema: queue }, "test", false);
+      const ahead = vi.spyOn(Date, "now").mockReturnValue(Date.now() + 3_600_000);
+      try {
+        expect(await recoverOnce(boss, queue, { turns: app }, 500)).toEqual([]);
+      } finally {
+        ahead.mockRestore();
+        await boss.stop({ graceful: false });
+      }
+      expect(await run.state()).toBe("active");
+      expect((await client.list({ threadId: "clock" }))[0]!.retries).toBe(0);
+      expect(await run.cancel()).toBe(true);
+      await expect(run.result()).rejects.toMatchObject({ state: "cancelled" });
+    });
+
+    it("a run that keeps failing is dead after its retries: listed with its error, retried from the dead-letter queue", async () => {
+      failing.on = true;
+      failing.attempts = 0;
+      const run = await client.submit(
+        "turns",
+        { turns: "f", fail: true },
+        { threadId: "dead", maxRetries: 2 },
+      );
+      await expect(run.result()).rejects.toMatchObject({ state: "failed" });
+      // The first attempt and two retries, then no more: the node throws every time.
+      expect(failing.attempts).toBe(3);
+      const [dead] = await client.list({ state: "failed", threadId: "dead" });
+      expect(dead).toMatchObject({ id: run.id, state: "failed", retries: 2, deadLetter: true });
+      expect(dead!.error).toContain("the plan fails");
+      const { rows } = await adminPool().query(
+        `SELECT count(*)::int AS n FROM "${queue}".job WHERE name = 'rewind-runs-dead' AND source_id = $1`,
+        [run.id],
+      );
+      expect(rows[0].n).toBe(1);
+      // Fixed, it is retried from there: the same run, resumed, out of the dead-letter queue.
+      failing.on = false;
+      expect(await run.retry()).toBe(true);
+      const outcome = await run.result();
+      expect(outcome.values.seen).toEqual(expectedSeen(["f"]));
+      const [retried] = await client.list({ threadId: "dead" });
+      expect(retried).toMatchObject({ state: "completed", deadLetter: false });
+      expect(await run.retry()).toBe(false);
+      await expect(
+        client.submit("turns", {}, { threadId: "dead", maxRetries: -1 }),
+      ).rejects.toBeInstanceOf(InvalidInputError);
     });
 
     it("refuses bad input with named errors, and a busy thread under onBusy reject", async () => {
