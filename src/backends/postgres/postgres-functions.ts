@@ -35,13 +35,14 @@ const writeGuard = (s: string, lock: "FOR UPDATE" | "FOR SHARE") => `
  * Functions an older schema may still hold and nothing calls, as `name(argument types)`:
  * version 4 split the delete in two (a renamed copy of the old one, called first), and a schema
  * that reached version 5 or 6 before the functions were defined here kept that copy; the puts of
- * checkpoints and writes changed their parameters since.
+ * checkpoints and writes and the prune changed their parameters since.
  */
 export const POSTGRES_RETIRED_FUNCTIONS: readonly string[] = [
   "rewind_delete_thread_rows(TEXT)",
-  // These two took their values as a bytea array (see rewind_put_checkpoint).
+  // These took their values as a bytea array (see rewind_put_checkpoint).
   "rewind_put_checkpoint(TEXT, TEXT, TEXT, TEXT, TEXT, JSONB, JSONB, TEXT, TEXT, BOOLEAN, TEXT, BIGINT, TEXT[], TEXT[], SMALLINT[], TEXT[], INTEGER[], TEXT[], BYTEA[])",
   "rewind_put_writes(TEXT, TEXT, TEXT, BIGINT, TEXT[], TEXT[], INTEGER[], TEXT[], TEXT[], BYTEA[])",
+  "rewind_prune_checkpoints(TEXT, TEXT, TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], BYTEA[])",
 ];
 
 /** The current definitions, in the order they are applied. */
@@ -273,12 +274,14 @@ export const POSTGRES_FUNCTIONS: readonly PostgresFunction[] = [
   {
     // One prune batch as one call (see postgres-retention.ts): under the thread row's lock it
     // checks that no listed checkpoint is a head, pinned, a branch head or a fork point, then
-    // writes the rebased values and deletes checkpoints, their writes and the listed values.
+    // writes the rebased values (passed as in rewind_put_checkpoint) and deletes checkpoints,
+    // their writes and the listed values.
     name: "rewind_prune_checkpoints",
     definition: (s) => `
   CREATE OR REPLACE FUNCTION ${s}.rewind_prune_checkpoints(
     p_thread TEXT, p_ns TEXT, p_ids TEXT[], p_channels TEXT[], p_versions TEXT[],
-    p_rchannels TEXT[], p_rversions TEXT[], p_rtags TEXT[], p_rvalues BYTEA[]
+    p_rchannels TEXT[], p_rversions TEXT[], p_rtags TEXT[], p_rvalues BYTEA, p_rstarts INTEGER[],
+    p_rlengths INTEGER[]
   ) RETURNS TEXT LANGUAGE plpgsql AS $fn$
   DECLARE t RECORD; h TEXT; bad RECORD; nc INTEGER; nb INTEGER; nw INTEGER;
   BEGIN
@@ -302,8 +305,10 @@ export const POSTGRES_FUNCTIONS: readonly PostgresFunction[] = [
       ORDER BY c.id LIMIT 1;
     IF FOUND THEN RETURN 'conflict:' || bad.why || ':' || bad.id; END IF;
     INSERT INTO ${s}.rewind_blobs (thread_id, ns, channel, version, kind, prev_version, depth, tag, value)
-      SELECT p_thread, p_ns, r.channel, r.version, 0, NULL, 0, r.tag, r.value
-      FROM unnest(p_rchannels, p_rversions, p_rtags, p_rvalues) AS r (channel, version, tag, value)
+      SELECT p_thread, p_ns, r.channel, r.version, 0, NULL, 0, r.tag,
+        substring(p_rvalues FROM r.start FOR r.length)
+      FROM unnest(p_rchannels, p_rversions, p_rtags, p_rstarts, p_rlengths)
+        AS r (channel, version, tag, start, length)
       ON CONFLICT (thread_id, ns, channel, version) DO UPDATE SET kind = 0, prev_version = NULL,
         depth = 0, tag = EXCLUDED.tag, value = EXCLUDED.value;
     DELETE FROM ${s}.rewind_writes WHERE thread_id = p_thread AND ns = p_ns AND checkpoint_id = ANY (p_ids);
