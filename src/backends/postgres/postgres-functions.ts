@@ -3,10 +3,11 @@
  * migration runner applies them with `CREATE OR REPLACE` after the numbered migrations, in the
  * same transaction under the same lock, whenever a definition differs from the one the schema
  * records as applied (`rewind_functions`). Changing a function is therefore one edit here.
- * `CREATE OR REPLACE` cannot change a function's parameters or result: such a change first drops
- * the old function in a numbered migration (`postgres-migrations.ts`). A function no longer
- * defined here is named in {@link POSTGRES_RETIRED_FUNCTIONS}, which the runner drops wherever
- * it is still found, whatever version the schema reached with it.
+ * `CREATE OR REPLACE` cannot change a function's result (a numbered migration drops the old
+ * function first, `postgres-migrations.ts`), and new parameters make an overload beside the old
+ * function, whose signature then joins the functions no longer defined here in
+ * {@link POSTGRES_RETIRED_FUNCTIONS}, which the runner drops wherever they are still found,
+ * whatever version the schema reached with them.
  */
 
 /** One stored function: its name (the key of its `rewind_functions` record) and its definition. */
