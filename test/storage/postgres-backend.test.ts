@@ -266,6 +266,73 @@ describe("PostgreSQL backend", () => {
     await plain.close();
   });
 
+  it("sends the values of a checkpoint and of pending writes as bytes, never as hex text in an array, and reads them back exactly", async () => {
+    const pool = testPool();
+    const sent: unknown[][] = [];
+    // The pool as the backend sees it, recording the parameters of every statement.
+    const recording = new Proxy(pool, {
+      get(target, property) {
+        if (property !== "query") {
+          const member = Reflect.get(target, property);
+          return typeof member === "function" ? member.bind(target) : member;
+        }
+        return (config: string | { values?: unknown[] }, values?: unknown[]) => {
+          sent.push((typeof config === "string" ? values : config.values) ?? []);
+          return target.query(config as never, values as never);
+        };
+      },
+    });
+    const checkpointer = createCheckpointer(
+      new PostgresBackend(recording, { schema: freshSchema() }),
+    );
+    // Every byte value (NUL, quote and backslash among them), above and below the large-value
+    // threshold, an empty value and a cleared channel.
+    const file = Uint8Array.from({ length: 100_000 }, (_, i) => (i * 7919) % 256);
+    const large = Uint8Array.from({ length: 300_000 }, (_, i) => (i * 104729) % 256);
+    const versions = { file: "v1", large: "v1", none: "v1", cleared: "v1" };
+    await checkpointer.put({
+      threadId: "t",
+      id: "cp-1",
+      parentId: undefined,
+      channelVersions: versions,
+      versionsSeen: {},
+      metadata: { source: "loop", step: 1 },
+      updates: [
+        { channel: "file", version: "v1", value: file },
+        { channel: "large", version: "v1", value: large },
+        { channel: "none", version: "v1", value: new Uint8Array(0) },
+        { channel: "cleared", version: "v1", empty: true },
+      ],
+    });
+    const write = (idx: number, value: unknown) => ({
+      taskId: "task",
+      taskPath: "p",
+      idx,
+      channel: "out",
+      value,
+    });
+    const writes = [write(0, file), write(1, large), write(2, new Uint8Array(0))];
+    await checkpointer.putWrites({ threadId: "t", checkpointId: "cp-1" }, writes);
+    const arraysOfBytes = sent
+      .flat()
+      .filter((value) => Array.isArray(value) && value.some((item) => item instanceof Uint8Array));
+    expect(arraysOfBytes).toEqual([]);
+    // Compared as hex text: one string comparison instead of one per byte.
+    const hex = (value: unknown) =>
+      value instanceof Uint8Array ? Buffer.from(value).toString("hex") : value;
+    const stored = await checkpointer.get("t");
+    const values = Object.entries(stored?.checkpoint.values ?? {});
+    expect(Object.fromEntries(values.map(([channel, value]) => [channel, hex(value)]))).toEqual({
+      file: hex(file),
+      large: hex(large),
+      none: "",
+    });
+    const hexed = (list: readonly { value: unknown }[]) =>
+      list.map((w) => ({ ...w, value: hex(w.value) }));
+    expect(hexed(stored?.pendingWrites ?? [])).toEqual(hexed(writes));
+    await checkpointer.close();
+  });
+
   it("uses the caller's pool without closing it, and refuses a bad schema name", async () => {
     const pool = testPool();
     const checkpointer = createCheckpointer(new PostgresBackend(pool, { schema: freshSchema() }));

@@ -120,7 +120,8 @@ describe("PostgreSQL stored functions", () => {
     await adminPool().query(
       `CREATE OR REPLACE FUNCTION "${schema}".rewind_put_writes(
          p_thread TEXT, p_ns TEXT, p_checkpoint TEXT, p_fence BIGINT, p_tasks TEXT[], p_paths TEXT[],
-         p_idx INTEGER[], p_channels TEXT[], p_tags TEXT[], p_values BYTEA[]
+         p_idx INTEGER[], p_channels TEXT[], p_tags TEXT[], p_values BYTEA, p_starts INTEGER[],
+         p_lengths INTEGER[]
        ) RETURNS TEXT LANGUAGE sql AS $fn$ SELECT 'ok' $fn$;
        UPDATE "${schema}".rewind_functions SET digest = 'older' WHERE name = 'rewind_put_writes'`,
     );

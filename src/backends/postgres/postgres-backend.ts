@@ -58,6 +58,7 @@ import { listQuarantinedPostgres, quarantinePostgres } from "./postgres-quaranti
 import { loadQuery, type PageCursor, pageQuery } from "./postgres-queries.js";
 import { PostgresRetention } from "./postgres-retention.js";
 import type { PgPoolLike } from "./postgres-types.js";
+import { packValues } from "./postgres-values.js";
 
 /** Options of {@link PostgresBackend}: the connection settings, and the listing page size. */
 export interface PostgresBackendOptions extends PostgresClientOptions {
@@ -107,8 +108,9 @@ export class PostgresBackend implements CheckpointBackend {
     const c = put.checkpoint;
     const b = put.blobs;
     const doc = jsonbSafe(c.metadata);
+    const values = packValues(b.map((x) => x.value));
     const { rows } = await this.#query(
-      `SELECT ${this.#quoted}.rewind_put_checkpoint($1,$2,$3,$4,$5,$6::jsonb,$7::jsonb,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19) AS status`,
+      `SELECT ${this.#quoted}.rewind_put_checkpoint($1,$2,$3,$4,$5,$6::jsonb,$7::jsonb,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21) AS status`,
       [
         c.threadId,
         c.ns,
@@ -128,11 +130,9 @@ export class PostgresBackend implements CheckpointBackend {
         b.map((x) => x.prevVersion),
         b.map((x) => x.depth),
         b.map((x) => x.value?.tag ?? null),
-        b.map((x) =>
-          x.value
-            ? Buffer.from(x.value.bytes.buffer, x.value.bytes.byteOffset, x.value.bytes.byteLength)
-            : null,
-        ),
+        values.bytes,
+        values.starts,
+        values.lengths,
       ],
     );
     this.#check(rows[0].status, c.threadId, c.id, put.expectedHead);
@@ -143,8 +143,9 @@ export class PostgresBackend implements CheckpointBackend {
     writes: readonly StoredWrite[],
     fence?: LeaseFence,
   ): Promise<void> {
+    const values = packValues(writes.map((w) => w.value));
     const { rows } = await this.#query(
-      `SELECT ${this.#quoted}.rewind_put_writes($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) AS status`,
+      `SELECT ${this.#quoted}.rewind_put_writes($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) AS status`,
       [
         key.threadId,
         key.ns,
@@ -155,9 +156,9 @@ export class PostgresBackend implements CheckpointBackend {
         writes.map((w) => w.idx),
         writes.map((w) => w.channel),
         writes.map((w) => w.value.tag),
-        writes.map((w) =>
-          Buffer.from(w.value.bytes.buffer, w.value.bytes.byteOffset, w.value.bytes.byteLength),
-        ),
+        values.bytes,
+        values.starts,
+        values.lengths,
       ],
     );
     this.#check(rows[0].status, key.threadId, key.checkpointId, undefined);

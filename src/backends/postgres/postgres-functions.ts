@@ -3,10 +3,11 @@
  * migration runner applies them with `CREATE OR REPLACE` after the numbered migrations, in the
  * same transaction under the same lock, whenever a definition differs from the one the schema
  * records as applied (`rewind_functions`). Changing a function is therefore one edit here.
- * `CREATE OR REPLACE` cannot change a function's parameters or result: such a change first drops
- * the old function in a numbered migration (`postgres-migrations.ts`). A function no longer
- * defined here is named in {@link POSTGRES_RETIRED_FUNCTIONS}, which the runner drops wherever
- * it is still found, whatever version the schema reached with it.
+ * `CREATE OR REPLACE` cannot change a function's result (a numbered migration drops the old
+ * function first, `postgres-migrations.ts`), and new parameters make an overload beside the old
+ * function, whose signature then joins the functions no longer defined here in
+ * {@link POSTGRES_RETIRED_FUNCTIONS}, which the runner drops wherever they are still found,
+ * whatever version the schema reached with them.
  */
 
 /** One stored function: its name (the key of its `rewind_functions` record) and its definition. */
@@ -34,9 +35,16 @@ const writeGuard = (s: string, lock: "FOR UPDATE" | "FOR SHARE") => `
 /**
  * Functions an older schema may still hold and nothing calls, as `name(argument types)`:
  * version 4 split the delete in two (a renamed copy of the old one, called first), and a schema
- * that reached version 5 or 6 before the functions were defined here kept that copy.
+ * that reached version 5 or 6 before the functions were defined here kept that copy; the puts of
+ * checkpoints and writes and the prune changed their parameters since.
  */
-export const POSTGRES_RETIRED_FUNCTIONS: readonly string[] = ["rewind_delete_thread_rows(TEXT)"];
+export const POSTGRES_RETIRED_FUNCTIONS: readonly string[] = [
+  "rewind_delete_thread_rows(TEXT)",
+  // These took their values as a bytea array (see rewind_put_checkpoint).
+  "rewind_put_checkpoint(TEXT, TEXT, TEXT, TEXT, TEXT, JSONB, JSONB, TEXT, TEXT, BOOLEAN, TEXT, BIGINT, TEXT[], TEXT[], SMALLINT[], TEXT[], INTEGER[], TEXT[], BYTEA[])",
+  "rewind_put_writes(TEXT, TEXT, TEXT, BIGINT, TEXT[], TEXT[], INTEGER[], TEXT[], TEXT[], BYTEA[])",
+  "rewind_prune_checkpoints(TEXT, TEXT, TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], BYTEA[])",
+];
 
 /** The current definitions, in the order they are applied. */
 export const POSTGRES_FUNCTIONS: readonly PostgresFunction[] = [
@@ -44,20 +52,26 @@ export const POSTGRES_FUNCTIONS: readonly PostgresFunction[] = [
     // Writes take the thread row's lock in the same statement as their checks, so a tombstone,
     // a lease takeover and a compare-and-set on the head are each atomic with the write.
     // `p_metadata_text` is the exact metadata when jsonb cannot hold it (NUL, lone surrogates).
+    // The values come as one byte string cut at `p_starts` (1-based; NULL: no value) for
+    // `p_lengths` bytes: the client sends a bytea parameter as raw bytes, where an array of them
+    // went as hex text in an array literal (twice the bytes, parsed character by character).
     name: "rewind_put_checkpoint",
     definition: (s) => `
   CREATE OR REPLACE FUNCTION ${s}.rewind_put_checkpoint(
     p_thread TEXT, p_ns TEXT, p_id TEXT, p_parent TEXT, p_created TEXT, p_versions JSONB,
     p_metadata JSONB, p_metadata_text TEXT, p_body TEXT, p_cas BOOLEAN, p_expected TEXT,
     p_fence BIGINT, p_channels TEXT[], p_bversions TEXT[], p_kinds SMALLINT[], p_prevs TEXT[],
-    p_depths INTEGER[], p_tags TEXT[], p_values BYTEA[]
+    p_depths INTEGER[], p_tags TEXT[], p_values BYTEA, p_starts INTEGER[], p_lengths INTEGER[]
   ) RETURNS TEXT LANGUAGE plpgsql AS $fn$
   DECLARE t RECORD; h TEXT;
   BEGIN${writeGuard(s, "FOR UPDATE")}
     SELECT head_id INTO h FROM ${s}.rewind_heads WHERE thread_id = p_thread AND ns = p_ns;
     IF p_cas AND h IS DISTINCT FROM p_expected THEN RETURN 'conflict:' || COALESCE(h, ''); END IF;
     INSERT INTO ${s}.rewind_blobs (thread_id, ns, channel, version, kind, prev_version, depth, tag, value)
-      SELECT p_thread, p_ns, b.* FROM unnest(p_channels, p_bversions, p_kinds, p_prevs, p_depths, p_tags, p_values) AS b
+      SELECT p_thread, p_ns, b.channel, b.version, b.kind, b.prev, b.depth, b.tag,
+        substring(p_values FROM b.start FOR b.length)
+      FROM unnest(p_channels, p_bversions, p_kinds, p_prevs, p_depths, p_tags, p_starts, p_lengths)
+        AS b (channel, version, kind, prev, depth, tag, start, length)
       ON CONFLICT DO NOTHING;
     INSERT INTO ${s}.rewind_checkpoints (thread_id, ns, id, parent_id, created_at, versions, metadata, metadata_text, body)
       VALUES (p_thread, p_ns, p_id, p_parent, p_created, p_versions, p_metadata, p_metadata_text, p_body)
@@ -72,16 +86,21 @@ export const POSTGRES_FUNCTIONS: readonly PostgresFunction[] = [
   },
   {
     // A task's pending writes; negative indexes (errors, interrupts) are overwritten, others kept.
+    // Values come as in rewind_put_checkpoint.
     name: "rewind_put_writes",
     definition: (s) => `
   CREATE OR REPLACE FUNCTION ${s}.rewind_put_writes(
     p_thread TEXT, p_ns TEXT, p_checkpoint TEXT, p_fence BIGINT, p_tasks TEXT[], p_paths TEXT[],
-    p_idx INTEGER[], p_channels TEXT[], p_tags TEXT[], p_values BYTEA[]
+    p_idx INTEGER[], p_channels TEXT[], p_tags TEXT[], p_values BYTEA, p_starts INTEGER[],
+    p_lengths INTEGER[]
   ) RETURNS TEXT LANGUAGE plpgsql AS $fn$
   DECLARE t RECORD;
   BEGIN${writeGuard(s, "FOR SHARE")}
     INSERT INTO ${s}.rewind_writes (thread_id, ns, checkpoint_id, task_id, task_path, idx, channel, tag, value)
-      SELECT p_thread, p_ns, p_checkpoint, w.* FROM unnest(p_tasks, p_paths, p_idx, p_channels, p_tags, p_values) AS w
+      SELECT p_thread, p_ns, p_checkpoint, w.task, w.path, w.idx, w.channel, w.tag,
+        substring(p_values FROM w.start FOR w.length)
+      FROM unnest(p_tasks, p_paths, p_idx, p_channels, p_tags, p_starts, p_lengths)
+        AS w (task, path, idx, channel, tag, start, length)
       ON CONFLICT (thread_id, ns, checkpoint_id, task_id, idx) DO UPDATE
       SET task_path = EXCLUDED.task_path, channel = EXCLUDED.channel, tag = EXCLUDED.tag, value = EXCLUDED.value
       WHERE EXCLUDED.idx < 0;
@@ -256,12 +275,14 @@ export const POSTGRES_FUNCTIONS: readonly PostgresFunction[] = [
   {
     // One prune batch as one call (see postgres-retention.ts): under the thread row's lock it
     // checks that no listed checkpoint is a head, pinned, a branch head or a fork point, then
-    // writes the rebased values and deletes checkpoints, their writes and the listed values.
+    // writes the rebased values (passed as in rewind_put_checkpoint) and deletes checkpoints,
+    // their writes and the listed values.
     name: "rewind_prune_checkpoints",
     definition: (s) => `
   CREATE OR REPLACE FUNCTION ${s}.rewind_prune_checkpoints(
     p_thread TEXT, p_ns TEXT, p_ids TEXT[], p_channels TEXT[], p_versions TEXT[],
-    p_rchannels TEXT[], p_rversions TEXT[], p_rtags TEXT[], p_rvalues BYTEA[]
+    p_rchannels TEXT[], p_rversions TEXT[], p_rtags TEXT[], p_rvalues BYTEA, p_rstarts INTEGER[],
+    p_rlengths INTEGER[]
   ) RETURNS TEXT LANGUAGE plpgsql AS $fn$
   DECLARE t RECORD; h TEXT; bad RECORD; nc INTEGER; nb INTEGER; nw INTEGER;
   BEGIN
@@ -285,8 +306,10 @@ export const POSTGRES_FUNCTIONS: readonly PostgresFunction[] = [
       ORDER BY c.id LIMIT 1;
     IF FOUND THEN RETURN 'conflict:' || bad.why || ':' || bad.id; END IF;
     INSERT INTO ${s}.rewind_blobs (thread_id, ns, channel, version, kind, prev_version, depth, tag, value)
-      SELECT p_thread, p_ns, r.channel, r.version, 0, NULL, 0, r.tag, r.value
-      FROM unnest(p_rchannels, p_rversions, p_rtags, p_rvalues) AS r (channel, version, tag, value)
+      SELECT p_thread, p_ns, r.channel, r.version, 0, NULL, 0, r.tag,
+        substring(p_rvalues FROM r.start FOR r.length)
+      FROM unnest(p_rchannels, p_rversions, p_rtags, p_rstarts, p_rlengths)
+        AS r (channel, version, tag, start, length)
       ON CONFLICT (thread_id, ns, channel, version) DO UPDATE SET kind = 0, prev_version = NULL,
         depth = 0, tag = EXCLUDED.tag, value = EXCLUDED.value;
     DELETE FROM ${s}.rewind_writes WHERE thread_id = p_thread AND ns = p_ns AND checkpoint_id = ANY (p_ids);

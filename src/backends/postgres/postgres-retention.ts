@@ -13,6 +13,7 @@ import type {
 } from "../../checkpoint/checkpoint-backend.js";
 import { unsafeReason } from "../../checkpoint/memory-retention.js";
 import { ConflictError, NotFoundError, ThreadDeletedError } from "../../errors.js";
+import { packValues } from "./postgres-values.js";
 
 type Query = (text: string, values: unknown[], named?: boolean) => Promise<{ rows: any[] }>;
 
@@ -122,8 +123,9 @@ export class PostgresRetention {
 
   async prune(batch: PruneBatch): Promise<PruneBatchResult> {
     const r = batch.rebase;
+    const values = packValues(r.map((b) => b.value));
     const { rows } = await this.#query(
-      `SELECT ${this.#s}.rewind_prune_checkpoints($1, $2, $3, $4, $5, $6, $7, $8, $9) AS status`,
+      `SELECT ${this.#s}.rewind_prune_checkpoints($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) AS status`,
       [
         batch.threadId,
         batch.ns,
@@ -133,10 +135,9 @@ export class PostgresRetention {
         r.map((b) => b.channel),
         r.map((b) => b.version),
         r.map((b) => b.value!.tag),
-        r.map((b) => {
-          const bytes = b.value!.bytes;
-          return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        }),
+        values.bytes,
+        values.starts,
+        values.lengths,
       ],
     );
     const status = rows[0].status as string;
