@@ -142,4 +142,18 @@ describe("SQLite group commit", () => {
     await checkpointer.close();
     db.close();
   });
+
+  it("has waiting puts join a caller's transaction left open across turns, never wait for it", async () => {
+    const db = new Database(file);
+    const checkpointer = createCheckpointer(new SqliteBackend(db));
+    await checkpointer.ready();
+    const { stored } = put(checkpointer, "a", "joined");
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    db.exec("BEGIN IMMEDIATE");
+    await stored;
+    db.exec("COMMIT");
+    expect(await headValue(file, "a")).toBe("joined");
+    await checkpointer.close();
+    db.close();
+  });
 });

@@ -27,7 +27,16 @@ const LOST = Symbol("group transaction lost");
 export class SqliteGroupCommit {
   readonly #client: SqliteClient;
   #queue: Waiting[] = [];
-  readonly #flush = () => this.flush();
+  /**
+   * The end of the turn. A caller's transaction still open then (on a shared handle, across
+   * turns) is joined by each put alone, as a put made during it always was: never left waiting.
+   */
+  readonly #flush = () => {
+    if (!this.#client.db.inTransaction) return this.flush();
+    const group = this.#queue;
+    this.#queue = [];
+    for (const write of group) alone(write);
+  };
 
   constructor(client: SqliteClient) {
     this.#client = client;
