@@ -23,6 +23,9 @@ const TRIALS = Number(process.env.BENCH_TRIALS ?? 10);
 const W1_ROUNDS = Number(process.env.BENCH_W1_ROUNDS ?? 5);
 const MARKS = [10, 100, 500].filter((m) => m <= TURNS);
 const HISTORY = Number(process.env.BENCH_HISTORY ?? 2000);
+/** `BENCH_ONLY=W1,W5,W4` (with `BENCH_ENGINES=sqlite`): only those sections; default all. */
+const ONLY = new Set((process.env.BENCH_ONLY ?? "W1,W5,W2,H,W4,race").split(","));
+const ENGINES = new Set((process.env.BENCH_ENGINES ?? "sqlite,postgres").split(","));
 
 interface Line {
   readonly metric: string;
@@ -52,10 +55,11 @@ const races: string[] = [];
 const pairs = await saverPairs();
 
 for (const { engine, rewind, langgraph } of pairs) {
+  if (!ENGINES.has(engine)) continue;
   // SQLite at both settings, each pair at the same one (LangGraph's SqliteSaver runs at NORMAL).
   const settings: (OpenOptions["synchronous"] | undefined)[] =
     engine === "sqlite" ? ["normal", "full"] : [undefined];
-  for (const synchronous of settings) {
+  for (const synchronous of ONLY.has("W1") ? settings : []) {
     const label = synchronous ? `${engine} ${synchronous}` : engine;
     console.log(`... ${label}: W1`);
     const perStep = await linearCostPerStep([rewind, langgraph], { synchronous });
@@ -68,15 +72,57 @@ for (const { engine, rewind, langgraph } of pairs) {
     });
   }
 
-  console.log(`... ${engine}: W5`);
-  push({
-    metric: `W5 ${engine}: put of a 1 KB state, puts per second`,
-    rewind: await runPuts(rewind, 1000),
-    langgraph: await runPuts(langgraph, 1000),
-    unit: "/s",
-    higherIsBetter: true,
-  });
+  if (ONLY.has("W5")) {
+    console.log(`... ${engine}: W5`);
+    push({
+      metric: `W5 ${engine}: put of a 1 KB state, puts per second`,
+      rewind: await runPuts(rewind, 1000),
+      langgraph: await runPuts(langgraph, 1000),
+      unit: "/s",
+      higherIsBetter: true,
+    });
+  }
 
+  if (ONLY.has("W2")) await chat(engine, rewind, langgraph);
+  if (ONLY.has("H")) {
+    console.log(`... ${engine}: headers of a ${HISTORY}-checkpoint thread`);
+    const headers = await runHeaders(rewind, HISTORY);
+    push({
+      metric: `H ${engine}: ${headers.size} headers (listHeaders) vs full list, Rewind (ms)`,
+      rewind: headers.headersMs,
+      langgraph: headers.fullMs,
+      unit: "ms",
+      target: engine === "sqlite" ? "headers <= 100 ms" : "headers <= 300 ms",
+    });
+  }
+
+  if (ONLY.has("W4")) {
+    console.log(`... ${engine}: W4`);
+    push({
+      metric: `W4 ${engine}: 8 concurrent workers, super-steps per second`,
+      rewind: await runWorkers(rewind, 8, 40),
+      langgraph: await runWorkers(langgraph, 8, 40),
+      unit: "/s",
+      higherIsBetter: true,
+      target: engine === "sqlite" ? ">= 1.5x" : "",
+    });
+  }
+
+  if (ONLY.has("race")) {
+    console.log(`... ${engine}: race`);
+    for (const delay of [0, 1, 5, 20]) {
+      const show = (f: RaceFigures) => `lost ${f.lost}, kept ${f.kept}, refused ${f.refused}`;
+      const race =
+        `race ${engine}, B starts ${String(delay).padStart(2)} ms after A, ${TRIALS} trials: ` +
+        `Rewind ${show(await runRace(rewind, delay, TRIALS))} | LangGraph ${show(await runRace(langgraph, delay, TRIALS))}`;
+      races.push(race);
+      console.log(race);
+    }
+  }
+}
+
+/** W2 and W3: one long chat thread on each saver, then its reads. */
+async function chat(engine: string, rewind: SaverKind, langgraph: SaverKind) {
   console.log(`... ${engine}: W2/W3 (${TURNS} turns)`);
   const rw = await runChat(rewind, TURNS, MARKS);
   const lg = await runChat(langgraph, TURNS, MARKS);
@@ -108,36 +154,6 @@ for (const { engine, rewind, langgraph } of pairs) {
     langgraph: lg.historyMs,
     unit: "ms",
   });
-
-  console.log(`... ${engine}: headers of a ${HISTORY}-checkpoint thread`);
-  const headers = await runHeaders(rewind, HISTORY);
-  push({
-    metric: `H ${engine}: ${headers.size} headers (listHeaders) vs full list, Rewind (ms)`,
-    rewind: headers.headersMs,
-    langgraph: headers.fullMs,
-    unit: "ms",
-    target: engine === "sqlite" ? "headers <= 100 ms" : "headers <= 300 ms",
-  });
-
-  console.log(`... ${engine}: W4`);
-  push({
-    metric: `W4 ${engine}: 8 concurrent workers, super-steps per second`,
-    rewind: await runWorkers(rewind, 8, 40),
-    langgraph: await runWorkers(langgraph, 8, 40),
-    unit: "/s",
-    higherIsBetter: true,
-    target: engine === "sqlite" ? ">= 1.5x" : "",
-  });
-
-  console.log(`... ${engine}: race`);
-  for (const delay of [0, 1, 5, 20]) {
-    const show = (f: RaceFigures) => `lost ${f.lost}, kept ${f.kept}, refused ${f.refused}`;
-    const race =
-      `race ${engine}, B starts ${String(delay).padStart(2)} ms after A, ${TRIALS} trials: ` +
-      `Rewind ${show(await runRace(rewind, delay, TRIALS))} | LangGraph ${show(await runRace(langgraph, delay, TRIALS))}`;
-    races.push(race);
-    console.log(race);
-  }
 }
 
 console.log(

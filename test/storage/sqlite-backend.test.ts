@@ -22,6 +22,7 @@ import {
   InvalidInputError,
   MigrationError,
 } from "../../src/index.js";
+import { putValue } from "./sqlite-helpers.js";
 
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), "sqlite-process-worker.ts");
 
@@ -34,19 +35,8 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 async function put(checkpointer: Checkpointer, threadId: string, value: unknown, parent?: string) {
-  const id = newCheckpointId(parent);
-  await checkpointer.put(
-    {
-      threadId,
-      id,
-      parentId: parent,
-      channelVersions: { v: id },
-      versionsSeen: {},
-      metadata: { source: "loop", step: 0 },
-      updates: [{ channel: "v", version: id, value }],
-    },
-    { expectedHead: parent ?? null },
-  );
+  const { id, stored } = putValue(checkpointer, threadId, value, parent);
+  await stored;
   return id;
 }
 

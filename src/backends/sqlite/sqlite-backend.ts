@@ -2,7 +2,8 @@
  * SQLite implementation of the storage seam on better-sqlite3: one file, many processes.
  * The connection (open, settings, statement cache, transactions, migrations) is the shared
  * {@link SqliteClient}; the work is done by {@link SqliteWriter} (one `BEGIN IMMEDIATE`
- * transaction per write) and {@link SqliteReader} (paged reads). Reads never block writers (WAL).
+ * transaction per write, puts of one turn grouped by {@link SqliteGroupCommit}) and
+ * {@link SqliteReader} (paged reads). Reads never block writers (WAL).
  */
 import type {
   ArchiveMark,
@@ -33,6 +34,7 @@ import { ClosedError } from "../../errors.js";
 import { SqliteArchive } from "./sqlite-archive.js";
 import { checkSqliteArguments, SqliteClient } from "./sqlite-client.js";
 import { SqliteEffects } from "./sqlite-effects.js";
+import { SqliteGroupCommit } from "./sqlite-group-commit.js";
 import { SqliteLargeValues, sqliteLargeValueRefs } from "./sqlite-large-values.js";
 import { SqliteLeases } from "./sqlite-lease.js";
 import { SQLITE_CHECKPOINT_SCHEMA } from "./sqlite-migrations.js";
@@ -50,6 +52,7 @@ interface Open {
   readonly effects: SqliteEffects;
   readonly retention: SqliteRetention;
   readonly archive: SqliteArchive;
+  readonly group: SqliteGroupCommit;
 }
 
 /**
@@ -93,15 +96,18 @@ export class SqliteBackend implements CheckpointBackend {
       effects: new SqliteEffects(writer, client),
       retention: new SqliteRetention(client, writer, now),
       archive: new SqliteArchive(writer, client, now),
+      group: new SqliteGroupCommit(client),
     };
   }
 
   async putCheckpoint(put: CheckpointPut): Promise<void> {
-    this.#io().writer.putCheckpoint(put);
+    const { group, writer } = this.#opened();
+    return group.run(() => writer.putCheckpoint(put));
   }
 
   async putWrites(key: CheckpointKey, writes: readonly StoredWrite[], fence?: LeaseFence) {
-    this.#io().writer.putWrites(key, writes, fence);
+    const { group, writer } = this.#opened();
+    return group.run(() => writer.putWrites(key, writes, fence));
   }
 
   async getCheckpoint(
@@ -208,11 +214,19 @@ export class SqliteBackend implements CheckpointBackend {
 
   /** Closes the database if this backend opened it; a handle passed in is left open. */
   async close(): Promise<void> {
+    this.#open?.group.flush();
     this.#open?.client.close();
     this.#open = undefined;
   }
 
+  /** The open connection, after the puts still waiting for their group commit have run. */
   #io(): Open {
+    const open = this.#opened();
+    open.group.flush();
+    return open;
+  }
+
+  #opened(): Open {
     if (!this.#open)
       throw new ClosedError("the SQLite backend is not open (setup() not run, or closed)");
     return this.#open;
