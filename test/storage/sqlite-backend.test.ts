@@ -497,6 +497,76 @@ describe("SQLite storage layout", () => {
   });
 });
 
+describe("SQLite writes", () => {
+  it("a leased, compare-and-set put with inline values runs one read, one insert, begin and commit", async () => {
+    const db = new Database(file);
+    db.pragma("journal_mode = WAL");
+    const ran: string[] = [];
+    const counting: SqliteDatabaseLike = {
+      prepare(sql) {
+        const statement = db.prepare(sql);
+        const count = <T>(call: () => T) => {
+          ran.push(sql.trim().split(/\s+/)[0]!.toUpperCase());
+          return call();
+        };
+        return {
+          run: (...params) => count(() => statement.run(...params)),
+          get: (...params) => count(() => statement.get(...params)),
+          all: (...params) => count(() => statement.all(...params)),
+        };
+      },
+      exec: (sql) => db.exec(sql),
+      pragma: (sql, options) => db.pragma(sql, options),
+      close: () => db.close(),
+      get inTransaction() {
+        return db.inTransaction;
+      },
+    };
+    const checkpointer = createSqliteCheckpointer(counting);
+    const lease = (await checkpointer.acquireLease("t", "me", 60_000))!;
+    const fence = { owner: lease.owner, token: lease.token };
+    const first = await put(checkpointer, "t", "a");
+    const id = newCheckpointId(first);
+    ran.length = 0;
+    await checkpointer.put(
+      {
+        threadId: "t",
+        id,
+        parentId: first,
+        channelVersions: { v: id, w: id },
+        versionsSeen: {},
+        metadata: { source: "loop", step: 1 },
+        updates: [
+          { channel: "v", version: id, value: "b" },
+          { channel: "w", version: id, value: 2 },
+        ],
+      },
+      { expectedHead: first, fence },
+    );
+    // The tombstone, the fence, the head and the clash of its own values: one statement.
+    expect(ran).toEqual(["BEGIN", "SELECT", "INSERT", "COMMIT"]);
+    const stale = { ...fence, token: fence.token + 1 };
+    await expect(put(checkpointer, "t", "c", first)).rejects.toMatchObject({ code: "CONFLICT" });
+    await expect(
+      checkpointer.put(
+        {
+          threadId: "t",
+          id: newCheckpointId(id),
+          parentId: id,
+          channelVersions: {},
+          versionsSeen: {},
+          metadata: { source: "loop", step: 2 },
+          updates: [],
+        },
+        { expectedHead: id, fence: stale },
+      ),
+    ).rejects.toMatchObject({ code: "LEASE_LOST" });
+    expect((await checkpointer.get("t"))?.checkpoint.values).toEqual({ v: "b", w: 2 });
+    await checkpointer.close();
+    db.close();
+  });
+});
+
 describe("SQLite reads", () => {
   it("read a checkpoint from one snapshot, even when another connection deletes it mid-read", async () => {
     const writer = createSqliteCheckpointer(file);
