@@ -1,6 +1,8 @@
 /**
  * SQLite: checkpoint cost per super-step against the floor (a raw better-sqlite3 transaction
- * inserting the same number of bytes), bytes stored for a 500-turn chat against the raw message
+ * inserting the same number of bytes), net of the same runs on a checkpointer that stores
+ * nothing (`noCheckpointing`: the runtime's own work is not checkpointing's cost; the row after
+ * it keeps that work in, net of plain async calls only), bytes stored for a 500-turn chat against the raw message
  * bytes, and the latest-state read against the work it cannot avoid (one indexed row read and a
  * JSON.parse of the state's bytes) at turns 10 and 500 (and 5,000 with BENCH_LONG_TURNS=1).
  */
@@ -15,6 +17,7 @@ import {
   linearPlain,
   NODES,
   rawMessageBytes,
+  runtimeAlone,
   timeMs,
   userMessage,
 } from "./workloads.js";
@@ -69,6 +72,9 @@ export async function sqliteStepCost(): Promise<Row[]> {
 }
 
 async function stepCost(synchronous: "full" | "normal"): Promise<Row[]> {
+  const aloneMs = await timeMs(async () => {
+    for (let t = 0; t < THREADS; t++) await runtimeAlone();
+  });
   const plainMs = await timeMs(async () => {
     for (let t = 0; t < THREADS; t++) await linearPlain();
   });
@@ -104,15 +110,21 @@ async function stepCost(synchronous: "full" | "normal"): Promise<Row[]> {
   });
   db.close();
   floorDb.done();
-  const perStep = (rewindMs - plainMs) / steps;
   const floorPerStep = floorMs / steps;
   return [
     {
       metric: `SQLite checkpoint cost per super-step, synchronous=${synchronous} (ms)`,
-      rewind: perStep,
+      rewind: (rewindMs - aloneMs) / steps,
       reference: floorPerStep,
       unit: "ms",
-      target: "<= 3x the raw-insert floor",
+      target: "<= 2x the raw-insert floor",
+    },
+    {
+      metric: `  the same with the runtime's own work, synchronous=${synchronous} (ms)`,
+      rewind: (rewindMs - plainMs) / steps,
+      reference: floorPerStep,
+      unit: "ms",
+      target: "(net of plain calls only)",
     },
   ];
 }

@@ -3,7 +3,15 @@
  * chat thread of N turns (storage growth and read cost).
  */
 
-import { type Checkpointer, lastValue, messagesChannel, START, StateGraph } from "../src/index.js";
+import {
+  type Checkpointer,
+  createCheckpointer,
+  lastValue,
+  MemoryBackend,
+  messagesChannel,
+  START,
+  StateGraph,
+} from "../src/index.js";
 import { prose } from "./prose.js";
 
 export const NODES = 10;
@@ -21,7 +29,7 @@ export function linearGraph(checkpointer: Checkpointer) {
   return graph.compile({ checkpointer });
 }
 
-/** The same work as plain async calls: the graph with no checkpointer at all. */
+/** The same work as plain async calls: no runtime and no checkpointer at all. */
 export async function linearPlain(): Promise<number> {
   let state = { count: 0, note: "" };
   for (let i = 0; i < NODES; i++) {
@@ -33,6 +41,53 @@ export async function linearPlain(): Promise<number> {
   }
   return state.count;
 }
+
+/**
+ * A checkpointer that checkpoints nothing: every thread reads as empty, leases are granted,
+ * and encoding and writes do nothing. The runtime on it does all its own work (run loop, tasks,
+ * channels, routing, the writer's bookkeeping) and none of checkpointing's (encoding, checksums,
+ * the door, the backend, the lease's transactions), so a run on it is the reference a
+ * checkpoint cost is taken net of, as LangGraph's W1 is taken net of a run with no checkpointer.
+ */
+export function noCheckpointing(): Checkpointer {
+  const real = createCheckpointer(new MemoryBackend());
+  const lease = (threadId: string, owner: string) => ({
+    threadId,
+    owner,
+    token: 1,
+    expiresAt: Number.MAX_SAFE_INTEGER,
+  });
+  const nothing: Record<string, unknown> = {
+    encode: (input: { threadId: string; id: string }) => ({
+      checkpoint: { threadId: input.threadId, id: input.id },
+      blobs: [],
+    }),
+    write: async () => undefined,
+    putWrites: async () => undefined,
+    get: async () => undefined,
+    headId: async () => undefined,
+    acquireLease: async (threadId: string, owner: string) => lease(threadId, owner),
+    renewLease: async (l: { threadId: string; owner: string }) => lease(l.threadId, l.owner),
+    releaseLease: async () => true,
+  };
+  return new Proxy(real, {
+    get(target, name) {
+      if (typeof name === "string" && name in nothing) return nothing[name];
+      const value = Reflect.get(target, name);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+/** The 10-node linear graph on the runtime alone: {@link noCheckpointing}. */
+export const runtimeAlone = (() => {
+  let app: ReturnType<typeof linearGraph> | undefined;
+  let n = 0;
+  return async (): Promise<void> => {
+    app ??= linearGraph(noCheckpointing());
+    await app.invoke({}, { threadId: `alone-${n++}` });
+  };
+})();
 
 export const USER_BYTES = 200;
 export const ASSISTANT_BYTES = 500;

@@ -44,6 +44,34 @@ function count(db: Database.Database, sql: string): number {
   return (db.prepare(sql).get() as { n: number }).n;
 }
 
+/** A WAL handle on the test file that records the verb of every statement it runs, in order. */
+function countedHandle() {
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  const ran: string[] = [];
+  const counting: SqliteDatabaseLike = {
+    prepare(sql) {
+      const statement = db.prepare(sql);
+      const count = <T>(call: () => T) => {
+        ran.push(sql.trim().split(/\s+/)[0]!.toUpperCase());
+        return call();
+      };
+      return {
+        run: (...params) => count(() => statement.run(...params)),
+        get: (...params) => count(() => statement.get(...params)),
+        all: (...params) => count(() => statement.all(...params)),
+      };
+    },
+    exec: (sql) => db.exec(sql),
+    pragma: (sql, options) => db.pragma(sql, options),
+    close: () => db.close(),
+    get inTransaction() {
+      return db.inTransaction;
+    },
+  };
+  return { db, ran, counting };
+}
+
 describe("SQLite migrations", () => {
   it("are applied once on first use and recorded by version", async () => {
     for (let i = 0; i < 2; i++) {
@@ -487,7 +515,72 @@ describe("SQLite storage layout", () => {
   });
 });
 
+describe("SQLite writes", () => {
+  it("a leased, compare-and-set put with inline values runs one read, one insert, begin and commit", async () => {
+    const { db, ran, counting } = countedHandle();
+    const checkpointer = createSqliteCheckpointer(counting);
+    const lease = (await checkpointer.acquireLease("t", "me", 60_000))!;
+    const fence = { owner: lease.owner, token: lease.token };
+    const first = await put(checkpointer, "t", "a");
+    const id = newCheckpointId(first);
+    ran.length = 0;
+    await checkpointer.put(
+      {
+        threadId: "t",
+        id,
+        parentId: first,
+        channelVersions: { v: id, w: id },
+        versionsSeen: {},
+        metadata: { source: "loop", step: 1 },
+        updates: [
+          { channel: "v", version: id, value: "b" },
+          { channel: "w", version: id, value: 2 },
+        ],
+      },
+      { expectedHead: first, fence },
+    );
+    // The tombstone, the fence, the head and the clash of its own values: one statement.
+    expect(ran).toEqual(["BEGIN", "SELECT", "INSERT", "COMMIT"]);
+    const stale = { ...fence, token: fence.token + 1 };
+    await expect(put(checkpointer, "t", "c", first)).rejects.toMatchObject({ code: "CONFLICT" });
+    await expect(
+      checkpointer.put(
+        {
+          threadId: "t",
+          id: newCheckpointId(id),
+          parentId: id,
+          channelVersions: {},
+          versionsSeen: {},
+          metadata: { source: "loop", step: 2 },
+          updates: [],
+        },
+        { expectedHead: id, fence: stale },
+      ),
+    ).rejects.toMatchObject({ code: "LEASE_LOST" });
+    expect((await checkpointer.get("t"))?.checkpoint.values).toEqual({ v: "b", w: 2 });
+    await checkpointer.close();
+    db.close();
+  });
+});
+
 describe("SQLite reads", () => {
+  it("a latest read of a head holding its values runs its row, its writes, begin and commit", async () => {
+    const { db, ran, counting } = countedHandle();
+    const checkpointer = createSqliteCheckpointer(counting);
+    const id = await put(checkpointer, "t", "a");
+    ran.length = 0;
+    expect((await checkpointer.get("t"))?.checkpoint.id).toBe(id);
+    expect(ran).toEqual(["BEGIN", "SELECT", "SELECT", "COMMIT"]);
+    expect((await checkpointer.get("t", { checkpointId: id }))?.checkpoint.values).toEqual({
+      v: "a",
+    });
+    await checkpointer.deleteThread("t");
+    expect(await checkpointer.get("t")).toBeUndefined();
+    expect(await checkpointer.get("t", { checkpointId: id })).toBeUndefined();
+    await checkpointer.close();
+    db.close();
+  });
+
   it("read a checkpoint from one snapshot, even when another connection deletes it mid-read", async () => {
     const writer = createSqliteCheckpointer(file);
     const id = await put(writer, "t", "x".repeat(600));

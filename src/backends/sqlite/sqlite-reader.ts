@@ -48,8 +48,9 @@ const HEADER_COLUMNS = COLUMNS.replace("c.vals", "NULL AS vals");
 const SPILLED = "LEFT JOIN rewind_values AS v ON v.id = value_ref";
 
 const TID = "SELECT tid FROM rewind_threads WHERE thread_id = ? AND deleted = 0";
-const LATEST = `SELECT ${COLUMNS} FROM rewind_checkpoints AS c WHERE c.tid = ? AND c.ns = ? ORDER BY c.id DESC LIMIT 1`;
-const BY_ID = `SELECT ${COLUMNS} FROM rewind_checkpoints AS c WHERE c.tid = ? AND c.ns = ? AND c.id = ?`;
+// A single read finds the live thread and its row in one statement (nothing for a deleted one).
+const LATEST = `SELECT ${COLUMNS} FROM rewind_checkpoints AS c WHERE c.tid = (${TID}) AND c.ns = ? ORDER BY c.id DESC LIMIT 1`;
+const BY_ID = `SELECT ${COLUMNS} FROM rewind_checkpoints AS c WHERE c.tid = (${TID}) AND c.ns = ? AND c.id = ?`;
 const VALS_OF = "SELECT vals FROM rewind_checkpoints WHERE tid = ? AND ns = ? AND id = ?";
 
 // Seeds with the version each channel names, then follows `prev_version` while the link is an
@@ -121,12 +122,10 @@ export class SqliteReader {
   }
 
   get(threadId: string, ns: string, checkpointId?: string): LoadedCheckpoint | undefined {
-    const tid = this.tid(threadId);
-    if (tid === undefined) return undefined;
     const row = (
       checkpointId === undefined
-        ? this.#stmt(LATEST).get(tid, ns)
-        : this.#stmt(BY_ID).get(tid, ns, checkpointId)
+        ? this.#stmt(LATEST).get(threadId, ns)
+        : this.#stmt(BY_ID).get(threadId, ns, checkpointId)
     ) as CheckpointRow | undefined;
     return row && this.#load(row, threadId, true);
   }

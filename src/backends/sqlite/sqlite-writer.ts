@@ -37,19 +37,28 @@ export interface ThreadRow {
   archive_stub: string | null;
 }
 
-const SQL = {
-  thread:
-    "SELECT tid, deleted, lease_owner, lease_token, lease_expires_at, lease_started_from, lease_host, lease_pid, lease_process_start, archive_state, archive_stub FROM rewind_threads WHERE thread_id = ?",
-  newThread: "INSERT INTO rewind_threads (thread_id) VALUES (?)",
-  head: "SELECT id FROM rewind_checkpoints WHERE tid = ? AND ns = ? ORDER BY id DESC LIMIT 1",
-  // What a put's own-version values could clash with, in one statement: the checkpoint's row
-  // (a rewrite keeps the values it holds) and, among `channels`, those the table already holds
-  // at this version (written by another checkpoint's put; the first write stays the one read).
-  clash: `SELECT EXISTS (SELECT 1 FROM rewind_checkpoints WHERE tid = @tid AND ns = @ns AND id = @id) AS present,
-    (SELECT vals FROM rewind_checkpoints WHERE tid = @tid AND ns = @ns AND id = @id) AS vals,
+const THREAD_COLUMNS =
+  "tid, deleted, lease_owner, lease_token, lease_expires_at, lease_started_from, lease_host, lease_pid, lease_process_start, archive_state, archive_stub";
+/** The thread's head in `@ns`: its newest checkpoint's id. */
+const HEAD =
+  "(SELECT id FROM rewind_checkpoints WHERE tid = t.tid AND ns = @ns ORDER BY id DESC LIMIT 1)";
+// What a put's own-version values could clash with: the checkpoint's row (a rewrite keeps the
+// values it holds) and, among `channels`, those the table already holds at this version
+// (written by another checkpoint's put; the first write stays the one read).
+const CLASH = `EXISTS (SELECT 1 FROM rewind_checkpoints WHERE tid = t.tid AND ns = @ns AND id = @id) AS present,
+    (SELECT vals FROM rewind_checkpoints WHERE tid = t.tid AND ns = @ns AND id = @id) AS vals,
     (SELECT json_group_array(j.value) FROM json_each(@channels) AS j WHERE EXISTS (
       SELECT 1 FROM rewind_blobs AS b
-      WHERE b.tid = @tid AND b.ns = @ns AND b.channel = j.value AND b.version = @version)) AS taken`,
+      WHERE b.tid = t.tid AND b.ns = @ns AND b.channel = j.value AND b.version = @version)) AS taken`;
+
+const SQL = {
+  thread: `SELECT ${THREAD_COLUMNS} FROM rewind_threads WHERE thread_id = ?`,
+  newThread: "INSERT INTO rewind_threads (thread_id) VALUES (?)",
+  // Everything a put checks, read in one statement under its write lock: the thread's row
+  // (tombstone, lease), its head (compare-and-set) and, with `clash`, what its own-version
+  // values could clash with.
+  put: `SELECT ${THREAD_COLUMNS}, ${HEAD} AS head FROM rewind_threads AS t WHERE thread_id = @thread`,
+  putClash: `SELECT ${THREAD_COLUMNS}, ${HEAD} AS head, ${CLASH} FROM rewind_threads AS t WHERE thread_id = @thread`,
   // A rewrite of a checkpoint keeps the values its first write inlined (first write wins).
   checkpoint: `INSERT INTO rewind_checkpoints (tid, ns, id, parent_id, created_at, versions, metadata, body, vals)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -109,19 +118,34 @@ export class SqliteWriter {
         out: this.#outOfLine(blob.value?.bytes, overhead + (blob.prevVersion?.length ?? 0)),
       };
     });
+    // Only a value versioned by the put's own checkpoint can clash (see #storeOwnVersions).
+    const own = inline.length > 0 || blobs.some(({ blob }) => blob.version === c.id);
     this.transaction(() => {
-      const { tid } = this.#writable(c.threadId, put.fence);
-      if (put.expectedHead !== undefined) {
-        const head =
-          (this.#stmt(SQL.head).get(tid, c.ns) as { id: string } | undefined)?.id ?? null;
-        if (head !== put.expectedHead) {
-          throw new ConflictError(
-            `thread "${c.threadId}" moved: its head is ${head ?? "empty"}, expected ${put.expectedHead ?? "empty"}`,
-            { threadId: c.threadId, checkpointId: c.id },
-          );
-        }
+      const found = this.#stmt(own ? SQL.putClash : SQL.put).get({
+        thread: c.threadId,
+        ns: c.ns,
+        id: c.id,
+        ...(own
+          ? {
+              version: packId(c.id),
+              channels: JSON.stringify(inline.map((blob) => blob.channel)),
+            }
+          : {}),
+      }) as PutRow | undefined;
+      // A thread with no row has no checkpoint and no value yet: nothing is there to clash.
+      const row: PutRow = found ?? {
+        ...this.thread(c.threadId, true)!,
+        head: null,
+        ...(own ? { present: 0, vals: null, taken: "[]" } : {}),
+      };
+      const { tid } = this.#check(c.threadId, row, put.fence);
+      if (put.expectedHead !== undefined && row.head !== put.expectedHead) {
+        throw new ConflictError(
+          `thread "${c.threadId}" moved: its head is ${row.head ?? "empty"}, expected ${put.expectedHead ?? "empty"}`,
+          { threadId: c.threadId, checkpointId: c.id },
+        );
       }
-      const { rewrite, taken } = this.#storeOwnVersions(tid, c, inline, blobs);
+      const { rewrite, taken } = this.#storeOwnVersions(tid, c, row, inline, blobs);
       if (taken.size > 0) {
         const fresh = inline.filter((blob) => !taken.has(blob.channel));
         vals = fresh.length > 0 ? encodeInline(fresh) : null;
@@ -141,33 +165,25 @@ export class SqliteWriter {
   }
 
   /**
-   * Inserts a put's table rows and settles its inline values against what is stored. Only a
-   * value versioned by the put's own checkpoint can clash, so only then is anything looked up
-   * (one statement). `rewrite`: the checkpoint exists, and its row keeps the values it holds
+   * Inserts a put's table rows and settles its inline values against what is stored (`clash`,
+   * read with the put's checks; only a value versioned by the put's own checkpoint can clash, so
+   * only then is it looked up). `rewrite`: the checkpoint exists, and its row keeps the values it holds
    * (the put's other inline values go to the table). `taken`: channels the table already holds
    * at this version, which stay the values read.
    */
   #storeOwnVersions(
     tid: number,
     c: StoredCheckpoint,
+    clash: Partial<Clash>,
     inline: readonly StoredBlob[],
     blobs: readonly { blob: StoredBlob; out: { codec: number; bytes: Uint8Array } | undefined }[],
   ): { rewrite: boolean; taken: ReadonlySet<string> } {
-    const own = inline.length > 0 || blobs.some(({ blob }) => blob.version === c.id);
-    const clash = own
-      ? (this.#stmt(SQL.clash).get({
-          tid,
-          ns: c.ns,
-          id: c.id,
-          version: packId(c.id),
-          channels: JSON.stringify(inline.map((blob) => blob.channel)),
-        }) as { present: number; vals: Uint8Array | null; taken: string })
-      : undefined;
-    if (!clash?.present) {
+    if (!clash.present) {
       for (const { blob, out } of blobs) this.#insertBlob(tid, c.ns, blob, out);
-      return { rewrite: false, taken: clash ? new Set(JSON.parse(clash.taken) as string[]) : NONE };
+      const taken = clash.taken === undefined ? [] : (JSON.parse(clash.taken) as string[]);
+      return { rewrite: false, taken: taken.length > 0 ? new Set(taken) : NONE };
     }
-    const kept = keptInline(clash.vals);
+    const kept = keptInline(clash.vals ?? null);
     const stays = (blob: StoredBlob) => blob.version === c.id && kept.has(blob.channel);
     for (const { blob, out } of blobs) if (!stays(blob)) this.#insertBlob(tid, c.ns, blob, out);
     for (const blob of inline) if (!stays(blob)) this.#insertBlob(tid, c.ns, blob, undefined);
@@ -300,7 +316,11 @@ export class SqliteWriter {
   }
 
   #writable(threadId: string, fence: LeaseFence | undefined): ThreadRow {
-    const thread = this.thread(threadId, true)!;
+    return this.#check(threadId, this.thread(threadId, true)!, fence);
+  }
+
+  /** `thread`, when it may be written: not deleted or archived, and still under `fence`. */
+  #check(threadId: string, thread: ThreadRow, fence: LeaseFence | undefined): ThreadRow {
     if (thread.deleted) throw this.deletedError(threadId);
     if (thread.archive_state === ARCHIVED) throw archivedError(threadId, thread.archive_stub ?? "");
     if (fence) {
@@ -352,6 +372,16 @@ export class SqliteWriter {
 }
 
 const NONE: ReadonlySet<string> = new Set();
+
+/** What a put's own-version values could clash with (see `CLASH`). */
+interface Clash {
+  present: number;
+  vals: Uint8Array | null;
+  taken: string;
+}
+
+/** The row a put reads before it writes: the thread, its head and, when asked, the clash. */
+type PutRow = ThreadRow & { head: string | null } & Partial<Clash>;
 
 /** `archive_state` of a thread moved to an archive (writes refused); 2 is a restore under way. */
 export const ARCHIVED = 1;
