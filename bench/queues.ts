@@ -77,7 +77,7 @@ async function graphileWorker(): Promise<Queue> {
   await utils.migrate();
   let runner: Awaited<ReturnType<typeof run>> | undefined;
   return {
-    name: "graphile-worker 0.18",
+    name: "graphile-worker 0.17",
     send: async (data) => void (await utils.addJob("q", data)),
     sendMany: async (count) => {
       for (let i = 0; i < count; i += 500)
