@@ -25,7 +25,7 @@ import type {
   StoredWrite,
 } from "./checkpoint-backend.js";
 import * as checksum from "./checksum.js";
-import { openLarge, refHash, sealLarge } from "./large-value-ref.js";
+import { frame, openLarge, refHash, sealLarge, unframe } from "./large-value-ref.js";
 import { after, all, guard, type Maybe } from "./maybe-async.js";
 import { tenantOfKey } from "./thread-key.js";
 
@@ -145,6 +145,12 @@ export interface RebuiltChannel {
   /** Items in that full value. */
   readonly baseLength: number;
 }
+
+/**
+ * A value as the byte layers sealed it, at the site they sealed it at, sealed again (by a layer
+ * that can: re-encryption under a newer key), or `undefined` to leave it as it is.
+ */
+export type Reseal = (value: SerializedValue, site: ValueSite) => SerializedValue | undefined;
 
 /**
  * The JSON body stored with each checkpoint row (`{vs, sv, f, x, ts}`, defaults left out): what
@@ -373,6 +379,49 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
     return after(all(decoded), ([value, ...appends]) =>
       appendAll(value, appends, last.depth, at),
     ) as never;
+  }
+
+  /**
+   * A stored channel value of `threadId` with its bytes replaced by `reseal` (given them as the
+   * layers sealed them, at the site they were sealed at) and its checksum sealed again; or
+   * `undefined` when `reseal` leaves them, or the blob holds no sealed bytes of its own (empty,
+   * a merged run, a large value's reference). Verified first: a damaged value throws.
+   */
+  resealBlob(blob: StoredBlob, threadId: string, reseal: Reseal): StoredBlob | undefined {
+    if (blob.value === null || blob.pieces !== undefined) return undefined;
+    const value = checksum.openBlob(blob, { threadId, channel: blob.channel });
+    if (!value || refHash(value.tag) !== undefined) return undefined;
+    const next = reseal(value, withTenant(blobSite({ threadId }, blob.channel, blob.version)));
+    return next && checksum.sealBlob({ ...blob, value: next });
+  }
+
+  /** Like {@link resealBlob}, for a pending write of `threadId` stored against `checkpointId`. */
+  resealWrite(
+    write: StoredWrite,
+    threadId: string,
+    checkpointId: string,
+    reseal: Reseal,
+  ): StoredWrite | undefined {
+    const at = { threadId, checkpointId, channel: write.channel };
+    const value = checksum.openValue(write.value, checksum.writeIdentity(write), at);
+    if (refHash(value.tag) !== undefined) return undefined;
+    const next = reseal(value, withTenant(writeSite(at, write)));
+    return next && { ...write, value: checksum.sealValue(next, checksum.writeIdentity(write)) };
+  }
+
+  /** Like {@link resealBlob}, for the frame of a large value's body (`tenantId` null: default). */
+  resealFrame(
+    bytes: Uint8Array,
+    tenantId: string | null,
+    hash: string,
+    reseal: Reseal,
+  ): Uint8Array | undefined {
+    const body = unframe(bytes);
+    if (body === undefined) {
+      throw new CorruptionError(`large value ${hash} is damaged: its frame does not parse`);
+    }
+    const next = reseal(body, { tenantId, blob: hash });
+    return next && frame(next);
   }
 
   /** The body text of a checkpoint row. */
