@@ -79,12 +79,7 @@ export class MemoryLargeValues implements LargeValueTarget {
     return this.#values.delete(key);
   }
 
-  async replace(
-    tenant: string,
-    hash: string,
-    previous: Uint8Array,
-    next: Uint8Array,
-  ): Promise<boolean> {
+  async replace(tenant: string, hash: string, previous: Uint8Array, next: Uint8Array) {
     const held = this.#values.get(`${tenant}\0${hash}`);
     if (!held || !Buffer.from(held.bytes).equals(previous)) return false;
     held.bytes = next.slice();

@@ -1,7 +1,8 @@
 /**
  * Re-encryption after a key rotation: every stored value of a checkpointer (channel values,
- * pending writes, effect texts, large values' bodies) sealed again under its tenant's current
- * data key, thread by thread, so the older key versions can be retired. Resumable: a value under
+ * pending writes, effect texts, large values' bodies) and of a store (item values) sealed again
+ * under its tenant's current data key, thread by thread and page by page, so the older key
+ * versions can be retired (quarantined rows and archives are left as they are). Resumable: a value under
  * the current key is left as it is, so a run that was interrupted is simply run again. Safe
  * beside live writers: they write under the current key already, and each backend replaces a
  * value only where it is still the one read (compare-and-set, or one write transaction per
@@ -12,6 +13,12 @@ import type { Checkpointer } from "../checkpoint/checkpointer.js";
 import { tenantOfKey } from "../checkpoint/thread-key.js";
 import { EncryptionError, isRewindError, StorageError } from "../errors.js";
 import { EncryptionLayer, keyVersionOf } from "../serde/encryption-layer.js";
+import type { Store } from "../store/store.js";
+import type { StoredItemText } from "../store/store-backend.js";
+import { itemSite } from "../store/store-ops.js";
+
+/** Store items read and rewritten per call of the store backend. */
+const ITEMS_PER_PAGE = 200;
 
 /** Options of {@link reencrypt}. */
 export interface ReencryptOptions {
@@ -21,8 +28,10 @@ export interface ReencryptOptions {
   readonly check?: boolean | undefined;
   /** Stops between threads (what was finished is kept; run again to continue). */
   readonly signal?: AbortSignal | undefined;
-  /** Called after each thread and each large value: `done` of `total`. */
+  /** Called after each thread, large value and page of store items: `done` of `total`. */
   readonly onProgress?: ((done: number, total: number) => void) | undefined;
+  /** A store (opened with the same keys) whose items are re-encrypted too. */
+  readonly store?: Store | undefined;
 }
 
 /** Values of one tenant under one key version (after the run). */
@@ -36,6 +45,8 @@ export interface KeyVersionCount {
 export interface ReencryptReport {
   readonly threads: number;
   readonly largeValues: number;
+  /** Store items visited (0 without `store`). */
+  readonly storeItems: number;
   /** Values sealed again under the current key (0 with `check`). */
   readonly rewritten: number;
   /** Values by tenant and key version, as stored when the run ended. */
@@ -140,6 +151,42 @@ export async function reencrypt(
     }
     options.onProgress?.(++done, total);
   }
+  let storeItems = 0;
+  const store = options.store;
+  if (store) {
+    const sealer = store.sealer;
+    if (!(sealer instanceof EncryptionLayer)) {
+      throw new EncryptionError("re-encryption needs a store opened with encryption: { keys }");
+    }
+    await store.ready();
+    if (!store.backend.rewriteItems) {
+      throw new StorageError(`the ${store.backend.name} store cannot rewrite stored items`);
+    }
+    const tenant = options.tenant === undefined ? undefined : (options.tenant ?? "");
+    let after: Omit<StoredItemText, "value"> | undefined;
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const page = await store.backend.rewriteItems(
+        { tenant, after, limit: ITEMS_PER_PAGE },
+        (item) => {
+          storeItems++;
+          const text = sealedText(item.value);
+          const site = itemSite(item.tenant, item.path, item.key);
+          const next = once(
+            keyVersionOf(text),
+            item.tenant === "" ? null : item.tenant,
+            () => sealer.resealText(text, site),
+            keyVersionOf,
+          );
+          return next === undefined ? undefined : JSON.stringify(next);
+        },
+      );
+      rewritten += page.replaced;
+      if (!page.last) break;
+      after = page.last;
+      options.onProgress?.(++done, Math.max(total, done + 1));
+    }
+  }
   const versions = [...counts].map(([key, values]) => {
     const [tenant, version] = JSON.parse(key) as [string | null, number];
     return { tenant, version, values };
@@ -148,11 +195,22 @@ export async function reencrypt(
   return {
     threads: threads.length,
     largeValues: bodies.length,
+    storeItems,
     rewritten,
     versions,
     plaintext,
     shredded,
   };
+}
+
+/** The sealed text a stored item value holds (a JSON string), or `""` when it holds none. */
+function sealedText(value: string): string {
+  try {
+    const text: unknown = JSON.parse(value);
+    return typeof text === "string" ? text : "";
+  } catch {
+    return "";
+  }
 }
 
 /** The storage keys of every live thread (of `tenant`, when given), in id order. */

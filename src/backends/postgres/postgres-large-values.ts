@@ -70,12 +70,7 @@ export class PostgresLargeValues implements LargeValueTarget {
     return (rowCount ?? 0) > 0;
   }
 
-  async replace(
-    tenant: string,
-    hash: string,
-    previous: Uint8Array,
-    next: Uint8Array,
-  ): Promise<boolean> {
+  async replace(tenant: string, hash: string, previous: Uint8Array, next: Uint8Array) {
     const { rowCount } = await this.#query(
       `UPDATE ${this.#s}.rewind_large_values SET bytes = $4
        WHERE tenant = $1 AND hash = $2 AND bytes = $3`,

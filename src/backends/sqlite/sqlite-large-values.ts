@@ -78,12 +78,7 @@ export class SqliteLargeValues implements LargeValueTarget {
     return this.#client().stmt(SQL.remove).run(tenant, key, touchedBefore).changes > 0;
   }
 
-  async replace(
-    tenant: string,
-    hash: string,
-    previous: Uint8Array,
-    next: Uint8Array,
-  ): Promise<boolean> {
+  async replace(tenant: string, hash: string, previous: Uint8Array, next: Uint8Array) {
     const client = this.#client();
     const packed = packSpilled(next);
     // Compared and written under the write lock: no other write lands in between.

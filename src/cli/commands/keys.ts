@@ -77,8 +77,8 @@ interface ReencryptFlags {
 function describeReencrypt(r: ReencryptReport, check: boolean): string {
   const lines = [
     check
-      ? `checked ${r.threads} threads and ${r.largeValues} large values`
-      : `re-encrypted ${r.rewritten} values in ${r.threads} threads and ${r.largeValues} large values`,
+      ? `checked ${r.threads} threads, ${r.largeValues} large values and ${r.storeItems} store items`
+      : `re-encrypted ${r.rewritten} values in ${r.threads} threads, ${r.largeValues} large values and ${r.storeItems} store items`,
     ...r.versions.map((v) => `${name(v.tenant)}: key version ${v.version}: ${v.values} values`),
   ];
   if (r.plaintext > 0) lines.push(`${r.plaintext} values are not encrypted (left as they are)`);
@@ -187,6 +187,7 @@ export function registerKeys(program: Command): void {
           });
           try {
             return await reencrypt(storage.checkpointer, {
+              store: storage.store,
               tenant: options.defaultTenant ? null : options.tenant,
               check: options.check === true,
               signal,
