@@ -105,6 +105,8 @@ export interface CodecLayer {
   readonly keepsJsonArrays?: boolean;
   seal(value: SerializedValue, site: ValueSite): SerializedValue;
   open(value: SerializedValue, site: ValueSite): SerializedValue;
+  /** The secret large values of a tenant are named with (`null`: default), if the layer has one. */
+  hashKey?(tenantId: string | null): Uint8Array | undefined;
 }
 
 /** Options of a {@link CheckpointCodec}; omitted fields take {@link CODEC_DEFAULTS}. */
@@ -219,6 +221,15 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
       ? serializer.jsonArrayTag
       : undefined;
   }
+
+  /** The secret of the first layer that names large values (encryption), if any. */
+  readonly #hashKey = (tenantId: string | null): Uint8Array | undefined => {
+    for (const layer of this.#layers) {
+      const key = layer.hashKey?.(tenantId);
+      if (key) return key;
+    }
+    return undefined;
+  };
 
   /** The byte layers, outermost last. */
   get layers(): readonly CodecLayer[] {
@@ -471,7 +482,12 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
       );
     }
     if (encoded.bytes.byteLength > this.largeValueBytes && site.threadId !== undefined) {
-      return sealLarge(encoded, site.threadId, (value, at) => this.#layered(value, at));
+      return sealLarge(
+        encoded,
+        site.threadId,
+        (value, at) => this.#layered(value, at),
+        this.#hashKey,
+      );
     }
     return this.#layered(encoded, sealAt);
   }
@@ -488,7 +504,13 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
   #open(stored: SerializedValue, site: ValueSite, sealAt: ValueSite): SerializedValue {
     const hash = refHash(stored.tag);
     if (hash !== undefined) {
-      return openLarge(hash, stored.bytes, site, (value, at) => this.#unlayered(value, at));
+      return openLarge(
+        hash,
+        stored.bytes,
+        site,
+        (value, at) => this.#unlayered(value, at),
+        this.#hashKey,
+      );
     }
     return this.#unlayered(stored, sealAt);
   }

@@ -45,6 +45,11 @@ export interface DataKeys {
   current(tenantId: string | undefined): { readonly version: number; readonly key: KeyObject };
   /** The key of `version`; throws a Rewind error when it is gone (shredded) or unknown. */
   key(tenantId: string | undefined, version: number): KeyObject;
+  /**
+   * Optional: the tenant's secret that large values are named with (kept across rotations,
+   * destroyed by shredding). Without it they are named by their tenant only.
+   */
+  hashKey?(tenantId: string | undefined): Uint8Array;
 }
 
 /** Encryption options of a storage: `{ keys }`, a keyring from `Keyring.open`. */
@@ -185,6 +190,11 @@ export class EncryptionLayer implements TextSealer {
       );
     }
     return { tag: inner, bytes: plain };
+  }
+
+  /** The secret the tenant's large values are named with (see {@link DataKeys.hashKey}). */
+  hashKey(tenantId: string | null): Uint8Array | undefined {
+    return this.keys.hashKey?.(tenantId ?? undefined);
   }
 
   /**
