@@ -108,6 +108,20 @@ export interface StoredWrite {
   readonly value: SerializedValue;
 }
 
+/**
+ * How {@link CheckpointBackend.rewriteValues} rewrites a thread's stored values (re-encryption
+ * under a newer key): each function gets one value as stored and answers its replacement, or
+ * `undefined` to leave it. Synchronous, so a backend may call them inside a transaction.
+ */
+export interface ValueRewrite {
+  /** A channel value (never an `empty` one, nor a merged run of appends). */
+  blob(ns: string, blob: StoredBlob): StoredBlob | undefined;
+  /** A pending write stored against `checkpointId`. */
+  write(ns: string, checkpointId: string, write: StoredWrite): StoredWrite | undefined;
+  /** A text of an effect entry: its `args`, or its outcome (`part` is then its status). */
+  effect(key: string, part: string, text: string): string | undefined;
+}
+
 /** A stored tag that references a large value (see large-value-ref.ts), and its thread. */
 export interface LargeValueRef {
   readonly threadId: string;
@@ -386,4 +400,12 @@ export interface CheckpointBackend {
    * values needs it.
    */
   listLargeValueRefs?(): AsyncIterable<LargeValueRef>;
+  /**
+   * Optional (re-encryption): hands every channel value, pending write and effect text of the
+   * thread to `rewrite` and stores each replacement it answers in place, only where the value is
+   * still the one it was given (compare-and-set on the stored bytes: a value a live writer
+   * replaced meanwhile is left as that writer stored it). Returns how many it replaced.
+   * Quarantined rows are left as they are.
+   */
+  rewriteValues?(threadId: string, rewrite: ValueRewrite): Promise<number>;
 }

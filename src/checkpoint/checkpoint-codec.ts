@@ -25,7 +25,7 @@ import type {
   StoredWrite,
 } from "./checkpoint-backend.js";
 import * as checksum from "./checksum.js";
-import { openLarge, refHash, sealLarge } from "./large-value-ref.js";
+import { frame, openLarge, refHash, sealLarge, unframe } from "./large-value-ref.js";
 import { after, all, guard, type Maybe } from "./maybe-async.js";
 import { tenantOfKey } from "./thread-key.js";
 
@@ -105,6 +105,8 @@ export interface CodecLayer {
   readonly keepsJsonArrays?: boolean;
   seal(value: SerializedValue, site: ValueSite): SerializedValue;
   open(value: SerializedValue, site: ValueSite): SerializedValue;
+  /** The secret large values of a tenant are named with (`null`: default), if the layer has one. */
+  hashKey?(tenantId: string | null): Uint8Array | undefined;
 }
 
 /** Options of a {@link CheckpointCodec}; omitted fields take {@link CODEC_DEFAULTS}. */
@@ -145,6 +147,12 @@ export interface RebuiltChannel {
   /** Items in that full value. */
   readonly baseLength: number;
 }
+
+/**
+ * A value as the byte layers sealed it, at the site they sealed it at, sealed again (by a layer
+ * that can: re-encryption under a newer key), or `undefined` to leave it as it is.
+ */
+export type Reseal = (value: SerializedValue, site: ValueSite) => SerializedValue | undefined;
 
 /**
  * The JSON body stored with each checkpoint row (`{vs, sv, f, x, ts}`, defaults left out): what
@@ -213,6 +221,15 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
       ? serializer.jsonArrayTag
       : undefined;
   }
+
+  /** The secret of the first layer that names large values (encryption), if any. */
+  readonly #hashKey = (tenantId: string | null): Uint8Array | undefined => {
+    for (const layer of this.#layers) {
+      const key = layer.hashKey?.(tenantId);
+      if (key) return key;
+    }
+    return undefined;
+  };
 
   /** The byte layers, outermost last. */
   get layers(): readonly CodecLayer[] {
@@ -375,6 +392,49 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
     ) as never;
   }
 
+  /**
+   * A stored channel value of `threadId` with its bytes replaced by `reseal` (given them as the
+   * layers sealed them, at the site they were sealed at) and its checksum sealed again; or
+   * `undefined` when `reseal` leaves them, or the blob holds no sealed bytes of its own (empty,
+   * a merged run, a large value's reference). Verified first: a damaged value throws.
+   */
+  resealBlob(blob: StoredBlob, threadId: string, reseal: Reseal): StoredBlob | undefined {
+    if (blob.value === null || blob.pieces !== undefined) return undefined;
+    const value = checksum.openBlob(blob, { threadId, channel: blob.channel });
+    if (!value || refHash(value.tag) !== undefined) return undefined;
+    const next = reseal(value, withTenant(blobSite({ threadId }, blob.channel, blob.version)));
+    return next && checksum.sealBlob({ ...blob, value: next });
+  }
+
+  /** Like {@link resealBlob}, for a pending write of `threadId` stored against `checkpointId`. */
+  resealWrite(
+    write: StoredWrite,
+    threadId: string,
+    checkpointId: string,
+    reseal: Reseal,
+  ): StoredWrite | undefined {
+    const at = { threadId, checkpointId, channel: write.channel };
+    const value = checksum.openValue(write.value, checksum.writeIdentity(write), at);
+    if (refHash(value.tag) !== undefined) return undefined;
+    const next = reseal(value, withTenant(writeSite(at, write)));
+    return next && { ...write, value: checksum.sealValue(next, checksum.writeIdentity(write)) };
+  }
+
+  /** Like {@link resealBlob}, for the frame of a large value's body (`tenantId` null: default). */
+  resealFrame(
+    bytes: Uint8Array,
+    tenantId: string | null,
+    hash: string,
+    reseal: Reseal,
+  ): Uint8Array | undefined {
+    const body = unframe(bytes);
+    if (body === undefined) {
+      throw new CorruptionError(`large value ${hash} is damaged: its frame does not parse`);
+    }
+    const next = reseal(body, { tenantId, blob: hash });
+    return next && frame(next);
+  }
+
   /** The body text of a checkpoint row. */
   encodeBody(body: CheckpointBody): string {
     return JSON.stringify({
@@ -422,7 +482,12 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
       );
     }
     if (encoded.bytes.byteLength > this.largeValueBytes && site.threadId !== undefined) {
-      return sealLarge(encoded, site.threadId, (value, at) => this.#layered(value, at));
+      return sealLarge(
+        encoded,
+        site.threadId,
+        (value, at) => this.#layered(value, at),
+        this.#hashKey,
+      );
     }
     return this.#layered(encoded, sealAt);
   }
@@ -439,7 +504,13 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
   #open(stored: SerializedValue, site: ValueSite, sealAt: ValueSite): SerializedValue {
     const hash = refHash(stored.tag);
     if (hash !== undefined) {
-      return openLarge(hash, stored.bytes, site, (value, at) => this.#unlayered(value, at));
+      return openLarge(
+        hash,
+        stored.bytes,
+        site,
+        (value, at) => this.#unlayered(value, at),
+        this.#hashKey,
+      );
     }
     return this.#unlayered(stored, sealAt);
   }

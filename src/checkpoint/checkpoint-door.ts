@@ -173,6 +173,21 @@ export class CheckpointDoor implements seam.CheckpointBackend {
     await this.#call(threadId, request.expectedHead, () => backend.quarantine!(request));
   }
 
+  /**
+   * Rewrites the thread's stored values in place through `rewrite` (re-encryption); a backend
+   * without it refuses with a `StorageError`. Returns how many values were replaced.
+   */
+  async rewriteValues(threadId: string, rewrite: seam.ValueRewrite): Promise<number> {
+    const thread = this.#thread(threadId);
+    const backend = this.#backend;
+    if (!backend.rewriteValues) {
+      throw new StorageError(`the ${this.name} backend cannot rewrite stored values`, {
+        threadId: thread,
+      });
+    }
+    return this.#call(thread, undefined, () => backend.rewriteValues!(thread, rewrite));
+  }
+
   /** The thread's quarantined checkpoints, newest first (none on a backend without quarantine). */
   async listQuarantined(threadId: string): Promise<seam.QuarantinedCheckpoint[]> {
     const thread = this.#thread(threadId);

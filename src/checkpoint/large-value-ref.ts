@@ -18,6 +18,8 @@ import { tenantOfKey } from "./thread-key.js";
 
 /** The codec's byte layers, run with a site (sealing at write, opening at read). */
 type Layered = (value: SerializedValue, site: ValueSite) => SerializedValue;
+/** The secret a tenant's values are named with, when a layer (encryption) holds one. */
+export type HashKeyOf = (tenantId: string | null) => Uint8Array | undefined;
 
 /**
  * Frames of large values this process made or checked against their hash: the store's cache
@@ -30,13 +32,16 @@ export const REF_MARK = "&";
 const HASH = /^[0-9a-f]{64}$/;
 const EMPTY = new Uint8Array(0);
 
-/** The tenant a value's hash is keyed by: `""` for the default tenant. */
-export function hashOf(tenant: string, value: SerializedValue): string {
-  return createHmac("sha256", `rewind-large-value\0${tenant}`)
-    .update(value.tag)
-    .update("\0")
-    .update(value.bytes)
-    .digest("hex");
+/**
+ * A value's name: HMAC-SHA256 keyed by the tenant's secret when encryption gives one (`key`, see
+ * `Keyring.hashKey`: nobody without the keys can confirm a guessed value from the database),
+ * else by the tenant's name (`""` for the default tenant), which keeps tenants apart only.
+ */
+export function hashOf(tenant: string, value: SerializedValue, key?: Uint8Array): string {
+  const hmac = key
+    ? createHmac("sha256", key).update(`rewind-large-value-keyed\0${tenant}\0`)
+    : createHmac("sha256", `rewind-large-value\0${tenant}`);
+  return hmac.update(value.tag).update("\0").update(value.bytes).digest("hex");
 }
 
 /** The hash a reference tag names, or `undefined` for any other tag. */
@@ -88,9 +93,10 @@ export function sealLarge(
   encoded: SerializedValue,
   threadId: string,
   seal: Layered,
+  keyOf: HashKeyOf,
 ): SerializedValue {
   const tenantId = tenantOfKey(threadId);
-  const hash = hashOf(tenantId ?? "", encoded);
+  const hash = hashOf(tenantId ?? "", encoded, keyOf(tenantId));
   const framed = frame(seal(encoded, { tenantId, blob: hash }));
   VERIFIED.add(framed);
   return refValue(hash, framed);
@@ -105,6 +111,7 @@ export function openLarge(
   bytes: Uint8Array,
   site: ValueSite,
   open: Layered,
+  keyOf: HashKeyOf,
 ): SerializedValue {
   const tenantId = tenantOfKey(site.threadId);
   const body = bytes.byteLength === 0 ? undefined : unframe(bytes);
@@ -116,7 +123,10 @@ export function openLarge(
   if (body === undefined) throw fail("could not load its");
   const opened = open(body, { tenantId, blob: hash });
   if (VERIFIED.has(bytes)) return opened;
-  if (hashOf(tenantId ?? "", opened) !== hash) throw fail("has a damaged");
+  // A value named before its tenant had a secret (written without encryption) keeps its name.
+  const key = keyOf(tenantId);
+  const named = (k: Uint8Array | undefined) => hashOf(tenantId ?? "", opened, k) === hash;
+  if (!named(key) && (key === undefined || !named(undefined))) throw fail("has a damaged");
   VERIFIED.add(bytes);
   return opened;
 }

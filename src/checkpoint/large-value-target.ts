@@ -34,6 +34,12 @@ export interface LargeValueTarget {
    * itself where the target can: a touch that lands first keeps it). Returns whether it removed it.
    */
   remove(tenant: string, hash: string, touchedBefore: number): Promise<boolean>;
+  /**
+   * Optional (re-encryption): stores `next` under (tenant, hash) in place of `previous`, only if
+   * the bytes stored are still `previous` (compare-and-set), keeping the touch time. Returns
+   * whether it replaced them.
+   */
+  replace?(tenant: string, hash: string, previous: Uint8Array, next: Uint8Array): Promise<boolean>;
   /** Releases what the target opened itself. */
   close?(): Promise<void>;
 }
@@ -71,6 +77,13 @@ export class MemoryLargeValues implements LargeValueTarget {
     const held = this.#values.get(key);
     if (!held || held.touchedAt >= touchedBefore) return false;
     return this.#values.delete(key);
+  }
+
+  async replace(tenant: string, hash: string, previous: Uint8Array, next: Uint8Array) {
+    const held = this.#values.get(`${tenant}\0${hash}`);
+    if (!held || !Buffer.from(held.bytes).equals(previous)) return false;
+    held.bytes = next.slice();
+    return true;
   }
 
   async close(): Promise<void> {

@@ -32,6 +32,7 @@ import type {
   StoredCheckpoint,
   StoredEffect,
   StoredWrite,
+  ValueRewrite,
 } from "./checkpoint-backend.js";
 import { MemoryLargeValues } from "./large-value-target.js";
 import { beginEffectIn, finishEffectIn, listEffectsIn } from "./memory-effects.js";
@@ -44,6 +45,7 @@ import {
   summarize,
   type ThreadEntry,
 } from "./memory-retention.js";
+import { rewriteValuesIn } from "./memory-rewrite.js";
 import { metadataMatches } from "./metadata-filter.js";
 
 import type {
@@ -307,6 +309,10 @@ export class MemoryBackend implements CheckpointBackend {
 
   async *listLargeValueRefs() {
     yield* largeValueRefsIn(this.#threads);
+  }
+
+  async rewriteValues(threadId: string, rewrite: ValueRewrite): Promise<number> {
+    return rewriteValuesIn(this.#threads.get(threadId), rewrite);
   }
 
   async listThreads(query: ThreadQuery): Promise<ThreadSummary[]> {

@@ -22,3 +22,9 @@ export {
   type WrappedKey,
 } from "./key-provider.js";
 export { type DataKey, Keyring, type KeyringOptions } from "./keyring.js";
+export {
+  type KeyVersionCount,
+  type ReencryptOptions,
+  type ReencryptReport,
+  reencrypt,
+} from "./reencrypt.js";

@@ -23,6 +23,14 @@ import { EncryptionError, InvalidInputError, KeyShreddedError } from "../errors.
 import { validateTenantId } from "../store/store-validation.js";
 import type { KeyContext, KeyProvider, WrappedKey } from "./key-provider.js";
 
+/** The file of a tenant's large-value key; its provider context has version 0. */
+const HASH_FILE = "hash.json";
+const HASH_CONTEXT = (tenantId: string | null): KeyContext => ({ tenantId, version: 0 });
+
+function unwrapped(file: KeyFile): WrappedKey {
+  return { kekId: file.kekId, wrapped: Buffer.from(file.wrapped, "base64") };
+}
+
 /** A data key ready to use. */
 export interface DataKey {
   readonly version: number;
@@ -74,6 +82,8 @@ export class Keyring {
   readonly provider: KeyProvider;
   readonly directory: string;
   readonly #tenants = new Map<string | null, TenantKeys>();
+  /** Tenants' secrets for naming large values (see {@link hashKey}). */
+  readonly #hashKeys = new Map<string | null, Uint8Array>();
 
   private constructor(options: KeyringOptions) {
     this.provider = options.provider;
@@ -132,6 +142,34 @@ export class Keyring {
     );
   }
 
+  /**
+   * The tenant's secret that names its large values (the HMAC key of their content hash), so
+   * that someone reading the database cannot confirm a guessed value by hashing it. Created on
+   * first use (synchronously), wrapped by the KEK beside the data keys (`hash.json`, version 0
+   * for the provider), kept by {@link rotate} (dedupe survives a rotation) and destroyed by
+   * {@link shredTenant}.
+   */
+  hashKey(tenantId: string | undefined): Uint8Array {
+    const id = tenantId ?? null;
+    const held = this.#hashKeys.get(id);
+    if (held) return held;
+    const file = this.#readFile(id, HASH_FILE);
+    const unwrapSync = this.provider.unwrapSync?.bind(this.provider);
+    const wrapSync = this.provider.wrapSync?.bind(this.provider);
+    if ((file && !unwrapSync) || (!file && !wrapSync)) {
+      throw new EncryptionError(
+        `${label(id)} has no large-value key loaded: await keys.prepare(tenantId) first (the key provider is asynchronous)`,
+      );
+    }
+    if (file) return this.#keepHashKey(id, unwrapSync!(unwrapped(file), HASH_CONTEXT(id)));
+    const key = randomBytes(32);
+    if (!this.#writeFile(id, HASH_FILE, wrapSync!(key, HASH_CONTEXT(id)), false)) {
+      // Another process created it first: use its key.
+      return this.hashKey(tenantId);
+    }
+    return this.#keepHashKey(id, key);
+  }
+
   /** Makes sure `tenantId` has a key, loaded (the way to use an asynchronous provider). */
   async prepare(tenantId: string | undefined): Promise<DataKey> {
     const id = tenantId ?? null;
@@ -139,7 +177,23 @@ export class Keyring {
       await this.#load(this.#dir(id));
       if (!this.#tenants.get(id)?.current) await this.#createAsync(id);
     }
+    if (!this.#hashKeys.has(id)) {
+      const file = this.#readFile(id, HASH_FILE);
+      if (file)
+        this.#keepHashKey(id, await this.provider.unwrap(unwrapped(file), HASH_CONTEXT(id)));
+      else {
+        const key = randomBytes(32);
+        const wrapped = await this.provider.wrap(key, HASH_CONTEXT(id));
+        if (this.#writeFile(id, HASH_FILE, wrapped, false)) this.#keepHashKey(id, key);
+        else await this.prepare(tenantId);
+      }
+    }
     return this.current(tenantId);
+  }
+
+  #keepHashKey(id: string | null, key: Uint8Array): Uint8Array {
+    this.#hashKeys.set(id, key);
+    return key;
   }
 
   /** A new key version for `tenantId`: new values use it, older ones stay readable. */
@@ -167,14 +221,22 @@ export class Keyring {
    * old KEK can be retired; returns how many were rewrapped. `onProgress(done, total)` after each.
    */
   async rewrap(onProgress?: (done: number, total: number) => void): Promise<number> {
-    const all = [...this.#tenants].flatMap(([id, tenant]) =>
-      [...tenant.versions].map(([version, key]) => ({ id, version, key })),
-    );
+    for (const id of this.#tenants.keys()) {
+      if (!this.#hashKeys.has(id) && this.#readFile(id, HASH_FILE))
+        await this.prepare(id ?? undefined);
+    }
+    const all = [
+      ...[...this.#tenants].flatMap(([id, tenant]) =>
+        [...tenant.versions].map(([version, key]) => ({ id, version, key })),
+      ),
+      ...[...this.#hashKeys].map(([id, key]) => ({ id, version: 0, key })),
+    ];
     let count = 0;
     for (const [done, { id, version, key }] of all.entries()) {
-      if (this.#readFile(id, version)?.kekId !== this.provider.kekId) {
+      const name = version === 0 ? HASH_FILE : `v${version}.json`;
+      if (this.#readFile(id, name)?.kekId !== this.provider.kekId) {
         const wrapped = await this.provider.wrap(key, { tenantId: id, version });
-        this.#writeFile(id, version, wrapped, true);
+        this.#writeFile(id, name, wrapped, true);
         count++;
       }
       onProgress?.(done + 1, all.length);
@@ -197,13 +259,15 @@ export class Keyring {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeFileSync(join(dir, "shredded.json"), JSON.stringify({ tenantId: id, through }));
     for (const name of readdirSync(dir)) {
-      if (!/^v\d+\.json$/.test(name)) continue;
+      if (!/^v\d+\.json$/.test(name) && name !== HASH_FILE) continue;
       const path = join(dir, name);
       // Overwrite before unlinking, so the wrapped key does not linger in the freed blocks.
       writeFileSync(path, randomBytes(512));
       unlinkSync(path);
     }
     for (const key of tenant.versions.values()) key.fill?.(0);
+    this.#hashKeys.get(id)?.fill(0);
+    this.#hashKeys.delete(id);
     tenant.versions.clear();
     tenant.objects.clear();
     tenant.current = 0;
@@ -297,7 +361,7 @@ export class Keyring {
     const tenant = this.#tenants.get(id) ?? this.#empty(id);
     const version = Math.max(tenant.current, tenant.shreddedThrough) + 1;
     const key = randomBytes(32);
-    if (!this.#writeFile(id, version, wrap(key, { tenantId: id, version }), false)) {
+    if (!this.#writeFile(id, `v${version}.json`, wrap(key, { tenantId: id, version }), false)) {
       // Another process created this version first: use its key.
       this.#loadSync(id);
       return this.#tenants.get(id)!.current;
@@ -311,7 +375,7 @@ export class Keyring {
     const version = Math.max(tenant.current, tenant.shreddedThrough) + 1;
     const key = randomBytes(32);
     const wrapped = await this.provider.wrap(key, { tenantId: id, version });
-    if (!this.#writeFile(id, version, wrapped, false)) {
+    if (!this.#writeFile(id, `v${version}.json`, wrapped, false)) {
       await this.#load(this.#dir(id));
       return this.#tenants.get(id)!.current;
     }
@@ -319,16 +383,18 @@ export class Keyring {
     return version;
   }
 
-  #readFile(id: string | null, version: number): KeyFile | undefined {
+  /** A key file of the tenant (`v<N>.json` or {@link HASH_FILE}), or `undefined`. */
+  #readFile(id: string | null, name: string): KeyFile | undefined {
     try {
-      return JSON.parse(readFileSync(join(this.#dir(id), `v${version}.json`), "utf8"));
+      return JSON.parse(readFileSync(join(this.#dir(id), name), "utf8"));
     } catch {
       return undefined;
     }
   }
 
-  /** Writes a wrapped key; `false` when `replace` is off and the version exists already. */
-  #writeFile(id: string | null, version: number, wrapped: WrappedKey, replace: boolean): boolean {
+  /** Writes a wrapped key; `false` when `replace` is off and the file exists already. */
+  #writeFile(id: string | null, name: string, wrapped: WrappedKey, replace: boolean): boolean {
+    const version = name === HASH_FILE ? 0 : Number(name.slice(1, -".json".length));
     const dir = this.#dir(id);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const file: KeyFile = {
@@ -337,14 +403,14 @@ export class Keyring {
       kekId: wrapped.kekId,
       wrapped: Buffer.from(wrapped.wrapped).toString("base64"),
     };
-    const temp = join(dir, `.v${version}.${process.pid}.${randomBytes(6).toString("hex")}`);
+    const temp = join(dir, `.${name}.${process.pid}.${randomBytes(6).toString("hex")}`);
     writeFileSync(temp, JSON.stringify(file), { mode: 0o600 });
     if (replace) {
-      renameSync(temp, join(dir, `v${version}.json`));
+      renameSync(temp, join(dir, name));
       return true;
     }
     try {
-      linkSync(temp, join(dir, `v${version}.json`));
+      linkSync(temp, join(dir, name));
       return true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;

@@ -94,6 +94,24 @@ export class DirectoryLargeValues implements LargeValueTarget {
     return true;
   }
 
+  /**
+   * Writes `next` to a temporary file and renames it over the value if it still holds
+   * `previous`, keeping its touch time. The check and the rename are two steps: a value is only
+   * ever replaced by another sealing of the same body (re-encryption), so a race between two
+   * replacements leaves one of them, both readable.
+   */
+  async replace(tenant: string, hash: string, previous: Uint8Array, next: Uint8Array) {
+    const file = this.#file(tenant, hash);
+    const held = await this.get(tenant, hash);
+    if (!held || !Buffer.from(held).equals(previous)) return false;
+    const { mtime } = await stat(file);
+    const temp = `${file}.${randomUUID()}.tmp`;
+    await writeFile(temp, next);
+    await utimes(temp, mtime, mtime);
+    await rename(temp, file);
+    return true;
+  }
+
   #file(tenant: string, hash: string): string {
     if (!HASH.test(hash)) throw new InvalidInputError(`"${hash}" is not a large value's hash`);
     return join(this.#dir, tenantDir(tenant), hash);

@@ -45,6 +45,11 @@ export interface DataKeys {
   current(tenantId: string | undefined): { readonly version: number; readonly key: KeyObject };
   /** The key of `version`; throws a Rewind error when it is gone (shredded) or unknown. */
   key(tenantId: string | undefined, version: number): KeyObject;
+  /**
+   * Optional: the tenant's secret that large values are named with (kept across rotations,
+   * destroyed by shredding). Without it they are named by their tenant only.
+   */
+  hashKey?(tenantId: string | undefined): Uint8Array;
 }
 
 /** Encryption options of a storage: `{ keys }`, a keyring from `Keyring.open`. */
@@ -130,6 +135,14 @@ export function isSealedTag(tag: string): boolean {
   return tag.startsWith(PREFIX);
 }
 
+/** The key version a sealed tag (or sealed text) names; 0 when it is not sealed. */
+export function keyVersionOf(tagOrText: string): number {
+  const prefix = tagOrText.startsWith(PREFIX) || tagOrText.startsWith(TEXT_PREFIX);
+  const colon = prefix ? tagOrText.indexOf(":", PREFIX.length) : -1;
+  const version = colon < 0 ? 0 : Number(tagOrText.slice(PREFIX.length, colon));
+  return Number.isSafeInteger(version) && version > 0 ? version : 0;
+}
+
 /** The layer (a codec layer and a text sealer); `name` is `"aes-256-gcm"`. */
 export class EncryptionLayer implements TextSealer {
   readonly name = "aes-256-gcm";
@@ -177,6 +190,26 @@ export class EncryptionLayer implements TextSealer {
       );
     }
     return { tag: inner, bytes: plain };
+  }
+
+  /** The secret the tenant's large values are named with (see {@link DataKeys.hashKey}). */
+  hashKey(tenantId: string | null): Uint8Array | undefined {
+    return this.keys.hashKey?.(tenantId ?? undefined);
+  }
+
+  /**
+   * `value` (sealed at `site`) sealed again under its tenant's current key, or `undefined` when
+   * it is under that key already (re-encryption). A value that fails to open throws as `open`.
+   */
+  reseal(value: SerializedValue, site: SealSite): SerializedValue | undefined {
+    if (keyVersionOf(value.tag) === this.keys.current(tenantOfSite(site)).version) return undefined;
+    return this.seal(this.open(value, site), site);
+  }
+
+  /** Like {@link reseal}, for a text made by {@link sealText}. */
+  resealText(text: string, site: SealSite): string | undefined {
+    if (keyVersionOf(text) === this.keys.current(tenantOfSite(site)).version) return undefined;
+    return this.sealText(this.openText(text, site), site);
   }
 
   /** Text payloads (store items, effect outcomes): the sealed value as one string. */

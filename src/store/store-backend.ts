@@ -131,6 +131,25 @@ export type StoreOpResult<K extends StoreOp["kind"] = StoreOp["kind"]> = {
   listNamespaces: string[][];
 }[K];
 
+/** An item as {@link StoreBackend.rewriteItems} hands it over: where it is and its value text. */
+export interface StoredItemText {
+  readonly tenant: string;
+  /** The encoded namespace (`encodeNamespace`). */
+  readonly path: string;
+  readonly key: string;
+  readonly value: string;
+}
+
+/** Which items one call of {@link StoreBackend.rewriteItems} visits. */
+export interface ItemRewriteQuery {
+  /** Only this tenant's items. Default: every tenant. */
+  readonly tenant?: string | undefined;
+  /** Only items after this one, in (tenant, path, key) code-point order. */
+  readonly after?: Omit<StoredItemText, "value"> | undefined;
+  /** Items per call, at least 1. */
+  readonly limit: number;
+}
+
 /**
  * The storage interface of the cross-thread store. Backends throw Rewind errors
  * (`ConflictError`, `StorageError`) and never partial results.
@@ -148,6 +167,17 @@ export interface StoreBackend {
   batch(ops: readonly StoreOp[], now: number): Promise<StoreOpResult[]>;
   /** Deletes at most `limit` items that expired at or before `now`; returns how many. */
   sweepExpired(now: number, limit: number): Promise<number>;
+  /**
+   * Optional (re-encryption): hands the next `query.limit` items (expired ones too) to
+   * `rewrite`, and stores each value text it answers in place of the one it was given, only
+   * where the item still holds that one (compare-and-set: an item put meanwhile keeps the
+   * newer value). Returns the last item visited (`undefined`: none was left) and how many
+   * were replaced.
+   */
+  rewriteItems?(
+    query: ItemRewriteQuery,
+    rewrite: (item: StoredItemText) => string | undefined,
+  ): Promise<{ last: StoredItemText | undefined; replaced: number }>;
   /**
    * Releases connections or handles the backend opened itself. Idempotent: stores sharing a
    * backend each call it.

@@ -7,6 +7,7 @@
 import { InvalidInputError, isRewindError, SerializationError, StorageError } from "../errors.js";
 import type { SealSite, TextSealer } from "../serde/encryption-layer.js";
 import type { JsonSerializer } from "../serde/serializer.js";
+import { decodeNamespace } from "./namespace-path.js";
 import type { StoreItem, StoreOperation } from "./store-api.js";
 import type { StoredItem, StoreOp, StorePutOp } from "./store-backend.js";
 import { normalizeFilter } from "./store-filter.js";
@@ -32,6 +33,11 @@ export interface PrepareContext {
 }
 
 /** The tenant a store's tenant column names, as encryption binds it (`""`: the default tenant). */
+/** Where a stored item's value is sealed, from its row (`path`: the encoded namespace). */
+export function itemSite(tenant: string, path: string, key: string): SealSite {
+  return siteOf(tenant, decodeNamespace(path), key);
+}
+
 function siteOf(tenant: string, namespace: readonly string[], key: string): SealSite {
   return { tenantId: tenant === "" ? null : tenant, item: JSON.stringify([...namespace, key]) };
 }

@@ -6,7 +6,11 @@
  */
 
 import { asRewindError, ClosedError, InvalidInputError } from "../errors.js";
-import { EncryptionLayer, type EncryptionOptions } from "../serde/encryption-layer.js";
+import {
+  EncryptionLayer,
+  type EncryptionOptions,
+  type TextSealer,
+} from "../serde/encryption-layer.js";
 import { defaultSerializer, type JsonSerializer } from "../serde/serializer.js";
 import { traced } from "../tracing.js";
 import type { StoreOperation } from "./store-api.js";
@@ -86,6 +90,11 @@ export class Store {
     this.#sweepIntervalMs = options.sweepIntervalMs;
     this.#sweepLimit = validateCount(options.sweepLimit, "sweepLimit", 1000);
     this.#onSweepError = options.onSweepError ?? (() => undefined);
+  }
+
+  /** Seals item values when the store was opened with `encryption` (re-encryption uses it). */
+  get sealer(): TextSealer | undefined {
+    return this.#ctx.sealer;
   }
 
   /**

@@ -6,7 +6,7 @@
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { createSqliteCheckpointer } from "../../src/backends/sqlite/index.js";
+import { createSqliteCheckpointer, createSqliteStore } from "../../src/backends/sqlite/index.js";
 import { threadKey } from "../../src/checkpoint/thread-key.js";
 import { fileKeyProvider, generateKek, Keyring } from "../../src/encryption/index.js";
 import { newCheckpointId } from "../../src/ids.js";
@@ -52,7 +52,8 @@ describe("rewind keys", () => {
     appendFileSync(keyFile, `${newKek}\n`);
     const rewrapped = await rewind("keys", "rewrap", ...flags, "--json");
     expect(rewrapped.code, rewrapped.stderr).toBe(0);
-    expect(JSON.parse(rewrapped.stdout).rewrapped).toBe(2);
+    // Versions 1 and 2, and the tenant's large-value key (made ready by the rotation).
+    expect(JSON.parse(rewrapped.stdout).rewrapped).toBe(3);
     writeFileSync(keyFile, `${newKek}\n`);
     {
       const keys = await Keyring.open({ provider: fileKeyProvider(keyFile), directory: keyDir });
@@ -85,6 +86,53 @@ describe("rewind keys", () => {
 
     const noKek = await rewind("keys", "list", "--key-dir", keyDir);
     expect(noKek.code).toBe(2);
+  }, 120_000);
+
+  it("reencrypt seals every value under the newest key; --check counts them per version", async () => {
+    const keyFile = join(DIR, "reencrypt.kek");
+    const keyDir = join(DIR, "reencrypt-keys");
+    writeFileSync(keyFile, `${generateKek()}\n`);
+    const flags = ["--key-dir", keyDir, "--key-file", keyFile];
+    const db = join(DIR, "reencrypt.sqlite");
+    const keys = await Keyring.open({ provider: fileKeyProvider(keyFile), directory: keyDir });
+    const checkpointer = createSqliteCheckpointer(db, { encryption: { keys } });
+    const store = createSqliteStore(db, { encryption: { keys } });
+    const threads = ["a", "b", "c"].map((t) => threadKey(t, "acme"));
+    for (const thread of threads) {
+      await checkpointer.put(valueStep(thread, newCheckpointId(), `value of ${thread}`));
+    }
+    await store.forTenant("acme").put(["prefs"], "theme", { dark: true });
+    await checkpointer.close();
+    await store.close();
+    expect((await rewind("keys", "rotate", ...flags, "--tenant", "acme")).code).toBe(0);
+
+    const checked = await rewind("keys", "reencrypt", db, ...flags, "--check", "--json");
+    expect(checked.code, checked.stderr).toBe(0);
+    expect(JSON.parse(checked.stdout)).toMatchObject({
+      threads: 3,
+      storeItems: 1,
+      rewritten: 0,
+      versions: [{ tenant: "acme", version: 1, values: 4 }],
+    });
+    const run = await rewind("keys", "reencrypt", db, ...flags, "--tenant", "acme");
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(
+      "re-encrypted 4 values in 3 threads, 0 large values and 1 store items",
+    );
+    expect(run.stdout).toContain('tenant "acme": key version 2: 4 values');
+    const after = await rewind("keys", "reencrypt", db, ...flags, "--check");
+    expect(after.stdout).toContain('tenant "acme": key version 2: 4 values');
+    expect(after.stdout).not.toContain("key version 1");
+    const both = await rewind(
+      "keys",
+      "reencrypt",
+      db,
+      ...flags,
+      "--tenant",
+      "x",
+      "--default-tenant",
+    );
+    expect(both.code).toBe(2);
   }, 120_000);
 
   it("prune rebases an encrypted thread's append chains when given the keys", async () => {

@@ -4,12 +4,13 @@
  * on disk are ciphertext; a body copied under another tenant's hash is refused; shredding the
  * tenant makes it unreadable like the rest of the tenant's data.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createSqliteCheckpointer } from "../../src/backends/sqlite/index.js";
 import { largeValueStats } from "../../src/checkpoint/large-value-gc.js";
+import { hashOf, storedRefHash } from "../../src/checkpoint/large-value-ref.js";
 import { threadKey } from "../../src/checkpoint/thread-key.js";
 import { generateKek, Keyring, localKeyProvider } from "../../src/encryption/index.js";
 import { putFile } from "../storage/large-value-fixtures.js";
@@ -61,5 +62,60 @@ describe("large values with encryption on", () => {
     expect((await errorOf(reader.get(b))).code).toBe("KEY_SHREDDED");
     expect((await reader.get(other))?.checkpoint.values.file).toBe(FILE);
     await reader.close();
+  });
+
+  it("name values with the tenant's secret: not the unkeyed hash, kept across rotations and threads", async () => {
+    const provider = localKeyProvider([Buffer.from(generateKek(), "base64")]);
+    const directory = join(root, "named-keys");
+    const keys = await Keyring.open({ provider, directory });
+    const checkpointer = createSqliteCheckpointer(join(root, "named.sqlite"), {
+      encryption: { keys },
+    });
+    const nameOf = async (thread: string) => {
+      const loaded = await checkpointer.door.getCheckpoint(thread, "");
+      return storedRefHash(loaded!.blobs.file!.at(-1)!.value!.tag);
+    };
+    // A value written before tenants had a secret (named by the tenant only) still reads.
+    const unnamed = { current: keys.current.bind(keys), key: keys.key.bind(keys) };
+    const before = createSqliteCheckpointer(join(root, "named.sqlite"), {
+      encryption: { keys: unnamed },
+    });
+    await putFile(before, threadKey("old", "acme"), `${FILE}old`);
+    await before.close();
+    const old = await checkpointer.get(threadKey("old", "acme"));
+    expect(old?.checkpoint.values.file).toBe(`${FILE}old`);
+
+    const a = threadKey("a", "acme");
+    await putFile(checkpointer, a, FILE);
+    const encoded = checkpointer.serializer.encode(FILE);
+    const name = await nameOf(a);
+    // Someone with the database but not the keys cannot confirm the value by hashing a guess.
+    expect(name).not.toBe(hashOf("acme", encoded));
+    expect(name).toBe(hashOf("acme", encoded, keys.hashKey("acme")));
+
+    // Another thread, then a rotation, then another process: the same name, one stored body.
+    await putFile(checkpointer, threadKey("b", "acme"), FILE);
+    await keys.rotate("acme");
+    await putFile(checkpointer, threadKey("c", "acme"), FILE);
+    const reopened = await Keyring.open({ provider, directory });
+    const other = createSqliteCheckpointer(join(root, "named.sqlite"), {
+      encryption: { keys: reopened },
+    });
+    await putFile(other, threadKey("d", "acme"), FILE);
+    await other.close();
+    for (const t of ["b", "c", "d"]) expect(await nameOf(threadKey(t, "acme"))).toBe(name);
+    expect(await largeValueStats(checkpointer)).toMatchObject({ values: 2, references: 5 });
+    for (const t of ["a", "b", "c", "d"]) {
+      expect((await checkpointer.get(threadKey(t, "acme")))?.checkpoint.values.file).toBe(FILE);
+    }
+    await checkpointer.close();
+
+    // The secret is wrapped beside the data keys, and shredding destroys it with them.
+    const tenantDir = readdirSync(directory).find((d) =>
+      existsSync(join(directory, d, "hash.json")),
+    );
+    expect(readFileSync(join(directory, tenantDir!, "hash.json"), "utf8")).toContain('"wrapped"');
+    await keys.shredTenant("acme");
+    expect(existsSync(join(directory, tenantDir!, "hash.json"))).toBe(false);
   });
 });

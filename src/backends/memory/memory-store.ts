@@ -13,8 +13,10 @@ import {
 } from "../../store/namespace-path.js";
 import { Store, type StoreOptions } from "../../store/store.js";
 import type {
+  ItemRewriteQuery,
   StoreBackend,
   StoredItem,
+  StoredItemText,
   StoreListNamespacesOp,
   StoreOp,
   StoreOpResult,
@@ -69,6 +71,37 @@ export class MemoryStoreBackend implements StoreBackend {
   }
 
   /** Keeps the data: another store may share this backend; the garbage collector frees it. */
+  async rewriteItems(
+    query: ItemRewriteQuery,
+    rewrite: (item: StoredItemText) => string | undefined,
+  ): Promise<{ last: StoredItemText | undefined; replaced: number }> {
+    const order = (a: Omit<StoredItemText, "value">, b: Omit<StoredItemText, "value">) =>
+      compareCodePoints(a.tenant, b.tenant) ||
+      compareCodePoints(a.path, b.path) ||
+      compareCodePoints(a.key, b.key);
+    const items: (StoredItemText & { row: Row; rows: Tenant; id: string })[] = [];
+    for (const [tenant, rows] of this.#tenants) {
+      if (query.tenant !== undefined && tenant !== query.tenant) continue;
+      for (const [id, row] of rows) {
+        const item = { tenant, path: row.path, key: row.key, value: row.value, row, rows, id };
+        if (!query.after || order(item, query.after) > 0) items.push(item);
+      }
+    }
+    const page = items.sort(order).slice(0, query.limit);
+    let replaced = 0;
+    for (const { row, rows, id, ...item } of page) {
+      const value = rewrite(item);
+      if (value === undefined) continue;
+      rows.set(id, { ...row, value, doc: JSON.parse(value) });
+      replaced++;
+    }
+    const last = page.at(-1);
+    return {
+      last: last && { tenant: last.tenant, path: last.path, key: last.key, value: last.value },
+      replaced,
+    };
+  }
+
   async close(): Promise<void> {}
 
   #apply(op: StoreOp, now: number, undo: (() => void)[]): StoreOpResult {

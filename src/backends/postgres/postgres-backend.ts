@@ -26,6 +26,7 @@ import type {
   ThreadFootprint,
   ThreadQuery,
   ThreadSummary,
+  ValueRewrite,
 } from "../../checkpoint/checkpoint-backend.js";
 import { metadataMatches } from "../../checkpoint/metadata-filter.js";
 import {
@@ -57,6 +58,7 @@ import { POSTGRES_CHECKPOINT_SCHEMA } from "./postgres-migrations.js";
 import { listQuarantinedPostgres, quarantinePostgres } from "./postgres-quarantine.js";
 import { loadQuery, type PageCursor, pageQuery } from "./postgres-queries.js";
 import { PostgresRetention } from "./postgres-retention.js";
+import { postgresRewriteValues } from "./postgres-rewrite.js";
 import type { PgPoolLike } from "./postgres-types.js";
 import { packValues } from "./postgres-values.js";
 
@@ -342,6 +344,10 @@ export class PostgresBackend implements CheckpointBackend {
 
   setArchiveState(threadId: string, state: "restoring" | "live"): Promise<void> {
     return setArchiveStatePostgres((t, v) => this.#query(t, v), this.#quoted, threadId, state);
+  }
+
+  rewriteValues(threadId: string, rewrite: ValueRewrite): Promise<number> {
+    return postgresRewriteValues((t, v) => this.#query(t, v), this.#quoted, threadId, rewrite);
   }
 
   /** Large values in this schema (`rewind_large_values`). */

@@ -32,7 +32,7 @@ export class PostgresLargeValues implements LargeValueTarget {
       `INSERT INTO ${this.#s}.rewind_large_values (tenant, hash, touched_at, bytes)
        VALUES ($1, $2, $3, $4) ON CONFLICT (tenant, hash)
        DO UPDATE SET touched_at = greatest(${this.#s}.rewind_large_values.touched_at, excluded.touched_at)`,
-      [tenant, key, now, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)],
+      [tenant, key, now, bufferOf(bytes)],
     );
   }
 
@@ -69,6 +69,19 @@ export class PostgresLargeValues implements LargeValueTarget {
     );
     return (rowCount ?? 0) > 0;
   }
+
+  async replace(tenant: string, hash: string, previous: Uint8Array, next: Uint8Array) {
+    const { rowCount } = await this.#query(
+      `UPDATE ${this.#s}.rewind_large_values SET bytes = $4
+       WHERE tenant = $1 AND hash = $2 AND bytes = $3`,
+      [tenant, Buffer.from(hash, "hex"), bufferOf(previous), bufferOf(next)],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+}
+
+function bufferOf(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Every value row of the schema that references a large value, with its thread. */

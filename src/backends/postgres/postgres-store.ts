@@ -14,8 +14,10 @@ import {
 } from "../../store/namespace-path.js";
 import { Store, type StoreOptions } from "../../store/store.js";
 import type {
+  ItemRewriteQuery,
   StoreBackend,
   StoredItem,
+  StoredItemText,
   StoreListNamespacesOp,
   StoreOp,
   StoreOpResult,
@@ -92,6 +94,40 @@ export class PostgresStoreBackend implements StoreBackend {
       for (const op of ops) results.push(await this.#apply(db, op, now));
       return results;
     });
+  }
+
+  async rewriteItems(
+    query: ItemRewriteQuery,
+    rewrite: (item: StoredItemText) => string | undefined,
+  ): Promise<{ last: StoredItemText | undefined; replaced: number }> {
+    const values: unknown[] = [query.limit];
+    const where: string[] = [];
+    if (query.after) {
+      const { tenant, path, key } = query.after;
+      values.push(tenant, path, key);
+      where.push("(tenant, path, key) > ($2, $3, $4)");
+    }
+    if (query.tenant !== undefined) where.push(`tenant = $${values.push(query.tenant)}`);
+    const { rows } = await this.#client.query(
+      `SELECT tenant, path, key, value FROM ${this.#table}
+       ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
+       ORDER BY tenant, path, key LIMIT $1`,
+      values,
+      false,
+    );
+    let replaced = 0;
+    for (const item of rows as StoredItemText[]) {
+      const value = rewrite(item);
+      if (value === undefined) continue;
+      // Compare-and-set: an item put since it was read keeps the newer value.
+      const result = await this.#client.query(
+        `UPDATE ${this.#table} SET value = $1::text, doc = $2::text::jsonb
+         WHERE tenant = $3 AND path = $4 AND key = $5 AND value = $6`,
+        [value, jsonbDocText(value), item.tenant, item.path, item.key, item.value],
+      );
+      replaced += result.rowCount ?? 0;
+    }
+    return { last: (rows as StoredItemText[]).at(-1), replaced };
   }
 
   async sweepExpired(now: number, limit: number): Promise<number> {

@@ -21,6 +21,7 @@ import type {
   QuarantineRequest,
   StoredEffect,
   StoredWrite,
+  ValueRewrite,
 } from "../../checkpoint/checkpoint-backend.js";
 import type {
   PruneBatch,
@@ -41,6 +42,7 @@ import { SQLITE_CHECKPOINT_SCHEMA } from "./sqlite-migrations.js";
 import { listQuarantinedRows } from "./sqlite-quarantine.js";
 import { SqliteReader } from "./sqlite-reader.js";
 import { SqliteRetention } from "./sqlite-retention.js";
+import { sqliteRewriteValues } from "./sqlite-rewrite.js";
 import type { SqliteBackendOptions, SqliteDatabaseLike } from "./sqlite-types.js";
 import { SqliteWriter } from "./sqlite-writer.js";
 
@@ -204,6 +206,10 @@ export class SqliteBackend implements CheckpointBackend {
   }
 
   /** Large values in this file (`rewind_large_values`). */
+  async rewriteValues(threadId: string, rewrite: ValueRewrite): Promise<number> {
+    return sqliteRewriteValues(this.#io().client, threadId, rewrite);
+  }
+
   largeValueTarget(): SqliteLargeValues {
     return new SqliteLargeValues(() => this.#io().client);
   }

@@ -15,6 +15,7 @@ const SQL = {
     ON CONFLICT (tenant, hash) DO UPDATE SET touched_at = max(touched_at, excluded.touched_at)`,
   get: "SELECT codec, bytes FROM rewind_large_values WHERE tenant = ? AND hash = ?",
   list: "SELECT tenant, hex(hash) AS hash, length(bytes) AS size, touched_at FROM rewind_large_values",
+  replace: "UPDATE rewind_large_values SET codec = ?, bytes = ? WHERE tenant = ? AND hash = ?",
   remove: "DELETE FROM rewind_large_values WHERE tenant = ? AND hash = ? AND touched_at < ?",
   refs: `SELECT t.thread_id, b.tag FROM rewind_blobs b JOIN rewind_threads t ON t.tid = b.tid
       WHERE b.tag LIKE '%&%'
@@ -52,12 +53,7 @@ export class SqliteLargeValues implements LargeValueTarget {
   }
 
   async get(tenant: string, hash: string): Promise<Uint8Array | undefined> {
-    const row = this.#client().stmt(SQL.get).get(tenant, Buffer.from(hash, "hex")) as
-      | { codec: number; bytes: Uint8Array }
-      | undefined;
-    if (!row) return undefined;
-    const bytes = inlineOrSpilled({ value: null, spilled: row.bytes, codec: row.codec })!;
-    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return this.#read(this.#client(), tenant, hash);
   }
 
   async *list(): AsyncIterable<LargeValueEntry> {
@@ -80,6 +76,27 @@ export class SqliteLargeValues implements LargeValueTarget {
   async remove(tenant: string, hash: string, touchedBefore: number): Promise<boolean> {
     const key = Buffer.from(hash, "hex");
     return this.#client().stmt(SQL.remove).run(tenant, key, touchedBefore).changes > 0;
+  }
+
+  async replace(tenant: string, hash: string, previous: Uint8Array, next: Uint8Array) {
+    const client = this.#client();
+    const packed = packSpilled(next);
+    // Compared and written under the write lock: no other write lands in between.
+    return client.transaction(true, () => {
+      const held = this.#read(client, tenant, hash);
+      if (!held || !Buffer.from(held).equals(previous)) return false;
+      client.stmt(SQL.replace).run(packed.codec, packed.bytes, tenant, Buffer.from(hash, "hex"));
+      return true;
+    });
+  }
+
+  #read(client: SqliteClient, tenant: string, hash: string): Uint8Array | undefined {
+    const row = client.stmt(SQL.get).get(tenant, Buffer.from(hash, "hex")) as
+      | { codec: number; bytes: Uint8Array }
+      | undefined;
+    if (!row) return undefined;
+    const bytes = inlineOrSpilled({ value: null, spilled: row.bytes, codec: row.codec })!;
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 }
 

@@ -17,8 +17,10 @@ import {
 } from "../../store/namespace-path.js";
 import { Store, type StoreOptions } from "../../store/store.js";
 import type {
+  ItemRewriteQuery,
   StoreBackend,
   StoredItem,
+  StoredItemText,
   StoreListNamespacesOp,
   StoreOp,
   StoreOpResult,
@@ -88,6 +90,40 @@ export class SqliteStoreBackend implements StoreBackend {
     return this.#stmt(
       `DELETE FROM ${T} WHERE rowid IN (SELECT rowid FROM ${T} WHERE expires_at <= ? LIMIT ?)`,
     ).run(now, limit).changes;
+  }
+
+  async rewriteItems(
+    query: ItemRewriteQuery,
+    rewrite: (item: StoredItemText) => string | undefined,
+  ): Promise<{ last: StoredItemText | undefined; replaced: number }> {
+    const where = [
+      ...(query.after ? ["(tenant, path, key) > (@tenant, @path, @key)"] : []),
+      ...(query.tenant === undefined ? [] : ["tenant = @only"]),
+    ];
+    // Read and replaced under the write lock: no put lands in between.
+    return this.#open().transaction(true, () => {
+      const page = this.#stmt(
+        `SELECT tenant, path, key, value FROM ${T}
+         ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY tenant, path, key LIMIT @limit`,
+      ).all({
+        ...(query.after && {
+          tenant: query.after.tenant,
+          path: query.after.path,
+          key: query.after.key,
+        }),
+        ...(query.tenant !== undefined && { only: query.tenant }),
+        limit: query.limit,
+      }) as StoredItemText[];
+      let replaced = 0;
+      for (const item of page) {
+        const value = rewrite(item);
+        if (value === undefined) continue;
+        replaced += this.#stmt(
+          `UPDATE ${T} SET value = ? WHERE tenant = ? AND path = ? AND key = ? AND value = ?`,
+        ).run(value, item.tenant, item.path, item.key, item.value).changes;
+      }
+      return { last: page.at(-1), replaced };
+    });
   }
 
   async close(): Promise<void> {

@@ -2,13 +2,17 @@
  * `rewind keys <action>`: tenants' data keys in a key directory (see `rewind/encryption`).
  * `list` shows tenants and key versions, `rotate` gives tenants a new key version (new values
  * use it, old ones stay readable), `rewrap` wraps every data key again under the key file's
- * current KEK (after appending a new KEK to it), `shred --yes` destroys a tenant's keys.
+ * current KEK (after appending a new KEK to it), `reencrypt <database>` seals stored values again
+ * under the current keys (so old versions can be retired; `--check` counts values per version),
+ * `shred --yes` destroys a tenant's keys.
  */
 import type { Command } from "commander";
 import { envKeyProvider, fileKeyProvider } from "../../encryption/key-provider.js";
 import { Keyring } from "../../encryption/keyring.js";
+import { type ReencryptReport, reencrypt } from "../../encryption/reencrypt.js";
 import { UsageError } from "../cli-run.js";
 import { runCommand } from "../run.js";
+import { openStorage } from "../storage.js";
 
 interface KeyOptions {
   readonly keyDir: string;
@@ -65,13 +69,32 @@ function tenantsOf(options: KeyOptions, keys: Keyring, all: boolean): (string | 
   return [options.defaultTenant ? undefined : options.tenant];
 }
 
+interface ReencryptFlags {
+  readonly check?: boolean;
+  readonly schema?: string | undefined;
+}
+
+function describeReencrypt(r: ReencryptReport, check: boolean): string {
+  const lines = [
+    check
+      ? `checked ${r.threads} threads, ${r.largeValues} large values and ${r.storeItems} store items`
+      : `re-encrypted ${r.rewritten} values in ${r.threads} threads, ${r.largeValues} large values and ${r.storeItems} store items`,
+    ...r.versions.map((v) => `${name(v.tenant)}: key version ${v.version}: ${v.values} values`),
+  ];
+  if (r.plaintext > 0) lines.push(`${r.plaintext} values are not encrypted (left as they are)`);
+  if (r.shredded > 0) lines.push(`${r.shredded} values belong to shredded keys (unreadable)`);
+  return lines.join("\n");
+}
+
 const name = (tenant: string | null | undefined) =>
   tenant == null ? "the default tenant" : `tenant "${tenant}"`;
 
 export function registerKeys(program: Command): void {
   const keys = program
     .command("keys")
-    .description("manage tenants' data keys (encryption at rest): list, rotate, rewrap, shred");
+    .description(
+      "manage tenants' data keys (encryption at rest): list, rotate, rewrap, reencrypt, shred",
+    );
   const common = (command: Command) =>
     command
       .requiredOption("--key-dir <dir>", "the key directory (wrapped data keys)")
@@ -138,6 +161,45 @@ export function registerKeys(program: Command): void {
       );
     },
   );
+  common(
+    keys
+      .command("reencrypt <database>")
+      .description(
+        "seal every stored value again under its tenant's current key (resumable; --check only counts)",
+      ),
+  )
+    .option("--tenant <id>", "only this tenant")
+    .option("--default-tenant", "only the default tenant")
+    .option("--check", "write nothing: count stored values per key version")
+    .option("--schema <name>", "PostgreSQL schema")
+    .action(async (database: string, options: KeyOptions & ReencryptFlags) => {
+      await runCommand(
+        options,
+        "items",
+        async (signal, progress) => {
+          if (options.tenant !== undefined && options.defaultTenant === true) {
+            throw new UsageError("give at most one of --tenant <id> or --default-tenant");
+          }
+          const ring = await openKeys(options);
+          const storage = await openStorage(database, {
+            schema: options.schema,
+            encryption: { keys: ring },
+          });
+          try {
+            return await reencrypt(storage.checkpointer, {
+              store: storage.store,
+              tenant: options.defaultTenant ? null : options.tenant,
+              check: options.check === true,
+              signal,
+              onProgress: (done, total) => progress.update(done, total),
+            });
+          } finally {
+            await storage.close();
+          }
+        },
+        (r) => describeReencrypt(r, options.check === true),
+      );
+    });
   common(keys.command("shred").description("destroy a tenant's data keys: its data is unreadable"))
     .option("--tenant <id>", "the tenant")
     .option("--default-tenant", "the default tenant")
