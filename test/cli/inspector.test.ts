@@ -292,8 +292,9 @@ describe("rewind inspect in Chromium", () => {
   afterAll(async () => {
     await browser?.close();
     for (const child of servers) child.kill("SIGINT");
+    if (Object.keys(timings).length === 0) return; // setup failed: its own error says why
     writeFileSync(join(ARTIFACTS, "timings.json"), `${JSON.stringify(timings, null, 2)}\n`);
-    if (Object.keys(timings).length > 0) console.log("inspector render times (ms):", timings);
+    console.log("inspector render times (ms):", timings);
   });
 
   async function open(url: string): Promise<Page> {
