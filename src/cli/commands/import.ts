@@ -4,7 +4,6 @@
  */
 import type { Command } from "commander";
 import { importThreads } from "../../archive/import-threads.js";
-import { importLangGraphThreads } from "../../langgraph/langgraph-import.js";
 import { UsageError } from "../cli-run.js";
 import { openLangGraphSaver } from "../langgraph-source.js";
 import { listOf, runCommand, summarize } from "../run.js";
@@ -54,6 +53,8 @@ export function registerImport(program: Command): void {
               });
               return { threads: result.threads, items: result.items, failed: result.failed };
             }
+            // Loaded here: LangGraph's packages are heavy and no other command needs them.
+            const { importLangGraphThreads } = await import("../../langgraph/langgraph-import.js");
             const saver = await openLangGraphSaver(options.from, source, options.sourceSchema);
             try {
               const threads = await importLangGraphThreads(saver.saver, storage.checkpointer, {

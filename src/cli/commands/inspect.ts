@@ -2,7 +2,6 @@
  * `rewind inspect <target>`: the inspector in a browser, served on 127.0.0.1 until Ctrl-C.
  */
 import type { Command } from "commander";
-import { startInspector } from "../../inspect/inspect-server.js";
 import { UsageError } from "../cli-run.js";
 import { openStorage } from "../storage.js";
 
@@ -33,6 +32,8 @@ export function registerInspect(program: Command): void {
       }
       const storage = await openStorage(target, { schema: flags.schema });
       try {
+        // Loaded here: the web server is for this command alone.
+        const { startInspector } = await import("../../inspect/inspect-server.js");
         const inspector = await startInspector({
           checkpointer: storage.checkpointer,
           label: storage.label,
