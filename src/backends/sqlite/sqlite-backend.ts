@@ -205,11 +205,12 @@ export class SqliteBackend implements CheckpointBackend {
     this.#io().archive.setState(threadId, state);
   }
 
-  /** Large values in this file (`rewind_large_values`). */
+  /** Re-encryption: the thread's stored values with their bytes replaced, in one transaction. */
   async rewriteValues(threadId: string, rewrite: ValueRewrite): Promise<number> {
     return sqliteRewriteValues(this.#io().client, threadId, rewrite);
   }
 
+  /** Large values in this file (`rewind_large_values`). */
   largeValueTarget(): SqliteLargeValues {
     return new SqliteLargeValues(() => this.#io().client);
   }
