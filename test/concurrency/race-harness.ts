@@ -1,6 +1,7 @@
 /** Spawns race workers and sends them commands at the same moment. */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { nodeArgs } from "../support/ts-entry.js";
 
 const WORKER = new URL("./race-worker.ts", import.meta.url).pathname;
 
@@ -10,7 +11,7 @@ export class RaceWorker {
   readonly #lines: string[] = [];
 
   constructor(args: readonly string[]) {
-    this.#child = spawn(process.execPath, ["--import", "tsx", WORKER, ...args], { stdio: "pipe" });
+    this.#child = spawn(process.execPath, nodeArgs(WORKER, ...args), { stdio: "pipe" });
     createInterface({ input: this.#child.stdout }).on("line", (line) => {
       const waiter = this.#waiting.shift();
       if (waiter) waiter(line);

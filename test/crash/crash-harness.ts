@@ -2,32 +2,16 @@
  * Runs crash scenarios: a worker process killed at a chosen point, then fresh workers until the
  * graph completes; checks the final state and that no task whose writes were saved ran again.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type ChildExit, runChild } from "../support/process.js";
 import type { KillPlan } from "./crash-worker.js";
 
 const WORKER = new URL("./crash-worker.ts", import.meta.url).pathname;
 
-export interface WorkerExit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-export function runWorker(db: string, side: string, plan?: KillPlan): Promise<WorkerExit> {
-  return new Promise((resolve, reject) => {
-    const args = ["--import", "tsx", WORKER, db, side, ...(plan ? [JSON.stringify(plan)] : [])];
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+export function runWorker(db: string, side: string, plan?: KillPlan): Promise<ChildExit> {
+  return runChild(WORKER, db, side, ...(plan ? [JSON.stringify(plan)] : []));
 }
 
 export interface ScenarioResult {

@@ -6,7 +6,6 @@
  * outcome may start again, and the charge (asked to a human) and the car (reconciled) must have
  * completed on the remote side exactly once. On SQLite and PostgreSQL.
  */
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,6 +14,7 @@ import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { BACKENDS } from "../support/backends.js";
 import { PG_URL } from "../support/postgres.js";
+import { type ChildExit, runChild } from "../support/process.js";
 import { trialCount } from "../support/trial-count.js";
 
 const WORKER = new URL("./effect-crash-worker.ts", import.meta.url).pathname;
@@ -30,25 +30,8 @@ const EXPECTED = {
 
 type Engine = "sqlite" | "postgres";
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runWorker(args: string[]): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", WORKER, ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+function runWorker(args: string[]): Promise<ChildExit> {
+  return runChild(WORKER, ...args);
 }
 
 const schemas: string[] = [];

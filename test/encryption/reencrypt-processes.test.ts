@@ -18,6 +18,7 @@ import { newCheckpointId } from "../../src/ids.js";
 import { valueStep } from "../support/checkpoints.js";
 import { adminPool, freshSchema, PG_URL } from "../support/postgres.js";
 import { runWorker } from "../support/process.js";
+import { nodeArgs } from "../support/ts-entry.js";
 import { openKeys, tempKeyring } from "./reencrypt-fixtures.js";
 
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), "reencrypt-worker.ts");
@@ -30,7 +31,7 @@ afterAll(() => {
 /** Runs the worker until it pauses after `pauseAt` items, then kills it. */
 function killMidway(args: string[], pauseAt: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", WORKER, ...args, String(pauseAt)], {
+    const child = spawn(process.execPath, nodeArgs(WORKER, ...args, String(pauseAt)), {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";

@@ -21,5 +21,6 @@ export default function setup(project: TestProject): () => void {
   return () => {
     rmSync(dir, { recursive: true, force: true });
     rmSync(`${dir}.lock`, { recursive: true, force: true });
+    rmSync(`${dir}-entries`, { recursive: true, force: true });
   };
 }

@@ -22,6 +22,7 @@ import {
   InvalidInputError,
   MigrationError,
 } from "../../src/index.js";
+import { nodeArgs } from "../support/ts-entry.js";
 import { putValue } from "./sqlite-helpers.js";
 
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), "sqlite-process-worker.ts");
@@ -630,7 +631,7 @@ describe("SQLite under another process's write lock", () => {
   it("a write waits for the lock (busy timeout) instead of failing", async () => {
     const checkpointer = createSqliteCheckpointer(file);
     await checkpointer.ready();
-    const holder = spawn(process.execPath, ["--import", "tsx", WORKER, file, "hold", "t", "400"], {
+    const holder = spawn(process.execPath, nodeArgs(WORKER, file, "hold", "t", "400"), {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stderr = "";

@@ -8,6 +8,7 @@ import {
 import { lastValue, START, StateGraph } from "../../src/index.js";
 import { describeStoreBackend } from "../../src/testing/index.js";
 import { describeOn } from "../support/backends.js";
+import { PROPERTY_RUNS } from "../support/trial-count.js";
 
 const url = process.env.REWIND_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const pool = new pg.Pool({ connectionString: url, max: 4 });
@@ -16,7 +17,9 @@ afterAll(() => pool.end());
 const freshSchema = () => `rewind_store_test_${randomBytes(6).toString("hex")}`;
 const dropSchema = (schema: string) => pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
 
-describeOn("postgres", (backend) => describeStoreBackend(backend.name, backend.stores));
+describeOn("postgres", (backend) =>
+  describeStoreBackend(backend.name, { ...backend.stores, propertyRuns: PROPERTY_RUNS }),
+);
 
 describe("postgres store connections", () => {
   it("opens and ends its own pool from a connection string", async () => {

@@ -9,11 +9,14 @@ import { SQLITE_STORE_MIGRATIONS } from "../../src/backends/sqlite/sqlite-store-
 import { lastValue, START, StateGraph } from "../../src/index.js";
 import { describeStoreBackend } from "../../src/testing/index.js";
 import { describeOn } from "../support/backends.js";
+import { PROPERTY_RUNS } from "../support/trial-count.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rewind-store-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describeOn("sqlite", (backend) => describeStoreBackend(backend.name, backend.stores));
+describeOn("sqlite", (backend) =>
+  describeStoreBackend(backend.name, { ...backend.stores, propertyRuns: PROPERTY_RUNS }),
+);
 
 describe("sqlite store on a shared handle", () => {
   it("lives beside other tables, leaves the handle open, and names a corrupt row", async () => {

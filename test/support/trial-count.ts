@@ -16,3 +16,9 @@ function soaking(): boolean {
   const flag = process.env.REWIND_SOAK;
   return flag !== undefined && flag !== "" && flag !== "0";
 }
+
+/**
+ * Cases of the property tests: a few dozen under `npm test` (each case on PostgreSQL makes its
+ * own schema), a thousand under `test:soak`, any by REWIND_PROPERTY_RUNS.
+ */
+export const PROPERTY_RUNS = trialCount("REWIND_PROPERTY_RUNS", { smoke: 25, soak: 1000 });

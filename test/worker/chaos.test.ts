@@ -17,6 +17,7 @@ import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { createPostgresCheckpointer } from "../../src/backends/postgres/index.js";
 import { createRunClient, type RunOutcome } from "../../src/worker/index.js";
+import { nodeArgs } from "../support/ts-entry.js";
 import { AUDIT, auditSetup, CALLED_AFTER_RECORDED, REDONE } from "./chaos-audit.js";
 import { type Cluster, clusterUnavailable, startCluster } from "./throwaway-cluster.js";
 import { expectedSeen, turnGraph } from "./worker-graph.js";
@@ -95,11 +96,9 @@ describe.skipIf(why !== "")(
       // The driver, a process of its own, waits for every run and answers each pause.
       const runsFile = join(dir, "runs.json");
       writeFileSync(runsFile, JSON.stringify(runs.map(({ id, thread }) => ({ id, thread }))));
-      const driver = spawn(
-        process.execPath,
-        ["--import", "tsx", DRIVER, url, `${schema}_queue`, runsFile],
-        { stdio: ["ignore", "pipe", "pipe"] },
-      );
+      const driver = spawn(process.execPath, nodeArgs(DRIVER, url, `${schema}_queue`, runsFile), {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       let driverOut = "";
       let driverErr = "";
       driver.stdout!.on("data", (d) => (driverOut += d));

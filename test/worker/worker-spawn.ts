@@ -1,5 +1,6 @@
 /** Starts a worker process (worker-process.ts) and tells when it is ready and when it exits. */
 import { type ChildProcess, spawn } from "node:child_process";
+import { nodeArgs } from "../support/ts-entry.js";
 
 const PROCESS = new URL("./worker-process.ts", import.meta.url).pathname;
 
@@ -8,7 +9,7 @@ export type WorkerChild = ReturnType<typeof startWorker>;
 export function startWorker(url: string, schema: string, ttl: number, audit = false) {
   const child: ChildProcess = spawn(
     process.execPath,
-    ["--import", "tsx", PROCESS, url, schema, String(ttl), ...(audit ? ["audit"] : [])],
+    nodeArgs(PROCESS, url, schema, String(ttl), ...(audit ? ["audit"] : [])),
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let err = "";
