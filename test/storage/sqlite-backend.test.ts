@@ -44,24 +44,14 @@ function count(db: Database.Database, sql: string): number {
   return (db.prepare(sql).get() as { n: number }).n;
 }
 
-/** A WAL handle on the test file that records the verb of every statement it runs, in order. */
-function countedHandle() {
+/** A WAL handle on the test file whose statements come from `prepare` (given the real handle). */
+function handleWith(
+  prepare: (db: Database.Database, sql: string) => ReturnType<SqliteDatabaseLike["prepare"]>,
+) {
   const db = new Database(file);
   db.pragma("journal_mode = WAL");
-  const ran: string[] = [];
-  const counting: SqliteDatabaseLike = {
-    prepare(sql) {
-      const statement = db.prepare(sql);
-      const count = <T>(call: () => T) => {
-        ran.push(sql.trim().split(/\s+/)[0]!.toUpperCase());
-        return call();
-      };
-      return {
-        run: (...params) => count(() => statement.run(...params)),
-        get: (...params) => count(() => statement.get(...params)),
-        all: (...params) => count(() => statement.all(...params)),
-      };
-    },
+  const handle: SqliteDatabaseLike = {
+    prepare: (sql) => prepare(db, sql),
     exec: (sql) => db.exec(sql),
     pragma: (sql, options) => db.pragma(sql, options),
     close: () => db.close(),
@@ -69,6 +59,24 @@ function countedHandle() {
       return db.inTransaction;
     },
   };
+  return { db, handle };
+}
+
+/** A WAL handle on the test file that records the verb of every statement it runs, in order. */
+function countedHandle() {
+  const ran: string[] = [];
+  const { db, handle: counting } = handleWith((db, sql) => {
+    const statement = db.prepare(sql);
+    const count = <T>(call: () => T) => {
+      ran.push(sql.trim().split(/\s+/)[0]!.toUpperCase());
+      return call();
+    };
+    return {
+      run: (...params) => count(() => statement.run(...params)),
+      get: (...params) => count(() => statement.get(...params)),
+      all: (...params) => count(() => statement.all(...params)),
+    };
+  });
   return { db, ran, counting };
 }
 
@@ -475,29 +483,19 @@ describe("SQLite storage layout", () => {
   });
 
   it("lists in pages: stopping early reads one page, not the whole history", async () => {
-    const db = new Database(file);
-    db.pragma("journal_mode = WAL");
     let fetched = 0;
-    const counting: SqliteDatabaseLike = {
-      prepare(sql) {
-        const statement = db.prepare(sql);
-        return {
-          run: (...params) => statement.run(...params),
-          get: (...params) => statement.get(...params),
-          all: (...params) => {
-            const rows = statement.all(...params);
-            if (sql.includes("FROM rewind_checkpoints")) fetched += rows.length;
-            return rows;
-          },
-        };
-      },
-      exec: (sql) => db.exec(sql),
-      pragma: (sql, options) => db.pragma(sql, options),
-      close: () => db.close(),
-      get inTransaction() {
-        return db.inTransaction;
-      },
-    };
+    const { db, handle: counting } = handleWith((db, sql) => {
+      const statement = db.prepare(sql);
+      return {
+        run: (...params) => statement.run(...params),
+        get: (...params) => statement.get(...params),
+        all: (...params) => {
+          const rows = statement.all(...params);
+          if (sql.includes("FROM rewind_checkpoints")) fetched += rows.length;
+          return rows;
+        },
+      };
+    });
     const checkpointer = createSqliteCheckpointer(counting);
     let parent: string | undefined;
     for (let i = 0; i < 450; i++) parent = await put(checkpointer, "long", i, parent);
@@ -510,6 +508,75 @@ describe("SQLite storage layout", () => {
     for await (const _ of checkpointer.list({ threadId: "long", includeValues: false })) seen++;
     expect(seen).toBe(450);
     expect(fetched).toBe(450);
+    await checkpointer.close();
+    db.close();
+  });
+
+  it("lists a thread across namespaces newest first (id, then namespace), each namespace a range scan, never a sort", async () => {
+    const plans: string[] = [];
+    const { db, handle: explained } = handleWith((db, sql) => {
+      if (sql.startsWith("SELECT") && sql.includes("FROM rewind_checkpoints AS c")) {
+        const nulls = Array.from({ length: (sql.match(/\?/g) ?? []).length }, () => null);
+        const plan = db
+          .prepare(`EXPLAIN QUERY PLAN ${sql}`)
+          .raw()
+          .all(...nulls) as unknown[][];
+        plans.push(plan.map((row) => String(row.at(-1))).join("; "));
+      }
+      return db.prepare(sql);
+    });
+    const checkpointer = createSqliteCheckpointer(explained);
+    const stored: { id: string; ns: string }[] = [];
+    const putIn = async (ns: string, id: string) => {
+      await checkpointer.put({
+        threadId: "nss",
+        ns,
+        id,
+        parentId: undefined,
+        channelVersions: { v: id },
+        versionsSeen: {},
+        metadata: { source: "loop", step: stored.length, even: stored.length % 2 === 0 },
+        updates: [{ channel: "v", version: id, value: id }],
+      });
+      stored.push({ id, ns });
+    };
+    // 250 checkpoints over three namespaces (more than two pages of each listing), one id in two
+    // namespaces, and ids that only code-point order sorts right (U+E000 after an astral one in
+    // UTF-16 units, before it in UTF-8).
+    const namespaces = ["", "sub:1", "sub:2"];
+    let parent: string | undefined;
+    for (let i = 0; i < 250; i++) {
+      parent = newCheckpointId(parent);
+      await putIn(namespaces[i % 3]!, parent);
+    }
+    await putIn("sub:2", parent!);
+    await putIn("", "\u{1F600}-late");
+    await putIn("sub:1", "\uE000-late");
+    const byCodePoint = (a: string, b: string) =>
+      Buffer.compare(Buffer.from(a), Buffer.from(b)) || 0;
+    const expected = [...stored]
+      .sort((a, b) => byCodePoint(b.id, a.id) || byCodePoint(b.ns, a.ns))
+      .map((c) => `${c.ns}/${c.id}`);
+    const listed = async (options: Record<string, unknown>) => {
+      const out: string[] = [];
+      for await (const t of checkpointer.list({ threadId: "nss", ...options }))
+        out.push(`${t.checkpoint.ns}/${t.checkpoint.id}`);
+      return out;
+    };
+    plans.length = 0;
+    expect(await listed({ includeValues: false })).toEqual(expected);
+    expect(await listed({})).toEqual(expected);
+    expect(await listed({ limit: 7 })).toEqual(expected.slice(0, 7));
+    const before = stored[200]!.id;
+    expect(await listed({ before, includeValues: false })).toEqual(
+      expected.filter((key) => byCodePoint(key.slice(key.indexOf("/") + 1), before) < 0),
+    );
+    const evenKeys = new Set(stored.filter((_, i) => i % 2 === 0).map((c) => `${c.ns}/${c.id}`));
+    expect(await listed({ filter: { even: true }, includeValues: false })).toEqual(
+      expected.filter((key) => evenKeys.has(key)),
+    );
+    expect(plans.length).toBeGreaterThan(0);
+    for (const plan of plans) expect(plan).not.toContain("TEMP B-TREE");
     await checkpointer.close();
     db.close();
   });

@@ -11,6 +11,7 @@ import type {
   StoredCheckpoint,
 } from "../../checkpoint/checkpoint-backend.js";
 import { CorruptionError, isRewindError } from "../../errors.js";
+import { compareCodePoints } from "../../store/namespace-path.js";
 import type { SqliteClient } from "./sqlite-client.js";
 import { metadataFilterSql } from "./sqlite-filter.js";
 import { decodeInline, type InlineValue } from "./sqlite-inline.js";
@@ -51,6 +52,8 @@ const TID = "SELECT tid FROM rewind_threads WHERE thread_id = ? AND deleted = 0"
 // A single read finds the live thread and its row in one statement (nothing for a deleted one).
 const LATEST = `SELECT ${COLUMNS} FROM rewind_checkpoints AS c WHERE c.tid = (${TID}) AND c.ns = ? ORDER BY c.id DESC LIMIT 1`;
 const BY_ID = `SELECT ${COLUMNS} FROM rewind_checkpoints AS c WHERE c.tid = (${TID}) AND c.ns = ? AND c.id = ?`;
+const FIRST_NS = "SELECT ns FROM rewind_checkpoints WHERE tid = ? ORDER BY ns LIMIT 1";
+const NEXT_NS = "SELECT ns FROM rewind_checkpoints WHERE tid = ? AND ns > ? ORDER BY ns LIMIT 1";
 const VALS_OF = "SELECT vals FROM rewind_checkpoints WHERE tid = ? AND ns = ? AND id = ?";
 
 // Seeds with the version each channel names, then follows `prev_version` while the link is an
@@ -137,8 +140,54 @@ export class SqliteReader {
       if (tid === undefined) return;
     }
     const withValues = query.includeValues !== false;
-    const shape = listShape(query, tid, withValues ? COLUMNS : HEADER_COLUMNS);
-    let remaining = query.limit ?? Number.POSITIVE_INFINITY;
+    const columns = withValues ? COLUMNS : HEADER_COLUMNS;
+    const limit = query.limit ?? Number.POSITIVE_INFINITY;
+    if (tid === undefined || query.ns !== undefined) {
+      for (const row of this.#rows(listShape(query, tid, columns), limit)) {
+        yield this.#load(row, query.threadId ?? row.thread_id!, withValues);
+      }
+      return;
+    }
+    // One thread in every namespace. Ordered by id across namespaces, a page could not use the
+    // primary key (tid, ns, id): SQLite sorted all of the thread's rows for every page, so a
+    // 2,000-checkpoint history cost 20 sorts of 2,000 rows. Each namespace is a range scan of
+    // its own instead, merged here in the same order (id, then namespace, descending).
+    const streams = this.#namespaces(tid)
+      .reverse()
+      .map((ns) => this.#rows(listShape({ ...query, ns }, tid, columns), limit));
+    const heads = streams.map((stream) => stream.next());
+    for (let remaining = limit; remaining > 0; remaining--) {
+      let pick = -1;
+      heads.forEach((head, i) => {
+        // Namespaces run from the greatest, so on an equal id the first found comes first.
+        if (head.done) return;
+        if (
+          pick < 0 ||
+          compareCodePoints(head.value.id, (heads[pick]!.value as CheckpointRow).id) > 0
+        )
+          pick = i;
+      });
+      if (pick < 0) return;
+      const row = heads[pick]!.value as CheckpointRow;
+      heads[pick] = streams[pick]!.next();
+      yield this.#load(row, query.threadId!, withValues);
+    }
+  }
+
+  /** The namespaces `tid` has checkpoints in, ascending: one primary-key seek each. */
+  #namespaces(tid: number): string[] {
+    const out: string[] = [];
+    let row = this.#stmt(FIRST_NS).get(tid) as { ns: string } | undefined;
+    while (row) {
+      out.push(row.ns);
+      row = this.#stmt(NEXT_NS).get(tid, row.ns) as { ns: string } | undefined;
+    }
+    return out;
+  }
+
+  /** The rows of one listing, at most `limit`, fetched a page at a time (keyset pagination). */
+  *#rows(shape: ListShape, limit: number): Generator<CheckpointRow> {
+    let remaining = limit;
     let cursor: unknown[] | undefined;
     while (remaining > 0) {
       const pageSize = Math.min(LIST_PAGE_SIZE, remaining);
@@ -150,11 +199,10 @@ export class SqliteReader {
       ) as CheckpointRow[];
       for (const row of rows) {
         remaining--;
-        yield this.#load(row, query.threadId ?? row.thread_id!, withValues);
+        yield row;
       }
       if (rows.length < pageSize) return;
-      const last = rows.at(-1)!;
-      cursor = shape.cursor(last);
+      cursor = shape.cursor(rows.at(-1)!);
     }
   }
 
