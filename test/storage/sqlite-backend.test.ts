@@ -15,7 +15,7 @@ import {
   SqliteBackend,
   type SqliteDatabaseLike,
 } from "../../src/backends/sqlite/index.js";
-import { packId } from "../../src/backends/sqlite/sqlite-rows.js";
+import { orderRun, packId } from "../../src/backends/sqlite/sqlite-rows.js";
 import {
   type Checkpointer,
   createCheckpointer,
@@ -305,6 +305,34 @@ describe("SQLite storage layout", () => {
     ).toBeGreaterThan(0);
     expect(count(db, "SELECT count(*) AS n FROM rewind_checkpoints WHERE vals IS NULL")).toBe(0);
     db.close();
+  });
+
+  it("puts a merged run's pieces and bytes oldest first, whatever order SQLite joined them in", () => {
+    // Pieces as the reader selects them: tag, length, depth, raw prev_version, position.
+    const packed = "0".repeat(31) + "A";
+    const pieces = [
+      ["t2", 9, 2, "t:v1", 1],
+      ["t3", 2, 3, packed, 0],
+      ["t1", 5, 1, "t:base", 2],
+    ];
+    // Joined in that order: piece 2's `"b","c"`, piece 3 empty (`[]`, no slice), piece 1's `"a"`.
+    const run = orderRun(Buffer.from('["b","c","a"]'), JSON.stringify(pieces));
+    expect(Buffer.from(run.value).toString()).toBe('["a","b","c"]');
+    expect(run.pieces).toEqual([
+      { tag: "t1", length: 5, depth: 1, prevVersion: "base" },
+      { tag: "t2", length: 9, depth: 2, prevVersion: "v1" },
+      { tag: "t3", length: 2, depth: 3, prevVersion: "00000000-0000-0000-0000-00000000000a" },
+    ]);
+    expect(
+      Buffer.from(orderRun(Buffer.from("[]"), JSON.stringify([pieces[1]])).value).toString(),
+    ).toBe("[]");
+    // Bytes that do not match the pieces' lengths are damage, never a silently cut value.
+    expect(() => orderRun(Buffer.from('["b","c"]'), JSON.stringify(pieces))).toThrow(
+      /do not match/,
+    );
+    expect(() => orderRun(Buffer.from('["b","c","a","d"]'), JSON.stringify(pieces))).toThrow(
+      /do not match/,
+    );
   });
 
   it("hands a long append chain over merged, in order, across spilled, empty and tagged deltas", async () => {

@@ -23,6 +23,7 @@ import {
   inlineOrSpilled,
   KIND_CODES,
   packId,
+  rawId,
   seedOf,
   toStoredBlob,
   toStoredCheckpoint,
@@ -64,9 +65,15 @@ const VALS_OF = "SELECT vals FROM rewind_checkpoints WHERE tid = ? AND ns = ? AN
 // A long conversation's chain is hundreds of one-message deltas; handing each to JavaScript as
 // a row of its own (with a Buffer per value) costs far more than walking it. So the newest run
 // of inline deltas the codec marked concatenable (`merged`: nearly all of them) comes back as
-// one append: their arrays joined, the head's version and depth, the run's oldest link's
-// prev_version. The links before the run (a spilled or other delta, and the base) come back one
-// by one. The reader never looks inside a value: the codec's flag is the whole contract.
+// one append: their arrays joined, the head's version and depth, and its pieces (each link's
+// tag, length, depth, prev_version and position). The links before the run (a spilled or other
+// delta, and the base) come back one by one. The reader never looks inside a value: the
+// codec's flag is the whole contract.
+//
+// The run's two aggregates take its links in whatever order SQLite feeds them (the same for
+// both): ordering them in SQL (`ORDER BY pos` inside each aggregate, and a lookup of the oldest
+// link's prev_version) cost more than the rest of the statement, so `orderRun` (sqlite-rows.ts)
+// puts the pieces and their bytes oldest first in JavaScript, and versions travel as raw hex.
 const CHAINS = `
 WITH RECURSIVE chain (channel, version, kind, prev_version, pos, merged, mtag) AS (
   SELECT b.channel, b.version, b.kind, b.prev_version, 0, ${MERGEABLE}, ${BASE_TAG}
@@ -83,13 +90,11 @@ WITH RECURSIVE chain (channel, version, kind, prev_version, pos, merged, mtag) A
 ),
 links AS MATERIALIZED (SELECT * FROM chain),
 runs AS MATERIALIZED (
-  SELECT l.channel, max(CASE WHEN l.pos = 0 THEN l.version END) AS version,
-    (SELECT o.prev_version FROM links AS o WHERE o.channel = l.channel AND o.merged
-      ORDER BY o.pos DESC LIMIT 1) AS prev_version,
+  SELECT l.channel, max(CASE WHEN l.pos = 0 THEN l.version END) AS version, NULL AS prev_version,
     max(CASE WHEN l.pos = 0 THEN b.depth END) AS depth, max(l.mtag) AS tag,
-    CAST('[' || coalesce(group_concat(nullif(substr(b.value, 2, length(b.value) - 2), X''), ',' ORDER BY l.pos DESC), '') || ']' AS BLOB) AS value,
+    CAST('[' || coalesce(group_concat(nullif(substr(b.value, 2, length(b.value) - 2), X''), ','), '') || ']' AS BLOB) AS value,
     max(l.pos) AS pos,
-    json_group_array(json_array(b.tag, length(b.value), b.depth, ${idText("l.prev_version")}) ORDER BY l.pos DESC) AS pieces
+    json_group_array(json_array(b.tag, length(b.value), b.depth, ${rawId("l.prev_version")}, l.pos)) AS pieces
   FROM links AS l
   CROSS JOIN rewind_blobs AS b
     ON b.tid = @tid AND b.ns = @ns AND b.channel = l.channel AND b.version = l.version
