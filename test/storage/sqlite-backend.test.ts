@@ -605,6 +605,14 @@ describe("SQLite storage layout", () => {
     );
     expect(plans.length).toBeGreaterThan(0);
     for (const plan of plans) expect(plan).not.toContain("TEMP B-TREE");
+    // A thread with many namespaces (a subgraph task each) is listed by one sorted query, in
+    // the same order.
+    for (let i = 0; i < 9; i++) await putIn(`task:${i}`, newCheckpointId(parent));
+    const all = [...stored]
+      .sort((a, b) => byCodePoint(b.id, a.id) || byCodePoint(b.ns, a.ns))
+      .map((c) => `${c.ns}/${c.id}`);
+    expect(await listed({ includeValues: false })).toEqual(all);
+    expect(await listed({ limit: 12 })).toEqual(all.slice(0, 12));
     await checkpointer.close();
     db.close();
   });

@@ -53,6 +53,8 @@ const TID = "SELECT tid FROM rewind_threads WHERE thread_id = ? AND deleted = 0"
 // A single read finds the live thread and its row in one statement (nothing for a deleted one).
 const LATEST = `SELECT ${COLUMNS} FROM rewind_checkpoints AS c WHERE c.tid = (${TID}) AND c.ns = ? ORDER BY c.id DESC LIMIT 1`;
 const BY_ID = `SELECT ${COLUMNS} FROM rewind_checkpoints AS c WHERE c.tid = (${TID}) AND c.ns = ? AND c.id = ?`;
+/** Most namespaces of one thread whose listings are merged (see `list`); more are sorted by SQLite. */
+const MERGED_NAMESPACES = 8;
 const FIRST_NS = "SELECT ns FROM rewind_checkpoints WHERE tid = ? ORDER BY ns LIMIT 1";
 const NEXT_NS = "SELECT ns FROM rewind_checkpoints WHERE tid = ? AND ns > ? ORDER BY ns LIMIT 1";
 const VALS_OF = "SELECT vals FROM rewind_checkpoints WHERE tid = ? AND ns = ? AND id = ?";
@@ -147,17 +149,20 @@ export class SqliteReader {
     const withValues = query.includeValues !== false;
     const columns = withValues ? COLUMNS : HEADER_COLUMNS;
     const limit = query.limit ?? Number.POSITIVE_INFINITY;
-    if (tid === undefined || query.ns !== undefined) {
+    // One thread in every namespace. Ordered by id across namespaces, a page cannot use the
+    // primary key (tid, ns, id): SQLite sorts all of the thread's rows for every page, so a
+    // 2,000-checkpoint history cost 20 sorts of 2,000 rows. With a few namespaces (a thread and
+    // its subgraphs' few), each is a range scan of its own, merged here in the same order (id,
+    // then namespace, descending); with many (a subgraph task each), the one sorted query.
+    const namespaces =
+      tid !== undefined && query.ns === undefined ? this.#namespaces(tid) : undefined;
+    if (namespaces === undefined || namespaces.length > MERGED_NAMESPACES) {
       for (const row of this.#rows(listShape(query, tid, columns), limit)) {
         yield this.#load(row, query.threadId ?? row.thread_id!, withValues);
       }
       return;
     }
-    // One thread in every namespace. Ordered by id across namespaces, a page could not use the
-    // primary key (tid, ns, id): SQLite sorted all of the thread's rows for every page, so a
-    // 2,000-checkpoint history cost 20 sorts of 2,000 rows. Each namespace is a range scan of
-    // its own instead, merged here in the same order (id, then namespace, descending).
-    const streams = this.#namespaces(tid)
+    const streams = namespaces
       .reverse()
       .map((ns) => this.#rows(listShape({ ...query, ns }, tid, columns), limit));
     const heads = streams.map((stream) => stream.next());
@@ -179,11 +184,14 @@ export class SqliteReader {
     }
   }
 
-  /** The namespaces `tid` has checkpoints in, ascending: one primary-key seek each. */
+  /**
+   * The namespaces `tid` has checkpoints in, ascending, one primary-key seek each; past
+   * {@link MERGED_NAMESPACES} the search stops (one more is returned, saying "too many").
+   */
   #namespaces(tid: number): string[] {
     const out: string[] = [];
     let row = this.#stmt(FIRST_NS).get(tid) as { ns: string } | undefined;
-    while (row) {
+    while (row && out.length <= MERGED_NAMESPACES) {
       out.push(row.ns);
       row = this.#stmt(NEXT_NS).get(tid, row.ns) as { ns: string } | undefined;
     }
