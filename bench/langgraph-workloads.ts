@@ -110,38 +110,53 @@ export interface ChatFigures {
   readonly historySize: number;
 }
 
-/** W2 + W3: one thread of `turns` turns; per-turn time at marks, bytes, then reads. */
-export async function runChat(
-  kind: SaverKind,
+/**
+ * W2 + W3: one thread of `turns` turns on each saver; per-turn time at marks, bytes, then reads.
+ * The savers take turns (turn by turn, then read by read), so a drift of the machine's load
+ * weighs on each alike.
+ */
+export async function runChats(
+  kinds: readonly SaverKind[],
   turns: number,
   marks: readonly number[],
-): Promise<ChatFigures> {
-  const open = await kind.open();
+): Promise<ChatFigures[]> {
+  const opened: Awaited<ReturnType<SaverKind["open"]>>[] = [];
   try {
-    const app = chatGraph(open.saver);
+    for (const kind of kinds) opened.push(await kind.open());
+    const apps = opened.map((open) => chatGraph(open.saver));
     const config = { configurable: { thread_id: "w2" } };
-    const perTurn: number[] = [];
+    const perTurn: number[][] = apps.map(() => []);
     for (let turn = 0; turn < turns; turn++) {
-      perTurn.push(await timed(() => app.invoke({ messages: [userMessage(turn)] }, config)));
+      for (const [i, app] of apps.entries()) {
+        perTurn[i]!.push(await timed(() => app.invoke({ messages: [userMessage(turn)] }, config)));
+      }
     }
-    const turnMs: Record<number, number> = {};
-    for (const mark of marks) turnMs[mark] = median(perTurn.slice(Math.max(0, mark - 5), mark));
-    const reads: number[] = [];
-    for (let i = 0; i < 21; i++) reads.push(await timed(() => app.getState(config)));
-    let historySize = 0;
-    // One pass: on LangGraph's savers a 500-turn history takes minutes.
-    const historyMs = await timed(async () => {
-      for await (const _ of app.getStateHistory(config)) historySize++;
-    });
-    return {
-      turnMs,
-      bytes: await open.bytes(),
-      getStateMs: median(reads),
-      historyMs,
-      historySize,
-    };
+    const reads: number[][] = apps.map(() => []);
+    for (let r = 0; r < 21; r++) {
+      for (const [i, app] of apps.entries())
+        reads[i]!.push(await timed(() => app.getState(config)));
+    }
+    const figures: ChatFigures[] = [];
+    for (const [i, app] of apps.entries()) {
+      const turnMs: Record<number, number> = {};
+      for (const mark of marks)
+        turnMs[mark] = median(perTurn[i]!.slice(Math.max(0, mark - 5), mark));
+      let historySize = 0;
+      // One pass: on LangGraph's savers a 500-turn history takes minutes.
+      const historyMs = await timed(async () => {
+        for await (const _ of app.getStateHistory(config)) historySize++;
+      });
+      figures.push({
+        turnMs,
+        bytes: await opened[i]!.bytes(),
+        getStateMs: median(reads[i]!),
+        historyMs,
+        historySize,
+      });
+    }
+    return figures;
   } finally {
-    await open.close();
+    for (const open of opened) await open.close();
   }
 }
 

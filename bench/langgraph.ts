@@ -6,9 +6,10 @@
  */
 import { type OpenOptions, type SaverKind, saverPairs } from "./langgraph-savers.js";
 import {
+  type ChatFigures,
   median,
   type RaceFigures,
-  runChat,
+  runChats,
   runHeaders,
   runLinear,
   runPuts,
@@ -124,8 +125,10 @@ for (const { engine, rewind, langgraph } of pairs) {
 /** W2 and W3: one long chat thread on each saver, then its reads. */
 async function chat(engine: string, rewind: SaverKind, langgraph: SaverKind) {
   console.log(`... ${engine}: W2/W3 (${TURNS} turns)`);
-  const rw = await runChat(rewind, TURNS, MARKS);
-  const lg = await runChat(langgraph, TURNS, MARKS);
+  const [rw, lg] = (await runChats([rewind, langgraph], TURNS, MARKS)) as [
+    ChatFigures,
+    ChatFigures,
+  ];
   for (const mark of MARKS) {
     push({
       metric: `W2 ${engine}: time per turn at turn ${mark} (ms)`,

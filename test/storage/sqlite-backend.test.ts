@@ -15,7 +15,7 @@ import {
   SqliteBackend,
   type SqliteDatabaseLike,
 } from "../../src/backends/sqlite/index.js";
-import { packId } from "../../src/backends/sqlite/sqlite-rows.js";
+import { orderRun, packId } from "../../src/backends/sqlite/sqlite-rows.js";
 import {
   type Checkpointer,
   createCheckpointer,
@@ -45,24 +45,14 @@ function count(db: Database.Database, sql: string): number {
   return (db.prepare(sql).get() as { n: number }).n;
 }
 
-/** A WAL handle on the test file that records the verb of every statement it runs, in order. */
-function countedHandle() {
+/** A WAL handle on the test file whose statements come from `prepare` (given the real handle). */
+function handleWith(
+  prepare: (db: Database.Database, sql: string) => ReturnType<SqliteDatabaseLike["prepare"]>,
+) {
   const db = new Database(file);
   db.pragma("journal_mode = WAL");
-  const ran: string[] = [];
-  const counting: SqliteDatabaseLike = {
-    prepare(sql) {
-      const statement = db.prepare(sql);
-      const count = <T>(call: () => T) => {
-        ran.push(sql.trim().split(/\s+/)[0]!.toUpperCase());
-        return call();
-      };
-      return {
-        run: (...params) => count(() => statement.run(...params)),
-        get: (...params) => count(() => statement.get(...params)),
-        all: (...params) => count(() => statement.all(...params)),
-      };
-    },
+  const handle: SqliteDatabaseLike = {
+    prepare: (sql) => prepare(db, sql),
     exec: (sql) => db.exec(sql),
     pragma: (sql, options) => db.pragma(sql, options),
     close: () => db.close(),
@@ -70,6 +60,24 @@ function countedHandle() {
       return db.inTransaction;
     },
   };
+  return { db, handle };
+}
+
+/** A WAL handle on the test file that records the verb of every statement it runs, in order. */
+function countedHandle() {
+  const ran: string[] = [];
+  const { db, handle: counting } = handleWith((db, sql) => {
+    const statement = db.prepare(sql);
+    const count = <T>(call: () => T) => {
+      ran.push(sql.trim().split(/\s+/)[0]!.toUpperCase());
+      return call();
+    };
+    return {
+      run: (...params) => count(() => statement.run(...params)),
+      get: (...params) => count(() => statement.get(...params)),
+      all: (...params) => count(() => statement.all(...params)),
+    };
+  });
   return { db, ran, counting };
 }
 
@@ -300,6 +308,34 @@ describe("SQLite storage layout", () => {
     db.close();
   });
 
+  it("puts a merged run's pieces and bytes oldest first, whatever order SQLite joined them in", () => {
+    // Pieces as the reader selects them: tag, length, depth, raw prev_version, position.
+    const packed = "0".repeat(31) + "A";
+    const pieces = [
+      ["t2", 9, 2, "t:v1", 1],
+      ["t3", 2, 3, packed, 0],
+      ["t1", 5, 1, "t:base", 2],
+    ];
+    // Joined in that order: piece 2's `"b","c"`, piece 3 empty (`[]`, no slice), piece 1's `"a"`.
+    const run = orderRun(Buffer.from('["b","c","a"]'), JSON.stringify(pieces));
+    expect(Buffer.from(run.value).toString()).toBe('["a","b","c"]');
+    expect(run.pieces).toEqual([
+      { tag: "t1", length: 5, depth: 1, prevVersion: "base" },
+      { tag: "t2", length: 9, depth: 2, prevVersion: "v1" },
+      { tag: "t3", length: 2, depth: 3, prevVersion: "00000000-0000-0000-0000-00000000000a" },
+    ]);
+    expect(
+      Buffer.from(orderRun(Buffer.from("[]"), JSON.stringify([pieces[1]])).value).toString(),
+    ).toBe("[]");
+    // Bytes that do not match the pieces' lengths are damage, never a silently cut value.
+    expect(() => orderRun(Buffer.from('["b","c"]'), JSON.stringify(pieces))).toThrow(
+      /do not match/,
+    );
+    expect(() => orderRun(Buffer.from('["b","c","a","d"]'), JSON.stringify(pieces))).toThrow(
+      /do not match/,
+    );
+  });
+
   it("hands a long append chain over merged, in order, across spilled, empty and tagged deltas", async () => {
     const backend = new SqliteBackend(file);
     const checkpointer = createCheckpointer(backend, {
@@ -476,29 +512,19 @@ describe("SQLite storage layout", () => {
   });
 
   it("lists in pages: stopping early reads one page, not the whole history", async () => {
-    const db = new Database(file);
-    db.pragma("journal_mode = WAL");
     let fetched = 0;
-    const counting: SqliteDatabaseLike = {
-      prepare(sql) {
-        const statement = db.prepare(sql);
-        return {
-          run: (...params) => statement.run(...params),
-          get: (...params) => statement.get(...params),
-          all: (...params) => {
-            const rows = statement.all(...params);
-            if (sql.includes("FROM rewind_checkpoints")) fetched += rows.length;
-            return rows;
-          },
-        };
-      },
-      exec: (sql) => db.exec(sql),
-      pragma: (sql, options) => db.pragma(sql, options),
-      close: () => db.close(),
-      get inTransaction() {
-        return db.inTransaction;
-      },
-    };
+    const { db, handle: counting } = handleWith((db, sql) => {
+      const statement = db.prepare(sql);
+      return {
+        run: (...params) => statement.run(...params),
+        get: (...params) => statement.get(...params),
+        all: (...params) => {
+          const rows = statement.all(...params);
+          if (sql.includes("FROM rewind_checkpoints")) fetched += rows.length;
+          return rows;
+        },
+      };
+    });
     const checkpointer = createSqliteCheckpointer(counting);
     let parent: string | undefined;
     for (let i = 0; i < 450; i++) parent = await put(checkpointer, "long", i, parent);
@@ -511,6 +537,83 @@ describe("SQLite storage layout", () => {
     for await (const _ of checkpointer.list({ threadId: "long", includeValues: false })) seen++;
     expect(seen).toBe(450);
     expect(fetched).toBe(450);
+    await checkpointer.close();
+    db.close();
+  });
+
+  it("lists a thread across namespaces newest first (id, then namespace), each namespace a range scan, never a sort", async () => {
+    const plans: string[] = [];
+    const { db, handle: explained } = handleWith((db, sql) => {
+      if (sql.startsWith("SELECT") && sql.includes("FROM rewind_checkpoints AS c")) {
+        const nulls = Array.from({ length: (sql.match(/\?/g) ?? []).length }, () => null);
+        const plan = db
+          .prepare(`EXPLAIN QUERY PLAN ${sql}`)
+          .raw()
+          .all(...nulls) as unknown[][];
+        plans.push(plan.map((row) => String(row.at(-1))).join("; "));
+      }
+      return db.prepare(sql);
+    });
+    const checkpointer = createSqliteCheckpointer(explained);
+    const stored: { id: string; ns: string }[] = [];
+    const putIn = async (ns: string, id: string) => {
+      await checkpointer.put({
+        threadId: "nss",
+        ns,
+        id,
+        parentId: undefined,
+        channelVersions: { v: id },
+        versionsSeen: {},
+        metadata: { source: "loop", step: stored.length, even: stored.length % 2 === 0 },
+        updates: [{ channel: "v", version: id, value: id }],
+      });
+      stored.push({ id, ns });
+    };
+    // 250 checkpoints over three namespaces (more than two pages of each listing), one id in two
+    // namespaces, and ids that only code-point order sorts right (U+E000 after an astral one in
+    // UTF-16 units, before it in UTF-8).
+    const namespaces = ["", "sub:1", "sub:2"];
+    let parent: string | undefined;
+    for (let i = 0; i < 250; i++) {
+      parent = newCheckpointId(parent);
+      await putIn(namespaces[i % 3]!, parent);
+    }
+    await putIn("sub:2", parent!);
+    await putIn("", "\u{1F600}-late");
+    await putIn("sub:1", "\uE000-late");
+    const byCodePoint = (a: string, b: string) =>
+      Buffer.compare(Buffer.from(a), Buffer.from(b)) || 0;
+    const expected = [...stored]
+      .sort((a, b) => byCodePoint(b.id, a.id) || byCodePoint(b.ns, a.ns))
+      .map((c) => `${c.ns}/${c.id}`);
+    const listed = async (options: Record<string, unknown>) => {
+      const out: string[] = [];
+      for await (const t of checkpointer.list({ threadId: "nss", ...options }))
+        out.push(`${t.checkpoint.ns}/${t.checkpoint.id}`);
+      return out;
+    };
+    plans.length = 0;
+    expect(await listed({ includeValues: false })).toEqual(expected);
+    expect(await listed({})).toEqual(expected);
+    expect(await listed({ limit: 7 })).toEqual(expected.slice(0, 7));
+    const before = stored[200]!.id;
+    expect(await listed({ before, includeValues: false })).toEqual(
+      expected.filter((key) => byCodePoint(key.slice(key.indexOf("/") + 1), before) < 0),
+    );
+    const evenKeys = new Set(stored.filter((_, i) => i % 2 === 0).map((c) => `${c.ns}/${c.id}`));
+    expect(await listed({ filter: { even: true }, includeValues: false })).toEqual(
+      expected.filter((key) => evenKeys.has(key)),
+    );
+    expect(plans.length).toBeGreaterThan(0);
+    for (const plan of plans) expect(plan).not.toContain("TEMP B-TREE");
+    // A thread with many namespaces (a subgraph task each) is listed by one sorted query, in
+    // the same order.
+    for (let i = 0; i < 9; i++) await putIn(`task:${i}`, newCheckpointId(parent));
+    const all = [...stored]
+      .sort((a, b) => byCodePoint(b.id, a.id) || byCodePoint(b.ns, a.ns))
+      .map((c) => `${c.ns}/${c.id}`);
+    expect(await listed({ includeValues: false })).toEqual(all);
+    expect(await listed({ limit: 12 })).toEqual(all.slice(0, 12));
     await checkpointer.close();
     db.close();
   });

@@ -11,6 +11,7 @@ import type {
   StoredCheckpoint,
 } from "../../checkpoint/checkpoint-backend.js";
 import { CorruptionError, isRewindError } from "../../errors.js";
+import { compareCodePoints } from "../../store/namespace-path.js";
 import type { SqliteClient } from "./sqlite-client.js";
 import { metadataFilterSql } from "./sqlite-filter.js";
 import { decodeInline, type InlineValue } from "./sqlite-inline.js";
@@ -22,6 +23,7 @@ import {
   inlineOrSpilled,
   KIND_CODES,
   packId,
+  rawId,
   seedOf,
   toStoredBlob,
   toStoredCheckpoint,
@@ -51,6 +53,10 @@ const TID = "SELECT tid FROM rewind_threads WHERE thread_id = ? AND deleted = 0"
 // A single read finds the live thread and its row in one statement (nothing for a deleted one).
 const LATEST = `SELECT ${COLUMNS} FROM rewind_checkpoints AS c WHERE c.tid = (${TID}) AND c.ns = ? ORDER BY c.id DESC LIMIT 1`;
 const BY_ID = `SELECT ${COLUMNS} FROM rewind_checkpoints AS c WHERE c.tid = (${TID}) AND c.ns = ? AND c.id = ?`;
+/** Most namespaces of one thread whose listings are merged (see `list`); more are sorted by SQLite. */
+const MERGED_NAMESPACES = 8;
+const FIRST_NS = "SELECT ns FROM rewind_checkpoints WHERE tid = ? ORDER BY ns LIMIT 1";
+const NEXT_NS = "SELECT ns FROM rewind_checkpoints WHERE tid = ? AND ns > ? ORDER BY ns LIMIT 1";
 const VALS_OF = "SELECT vals FROM rewind_checkpoints WHERE tid = ? AND ns = ? AND id = ?";
 
 // Seeds with the version each channel names, then follows `prev_version` while the link is an
@@ -61,9 +67,15 @@ const VALS_OF = "SELECT vals FROM rewind_checkpoints WHERE tid = ? AND ns = ? AN
 // A long conversation's chain is hundreds of one-message deltas; handing each to JavaScript as
 // a row of its own (with a Buffer per value) costs far more than walking it. So the newest run
 // of inline deltas the codec marked concatenable (`merged`: nearly all of them) comes back as
-// one append: their arrays joined, the head's version and depth, the run's oldest link's
-// prev_version. The links before the run (a spilled or other delta, and the base) come back one
-// by one. The reader never looks inside a value: the codec's flag is the whole contract.
+// one append: their arrays joined, the head's version and depth, and its pieces (each link's
+// tag, length, depth, prev_version and position). The links before the run (a spilled or other
+// delta, and the base) come back one by one. The reader never looks inside a value: the
+// codec's flag is the whole contract.
+//
+// The run's two aggregates take its links in whatever order SQLite feeds them (the same for
+// both): ordering them in SQL (`ORDER BY pos` inside each aggregate, and a lookup of the oldest
+// link's prev_version) cost more than the rest of the statement, so `orderRun` (sqlite-rows.ts)
+// puts the pieces and their bytes oldest first in JavaScript, and versions travel as raw hex.
 const CHAINS = `
 WITH RECURSIVE chain (channel, version, kind, prev_version, pos, merged, mtag) AS (
   SELECT b.channel, b.version, b.kind, b.prev_version, 0, ${MERGEABLE}, ${BASE_TAG}
@@ -80,13 +92,11 @@ WITH RECURSIVE chain (channel, version, kind, prev_version, pos, merged, mtag) A
 ),
 links AS MATERIALIZED (SELECT * FROM chain),
 runs AS MATERIALIZED (
-  SELECT l.channel, max(CASE WHEN l.pos = 0 THEN l.version END) AS version,
-    (SELECT o.prev_version FROM links AS o WHERE o.channel = l.channel AND o.merged
-      ORDER BY o.pos DESC LIMIT 1) AS prev_version,
+  SELECT l.channel, max(CASE WHEN l.pos = 0 THEN l.version END) AS version, NULL AS prev_version,
     max(CASE WHEN l.pos = 0 THEN b.depth END) AS depth, max(l.mtag) AS tag,
-    CAST('[' || coalesce(group_concat(nullif(substr(b.value, 2, length(b.value) - 2), X''), ',' ORDER BY l.pos DESC), '') || ']' AS BLOB) AS value,
+    CAST('[' || coalesce(group_concat(nullif(substr(b.value, 2, length(b.value) - 2), X''), ','), '') || ']' AS BLOB) AS value,
     max(l.pos) AS pos,
-    json_group_array(json_array(b.tag, length(b.value), b.depth, ${idText("l.prev_version")}) ORDER BY l.pos DESC) AS pieces
+    json_group_array(json_array(b.tag, length(b.value), b.depth, ${rawId("l.prev_version")}, l.pos)) AS pieces
   FROM links AS l
   CROSS JOIN rewind_blobs AS b
     ON b.tid = @tid AND b.ns = @ns AND b.channel = l.channel AND b.version = l.version
@@ -137,8 +147,60 @@ export class SqliteReader {
       if (tid === undefined) return;
     }
     const withValues = query.includeValues !== false;
-    const shape = listShape(query, tid, withValues ? COLUMNS : HEADER_COLUMNS);
-    let remaining = query.limit ?? Number.POSITIVE_INFINITY;
+    const columns = withValues ? COLUMNS : HEADER_COLUMNS;
+    const limit = query.limit ?? Number.POSITIVE_INFINITY;
+    // One thread in every namespace. Ordered by id across namespaces, a page cannot use the
+    // primary key (tid, ns, id): SQLite sorts all of the thread's rows for every page, so a
+    // 2,000-checkpoint history cost 20 sorts of 2,000 rows. With a few namespaces (a thread and
+    // its subgraphs' few), each is a range scan of its own, merged here in the same order (id,
+    // then namespace, descending); with many (a subgraph task each), the one sorted query.
+    const namespaces =
+      tid !== undefined && query.ns === undefined ? this.#namespaces(tid) : undefined;
+    if (namespaces === undefined || namespaces.length > MERGED_NAMESPACES) {
+      for (const row of this.#rows(listShape(query, tid, columns), limit)) {
+        yield this.#load(row, query.threadId ?? row.thread_id!, withValues);
+      }
+      return;
+    }
+    const streams = namespaces
+      .reverse()
+      .map((ns) => this.#rows(listShape({ ...query, ns }, tid, columns), limit));
+    const heads = streams.map((stream) => stream.next());
+    for (let remaining = limit; remaining > 0; remaining--) {
+      let pick = -1;
+      heads.forEach((head, i) => {
+        // Namespaces run from the greatest, so on an equal id the first found comes first.
+        if (head.done) return;
+        if (
+          pick < 0 ||
+          compareCodePoints(head.value.id, (heads[pick]!.value as CheckpointRow).id) > 0
+        )
+          pick = i;
+      });
+      if (pick < 0) return;
+      const row = heads[pick]!.value as CheckpointRow;
+      heads[pick] = streams[pick]!.next();
+      yield this.#load(row, query.threadId!, withValues);
+    }
+  }
+
+  /**
+   * The namespaces `tid` has checkpoints in, ascending, one primary-key seek each; past
+   * {@link MERGED_NAMESPACES} the search stops (one more is returned, saying "too many").
+   */
+  #namespaces(tid: number): string[] {
+    const out: string[] = [];
+    let row = this.#stmt(FIRST_NS).get(tid) as { ns: string } | undefined;
+    while (row && out.length <= MERGED_NAMESPACES) {
+      out.push(row.ns);
+      row = this.#stmt(NEXT_NS).get(tid, row.ns) as { ns: string } | undefined;
+    }
+    return out;
+  }
+
+  /** The rows of one listing, at most `limit`, fetched a page at a time (keyset pagination). */
+  *#rows(shape: ListShape, limit: number): Generator<CheckpointRow> {
+    let remaining = limit;
     let cursor: unknown[] | undefined;
     while (remaining > 0) {
       const pageSize = Math.min(LIST_PAGE_SIZE, remaining);
@@ -150,11 +212,10 @@ export class SqliteReader {
       ) as CheckpointRow[];
       for (const row of rows) {
         remaining--;
-        yield this.#load(row, query.threadId ?? row.thread_id!, withValues);
+        yield row;
       }
       if (rows.length < pageSize) return;
-      const last = rows.at(-1)!;
-      cursor = shape.cursor(last);
+      cursor = shape.cursor(rows.at(-1)!);
     }
   }
 

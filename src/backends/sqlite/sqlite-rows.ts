@@ -160,6 +160,19 @@ export function toStoredBlob(row: BlobRow, owner: StoredCheckpoint): StoredBlob 
       { threadId: owner.threadId, checkpointId: owner.id, channel: row.channel },
     );
   }
+  if (row.pieces !== null && row.pieces !== undefined) {
+    const run = orderRun(row.value, row.pieces);
+    return {
+      channel: row.channel,
+      version: row.version,
+      kind,
+      prevVersion: run.pieces[0]?.prevVersion ?? null,
+      depth: row.depth,
+      value: toValue(row.tag ?? "", run.value),
+      concat: true,
+      pieces: run.pieces,
+    };
+  }
   return {
     channel: row.channel,
     version: row.version,
@@ -168,15 +181,79 @@ export function toStoredBlob(row: BlobRow, owner: StoredCheckpoint): StoredBlob 
     depth: row.depth,
     value: row.tag === null ? null : toValue(row.tag, inlineOrSpilled(row)),
     ...(row.kind === CONCAT_APPEND ? { concat: true } : {}),
-    ...(row.pieces === null || row.pieces === undefined ? {} : { pieces: toPieces(row.pieces) }),
   };
 }
 
-function toPieces(json: string): BlobPiece[] {
-  return (JSON.parse(json) as [string, number, number, string][]).map(
-    ([tag, length, depth, prevVersion]) => ({ tag, length, depth, prevVersion }),
-  );
+/**
+ * SQL for a stored id as a merged run's pieces carry it (see {@link orderRun}): the hex digits
+ * of a packed one ({@link packId}), `t:` and the text otherwise. Hex never holds a colon.
+ */
+export function rawId(column: string): string {
+  return `CASE WHEN typeof(${column}) = 'blob' THEN hex(${column}) ELSE 't:' || ${column} END`;
 }
+
+/** The text of an id carried by {@link rawId}. */
+function fromRawId(raw: string | null): string | null {
+  if (raw === null || raw.startsWith("t:")) return raw === null ? null : raw.slice(2);
+  const hex = raw.toLowerCase();
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** A merged run's piece as the reader selects it: tag, length, depth, raw prev_version, position. */
+type RawPiece = [string, number, number, string | null, number];
+
+/**
+ * A merged run (see the reader's CHAINS) oldest first. SQLite joins the run's values and lists
+ * its pieces in one order, whichever it picks (the same for both aggregates of one group);
+ * here the pieces are sorted by position, oldest (largest) first, and the values' bytes put in
+ * that order: `[` + each non-empty piece's items, comma-separated, + `]`. Bytes that do not
+ * match the pieces' lengths throw (the reader reports the checkpoint as damaged).
+ */
+export function orderRun(
+  value: Uint8Array | null,
+  json: string,
+): { value: Uint8Array; pieces: BlobPiece[] } {
+  const raw = JSON.parse(json) as RawPiece[];
+  const bytes = value ?? new Uint8Array(0);
+  let at = 1;
+  let filled = 0;
+  const slices = raw.map(([, length]) => {
+    const inner = length - 2;
+    if (!Number.isInteger(inner) || inner < 0 || at + inner > bytes.byteLength - 1) {
+      throw new Error("a merged run's values do not match its pieces");
+    }
+    const slice = bytes.subarray(at, at + inner);
+    if (inner > 0) {
+      at += inner + 1;
+      filled++;
+    }
+    return slice;
+  });
+  if (at !== (filled > 0 ? bytes.byteLength : bytes.byteLength - 1)) {
+    throw new Error("a merged run's values do not match its pieces");
+  }
+  const order = raw.map((_, i) => i).sort((a, b) => raw[b]![4] - raw[a]![4]);
+  const out = Buffer.allocUnsafe(Math.max(bytes.byteLength, 2));
+  out[0] = OPEN_BRACKET;
+  let to = 1;
+  for (const i of order) {
+    const slice = slices[i]!;
+    if (slice.byteLength === 0) continue;
+    if (to > 1) out[to++] = COMMA;
+    out.set(slice, to);
+    to += slice.byteLength;
+  }
+  out[to++] = CLOSE_BRACKET;
+  const pieces = order.map((i) => {
+    const [tag, length, depth, prev] = raw[i]!;
+    return { tag, length, depth, prevVersion: fromRawId(prev) as string };
+  });
+  return { value: out.subarray(0, to), pieces };
+}
+
+const OPEN_BRACKET = 0x5b;
+const COMMA = 0x2c;
+const CLOSE_BRACKET = 0x5d;
 
 const CODEC_RAW = 0;
 const CODEC_DEFLATE = 1;
