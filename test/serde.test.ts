@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { BYTES_TAG, JSON_TAG, type SerializedValue } from "../src/backend.js";
+import { frame, unframe } from "../src/checkpoint/large-value-ref.js";
 import { JsonSerializer, SerializationError } from "../src/index.js";
 
 const serde = () => new JsonSerializer();
@@ -221,5 +222,35 @@ describe("refusals", () => {
     const back = serde().decode(stored) as Record<string, unknown>;
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect("d" in back && back.d === undefined).toBe(true);
+  });
+});
+
+describe("long texts and large-value frames", () => {
+  const ascii = { file: "0123456789abcdef".repeat(8 * 1024), note: "a note" };
+  const accented = { file: "é-ü-ß ".repeat(20 * 1024) };
+
+  it("encodes long texts to exactly the UTF-8 TextEncoder gives, ASCII or not", () => {
+    for (const value of [ascii, accented]) {
+      const encoded = serde().encode(value);
+      expect(Buffer.from(encoded.bytes).equals(bytesOf(JSON.stringify(value)))).toBe(true);
+      expect(roundTrip(value)).toEqual(value);
+    }
+  });
+
+  it("frames a long text in place, without copying it, and only once", () => {
+    const encoded = serde().encode(ascii);
+    const copy = Buffer.from(encoded.bytes);
+    const framed = frame(encoded);
+    // Same memory: the header went into the room in front of the bytes.
+    expect(framed.buffer).toBe(encoded.bytes.buffer);
+    expect(Buffer.from(encoded.bytes).equals(copy)).toBe(true);
+    const body = unframe(framed)!;
+    expect(body.tag).toBe(encoded.tag);
+    expect(Buffer.from(body.bytes).equals(copy)).toBe(true);
+    // A second frame of the same bytes must not overwrite the first one's header: it copies.
+    const again = frame({ tag: "other", bytes: encoded.bytes });
+    expect(again.buffer).not.toBe(encoded.bytes.buffer);
+    expect(unframe(framed)!.tag).toBe(encoded.tag);
+    expect(unframe(again)!.tag).toBe("other");
   });
 });

@@ -41,6 +41,41 @@ const TAG_MARK = `"${TAG_KEY}"`;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+/**
+ * Bytes left free in front of the UTF-8 of a long JSON text (see {@link headroomOf}), for the
+ * header a large value's frame puts there instead of copying the whole value behind it.
+ */
+const HEADROOM = 64;
+/** JSON texts of at least this many characters are encoded with {@link HEADROOM} in front. */
+const HEADROOM_MIN_CHARS = 64 * 1024;
+/** Encoded texts with free bytes in front of them, and how many. */
+const headroom = new WeakMap<Uint8Array, number>();
+
+/**
+ * The bytes free in front of `bytes` in its buffer, which nothing else reads (0 when unknown),
+ * claimed: a second call answers 0, so only one caller ever writes there.
+ */
+export function claimHeadroom(bytes: Uint8Array): number {
+  const free = headroom.get(bytes) ?? 0;
+  headroom.delete(bytes);
+  return free;
+}
+
+/**
+ * UTF-8 of `text`. A long text is written once, straight into a buffer with room in front
+ * (TextEncoder's `encode` measures the text in a pass of its own first); a text that does not
+ * fit the room guessed for it (mostly non-ASCII) is encoded the ordinary way.
+ */
+function utf8(text: string): Uint8Array {
+  if (text.length < HEADROOM_MIN_CHARS) return encoder.encode(text);
+  const out = new Uint8Array(HEADROOM + text.length + (text.length >> 4));
+  const { read, written } = encoder.encodeInto(text, out.subarray(HEADROOM));
+  if (read !== text.length) return encoder.encode(text);
+  const bytes = out.subarray(HEADROOM, HEADROOM + written);
+  headroom.set(bytes, HEADROOM);
+  return bytes;
+}
+
 /** Tag of the tagged-JSON encoding (`bytes` is UTF-8 JSON text, safe to query as JSON). */
 export const JSON_TAG = "json";
 /** Tag of a raw top-level Uint8Array, stored as is. */
@@ -78,7 +113,7 @@ export class JsonSerializer implements Serializer {
     if (value instanceof Uint8Array && value.constructor === Uint8Array) {
       return { tag: BYTES_TAG, bytes: value };
     }
-    return { tag: JSON_TAG, bytes: encoder.encode(this.stringify(value)) };
+    return { tag: JSON_TAG, bytes: utf8(this.stringify(value)) };
   }
 
   decode(value: SerializedValue): unknown {
