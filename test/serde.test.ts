@@ -254,3 +254,45 @@ describe("long texts and large-value frames", () => {
     expect(unframe(again)!.tag).toBe("other");
   });
 });
+
+describe("long strings written apart from the rest of the text", () => {
+  const long = (seed: number, length = 70 * 1024) =>
+    Array.from({ length: Math.ceil(length / 16) }, (_, i) => `${seed}-${i}-abcdefgh`.slice(0, 16))
+      .join("")
+      .slice(0, length);
+
+  it("gives exactly JSON.stringify's UTF-8, whatever surrounds the long strings", () => {
+    const values: unknown[] = [
+      long(1),
+      { file: long(2), n: 1, note: "é ü and a \u0000 byte" },
+      [long(3), { deep: [long(4), "short"] }, long(5)],
+      { $rw: "looks like a tag", file: long(6) },
+      new Map([["k", long(7)]]),
+      { withQuote: `${long(8)}"`, withNewline: `${long(9)}\n`, lone: `${long(10)}\ud800` },
+      { accented: "é".repeat(70 * 1024), emoji: "😀".repeat(40 * 1024) },
+      { placeholder: "\u0000rw-leaf-0123456789abcdef01234567-0", file: long(11) },
+    ];
+    for (const value of values) {
+      const s = serde();
+      const encoded = s.encode(value);
+      expect(new TextDecoder().decode(encoded.bytes)).toBe(s.stringify(value));
+      expect(s.decode(encoded)).toEqual(value);
+    }
+  });
+
+  it("round-trips generated values holding long strings", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.string(), fc.integer(), fc.constant(long(12))), { maxLength: 6 }),
+        fc.string(),
+        (items, tail) => {
+          const s = serde();
+          const value = { items, big: long(13) + tail };
+          const encoded = s.encode(value);
+          expect(new TextDecoder().decode(encoded.bytes)).toBe(s.stringify(value));
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+});
