@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { BYTES_TAG, JSON_TAG, type SerializedValue } from "../src/backend.js";
+import { frame, unframe } from "../src/checkpoint/large-value-ref.js";
 import { JsonSerializer, SerializationError } from "../src/index.js";
 
 const serde = () => new JsonSerializer();
@@ -221,5 +222,77 @@ describe("refusals", () => {
     const back = serde().decode(stored) as Record<string, unknown>;
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect("d" in back && back.d === undefined).toBe(true);
+  });
+});
+
+describe("long texts and large-value frames", () => {
+  const ascii = { file: "0123456789abcdef".repeat(8 * 1024), note: "a note" };
+  const accented = { file: "é-ü-ß ".repeat(20 * 1024) };
+
+  it("encodes long texts to exactly the UTF-8 TextEncoder gives, ASCII or not", () => {
+    for (const value of [ascii, accented]) {
+      const encoded = serde().encode(value);
+      expect(Buffer.from(encoded.bytes).equals(bytesOf(JSON.stringify(value)))).toBe(true);
+      expect(roundTrip(value)).toEqual(value);
+    }
+  });
+
+  it("frames a long text in place, without copying it, and only once", () => {
+    const encoded = serde().encode(ascii);
+    const copy = Buffer.from(encoded.bytes);
+    const framed = frame(encoded);
+    // Same memory: the header went into the room in front of the bytes.
+    expect(framed.buffer).toBe(encoded.bytes.buffer);
+    expect(Buffer.from(encoded.bytes).equals(copy)).toBe(true);
+    const body = unframe(framed)!;
+    expect(body.tag).toBe(encoded.tag);
+    expect(Buffer.from(body.bytes).equals(copy)).toBe(true);
+    // A second frame of the same bytes must not overwrite the first one's header: it copies.
+    const again = frame({ tag: "other", bytes: encoded.bytes });
+    expect(again.buffer).not.toBe(encoded.bytes.buffer);
+    expect(unframe(framed)!.tag).toBe(encoded.tag);
+    expect(unframe(again)!.tag).toBe("other");
+  });
+});
+
+describe("long strings written apart from the rest of the text", () => {
+  const long = (seed: number, length = 70 * 1024) =>
+    Array.from({ length: Math.ceil(length / 16) }, (_, i) => `${seed}-${i}-abcdefgh`.slice(0, 16))
+      .join("")
+      .slice(0, length);
+
+  it("gives exactly JSON.stringify's UTF-8, whatever surrounds the long strings", () => {
+    const values: unknown[] = [
+      long(1),
+      { file: long(2), n: 1, note: "é ü and a \u0000 byte" },
+      [long(3), { deep: [long(4), "short"] }, long(5)],
+      { $rw: "looks like a tag", file: long(6) },
+      new Map([["k", long(7)]]),
+      { withQuote: `${long(8)}"`, withNewline: `${long(9)}\n`, lone: `${long(10)}\ud800` },
+      { accented: "é".repeat(70 * 1024), emoji: "😀".repeat(40 * 1024) },
+      { placeholder: "\u0000rw-leaf-0123456789abcdef01234567-0", file: long(11) },
+    ];
+    for (const value of values) {
+      const s = serde();
+      const encoded = s.encode(value);
+      expect(new TextDecoder().decode(encoded.bytes)).toBe(s.stringify(value));
+      expect(s.decode(encoded)).toEqual(value);
+    }
+  });
+
+  it("round-trips generated values holding long strings", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.string(), fc.integer(), fc.constant(long(12))), { maxLength: 6 }),
+        fc.string(),
+        (items, tail) => {
+          const s = serde();
+          const value = { items, big: long(13) + tail };
+          const encoded = s.encode(value);
+          expect(new TextDecoder().decode(encoded.bytes)).toBe(s.stringify(value));
+        },
+      ),
+      { numRuns: 30 },
+    );
   });
 });

@@ -12,7 +12,7 @@
  */
 import { createHmac } from "node:crypto";
 import { CorruptionError } from "../errors.js";
-import type { SerializedValue } from "../serde/serializer.js";
+import { claimHeadroom, type SerializedValue } from "../serde/serializer.js";
 import type { ValueSite } from "./checkpoint-codec.js";
 import { tenantOfKey } from "./thread-key.js";
 
@@ -69,9 +69,21 @@ export function withoutFrame(value: SerializedValue): SerializedValue {
   return { tag: value.tag, bytes: EMPTY };
 }
 
-/** The bytes of a body: its tag's length (4 bytes), its tag (UTF-8), its bytes. */
+/**
+ * The bytes of a body: its tag's length (4 bytes), its tag (UTF-8), its bytes. Written in the
+ * room the serializer left in front of the bytes when it left some (see `claimHeadroom`), so a
+ * large value is not copied once more only to put a few bytes before it.
+ */
 export function frame(body: SerializedValue): Uint8Array {
   const tag = Buffer.from(body.tag, "utf8");
+  const head = 4 + tag.byteLength;
+  const { bytes } = body;
+  if (claimHeadroom(bytes) >= head) {
+    const out = new Uint8Array(bytes.buffer, bytes.byteOffset - head, head + bytes.byteLength);
+    new DataView(out.buffer, out.byteOffset).setUint32(0, tag.byteLength);
+    out.set(tag, 4);
+    return out;
+  }
   const out = new Uint8Array(4 + tag.byteLength + body.bytes.byteLength);
   new DataView(out.buffer).setUint32(0, tag.byteLength);
   out.set(tag, 4);

@@ -1,20 +1,13 @@
 /**
  * Large values in a local directory: one file per value at `<dir>/<tenant>/<hash>` (the tenant
- * URI-encoded after `t-`, `default` for the default tenant), written to a temporary name and
- * renamed, so a reader sees a whole file or none. A file's modification time is its touch time.
+ * URI-encoded after `t-`, `default` for the default tenant), written to a temporary name, synced,
+ * and renamed (the directory synced after), so a reader sees a whole file or none, and a value is
+ * on disk before the row that references it commits. A file's modification time is its touch
+ * time.
  */
 import { randomUUID } from "node:crypto";
-import {
-  mkdir,
-  readdir,
-  readFile,
-  rename,
-  stat,
-  unlink,
-  utimes,
-  writeFile,
-} from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import type { LargeValueEntry, LargeValueTarget } from "../checkpoint/large-value-target.js";
 import { InvalidInputError } from "../errors.js";
 
@@ -50,10 +43,7 @@ export class DirectoryLargeValues implements LargeValueTarget {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     }
     await mkdir(join(this.#dir, tenantDir(tenant)), { recursive: true });
-    const temp = `${file}.${randomUUID()}.tmp`;
-    await writeFile(temp, bytes);
-    await utimes(temp, time, time);
-    await rename(temp, file);
+    await writeAtomically(file, bytes, time);
   }
 
   async get(tenant: string, hash: string): Promise<Uint8Array | undefined> {
@@ -105,16 +95,42 @@ export class DirectoryLargeValues implements LargeValueTarget {
     const held = await this.get(tenant, hash);
     if (!held || !Buffer.from(held).equals(previous)) return false;
     const { mtime } = await stat(file);
-    const temp = `${file}.${randomUUID()}.tmp`;
-    await writeFile(temp, next);
-    await utimes(temp, mtime, mtime);
-    await rename(temp, file);
+    await writeAtomically(file, next, mtime);
     return true;
   }
 
   #file(tenant: string, hash: string): string {
     if (!HASH.test(hash)) throw new InvalidInputError(`"${hash}" is not a large value's hash`);
     return join(this.#dir, tenantDir(tenant), hash);
+  }
+}
+
+/**
+ * Puts `bytes` at `file` whole or not at all: written to a temporary file in the same directory,
+ * synced, given its touch time, renamed over `file`, and the directory synced, so the new name
+ * survives a crash too. A failed write leaves no temporary file behind.
+ */
+async function writeAtomically(file: string, bytes: Uint8Array, time: Date): Promise<void> {
+  const temp = `${file}.${randomUUID()}.tmp`;
+  try {
+    const handle = await open(temp, "wx");
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await utimes(temp, time, time);
+    await rename(temp, file);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+  const dir = await open(dirname(file), "r");
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
   }
 }
 

@@ -117,6 +117,48 @@ export class S3LargeValues implements LargeValueTarget {
     return true;
   }
 
+  /**
+   * Stores `next` in place of `previous` (re-encryption), keeping the value's metadata: read,
+   * compared, then written on the condition that the object is still the one read (`If-Match`
+   * on its ETag, a compare-and-set where the server honours it: AWS S3 does; where it is not
+   * honoured, a value is only ever replaced by another sealing of the same body, so a race
+   * between two replacements leaves one of them, both readable). The write renews the bucket's
+   * last-modified time, which only delays its collection.
+   */
+  async replace(tenant: string, hash: string, previous: Uint8Array, next: Uint8Array) {
+    const { sdk, s3 } = await this.#open();
+    const Bucket = this.#options.bucket;
+    const Key = this.#key(tenant, hash);
+    let held: { bytes: Uint8Array; etag: string | undefined; metadata: Record<string, string> };
+    try {
+      const out = await s3.send(new sdk.GetObjectCommand({ Bucket, Key }));
+      held = {
+        bytes: await out.Body.transformToByteArray(),
+        etag: out.ETag,
+        metadata: out.Metadata ?? {},
+      };
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw error;
+    }
+    if (!Buffer.from(held.bytes).equals(previous)) return false;
+    try {
+      await s3.send(
+        new sdk.PutObjectCommand({
+          Bucket,
+          Key,
+          Body: next,
+          Metadata: held.metadata,
+          ...(held.etag ? { IfMatch: held.etag } : {}),
+        }),
+      );
+    } catch (error) {
+      if (isPreconditionFailed(error)) return false;
+      throw error;
+    }
+    return true;
+  }
+
   /** Ends the client's connections (it is created again on next use). */
   async close(): Promise<void> {
     const client = this.#client;
@@ -133,6 +175,12 @@ export class S3LargeValues implements LargeValueTarget {
     if (!HASH.test(hash)) throw new InvalidInputError(`"${hash}" is not a large value's hash`);
     return `${this.#root}${tenant === "" ? "default" : `t-${encodeURIComponent(tenant)}`}/${hash}`;
   }
+}
+
+/** Whether an SDK error is a failed `If-Match` (the object changed since it was read). */
+function isPreconditionFailed(error: unknown): boolean {
+  const { name, $metadata } = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return name === "PreconditionFailed" || $metadata?.httpStatusCode === 412;
 }
 
 function decode(text: string): string | undefined {

@@ -4,6 +4,7 @@
  * round-trip exactly. Decoding fails closed: an unknown tag or an unregistered class name raises
  * a {@link SerializationError}; no constructor is ever called to revive a value.
  */
+import { randomBytes } from "node:crypto";
 import { SerializationError } from "../errors.js";
 
 /** Bytes plus the tag of the encoding that produced them; stored side by side in every row. */
@@ -41,6 +42,45 @@ const TAG_MARK = `"${TAG_KEY}"`;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+/**
+ * Bytes left free in front of the UTF-8 of a long JSON text (see {@link headroomOf}), for the
+ * header a large value's frame puts there instead of copying the whole value behind it.
+ */
+const HEADROOM = 64;
+/** JSON texts of at least this many characters are encoded with {@link HEADROOM} in front. */
+const HEADROOM_MIN_CHARS = 64 * 1024;
+/** Strings of at least this many characters are written apart from the rest of the JSON text. */
+const LEAF_MIN_CHARS = 64 * 1024;
+/** What JSON.stringify would escape in a string (or check: lone surrogates). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+/** Encoded texts with free bytes in front of them, and how many. */
+const headroom = new WeakMap<Uint8Array, number>();
+
+/**
+ * The bytes free in front of `bytes` in its buffer, which nothing else reads (0 when unknown),
+ * claimed: a second call answers 0, so only one caller ever writes there.
+ */
+export function claimHeadroom(bytes: Uint8Array): number {
+  const free = headroom.get(bytes) ?? 0;
+  headroom.delete(bytes);
+  return free;
+}
+
+/**
+ * UTF-8 of `text`. A long text is written once, straight into a buffer with room in front
+ * (TextEncoder's `encode` measures the text in a pass of its own first); a text that does not
+ * fit the room guessed for it (mostly non-ASCII) is encoded the ordinary way.
+ */
+function utf8(text: string): Uint8Array {
+  if (text.length < HEADROOM_MIN_CHARS) return encoder.encode(text);
+  const out = new Uint8Array(HEADROOM + text.length + (text.length >> 4));
+  const { read, written } = encoder.encodeInto(text, out.subarray(HEADROOM));
+  if (read !== text.length) return encoder.encode(text);
+  const bytes = out.subarray(HEADROOM, HEADROOM + written);
+  headroom.set(bytes, HEADROOM);
+  return bytes;
+}
+
 /** Tag of the tagged-JSON encoding (`bytes` is UTF-8 JSON text, safe to query as JSON). */
 export const JSON_TAG = "json";
 /** Tag of a raw top-level Uint8Array, stored as is. */
@@ -58,6 +98,10 @@ export class JsonSerializer implements Serializer {
   readonly jsonArrayTag: string | undefined = JSON_TAG;
   readonly #byName = new Map<string, Registered>();
   readonly #byCtor = new Map<unknown, Registered>();
+  /** Long strings of the value `encode` is walking, written after the rest of its text. */
+  #leaves: string[] | undefined;
+  /** Random for each serializer, so that no stored string can pass for a placeholder. */
+  #nonce: string | undefined;
 
   /** Registers a class under a stable name; returns `this` for chaining. */
   register<T>(
@@ -78,7 +122,53 @@ export class JsonSerializer implements Serializer {
     if (value instanceof Uint8Array && value.constructor === Uint8Array) {
       return { tag: BYTES_TAG, bytes: value };
     }
-    return { tag: JSON_TAG, bytes: encoder.encode(this.stringify(value)) };
+    const leaves: string[] = [];
+    const outer = this.#leaves;
+    this.#leaves = leaves;
+    let tree: unknown;
+    try {
+      tree = this.#toJson(value, new Set());
+    } finally {
+      this.#leaves = outer;
+    }
+    const bytes = leaves.length > 0 ? this.#spliced(JSON.stringify(tree), leaves) : undefined;
+    return { tag: JSON_TAG, bytes: bytes ?? utf8(this.stringify(value)) };
+  }
+
+  /**
+   * The UTF-8 of `text` with each leaf put back where its placeholder stands, written straight
+   * into one buffer with {@link HEADROOM} in front (see {@link claimHeadroom}); `undefined` when
+   * a placeholder is not found or a piece does not fit the room guessed for it (non-ASCII), and
+   * the caller encodes the ordinary way.
+   */
+  #spliced(text: string, leaves: readonly string[]): Uint8Array | undefined {
+    let size = text.length;
+    for (const leaf of leaves) size += leaf.length;
+    const out = new Uint8Array(HEADROOM + size + (size >> 4));
+    let at = HEADROOM;
+    const write = (piece: string) => {
+      const { read, written } = encoder.encodeInto(piece, out.subarray(at));
+      at += written;
+      return read === piece.length;
+    };
+    let from = 0;
+    for (let i = 0; i < leaves.length; i++) {
+      const marker = JSON.stringify(this.#placeholder(i));
+      const hit = text.indexOf(marker, from);
+      // The piece up to the placeholder keeps its opening quote; the closing one starts the next.
+      if (hit < 0 || !write(text.slice(from, hit + 1)) || !write(leaves[i]!)) return undefined;
+      from = hit + marker.length - 1;
+    }
+    if (!write(text.slice(from))) return undefined;
+    const bytes = out.subarray(HEADROOM, at);
+    headroom.set(bytes, HEADROOM);
+    return bytes;
+  }
+
+  /** The stand-in of the `index`-th leaf of an encoding: a NUL, this serializer's nonce, the index. */
+  #placeholder(index: number): string {
+    this.#nonce ??= `\u0000rw-leaf-${randomBytes(12).toString("hex")}-`;
+    return `${this.#nonce}${index}`;
   }
 
   decode(value: SerializedValue): unknown {
@@ -114,6 +204,14 @@ export class JsonSerializer implements Serializer {
   #toJson(value: unknown, seen: Set<object>): unknown {
     switch (typeof value) {
       case "string":
+        // A long string JSON would not escape is left out of the text and written in place
+        // of its placeholder by `encode` (JSON.stringify would copy it into pieces, and the
+        // encoder flatten those into one string again before writing its UTF-8).
+        if (this.#leaves && value.length >= LEAF_MIN_CHARS && !NEEDS_ESCAPE.test(value)) {
+          this.#leaves.push(value);
+          return this.#placeholder(this.#leaves.length - 1);
+        }
+        return value;
       case "boolean":
         return value;
       case "number":

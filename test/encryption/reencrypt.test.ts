@@ -5,17 +5,21 @@
  * still reads back. A writer running meanwhile loses nothing, and a large value replaced
  * meanwhile is never overwritten with older bytes.
  */
-import { readdirSync, rmSync, unlinkSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, readdirSync, rmSync, unlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Checkpointer } from "../../src/checkpoint/checkpointer.js";
+import type { LargeValueTarget } from "../../src/checkpoint/large-value-target.js";
 import { threadKey } from "../../src/checkpoint/thread-key.js";
 import { Keyring, reencrypt } from "../../src/encryption/index.js";
 import { newCheckpointId } from "../../src/ids.js";
-import { DirectoryLargeValues } from "../../src/large-values/index.js";
+import { DirectoryLargeValues, S3LargeValues } from "../../src/large-values/index.js";
 import { Store } from "../../src/store/store.js";
 import { BACKENDS } from "../support/backends.js";
 import { valueStep } from "../support/checkpoints.js";
+import { S3_CREDENTIALS, startS3Server } from "../support/s3-server.js";
 import { tempKeyring } from "./reencrypt-fixtures.js";
 
 const LARGE = { thresholdBytes: 32 * 1024 };
@@ -231,31 +235,59 @@ for (const backend of BACKENDS) {
   });
 }
 
-describe("re-encryption of large values in a directory", () => {
+let s3: Awaited<ReturnType<typeof startS3Server>> | undefined;
+const s3Dir = mkdtempSync(join(tmpdir(), "rewind-reencrypt-s3-"));
+dirs.push(s3Dir);
+beforeAll(async () => {
+  s3 = await startS3Server(s3Dir, ["values"]);
+});
+afterAll(async () => {
+  await s3?.close();
+});
+
+const EXTERNAL: [string, (directory: string) => LargeValueTarget][] = [
+  ["a directory", (directory) => new DirectoryLargeValues(join(directory, "..", "values"))],
+  [
+    "an S3-compatible bucket",
+    () =>
+      new S3LargeValues({
+        bucket: "values",
+        prefix: `re-${randomUUID()}/`,
+        endpoint: s3!.endpoint,
+        credentials: S3_CREDENTIALS,
+      }),
+  ],
+];
+
+describe.each(EXTERNAL)("re-encryption of large values in %s", (_, make) => {
   it("replaces each body in place, keeps it readable, and leaves a changed one alone", async () => {
     const { keys, directory } = await tempKeyring(dirs);
-    const target = new DirectoryLargeValues(join(directory, "..", "values"));
+    const target = make(directory);
     const checkpointer = (BACKENDS.find((b) => b.name === "sqlite") ?? BACKENDS[0]!).checkpointer({
       encryption: { keys },
       largeValues: { ...LARGE, target },
     });
     const written = await writeThread(checkpointer, threadKey("d", "acme"));
+    let entry: { tenant: string; hash: string } | undefined;
+    for await (const e of target.list()) entry = e;
+    const before = Buffer.from((await target.get(entry!.tenant, entry!.hash))!);
     await keys.rotate("acme");
     const report = await reencrypt(checkpointer);
     expect(report).toMatchObject({ largeValues: 1, rewritten: 6 });
     expect(await census(checkpointer)).toEqual({ "acme:v2": 6 });
+    const held = (await target.get(entry!.tenant, entry!.hash))!;
+    // The body itself was sealed again (under the new key), not only the rows.
+    expect(Buffer.from(held).equals(before)).toBe(false);
     const reader = new Checkpointer(checkpointer.largeValues!.backend, {
       encryption: { keys },
       largeValues: { ...LARGE, target },
     });
     await expectReadable(reader, written);
-    let entry: { tenant: string; hash: string } | undefined;
-    for await (const e of target.list()) entry = e;
-    const held = (await target.get(entry!.tenant, entry!.hash))!;
     const stale = Uint8Array.from(held, (b) => b ^ 1);
-    expect(await target.replace(entry!.tenant, entry!.hash, stale, new Uint8Array([1]))).toBe(
+    expect(await target.replace!(entry!.tenant, entry!.hash, stale, new Uint8Array([1]))).toBe(
       false,
     );
     expect(Buffer.from((await target.get(entry!.tenant, entry!.hash))!)).toEqual(Buffer.from(held));
+    await checkpointer.close();
   });
 });

@@ -23,6 +23,7 @@ import { putFile } from "./large-value-fixtures.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rewind-large-targets-"));
 const FILE = "an attachment in a bucket, ".repeat(1_500);
+const LONG = "a line of a long tool output\n".repeat(3_000);
 let server: Awaited<ReturnType<typeof startS3Server>> | undefined;
 let endpoint = "";
 const credentials = S3_CREDENTIALS;
@@ -74,6 +75,9 @@ describe.each(TARGETS)("large values in %s", (_, make) => {
       expect((await checkpointer.get("a"))?.checkpoint.values.file).toBe(FILE);
       const acme = await checkpointer.get(threadKey("a", "acme"));
       expect(acme?.checkpoint.values.file).toBe(FILE);
+      // 64K+ characters: the frame is a view into the serializer's buffer, not a copy of its own.
+      await put(checkpointer, "long", LONG);
+      expect((await checkpointer.get("long"))?.checkpoint.values.file).toBe(LONG);
     } finally {
       await checkpointer.close();
     }

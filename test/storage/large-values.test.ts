@@ -104,6 +104,26 @@ for (const backend of BACKENDS) {
       expect(stats.storedBytes).toBeGreaterThan(0);
     });
 
+    it("reads back long texts whole, by hash and in their row, from a fresh process's view", async () => {
+      // 64K+ characters: the serializer writes them with room in front, where a large value's
+      // frame header goes (no copy); the row path stores the same bytes without the room.
+      const long = { text: "0123456789abcdef".repeat(6 * 1024), note: "é and ü" };
+      const ascii = { text: "a long tool output line\n".repeat(4 * 1024) };
+      const byHash = checkpointer();
+      const inRow = checkpointer({ largeValues: { thresholdBytes: 1024 * 1024 } });
+      for (const cp of [byHash, inRow]) {
+        const first = await put(cp, "long", undefined, long, 1);
+        await put(cp, "long", first, ascii, 2);
+        const target = cp.largeValues!.target;
+        const again = reopen(cp, target);
+        expect((await again.get("long", { checkpointId: first }))?.checkpoint.values.file).toEqual(
+          long,
+        );
+        expect((await again.get("long"))?.checkpoint.values.file).toEqual(ascii);
+        expect(await listed(target)).toHaveLength(cp === byHash ? 2 : 0);
+      }
+    });
+
     it("stores a large batch of appended items by hash and rebuilds the list", async () => {
       const cp = checkpointer();
       const first = newCheckpointId();

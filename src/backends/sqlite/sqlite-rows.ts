@@ -11,6 +11,7 @@ import type {
 } from "../../checkpoint/checkpoint-backend.js";
 import { CorruptionError } from "../../errors.js";
 import type { SerializedValue } from "../../serde/serializer.js";
+import { estimateDeflated } from "./sqlite-compressibility.js";
 
 /** Blob kinds as stored (an integer costs no payload byte for 0 and 1). */
 export const KIND_CODES: Readonly<Record<StoredBlob["kind"], number>> = {
@@ -267,18 +268,18 @@ const CODEC_DEFLATE = 1;
 export const DEFLATE_MIN_BYTES = 4096;
 
 /**
- * Values at least this large are deflated only when a sample of their first
- * {@link SAMPLE_BYTES} deflates to at most two thirds: message text saves 60-70% and is
- * deflated; base64 files, images and other dense data save a quarter at most, and deflating a
- * 100 KB one cost more than half of its whole put (`node --cpu-prof`), so they are stored as
- * they are for the cost of deflating the sample.
+ * Values at least this large are deflated only when an estimate from their first
+ * {@link SAMPLE_BYTES} (sqlite-compressibility.ts, plain JavaScript: no zlib stream is set up
+ * for it) says deflate keeps at most two thirds: message text saves 60-70% and is deflated;
+ * base64 files, images and other dense data save a quarter at most, and deflating a 100 KB one
+ * cost more than half of its whole put (`node --cpu-prof`), so they are stored as they are.
  */
 export const SAMPLED_MIN_BYTES = 16 * 1024;
 const SAMPLE_BYTES = 4096;
 
 /**
  * How an out-of-line value is stored: deflated (fast level) when it is at least
- * {@link DEFLATE_MIN_BYTES}, a sample says it compresses well (from {@link SAMPLED_MIN_BYTES}),
+ * {@link DEFLATE_MIN_BYTES}, the estimate says it compresses well (from {@link SAMPLED_MIN_BYTES}),
  * and deflating it saves at least an eighth; else as is. Out-of-line values that large are
  * mostly full snapshots of long message lists, where compression pays for its CPU many times
  * over in file size. Rows stored either way read back the same (their `codec` says how).
@@ -286,8 +287,9 @@ const SAMPLE_BYTES = 4096;
 export function packSpilled(bytes: Uint8Array): { codec: number; bytes: Uint8Array } {
   if (bytes.byteLength < DEFLATE_MIN_BYTES) return { codec: CODEC_RAW, bytes };
   if (bytes.byteLength >= SAMPLED_MIN_BYTES) {
-    const sample = deflateRawSync(bytes.subarray(0, SAMPLE_BYTES), { level: 1 });
-    if (sample.byteLength * 3 > SAMPLE_BYTES * 2) return { codec: CODEC_RAW, bytes };
+    if (estimateDeflated(bytes, SAMPLE_BYTES) * 3 > SAMPLE_BYTES * 2) {
+      return { codec: CODEC_RAW, bytes };
+    }
   }
   const deflated = deflateRawSync(bytes, { level: 1 });
   return deflated.byteLength <= bytes.byteLength - (bytes.byteLength >> 3)
