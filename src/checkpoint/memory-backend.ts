@@ -60,7 +60,7 @@ import type {
 /** Memory implementation of {@link CheckpointBackend}. */
 export class MemoryBackend implements CheckpointBackend {
   readonly name = "memory";
-  readonly foldsLease = true;
+  readonly foldsLease: boolean = true;
   readonly #threads = new Map<string, ThreadEntry>();
   readonly #largeValues = new MemoryLargeValues();
   readonly #now: () => number;

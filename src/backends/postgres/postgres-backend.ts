@@ -81,7 +81,7 @@ const KINDS = { full: 0, append: 1, empty: 2 } as const;
 export class PostgresBackend implements CheckpointBackend {
   readonly name = "postgres";
   /** The grant reads the head, and a run's last write releases its lease (see the seam). */
-  readonly foldsLease = true;
+  readonly foldsLease: boolean = true;
   readonly schema: string;
   readonly #quoted: string;
   readonly #client: PostgresClient;
