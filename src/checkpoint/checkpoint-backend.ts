@@ -161,6 +161,14 @@ export interface Lease extends LeaseFence {
   readonly holder?: LeaseHolder | undefined;
   /** Set when this lease was taken over (`steal`) from a live holder: that holder's owner. */
   readonly stolenFrom?: string | undefined;
+  /**
+   * With {@link LeaseRequest.withHead}, from a backend that folds leases
+   * ({@link CheckpointBackend.foldsLease}): the thread's root head (namespace `""`) with its
+   * values and writes, read after the grant in the same call (`null`: the thread has none), and
+   * its archive mark (`null`: not archived). Absent otherwise: the caller reads them itself.
+   */
+  readonly head?: LoadedCheckpoint | null | undefined;
+  readonly archive?: ArchiveMark | null | undefined;
 }
 
 /** What {@link CheckpointBackend.putCheckpoint} writes, atomically. */
@@ -176,6 +184,13 @@ export interface CheckpointPut {
    */
   readonly expectedHead?: string | null | undefined;
   readonly fence?: LeaseFence | undefined;
+  /**
+   * With `fence`: the write is its holder's last, and the lease is released with it, in the same
+   * transaction and only if the write succeeds (a lost lease refuses both with
+   * `LeaseLostError`). Backends that do not fold leases ({@link CheckpointBackend.foldsLease})
+   * never see it: the door writes, then releases.
+   */
+  readonly release?: boolean | undefined;
 }
 
 /** A checkpoint as read back: its row, the blobs needed to rebuild every channel, its writes. */
@@ -234,6 +249,11 @@ export interface LeaseRequest {
   readonly inheritStart?: boolean | undefined;
   /** The process taking the lease, recorded with it. */
   readonly holder?: LeaseHolder | undefined;
+  /**
+   * Also read the thread's root head and archive mark after a grant, in the same call
+   * ({@link Lease.head}); honoured by backends that fold leases, ignored by the others.
+   */
+  readonly withHead?: boolean | undefined;
 }
 
 /** What {@link CheckpointBackend.quarantine} moves aside, atomically. */
@@ -280,6 +300,14 @@ export interface ArchiveMark {
 export interface CheckpointBackend {
   /** Short name for messages, e.g. `"sqlite"`. */
   readonly name: string;
+  /**
+   * True when the backend folds the lease into its other calls: `acquireLease` with `withHead`
+   * also returns the head and archive mark it read under the grant, and `putCheckpoint` with
+   * `release` releases the lease in the write's transaction. A run then costs two round trips
+   * fewer (and no archive check of its own). Optional: without it the door releases after the
+   * write and the runtime reads the head itself.
+   */
+  readonly foldsLease?: boolean | undefined;
   /** Creates or migrates the schema. Called once by the wrapper before first use; idempotent. */
   setup(): Promise<void>;
   /** Writes a checkpoint with its blobs atomically, after the head and fence checks. */

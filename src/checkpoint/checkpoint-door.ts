@@ -12,6 +12,7 @@ import {
   ClosedError,
   InvalidInputError,
   isRewindError,
+  LeaseLostError,
   StorageError,
 } from "../errors.js";
 import { validateName } from "../ids.js";
@@ -79,7 +80,31 @@ export class CheckpointDoor implements seam.CheckpointBackend {
     }
     if (typeof put.expectedHead === "string") validateName(put.expectedHead, "expected head");
     if (put.fence) checkFence(put.fence);
-    await this.#call(threadId, row.id, () => this.#backend.putCheckpoint(put));
+    if (!put.release) {
+      await this.#call(threadId, row.id, () => this.#backend.putCheckpoint(put));
+      return;
+    }
+    const fence = put.fence;
+    if (!fence) throw new InvalidInputError("a write that releases the lease needs its fence");
+    if (this.foldsLease) {
+      await this.#call(threadId, row.id, () => this.#backend.putCheckpoint(put));
+      return;
+    }
+    // The same outcome in two steps: the write (fenced), then the release (checked).
+    const { release: _, ...write } = put;
+    await this.#call(threadId, row.id, () => this.#backend.putCheckpoint(write));
+    const lease = { threadId, ...fence, expiresAt: 0, startedFrom: null };
+    if (!(await this.#call(threadId, row.id, () => this.#backend.releaseLease(lease)))) {
+      throw new LeaseLostError(`the lease on thread "${threadId}" was lost`, {
+        threadId,
+        checkpointId: row.id,
+      });
+    }
+  }
+
+  /** Whether the backend folds leases into its reads and writes (see the seam). */
+  get foldsLease(): boolean {
+    return this.#backend.foldsLease === true;
   }
 
   async putWrites(

@@ -5,7 +5,9 @@
 import type { EncryptionOptions } from "../serde/encryption-layer.js";
 import type { JsonSerializer } from "../serde/serializer.js";
 import type {
+  ArchiveMark,
   ChannelVersion,
+  Lease,
   LeaseFence,
   StoredBlob,
   StoredCheckpoint,
@@ -119,6 +121,25 @@ export interface PutOptions {
   /** See `CheckpointPut.expectedHead` (types.ts). */
   readonly expectedHead?: string | null | undefined;
   readonly fence?: LeaseFence | undefined;
+  /** With `fence`: release the lease with this write (see `CheckpointPut.release`). */
+  readonly release?: boolean | undefined;
+}
+
+/**
+ * A lease as `Checkpointer.acquireLeaseWithHead` grants it, with what the backend read under the
+ * grant when it folds leases; each field `undefined` when it did not (the caller reads it).
+ */
+export interface LeaseWithHead {
+  readonly lease: Lease;
+  /** The root head's id (`null`: the thread has no checkpoint). */
+  readonly headId: string | null | undefined;
+  /**
+   * Decodes the root head (as `Checkpointer.get` returns it; `undefined` for an empty thread).
+   * Decoding waits for the call, so a damaged head fails only a caller that needs its values.
+   */
+  readonly head: (() => CheckpointTuple | undefined) | undefined;
+  /** The archive mark (`null`: not archived). */
+  readonly archive: ArchiveMark | null | undefined;
 }
 
 /** Query options of `Checkpointer.list`. */

@@ -29,6 +29,7 @@ import type {
   CheckpointMetadata,
   CheckpointTuple,
   EncodedCheckpoint,
+  LeaseWithHead,
   ListOptions,
   NewCheckpoint,
   PendingWrite,
@@ -155,6 +156,7 @@ export class Checkpointer {
         blobs: encoded.blobs,
         expectedHead: options.expectedHead,
         fence: options.fence,
+        ...(options.release ? { release: true } : {}),
       });
     } catch (error) {
       const { threadId, ns } = encoded.checkpoint;
@@ -256,17 +258,39 @@ export class Checkpointer {
     threadId: string,
     owner: string,
     ttlMs: number,
-    options: Omit<LeaseRequest, "threadId" | "owner" | "ttlMs"> = {},
+    options: LeaseGrantOptions = {},
   ): Promise<Lease | undefined> {
-    return this.door.acquireLease({
-      threadId,
-      owner,
-      ttlMs,
-      steal: options.steal === true,
-      replacing: options.replacing,
-      inheritStart: options.inheritStart === true,
-      holder: options.holder,
-    });
+    return this.door.acquireLease(leaseRequest(threadId, owner, ttlMs, options, false));
+  }
+
+  /**
+   * {@link acquireLease}, and with the grant, where the backend folds leases into its calls
+   * (PostgreSQL), the thread's root head (decoded, as {@link get} returns it) and archive mark,
+   * read under the lease in the same round trip. Elsewhere both are `undefined`.
+   */
+  async acquireLeaseWithHead(
+    threadId: string,
+    owner: string,
+    ttlMs: number,
+    options: LeaseGrantOptions = {},
+  ): Promise<LeaseWithHead | undefined> {
+    const withHead = this.door.foldsLease;
+    const acquire = () =>
+      this.door.acquireLease(leaseRequest(threadId, owner, ttlMs, options, withHead));
+    // A grant that reads the head is the run's checkpoint read, traced as one.
+    const granted = await (withHead
+      ? traced("rewind.checkpoint.read", { "rewind.lease": true }, acquire)
+      : acquire());
+    if (!granted) return undefined;
+    const { head, archive, ...lease } = granted;
+    if (head === undefined)
+      return { lease, headId: undefined, head: undefined, archive: undefined };
+    return {
+      lease,
+      headId: head?.checkpoint.id ?? null,
+      head: () => (head ? this.decode(head, true, true) : undefined),
+      archive: archive ?? null,
+    };
   }
 
   /** The thread's current lease (live or expired, not released), or `undefined`. */
@@ -425,4 +449,27 @@ export function createCheckpointer(
   options?: CheckpointerOptions,
 ): Checkpointer {
   return new Checkpointer(backend, options);
+}
+
+/** Options of a lease grant (`Checkpointer.acquireLease`). */
+type LeaseGrantOptions = Omit<LeaseRequest, "threadId" | "owner" | "ttlMs" | "withHead">;
+
+/** The seam's request for a grant: only the fields the caller set, flags as booleans. */
+function leaseRequest(
+  threadId: string,
+  owner: string,
+  ttlMs: number,
+  options: LeaseGrantOptions,
+  withHead: boolean,
+): LeaseRequest {
+  return {
+    threadId,
+    owner,
+    ttlMs,
+    steal: options.steal === true,
+    replacing: options.replacing,
+    inheritStart: options.inheritStart === true,
+    holder: options.holder,
+    ...(withHead ? { withHead } : {}),
+  };
 }

@@ -14,6 +14,7 @@ import type {
   CheckpointKey,
   CheckpointPut,
   CheckpointQuery,
+  LeaseRequest,
   LoadedCheckpoint,
   StoredBlob,
   StoredWrite,
@@ -188,6 +189,17 @@ export function withLargeValues(
     async getCheckpoint(threadId: string, ns: string, checkpointId?: string) {
       const loaded = await backend.getCheckpoint(threadId, ns, checkpointId);
       return loaded && hydrate(store, loaded);
+    },
+    async acquireLease(request: LeaseRequest) {
+      const lease = await backend.acquireLease(request);
+      if (!lease?.head) return lease;
+      try {
+        return { ...lease, head: await hydrate(store, lease.head) };
+      } catch (error) {
+        // The head cannot be read whole: the grant goes back rather than wait out its TTL.
+        await backend.releaseLease(lease).catch(() => undefined);
+        throw error;
+      }
     },
     async *listCheckpoints(query: CheckpointQuery) {
       for await (const loaded of backend.listCheckpoints(query)) yield hydrate(store, loaded);

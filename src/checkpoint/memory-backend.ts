@@ -60,6 +60,7 @@ import type {
 /** Memory implementation of {@link CheckpointBackend}. */
 export class MemoryBackend implements CheckpointBackend {
   readonly name = "memory";
+  readonly foldsLease: boolean = true;
   readonly #threads = new Map<string, ThreadEntry>();
   readonly #largeValues = new MemoryLargeValues();
   readonly #now: () => number;
@@ -91,6 +92,8 @@ export class MemoryBackend implements CheckpointBackend {
     if (list[at]?.id === checkpoint.id) list[at] = checkpoint;
     else list.splice(at, 0, checkpoint);
     thread.checkpoints.set(checkpoint.ns, list);
+    // The fence was checked above: the lease is still this holder's.
+    if (put.release && put.fence) thread.lease = undefined;
   }
 
   async putWrites(key: CheckpointKey, writes: readonly StoredWrite[], fence?: LeaseFence) {
@@ -274,7 +277,13 @@ export class MemoryBackend implements CheckpointBackend {
       ...(request.holder ? { holder: request.holder } : {}),
       ...(live ? { stolenFrom: held.owner } : {}),
     };
-    return thread.lease;
+    if (!request.withHead) return thread.lease;
+    const newest = thread.checkpoints.get("")?.at(-1);
+    return {
+      ...thread.lease,
+      head: newest ? this.#load(thread, newest, true) : null,
+      archive: thread.archive ?? null,
+    };
   }
 
   async readLease(threadId: string): Promise<Lease | undefined> {

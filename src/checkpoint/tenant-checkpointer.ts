@@ -11,6 +11,7 @@ import type {
   Checkpointer,
   CheckpointHeader,
   CheckpointTuple,
+  LeaseWithHead,
   ListOptions,
 } from "./checkpointer.js";
 import type { RepairResult } from "./repair.js";
@@ -74,6 +75,13 @@ const record: Unscope = (result, call) =>
 const records: Unscope = (results: unknown[], call) => results.map((r) => record(r, call));
 /** A checkpoint read back (or `undefined`): its storage key becomes the thread id. */
 const tuple: Unscope = (result: CheckpointTuple | undefined) => result && unscopedTuple(result);
+/** A granted lease with the head read under it: both name the caller's thread. */
+const leaseWithHead: Unscope = (result: LeaseWithHead | undefined, call): unknown =>
+  result && {
+    ...result,
+    lease: record(result.lease, call),
+    head: result.head && (() => tuple(result.head!(), call)),
+  };
 const repair: Unscope = (result: RepairResult, call): RepairResult => ({
   ...result,
   threadId: call.threadId,
@@ -105,6 +113,7 @@ const SCOPES: { readonly [K in keyof Checkpointer]: Scope<Checkpointer[K]> } = {
   listQuarantined: { thread: "id", result: records },
   deleteThread: { thread: "id" },
   acquireLease: { thread: "id", result: record },
+  acquireLeaseWithHead: { thread: "id", result: leaseWithHead },
   readLease: { thread: "id", result: record },
   renewLease: { thread: "field", result: record },
   releaseLease: { thread: "field" },

@@ -37,7 +37,7 @@ import { validateRunOptions } from "./run-options.js";
 import type { RunOptions, RunResult, StreamEvent } from "./run-types.js";
 import { nextOf } from "./snapshot.js";
 import { taskIdOf } from "./task.js";
-import { type LeaseOptions, withThreadLease } from "./thread-lease.js";
+import { type HeldLease, type LeaseOptions, withThreadLease } from "./thread-lease.js";
 import { diff, type UpdateStateOptions, updateState } from "./time-travel.js";
 
 /** Options of `compile()`. */
@@ -180,11 +180,23 @@ export class CompiledGraph<C extends ChannelMap> {
     // The tenant's view stores the thread (and takes its lease) under the tenant's key, while
     // the run, its nodes, results and errors keep the caller's thread id.
     const threads = this.#threads(options);
-    await this.#notArchived(options);
     const ctx = { ...this.#ctx, checkpointer: threads };
-    return withThreadLease(threads, options.threadId, options, (held) =>
-      new Run(ctx, options, emit, held).execute(input),
-    );
+    const run = (held: HeldLease) => new Run(ctx, options, emit, held).execute(input);
+    // Where the backend folds leases, the grant reads the archive mark (and the head) itself: an
+    // archived thread gives its lease back and takes the ordinary path (restore, or the error).
+    if (this.checkpointer.door.foldsLease) {
+      const archived = Symbol("archived");
+      const result = await withThreadLease<RunResult | typeof archived>(
+        threads,
+        options.threadId,
+        options,
+        (held) => (held.archive ? Promise.resolve(archived) : run(held)),
+        true,
+      );
+      if (result !== archived) return result as RunResult<StateOf<C>>;
+    }
+    await this.#notArchived(options);
+    return withThreadLease(threads, options.threadId, options, run);
   }
 
   #threads(thread: ThreadSelector): Checkpointer {

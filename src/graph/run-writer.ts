@@ -22,6 +22,12 @@ export interface WriterOptions {
   readonly channels: ChannelMap;
   readonly durability: Durability;
   readonly fence?: LeaseFence | undefined;
+  /**
+   * Set for a run under a lease: the run's last checkpoint (`persist(snapshot, true)`) releases
+   * the lease with it, in the same atomic write where the backend folds leases, and this is
+   * called once that write has succeeded.
+   */
+  readonly released?: (() => void) | undefined;
 }
 
 export class RunWriter {
@@ -32,6 +38,7 @@ export class RunWriter {
   #chain: Promise<void> = Promise.resolve();
   #failed = false;
   #unsaved: Snapshot | undefined;
+  #unsavedIsLast = false;
   #deferred: { checkpointId: string; writes: PendingWrite[] }[] = [];
 
   /** `saved` is the stored (unmigrated) snapshot the next checkpoint is written against. */
@@ -61,13 +68,17 @@ export class RunWriter {
     return this.#chain;
   }
 
-  /** Saves `snapshot` as the thread's new head, per the durability mode. */
-  async persist(snapshot: Snapshot): Promise<void> {
+  /**
+   * Saves `snapshot` as the thread's new head, per the durability mode. `last`: the run ends on
+   * it (nothing is written after it), so its write also releases the run's lease.
+   */
+  async persist(snapshot: Snapshot, last = false): Promise<void> {
     if (this.#options.durability === "exit") {
       this.#unsaved = snapshot;
+      this.#unsavedIsLast = last;
       return;
     }
-    this.#enqueuePut(snapshot);
+    this.#enqueuePut(snapshot, last);
     if (this.#options.durability === "sync") await this.#chain;
   }
 
@@ -89,7 +100,7 @@ export class RunWriter {
 
   /** Everything up to the last snapshot is durable when this resolves, whatever the durability. */
   async flush(): Promise<void> {
-    if (this.#unsaved) this.#enqueuePut(this.#unsaved);
+    if (this.#unsaved) this.#enqueuePut(this.#unsaved, this.#unsavedIsLast);
     await this.#chain;
   }
 
@@ -106,8 +117,8 @@ export class RunWriter {
     this.#deferred = [];
   }
 
-  #enqueuePut(snapshot: Snapshot): void {
-    const { checkpointer, threadId, schemaVersion, channels, fence } = this.#options;
+  #enqueuePut(snapshot: Snapshot, last = false): void {
+    const { checkpointer, threadId, schemaVersion, channels, fence, released } = this.#options;
     const saved = this.#saved;
     const encoded = checkpointer.encode({
       threadId,
@@ -125,7 +136,14 @@ export class RunWriter {
     this.#saved = snapshot;
     this.#headId = snapshot.id;
     this.#unsaved = undefined;
-    this.#enqueue(() => checkpointer.write(encoded, { expectedHead, fence }));
+    if (!(last && fence && released)) {
+      this.#enqueue(() => checkpointer.write(encoded, { expectedHead, fence }));
+      return;
+    }
+    this.#enqueue(async () => {
+      await checkpointer.write(encoded, { expectedHead, fence, release: true });
+      released();
+    });
   }
 
   #enqueuePutWrites(checkpointId: string, writes: PendingWrite[]): void {

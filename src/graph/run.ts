@@ -85,14 +85,21 @@ export class Run {
     const rollbackTo = this.#held?.rollbackTo;
     const from = rollbackTo !== undefined ? rollbackTo : this.#options.checkpointId;
     // A replay from an older checkpoint needs only the head's id: a damaged head must not stop it.
+    // Where the backend folds leases, the head was read with the grant (`held.head`).
+    const held = this.#held;
     let latest: CheckpointTuple | undefined;
     let storedHead: string | undefined;
     if (typeof from === "string") {
-      storedHead = await checkpointer.headId(this.#threadId);
+      storedHead =
+        held?.headId !== undefined
+          ? (held.headId ?? undefined)
+          : await checkpointer.headId(this.#threadId);
       if (from === storedHead)
-        latest = await checkpointer.get(this.#threadId, { checkpointId: from });
+        latest = held?.head
+          ? held.head()
+          : await checkpointer.get(this.#threadId, { checkpointId: from });
     } else {
-      latest = await checkpointer.get(this.#threadId);
+      latest = held?.head ? held.head() : await checkpointer.get(this.#threadId);
       storedHead = latest?.checkpoint.id;
     }
     const headId = storedHead ?? null;
@@ -128,6 +135,7 @@ export class Run {
         channels: this.#ctx.spec.channels,
         durability: this.#durability,
         fence: this.#held?.fence,
+        released: this.#held?.released,
       },
       tuple ? snapshotFromTuple(tuple) : EMPTY_SNAPSHOT,
       headId,
@@ -297,7 +305,8 @@ export class Run {
   /** Writes the child of `current` (per the durability mode) and emits its values. */
   async #advance(current: Snapshot, fields: ChildFields): Promise<Snapshot> {
     const snapshot = childOf(current, fields);
-    await this.#writer.persist(snapshot);
+    // With nothing next, the run finishes on this checkpoint: its write releases the lease.
+    await this.#writer.persist(snapshot, nextOf(snapshot).length === 0);
     this.#emit({
       type: "values",
       step: snapshot.step,

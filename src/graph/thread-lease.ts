@@ -13,7 +13,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Lease, LeaseFence } from "../checkpoint/checkpoint-backend.js";
-import type { Checkpointer } from "../checkpoint/checkpointer.js";
+import type { Checkpointer, LeaseWithHead } from "../checkpoint/checkpointer.js";
 import { InvalidInputError, LeaseLostError, ThreadBusyError } from "../errors.js";
 import { holderIsGone, thisProcess } from "./lease-holder.js";
 
@@ -57,6 +57,18 @@ export interface HeldLease {
    * empty), or `undefined` when nothing was preempted.
    */
   readonly rollbackTo: string | null | undefined;
+  /**
+   * Read with the grant where the backend folds leases (see `LeaseWithHead`; each `undefined`
+   * when it did not, or the run did not ask): the root head's id, its decoder, the archive mark.
+   */
+  readonly headId?: string | null | undefined;
+  readonly head?: LeaseWithHead["head"];
+  readonly archive?: LeaseWithHead["archive"];
+  /**
+   * Called by the run once its last write, made with `release`, has released the lease with it:
+   * the lease is then not released again (the write's fence check was the release's check).
+   */
+  readonly released: () => void;
 }
 
 /** Refuses malformed lease options with `InvalidInputError` before anything is touched. */
@@ -78,23 +90,33 @@ export function validateLeaseOptions(options: LeaseOptions): void {
   }
 }
 
+/**
+ * Runs `fn` under the thread's lease. With `readHead`, the grant also reads the thread's head
+ * and archive mark where the backend folds leases (one round trip for both; see `HeldLease`).
+ */
 export async function withThreadLease<T>(
   checkpointer: Checkpointer,
   threadId: string,
   options: LeaseOptions,
   fn: (held: HeldLease) => Promise<T>,
+  readHead = false,
 ): Promise<T> {
   validateLeaseOptions(options);
   const strategy = options.onBusy ?? "reject";
   const ttlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
-  const take = takeLease(checkpointer, threadId, randomUUID(), ttlMs, strategy);
-  let lease = await take();
-  if (!lease && strategy === "enqueue")
-    lease = await waitForLease(take, options.enqueueTimeoutMs ?? options.busyTimeoutMs ?? 300_000);
-  if (!lease) {
+  const take = takeLease(checkpointer, threadId, randomUUID(), ttlMs, strategy, readHead);
+  let granted = await take();
+  if (!granted && strategy === "enqueue")
+    granted = await waitForLease(
+      take,
+      options.enqueueTimeoutMs ?? options.busyTimeoutMs ?? 300_000,
+    );
+  if (!granted) {
     throw new ThreadBusyError(`thread "${threadId}" is busy with another run`, { threadId });
   }
+  const lease = granted.lease;
   let current: Lease = lease;
+  let released = false;
   const timer = setInterval(
     () => {
       checkpointer.renewLease(current, ttlMs).then(
@@ -111,14 +133,23 @@ export async function withThreadLease<T>(
     strategy === "rollback" && lease.stolenFrom !== undefined ? lease.startedFrom : undefined;
   let result: T;
   try {
-    result = await fn({ fence: { owner: lease.owner, token: lease.token }, rollbackTo });
+    result = await fn({
+      fence: { owner: lease.owner, token: lease.token },
+      rollbackTo,
+      headId: granted.headId,
+      head: granted.head,
+      archive: granted.archive,
+      released: () => {
+        released = true;
+      },
+    });
   } catch (error) {
     clearInterval(timer);
     await checkpointer.releaseLease(current).catch(() => undefined);
     throw error;
   }
   clearInterval(timer);
-  if (!(await checkpointer.releaseLease(current))) {
+  if (!released && !(await checkpointer.releaseLease(current))) {
     throw new LeaseLostError(
       `another run took thread "${threadId}" over before this run finished (it preempted this run, or this run's lease had expired): this run did not complete, and a rollback discards what it wrote`,
       { threadId },
@@ -139,7 +170,16 @@ function takeLease(
   owner: string,
   ttlMs: number,
   strategy: BusyStrategy,
-): () => Promise<Lease | undefined> {
+  readHead: boolean,
+): () => Promise<LeaseWithHead | undefined> {
+  const acquire = (request: Parameters<Checkpointer["acquireLease"]>[3]) =>
+    readHead
+      ? checkpointer.acquireLeaseWithHead(threadId, owner, ttlMs, request)
+      : checkpointer
+          .acquireLease(threadId, owner, ttlMs, request)
+          .then(
+            (lease) => lease && { lease, headId: undefined, head: undefined, archive: undefined },
+          );
   const request = {
     steal: strategy === "interrupt" || strategy === "rollback",
     inheritStart: strategy === "rollback",
@@ -147,19 +187,19 @@ function takeLease(
   };
   let lastLook = Number.NEGATIVE_INFINITY;
   return async () => {
-    const lease = await checkpointer.acquireLease(threadId, owner, ttlMs, request);
-    if (lease || Date.now() - lastLook < 1_000) return lease;
+    const granted = await acquire(request);
+    if (granted || Date.now() - lastLook < 1_000) return granted;
     lastLook = Date.now();
     const held = await checkpointer.readLease(threadId);
     if (!held || !holderIsGone(held.holder)) return undefined;
-    return checkpointer.acquireLease(threadId, owner, ttlMs, { ...request, replacing: held.token });
+    return acquire({ ...request, replacing: held.token });
   };
 }
 
 async function waitForLease(
-  take: () => Promise<Lease | undefined>,
+  take: () => Promise<LeaseWithHead | undefined>,
   timeoutMs: number,
-): Promise<Lease | undefined> {
+): Promise<LeaseWithHead | undefined> {
   const deadline = Date.now() + timeoutMs;
   let delay = 5;
   while (Date.now() < deadline) {

@@ -11,6 +11,7 @@ import { archiveCases } from "./checkpoint-cases-archive.js";
 import { contractCases } from "./checkpoint-cases-contracts.js";
 import { effectGuardCases } from "./checkpoint-cases-effect-guards.js";
 import { effectCases } from "./checkpoint-cases-effects.js";
+import { leaseFoldingCases } from "./checkpoint-cases-lease-folding.js";
 import { queryCases } from "./checkpoint-cases-queries.js";
 import { retentionCases } from "./checkpoint-cases-retention.js";
 import { safetyCases } from "./checkpoint-cases-safety.js";
@@ -44,6 +45,7 @@ export const checkpointConformanceCases: Readonly<Record<string, readonly Confor
   "pending writes": writeCases,
   queries: queryCases,
   safety: safetyCases,
+  "lease folding": leaseFoldingCases,
   "seam contracts": contractCases,
   "effect ledger": effectCases,
   "effect ledger guards": effectGuardCases,

@@ -102,7 +102,7 @@ export async function putFull(
       metadata: { source: "loop", step: 0, tag: ctx.tag, ...options.metadata },
       updates: Object.entries(values).map(([channel, value]) => ({ channel, version: id, value })),
     },
-    { expectedHead: options.expectedHead, fence: options.fence },
+    { expectedHead: options.expectedHead, fence: options.fence, release: options.release },
   );
 }
 

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { Lease, LeaseRequest } from "../../src/backend.js";
+import type { CheckpointPut, Lease, LeaseRequest } from "../../src/backend.js";
 import { createPostgresCheckpointer } from "../../src/backends/postgres/index.js";
 import { createSqliteCheckpointer } from "../../src/backends/sqlite/index.js";
 import {
@@ -160,6 +160,8 @@ for (const [name, create] of BACKENDS) {
 describe("a run reports success only if its lease was still its own when it finished", () => {
   /** Preempts the run (as a rollback arriving then would) right before it releases its lease. */
   class PreemptBeforeRelease extends MemoryBackend {
+    // Unfolded: the run's last write and its release are two calls, with room between them.
+    override readonly foldsLease = false;
     armed = true;
     override async releaseLease(lease: Lease): Promise<boolean> {
       if (this.armed) {
@@ -186,5 +188,54 @@ describe("a run reports success only if its lease was still its own when it fini
       owner: "rollback",
       startedFrom: null,
     });
+  });
+
+  /** Folded: preempts the run right before the write that would release its lease. */
+  class PreemptBeforeLastWrite extends MemoryBackend {
+    armed = true;
+    override async putCheckpoint(put: CheckpointPut): Promise<void> {
+      if (this.armed && put.release) {
+        this.armed = false;
+        await this.acquireLease({
+          threadId: put.checkpoint.threadId,
+          owner: "rollback",
+          ttlMs: 60_000,
+          steal: true,
+          inheritStart: true,
+        });
+      }
+      return super.putCheckpoint(put);
+    }
+  }
+
+  it("folded into the last write, the release is refused with it after a takeover: LEASE_LOST, the last checkpoint is not stored", async () => {
+    const backend = new PreemptBeforeLastWrite();
+    const { app, checkpointer } = open(() => createCheckpointer(backend));
+    const error = await app.invoke({ log: "a" }, { threadId: "t" }).catch((e) => e);
+    expect(error).toMatchObject({ code: "LEASE_LOST", threadId: "t" });
+    expect(backend.armed).toBe(false);
+    // The input checkpoint landed; the step's (the releasing write) did not.
+    expect((await checkpointer.get("t"))?.checkpoint.values).toEqual({ log: ["a"] });
+    expect(await checkpointer.readLease("t")).toMatchObject({
+      owner: "rollback",
+      startedFrom: null,
+    });
+  });
+
+  it("a finished run has released its lease with its last write: nothing else is called", async () => {
+    class CountingReleases extends MemoryBackend {
+      releases = 0;
+      override async releaseLease(lease: Lease): Promise<boolean> {
+        this.releases++;
+        return super.releaseLease(lease);
+      }
+    }
+    const backend = new CountingReleases();
+    const { app, checkpointer } = open(() => createCheckpointer(backend));
+    await app.invoke({ log: "a" }, { threadId: "t" });
+    const result = await app.invoke({ log: "b" }, { threadId: "t" });
+    expect(result.values.log).toEqual(["a", "reply:a", "b", "reply:b"]);
+    expect(backend.releases).toBe(0);
+    expect(await checkpointer.readLease("t")).toBeUndefined();
   });
 });

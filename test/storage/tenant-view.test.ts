@@ -92,6 +92,21 @@ describe("a tenant's view of the checkpointer", () => {
     expect(await acme.releaseLease(taken)).toBe(true);
   });
 
+  it("a grant with the head (and a write that releases) names the caller's thread", async () => {
+    const { acme, globex } = setup();
+    await acme.put(checkpointStep("t", "cp-1", 1));
+    const granted = (await acme.acquireLeaseWithHead("t", "me", 60_000))!;
+    expect(granted.lease.threadId).toBe("t");
+    expect(granted.headId).toBe("cp-1");
+    expect(granted.archive).toBeNull();
+    expect(granted.head!()?.checkpoint).toMatchObject({ threadId: "t", id: "cp-1" });
+    // The other tenant's "t" is empty and free.
+    expect((await globex.acquireLeaseWithHead("t", "other", 60_000))?.headId).toBeNull();
+    await acme.put(checkpointStep("t", "cp-2", 2), { fence: granted.lease, release: true });
+    expect(await acme.readLease("t")).toBeUndefined();
+    expect((await globex.readLease("t"))?.owner).toBe("other");
+  });
+
   it("repair and the quarantine name the caller's thread id", async () => {
     const { backend, acme } = setup();
     await acme.put(checkpointStep("t", "cp-1", 1));

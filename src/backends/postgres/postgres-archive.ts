@@ -44,8 +44,14 @@ export async function readArchivePostgres(
     `SELECT archive_state, archive_stub FROM ${s}.rewind_threads WHERE thread_id = $1 AND archive_state IS NOT NULL`,
     [threadId],
   );
-  const row = rows[0];
-  if (!row) return undefined;
+  return archiveMark(rows[0]);
+}
+
+/** The archive mark a row's `archive_state` and `archive_stub` describe (none when unset). */
+export function archiveMark(
+  row: { archive_state: number | null; archive_stub: string | null } | undefined,
+): ArchiveMark | undefined {
+  if (!row || row.archive_state === null) return undefined;
   return {
     stub: row.archive_stub ?? "",
     state: row.archive_state === 2 ? "restoring" : "archived",

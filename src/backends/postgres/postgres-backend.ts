@@ -36,6 +36,7 @@ import {
   ThreadDeletedError,
 } from "../../errors.js";
 import {
+  archiveMark,
   archivePostgres,
   readArchivePostgres,
   setArchiveStatePostgres,
@@ -79,6 +80,8 @@ const KINDS = { full: 0, append: 1, empty: 2 } as const;
  */
 export class PostgresBackend implements CheckpointBackend {
   readonly name = "postgres";
+  /** The grant reads the head, and a run's last write releases its lease (see the seam). */
+  readonly foldsLease: boolean = true;
   readonly schema: string;
   readonly #quoted: string;
   readonly #client: PostgresClient;
@@ -112,7 +115,7 @@ export class PostgresBackend implements CheckpointBackend {
     const doc = jsonbSafe(c.metadata);
     const values = packValues(b.map((x) => x.value));
     const { rows } = await this.#query(
-      `SELECT ${this.#quoted}.rewind_put_checkpoint($1,$2,$3,$4,$5,$6::jsonb,$7::jsonb,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21) AS status`,
+      `SELECT ${this.#quoted}.rewind_put_checkpoint($1,$2,$3,$4,$5,$6::jsonb,$7::jsonb,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22) AS status`,
       [
         c.threadId,
         c.ns,
@@ -135,6 +138,7 @@ export class PostgresBackend implements CheckpointBackend {
         values.bytes,
         values.starts,
         values.lengths,
+        put.release === true,
       ],
     );
     this.#check(rows[0].status, c.threadId, c.id, put.expectedHead);
@@ -211,8 +215,11 @@ export class PostgresBackend implements CheckpointBackend {
 
   async acquireLease(request: LeaseRequest): Promise<Lease | undefined> {
     const { holder } = request;
+    const withHead = request.withHead === true;
     const { rows } = await this.#query(
-      `SELECT * FROM ${this.#quoted}.rewind_acquire_lease($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      withHead
+        ? `SELECT * FROM ${this.#quoted}.rewind_acquire_lease_head($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+        : `SELECT * FROM ${this.#quoted}.rewind_acquire_lease($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
       [
         request.threadId,
         request.owner,
@@ -225,14 +232,15 @@ export class PostgresBackend implements CheckpointBackend {
         holder?.started ?? null,
       ],
     );
-    const row = rows[0];
+    // With the head: the lease's row (tagged 'l'), then the head's rows.
+    const row = withHead ? rows.find((r) => r.k === "l") : rows[0];
     if (row.status === "deleted") {
       throw new ThreadDeletedError(`thread "${request.threadId}" was deleted`, {
         threadId: request.threadId,
       });
     }
     if (row.status === "busy") return undefined;
-    return {
+    const lease: Lease = {
       threadId: request.threadId,
       owner: request.owner,
       token: Number(row.token),
@@ -241,6 +249,13 @@ export class PostgresBackend implements CheckpointBackend {
       ...(holder ? { holder } : {}),
       ...(row.stolen_from ? { stolenFrom: row.stolen_from as string } : {}),
     };
+    if (!withHead) return lease;
+    const head = assemble(rows.filter((r) => r.k !== "l"))[0];
+    if (head instanceof CorruptionError) {
+      await this.releaseLease(lease);
+      throw head;
+    }
+    return { ...lease, head: head ?? null, archive: archiveMark(row) ?? null };
   }
 
   async readLease(threadId: string): Promise<Lease | undefined> {

@@ -10,6 +10,8 @@
  * whatever version the schema reached with them.
  */
 
+import { loadQuery } from "./postgres-queries.js";
+
 /** One stored function: its name (the key of its `rewind_functions` record) and its definition. */
 export interface PostgresFunction {
   readonly name: string;
@@ -43,6 +45,8 @@ export const POSTGRES_RETIRED_FUNCTIONS: readonly string[] = [
   // These took their values as a bytea array (see rewind_put_checkpoint).
   "rewind_put_checkpoint(TEXT, TEXT, TEXT, TEXT, TEXT, JSONB, JSONB, TEXT, TEXT, BOOLEAN, TEXT, BIGINT, TEXT[], TEXT[], SMALLINT[], TEXT[], INTEGER[], TEXT[], BYTEA[])",
   "rewind_put_writes(TEXT, TEXT, TEXT, BIGINT, TEXT[], TEXT[], INTEGER[], TEXT[], TEXT[], BYTEA[])",
+  // Before the put could release the lease with its write (p_release).
+  "rewind_put_checkpoint(TEXT, TEXT, TEXT, TEXT, TEXT, JSONB, JSONB, TEXT, TEXT, BOOLEAN, TEXT, BIGINT, TEXT[], TEXT[], SMALLINT[], TEXT[], INTEGER[], TEXT[], BYTEA, INTEGER[], INTEGER[])",
   "rewind_prune_checkpoints(TEXT, TEXT, TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], BYTEA[])",
 ];
 
@@ -55,13 +59,16 @@ export const POSTGRES_FUNCTIONS: readonly PostgresFunction[] = [
     // The values come as one byte string cut at `p_starts` (1-based; NULL: no value) for
     // `p_lengths` bytes: the client sends a bytea parameter as raw bytes, where an array of them
     // went as hex text in an array literal (twice the bytes, parsed character by character).
+    // With `p_release` (and a fence, checked above under the row lock) the write is its lease
+    // holder's last and releases the lease in the same transaction.
     name: "rewind_put_checkpoint",
     definition: (s) => `
   CREATE OR REPLACE FUNCTION ${s}.rewind_put_checkpoint(
     p_thread TEXT, p_ns TEXT, p_id TEXT, p_parent TEXT, p_created TEXT, p_versions JSONB,
     p_metadata JSONB, p_metadata_text TEXT, p_body TEXT, p_cas BOOLEAN, p_expected TEXT,
     p_fence BIGINT, p_channels TEXT[], p_bversions TEXT[], p_kinds SMALLINT[], p_prevs TEXT[],
-    p_depths INTEGER[], p_tags TEXT[], p_values BYTEA, p_starts INTEGER[], p_lengths INTEGER[]
+    p_depths INTEGER[], p_tags TEXT[], p_values BYTEA, p_starts INTEGER[], p_lengths INTEGER[],
+    p_release BOOLEAN
   ) RETURNS TEXT LANGUAGE plpgsql AS $fn$
   DECLARE t RECORD; h TEXT;
   BEGIN${writeGuard(s, "FOR UPDATE")}
@@ -81,6 +88,10 @@ export const POSTGRES_FUNCTIONS: readonly PostgresFunction[] = [
     INSERT INTO ${s}.rewind_heads (thread_id, ns, head_id) VALUES (p_thread, p_ns, p_id)
       ON CONFLICT (thread_id, ns) DO UPDATE
       SET head_id = GREATEST(${s}.rewind_heads.head_id COLLATE "C", EXCLUDED.head_id COLLATE "C");
+    IF p_release AND p_fence IS NOT NULL THEN
+      UPDATE ${s}.rewind_threads SET lease_owner = NULL, lease_expires_at = NULL
+        WHERE thread_id = p_thread;
+    END IF;
     RETURN 'ok';
   END $fn$;`,
   },
@@ -138,6 +149,47 @@ export const POSTGRES_FUNCTIONS: readonly PostgresFunction[] = [
       lease_pid = p_pid, lease_process_start = p_process_start WHERE thread_id = p_thread;
     RETURN QUERY SELECT 'ok'::TEXT, t.lease_token + 1, now_ms + p_ttl,
       CASE WHEN held THEN t.lease_owner ELSE NULL END, head;
+  END $fn$;`,
+  },
+  {
+    // A run's start in one round trip: the grant (rewind_acquire_lease), then, only when
+    // granted and under the thread row's lock it took, the thread's archive mark and its root
+    // head with values and writes (the rows of the load query, postgres-queries.ts). The lease
+    // comes first as a row tagged 'l'. Each statement here takes its own snapshot, so the head
+    // read is at least as new as the grant: a write committed before the grant is seen.
+    name: "rewind_acquire_lease_head",
+    definition: (s) => `
+  CREATE OR REPLACE FUNCTION ${s}.rewind_acquire_lease_head(p_thread TEXT, p_owner TEXT,
+    p_ttl BIGINT, p_steal BOOLEAN, p_replacing BIGINT, p_inherit BOOLEAN, p_host TEXT,
+    p_pid INTEGER, p_process_start TEXT)
+  RETURNS TABLE (k TEXT, rn INTEGER, thread_id TEXT, ns TEXT, id TEXT, parent_id TEXT,
+    created_at TEXT, versions TEXT, metadata TEXT, body TEXT, channel TEXT, version TEXT,
+    kind SMALLINT, prev_version TEXT, depth INTEGER, o INTEGER, task_id TEXT, task_path TEXT,
+    idx INTEGER, tag TEXT, value BYTEA, status TEXT, token BIGINT, expires_at BIGINT,
+    stolen_from TEXT, started_from TEXT, archive_state SMALLINT, archive_stub TEXT)
+  LANGUAGE plpgsql AS $fn$
+  #variable_conflict use_column
+  DECLARE g RECORD; a_state SMALLINT; a_stub TEXT;
+  BEGIN
+    SELECT * INTO g FROM ${s}.rewind_acquire_lease(p_thread, p_owner, p_ttl, p_steal,
+      p_replacing, p_inherit, p_host, p_pid, p_process_start);
+    IF g.status = 'ok' THEN
+      SELECT t.archive_state, t.archive_stub INTO a_state, a_stub FROM ${s}.rewind_threads t
+        WHERE t.thread_id = p_thread;
+    END IF;
+    RETURN QUERY SELECT 'l'::TEXT, NULL::INTEGER, NULL::TEXT, NULL::TEXT, NULL::TEXT,
+      NULL::TEXT, NULL::TEXT, NULL::TEXT, NULL::TEXT, NULL::TEXT, NULL::TEXT, NULL::TEXT,
+      NULL::SMALLINT, NULL::TEXT, NULL::INTEGER, NULL::INTEGER, NULL::TEXT, NULL::TEXT,
+      NULL::INTEGER, NULL::TEXT, NULL::BYTEA, g.status, g.token, g.expires_at, g.stolen_from,
+      g.started_from, a_state, a_stub;
+    IF g.status <> 'ok' THEN RETURN; END IF;
+    RETURN QUERY SELECT q.k::TEXT, q.rn::INTEGER, q.thread_id::TEXT, q.ns::TEXT, q.id::TEXT,
+      q.parent_id::TEXT, q.created_at::TEXT, q.versions::TEXT, q.metadata::TEXT, q.body::TEXT,
+      q.channel::TEXT, q.version::TEXT, q.kind::SMALLINT, q.prev_version::TEXT,
+      q.depth::INTEGER, q.o::INTEGER, q.task_id::TEXT, q.task_path::TEXT, q.idx::INTEGER,
+      q.tag::TEXT, q.value::BYTEA, NULL::TEXT, NULL::BIGINT, NULL::BIGINT, NULL::TEXT,
+      NULL::TEXT, NULL::SMALLINT, NULL::TEXT
+    FROM (${loadQuery(s, false).replaceAll("$1", "p_thread").replaceAll("$2", "''")}) q;
   END $fn$;`,
   },
   {
