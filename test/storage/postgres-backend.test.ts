@@ -3,7 +3,10 @@ import { POSTGRES_MIGRATIONS, PostgresBackend } from "../../src/backends/postgre
 import {
   ConflictError,
   createCheckpointer,
+  lastValue,
   MemoryBackend,
+  START,
+  StateGraph,
   ThreadDeletedError,
 } from "../../src/index.js";
 import {
@@ -331,6 +334,32 @@ describe("PostgreSQL backend", () => {
       list.map((w) => ({ ...w, value: hex(w.value) }));
     expect(hexed(stored?.pendingWrites ?? [])).toEqual(hexed(writes));
     await checkpointer.close();
+  });
+
+  it("ids and names each within their limits but too long together for an index row: INVALID_INPUT, nothing stored", async () => {
+    const checkpointer = createCheckpointer(
+      new PostgresBackend(testPool(), { schema: freshSchema() }),
+    );
+    // Three bytes of UTF-8 per character: 768 + 1,536 + 768 bytes of key, past b-tree's 2,704.
+    const wide = (length: number, from: number) =>
+      Array.from({ length }, (_, i) => String.fromCodePoint(from + ((i * 7919) % 20_000))).join("");
+    const channel = wide(256, 0x4e00);
+    const ref = { threadId: wide(512, 0x4e10), tenantId: wide(256, 0x4e20) };
+    const app = new StateGraph({ [channel]: lastValue<number>() })
+      .addNode("n", () => ({ [channel]: 2 }))
+      .addEdge(START, "n")
+      .compile({ checkpointer });
+    try {
+      await expect(app.invoke({ [channel]: 1 }, ref)).rejects.toMatchObject({
+        code: "INVALID_INPUT",
+        message: expect.stringContaining("too long together"),
+      });
+      expect(await app.getState(ref)).toBeUndefined();
+      const short = await app.invoke({ [channel]: 1 }, { threadId: "t", tenantId: "acme" });
+      expect(short.values[channel]).toBe(2);
+    } finally {
+      await checkpointer.close();
+    }
   });
 
   it("uses the caller's pool without closing it, and refuses a bad schema name", async () => {

@@ -1,11 +1,13 @@
 /**
  * What a `pg` failure means, said in Rewind's words: the server could not be reached or the
  * connection was lost ({@link ConnectionError}), a query ran past its timeout
- * ({@link TimeoutError}), or the query itself failed ({@link StorageError}). The message names
+ * ({@link TimeoutError}), the ids and names of a write are too long together for an index row
+ * ({@link InvalidInputError}), or the query itself failed ({@link StorageError}). The message names
  * the target as `user@host:port/database`, never the password; `cause` is the driver's error.
  */
 import {
   ConnectionError,
+  InvalidInputError,
   isRewindError,
   type RewindError,
   StorageError,
@@ -76,6 +78,14 @@ export function pgError(error: unknown, target: string, timeouts: TimeoutsInForc
       cause: error,
       threadId,
     });
+  }
+  if (code === "54000" && /index row size/i.test(message)) {
+    // A key longer than a b-tree row may be (about 2,700 bytes): every id and name passed its own
+    // length check, but together, in UTF-8, they do not fit. The write's transaction rolled back.
+    return new InvalidInputError(
+      `the tenant id, thread id, namespace and channel or key names of this write are too long together for PostgreSQL's index rows (at most about 2,700 bytes of UTF-8 in all); nothing was stored: ${message}`,
+      options,
+    );
   }
   if (code === "57014" || /query read timeout/i.test(message)) {
     const limit = timeouts.queryTimeoutMs ? ` within ${timeouts.queryTimeoutMs} ms` : "";
