@@ -2,7 +2,8 @@
  * Scale: `threads` threads of one 10-node linear run each (10 super-steps) in one SQLite file and
  * one PostgreSQL schema; the per-step cost over the last tenth of the threads against the first
  * tenth (target: within 1.2x), and bytes stored per thread. Default 2,000 threads;
- * BENCH_SCALE_THREADS=100000 for the issue's full size (minutes per engine).
+ * BENCH_SCALE_THREADS=100000 for the issue's full size (minutes per engine);
+ * BENCH_ENGINES=sqlite (or postgres) runs one engine alone.
  */
 import { randomBytes } from "node:crypto";
 import { statSync } from "node:fs";
@@ -15,6 +16,7 @@ import { linearGraph, NODES } from "./workloads.js";
 
 const THREADS = Number(process.env.BENCH_SCALE_THREADS ?? 2000);
 const PG_URL = process.env.REWIND_TEST_PG_URL || "postgres://postgres@127.0.0.1:5432/postgres";
+const ENGINES = (process.env.BENCH_ENGINES ?? "sqlite,postgres").split(",").map((e) => e.trim());
 
 /** ms per super-step over the first and the last tenth of the threads. */
 async function fill(checkpointer: Checkpointer): Promise<{ start: number; end: number }> {
@@ -52,14 +54,23 @@ function rows(engine: string, figures: { start: number; end: number }, bytes: nu
 }
 
 export async function scaleRun(): Promise<Row[]> {
+  const out: Row[] = [];
+  if (ENGINES.includes("sqlite")) out.push(...(await sqliteScale()));
+  if (ENGINES.includes("postgres")) out.push(...(await postgresScale()));
+  return out;
+}
+
+async function sqliteScale(): Promise<Row[]> {
   const tmp = tempDb("scale.sqlite");
   const sqlite = createSqliteCheckpointer(tmp.path);
   const sqliteFigures = await fill(sqlite);
   await sqlite.close();
   const sqliteBytes = statSync(tmp.path).size;
   tmp.done();
-  const out = rows("SQLite", sqliteFigures, sqliteBytes);
+  return rows("SQLite", sqliteFigures, sqliteBytes);
+}
 
+async function postgresScale(): Promise<Row[]> {
   const schema = `rewind_scale_${randomBytes(5).toString("hex")}`;
   const pool = new pg.Pool({ connectionString: PG_URL, max: 2 });
   try {
@@ -72,12 +83,12 @@ export async function scaleRun(): Promise<Row[]> {
       [schema],
     );
     await postgres.close();
-    out.push(...rows("PostgreSQL", figures, Number(size[0].n)));
+    return rows("PostgreSQL", figures, Number(size[0].n));
   } catch (error) {
     console.log(`(PostgreSQL scale skipped: ${(error as Error).message})`);
+    return [];
   } finally {
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
     await pool.end();
   }
-  return out;
 }
