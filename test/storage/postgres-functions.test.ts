@@ -106,6 +106,27 @@ describe("PostgreSQL stored functions", () => {
     },
   );
 
+  it("a process of the previous version (its put has no p_release argument) still writes to an upgraded schema", async () => {
+    const schema = freshSchema();
+    const backend = new PostgresBackend(testPool(), { schema });
+    await backend.setup();
+    // The previous version's call, as its backend sent it: 21 arguments.
+    const { rows } = await adminPool().query(
+      `SELECT "${schema}".rewind_put_checkpoint($1,$2,$3,$4,$5,$6::jsonb,$7::jsonb,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21) AS status`,
+      [
+        ...["t", "", "01a00000-0000-7000-8000-000000000001", null, "2026-01-01T00:00:00.000Z"],
+        ...["{}", '{"source":"input","step":-1}', "{}", "{}", false, null, null],
+        ...[[], [], [], [], [], [], null, [], []],
+      ],
+    );
+    expect(rows[0].status).toBe("ok");
+    const { rows: heads } = await adminPool().query(
+      `SELECT head_id FROM "${schema}".rewind_heads WHERE thread_id = 't'`,
+    );
+    expect(heads).toEqual([{ head_id: "01a00000-0000-7000-8000-000000000001" }]);
+    await backend.close();
+  });
+
   it("leaves unchanged definitions alone, and applies a changed one at the next start, once, with many starting together", async (context) => {
     requireConcurrentSessions(context);
     const schema = freshSchema();

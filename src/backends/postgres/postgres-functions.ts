@@ -60,7 +60,9 @@ export const POSTGRES_FUNCTIONS: readonly PostgresFunction[] = [
     // `p_lengths` bytes: the client sends a bytea parameter as raw bytes, where an array of them
     // went as hex text in an array literal (twice the bytes, parsed character by character).
     // With `p_release` (and a fence, checked above under the row lock) the write is its lease
-    // holder's last and releases the lease in the same transaction.
+    // holder's last and releases the lease in the same transaction. It defaults to false, so a
+    // process of the previous version, which calls with one argument fewer, still writes here
+    // once the schema is upgraded (its old overload is retired, so the call finds this one).
     name: "rewind_put_checkpoint",
     definition: (s) => `
   CREATE OR REPLACE FUNCTION ${s}.rewind_put_checkpoint(
@@ -68,7 +70,7 @@ export const POSTGRES_FUNCTIONS: readonly PostgresFunction[] = [
     p_metadata JSONB, p_metadata_text TEXT, p_body TEXT, p_cas BOOLEAN, p_expected TEXT,
     p_fence BIGINT, p_channels TEXT[], p_bversions TEXT[], p_kinds SMALLINT[], p_prevs TEXT[],
     p_depths INTEGER[], p_tags TEXT[], p_values BYTEA, p_starts INTEGER[], p_lengths INTEGER[],
-    p_release BOOLEAN
+    p_release BOOLEAN DEFAULT FALSE
   ) RETURNS TEXT LANGUAGE plpgsql AS $fn$
   DECLARE t RECORD; h TEXT;
   BEGIN${writeGuard(s, "FOR UPDATE")}
