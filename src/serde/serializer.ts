@@ -52,6 +52,7 @@ const HEADROOM_MIN_CHARS = 64 * 1024;
 /** Strings of at least this many characters are written apart from the rest of the JSON text. */
 const LEAF_MIN_CHARS = 64 * 1024;
 /** What JSON.stringify would escape in a string (or check: lone surrogates). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: JSON escapes exactly these characters.
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 /** Encoded texts with free bytes in front of them, and how many. */
 const headroom = new WeakMap<Uint8Array, number>();
