@@ -26,6 +26,7 @@ export function validateRunOptions(options: RunOptions, spec: GraphSpec<any>): v
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     throw new InvalidInputError("signal must be an AbortSignal");
   }
+  if (options.applyOnce !== undefined) validateApplyOnce(options.applyOnce);
   for (const key of ["interruptBefore", "interruptAfter"] as const) {
     const names: unknown = options[key];
     if (names === undefined) continue;
@@ -35,4 +36,13 @@ export function validateRunOptions(options: RunOptions, spec: GraphSpec<any>): v
         throw new InvalidInputError(`${key} names unknown node ${JSON.stringify(name)}`);
     }
   }
+}
+
+function validateApplyOnce(applyOnce: unknown): void {
+  const entries =
+    typeof applyOnce === "object" && applyOnce !== null && !Array.isArray(applyOnce)
+      ? Object.values(applyOnce)
+      : undefined;
+  if (!entries || entries.length === 0 || entries.some((v) => typeof v !== "string"))
+    throw new InvalidInputError("applyOnce must be an object of one or more string values");
 }

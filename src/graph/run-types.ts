@@ -18,6 +18,14 @@ export interface RunOptions extends LeaseOptions {
   readonly checkpointId?: string;
   /** Stored on every checkpoint this run writes; filterable in the history. */
   readonly metadata?: Readonly<Record<string, unknown>>;
+  /**
+   * Applies the input at most once on the thread. Each entry is stored in the metadata of every
+   * checkpoint the run writes; when a checkpoint of the thread already carries all of them
+   * (checked once the run holds the thread's lease), the input is dropped and the run only
+   * continues the thread. For the retry of a request whose earlier attempt may have applied its
+   * input, or may still be running: `{ applyOnce: { requestId: "r-17" } }`.
+   */
+  readonly applyOnce?: Readonly<Record<string, string>>;
   /** Maximum super-steps in this call. Default 25. */
   readonly recursionLimit?: number;
   readonly durability?: Durability;

@@ -81,6 +81,8 @@ export class Run {
 
   async execute(input: unknown): Promise<RunResult> {
     const { checkpointer } = this.#ctx;
+    // Under the lease, so an earlier attempt still running has finished its writes by now.
+    if (input != null && (await this.#appliedBefore())) input = null;
     // A rollback continues from where the preempted run started (null: an empty thread).
     const rollbackTo = this.#held?.rollbackTo;
     const from = rollbackTo !== undefined ? rollbackTo : this.#options.checkpointId;
@@ -384,8 +386,22 @@ export class Run {
     return this.#result(current, [pause]);
   }
 
+  /** Whether a checkpoint of the thread carries the run's `applyOnce` entries already. */
+  async #appliedBefore(): Promise<boolean> {
+    const filter = this.#options.applyOnce;
+    if (filter === undefined) return false;
+    const found = this.#ctx.checkpointer.listHeaders({
+      threadId: this.#threadId,
+      filter,
+      limit: 1,
+    });
+    for await (const _ of found) return true;
+    return false;
+  }
+
   #metadata(source: CheckpointMetadata["source"], step: number): CheckpointMetadata {
-    const metadata = { ...(this.#options.metadata ?? {}), source, step };
+    const { metadata: extra, applyOnce } = this.#options;
+    const metadata = { ...(extra ?? {}), ...(applyOnce ?? {}), source, step };
     return this.#traceparent ? { ...metadata, traceparent: this.#traceparent } : metadata;
   }
 

@@ -191,11 +191,13 @@ async function runJob(
   const app = graphs[graph];
   if (!app) throw new InvalidInputError(`this worker has no graph named ${JSON.stringify(graph)}`);
   const ref = { threadId, ...(tenantId !== undefined ? { tenantId } : {}) };
-  let input = jobInput(job.data);
-  if (job.retryCount > 0 && (await appliedBefore(app, ref, job.id))) input = null;
+  const input = jobInput(job.data);
+  // A retry decides under the thread's lease whether an earlier attempt (maybe still running,
+  // its connection cut) applied the input: then it only continues the thread.
   const options = {
     ...ref,
     metadata: { rewindJob: job.id },
+    ...(job.retryCount > 0 ? { applyOnce: { rewindJob: job.id } } : {}),
     onBusy: "enqueue",
     leaseTtlMs,
     signal,
@@ -218,17 +220,6 @@ async function runJob(
     interrupts: result.interrupts.map((i) => ({ id: i.id, value: i.value })),
     next: result.next,
   };
-}
-
-/** Whether an earlier attempt of the job wrote a checkpoint (its input is then in the state). */
-async function appliedBefore(
-  app: CompiledGraph<any>,
-  ref: { threadId: string; tenantId?: string },
-  jobId: string,
-): Promise<boolean> {
-  for await (const snapshot of app.getStateHistory(ref, { filter: { rewindJob: jobId }, limit: 1 }))
-    if (snapshot) return true;
-  return false;
 }
 
 function failure(error: unknown): object {

@@ -61,6 +61,28 @@ for (const backend of BACKENDS) {
         ]);
       });
 
+      it("applyOnce: a retry arriving while the first attempt still runs does not apply the input again", async () => {
+        const { app, release, reached } = gatedGraph(backend);
+        const once = { applyOnce: { requestId: "r-1" } };
+        const first = app.invoke({ log: "A" }, { threadId: "t", ...once });
+        await reached;
+        // The retry looks before the first attempt has written its input's checkpoint ends:
+        // it must decide once it holds the thread, not before.
+        const retry = app.invoke({ log: "A" }, { threadId: "t", onBusy: "enqueue", ...once });
+        setTimeout(release, 20);
+        const done = ["A", "fast after 1", "slow"];
+        expect((await first).values.log).toEqual(done);
+        expect((await retry).values.log).toEqual(done);
+        // Another request applies its input; its key is in the metadata of what it writes.
+        const other = await app.invoke(
+          { log: "A" },
+          { threadId: "t", applyOnce: { requestId: "r-2" } },
+        );
+        expect(other.values.log).toEqual([...done, "A", "fast after 4", "slow"]);
+        for await (const head of app.getStateHistory({ threadId: "t" }, { limit: 1 }))
+          expect(head.metadata).toMatchObject({ requestId: "r-2" });
+      });
+
       it("interrupt: the running run is stopped at its next step boundary; the new run continues from its state", async () => {
         const { app, release, reached } = gatedGraph(backend);
         const a = app.invoke({ log: "A" }, { threadId: "t" });

@@ -43,6 +43,9 @@ describe("run options are validated at invoke", () => {
     ["enqueueTimeoutMs", Number.NaN],
     ["enqueueTimeoutMs", Number.POSITIVE_INFINITY],
     ["busyTimeoutMs", -1],
+    ["applyOnce", {}],
+    ["applyOnce", { requestId: 17 }],
+    ["applyOnce", "r-1"],
   ])("%s = %s is InvalidInputError and stores nothing", async (name, value) => {
     const app = graph();
     const error = await app
