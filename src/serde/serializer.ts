@@ -132,8 +132,10 @@ export class JsonSerializer implements Serializer {
     } finally {
       this.#leaves = outer;
     }
-    const bytes = leaves.length > 0 ? this.#spliced(JSON.stringify(tree), leaves) : undefined;
-    return { tag: JSON_TAG, bytes: bytes ?? utf8(this.stringify(value)) };
+    const text = JSON.stringify(tree);
+    if (leaves.length === 0) return { tag: JSON_TAG, bytes: utf8(text) };
+    // Spliced, or (a placeholder lost, a piece not ASCII) walked again without leaves.
+    return { tag: JSON_TAG, bytes: this.#spliced(text, leaves) ?? utf8(this.stringify(value)) };
   }
 
   /**
