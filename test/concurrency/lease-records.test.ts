@@ -159,6 +159,16 @@ for (const [name, create] of BACKENDS) {
 
 describe("a run reports success only if its lease was still its own when it finished", () => {
   /** Preempts the run (as a rollback arriving then would) right before it releases its lease. */
+  /** What a rollback does to a running run: takes its lease, keeping where the run started. */
+  const stealForRollback = (backend: MemoryBackend, threadId: string) =>
+    backend.acquireLease({
+      threadId,
+      owner: "rollback",
+      ttlMs: 60_000,
+      steal: true,
+      inheritStart: true,
+    });
+
   class PreemptBeforeRelease extends MemoryBackend {
     // Unfolded: the run's last write and its release are two calls, with room between them.
     override readonly foldsLease = false;
@@ -166,13 +176,7 @@ describe("a run reports success only if its lease was still its own when it fini
     override async releaseLease(lease: Lease): Promise<boolean> {
       if (this.armed) {
         this.armed = false;
-        await this.acquireLease({
-          threadId: lease.threadId,
-          owner: "rollback",
-          ttlMs: 60_000,
-          steal: true,
-          inheritStart: true,
-        });
+        await stealForRollback(this, lease.threadId);
       }
       return super.releaseLease(lease);
     }
@@ -196,13 +200,7 @@ describe("a run reports success only if its lease was still its own when it fini
     override async putCheckpoint(put: CheckpointPut): Promise<void> {
       if (this.armed && put.release) {
         this.armed = false;
-        await this.acquireLease({
-          threadId: put.checkpoint.threadId,
-          owner: "rollback",
-          ttlMs: 60_000,
-          steal: true,
-          inheritStart: true,
-        });
+        await stealForRollback(this, put.checkpoint.threadId);
       }
       return super.putCheckpoint(put);
     }
