@@ -136,6 +136,8 @@ export async function sqliteGrowth(turns = 500): Promise<Row[]> {
   const tmp = tempDb("chat.sqlite");
   const checkpointer = createSqliteCheckpointer(tmp.path);
   const app = chatGraph(checkpointer);
+  const other = createSqliteCheckpointer(tmp.path, { headCacheBytes: 0 });
+  const uncached = chatGraph(other);
   const marks = READ_MARKS.filter((m) => m !== turns);
   const last = Math.max(turns, ...marks);
   const reads: Row[] = [];
@@ -145,18 +147,32 @@ export async function sqliteGrowth(turns = 500): Promise<Row[]> {
     const at = turn + 1;
     if (at === turns) stored = storedBytes(tmp.path);
     if (READ_MARKS.includes(at)) {
+      // Repeated reads of the unchanged head (a state polled between runs) hit the head cache;
+      // the first read after a write cannot: it is measured on a second connection without one.
       const readMs = await timeMs(() => app.getState({ threadId: "chat" }), 21);
       const state = await app.getState({ threadId: "chat" });
-      reads.push({
-        metric: `latest-state read ÷ (JSON.parse + indexed read), turn ${at} (ms)`,
-        rewind: readMs,
-        reference: readFloorMs(JSON.stringify(state?.values)),
-        unit: "ms",
-        target: "<= 2x",
-      });
+      const floor = readFloorMs(JSON.stringify(state?.values));
+      const uncachedMs = await timeMs(() => uncached.getState({ threadId: "chat" }), 21);
+      reads.push(
+        {
+          metric: `latest-state read ÷ (JSON.parse + indexed read), turn ${at} (ms)`,
+          rewind: readMs,
+          reference: floor,
+          unit: "ms",
+          target: "<= 2x",
+        },
+        {
+          metric: `  the same, first read after a write (no head cache), turn ${at} (ms)`,
+          rewind: uncachedMs,
+          reference: floor,
+          unit: "ms",
+          target: "(no target)",
+        },
+      );
     }
   }
   await checkpointer.close();
+  await other.close();
   const raw = rawMessageBytes(turns);
   const file = last === turns ? fileBytes(tmp.path) : undefined;
   tmp.done();

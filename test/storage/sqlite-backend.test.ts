@@ -23,7 +23,7 @@ import {
   MigrationError,
 } from "../../src/index.js";
 import { nodeArgs } from "../support/ts-entry.js";
-import { putValue } from "./sqlite-helpers.js";
+import { corruptSqliteCheckpoint, putValue } from "./sqlite-helpers.js";
 
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), "sqlite-process-worker.ts");
 
@@ -681,6 +681,79 @@ describe("SQLite reads", () => {
     await checkpointer.deleteThread("t");
     expect(await checkpointer.get("t")).toBeUndefined();
     expect(await checkpointer.get("t", { checkpointId: id })).toBeUndefined();
+    await checkpointer.close();
+    db.close();
+  });
+
+  it("a repeat read of an unchanged checkpoint skips its value chains; another connection's writes are seen at once", async () => {
+    const { db, ran, counting } = countedHandle();
+    const reader = createCheckpointer(new SqliteBackend(counting));
+    const writer = createSqliteCheckpointer(file);
+    const chains = () => ran.filter((word) => word === "WITH").length;
+    const first = await put(writer, "t", "a".repeat(600));
+    expect((await reader.get("t"))?.checkpoint.values).toEqual({ v: "a".repeat(600) });
+    expect((await reader.get("t"))?.checkpoint.values).toEqual({ v: "a".repeat(600) });
+    expect(chains()).toBe(1);
+    // A task's writes land on the unchanged row: read every time, never cached.
+    await writer.putWrites({ threadId: "t", ns: "", checkpointId: first }, [
+      { taskId: "task", taskPath: "", idx: 0, channel: "v", value: "w" },
+    ]);
+    expect((await reader.get("t"))?.pendingWrites.map((w) => w.value)).toEqual(["w"]);
+    expect(chains()).toBe(1);
+    // A new head written by the other connection is a different row: its chains are read.
+    const second = await put(writer, "t", "b".repeat(600), first);
+    expect((await reader.get("t"))?.checkpoint.values).toEqual({ v: "b".repeat(600) });
+    expect(chains()).toBe(2);
+    // A read by id of the head just read reuses it; an older checkpoint is read in full, and
+    // leaves the head's entry in place.
+    await reader.get("t", { checkpointId: second });
+    expect(chains()).toBe(2);
+    expect((await reader.get("t", { checkpointId: first }))?.checkpoint.values).toEqual({
+      v: "a".repeat(600),
+    });
+    await reader.get("t");
+    expect(chains()).toBe(3);
+    await writer.close();
+    await reader.close();
+    db.close();
+  });
+
+  it("a repeat read hands out bytes of its own: changing a value read does not change the next read", async () => {
+    const checkpointer = createSqliteCheckpointer(file);
+    await put(checkpointer, "t", new Uint8Array(2048).fill(7));
+    const read = async () => (await checkpointer.get("t"))!.checkpoint.values.v as Uint8Array;
+    (await read()).fill(0);
+    (await read()).fill(1);
+    expect((await read()).every((b) => b === 7)).toBe(true);
+    await checkpointer.close();
+  });
+
+  it("damage read once is refused on every read; damage done after a read leaves this process reading what was stored", async () => {
+    const cached = createSqliteCheckpointer(file);
+    const damaged = await put(cached, "d", "d".repeat(600));
+    corruptSqliteCheckpoint(file, { threadId: "d", ns: "", checkpointId: damaged });
+    // The bytes a read keeps are verified again on each read: damage is never served.
+    await expect(cached.get("d")).rejects.toMatchObject({ code: "CORRUPTED" });
+    await expect(cached.get("d")).rejects.toMatchObject({ code: "CORRUPTED" });
+    const id = await put(cached, "t", "a".repeat(600));
+    await cached.get("t");
+    corruptSqliteCheckpoint(file, { threadId: "t", ns: "", checkpointId: id });
+    expect((await cached.get("t"))?.checkpoint.values).toEqual({ v: "a".repeat(600) });
+    const fresh = createSqliteCheckpointer(file, { headCacheBytes: 0 });
+    await expect(fresh.get("t")).rejects.toMatchObject({ code: "CORRUPTED" });
+    await fresh.close();
+    await cached.close();
+  });
+
+  it("headCacheBytes: 0 keeps nothing, and a bad size is refused by name", async () => {
+    expect(() => new SqliteBackend(file, { headCacheBytes: -1 })).toThrow(/headCacheBytes/);
+    expect(() => new SqliteBackend(file, { headCacheBytes: 1.5 })).toThrow(InvalidInputError);
+    const { db, ran, counting } = countedHandle();
+    const checkpointer = createCheckpointer(new SqliteBackend(counting, { headCacheBytes: 0 }));
+    await put(checkpointer, "t", "a".repeat(600));
+    await checkpointer.get("t");
+    await checkpointer.get("t");
+    expect(ran.filter((word) => word === "WITH")).toHaveLength(2);
     await checkpointer.close();
     db.close();
   });

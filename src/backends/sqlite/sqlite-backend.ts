@@ -31,11 +31,12 @@ import type {
   ThreadQuery,
   ThreadSummary,
 } from "../../checkpoint/retention-seam.js";
-import { ClosedError } from "../../errors.js";
+import { ClosedError, InvalidInputError } from "../../errors.js";
 import { SqliteArchive } from "./sqlite-archive.js";
 import { checkSqliteArguments, SqliteClient } from "./sqlite-client.js";
 import { SqliteEffects } from "./sqlite-effects.js";
 import { SqliteGroupCommit } from "./sqlite-group-commit.js";
+import { HEAD_CACHE_BYTES, SqliteHeadCache } from "./sqlite-head-cache.js";
 import { SqliteLargeValues, sqliteLargeValueRefs } from "./sqlite-large-values.js";
 import { SqliteLeases } from "./sqlite-lease.js";
 import { SQLITE_CHECKPOINT_SCHEMA } from "./sqlite-migrations.js";
@@ -48,6 +49,7 @@ import { SqliteWriter } from "./sqlite-writer.js";
 
 interface Open {
   readonly client: SqliteClient;
+  readonly cache: SqliteHeadCache;
   readonly reader: SqliteReader;
   readonly writer: SqliteWriter;
   readonly leases: SqliteLeases;
@@ -75,6 +77,10 @@ export class SqliteBackend implements CheckpointBackend {
 
   constructor(database: string | SqliteDatabaseLike, options: SqliteBackendOptions = {}) {
     checkSqliteArguments(database, options, "SQLite backend");
+    const cacheBytes = options.headCacheBytes;
+    if (cacheBytes !== undefined && (!Number.isSafeInteger(cacheBytes) || cacheBytes < 0)) {
+      throw new InvalidInputError("headCacheBytes must be a non-negative integer");
+    }
     this.#source = database;
     this.#options = options;
   }
@@ -90,9 +96,11 @@ export class SqliteBackend implements CheckpointBackend {
     const client = await SqliteClient.open(this.#source, this.#options, SQLITE_CHECKPOINT_SCHEMA);
     const now = this.#options.now ?? Date.now;
     const writer = new SqliteWriter(client, now);
+    const cache = new SqliteHeadCache(this.#options.headCacheBytes ?? HEAD_CACHE_BYTES);
     this.#open = {
       client,
-      reader: new SqliteReader(client),
+      cache,
+      reader: new SqliteReader(client, cache),
       writer,
       leases: new SqliteLeases(writer, client, now),
       effects: new SqliteEffects(writer, client),
@@ -130,7 +138,7 @@ export class SqliteBackend implements CheckpointBackend {
   }
 
   async deleteThread(threadId: string): Promise<void> {
-    this.#io().writer.deleteThread(threadId);
+    this.#maintained().writer.deleteThread(threadId);
   }
 
   async acquireLease(request: LeaseRequest): Promise<Lease | undefined> {
@@ -150,7 +158,7 @@ export class SqliteBackend implements CheckpointBackend {
   }
 
   async quarantine(request: QuarantineRequest): Promise<void> {
-    this.#io().writer.quarantine(request);
+    this.#maintained().writer.quarantine(request);
   }
 
   async listQuarantined(threadId: string): Promise<QuarantinedCheckpoint[]> {
@@ -181,7 +189,7 @@ export class SqliteBackend implements CheckpointBackend {
   }
 
   async pruneCheckpoints(batch: PruneBatch): Promise<PruneBatchResult> {
-    return this.#io().retention.prune(batch);
+    return this.#maintained().retention.prune(batch);
   }
 
   async setPin(threadId: string, checkpointId: string, pinned: boolean): Promise<void> {
@@ -194,7 +202,7 @@ export class SqliteBackend implements CheckpointBackend {
   }
 
   async archiveThread(threadId: string, stub: string, fence?: LeaseFence): Promise<void> {
-    this.#io().archive.archive(threadId, stub, fence);
+    this.#maintained().archive.archive(threadId, stub, fence);
   }
 
   async readArchive(threadId: string): Promise<ArchiveMark | undefined> {
@@ -207,7 +215,7 @@ export class SqliteBackend implements CheckpointBackend {
 
   /** Re-encryption: the thread's stored values with their bytes replaced, in one transaction. */
   async rewriteValues(threadId: string, rewrite: ValueRewrite): Promise<number> {
-    return sqliteRewriteValues(this.#io().client, threadId, rewrite);
+    return sqliteRewriteValues(this.#maintained().client, threadId, rewrite);
   }
 
   /** Large values in this file (`rewind_large_values`). */
@@ -224,6 +232,17 @@ export class SqliteBackend implements CheckpointBackend {
     this.#open?.group.flush();
     this.#open?.client.close();
     this.#open = undefined;
+  }
+
+  /**
+   * {@link #io}, for maintenance that moves, removes or rewrites stored rows: the head cache is
+   * emptied first. Its entries stay correct through such work (see sqlite-head-cache.ts); this
+   * only keeps it from holding bytes sealed under a key that is then retired.
+   */
+  #maintained(): Open {
+    const open = this.#io();
+    open.cache.clear();
+    return open;
   }
 
   /** The open connection, after the puts still waiting for their group commit have run. */

@@ -14,6 +14,7 @@ import { CorruptionError, isRewindError } from "../../errors.js";
 import { compareCodePoints } from "../../store/namespace-path.js";
 import type { SqliteClient } from "./sqlite-client.js";
 import { metadataFilterSql } from "./sqlite-filter.js";
+import type { SqliteHeadCache } from "./sqlite-head-cache.js";
 import { decodeInline, type InlineValue } from "./sqlite-inline.js";
 import {
   type BlobRow,
@@ -121,9 +122,12 @@ FROM rewind_writes ${SPILLED} WHERE tid = ? AND ns = ? AND checkpoint_id = ?`;
 /** Reads checkpoints through cached prepared statements. */
 export class SqliteReader {
   readonly #stmt: (sql: string) => SqliteStatementLike;
+  readonly #cache: SqliteHeadCache;
 
-  constructor(client: SqliteClient) {
+  /** `cache`: the chains of checkpoints read one by one, reused while their row is unchanged. */
+  constructor(client: SqliteClient, cache: SqliteHeadCache) {
     this.#stmt = (sql) => client.stmt(sql);
+    this.#cache = cache;
   }
 
   /** The live thread's integer id, or undefined when it has no row (or is deleted). */
@@ -137,7 +141,8 @@ export class SqliteReader {
         ? this.#stmt(LATEST).get(threadId, ns)
         : this.#stmt(BY_ID).get(threadId, ns, checkpointId)
     ) as CheckpointRow | undefined;
-    return row && this.#load(row, threadId, true);
+    // The head is what is read again and again; a read by id uses what it left, never replaces it.
+    return row && this.#load(row, threadId, true, checkpointId === undefined ? "fill" : "use");
   }
 
   *list(query: CheckpointQuery): Generator<LoadedCheckpoint> {
@@ -219,12 +224,23 @@ export class SqliteReader {
     }
   }
 
-  #load(row: CheckpointRow, threadId: string, withValues: boolean): LoadedCheckpoint {
+  #load(
+    row: CheckpointRow,
+    threadId: string,
+    withValues: boolean,
+    cache?: "use" | "fill",
+  ): LoadedCheckpoint {
     const checkpoint = toStoredCheckpoint(row, threadId);
     if (!withValues) return { checkpoint, blobs: {}, writes: [] };
     const where = { threadId, checkpointId: row.id };
     try {
-      return { checkpoint, blobs: this.#chains(row, checkpoint), writes: this.#writes(row) };
+      let blobs = cache ? this.#cache.get(threadId, row) : undefined;
+      if (blobs === undefined) {
+        blobs = this.#chains(row, checkpoint);
+        if (cache === "fill") this.#cache.set(threadId, row, blobs);
+      }
+      // Pending writes are read every time: a task's writes land on an unchanged row.
+      return { checkpoint, blobs, writes: this.#writes(row) };
     } catch (cause) {
       if (isRewindError(cause)) throw cause;
       throw new CorruptionError(

@@ -30,4 +30,10 @@ export interface SqliteDatabaseLike {
 export interface SqliteBackendOptions extends SqliteClientOptions {
   /** Clock for lease expiry, in epoch milliseconds. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Bytes of stored values kept in memory so that reading a checkpoint again while it is
+   * unchanged (its row is the same: a state polled between runs) skips the walk of its value
+   * chains; values are still verified and decoded on every read. Default 32 MiB; 0 keeps none.
+   */
+  headCacheBytes?: number;
 }

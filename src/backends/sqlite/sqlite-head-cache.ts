@@ -1,0 +1,121 @@
+/**
+ * The last value chains read for each thread's checkpoint, kept in memory so that reading an
+ * unchanged checkpoint again skips its chain walk (the recursive statement over every delta of
+ * a long conversation, most of a latest read's time).
+ *
+ * An entry is used only when the checkpoint's row just read (in the reader's snapshot) is the
+ * row it was read with, column for column. That is enough, whoever wrote since and from
+ * whichever process: a row names each channel's version, a stored (channel, version) is never
+ * replaced by another value (the first write wins), and what rewrites change in place (a
+ * rebased chain after a prune, values sealed again under a new key) still decodes to the same
+ * value. The bytes are handed over as stored, so the core verifies and decodes them on every
+ * read as on a first one (a damaged or shredded value is refused the same way), and each read
+ * gets bytes of its own: nothing a caller does to a value reaches the cache.
+ *
+ * Bounded by the bytes it holds (least recently used first out); entries larger than a quarter
+ * of the bound are not kept.
+ */
+import type { StoredBlob } from "../../checkpoint/checkpoint-backend.js";
+import type { CheckpointRow } from "./sqlite-rows.js";
+
+/** Default bound of a backend's cache, in bytes of stored values. */
+export const HEAD_CACHE_BYTES = 32 * 1024 * 1024;
+
+type Chains = Record<string, StoredBlob[]>;
+
+interface Entry {
+  readonly row: CheckpointRow;
+  readonly chains: Chains;
+  readonly size: number;
+}
+
+export class SqliteHeadCache {
+  readonly #limit: number;
+  readonly #entries = new Map<string, Entry>();
+  #size = 0;
+
+  /** `limit`: bytes of stored values held at most; 0 keeps nothing. */
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  /** The chains read with `row` of (threadId, ns), copied; undefined unless the row is the same. */
+  get(threadId: string, row: CheckpointRow): Chains | undefined {
+    const key = keyOf(threadId, row.ns);
+    const entry = this.#entries.get(key);
+    if (entry === undefined || !sameRow(entry.row, row)) return undefined;
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    return copyChains(entry.chains);
+  }
+
+  /** Keeps the chains just read with `row`, in place of what (threadId, ns) held. */
+  set(threadId: string, row: CheckpointRow, chains: Chains): void {
+    if (this.#limit === 0) return;
+    const key = keyOf(threadId, row.ns);
+    this.#drop(key);
+    const size = sizeOf(row, chains);
+    if (size > this.#limit / 4) return;
+    this.#entries.set(key, { row, chains: copyChains(chains), size });
+    this.#size += size;
+    for (const [oldest] of this.#entries) {
+      if (this.#size <= this.#limit) break;
+      this.#drop(oldest);
+    }
+  }
+
+  /** Forgets everything (after maintenance that moves or rewrites rows in this process). */
+  clear(): void {
+    this.#entries.clear();
+    this.#size = 0;
+  }
+
+  #drop(key: string): void {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return;
+    this.#entries.delete(key);
+    this.#size -= entry.size;
+  }
+}
+
+function keyOf(threadId: string, ns: string): string {
+  return `${threadId}\u0000${ns}`;
+}
+
+function sameRow(a: CheckpointRow, b: CheckpointRow): boolean {
+  return (
+    a.tid === b.tid &&
+    a.id === b.id &&
+    a.parent_id === b.parent_id &&
+    a.created_at === b.created_at &&
+    a.versions === b.versions &&
+    a.metadata === b.metadata &&
+    sameBytes(a.body, b.body) &&
+    sameBytes(a.vals, b.vals)
+  );
+}
+
+function sameBytes(a: unknown, b: unknown): boolean {
+  if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.compare(a, b) === 0;
+  return a === b;
+}
+
+function sizeOf(row: CheckpointRow, chains: Chains): number {
+  let size = row.versions.length + row.metadata.length + String(row.body).length;
+  for (const chain of Object.values(chains))
+    for (const blob of chain) size += 64 + (blob.value?.bytes.byteLength ?? 0);
+  return size;
+}
+
+/** The chains with bytes of their own (the structure is shared, frozen by convention). */
+function copyChains(chains: Chains): Chains {
+  const out: Chains = {};
+  for (const [channel, chain] of Object.entries(chains)) {
+    out[channel] = chain.map((blob) =>
+      blob.value === null
+        ? blob
+        : { ...blob, value: { tag: blob.value.tag, bytes: Buffer.from(blob.value.bytes) } },
+    );
+  }
+  return out;
+}
