@@ -17,10 +17,14 @@ import {
 } from "../../src/backends/sqlite/index.js";
 import { orderRun, packId } from "../../src/backends/sqlite/sqlite-rows.js";
 import {
+  appendChannel,
   type Checkpointer,
   createCheckpointer,
   InvalidInputError,
+  lastValue,
   MigrationError,
+  START,
+  StateGraph,
 } from "../../src/index.js";
 import { nodeArgs } from "../support/ts-entry.js";
 import { corruptSqliteCheckpoint, putValue } from "./sqlite-helpers.js";
@@ -64,6 +68,19 @@ function handleWith(
 }
 
 /** A WAL handle on the test file that records the verb of every statement it runs, in order. */
+/** A handle on the test file whose value-chain walks run through `around` (given the walk). */
+function aroundChainWalk(around: (walk: () => unknown[]) => unknown[]) {
+  return handleWith((db, sql) => {
+    const statement = db.prepare(sql);
+    if (!sql.includes("WITH RECURSIVE")) return statement;
+    return {
+      run: (...params: unknown[]) => statement.run(...params),
+      get: (...params: unknown[]) => statement.get(...params),
+      all: (...params: unknown[]) => around(() => statement.all(...params)),
+    };
+  });
+}
+
 function countedHandle() {
   const ran: string[] = [];
   const { db, handle: counting } = handleWith((db, sql) => {
@@ -718,6 +735,60 @@ describe("SQLite reads", () => {
     db.close();
   });
 
+  it("a read after more turns walks only the links appended since the held chains, and rebuilds what an uncached read does", async () => {
+    // The links each chain walk followed (a merged run hands back one row of its pieces).
+    const walked: number[] = [];
+    const { db, handle } = aroundChainWalk((walk) => {
+      const rows = walk() as { pieces: string | null }[];
+      let links = 0;
+      for (const row of rows) links += row.pieces ? JSON.parse(row.pieces).length : 1;
+      walked.push(links);
+      return rows;
+    });
+    const cached = createCheckpointer(new SqliteBackend(handle));
+    const plain = createSqliteCheckpointer(file, { headCacheBytes: 0 });
+    const graph = (checkpointer: Checkpointer) =>
+      new StateGraph({ log: appendChannel<string>(), note: lastValue<string>() })
+        .addNode("reply", (s) => ({
+          log: `reply ${s.log.length} ${"r".repeat(300)}`,
+          note: "n".repeat(700),
+        }))
+        .addEdge(START, "reply")
+        .compile({ checkpointer });
+    const app = graph(cached);
+    const other = graph(plain);
+    const same = async () => {
+      const got = await app.getState({ threadId: "t" });
+      expect(got?.values).toEqual((await other.getState({ threadId: "t" }))?.values);
+      return got!;
+    };
+    for (let turn = 0; turn < 12; turn++) {
+      // Turns from this process and from another connection, read through the held chains.
+      await (turn % 3 === 2 ? other : app).invoke({ log: `user ${turn}` }, { threadId: "t" });
+      await same();
+    }
+    // A fork from an older checkpoint shares the older part of the chain only.
+    const history = [];
+    for await (const snapshot of app.getStateHistory({ threadId: "t" })) history.push(snapshot);
+    const old = history[history.length - 5]!;
+    await app.updateState({ threadId: "t", checkpointId: old.checkpointId }, { log: "forked" });
+    const forked = await same();
+    expect(forked.values.log.at(-1)).toBe("forked");
+    await app.invoke({ log: "after fork" }, { threadId: "t" });
+    walked.length = 0;
+    expect((await same()).values.log.slice(-3)).toEqual([
+      "forked",
+      "after fork",
+      expect.stringMatching(/^reply/),
+    ]);
+    // The run read the head when it started; the read after it walks only what the run wrote:
+    // its two links of `log` and the note's new full value (8 links when walked from scratch).
+    expect(walked).toEqual([3]);
+    await cached.close();
+    await plain.close();
+    db.close();
+  });
+
   it("a repeat read hands out bytes of its own: changing a value read does not change the next read", async () => {
     const checkpointer = createSqliteCheckpointer(file);
     await put(checkpointer, "t", new Uint8Array(2048).fill(7));
@@ -762,35 +833,17 @@ describe("SQLite reads", () => {
     const writer = createSqliteCheckpointer(file);
     const id = await put(writer, "t", "x".repeat(600));
     await writer.close();
-    const db = new Database(file);
-    db.pragma("journal_mode = WAL");
     const other = new Database(file);
     let deleted = false;
     // The reader's handle: just before the statement that follows the value chains runs, a
     // second connection deletes every value and checkpoint of the thread and commits.
-    const handle: SqliteDatabaseLike = {
-      prepare(sql) {
-        const statement = db.prepare(sql);
-        if (!sql.includes("WITH RECURSIVE")) return statement;
-        return {
-          run: (...params: unknown[]) => statement.run(...params),
-          get: (...params: unknown[]) => statement.get(...params),
-          all: (...params: unknown[]) => {
-            if (!deleted) {
-              other.exec("DELETE FROM rewind_blobs; DELETE FROM rewind_checkpoints");
-              deleted = true;
-            }
-            return statement.all(...params);
-          },
-        };
-      },
-      exec: (sql) => db.exec(sql),
-      pragma: (source, options) => db.pragma(source, options),
-      close: () => db.close(),
-      get inTransaction() {
-        return db.inTransaction;
-      },
-    };
+    const { db, handle } = aroundChainWalk((walk) => {
+      if (!deleted) {
+        other.exec("DELETE FROM rewind_blobs; DELETE FROM rewind_checkpoints");
+        deleted = true;
+      }
+      return walk();
+    });
     const reader = createCheckpointer(new SqliteBackend(handle));
     const loaded = await reader.get("t", { checkpointId: id });
     expect(deleted).toBe(true);

@@ -23,6 +23,9 @@ export const HEAD_CACHE_BYTES = 32 * 1024 * 1024;
 
 type Chains = Record<string, StoredBlob[]>;
 
+/** Chains held for one (thread, ns), by channel: read-only, copied before they are handed out. */
+export type HeldChains = Readonly<Record<string, readonly StoredBlob[]>>;
+
 interface Entry {
   readonly row: CheckpointRow;
   readonly chains: Chains;
@@ -47,6 +50,15 @@ export class SqliteHeadCache {
     this.#entries.delete(key);
     this.#entries.set(key, entry);
     return copyChains(entry.chains);
+  }
+
+  /**
+   * The chains held for (threadId, ns), whatever checkpoint they were read with: a channel's
+   * chain to a version is the same from any checkpoint, so a read of another checkpoint reuses
+   * it for that version and walks only the links appended since.
+   */
+  held(threadId: string, ns: string): HeldChains {
+    return this.#entries.get(keyOf(threadId, ns))?.chains ?? {};
   }
 
   /** Keeps the chains just read with `row`, in place of what (threadId, ns) held. */
@@ -107,15 +119,18 @@ function sizeOf(row: CheckpointRow, chains: Chains): number {
   return size;
 }
 
-/** The chains with bytes of their own (the structure is shared, frozen by convention). */
-function copyChains(chains: Chains): Chains {
+/** The chains with bytes of their own. */
+function copyChains(chains: HeldChains): Chains {
   const out: Chains = {};
-  for (const [channel, chain] of Object.entries(chains)) {
-    out[channel] = chain.map((blob) =>
-      blob.value === null
-        ? blob
-        : { ...blob, value: { tag: blob.value.tag, bytes: Buffer.from(blob.value.bytes) } },
-    );
-  }
+  for (const [channel, chain] of Object.entries(chains)) out[channel] = copyChain(chain);
   return out;
+}
+
+/** One chain with bytes of its own (the blobs' other fields are never changed by readers). */
+export function copyChain(chain: readonly StoredBlob[]): StoredBlob[] {
+  return chain.map((blob) =>
+    blob.value === null
+      ? blob
+      : { ...blob, value: { tag: blob.value.tag, bytes: Buffer.from(blob.value.bytes) } },
+  );
 }

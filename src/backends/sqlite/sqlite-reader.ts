@@ -14,7 +14,7 @@ import { CorruptionError, isRewindError } from "../../errors.js";
 import { compareCodePoints } from "../../store/namespace-path.js";
 import type { SqliteClient } from "./sqlite-client.js";
 import { metadataFilterSql } from "./sqlite-filter.js";
-import type { SqliteHeadCache } from "./sqlite-head-cache.js";
+import { copyChain, type HeldChains, type SqliteHeadCache } from "./sqlite-head-cache.js";
 import { decodeInline, type InlineValue } from "./sqlite-inline.js";
 import {
   type BlobRow,
@@ -77,19 +77,26 @@ const VALS_OF = "SELECT vals FROM rewind_checkpoints WHERE tid = ? AND ns = ? AN
 // both): ordering them in SQL (`ORDER BY pos` inside each aggregate, and a lookup of the oldest
 // link's prev_version) cost more than the rest of the statement, so `orderRun` (sqlite-rows.ts)
 // puts the pieces and their bytes oldest first in JavaScript, and versions travel as raw hex.
+//
+// `@stops` names, per channel, a version whose chain the reader already holds (see
+// sqlite-head-cache.ts): the walk ends at the link appended to it, and the reader puts the chain
+// it holds in front.
+const SEED = (json: string) =>
+  `CASE substr(${json}.value, 1, 2) WHEN 'h:' THEN unhex(substr(${json}.value, 3)) ELSE substr(${json}.value, 3) END`;
 const CHAINS = `
-WITH RECURSIVE chain (channel, version, kind, prev_version, pos, merged, mtag) AS (
-  SELECT b.channel, b.version, b.kind, b.prev_version, 0, ${MERGEABLE}, ${BASE_TAG}
+WITH RECURSIVE chain (channel, version, kind, prev_version, pos, merged, mtag, stop) AS (
+  SELECT b.channel, b.version, b.kind, b.prev_version, 0, ${MERGEABLE}, ${BASE_TAG},
+    (SELECT ${SEED("s")} FROM json_each(@stops) AS s WHERE s.key = j.key)
   FROM json_each(@seeds) AS j
   CROSS JOIN rewind_blobs AS b ON b.tid = @tid AND b.ns = @ns AND b.channel = j.key
-    AND b.version = CASE substr(j.value, 1, 2) WHEN 'h:' THEN unhex(substr(j.value, 3)) ELSE substr(j.value, 3) END
+    AND b.version = ${SEED("j")}
   UNION ALL
   SELECT b.channel, b.version, b.kind, b.prev_version, c.pos + 1,
-    c.merged AND ${MERGEABLE} AND ${BASE_TAG} = c.mtag, c.mtag
+    c.merged AND ${MERGEABLE} AND ${BASE_TAG} = c.mtag, c.mtag, c.stop
   FROM chain AS c
   JOIN rewind_blobs AS b
     ON b.tid = @tid AND b.ns = @ns AND b.channel = c.channel AND b.version = c.prev_version
-  WHERE c.kind IN ${APPENDS} AND c.pos < ${MAX_CHAIN}
+  WHERE c.kind IN ${APPENDS} AND c.pos < ${MAX_CHAIN} AND c.prev_version IS NOT c.stop
 ),
 links AS MATERIALIZED (SELECT * FROM chain),
 runs AS MATERIALIZED (
@@ -236,7 +243,7 @@ export class SqliteReader {
     try {
       let blobs = cache ? this.#cache.get(threadId, row) : undefined;
       if (blobs === undefined) {
-        blobs = this.#chains(row, checkpoint);
+        blobs = this.#chains(row, checkpoint, cache ? this.#cache.held(threadId, row.ns) : {});
         if (cache === "fill") this.#cache.set(threadId, row, blobs);
       }
       // Pending writes are read every time: a task's writes land on an unchanged row.
@@ -256,20 +263,32 @@ export class SqliteReader {
    * inline by an older checkpoint (its start, or the base of an append chain) ends in that
    * checkpoint's row.
    */
-  #chains(row: CheckpointRow, checkpoint: StoredCheckpoint): Record<string, StoredBlob[]> {
+  #chains(
+    row: CheckpointRow,
+    checkpoint: StoredCheckpoint,
+    held: HeldChains,
+  ): Record<string, StoredBlob[]> {
     const own = decodeInline(row.vals);
     const out: Record<string, StoredBlob[]> = {};
     const seeds: Record<string, string> = {};
+    const stops: Record<string, string> = {};
     for (const [channel, version] of Object.entries(checkpoint.channelVersions)) {
       const kept = version === checkpoint.id ? own.get(channel) : undefined;
+      const known = held[channel];
+      const knownVersion = known?.at(-1)?.version;
       if (kept) out[channel] = [inlineBlob(channel, checkpoint.id, kept)];
-      else seeds[channel] = seedOf(String(version));
+      else if (knownVersion === String(version)) out[channel] = copyChain(known!);
+      else {
+        seeds[channel] = seedOf(String(version));
+        if (knownVersion !== undefined) stops[channel] = seedOf(knownVersion);
+      }
     }
     if (Object.keys(seeds).length === 0) return out;
     const rows = this.#stmt(CHAINS).all({
       tid: row.tid,
       ns: checkpoint.ns,
       seeds: JSON.stringify(seeds),
+      stops: JSON.stringify(stops),
     }) as BlobRow[];
     const byChannel: Record<string, BlobRow[]> = {};
     for (const blobRow of rows) {
@@ -294,6 +313,12 @@ export class SqliteReader {
         .sort((a, b) => b.pos - a.pos)
         .map((blobRow) => toStoredBlob(blobRow, checkpoint));
       const oldest = chain[0];
+      // The walk ended at a version whose chain is held: that chain goes in front.
+      const known = held[channel];
+      if (oldest?.kind === "append" && known && oldest.prevVersion === known.at(-1)?.version) {
+        out[channel] = [...copyChain(known), ...chain];
+        continue;
+      }
       const missing =
         oldest === undefined
           ? String(checkpoint.channelVersions[channel])
