@@ -7,7 +7,7 @@
 import type { ArchiveMark, LeaseFence } from "../../checkpoint/checkpoint-backend.js";
 import { ConflictError, NotFoundError, ThreadBusyError } from "../../errors.js";
 import type { SqliteClient } from "./sqlite-client.js";
-import { ARCHIVED, type SqliteWriter } from "./sqlite-writer.js";
+import { ARCHIVED, type SqliteWriter, type ThreadRow } from "./sqlite-writer.js";
 
 const RESTORING = 2;
 
@@ -54,11 +54,7 @@ export class SqliteArchive {
 
   read(threadId: string): ArchiveMark | undefined {
     const row = this.#writer.thread(threadId, false);
-    if (!row || row.archive_state === null) return undefined;
-    return {
-      stub: row.archive_stub ?? "",
-      state: row.archive_state === RESTORING ? "restoring" : "archived",
-    };
+    return row && archiveMark(row);
   }
 
   setState(threadId: string, state: "restoring" | "live"): void {
@@ -74,4 +70,13 @@ export class SqliteArchive {
       this.#client.stmt(SQL.state).run(RESTORING, row.tid);
     });
   }
+}
+
+/** The archive mark a thread's row carries, or undefined when the thread is not archived. */
+export function archiveMark(row: ThreadRow): ArchiveMark | undefined {
+  if (row.archive_state === null) return undefined;
+  return {
+    stub: row.archive_stub ?? "",
+    state: row.archive_state === RESTORING ? "restoring" : "archived",
+  };
 }

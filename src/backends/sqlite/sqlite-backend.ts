@@ -32,7 +32,7 @@ import type {
   ThreadSummary,
 } from "../../checkpoint/retention-seam.js";
 import { ClosedError, InvalidInputError } from "../../errors.js";
-import { SqliteArchive } from "./sqlite-archive.js";
+import { archiveMark, SqliteArchive } from "./sqlite-archive.js";
 import { checkSqliteArguments, SqliteClient } from "./sqlite-client.js";
 import { SqliteEffects } from "./sqlite-effects.js";
 import { SqliteGroupCommit } from "./sqlite-group-commit.js";
@@ -71,6 +71,8 @@ interface Open {
  */
 export class SqliteBackend implements CheckpointBackend {
   readonly name = "sqlite";
+  /** A grant reads the head in its transaction; a run's last write releases its lease. */
+  readonly foldsLease: boolean = true;
   readonly #source: string | SqliteDatabaseLike;
   readonly #options: SqliteBackendOptions;
   #open: Open | undefined;
@@ -142,7 +144,12 @@ export class SqliteBackend implements CheckpointBackend {
   }
 
   async acquireLease(request: LeaseRequest): Promise<Lease | undefined> {
-    return this.#io().leases.acquire(request);
+    const { leases, reader } = this.#io();
+    if (!request.withHead) return leases.acquire(request);
+    return leases.acquire(request, (thread) => ({
+      head: reader.get(request.threadId, "") ?? null,
+      archive: archiveMark(thread) ?? null,
+    }));
   }
 
   async renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined> {

@@ -6,7 +6,7 @@
 import type { Lease, LeaseRequest } from "../../checkpoint/checkpoint-backend.js";
 import type { SqliteClient } from "./sqlite-client.js";
 import type { SqliteStatementLike } from "./sqlite-types.js";
-import type { SqliteWriter } from "./sqlite-writer.js";
+import type { SqliteWriter, ThreadRow } from "./sqlite-writer.js";
 
 const SQL = {
   rootHead: "SELECT id FROM rewind_checkpoints WHERE tid = ? AND ns = '' ORDER BY id DESC LIMIT 1",
@@ -34,7 +34,14 @@ export class SqliteLeases {
     return this.#client.stmt(sql);
   }
 
-  acquire(request: LeaseRequest): Lease | undefined {
+  /**
+   * Grants the lease in one transaction; `alsoRead` (a folded grant, `withHead`) reads what the
+   * holder needs next in the same transaction, after the grant, and its fields join the lease.
+   */
+  acquire(
+    request: LeaseRequest,
+    alsoRead?: (thread: ThreadRow) => Pick<Lease, "head" | "archive">,
+  ): Lease | undefined {
     return this.#writer.transaction(() => {
       const thread = this.#writer.thread(request.threadId, true)!;
       if (thread.deleted) throw this.#writer.deletedError(request.threadId);
@@ -64,7 +71,7 @@ export class SqliteLeases {
         holder?.started ?? null,
         thread.tid,
       );
-      return lease;
+      return alsoRead ? { ...lease, ...alsoRead(thread) } : lease;
     });
   }
 

@@ -89,6 +89,8 @@ const SQL = {
   deleteQuarantine: "DELETE FROM rewind_quarantine WHERE tid = ?",
   deleteEffects: "DELETE FROM rewind_effects WHERE tid = ?",
   deletePins: "DELETE FROM rewind_pins WHERE tid = ?",
+  release:
+    "UPDATE rewind_threads SET lease_owner = NULL, lease_expires_at = NULL WHERE tid = ? AND lease_token = ?",
   tombstone:
     "UPDATE rewind_threads SET deleted = 1, lease_owner = NULL, lease_expires_at = NULL, archive_state = NULL, archive_stub = NULL WHERE tid = ?",
 };
@@ -161,6 +163,8 @@ export class SqliteWriter {
         c.body,
         rewrite ? null : vals,
       );
+      // The holder's last write gives its lease back with it (the fence was checked above).
+      if (put.release && put.fence) this.#stmt(SQL.release).run(tid, put.fence.token);
     });
   }
 
