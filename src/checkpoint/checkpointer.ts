@@ -265,8 +265,8 @@ export class Checkpointer {
 
   /**
    * {@link acquireLease}, and with the grant, where the backend folds leases into its calls
-   * (PostgreSQL), the thread's root head (decoded, as {@link get} returns it) and archive mark,
-   * read under the lease in the same round trip. Elsewhere both are `undefined`.
+   * (the three built in do), the thread's root head (decoded, as {@link get} returns it) and
+   * archive mark, read under the lease in the same call. Elsewhere both are `undefined`.
    */
   async acquireLeaseWithHead(
     threadId: string,

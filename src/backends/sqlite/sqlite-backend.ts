@@ -32,7 +32,7 @@ import type {
   ThreadSummary,
 } from "../../checkpoint/retention-seam.js";
 import { ClosedError, InvalidInputError } from "../../errors.js";
-import { archiveMark, SqliteArchive } from "./sqlite-archive.js";
+import { SqliteArchive } from "./sqlite-archive.js";
 import { checkSqliteArguments, SqliteClient } from "./sqlite-client.js";
 import { SqliteEffects } from "./sqlite-effects.js";
 import { SqliteGroupCommit } from "./sqlite-group-commit.js";
@@ -146,10 +146,7 @@ export class SqliteBackend implements CheckpointBackend {
   async acquireLease(request: LeaseRequest): Promise<Lease | undefined> {
     const { leases, reader } = this.#io();
     if (!request.withHead) return leases.acquire(request);
-    return leases.acquire(request, (thread) => ({
-      head: reader.get(request.threadId, "") ?? null,
-      archive: archiveMark(thread) ?? null,
-    }));
+    return leases.acquire(request, () => reader.get(request.threadId, ""));
   }
 
   async renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined> {

@@ -3,10 +3,11 @@
  * transaction that checks the holder, bumps the fencing token and records where the new
  * holder's work starts and which process holds it.
  */
-import type { Lease, LeaseRequest } from "../../checkpoint/checkpoint-backend.js";
+import type { Lease, LeaseRequest, LoadedCheckpoint } from "../../checkpoint/checkpoint-backend.js";
+import { archiveMark } from "./sqlite-archive.js";
 import type { SqliteClient } from "./sqlite-client.js";
 import type { SqliteStatementLike } from "./sqlite-types.js";
-import type { SqliteWriter, ThreadRow } from "./sqlite-writer.js";
+import type { SqliteWriter } from "./sqlite-writer.js";
 
 const SQL = {
   rootHead: "SELECT id FROM rewind_checkpoints WHERE tid = ? AND ns = '' ORDER BY id DESC LIMIT 1",
@@ -35,13 +36,11 @@ export class SqliteLeases {
   }
 
   /**
-   * Grants the lease in one transaction; `alsoRead` (a folded grant, `withHead`) reads what the
-   * holder needs next in the same transaction, after the grant, and its fields join the lease.
+   * Grants the lease in one transaction. `readHead` (a folded grant, `withHead`) reads the root
+   * head, values and all, in the same transaction: it is then the head the grant records as where
+   * the holder starts, and it comes back with the lease beside the thread's archive mark.
    */
-  acquire(
-    request: LeaseRequest,
-    alsoRead?: (thread: ThreadRow) => Pick<Lease, "head" | "archive">,
-  ): Lease | undefined {
+  acquire(request: LeaseRequest, readHead?: () => LoadedCheckpoint | undefined): Lease | undefined {
     return this.#writer.transaction(() => {
       const thread = this.#writer.thread(request.threadId, true)!;
       if (thread.deleted) throw this.#writer.deletedError(request.threadId);
@@ -49,7 +48,10 @@ export class SqliteLeases {
       const live = thread.lease_expires_at !== null && thread.lease_expires_at > now;
       const heldByOther = live && thread.lease_owner !== request.owner;
       if (heldByOther && !request.steal && thread.lease_token !== request.replacing) return;
-      const head = this.#stmt(SQL.rootHead).get(thread.tid) as { id: string } | undefined;
+      const loaded = readHead?.();
+      const headId = readHead
+        ? loaded?.checkpoint.id
+        : (this.#stmt(SQL.rootHead).get(thread.tid) as { id: string } | undefined)?.id;
       const { holder } = request;
       const lease: Lease = {
         threadId: request.threadId,
@@ -57,7 +59,7 @@ export class SqliteLeases {
         token: thread.lease_token + 1,
         expiresAt: now + request.ttlMs,
         startedFrom:
-          heldByOther && request.inheritStart ? thread.lease_started_from : (head?.id ?? null),
+          heldByOther && request.inheritStart ? thread.lease_started_from : (headId ?? null),
         ...(holder ? { holder } : {}),
         ...(heldByOther ? { stolenFrom: thread.lease_owner ?? undefined } : {}),
       };
@@ -71,7 +73,8 @@ export class SqliteLeases {
         holder?.started ?? null,
         thread.tid,
       );
-      return alsoRead ? { ...lease, ...alsoRead(thread) } : lease;
+      if (!readHead) return lease;
+      return { ...lease, head: loaded ?? null, archive: archiveMark(thread) ?? null };
     });
   }
 
