@@ -74,9 +74,25 @@ export function claimHeadroom(bytes: Uint8Array): number {
  */
 function utf8(text: string): Uint8Array {
   if (text.length < HEADROOM_MIN_CHARS) return encoder.encode(text);
-  const out = new Uint8Array(HEADROOM + text.length + (text.length >> 4));
-  const { read, written } = encoder.encodeInto(text, out.subarray(HEADROOM));
-  if (read !== text.length) return encoder.encode(text);
+  const bytes = withHeadroom(text.length, (into) => {
+    const { read, written } = encoder.encodeInto(text, into);
+    return read === text.length ? written : undefined;
+  });
+  return bytes ?? encoder.encode(text);
+}
+
+/**
+ * Bytes that `write` puts into a buffer sized for `chars` mostly-ASCII characters, with
+ * {@link HEADROOM} free in front (see {@link claimHeadroom}); `write` returns how many bytes it
+ * wrote, or `undefined` when they did not fit (then so does this).
+ */
+function withHeadroom(
+  chars: number,
+  write: (into: Uint8Array) => number | undefined,
+): Uint8Array | undefined {
+  const out = new Uint8Array(HEADROOM + chars + (chars >> 4));
+  const written = write(out.subarray(HEADROOM));
+  if (written === undefined) return undefined;
   const bytes = out.subarray(HEADROOM, HEADROOM + written);
   headroom.set(bytes, HEADROOM);
   return bytes;
@@ -147,25 +163,23 @@ export class JsonSerializer implements Serializer {
   #spliced(text: string, leaves: readonly string[]): Uint8Array | undefined {
     let size = text.length;
     for (const leaf of leaves) size += leaf.length;
-    const out = new Uint8Array(HEADROOM + size + (size >> 4));
-    let at = HEADROOM;
-    const write = (piece: string) => {
-      const { read, written } = encoder.encodeInto(piece, out.subarray(at));
-      at += written;
-      return read === piece.length;
-    };
-    let from = 0;
-    for (let i = 0; i < leaves.length; i++) {
-      const marker = JSON.stringify(this.#placeholder(i));
-      const hit = text.indexOf(marker, from);
-      // The piece up to the placeholder keeps its opening quote; the closing one starts the next.
-      if (hit < 0 || !write(text.slice(from, hit + 1)) || !write(leaves[i]!)) return undefined;
-      from = hit + marker.length - 1;
-    }
-    if (!write(text.slice(from))) return undefined;
-    const bytes = out.subarray(HEADROOM, at);
-    headroom.set(bytes, HEADROOM);
-    return bytes;
+    return withHeadroom(size, (into) => {
+      let at = 0;
+      const write = (piece: string) => {
+        const { read, written } = encoder.encodeInto(piece, into.subarray(at));
+        at += written;
+        return read === piece.length;
+      };
+      let from = 0;
+      for (let i = 0; i < leaves.length; i++) {
+        const marker = JSON.stringify(this.#placeholder(i));
+        const hit = text.indexOf(marker, from);
+        // The piece up to the placeholder keeps its opening quote; the closing one starts the next.
+        if (hit < 0 || !write(text.slice(from, hit + 1)) || !write(leaves[i]!)) return undefined;
+        from = hit + marker.length - 1;
+      }
+      return write(text.slice(from)) ? at : undefined;
+    });
   }
 
   /** The stand-in of the `index`-th leaf of an encoding: a NUL, this serializer's nonce, the index. */
