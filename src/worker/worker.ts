@@ -178,8 +178,8 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
 
 /**
  * Runs one job: continues the thread from its last checkpoint. The job's id goes into the
- * metadata of every checkpoint it writes, so a retry knows whether the job's input was already
- * applied (then it only continues the thread, and no turn is applied twice).
+ * metadata of every checkpoint it writes, so each attempt knows whether the job's input was
+ * already applied (then it only continues the thread, and no turn is applied twice).
  */
 async function runJob(
   graphs: WorkerOptions["graphs"],
@@ -192,12 +192,13 @@ async function runJob(
   if (!app) throw new InvalidInputError(`this worker has no graph named ${JSON.stringify(graph)}`);
   const ref = { threadId, ...(tenantId !== undefined ? { tenantId } : {}) };
   const input = jobInput(job.data);
-  // A retry decides under the thread's lease whether an earlier attempt (maybe still running,
-  // its connection cut) applied the input: then it only continues the thread.
+  // Every attempt decides under the thread's lease whether another attempt of this job applied
+  // the input (then it only continues the thread). The first attempt checks too: recovery may
+  // send a job back to the queue while its first attempt still runs (its connection was cut
+  // before it took the lease), and the retry can then take the lease first.
   const options = {
     ...ref,
-    metadata: { rewindJob: job.id },
-    ...(job.retryCount > 0 ? { applyOnce: { rewindJob: job.id } } : {}),
+    applyOnce: { rewindJob: job.id },
     onBusy: "enqueue",
     leaseTtlMs,
     signal,

@@ -13,7 +13,7 @@ import {
   RunFailedError,
   type Worker,
 } from "../../src/worker/index.js";
-import { openQueue } from "../../src/worker/worker-queue.js";
+import { openQueue, RUN_QUEUE } from "../../src/worker/worker-queue.js";
 import { recoverOnce } from "../../src/worker/worker-recovery.js";
 import { adminPool, freshSchema, PG_SERIAL_ONLY, PG_URL } from "../support/postgres.js";
 import { expectedSeen, failing, maxByTenant, turnGraph } from "./worker-graph.js";
@@ -293,6 +293,50 @@ describe.skipIf(PG_SERIAL_ONLY !== "")(
         for (const c of children) c.child.kill("SIGKILL");
       }
     }, 60_000);
+
+    it("a job sent back to the queue while its first attempt still waits for the lease is applied once", async () => {
+      // Recovery sends a job back when its thread's lease looks abandoned; its first attempt may
+      // still be alive, waiting for that lease (its connection was cut before it took it). The
+      // retry takes the lease first here, deterministically: the first attempt's process is
+      // paused (SIGSTOP) until the retry has finished.
+      await worker.stop();
+      const thread = "twice";
+      const blocker = await checkpointer.acquireLease(thread, "blocker", 60_000);
+      expect(blocker).toBeDefined();
+      const first = startWorker(PG_URL, schema, 30_000);
+      let second: Worker | undefined;
+      const boss = await openQueue({ database: PG_URL, schema: queue }, "test", false);
+      try {
+        await first.ready;
+        const run = await client.submit("turns", { turns: "d" }, { threadId: thread });
+        while ((await run.state()) !== "active") await sleep(50);
+        first.child.kill("SIGSTOP");
+        // What recovery does with a job whose worker it judges gone.
+        await boss.fail(RUN_QUEUE, { id: run.id, retryCount: 0 }, { error: "judged gone" });
+        second = await createWorker({
+          database: PG_URL,
+          schema: queue,
+          graphs: { turns: app },
+          pollIntervalMs: 500,
+        });
+        while ((await client.list({ threadId: thread }))[0]?.retries !== 1) await sleep(50);
+        while ((await run.state()) !== "active") await sleep(50);
+        await checkpointer.releaseLease(blocker!);
+        const outcome = await run.result();
+        expect(outcome.values.turns).toEqual(["d"]);
+        // The first attempt goes on: it takes the lease (a newer token) and gives it back.
+        const token = await leaseToken(schema, thread);
+        first.child.kill("SIGCONT");
+        while ((await leaseToken(schema, thread, true)) <= token) await sleep(50);
+        const state = await app.getState({ threadId: thread });
+        expect(state?.values.turns).toEqual(["d"]);
+        expect(state?.values.seen).toEqual(expectedSeen(["d"]));
+      } finally {
+        first.child.kill("SIGKILL");
+        await second?.stop();
+        await boss.stop({ graceful: false });
+      }
+    }, 60_000);
   },
 );
 
@@ -305,6 +349,16 @@ async function leaseHolderPid(schema: string, threadId: string): Promise<number>
     if (rows[0]?.lease_pid) return Number(rows[0].lease_pid);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The thread's latest lease token; with `released`, only once no lease is held (else 0). */
+async function leaseToken(schema: string, threadId: string, released = false): Promise<number> {
+  const { rows } = await adminPool().query(
+    `SELECT lease_token FROM "${schema}".rewind_threads
+     WHERE thread_id = $1 AND ($2::boolean IS FALSE OR lease_expires_at IS NULL)`,
+    [threadId, released],
+  );
+  return Number(rows[0]?.lease_token ?? 0);
 }
 
 async function serverNow(): Promise<number> {
