@@ -42,7 +42,8 @@ export interface RunOptions extends LeaseOptions {
   /**
    * Stops the run between super-steps once aborted: the steps finished so far are saved, the
    * lease is released, and `invoke` rejects with `RunStoppedError`; `invoke(null)` continues
-   * from there. A step already running finishes first (nodes are never cut off mid-way).
+   * from there. A step already running finishes first (nodes are never cut off mid-way). A run
+   * still waiting for a busy thread (`onBusy: "enqueue"`) stops waiting, having written nothing.
    */
   readonly signal?: AbortSignal;
 }

@@ -12,9 +12,10 @@
  * the preempted run recorded when it took the lease, so it discards exactly that run's work.
  */
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Lease, LeaseFence } from "../checkpoint/checkpoint-backend.js";
 import type { Checkpointer, LeaseWithHead } from "../checkpoint/checkpointer.js";
-import { InvalidInputError, LeaseLostError, ThreadBusyError } from "../errors.js";
+import { InvalidInputError, LeaseLostError, RunStoppedError, ThreadBusyError } from "../errors.js";
 import { holderIsGone, thisProcess } from "./lease-holder.js";
 
 /**
@@ -47,6 +48,8 @@ export interface LeaseOptions {
   readonly enqueueTimeoutMs?: number;
   /** @deprecated Renamed `enqueueTimeoutMs`. */
   readonly busyTimeoutMs?: number;
+  /** Ends an `enqueue` wait once aborted, with `RunStoppedError` (nothing written). */
+  readonly signal?: AbortSignal;
 }
 
 /** What the run works under. */
@@ -110,6 +113,8 @@ export async function withThreadLease<T>(
     granted = await waitForLease(
       take,
       options.enqueueTimeoutMs ?? options.busyTimeoutMs ?? 300_000,
+      threadId,
+      options.signal,
     );
   if (!granted) {
     throw new ThreadBusyError(`thread "${threadId}" is busy with another run`, { threadId });
@@ -196,14 +201,27 @@ function takeLease(
   };
 }
 
+/**
+ * Polls for the lease until `timeoutMs` has passed (then `undefined`) or `signal` is aborted
+ * (then `RunStoppedError`: the run never started, so a worker told to stop, or a caller who gave
+ * up, is not held for the rest of the wait).
+ */
 async function waitForLease(
   take: () => Promise<LeaseWithHead | undefined>,
   timeoutMs: number,
+  threadId: string,
+  signal: AbortSignal | undefined,
 ): Promise<LeaseWithHead | undefined> {
   const deadline = Date.now() + timeoutMs;
   let delay = 5;
   while (Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, delay + Math.random() * delay));
+    await sleep(delay + Math.random() * delay, undefined, { signal }).catch(() => undefined);
+    if (signal?.aborted) {
+      throw new RunStoppedError(
+        `the run stopped before it started: its signal was aborted while it waited for thread "${threadId}", which another run holds; nothing was written`,
+        { threadId },
+      );
+    }
     const lease = await take();
     if (lease) return lease;
     delay = Math.min(delay * 2, 100);

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   appendChannel,
   LeaseLostError,
+  RunStoppedError,
   START,
   StateGraph,
   ThreadBusyError,
@@ -81,6 +82,26 @@ for (const backend of BACKENDS) {
         expect(other.values.log).toEqual([...done, "A", "fast after 4", "slow"]);
         for await (const head of app.getStateHistory({ threadId: "t" }, { limit: 1 }))
           expect(head.metadata).toMatchObject({ requestId: "r-2" });
+      });
+
+      it("enqueue: an aborted signal ends the wait with RunStoppedError; nothing is written", async () => {
+        const { app, release, reached } = gatedGraph(backend);
+        const a = app.invoke({ log: "A" }, { threadId: "t" });
+        await reached;
+        const stop = new AbortController();
+        const b = app.invoke(
+          { log: "B" },
+          { threadId: "t", onBusy: "enqueue", signal: stop.signal },
+        );
+        stop.abort();
+        await expect(b).rejects.toThrow(RunStoppedError);
+        release();
+        expect((await a).values.log).toEqual(["A", "fast after 1", "slow"]);
+        expect((await app.getState({ threadId: "t" }))?.values.log).toEqual([
+          "A",
+          "fast after 1",
+          "slow",
+        ]);
       });
 
       it("interrupt: the running run is stopped at its next step boundary; the new run continues from its state", async () => {
