@@ -25,6 +25,7 @@ import {
   reconcile,
 } from "../../src/langgraph/index.js";
 import { BACKENDS } from "../support/backends.js";
+import { saverOn } from "../support/savers.js";
 import { ScriptedChatModel, type ScriptedTurn } from "./scripted-chat-model.js";
 
 /** The model asks to book a flight to `to`, then (as often as the thread runs on) says done. */
@@ -129,7 +130,7 @@ async function cutOff(saver: RewindSaver, threadId: string, to: string) {
 for (const backend of BACKENDS) {
   describe(`effects through RewindSaver in a LangGraph ReAct agent (${backend.name})`, () => {
     it("books once: a replay from before the call and updateState forks reuse the recorded booking", async () => {
-      const { saver } = backend.saver();
+      const { saver } = saverOn(backend);
       const { agent, booked } = bookingAgent(saver);
       const config = thread("trip");
       const first = await agent.invoke(ask("Book Tokyo"), config);
@@ -168,7 +169,7 @@ for (const backend of BACKENDS) {
     });
 
     it("the same booking asked twice in one model turn runs once; both calls get its result", async () => {
-      const { saver } = backend.saver();
+      const { saver } = saverOn(backend);
       const { agent, booked } = bookingAgent(saver, { callIds: ["call-1", "call-2"] });
       const result = await agent.invoke(ask("Book Tokyo, twice"), thread("twice"));
       expect(toolResults(result.messages)).toEqual(["BK-Tokyo-1", "BK-Tokyo-1"]);
@@ -176,7 +177,7 @@ for (const backend of BACKENDS) {
     });
 
     it("reconcile(fn) asks the remote system about a cut-off booking, and a throw is EffectUnknownError", async () => {
-      const { saver } = backend.saver();
+      const { saver } = saverOn(backend);
       const asked: unknown[] = [];
       const found = reconcile((effect) => {
         asked.push(effect.args);
@@ -205,7 +206,7 @@ for (const backend of BACKENDS) {
     });
 
     it('"ask": a booking cut off mid-call pauses with a LangGraph interrupt that a Command settles', async () => {
-      const { saver } = backend.saver();
+      const { saver } = saverOn(backend);
       const { agent, booked } = bookingAgent(saver);
       const config = thread("cut-off");
       const key = await cutOff(saver, "cut-off", "Tokyo");
@@ -237,7 +238,7 @@ for (const backend of BACKENDS) {
     });
 
     it('"ask" answered { status: "not-run" } runs the booking, as attempt 2', async () => {
-      const { saver } = backend.saver();
+      const { saver } = saverOn(backend);
       const { agent, booked } = bookingAgent(saver);
       const config = thread("never-ran");
       const key = await cutOff(saver, "never-ran", "Tokyo");
@@ -249,7 +250,7 @@ for (const backend of BACKENDS) {
     });
 
     it('"fail" throws EffectUnknownError without booking; saver.effects.resolve settles it', async () => {
-      const { saver } = backend.saver();
+      const { saver } = saverOn(backend);
       const { agent, booked } = bookingAgent(saver, { policy: "fail", handleToolErrors: false });
       const config = thread("strict");
       const key = await cutOff(saver, "strict", "Tokyo");
@@ -270,7 +271,7 @@ for (const backend of BACKENDS) {
     });
 
     it('"fail" under ToolNode\'s default error handling tells the model, and books nothing', async () => {
-      const { saver } = backend.saver();
+      const { saver } = saverOn(backend);
       const { agent, booked } = bookingAgent(saver, { policy: "fail" });
       await cutOff(saver, "told", "Tokyo");
       const result = await agent.invoke(ask("Book Tokyo"), thread("told"));
@@ -282,7 +283,7 @@ for (const backend of BACKENDS) {
     });
 
     it("two tenants' ledgers are separate, also under the same thread id", async () => {
-      const { saver } = backend.saver();
+      const { saver } = saverOn(backend);
       const acme = bookingAgent(saver);
       const globex = bookingAgent(saver);
       await acme.agent.invoke(ask("Book Tokyo"), thread("trip", "acme"));
@@ -324,7 +325,7 @@ for (const backend of BACKENDS) {
       }
 
       it("non-serializable arguments throw SerializationError and record nothing", async () => {
-        const { saver } = backend.saver();
+        const { saver } = saverOn(backend);
         const { app, sent } = notifyGraph(saver, () => ({ onDone: () => 1 }));
         await expect(app.invoke({}, thread("bad-args"))).rejects.toBeInstanceOf(SerializationError);
         expect(sent).toEqual([]);
@@ -332,7 +333,7 @@ for (const backend of BACKENDS) {
       });
 
       it("a policy that is not one of the allowed ones throws InvalidInputError", async () => {
-        const { saver } = backend.saver();
+        const { saver } = saverOn(backend);
         const { app, sent } = notifyGraph(saver, () => ({ to: "ops" }), "sometimes");
         await expect(app.invoke({}, thread("bad-policy"))).rejects.toBeInstanceOf(
           InvalidInputError,
@@ -342,7 +343,7 @@ for (const backend of BACKENDS) {
       });
 
       it("runs once per thread, and outside a running node says what it needs", async () => {
-        const { saver } = backend.saver();
+        const { saver } = saverOn(backend);
         const { app, sent } = notifyGraph(saver, () => ({ to: "ops" }));
         expect((await app.invoke({}, thread("node"))).sent).toBe("sent");
         expect((await app.invoke({}, thread("node"))).sent).toBe("sent");
@@ -358,7 +359,7 @@ for (const backend of BACKENDS) {
 describe("effectTool checks its input", () => {
   const backend = BACKENDS[0]!;
   it("refuses what is not a tool, a missing saver and a bad policy", () => {
-    const { saver } = backend.saver();
+    const { saver } = saverOn(backend);
     const book = tool(async () => "ok", {
       name: "book",
       description: "Books",

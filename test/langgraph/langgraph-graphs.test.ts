@@ -5,6 +5,7 @@ import { createReactAgent } from "@langchain/langgraph/prebuilt";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { BACKENDS } from "../support/backends.js";
+import { saverOn } from "../support/savers.js";
 import { approvalGraph, chatGraph } from "./sample-graphs.js";
 import { ScriptedChatModel } from "./scripted-chat-model.js";
 
@@ -16,7 +17,7 @@ const interruptsOf = (result: object) =>
 for (const backend of BACKENDS) {
   describe(`LangGraph.js on RewindSaver (${backend.name})`, () => {
     it("a StateGraph remembers earlier turns of a thread, also after a restart", async () => {
-      const { saver, reopen } = backend.saver();
+      const { saver, reopen } = saverOn(backend);
       const config = { configurable: { thread_id: "chat" } };
       await chatGraph(saver).invoke({ messages: [new HumanMessage("hi")] }, config);
       const second = await chatGraph(saver).invoke(
@@ -45,7 +46,7 @@ for (const backend of BACKENDS) {
     });
 
     it("interrupt() pauses the run; Command({ resume }) continues it, even from a new process", async () => {
-      const { saver, reopen } = backend.saver();
+      const { saver, reopen } = saverOn(backend);
       const config = { configurable: { thread_id: "hitl" } };
       const paused = await approvalGraph(saver).invoke({ draft: "hello" }, config);
       expect(interruptsOf(paused)).toHaveLength(1);
@@ -64,7 +65,7 @@ for (const backend of BACKENDS) {
     });
 
     it("getStateHistory lists every checkpoint newest first, pages with limit/before, filters", async () => {
-      const { saver } = backend.saver();
+      const { saver } = saverOn(backend);
       const app = chatGraph(saver);
       const config = { configurable: { thread_id: "hist" } };
       await app.invoke({ messages: [new HumanMessage("one")] }, config);
@@ -99,7 +100,7 @@ for (const backend of BACKENDS) {
     });
 
     it("updateState at an old checkpoint forks: the fork has the edit, the old branch is intact", async () => {
-      const { saver } = backend.saver();
+      const { saver } = saverOn(backend);
       const app = chatGraph(saver);
       const config = { configurable: { thread_id: "fork" } };
       await app.invoke({ messages: [new HumanMessage("one")] }, config);
@@ -140,7 +141,7 @@ for (const backend of BACKENDS) {
     });
 
     it("an edit forked right before a step the old branch took is kept (integer versions lose it)", async () => {
-      const { saver } = backend.saver();
+      const { saver } = saverOn(backend);
       const app = chatGraph(saver);
       const config = { configurable: { thread_id: "fork-collision" } };
       await app.invoke({ messages: [new HumanMessage("one")] }, config);
@@ -162,7 +163,7 @@ for (const backend of BACKENDS) {
     });
 
     it("the prebuilt ReAct agent calls tools and remembers the conversation across turns", async () => {
-      const { saver, reopen } = backend.saver();
+      const { saver, reopen } = saverOn(backend);
       const calls: string[] = [];
       const weather = tool(
         async ({ city }: { city: string }) => {
@@ -217,7 +218,7 @@ for (const backend of BACKENDS) {
     });
 
     it("the ReAct agent pauses in a tool for approval and resumes with Command({ resume })", async () => {
-      const { saver } = backend.saver();
+      const { saver } = saverOn(backend);
       const sent: string[] = [];
       const send = tool(
         async ({ to }: { to: string }) => {

@@ -18,6 +18,7 @@ import { importLangGraphThreads, RewindSaver } from "../../src/langgraph/index.j
 import { textVersion } from "../../src/langgraph/langgraph-import.js";
 import { BACKENDS } from "../support/backends.js";
 import { freshSchema, PG_URL } from "../support/postgres.js";
+import { saverOn } from "../support/savers.js";
 import { approvalGraph, chatGraph } from "./sample-graphs.js";
 
 const root = mkdtempSync(join(tmpdir(), "rewind-lg-import-"));
@@ -92,7 +93,7 @@ for (const [sourceName, open] of sources) {
       it(`moves every thread into ${backend.name}; RewindSaver serves and continues them`, async () => {
         const source = await open();
         await runOn(source);
-        const { saver, backend: storage } = backend.saver();
+        const { saver, backend: storage } = saverOn(backend);
         const results = await importLangGraphThreads(source, storage);
         expect(results.map((r) => [r.threadId, r.status])).toStrictEqual([
           ["ask", "imported"],

@@ -10,6 +10,7 @@ import type {
 import { ConflictError, InvalidInputError, ThreadDeletedError } from "../../src/errors.js";
 import { RewindSaver } from "../../src/langgraph/index.js";
 import { BACKENDS } from "../support/backends.js";
+import { saverOn } from "../support/savers.js";
 
 const cfg = (thread_id: string, checkpoint_id?: string, checkpoint_ns = "") => ({
   configurable: { thread_id, checkpoint_ns, ...(checkpoint_id ? { checkpoint_id } : {}) },
@@ -40,7 +41,7 @@ async function storedValueBytes(backend: CheckpointBackend, threadId: string, ch
 for (const backend of BACKENDS) {
   describe(`RewindSaver on ${backend.name}: what LangGraph's savers get wrong`, () => {
     it("Date and Uint8Array values round-trip, in state, inside messages and as writes", async () => {
-      const { saver } = backend.saver();
+      const { saver } = saverOn(backend);
       const bytes = new Uint8Array([255, 0, 128]);
       const when = new Date("2026-01-02T03:04:05.678Z");
       const message = new AIMessage({ content: "hi", additional_kwargs: { when, bytes } });
@@ -81,7 +82,7 @@ for (const backend of BACKENDS) {
     });
 
     it("a class Rewind does not know still round-trips through LangGraph's serde, as plain data", async () => {
-      const { saver } = backend.saver();
+      const { saver } = saverOn(backend);
       class Point {
         constructor(
           readonly x: number,
@@ -99,7 +100,7 @@ for (const backend of BACKENDS) {
     });
 
     it("pending writes come back in (task_path, task_id, idx) code-point order", async () => {
-      const { saver } = backend.saver();
+      const { saver } = saverOn(backend);
       const put = await saver.put(cfg("order"), checkpoint({}, {}), loop, {});
       await saver.putWrites(
         put,
@@ -120,7 +121,7 @@ for (const backend of BACKENDS) {
     });
 
     it("a retried regular write is ignored; a special write (interrupt) is replaced", async () => {
-      const { saver } = backend.saver();
+      const { saver } = saverOn(backend);
       const put = await saver.put(cfg("retry"), checkpoint({}, {}), loop, {});
       await saver.putWrites(put, [["out", "first"]], "task");
       await saver.putWrites(put, [["out", "retry"]], "task");
@@ -134,7 +135,7 @@ for (const backend of BACKENDS) {
     });
 
     it("deleteThread removes every namespace and leaves a tombstone: late writes fail", async () => {
-      const { saver } = backend.saver();
+      const { saver } = saverOn(backend);
       const root = await saver.put(cfg("gone"), checkpoint({}, {}), loop, {});
       await saver.put(cfg("gone", undefined, "sub:1"), checkpoint({}, {}), loop, {});
       await saver.put(cfg("kept"), checkpoint({}, {}), loop, {});
@@ -153,7 +154,7 @@ for (const backend of BACKENDS) {
     });
 
     it("a put whose parent is no longer the head is refused and writes nothing", async () => {
-      const { saver } = backend.saver();
+      const { saver } = saverOn(backend);
       const head = await saver.put(cfg("race"), checkpoint({}, {}), loop, {});
       const winner = await saver.put(head, checkpoint({ v: "A" }, { v: "1" }), loop, { v: "1" });
       const loser = checkpoint({ v: "B" }, { v: "2" });
@@ -166,7 +167,7 @@ for (const backend of BACKENDS) {
     });
 
     it("two runs on one thread: the one that would build on the other's unfinished turn is refused and leaves nothing", async () => {
-      const { saver } = backend.saver();
+      const { saver } = saverOn(backend);
       let release = () => {};
       const gate = new Promise<void>((r) => (release = r));
       let entered = () => {};
@@ -214,7 +215,7 @@ for (const backend of BACKENDS) {
     });
 
     it("two runs started at the same moment from the same head: the second writer is refused", async () => {
-      const { saver } = backend.saver();
+      const { saver } = saverOn(backend);
       const app = new StateGraph(MessagesAnnotation)
         .addNode("bot", (state) => ({
           messages: [new AIMessage(`re ${state.messages.at(-1)?.content}`)],
@@ -240,7 +241,7 @@ for (const backend of BACKENDS) {
     });
 
     it("a growing message list is stored as appends: bytes grow linearly with turns", async () => {
-      const created = backend.saver();
+      const created = saverOn(backend);
       const { saver, backend: storage } = created;
       const app = new StateGraph(MessagesAnnotation)
         .addNode("bot", () => ({ messages: [new AIMessage("a".repeat(500))] }))
@@ -286,7 +287,7 @@ for (const backend of BACKENDS) {
     });
 
     it("bad input gets a named error and nothing is stored", async () => {
-      const { saver } = backend.saver();
+      const { saver } = saverOn(backend);
       await expect(saver.put({ configurable: {} }, checkpoint({}, {}), loop, {})).rejects.toThrow(
         InvalidInputError,
       );
@@ -305,7 +306,7 @@ for (const backend of BACKENDS) {
     });
 
     it("names with NUL or lone surrogates are refused by name, as on the runtime's path", async () => {
-      const { saver } = backend.saver();
+      const { saver } = saverOn(backend);
       const head = await saver.put(cfg("names"), checkpoint({ ok: 1 }, { ok: "1" }), loop, {
         ok: "1",
       });

@@ -14,6 +14,7 @@ import { z } from "zod";
 import { InvalidInputError } from "../../src/errors.js";
 import { RewindStore } from "../../src/langgraph/index.js";
 import { BACKENDS } from "../support/backends.js";
+import { saverOn } from "../support/savers.js";
 import { ScriptedChatModel } from "./scripted-chat-model.js";
 
 for (const kind of BACKENDS) {
@@ -82,7 +83,7 @@ for (const kind of BACKENDS) {
 
     it("a graph's nodes share memory across threads through the store", async () => {
       const store = kind.store();
-      const { saver } = kind.saver();
+      const { saver } = saverOn(kind);
       const lg = new RewindStore(store.forTenant("acme"));
       const app = new StateGraph(MessagesAnnotation)
         .addNode("remember", async (state, config: LangGraphRunnableConfig) => {
@@ -117,7 +118,7 @@ for (const kind of BACKENDS) {
 
     it("the prebuilt ReAct agent's tools read and write the store", async () => {
       const store = kind.store();
-      const { saver } = kind.saver();
+      const { saver } = saverOn(kind);
       const lg = new RewindStore(store.forTenant("acme"));
       const save = tool(
         async ({ fact }: { fact: string }) => {

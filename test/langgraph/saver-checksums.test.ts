@@ -8,6 +8,7 @@ import { type Checkpoint, emptyCheckpoint, uuid6 } from "@langchain/langgraph-ch
 import { describe, expect, it } from "vitest";
 import { isRewindError } from "../../src/errors.js";
 import { BACKENDS } from "../support/backends.js";
+import { saverOn } from "../support/savers.js";
 
 const SEALED = /^~[0-9a-f]{8}~/;
 const cfg = (thread_id: string, checkpoint_id?: string) => ({
@@ -27,7 +28,7 @@ function checkpoint(values: Record<string, unknown>, versions: Record<string, st
 for (const backend of BACKENDS) {
   describe(`RewindSaver on ${backend.name}: checksums`, () => {
     it("seals every row, value and write it stores, and reads a long append chain back", async () => {
-      const { saver, backend: raw } = backend.saver();
+      const { saver, backend: raw } = saverOn(backend);
       const messages: unknown[] = [];
       let config: Parameters<typeof saver.put>[0] = cfg("sealed");
       for (let turn = 1; turn <= 6; turn++) {
@@ -56,7 +57,7 @@ for (const backend of BACKENDS) {
     });
 
     it("a row or a value stored where it was not written is a CorruptionError naming it", async () => {
-      const { saver, backend: raw } = backend.saver();
+      const { saver, backend: raw } = saverOn(backend);
       const put = await saver.put(
         cfg("moved"),
         checkpoint({ state: { n: 1 } }, { state: "1" }),

@@ -12,6 +12,7 @@ import { END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph
 import { describe, expect, it } from "vitest";
 import { ConflictError } from "../../src/errors.js";
 import { BACKENDS } from "../support/backends.js";
+import { saverOn } from "../support/savers.js";
 import { trialCount } from "../support/trial-count.js";
 
 const TRIALS = trialCount("REWIND_SAVER_RACE_RUNS", { smoke: 12, soak: 100 });
@@ -28,7 +29,7 @@ for (const backend of BACKENDS) {
     it(
       `a run refused with ConflictError leaves nothing behind (${TRIALS} trials)`,
       async () => {
-        const { saver } = backend.saver();
+        const { saver } = saverOn(backend);
         // What each model call saw: the winner's must never hold a refused run's message.
         const seen: string[][] = [];
         const app = new StateGraph(MessagesAnnotation)

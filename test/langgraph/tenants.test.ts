@@ -10,6 +10,7 @@ import {
 } from "../../src/index.js";
 import { type RewindSaver, RewindStore } from "../../src/langgraph/index.js";
 import { BACKENDS } from "../support/backends.js";
+import { saverOn } from "../support/savers.js";
 
 /** Answers with what it saw: the number of messages and the last one. */
 const bot = ({ messages }: typeof MessagesAnnotation.State) => {
@@ -38,7 +39,7 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 for (const backend of BACKENDS) {
   describe(`RewindSaver tenants (${backend.name})`, () => {
     async function acmeThread() {
-      const { saver } = backend.saver();
+      const { saver } = saverOn(backend);
       const app = chatGraph(saver);
       await app.invoke({ messages: [new HumanMessage("acme: my invoice")] }, ACME);
       return { saver, app };
@@ -130,7 +131,7 @@ for (const backend of BACKENDS) {
     });
 
     it("the default tenant's threads stay under their own id", async () => {
-      const { saver } = backend.saver();
+      const { saver } = saverOn(backend);
       await chatGraph(saver).invoke({ messages: [new HumanMessage("hi")] }, config("support-1"));
       const head = await saver.getTuple(config("support-1"));
       const raw = await collect(
@@ -140,7 +141,7 @@ for (const backend of BACKENDS) {
     });
 
     it("a bad tenant_id is a named error", async () => {
-      const { saver } = backend.saver();
+      const { saver } = saverOn(backend);
       const app = chatGraph(saver);
       for (const tenant_id of ["", "a\u0000b", "x".repeat(257), 42]) {
         const bad = { configurable: { thread_id: "t", tenant_id } };
@@ -155,7 +156,7 @@ for (const backend of BACKENDS) {
 
 describe("RewindStore with tenants", () => {
   it("a RewindStore of the run's tenant, passed with its config, keeps tenants' memories apart", async () => {
-    const { saver } = BACKENDS[0]!.saver();
+    const { saver } = saverOn(BACKENDS[0]!);
     const store = createMemoryStore();
     const app = new StateGraph(MessagesAnnotation)
       .addNode("bot", async (state, config) => {

@@ -18,6 +18,7 @@ import { Checkpointer, checkpointerForTenant } from "../../src/index.js";
 import { collectLargeValues, largeValueStats } from "../../src/large-values/index.js";
 import { prune } from "../../src/retention/index.js";
 import { BACKENDS } from "../support/backends.js";
+import { saverOn } from "../support/savers.js";
 import { putFile } from "./large-value-fixtures.js";
 
 const FILE = "a large attachment, ".repeat(2_000); // 40 KB of JSON text
@@ -247,7 +248,7 @@ for (const backend of BACKENDS) {
 
 describe("large values through the LangGraph saver", () => {
   it("are stored once by hash and read back whole", async () => {
-    const { saver } = BACKENDS[0]!.saver();
+    const { saver } = saverOn(BACKENDS[0]!);
     const big = "x".repeat(200 * 1024); // above the default threshold
     for (const thread_id of ["s1", "s2"]) {
       const checkpoint = emptyCheckpoint();

@@ -8,7 +8,6 @@ import { describe, it } from "vitest";
 import type { CheckpointBackend } from "../../src/checkpoint/checkpoint-backend.js";
 import type { CheckpointerOptions } from "../../src/checkpoint/checkpoint-types.js";
 import type { Checkpointer } from "../../src/index.js";
-import type { RewindSaver, RewindSaverOptions } from "../../src/langgraph/index.js";
 import type { Store, StoreOptions } from "../../src/store/store.js";
 import type { CheckpointBackendHarness, StoreBackendHarness } from "../../src/testing/index.js";
 import { memoryEngine } from "./memory-engine.js";
@@ -17,12 +16,14 @@ import { sqliteEngine } from "./sqlite-engine.js";
 
 export type BackendName = "memory" | "sqlite" | "postgres";
 
-/** A saver on fresh storage, as the LangGraph adapter tests use it. */
-export interface SaverOnStorage {
-  readonly saver: RewindSaver;
+/**
+ * Fresh storage for a LangGraph saver (`savers.ts` builds the saver on it, so that test files
+ * without one never load LangGraph).
+ */
+export interface SaverStorage {
   readonly backend: CheckpointBackend;
-  /** Another saver on the same storage: a process restart (memory shares the live backend). */
-  reopen(options?: RewindSaverOptions): RewindSaver;
+  /** Another backend on the same storage: a process restart (memory shares the live backend). */
+  reopen(): CheckpointBackend;
   /**
    * Bytes of the values stored for one channel of a thread, read from the engine's own tables,
    * where reads do not show every stored value as it is (SQLite merges append runs).
@@ -39,8 +40,8 @@ export interface TestBackend {
   readonly stores: StoreBackendHarness;
   /** A checkpointer on fresh storage. */
   checkpointer(options?: CheckpointerOptions): Checkpointer;
-  /** A LangGraph saver on fresh storage. */
-  saver(options?: RewindSaverOptions): SaverOnStorage;
+  /** Fresh storage for a LangGraph saver (see `saverOn` in savers.ts). */
+  saverStorage(): SaverStorage;
   /** A store on fresh storage. */
   store(options?: StoreOptions): Store;
 }

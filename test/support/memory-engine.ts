@@ -2,7 +2,6 @@
 import { MemoryBackend } from "../../src/backends/memory/index.js";
 import { MemoryStoreBackend } from "../../src/backends/memory/memory-store.js";
 import { createCheckpointer } from "../../src/index.js";
-import { RewindSaver } from "../../src/langgraph/index.js";
 import { createStore } from "../../src/store/store.js";
 import type { TestBackend } from "./backends.js";
 
@@ -11,14 +10,10 @@ export const memoryEngine: TestBackend = {
   checkpoints: { create: () => new MemoryBackend() },
   stores: { create: () => new MemoryStoreBackend() },
   checkpointer: (options) => createCheckpointer(new MemoryBackend(), options),
-  saver(options) {
+  saverStorage() {
     const backend = new MemoryBackend();
     // Memory does not survive a restart; "reopen" shares the live backend instead.
-    return {
-      saver: new RewindSaver(backend, options),
-      backend,
-      reopen: (again) => new RewindSaver(backend, again),
-    };
+    return { backend, reopen: () => backend };
   },
   store: (options) => createStore(new MemoryStoreBackend(), options),
 };

@@ -7,7 +7,6 @@
 import pg from "pg";
 import { PostgresBackend, PostgresStoreBackend } from "../../src/backends/postgres/index.js";
 import { createCheckpointer } from "../../src/index.js";
-import { RewindSaver } from "../../src/langgraph/index.js";
 import { createStore } from "../../src/store/store.js";
 import type { TestBackend } from "./backends.js";
 import { atFileEnd, closedAtFileEnd } from "./file-cleanup.js";
@@ -72,14 +71,11 @@ export const postgresEngine: TestBackend = {
         options,
       ),
     ),
-  saver(options) {
+  saverStorage() {
     const schema = freshSchema("rewind_lg");
-    const backend = new PostgresBackend(sharedPool(), { schema });
     return {
-      saver: closedAtFileEnd(new RewindSaver(backend, options)),
-      backend,
-      reopen: (again) =>
-        closedAtFileEnd(new RewindSaver(new PostgresBackend(sharedPool(), { schema }), again)),
+      backend: new PostgresBackend(sharedPool(), { schema }),
+      reopen: () => new PostgresBackend(sharedPool(), { schema }),
     };
   },
   store: (options) =>

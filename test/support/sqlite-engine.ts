@@ -9,7 +9,6 @@ import Database from "better-sqlite3";
 import { SqliteBackend } from "../../src/backends/sqlite/index.js";
 import { SqliteStoreBackend } from "../../src/backends/sqlite/sqlite-store.js";
 import { createCheckpointer } from "../../src/index.js";
-import { RewindSaver } from "../../src/langgraph/index.js";
 import { createStore } from "../../src/store/store.js";
 import { corruptSqliteCheckpoint } from "../storage/sqlite-helpers.js";
 import type { TestBackend } from "./backends.js";
@@ -55,13 +54,11 @@ export const sqliteEngine: TestBackend = {
   },
   checkpointer: (options) =>
     closedAtFileEnd(createCheckpointer(new SqliteBackend(freshFile()), options)),
-  saver(options) {
+  saverStorage() {
     const file = freshFile();
-    const backend = new SqliteBackend(file);
     return {
-      saver: closedAtFileEnd(new RewindSaver(backend, options)),
-      backend,
-      reopen: (again) => closedAtFileEnd(new RewindSaver(new SqliteBackend(file), again)),
+      backend: new SqliteBackend(file),
+      reopen: () => new SqliteBackend(file),
       storedValueBytes: (threadId, channel) => sqliteValueBytes(file, threadId, channel),
     };
   },
