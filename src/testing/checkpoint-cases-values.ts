@@ -197,6 +197,35 @@ async function carriedOver(ctx: CaseContext): Promise<void> {
   expect(raw?.blobs.profile?.map((b) => b.version)).toEqual([all[0]]);
 }
 
+/**
+ * A (channel, version) holds one value: a later checkpoint that writes a value at a version
+ * already stored (a writer retried after a cut connection, a saver replaying a put) leaves the
+ * first value in place, for the first checkpoint and for the later one alike.
+ */
+async function firstWriteWins(ctx: CaseContext): Promise<void> {
+  const threadId = ctx.thread("first-write");
+  const [a, b] = ids(2);
+  const put = (id: string, parentId: string | undefined, value: string) =>
+    ctx.checkpointer.put({
+      threadId,
+      id,
+      parentId,
+      channelVersions: { note: "v1", count: "v1" },
+      versionsSeen: {},
+      metadata: { source: "loop", step: 0, tag: ctx.tag },
+      updates: [
+        { channel: "note", version: "v1", value },
+        { channel: "count", version: "v1", value: value.length },
+      ],
+    });
+  await put(a!, undefined, "first");
+  await put(b!, a, "second, longer");
+  for (const id of [a!, b!]) {
+    const { checkpoint } = await mustGet(ctx, threadId, id);
+    expect(checkpoint.values).toStrictEqual({ note: "first", count: 5 });
+  }
+}
+
 /** Appends `items` to `channel` on top of `prev`, as the runtime does for an append channel. */
 async function putAppend(
   ctx: CaseContext,
@@ -360,6 +389,10 @@ export const valueCases: readonly ConformanceCase[] = [
   {
     name: "a channel written at step 1 is still present at step 50, never rewritten",
     run: carriedOver,
+  },
+  {
+    name: "a value written again at a stored (channel, version) keeps the first write",
+    run: firstWriteWins,
   },
   { name: "append chains rebuild the value across periodic full snapshots", run: appendChain },
   { name: "two branches appending to the same version rebuild independently", run: appendForks },
