@@ -337,6 +337,38 @@ describe.skipIf(PG_SERIAL_ONLY !== "")(
         await boss.stop({ graceful: false });
       }
     }, 60_000);
+
+    it("a stopping worker sends back at once a job still waiting for its thread's lease", async () => {
+      await worker.stop();
+      const thread = "waiting";
+      const blocker = await checkpointer.acquireLease(thread, "blocker", 120_000);
+      expect(blocker).toBeDefined();
+      // The stop's bound is longer than this test's timeout: stop() resolves only because the
+      // waiting run gives up its wait, not because the bound ran out.
+      const options = {
+        database: PG_URL,
+        schema: queue,
+        graphs: { turns: app },
+        pollIntervalMs: 500,
+        shutdownTimeoutMs: 300_000,
+      };
+      const stopping = await createWorker(options);
+      let next: Worker | undefined;
+      try {
+        const run = await client.submit("turns", { turns: "w" }, { threadId: thread });
+        while ((await run.state()) !== "active") await sleep(50);
+        await stopping.stop();
+        expect(await leaseToken(schema, thread)).toBe(blocker!.token);
+        expect(await run.state()).toBe("retry");
+        await checkpointer.releaseLease(blocker!);
+        next = await createWorker(options);
+        const outcome = await run.result();
+        expect(outcome.values.turns).toEqual(["w"]);
+      } finally {
+        await stopping.stop();
+        await next?.stop();
+      }
+    }, 60_000);
   },
 );
 
