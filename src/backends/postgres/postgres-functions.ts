@@ -61,8 +61,8 @@ export const POSTGRES_FUNCTIONS: readonly PostgresFunction[] = [
     // went as hex text in an array literal (twice the bytes, parsed character by character).
     // A value already stored at its (channel, version) stays as it is (first write wins). Every
     // write of blobs holds the thread row's FOR UPDATE lock (these puts and the prune), so a
-    // look-then-insert per value cannot race, and it took about a third less time per put than
-    // the multi-row `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING` it replaced.
+    // look-then-insert per value cannot race; the multi-row `INSERT ... SELECT FROM unnest(...)
+    // ON CONFLICT DO NOTHING` it replaced took 1.17-1.31x its time (bench/postgres-put-ab.ts).
     // With `p_release` (and a fence, checked above under the row lock) the write is its lease
     // holder's last and releases the lease in the same transaction. It defaults to false, so a
     // process of the previous version, which calls with one argument fewer, still writes here
