@@ -18,25 +18,21 @@ import { createCheckpointer } from "../src/index.js";
 
 const PG_URL = process.env.REWIND_TEST_PG_URL || "postgres://postgres@127.0.0.1:5432/postgres";
 
-/** Each earlier form, as [text of the current definition, the text it had then]. */
-const VARIANTS: Record<string, [string, string]> = {
-  "unnest-blobs": [
-    `    FOR i IN 1 .. coalesce(array_length(p_channels, 1), 0) LOOP
-      PERFORM 1 FROM SCHEMA.rewind_blobs WHERE thread_id = p_thread AND ns = p_ns
-        AND channel = p_channels[i] AND version = p_bversions[i];
-      IF NOT FOUND THEN
-        INSERT INTO SCHEMA.rewind_blobs (thread_id, ns, channel, version, kind, prev_version, depth, tag, value)
-          VALUES (p_thread, p_ns, p_channels[i], p_bversions[i], p_kinds[i], p_prevs[i], p_depths[i],
-            p_tags[i], substring(p_values FROM p_starts[i] FOR p_lengths[i]));
-      END IF;
-    END LOOP;`,
-    `    INSERT INTO SCHEMA.rewind_blobs (thread_id, ns, channel, version, kind, prev_version, depth, tag, value)
+/**
+ * Each earlier form: the span of the current definition it replaced (from its first line to its
+ * last, as found in the definition the schema holds) and the text it had then.
+ */
+const VARIANTS: Record<string, { from: string; to: string; text: string }> = {
+  "unnest-blobs": {
+    from: "    FOR i IN 1 .. coalesce(array_length(p_channels, 1), 0) LOOP",
+    to: "    END LOOP;",
+    text: `    INSERT INTO SCHEMA.rewind_blobs (thread_id, ns, channel, version, kind, prev_version, depth, tag, value)
       SELECT p_thread, p_ns, b.channel, b.version, b.kind, b.prev, b.depth, b.tag,
         substring(p_values FROM b.start FOR b.length)
       FROM unnest(p_channels, p_bversions, p_kinds, p_prevs, p_depths, p_tags, p_starts, p_lengths)
         AS b (channel, version, kind, prev, depth, tag, start, length)
       ON CONFLICT DO NOTHING;`,
-  ],
+  },
 };
 
 const [variantName = "unnest-blobs", perArg = "400", roundsArg = "10"] = process.argv.slice(2);
@@ -60,12 +56,15 @@ async function side(earlier: boolean) {
        WHERE n.nspname = $1 AND p.proname = 'rewind_put_checkpoint'`,
       [schema],
     );
-    const quoted = `"${schema}"`;
-    const [now, then] = variant!.map((text) => text.replaceAll("SCHEMA", quoted));
     const definition = String(rows[0].def);
-    if (!definition.includes(now!))
-      throw new Error(`the current definition no longer holds the text "${variantName}" replaces`);
-    await pool.query(definition.replace(now!, then!));
+    const start = definition.indexOf(variant!.from);
+    const end = definition.indexOf(variant!.to, start);
+    if (start < 0 || end < 0)
+      throw new Error(`the current definition no longer holds the span "${variantName}" replaces`);
+    const then = variant!.text.replaceAll("SCHEMA", `"${schema}"`);
+    await pool.query(
+      definition.slice(0, start) + then + definition.slice(end + variant!.to.length),
+    );
   }
   let parentId: string | undefined;
   let n = 0;
