@@ -12,6 +12,7 @@ import {
   type RunClient,
   RunFailedError,
   type Worker,
+  type WorkerOptions,
 } from "../../src/worker/index.js";
 import { openQueue, RUN_QUEUE } from "../../src/worker/worker-queue.js";
 import { recoverOnce } from "../../src/worker/worker-recovery.js";
@@ -46,6 +47,23 @@ describe.skipIf(PG_SERIAL_ONLY !== "")(
       await checkpointer.close();
       await adminPool().query(`DROP SCHEMA IF EXISTS "${queue}" CASCADE`);
     });
+
+    /** Holds `thread`'s lease as another owner would, so that a run on it waits. */
+    async function heldThread(thread: string, ttlMs: number) {
+      const blocker = await checkpointer.acquireLease(thread, "blocker", ttlMs);
+      expect(blocker).toBeDefined();
+      return blocker!;
+    }
+
+    /** Another in-process worker on this file's queue, with `extra` options. */
+    const anotherWorker = (extra: Partial<WorkerOptions> = {}) =>
+      createWorker({
+        database: PG_URL,
+        schema: queue,
+        graphs: { turns: app },
+        pollIntervalMs: 500,
+        ...extra,
+      });
 
     it("runs a submitted turn to its end and lists it", async () => {
       const run = await client.submit("turns", { turns: "t1" }, { threadId: "one" });
@@ -130,7 +148,7 @@ describe.skipIf(PG_SERIAL_ONLY !== "")(
 
     it("cancels a running run: it stops at its next checkpoint, the steps it finished kept", async () => {
       const run = await client.submit("turns", { turns: "c", hold: true }, { threadId: "halt" });
-      while ((await run.state()) !== "active") await sleep(50);
+      await untilActive(run);
       expect(await run.cancel()).toBe(true);
       await expect(run.result()).rejects.toMatchObject({ state: "cancelled" });
       // "plan" (held until the run's signal was aborted) finished and was saved; nothing after.
@@ -148,7 +166,7 @@ describe.skipIf(PG_SERIAL_ONLY !== "")(
 
     it("a worker whose clock runs an hour ahead takes no live run: lease expiry is read on the server's clock", async () => {
       const run = await client.submit("turns", { turns: "c", hold: true }, { threadId: "clock" });
-      while ((await run.state()) !== "active") await sleep(50);
+      await untilActive(run);
       // Older than the recovery's minimum age and than the lease lifetime it is given.
       await sleep(1_500);
       const boss = await openQueue({ database: PG_URL, schema: queue }, "test", false);
@@ -301,27 +319,21 @@ describe.skipIf(PG_SERIAL_ONLY !== "")(
       // paused (SIGSTOP) until the retry has finished.
       await worker.stop();
       const thread = "twice";
-      const blocker = await checkpointer.acquireLease(thread, "blocker", 60_000);
-      expect(blocker).toBeDefined();
+      const blocker = await heldThread(thread, 60_000);
       const first = startWorker(PG_URL, schema, 30_000);
       let second: Worker | undefined;
       const boss = await openQueue({ database: PG_URL, schema: queue }, "test", false);
       try {
         await first.ready;
         const run = await client.submit("turns", { turns: "d" }, { threadId: thread });
-        while ((await run.state()) !== "active") await sleep(50);
+        await untilActive(run);
         first.child.kill("SIGSTOP");
         // What recovery does with a job whose worker it judges gone.
         await boss.fail(RUN_QUEUE, { id: run.id, retryCount: 0 }, { error: "judged gone" });
-        second = await createWorker({
-          database: PG_URL,
-          schema: queue,
-          graphs: { turns: app },
-          pollIntervalMs: 500,
-        });
+        second = await anotherWorker();
         while ((await client.list({ threadId: thread }))[0]?.retries !== 1) await sleep(50);
-        while ((await run.state()) !== "active") await sleep(50);
-        await checkpointer.releaseLease(blocker!);
+        await untilActive(run);
+        await checkpointer.releaseLease(blocker);
         const outcome = await run.result();
         expect(outcome.values.turns).toEqual(["d"]);
         // The first attempt goes on: it takes the lease (a newer token) and gives it back.
@@ -341,27 +353,19 @@ describe.skipIf(PG_SERIAL_ONLY !== "")(
     it("a stopping worker sends back at once a job still waiting for its thread's lease", async () => {
       await worker.stop();
       const thread = "waiting";
-      const blocker = await checkpointer.acquireLease(thread, "blocker", 120_000);
-      expect(blocker).toBeDefined();
+      const blocker = await heldThread(thread, 120_000);
       // The stop's bound is longer than this test's timeout: stop() resolves only because the
       // waiting run gives up its wait, not because the bound ran out.
-      const options = {
-        database: PG_URL,
-        schema: queue,
-        graphs: { turns: app },
-        pollIntervalMs: 500,
-        shutdownTimeoutMs: 300_000,
-      };
-      const stopping = await createWorker(options);
+      const stopping = await anotherWorker({ shutdownTimeoutMs: 300_000 });
       let next: Worker | undefined;
       try {
         const run = await client.submit("turns", { turns: "w" }, { threadId: thread });
-        while ((await run.state()) !== "active") await sleep(50);
+        await untilActive(run);
         await stopping.stop();
-        expect(await leaseToken(schema, thread)).toBe(blocker!.token);
+        expect(await leaseToken(schema, thread)).toBe(blocker.token);
         expect(await run.state()).toBe("retry");
-        await checkpointer.releaseLease(blocker!);
-        next = await createWorker(options);
+        await checkpointer.releaseLease(blocker);
+        next = await anotherWorker();
         const outcome = await run.result();
         expect(outcome.values.turns).toEqual(["w"]);
       } finally {
@@ -406,6 +410,11 @@ async function jobStartedOn(queue: string, id: string): Promise<number> {
     [id],
   );
   return Number(rows[0].t);
+}
+
+/** Waits until the queue has started the run (claimed its job). */
+async function untilActive(run: { state(): Promise<string> }): Promise<void> {
+  while ((await run.state()) !== "active") await sleep(50);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
