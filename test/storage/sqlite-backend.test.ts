@@ -67,7 +67,6 @@ function handleWith(
   return { db, handle };
 }
 
-/** A WAL handle on the test file that records the verb of every statement it runs, in order. */
 /** A handle on the test file whose value-chain walks run through `around` (given the walk). */
 function aroundChainWalk(around: (walk: () => unknown[]) => unknown[]) {
   return handleWith((db, sql) => {
@@ -81,6 +80,7 @@ function aroundChainWalk(around: (walk: () => unknown[]) => unknown[]) {
   });
 }
 
+/** A WAL handle on the test file that records the verb of every statement it runs, in order. */
 function countedHandle() {
   const ran: string[] = [];
   const { db, handle: counting } = handleWith((db, sql) => {
