@@ -15,6 +15,7 @@ import { threadKey } from "../src/checkpoint/thread-key.js";
 import { generateKek, Keyring, localKeyProvider } from "../src/encryption/index.js";
 import { newCheckpointId } from "../src/ids.js";
 import type { Row } from "./sqlite-bench.js";
+import { median } from "./workloads.js";
 
 const PG_URL = process.env.REWIND_TEST_PG_URL || "postgres://postgres@127.0.0.1:5432/postgres";
 const BLOCK = Number(process.env.BENCH_CRYPT_BLOCK ?? 25);
@@ -43,11 +44,6 @@ function writer(checkpointer: Checkpointer, thread: string) {
     }
     return (BLOCK * 1000) / (performance.now() - started);
   };
-}
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 async function compare(

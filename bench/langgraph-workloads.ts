@@ -16,6 +16,7 @@ import { uuid6 } from "@langchain/langgraph-checkpoint";
 import type { RewindSaver } from "../src/langgraph/index.js";
 import type { SaverKind } from "./langgraph-savers.js";
 import { prose } from "./prose.js";
+import { median } from "./workloads.js";
 
 export const NODES = 10;
 const USER_BYTES = 200;
@@ -59,11 +60,6 @@ export const userMessage = (turn: number, tag = "") =>
   new HumanMessage(`${tag}${prose(USER_BYTES, turn)}`);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const start = performance.now();

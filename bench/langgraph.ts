@@ -7,7 +7,6 @@
 import { type OpenOptions, type SaverKind, saverPairs } from "./langgraph-savers.js";
 import {
   type ChatFigures,
-  median,
   type RaceFigures,
   runChats,
   runHeaders,
@@ -17,6 +16,7 @@ import {
   runWorkers,
   STEPS_PER_RUN,
 } from "./langgraph-workloads.js";
+import { median } from "./workloads.js";
 
 const THREADS = Number(process.env.BENCH_THREADS ?? 200);
 const TURNS = Number(process.env.BENCH_TURNS ?? 500);

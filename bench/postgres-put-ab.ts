@@ -15,6 +15,7 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { PostgresBackend } from "../src/backends/postgres/index.js";
 import { createCheckpointer } from "../src/index.js";
+import { median } from "./workloads.js";
 
 const PG_URL = process.env.REWIND_TEST_PG_URL || "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -109,7 +110,6 @@ try {
       times[k]!.push(Number(process.hrtime.bigint() - start) / 1000 / PER_ROUND);
     }
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const [now, then] = times.map(median) as [number, number];
   console.log(
     `put, median of ${ROUNDS} rounds of ${PER_ROUND}: current ${now.toFixed(0)} us, ` +

@@ -15,6 +15,7 @@ import {
   chatGraph,
   linearGraph,
   linearPlain,
+  median,
   NODES,
   rawMessageBytes,
   runtimeAlone,
@@ -165,7 +166,7 @@ export async function sqliteGrowth(turns = 500): Promise<Row[]> {
       const state = await app.getState({ threadId: "chat" });
       const floor = readFloorMs(JSON.stringify(state?.values));
       const uncachedMs = await timeMs(() => uncached.getState({ threadId: "chat" }), 21);
-      const afterWriteMs = afterWrite.sort((a, b) => a - b)[afterWrite.length >> 1]!;
+      const afterWriteMs = median(afterWrite);
       afterWrite = [];
       reads.push(
         {

@@ -126,6 +126,12 @@ export function rawMessageBytes(turns: number): number {
   return total;
 }
 
+/** The middle value (the upper of the two middle ones for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
 /** Median of a few timings, in milliseconds. */
 export async function timeMs(fn: () => Promise<unknown>, repeat = 5): Promise<number> {
   const samples: number[] = [];
@@ -134,6 +140,5 @@ export async function timeMs(fn: () => Promise<unknown>, repeat = 5): Promise<nu
     await fn();
     samples.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)]!;
+  return median(samples);
 }
