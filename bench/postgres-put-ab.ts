@@ -6,6 +6,8 @@
  *
  *   npx tsx bench/postgres-put-ab.ts [variant] [puts per round] [rounds]
  *
+ * `BENCH_CHANNELS=n` puts n values per checkpoint instead of three.
+ *
  * Variants: `unnest-blobs` (the values inserted by one `INSERT ... SELECT FROM unnest(...) ON
  * CONFLICT DO NOTHING`, before the look-then-insert per value). `BENCH_SYNC=1` keeps the
  * server's `synchronous_commit` (off by default here, so the commit's flush does not drown the
@@ -40,6 +42,8 @@ const [variantName = "unnest-blobs", perArg = "400", roundsArg = "10"] = process
 const variant = VARIANTS[variantName];
 if (!variant) throw new Error(`no variant "${variantName}": ${Object.keys(VARIANTS).join(", ")}`);
 const PER_ROUND = Number(perArg);
+/** Values per put: `BENCH_CHANNELS` (default 3), a number, a short string and a short list in turn. */
+const CHANNELS = Array.from({ length: Number(process.env.BENCH_CHANNELS ?? 3) }, (_, k) => `c${k}`);
 const ROUNDS = Number(roundsArg);
 
 /** A schema of its own with the current definition or, with `earlier`, the variant's. */
@@ -76,14 +80,14 @@ async function side(earlier: boolean) {
       threadId: "t",
       id,
       parentId,
-      channelVersions: { a: id, b: id, c: id },
+      channelVersions: Object.fromEntries(CHANNELS.map((channel) => [channel, id])),
       versionsSeen: {},
       metadata: { source: "loop", step: i, parents: {} },
-      updates: [
-        { channel: "a", version: id, value: i },
-        { channel: "b", version: id, value: "x".repeat(20) },
-        { channel: "c", version: id, value: [1, 2] },
-      ],
+      updates: CHANNELS.map((channel, k) => ({
+        channel,
+        version: id,
+        value: k % 3 === 0 ? i : k % 3 === 1 ? "x".repeat(20) : [1, 2],
+      })),
     });
     parentId = id;
     await backend.putCheckpoint({ checkpoint: encoded.checkpoint, blobs: encoded.blobs });

@@ -62,7 +62,9 @@ export const POSTGRES_FUNCTIONS: readonly PostgresFunction[] = [
     // A value already stored at its (channel, version) stays as it is (first write wins). Every
     // write of blobs holds the thread row's FOR UPDATE lock (these puts and the prune), so a
     // look-then-insert per value cannot race; the multi-row `INSERT ... SELECT FROM unnest(...)
-    // ON CONFLICT DO NOTHING` it replaced took 1.17-1.31x its time (bench/postgres-put-ab.ts).
+    // ON CONFLICT DO NOTHING` it replaced took 1.14-1.31x its time with 1 to 10 values per put,
+    // 1.02x at 20, and 0.93-0.96x at 30 (bench/postgres-put-ab.ts, BENCH_CHANNELS): a
+    // super-step writes the channels it changed, most often a few.
     // With `p_release` (and a fence, checked above under the row lock) the write is its lease
     // holder's last and releases the lease in the same transaction. It defaults to false, so a
     // process of the previous version, which calls with one argument fewer, still writes here
