@@ -37,6 +37,8 @@ function App() {
   const [history, setHistory] = useState<History>();
   const [picked, setPicked] = useState<string>();
   const [compared, setCompared] = useState<string>();
+  /** The key of the thread whose history is shown (`thread` changes first, on the click). */
+  const [historyOf, setHistoryOf] = useState<string>();
   const [view, setView] = useState<CheckpointView>();
   const [viewError, setViewError] = useState<string>();
   const [changes, setChanges] = useState<Change[]>();
@@ -78,9 +80,11 @@ function App() {
     try {
       const h = await api.history(key);
       setHistory(h);
+      setHistoryOf(key);
       await pickCheckpoint(key, pick ?? h.currentId!);
     } catch (e) {
       setHistory(undefined);
+      setHistoryOf(undefined);
       setView(undefined);
       fail(e);
     }
@@ -202,7 +206,7 @@ function App() {
             </button>
           )}
         </aside>
-        <section class="history">
+        <section class="history" data-history={historyOf}>
           {history ? (
             <>
               <h2>

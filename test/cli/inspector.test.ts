@@ -112,9 +112,10 @@ describe("rewind inspect in Chromium", () => {
   }
   const shot = (page: Page, name: string) =>
     page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+  // Waits for this thread's history (a selected row alone may still be the previous thread's).
   const thread = async (page: Page, id: string) => {
     await page.click(`[data-thread="${id}"]`);
-    await page.waitForSelector(".row.selected");
+    await page.waitForSelector(`[data-history="${id}"] .row.selected`);
   };
 
   it("walks the demo's thread: its tree with the fork point, then the diff of two checkpoints", async () => {
