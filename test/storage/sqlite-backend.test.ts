@@ -67,26 +67,54 @@ function handleWith(
   return { db, handle };
 }
 
-/** A handle on the test file whose value-chain walks run through `around` (given the walk). */
-function aroundChainWalk(around: (walk: () => unknown[]) => unknown[]) {
+/** Whether `sql` is the reader's lookup of one chain link by its key (a short walk's step). */
+const isLinkLookup = (sql: string) =>
+  /^SELECT b\.kind\b[\s\S]*FROM rewind_blobs AS b\b[\s\S]*b\.version = \?$/.test(sql.trim());
+
+/**
+ * A handle on the test file whose chain reads run through `around` (given the read): the
+ * recursive walk (`walk`, its rows) and a short walk's lookup of one link (`link`, a row or
+ * undefined).
+ */
+function aroundChainReads(around: (read: () => unknown, kind: "walk" | "link") => unknown) {
   return handleWith((db, sql) => {
     const statement = db.prepare(sql);
-    if (!sql.includes("WITH RECURSIVE")) return statement;
+    const link = isLinkLookup(sql);
+    if (!link && !sql.includes("WITH RECURSIVE")) return statement;
     return {
       run: (...params: unknown[]) => statement.run(...params),
-      get: (...params: unknown[]) => statement.get(...params),
-      all: (...params: unknown[]) => around(() => statement.all(...params)),
+      get: (...params: unknown[]) =>
+        link ? around(() => statement.get(...params), "link") : statement.get(...params),
+      all: (...params: unknown[]) =>
+        link
+          ? statement.all(...params)
+          : (around(() => statement.all(...params), "walk") as unknown[]),
     };
   });
 }
 
-/** A WAL handle on the test file that records the verb of every statement it runs, in order. */
+/** The links the chain reads of a handle on the test file follow (a merged run counts its pieces). */
+function countingLinks(links: { count: number }) {
+  return aroundChainReads((read, kind) => {
+    const got = read();
+    if (kind === "link") links.count += got === undefined ? 0 : 1;
+    else
+      for (const row of got as { pieces: string | null }[])
+        links.count += row.pieces ? JSON.parse(row.pieces).length : 1;
+    return got;
+  });
+}
+
+/**
+ * A WAL handle on the test file that records the verb of every statement it runs, in order
+ * (`LINK` for a chain link's lookup).
+ */
 function countedHandle() {
   const ran: string[] = [];
   const { db, handle: counting } = handleWith((db, sql) => {
     const statement = db.prepare(sql);
     const count = <T>(call: () => T) => {
-      ran.push(sql.trim().split(/\s+/)[0]!.toUpperCase());
+      ran.push(isLinkLookup(sql) ? "LINK" : sql.trim().split(/\s+/)[0]!.toUpperCase());
       return call();
     };
     return {
@@ -706,7 +734,8 @@ describe("SQLite reads", () => {
     const { db, ran, counting } = countedHandle();
     const reader = createCheckpointer(new SqliteBackend(counting));
     const writer = createSqliteCheckpointer(file);
-    const chains = () => ran.filter((word) => word === "WITH").length;
+    // Chain reads: a walk by the recursive statement, or by lookups from a held chain.
+    const chains = () => ran.filter((word) => word === "WITH" || word === "LINK").length;
     const first = await put(writer, "t", "a".repeat(600));
     expect((await reader.get("t"))?.checkpoint.values).toEqual({ v: "a".repeat(600) });
     expect((await reader.get("t"))?.checkpoint.values).toEqual({ v: "a".repeat(600) });
@@ -736,15 +765,8 @@ describe("SQLite reads", () => {
   });
 
   it("a read after more turns walks only the links appended since the held chains, and rebuilds what an uncached read does", async () => {
-    // The links each chain walk followed (a merged run hands back one row of its pieces).
-    const walked: number[] = [];
-    const { db, handle } = aroundChainWalk((walk) => {
-      const rows = walk() as { pieces: string | null }[];
-      let links = 0;
-      for (const row of rows) links += row.pieces ? JSON.parse(row.pieces).length : 1;
-      walked.push(links);
-      return rows;
-    });
+    const walked = { count: 0 };
+    const { db, handle } = countingLinks(walked);
     const cached = createCheckpointer(new SqliteBackend(handle));
     const plain = createSqliteCheckpointer(file, { headCacheBytes: 0 });
     const graph = (checkpointer: Checkpointer) =>
@@ -775,7 +797,7 @@ describe("SQLite reads", () => {
     const forked = await same();
     expect(forked.values.log.at(-1)).toBe("forked");
     await app.invoke({ log: "after fork" }, { threadId: "t" });
-    walked.length = 0;
+    walked.count = 0;
     expect((await same()).values.log.slice(-3)).toEqual([
       "forked",
       "after fork",
@@ -783,9 +805,45 @@ describe("SQLite reads", () => {
     ]);
     // The run read the head when it started; the read after it walks only what the run wrote:
     // its two links of `log` and the note's new full value (8 links when walked from scratch).
-    expect(walked).toEqual([3]);
+    expect(walked.count).toBe(3);
     await cached.close();
     await plain.close();
+    db.close();
+  });
+
+  it("a read far behind its held chains follows a few links one by one and the rest in one statement, and rebuilds what an uncached read does", async () => {
+    const walked = { count: 0 };
+    const { db, handle } = countingLinks(walked);
+    const { ran, counting } = countedHandle();
+    const cached = createCheckpointer(new SqliteBackend(handle));
+    const plain = createSqliteCheckpointer(file, { headCacheBytes: 0 });
+    const counted = createCheckpointer(new SqliteBackend(counting));
+    const graph = (checkpointer: Checkpointer) =>
+      new StateGraph({ log: appendChannel<string>() })
+        .addNode("reply", (s) => ({ log: `reply ${s.log.length}` }))
+        .addEdge(START, "reply")
+        .compile({ checkpointer });
+    const [app, other, third] = [graph(cached), graph(plain), graph(counted)];
+    await app.invoke({ log: "start" }, { threadId: "t" });
+    await app.getState({ threadId: "t" });
+    await third.getState({ threadId: "t" });
+    // Another connection appends 24 links (12 turns of two) behind the held chains' backs.
+    for (let turn = 0; turn < 12; turn++) {
+      await other.invoke({ log: `user ${turn}` }, { threadId: "t" });
+    }
+    walked.count = 0;
+    ran.length = 0;
+    const expected = (await other.getState({ threadId: "t" }))?.values;
+    expect(expected?.log).toHaveLength(26);
+    expect((await app.getState({ threadId: "t" }))?.values).toEqual(expected);
+    expect((await third.getState({ threadId: "t" }))?.values).toEqual(expected);
+    // Each link is followed once: 16 by lookups, the other 8 by the recursive statement.
+    expect(walked.count).toBe(24);
+    expect(ran.filter((word) => word === "LINK")).toHaveLength(16);
+    expect(ran.filter((word) => word === "WITH")).toHaveLength(1);
+    await cached.close();
+    await plain.close();
+    await counted.close();
     db.close();
   });
 
@@ -835,14 +893,14 @@ describe("SQLite reads", () => {
     await writer.close();
     const other = new Database(file);
     let deleted = false;
-    // The reader's handle: just before the statement that follows the value chains runs, a
+    // The reader's handle: just before the statement that reads the value chains runs, a
     // second connection deletes every value and checkpoint of the thread and commits.
-    const { db, handle } = aroundChainWalk((walk) => {
+    const { db, handle } = aroundChainReads((read) => {
       if (!deleted) {
         other.exec("DELETE FROM rewind_blobs; DELETE FROM rewind_checkpoints");
         deleted = true;
       }
-      return walk();
+      return read();
     });
     const reader = createCheckpointer(new SqliteBackend(handle));
     const loaded = await reader.get("t", { checkpointId: id });

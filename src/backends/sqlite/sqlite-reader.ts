@@ -123,6 +123,15 @@ SELECT channel, ${idText("version")}, ${CONCAT_APPEND}, ${idText("prev_version")
   tag, value, NULL, NULL, pos, pieces
 FROM runs`;
 
+/** Links a read follows one by one from a held chain before the recursive statement walks on. */
+const SHORT_WALK = 16;
+/** One link of a chain by its key; {@link SqliteReader.#shortWalk} makes it a row of {@link CHAINS}. */
+const LINK = `SELECT b.kind, ${idText("b.prev_version")} AS prev_version, b.depth, b.tag, b.value,
+  v.bytes AS spilled, v.codec
+FROM rewind_blobs AS b ${SPILLED.replace("value_ref", "b.value_ref")}
+WHERE b.tid = ? AND b.ns = ? AND b.channel = ? AND b.version = ?`;
+type LinkRow = Omit<BlobRow, "channel" | "version" | "pos" | "pieces">;
+
 const WRITES = `SELECT task_id, task_path, idx, channel, tag, value, v.bytes AS spilled, v.codec
 FROM rewind_writes ${SPILLED} WHERE tid = ? AND ns = ? AND checkpoint_id = ?`;
 
@@ -270,31 +279,55 @@ export class SqliteReader {
   ): Record<string, StoredBlob[]> {
     const own = decodeInline(row.vals);
     const out: Record<string, StoredBlob[]> = {};
+    const walked: string[] = [];
     const seeds: Record<string, string> = {};
     const stops: Record<string, string> = {};
+    const byChannel: Record<string, BlobRow[]> = {};
+    /** Links a short walk followed before the statement took over, by channel. */
+    const walkedFirst: Record<string, number> = {};
     for (const [channel, version] of Object.entries(checkpoint.channelVersions)) {
       const kept = version === checkpoint.id ? own.get(channel) : undefined;
       const known = held[channel];
       const knownVersion = known?.at(-1)?.version;
-      if (kept) out[channel] = [inlineBlob(channel, checkpoint.id, kept)];
-      else if (knownVersion === String(version)) out[channel] = copyChain(known!);
-      else {
-        seeds[channel] = seedOf(String(version));
-        if (knownVersion !== undefined) stops[channel] = seedOf(knownVersion);
+      if (kept) {
+        out[channel] = [inlineBlob(channel, checkpoint.id, kept)];
+        continue;
       }
+      if (knownVersion === String(version)) {
+        out[channel] = copyChain(known!);
+        continue;
+      }
+      let seed = String(version);
+      if (knownVersion !== undefined) {
+        // From a held chain, a read after a run follows the few links it appended one by one.
+        const walk = this.#shortWalk(row.tid, checkpoint.ns, channel, seed, knownVersion);
+        byChannel[channel] = walk.links;
+        if (walk.rest === undefined) {
+          walked.push(channel);
+          continue;
+        }
+        seed = walk.rest;
+        walkedFirst[channel] = walk.links.length;
+        stops[channel] = seedOf(knownVersion);
+      }
+      seeds[channel] = seedOf(seed);
     }
-    if (Object.keys(seeds).length === 0) return out;
-    const rows = this.#stmt(CHAINS).all({
-      tid: row.tid,
-      ns: checkpoint.ns,
-      seeds: JSON.stringify(seeds),
-      stops: JSON.stringify(stops),
-    }) as BlobRow[];
-    const byChannel: Record<string, BlobRow[]> = {};
-    for (const blobRow of rows) {
-      const chain = byChannel[blobRow.channel];
-      if (chain) chain.push(blobRow);
-      else byChannel[blobRow.channel] = [blobRow];
+    if (walked.length === 0 && Object.keys(seeds).length === 0) return out;
+    if (Object.keys(seeds).length > 0) {
+      const rows = this.#stmt(CHAINS).all({
+        tid: row.tid,
+        ns: checkpoint.ns,
+        seeds: JSON.stringify(seeds),
+        stops: JSON.stringify(stops),
+      }) as BlobRow[];
+      for (const blobRow of rows) {
+        const chain = byChannel[blobRow.channel];
+        // Past a short walk's links, the statement's positions count on from them.
+        const after = walkedFirst[blobRow.channel];
+        const link = after === undefined ? blobRow : { ...blobRow, pos: blobRow.pos + after };
+        if (chain) chain.push(link);
+        else byChannel[blobRow.channel] = [link];
+      }
     }
     const inlineOf = new Map<string, Map<string, InlineValue>>([[checkpoint.id, own]]);
     const heldBy = (version: string) => {
@@ -308,7 +341,7 @@ export class SqliteReader {
       }
       return held;
     };
-    for (const channel of Object.keys(seeds)) {
+    for (const channel of [...walked, ...Object.keys(seeds)]) {
       const chain = (byChannel[channel] ?? [])
         .sort((a, b) => b.pos - a.pos)
         .map((blobRow) => toStoredBlob(blobRow, checkpoint));
@@ -330,6 +363,34 @@ export class SqliteReader {
       out[channel] = chain;
     }
     return out;
+  }
+
+  /**
+   * The links of `channel` from `version` back to `stop` (a version whose chain is held), one
+   * primary-key lookup each, as rows of the recursive statement: what a read after a run needs
+   * (the few links the run appended), at a fraction of that statement's fixed cost (JSON seeds,
+   * materialised steps, the run's aggregates). Past {@link SHORT_WALK} links, `rest` is the
+   * version the statement walks on from.
+   */
+  #shortWalk(
+    tid: number,
+    ns: string,
+    channel: string,
+    version: string,
+    stop: string,
+  ): { links: BlobRow[]; rest?: string } {
+    const links: BlobRow[] = [];
+    let at = version;
+    for (let pos = 0; pos < SHORT_WALK; pos++) {
+      const link = this.#stmt(LINK).get(tid, ns, channel, packId(at)) as LinkRow | undefined;
+      // No row: the chain goes on in an older checkpoint's own row, which the caller reads.
+      if (link === undefined) return { links };
+      links.push({ ...link, channel, version: at, pos, pieces: null });
+      if (link.kind !== KIND_CODES.append && link.kind !== CONCAT_APPEND) return { links };
+      if (link.prev_version === null || link.prev_version === stop) return { links };
+      at = link.prev_version;
+    }
+    return { links, rest: at };
   }
 
   #writes(row: CheckpointRow) {
