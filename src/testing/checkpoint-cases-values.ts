@@ -219,7 +219,17 @@ async function firstWriteWins(ctx: CaseContext): Promise<void> {
       ],
     });
   await put(a!, undefined, "first");
+  // Read once in between: a backend that keeps what it read (or wrote) must not keep the
+  // second write, which was not stored.
+  expect((await ctx.checkpointer.get(threadId))?.checkpoint.values).toStrictEqual({
+    note: "first",
+    count: 5,
+  });
   await put(b!, a, "second, longer");
+  expect((await ctx.checkpointer.get(threadId))?.checkpoint.values).toStrictEqual({
+    note: "first",
+    count: 5,
+  });
   for (const id of [a!, b!]) {
     const { checkpoint } = await mustGet(ctx, threadId, id);
     expect(checkpoint.values).toStrictEqual({ note: "first", count: 5 });

@@ -32,7 +32,10 @@ const ENGINES: RawEngine[] = [
     open: async () => {
       const dir = mkdtempSync(join(tmpdir(), "rewind-rows-"));
       const file = join(dir, "rows.sqlite");
-      const checkpointer = createSqliteCheckpointer(file);
+      // Rows are damaged from another connection after this process wrote them; a process
+      // keeps the bytes it wrote or read in its head cache (damage on disk reaches its other
+      // readers), so this one reads every value from the file.
+      const checkpointer = createSqliteCheckpointer(file, { headCacheBytes: 0 });
       return {
         checkpointer,
         run: async (sql, params) => {

@@ -803,8 +803,13 @@ describe("SQLite reads", () => {
       "after fork",
       expect.stringMatching(/^reply/),
     ]);
-    // The run read the head when it started; the read after it walks only what the run wrote:
-    // its two links of `log` and the note's new full value (8 links when walked from scratch).
+    // What the run wrote is held from its commits: the read after it walks nothing.
+    expect(walked.count).toBe(0);
+    // A run from another connection: the read after it walks only what that run wrote, its two
+    // links of `log` and the note's new full value.
+    await other.invoke({ log: "from elsewhere" }, { threadId: "t" });
+    walked.count = 0;
+    expect((await same()).values.log.at(-2)).toBe("from elsewhere");
     expect(walked.count).toBe(3);
     await cached.close();
     await plain.close();

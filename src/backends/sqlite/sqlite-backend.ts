@@ -19,6 +19,7 @@ import type {
   LoadedCheckpoint,
   QuarantinedCheckpoint,
   QuarantineRequest,
+  StoredBlob,
   StoredEffect,
   StoredWrite,
   ValueRewrite,
@@ -113,8 +114,13 @@ export class SqliteBackend implements CheckpointBackend {
   }
 
   async putCheckpoint(put: CheckpointPut): Promise<void> {
-    const { group, writer } = this.#opened();
-    return group.run(() => writer.putCheckpoint(put));
+    const { group, writer, cache } = this.#opened();
+    let stored: readonly StoredBlob[] = [];
+    await group.run(() => {
+      stored = writer.putCheckpoint(put);
+    });
+    // Committed: the head cache holds what the next read of the thread would walk to.
+    cache.learn(put.checkpoint.threadId, put.checkpoint.ns, stored);
   }
 
   async putWrites(key: CheckpointKey, writes: readonly StoredWrite[], fence?: LeaseFence) {

@@ -12,6 +12,10 @@
  * read as on a first one (a damaged or shredded value is refused the same way), and each read
  * gets bytes of its own: nothing a caller does to a value reaches the cache.
  *
+ * A committed put's values join its thread's entry ({@link SqliteHeadCache.learn}): only those
+ * stored exactly as given (a write of a stored (channel, version) is ignored by the table, and
+ * so here), by the same rule, so the read after this process's own run walks none of them.
+ *
  * Bounded by the bytes it holds (least recently used first out); entries larger than a quarter
  * of the bound are not kept.
  */
@@ -27,7 +31,8 @@ type Chains = Record<string, StoredBlob[]>;
 export type HeldChains = Readonly<Record<string, readonly StoredBlob[]>>;
 
 interface Entry {
-  readonly row: CheckpointRow;
+  /** The row the chains were read with; null once a write taught them more (never the same). */
+  readonly row: CheckpointRow | null;
   readonly chains: Chains;
   readonly size: number;
 }
@@ -46,7 +51,7 @@ export class SqliteHeadCache {
   get(threadId: string, row: CheckpointRow): Chains | undefined {
     const key = keyOf(threadId, row.ns);
     const entry = this.#entries.get(key);
-    if (entry === undefined || !sameRow(entry.row, row)) return undefined;
+    if (entry === undefined || entry.row === null || !sameRow(entry.row, row)) return undefined;
     this.#entries.delete(key);
     this.#entries.set(key, entry);
     return copyChains(entry.chains);
@@ -70,10 +75,42 @@ export class SqliteHeadCache {
     if (size > this.#limit / 4) return;
     this.#entries.set(key, { row, chains: copyChains(chains), size });
     this.#size += size;
+    this.#trim();
+  }
+
+  /** Drops the least recently used entries until the bound holds. */
+  #trim(): void {
     for (const [oldest] of this.#entries) {
       if (this.#size <= this.#limit) break;
       this.#drop(oldest);
     }
+  }
+
+  /**
+   * What a committed put of (threadId, ns) stored, exactly as given: each value becomes the
+   * held chain of its channel (a full or empty value alone, an append after the held chain it
+   * extends), so the read after a run finds every chain held and walks none. The entry no
+   * longer stands for a row: the next read reads its row and keeps it with these chains. An
+   * append onto a version not held is left out (the next read walks to the chain held).
+   */
+  learn(threadId: string, ns: string, stored: readonly StoredBlob[]): void {
+    const key = keyOf(threadId, ns);
+    const entry = this.#entries.get(key);
+    if (entry === undefined || stored.length === 0) return;
+    const chains: Chains = { ...entry.chains };
+    for (const blob of stored) {
+      const [own] = copyChain([blob]);
+      if (blob.kind !== "append") chains[blob.channel] = [own!];
+      else if (chains[blob.channel]?.at(-1)?.version === blob.prevVersion) {
+        chains[blob.channel] = [...chains[blob.channel]!, own!];
+      }
+    }
+    this.#drop(key);
+    const size = sizeOf(null, chains);
+    if (size > this.#limit / 4) return;
+    this.#entries.set(key, { row: null, chains, size });
+    this.#size += size;
+    this.#trim();
   }
 
   /** Forgets everything (after maintenance that moves or rewrites rows in this process). */
@@ -112,8 +149,8 @@ function sameBytes(a: unknown, b: unknown): boolean {
   return a === b;
 }
 
-function sizeOf(row: CheckpointRow, chains: Chains): number {
-  let size = row.versions.length + row.metadata.length + String(row.body).length;
+function sizeOf(row: CheckpointRow | null, chains: Chains): number {
+  let size = row ? row.versions.length + row.metadata.length + String(row.body).length : 0;
   for (const chain of Object.values(chains))
     for (const blob of chain) size += 64 + (blob.value?.bytes.byteLength ?? 0);
   return size;

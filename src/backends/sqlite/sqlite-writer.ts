@@ -106,7 +106,12 @@ export class SqliteWriter {
     this.#now = now;
   }
 
-  putCheckpoint(put: CheckpointPut): void {
+  /**
+   * Stores a checkpoint and its values; returns the values now stored exactly as given (all of
+   * them, but for one whose (channel, version) was stored before: the first write stays), or
+   * none when the checkpoint was there already (its row keeps the values it holds).
+   */
+  putCheckpoint(put: CheckpointPut): readonly StoredBlob[] {
     const c = put.checkpoint;
     const versions = encodeVersions(c.channelVersions, c.id);
     const createdAt = encodeCreatedAt(c.createdAt);
@@ -122,7 +127,7 @@ export class SqliteWriter {
     });
     // Only a value versioned by the put's own checkpoint can clash (see #storeOwnVersions).
     const own = inline.length > 0 || blobs.some(({ blob }) => blob.version === c.id);
-    this.transaction(() => {
+    return this.transaction(() => {
       const found = this.#stmt(own ? SQL.putClash : SQL.put).get({
         thread: c.threadId,
         ns: c.ns,
@@ -147,11 +152,9 @@ export class SqliteWriter {
           { threadId: c.threadId, checkpointId: c.id },
         );
       }
-      const { rewrite, taken } = this.#storeOwnVersions(tid, c, row, inline, blobs);
-      if (taken.size > 0) {
-        const fresh = inline.filter((blob) => !taken.has(blob.channel));
-        vals = fresh.length > 0 ? encodeInline(fresh) : null;
-      }
+      const { rewrite, taken, stored } = this.#storeOwnVersions(tid, c, row, inline, blobs);
+      const fresh = taken.size > 0 ? inline.filter((blob) => !taken.has(blob.channel)) : inline;
+      if (taken.size > 0) vals = fresh.length > 0 ? encodeInline(fresh) : null;
       this.#stmt(SQL.checkpoint).run(
         tid,
         c.ns,
@@ -165,6 +168,7 @@ export class SqliteWriter {
       );
       // The holder's last write gives its lease back with it (the fence was checked above).
       if (put.release && put.fence) this.#stmt(SQL.release).run(tid, put.fence.token);
+      return rewrite ? NO_BLOBS : [...stored, ...fresh];
     });
   }
 
@@ -181,17 +185,19 @@ export class SqliteWriter {
     clash: Partial<Clash>,
     inline: readonly StoredBlob[],
     blobs: readonly { blob: StoredBlob; out: { codec: number; bytes: Uint8Array } | undefined }[],
-  ): { rewrite: boolean; taken: ReadonlySet<string> } {
+  ): { rewrite: boolean; taken: ReadonlySet<string>; stored: readonly StoredBlob[] } {
     if (!clash.present) {
-      for (const { blob, out } of blobs) this.#insertBlob(tid, c.ns, blob, out);
+      const stored: StoredBlob[] = [];
+      for (const { blob, out } of blobs)
+        if (this.#insertBlob(tid, c.ns, blob, out)) stored.push(blob);
       const taken = clash.taken === undefined ? [] : (JSON.parse(clash.taken) as string[]);
-      return { rewrite: false, taken: taken.length > 0 ? new Set(taken) : NONE };
+      return { rewrite: false, taken: taken.length > 0 ? new Set(taken) : NONE, stored };
     }
     const kept = keptInline(clash.vals ?? null);
     const stays = (blob: StoredBlob) => blob.version === c.id && kept.has(blob.channel);
     for (const { blob, out } of blobs) if (!stays(blob)) this.#insertBlob(tid, c.ns, blob, out);
     for (const blob of inline) if (!stays(blob)) this.#insertBlob(tid, c.ns, blob, undefined);
-    return { rewrite: true, taken: NONE };
+    return { rewrite: true, taken: NONE, stored: NO_BLOBS };
   }
 
   /**
@@ -341,13 +347,13 @@ export class SqliteWriter {
     ns: string,
     blob: StoredBlob,
     out: { codec: number; bytes: Uint8Array } | undefined,
-  ): void {
+  ): boolean {
     const key = [tid, ns, blob.channel, packId(blob.version)];
     // Stored once per version: a second write of it is ignored (checked first when the value
-    // goes out of line, so that no orphan value is left behind).
-    if (out && this.#stmt(SQL.blobExists).get(...key)) return;
+    // goes out of line, so that no orphan value is left behind). True when this one is stored.
+    if (out && this.#stmt(SQL.blobExists).get(...key)) return false;
     const ref = out ? this.#stmt(SQL.value).run(out.codec, out.bytes).lastInsertRowid : null;
-    this.#stmt(SQL.blob).run(
+    const { changes } = this.#stmt(SQL.blob).run(
       ...key,
       kindCode(blob),
       blob.prevVersion === null ? null : packId(blob.prevVersion),
@@ -356,6 +362,7 @@ export class SqliteWriter {
       out ? null : (blob.value?.bytes ?? null),
       ref,
     );
+    return changes > 0;
   }
 
   /**
@@ -376,6 +383,7 @@ export class SqliteWriter {
 }
 
 const NONE: ReadonlySet<string> = new Set();
+const NO_BLOBS: readonly StoredBlob[] = [];
 
 /** What a put's own-version values could clash with (see `CLASH`). */
 interface Clash {
