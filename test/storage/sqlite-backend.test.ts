@@ -852,6 +852,41 @@ describe("SQLite reads", () => {
     db.close();
   });
 
+  it("a put and a read inside a caller's transaction that the caller rolls back leave nothing held", async () => {
+    const db = new Database(file);
+    db.pragma("journal_mode = WAL");
+    const shared = createCheckpointer(new SqliteBackend(db));
+    const other = createSqliteCheckpointer(file);
+    const first = await put(shared, "t", "a".repeat(600));
+    await shared.get("t");
+    const second = newCheckpointId(first);
+    const putSecond = (checkpointer: Checkpointer, value: string) =>
+      checkpointer.put(
+        {
+          threadId: "t",
+          id: second,
+          parentId: first,
+          channelVersions: { v: second },
+          versionsSeen: {},
+          metadata: { source: "loop", step: 1 },
+          updates: [{ channel: "v", version: second, value }],
+        },
+        { expectedHead: first },
+      );
+    // The put joins the caller's open transaction and resolves, a read in that transaction sees
+    // it, and the caller then undoes it.
+    db.exec("BEGIN IMMEDIATE");
+    await putSecond(shared, "b".repeat(600));
+    expect((await shared.get("t"))?.checkpoint.values).toEqual({ v: "b".repeat(600) });
+    db.exec("ROLLBACK");
+    // The same checkpoint and version, written with another value by another connection.
+    await putSecond(other, "c".repeat(600));
+    expect((await shared.get("t"))?.checkpoint.values).toEqual({ v: "c".repeat(600) });
+    await shared.close();
+    await other.close();
+    db.close();
+  });
+
   it("a repeat read hands out bytes of its own: changing a value read does not change the next read", async () => {
     const checkpointer = createSqliteCheckpointer(file);
     await put(checkpointer, "t", new Uint8Array(2048).fill(7));

@@ -14,8 +14,14 @@
  */
 import type { SqliteClient } from "./sqlite-client.js";
 
+/**
+ * One write; `owned` says whether it runs in a transaction of Rewind's own (alone, or the
+ * group's) rather than a caller's, which the caller may still roll back after it resolved.
+ */
+type Work = (owned: boolean) => void;
+
 interface Waiting {
-  readonly work: () => void;
+  readonly work: Work;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
@@ -35,7 +41,7 @@ export class SqliteGroupCommit {
     if (!this.#client.db.inTransaction) return this.flush();
     const group = this.#queue;
     this.#queue = [];
-    for (const write of group) alone(write);
+    for (const write of group) this.#alone(write);
   };
 
   constructor(client: SqliteClient) {
@@ -43,10 +49,10 @@ export class SqliteGroupCommit {
   }
 
   /** Runs `work` (one write, a transaction of its own when alone) with the writes of this turn. */
-  run(work: () => void): Promise<void> {
+  run(work: Work): Promise<void> {
     return new Promise((resolve, reject) => {
       if (this.#client.db.inTransaction) {
-        alone({ work, resolve, reject });
+        this.#alone({ work, resolve, reject });
         return;
       }
       // Microtasks (the rest of this turn's promise chains) run first, so what they issue joins.
@@ -61,7 +67,7 @@ export class SqliteGroupCommit {
     if (group.length === 0 || this.#client.db.inTransaction) return;
     this.#queue = [];
     if (group.length === 1) {
-      alone(group[0]!);
+      this.#alone(group[0]!);
       return;
     }
     const outcomes: unknown[] = [];
@@ -75,7 +81,7 @@ export class SqliteGroupCommit {
       // The group's own transaction failed (BEGIN: nothing ran, every write gets the error;
       // later, its commit or a rollback by SQLite: nothing is stored, each runs again alone).
       for (const write of group) {
-        if (started) alone(write);
+        if (started) this.#alone(write);
         else write.reject(error);
       }
       return;
@@ -89,22 +95,23 @@ export class SqliteGroupCommit {
   /** One write in its savepoint: `OK`, or the error that refused it (the others go on). */
   #attempt(write: Waiting): unknown {
     try {
-      write.work();
+      write.work(true);
       return OK;
     } catch (error) {
       if (!this.#client.db.inTransaction) throw LOST;
       return error;
     }
   }
+
+  /** One write by itself: in a transaction of its own, or joining the caller's open one. */
+  #alone(write: Waiting): void {
+    try {
+      write.work(!this.#client.db.inTransaction);
+      write.resolve();
+    } catch (error) {
+      write.reject(error);
+    }
+  }
 }
 
 const OK = Symbol("stored");
-
-function alone(write: Waiting): void {
-  try {
-    write.work();
-    write.resolve();
-  } catch (error) {
-    write.reject(error);
-  }
-}

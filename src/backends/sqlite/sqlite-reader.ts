@@ -151,14 +151,24 @@ export class SqliteReader {
     return (this.#stmt(TID).get(threadId) as { tid: number } | undefined)?.tid;
   }
 
-  get(threadId: string, ns: string, checkpointId?: string): LoadedCheckpoint | undefined {
+  /**
+   * One checkpoint (the head without `checkpointId`). `keep`: whether what is read may be kept
+   * in the head cache; false inside a caller's transaction, which may yet be rolled back.
+   */
+  get(
+    threadId: string,
+    ns: string,
+    checkpointId?: string,
+    keep = true,
+  ): LoadedCheckpoint | undefined {
     const row = (
       checkpointId === undefined
         ? this.#stmt(LATEST).get(threadId, ns)
         : this.#stmt(BY_ID).get(threadId, ns, checkpointId)
     ) as CheckpointRow | undefined;
     // The head is what is read again and again; a read by id uses what it left, never replaces it.
-    return row && this.#load(row, threadId, true, checkpointId === undefined ? "fill" : "use");
+    const cache = checkpointId === undefined && keep ? "fill" : "use";
+    return row && this.#load(row, threadId, true, cache);
   }
 
   *list(query: CheckpointQuery): Generator<LoadedCheckpoint> {
