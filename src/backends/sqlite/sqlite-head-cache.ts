@@ -97,16 +97,21 @@ export class SqliteHeadCache {
     const key = keyOf(threadId, ns);
     const entry = this.#entries.get(key);
     if (entry === undefined || stored.length === 0) return;
-    const chains: Chains = { ...entry.chains };
+    // The entry's own arrays, changed in place: a put costs what it stored, not the thread's length.
+    const chains = entry.chains;
+    let size = entry.size - rowSize(entry.row);
     for (const blob of stored) {
-      const [own] = copyChain([blob]);
-      if (blob.kind !== "append") chains[blob.channel] = [own!];
-      else if (chains[blob.channel]?.at(-1)?.version === blob.prevVersion) {
-        chains[blob.channel] = [...chains[blob.channel]!, own!];
+      const own = copyBlob(blob);
+      const chain = chains[blob.channel];
+      if (blob.kind !== "append") {
+        size += blobSize(own) - (chain ? chainSize(chain) : 0);
+        chains[blob.channel] = [own];
+      } else if (chain?.at(-1)?.version === blob.prevVersion) {
+        chain.push(own);
+        size += blobSize(own);
       }
     }
     this.#drop(key);
-    const size = sizeOf(null, chains);
     if (size > this.#limit / 4) return;
     this.#entries.set(key, { row: null, chains, size });
     this.#size += size;
@@ -149,11 +154,24 @@ function sameBytes(a: unknown, b: unknown): boolean {
   return a === b;
 }
 
-function sizeOf(row: CheckpointRow | null, chains: Chains): number {
-  let size = row ? row.versions.length + row.metadata.length + String(row.body).length : 0;
-  for (const chain of Object.values(chains))
-    for (const blob of chain) size += 64 + (blob.value?.bytes.byteLength ?? 0);
+function sizeOf(row: CheckpointRow, chains: Chains): number {
+  let size = rowSize(row);
+  for (const chain of Object.values(chains)) size += chainSize(chain);
   return size;
+}
+
+function rowSize(row: CheckpointRow | null): number {
+  return row ? row.versions.length + row.metadata.length + String(row.body).length : 0;
+}
+
+function chainSize(chain: readonly StoredBlob[]): number {
+  let size = 0;
+  for (const blob of chain) size += blobSize(blob);
+  return size;
+}
+
+function blobSize(blob: StoredBlob): number {
+  return 64 + (blob.value?.bytes.byteLength ?? 0);
 }
 
 /** The chains with bytes of their own. */
@@ -165,9 +183,12 @@ function copyChains(chains: HeldChains): Chains {
 
 /** One chain with bytes of its own (the blobs' other fields are never changed by readers). */
 export function copyChain(chain: readonly StoredBlob[]): StoredBlob[] {
-  return chain.map((blob) =>
-    blob.value === null
-      ? blob
-      : { ...blob, value: { tag: blob.value.tag, bytes: Buffer.from(blob.value.bytes) } },
-  );
+  return chain.map(copyBlob);
+}
+
+/** One blob with bytes of its own. */
+function copyBlob(blob: StoredBlob): StoredBlob {
+  return blob.value === null
+    ? blob
+    : { ...blob, value: { tag: blob.value.tag, bytes: Buffer.from(blob.value.bytes) } };
 }

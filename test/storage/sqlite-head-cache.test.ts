@@ -1,0 +1,77 @@
+import { describe, expect, it } from "vitest";
+import { SqliteHeadCache } from "../../src/backends/sqlite/sqlite-head-cache.js";
+import type { CheckpointRow } from "../../src/backends/sqlite/sqlite-rows.js";
+import type { StoredBlob } from "../../src/checkpoint/checkpoint-backend.js";
+
+const row: CheckpointRow = {
+  tid: 1,
+  ns: "",
+  id: "c1",
+  parent_id: null,
+  created_at: 0,
+  versions: '{"log":"v1","note":"n1"}',
+  metadata: "{}",
+  body: "{}",
+  vals: null,
+};
+
+function blob(
+  channel: string,
+  version: string,
+  kind: StoredBlob["kind"],
+  prev: string | null,
+  text: string,
+): StoredBlob {
+  return {
+    channel,
+    version,
+    kind,
+    prevVersion: prev,
+    depth: kind === "append" ? 1 : 0,
+    value: { tag: "json", bytes: Buffer.from(text) },
+  };
+}
+
+const text = (b: StoredBlob | undefined) => Buffer.from(b!.value!.bytes).toString();
+
+describe("SQLite head cache, learning committed puts", () => {
+  it("extends a held chain with an append onto its end, replaces it with a full value, and no longer answers for the row read", () => {
+    const cache = new SqliteHeadCache(1 << 20);
+    cache.set("t", row, {
+      log: [blob("log", "v1", "full", null, '["a"]')],
+      note: [blob("note", "n1", "full", null, '"x"')],
+    });
+    const appended = blob("log", "v2", "append", "v1", '["b"]');
+    cache.learn("t", "", [appended, blob("note", "n2", "full", null, '"y"')]);
+    // What the put handed over is copied: changing it afterwards changes nothing held.
+    (appended.value!.bytes as Buffer).fill(0);
+    const held = cache.held("t", "");
+    expect(held.log!.map((b) => b.version)).toEqual(["v1", "v2"]);
+    expect(text(held.log![1])).toBe('["b"]');
+    expect(held.note!.map((b) => [b.version, text(b)])).toEqual([["n2", '"y"']]);
+    expect(cache.get("t", row)).toBeUndefined();
+  });
+
+  it("leaves out an append onto a version it does not hold, and learns nothing for a thread it holds nothing of", () => {
+    const cache = new SqliteHeadCache(1 << 20);
+    cache.set("t", row, { log: [blob("log", "v1", "full", null, '["a"]')] });
+    cache.learn("t", "", [blob("log", "v3", "append", "v2", '["c"]')]);
+    expect(cache.held("t", "").log!.map((b) => b.version)).toEqual(["v1"]);
+    cache.learn("other", "", [blob("log", "w1", "full", null, '["z"]')]);
+    expect(cache.held("other", "")).toEqual({});
+  });
+
+  it("drops an entry that learning grows past a quarter of its bound", () => {
+    const cache = new SqliteHeadCache(4096);
+    cache.set("t", row, { log: [blob("log", "v1", "full", null, '["a"]')] });
+    let prev = "v1";
+    for (let i = 2; i < 40 && cache.held("t", "").log; i++) {
+      cache.learn("t", "", [blob("log", `v${i}`, "append", prev, `["${"x".repeat(64)}"]`)]);
+      prev = `v${i}`;
+    }
+    // 1,024 bytes (a quarter) at most, 64 + 68 counted per link after the first's 69: dropped
+    // at the eighth link learned (v9).
+    expect(cache.held("t", "")).toEqual({});
+    expect(prev).toBe("v9");
+  });
+});
