@@ -74,4 +74,35 @@ describe("SQLite head cache, learning committed puts", () => {
     expect(cache.held("t", "")).toEqual({});
     expect(prev).toBe("v9");
   });
+
+  it("holds a run of concat appends of one base tag as one append with its pieces, as the reader's statement hands it over", () => {
+    const cache = new SqliteHeadCache(1 << 20);
+    const concat = (version: string, prev: string, seal: string, items: string) => ({
+      ...blob("log", version, "append", prev, items),
+      value: { tag: `~${seal}~json`, bytes: Buffer.from(items) },
+      concat: true,
+    });
+    const chain = [
+      blob("log", "v1", "full", null, '["a"]'),
+      concat("v2", "v1", "00000001", '["b"]'),
+      concat("v3", "v2", "00000002", "[]"),
+      concat("v4", "v3", "00000003", '["c","d"]'),
+      blob("log", "v5", "append", "v4", '["e"]'),
+      concat("v6", "v5", "00000004", '["f"]'),
+    ];
+    cache.set("t", row, { log: chain });
+    const held = cache.held("t", "").log!;
+    expect(held.map((b) => b.version)).toEqual(["v1", "v4", "v5", "v6"]);
+    const run = held[1]!;
+    expect(text(run)).toBe('["b","c","d"]');
+    expect(run).toMatchObject({ kind: "append", prevVersion: "v1", depth: 1, concat: true });
+    expect(run.value!.tag).toBe("json");
+    expect(run.pieces).toEqual([
+      { tag: "~00000001~json", length: 5, depth: 1, prevVersion: "v1" },
+      { tag: "~00000002~json", length: 2, depth: 1, prevVersion: "v2" },
+      { tag: "~00000003~json", length: 9, depth: 1, prevVersion: "v3" },
+    ]);
+    // A lone concat append stays as it is.
+    expect(held[3]!.pieces).toBeUndefined();
+  });
 });

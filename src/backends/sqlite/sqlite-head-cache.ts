@@ -19,7 +19,7 @@
  * Bounded by the bytes it holds (least recently used first out); entries larger than a quarter
  * of the bound are not kept.
  */
-import type { StoredBlob } from "../../checkpoint/checkpoint-backend.js";
+import type { BlobPiece, StoredBlob } from "../../checkpoint/checkpoint-backend.js";
 import type { CheckpointRow } from "./sqlite-rows.js";
 
 /** Default bound of a backend's cache, in bytes of stored values. */
@@ -73,7 +73,7 @@ export class SqliteHeadCache {
     this.#drop(key);
     const size = sizeOf(row, chains);
     if (size > this.#limit / 4) return;
-    this.#entries.set(key, { row, chains: copyChains(chains), size });
+    this.#entries.set(key, { row, chains: compactChains(chains), size });
     this.#size += size;
     this.#trim();
   }
@@ -172,6 +172,86 @@ function chainSize(chain: readonly StoredBlob[]): number {
 
 function blobSize(blob: StoredBlob): number {
   return 64 + (blob.value?.bytes.byteLength ?? 0);
+}
+
+/**
+ * The chains with bytes of their own, each run of consecutive `concat` appends of one base tag
+ * joined into one append, as the reader's statement hands a run over (see `StoredBlob.concat`):
+ * a chain learned link by link is held as few blobs, so each later read copies, verifies and
+ * decodes one array instead of one per turn.
+ */
+function compactChains(chains: HeldChains): Chains {
+  const out: Chains = {};
+  for (const [channel, chain] of Object.entries(chains)) {
+    const compact: StoredBlob[] = [];
+    let run: StoredBlob[] = [];
+    const flush = () => {
+      if (run.length === 1) compact.push(copyBlob(run[0]!));
+      else if (run.length > 1) compact.push(joinRun(run));
+      run = [];
+    };
+    for (const blob of chain) {
+      const base = joinable(blob);
+      if (base === undefined || (run.length > 0 && joinable(run[0]!) !== base)) flush();
+      if (base === undefined) compact.push(copyBlob(blob));
+      else run.push(blob);
+    }
+    flush();
+    out[channel] = compact;
+  }
+  return out;
+}
+
+/** The base tag of a blob that may join a run (a `concat` append, or a run already joined). */
+function joinable(blob: StoredBlob): string | undefined {
+  if (blob.kind !== "append" || blob.concat !== true || blob.value === null) return undefined;
+  if (blob.pieces !== undefined) return blob.value.tag;
+  const tag = blob.value.tag;
+  // The tag without its checksum seal (`~` + 8 hex digits + `~`), as the reader's statement.
+  return tag[0] === "~" && tag[9] === "~" ? tag.slice(10) : tag;
+}
+
+/** Consecutive joinable blobs of one base tag as one append (see {@link compactChains}). */
+function joinRun(run: readonly StoredBlob[]): StoredBlob {
+  const pieces: BlobPiece[] = [];
+  const inners: Uint8Array[] = [];
+  let size = 2;
+  for (const blob of run) {
+    const bytes = blob.value!.bytes;
+    for (const piece of blob.pieces ?? [
+      {
+        tag: blob.value!.tag,
+        length: bytes.byteLength,
+        depth: blob.depth,
+        prevVersion: blob.prevVersion!,
+      },
+    ])
+      pieces.push(piece);
+    const inner = bytes.subarray(1, bytes.byteLength - 1);
+    if (inner.byteLength === 0) continue;
+    size += inner.byteLength + (inners.length > 0 ? 1 : 0);
+    inners.push(inner);
+  }
+  const joined = Buffer.allocUnsafe(size);
+  joined[0] = 0x5b;
+  let at = 1;
+  inners.forEach((inner, i) => {
+    if (i > 0) joined[at++] = 0x2c;
+    joined.set(inner, at);
+    at += inner.byteLength;
+  });
+  joined[at] = 0x5d;
+  const newest = run.at(-1)!;
+  return {
+    channel: newest.channel,
+    version: newest.version,
+    kind: "append",
+    prevVersion: pieces[0]!.prevVersion,
+    depth: newest.depth,
+    value: { tag: joinable(newest)!, bytes: joined },
+    concat: true,
+    pieces,
+  };
 }
 
 /** The chains with bytes of their own. */
