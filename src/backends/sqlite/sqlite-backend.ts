@@ -114,12 +114,13 @@ export class SqliteBackend implements CheckpointBackend {
   }
 
   async putCheckpoint(put: CheckpointPut): Promise<void> {
-    const { group, writer, cache } = this.#opened();
+    const { client, group, writer, cache } = this.#opened();
     let stored: readonly StoredBlob[] = [];
-    await group.run((owned) => {
-      const written = writer.putCheckpoint(put);
+    await group.run(() => {
       // In a caller's transaction, which may yet be rolled back, nothing is known stored.
-      stored = owned ? written : [];
+      const joined = client.inCallerTransaction;
+      const written = writer.putCheckpoint(put);
+      stored = joined ? [] : written;
     });
     // Committed: the head cache holds what the next read of the thread would walk to.
     cache.learn(put.checkpoint.threadId, put.checkpoint.ns, stored);
@@ -136,11 +137,9 @@ export class SqliteBackend implements CheckpointBackend {
     checkpointId?: string,
   ): Promise<LoadedCheckpoint | undefined> {
     const { client, reader } = this.#io();
-    // Inside a caller's transaction, what is read may yet be rolled back: never kept.
-    const keep = !client.db.inTransaction;
     // One read transaction: the row, its chains and its writes come from one snapshot, so a
     // thread deleted mid-read is either wholly there or wholly gone.
-    return client.transaction(false, () => reader.get(threadId, ns, checkpointId, keep));
+    return client.transaction(false, () => reader.get(threadId, ns, checkpointId));
   }
 
   async *listCheckpoints(query: CheckpointQuery): AsyncIterable<LoadedCheckpoint> {
@@ -154,10 +153,9 @@ export class SqliteBackend implements CheckpointBackend {
   }
 
   async acquireLease(request: LeaseRequest): Promise<Lease | undefined> {
-    const { client, leases, reader } = this.#io();
+    const { leases, reader } = this.#io();
     if (!request.withHead) return leases.acquire(request);
-    const keep = !client.db.inTransaction;
-    return leases.acquire(request, () => reader.get(request.threadId, "", undefined, keep));
+    return leases.acquire(request, () => reader.get(request.threadId, ""));
   }
 
   async renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined> {

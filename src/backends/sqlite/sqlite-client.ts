@@ -89,6 +89,8 @@ export class SqliteClient {
   /** Largest row payload SQLite keeps on an index b-tree page (from the page size). */
   readonly maxLocal: number;
   readonly #statements = new Map<string, SqliteStatementLike>();
+  /** Inside a transaction begun by {@link SqliteClient.transaction} (see `inCallerTransaction`). */
+  #own = false;
 
   private constructor(db: SqliteDatabaseLike, owned: boolean) {
     this.db = db;
@@ -144,6 +146,7 @@ export class SqliteClient {
   transaction<T>(write: boolean, work: () => T): T {
     const nested = this.db.inTransaction;
     this.stmt(nested ? "SAVEPOINT rewind" : write ? "BEGIN IMMEDIATE" : "BEGIN").run();
+    if (!nested) this.#own = true;
     try {
       const result = work();
       this.stmt(nested ? "RELEASE rewind" : "COMMIT").run();
@@ -154,7 +157,17 @@ export class SqliteClient {
         this.stmt("RELEASE rewind").run();
       } else if (this.db.inTransaction) this.stmt("ROLLBACK").run();
       throw error;
+    } finally {
+      if (!nested) this.#own = false;
     }
+  }
+
+  /**
+   * Whether a caller's transaction is open on the (shared) handle: one this client did not
+   * begin, which the caller may still roll back after Rewind's work in it has returned.
+   */
+  get inCallerTransaction(): boolean {
+    return this.db.inTransaction && !this.#own;
   }
 
   /**

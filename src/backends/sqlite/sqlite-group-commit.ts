@@ -14,14 +14,8 @@
  */
 import type { SqliteClient } from "./sqlite-client.js";
 
-/**
- * One write; `owned` says whether it runs in a transaction of Rewind's own (alone, or the
- * group's) rather than a caller's, which the caller may still roll back after it resolved.
- */
-type Work = (owned: boolean) => void;
-
 interface Waiting {
-  readonly work: Work;
+  readonly work: () => void;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
@@ -41,7 +35,7 @@ export class SqliteGroupCommit {
     if (!this.#client.db.inTransaction) return this.flush();
     const group = this.#queue;
     this.#queue = [];
-    for (const write of group) this.#alone(write);
+    for (const write of group) alone(write);
   };
 
   constructor(client: SqliteClient) {
@@ -49,10 +43,10 @@ export class SqliteGroupCommit {
   }
 
   /** Runs `work` (one write, a transaction of its own when alone) with the writes of this turn. */
-  run(work: Work): Promise<void> {
+  run(work: () => void): Promise<void> {
     return new Promise((resolve, reject) => {
       if (this.#client.db.inTransaction) {
-        this.#alone({ work, resolve, reject });
+        alone({ work, resolve, reject });
         return;
       }
       // Microtasks (the rest of this turn's promise chains) run first, so what they issue joins.
@@ -67,7 +61,7 @@ export class SqliteGroupCommit {
     if (group.length === 0 || this.#client.db.inTransaction) return;
     this.#queue = [];
     if (group.length === 1) {
-      this.#alone(group[0]!);
+      alone(group[0]!);
       return;
     }
     const outcomes: unknown[] = [];
@@ -81,7 +75,7 @@ export class SqliteGroupCommit {
       // The group's own transaction failed (BEGIN: nothing ran, every write gets the error;
       // later, its commit or a rollback by SQLite: nothing is stored, each runs again alone).
       for (const write of group) {
-        if (started) this.#alone(write);
+        if (started) alone(write);
         else write.reject(error);
       }
       return;
@@ -95,23 +89,22 @@ export class SqliteGroupCommit {
   /** One write in its savepoint: `OK`, or the error that refused it (the others go on). */
   #attempt(write: Waiting): unknown {
     try {
-      write.work(true);
+      write.work();
       return OK;
     } catch (error) {
       if (!this.#client.db.inTransaction) throw LOST;
       return error;
     }
   }
-
-  /** One write by itself: in a transaction of its own, or joining the caller's open one. */
-  #alone(write: Waiting): void {
-    try {
-      write.work(!this.#client.db.inTransaction);
-      write.resolve();
-    } catch (error) {
-      write.reject(error);
-    }
-  }
 }
 
 const OK = Symbol("stored");
+
+function alone(write: Waiting): void {
+  try {
+    write.work();
+    write.resolve();
+  } catch (error) {
+    write.reject(error);
+  }
+}

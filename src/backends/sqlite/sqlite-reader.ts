@@ -138,11 +138,13 @@ FROM rewind_writes ${SPILLED} WHERE tid = ? AND ns = ? AND checkpoint_id = ?`;
 /** Reads checkpoints through cached prepared statements. */
 export class SqliteReader {
   readonly #stmt: (sql: string) => SqliteStatementLike;
+  readonly #inCallerTransaction: () => boolean;
   readonly #cache: SqliteHeadCache;
 
   /** `cache`: the chains of checkpoints read one by one, reused while their row is unchanged. */
   constructor(client: SqliteClient, cache: SqliteHeadCache) {
     this.#stmt = (sql) => client.stmt(sql);
+    this.#inCallerTransaction = () => client.inCallerTransaction;
     this.#cache = cache;
   }
 
@@ -151,23 +153,17 @@ export class SqliteReader {
     return (this.#stmt(TID).get(threadId) as { tid: number } | undefined)?.tid;
   }
 
-  /**
-   * One checkpoint (the head without `checkpointId`). `keep`: whether what is read may be kept
-   * in the head cache; false inside a caller's transaction, which may yet be rolled back.
-   */
-  get(
-    threadId: string,
-    ns: string,
-    checkpointId?: string,
-    keep = true,
-  ): LoadedCheckpoint | undefined {
+  /** One checkpoint (the head without `checkpointId`). */
+  get(threadId: string, ns: string, checkpointId?: string): LoadedCheckpoint | undefined {
     const row = (
       checkpointId === undefined
         ? this.#stmt(LATEST).get(threadId, ns)
         : this.#stmt(BY_ID).get(threadId, ns, checkpointId)
     ) as CheckpointRow | undefined;
-    // The head is what is read again and again; a read by id uses what it left, never replaces it.
-    const cache = checkpointId === undefined && keep ? "fill" : "use";
+    // The head is what is read again and again; a read by id uses what it left, never replaces
+    // it. Inside a caller's transaction, which may yet be rolled back, nothing read is kept.
+    const keep = checkpointId === undefined && !this.#inCallerTransaction();
+    const cache = keep ? "fill" : "use";
     return row && this.#load(row, threadId, true, cache);
   }
 
