@@ -285,12 +285,11 @@ export class SqliteReader {
   ): Record<string, StoredBlob[]> {
     const own = decodeInline(row.vals);
     const out: Record<string, StoredBlob[]> = {};
-    const walked: string[] = [];
+    /** Channels whose links are read here (by lookups, the statement, or both). */
+    const followed: string[] = [];
     const seeds: Record<string, string> = {};
     const stops: Record<string, string> = {};
     const byChannel: Record<string, BlobRow[]> = {};
-    /** Links a short walk followed before the statement took over, by channel. */
-    const walkedFirst: Record<string, number> = {};
     for (const [channel, version] of Object.entries(checkpoint.channelVersions)) {
       const kept = version === checkpoint.id ? own.get(channel) : undefined;
       const known = held[channel];
@@ -303,22 +302,18 @@ export class SqliteReader {
         out[channel] = copyChain(known!);
         continue;
       }
-      let seed = String(version);
+      followed.push(channel);
+      let seed: string | undefined = String(version);
       if (knownVersion !== undefined) {
         // From a held chain, a read after a run follows the few links it appended one by one.
         const walk = this.#shortWalk(row.tid, checkpoint.ns, channel, seed, knownVersion);
         byChannel[channel] = walk.links;
-        if (walk.rest === undefined) {
-          walked.push(channel);
-          continue;
-        }
         seed = walk.rest;
-        walkedFirst[channel] = walk.links.length;
-        stops[channel] = seedOf(knownVersion);
+        if (seed !== undefined) stops[channel] = seedOf(knownVersion);
       }
-      seeds[channel] = seedOf(seed);
+      if (seed !== undefined) seeds[channel] = seedOf(seed);
     }
-    if (walked.length === 0 && Object.keys(seeds).length === 0) return out;
+    if (followed.length === 0) return out;
     if (Object.keys(seeds).length > 0) {
       const rows = this.#stmt(CHAINS).all({
         tid: row.tid,
@@ -328,11 +323,8 @@ export class SqliteReader {
       }) as BlobRow[];
       for (const blobRow of rows) {
         const chain = byChannel[blobRow.channel];
-        // Past a short walk's links, the statement's positions count on from them.
-        const after = walkedFirst[blobRow.channel];
-        const link = after === undefined ? blobRow : { ...blobRow, pos: blobRow.pos + after };
-        if (chain) chain.push(link);
-        else byChannel[blobRow.channel] = [link];
+        if (chain) chain.push(blobRow);
+        else byChannel[blobRow.channel] = [blobRow];
       }
     }
     const inlineOf = new Map<string, Map<string, InlineValue>>([[checkpoint.id, own]]);
@@ -347,7 +339,7 @@ export class SqliteReader {
       }
       return held;
     };
-    for (const channel of [...walked, ...Object.keys(seeds)]) {
+    for (const channel of followed) {
       const chain = (byChannel[channel] ?? [])
         .sort((a, b) => b.pos - a.pos)
         .map((blobRow) => toStoredBlob(blobRow, checkpoint));
@@ -391,7 +383,9 @@ export class SqliteReader {
       const link = this.#stmt(LINK).get(tid, ns, channel, packId(at)) as LinkRow | undefined;
       // No row: the chain goes on in an older checkpoint's own row, which the caller reads.
       if (link === undefined) return { links };
-      links.push({ ...link, channel, version: at, pos, pieces: null });
+      // Positions below the statement's (which start at 0 where a walk hands over): the
+      // links a lookup follows are newer than any the statement walks on to.
+      links.push({ ...link, channel, version: at, pos: pos - SHORT_WALK, pieces: null });
       if (link.kind !== KIND_CODES.append && link.kind !== CONCAT_APPEND) return { links };
       if (link.prev_version === null || link.prev_version === stop) return { links };
       at = link.prev_version;
