@@ -49,6 +49,14 @@ function seal(crc: number, text: string): string {
   return `${MARK}${(crc >>> 0).toString(16).padStart(8, "0")}${MARK}${text}`;
 }
 
+/**
+ * A value's tag without its checksum seal (the base tag runs of `concat` appends are joined by,
+ * as the SQLite reader's statement computes it); a tag never sealed as it is.
+ */
+export function baseTag(tag: string): string {
+  return tag[0] === MARK && tag[9] === MARK ? tag.slice(10) : tag;
+}
+
 /** The CRC and the text of a sealed string (`crc` undefined: never sealed). */
 function unseal(sealed: string, scope: SealScope): { crc: number | undefined; text: string } {
   const marked = sealed[0] === MARK;

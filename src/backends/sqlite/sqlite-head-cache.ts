@@ -20,7 +20,8 @@
  * of the bound are not kept.
  */
 import type { BlobPiece, StoredBlob } from "../../checkpoint/checkpoint-backend.js";
-import type { CheckpointRow } from "./sqlite-rows.js";
+import { baseTag } from "../../checkpoint/checksum.js";
+import { type CheckpointRow, joinArrayTexts } from "./sqlite-rows.js";
 
 /** Default bound of a backend's cache, in bytes of stored values. */
 export const HEAD_CACHE_BYTES = 32 * 1024 * 1024;
@@ -205,42 +206,27 @@ function compactChains(chains: HeldChains): Chains {
 /** The base tag of a blob that may join a run (a `concat` append, or a run already joined). */
 function joinable(blob: StoredBlob): string | undefined {
   if (blob.kind !== "append" || blob.concat !== true || blob.value === null) return undefined;
-  if (blob.pieces !== undefined) return blob.value.tag;
-  const tag = blob.value.tag;
-  // The tag without its checksum seal (`~` + 8 hex digits + `~`), as the reader's statement.
-  return tag[0] === "~" && tag[9] === "~" ? tag.slice(10) : tag;
+  return blob.pieces !== undefined ? blob.value.tag : baseTag(blob.value.tag);
 }
 
 /** Consecutive joinable blobs of one base tag as one append (see {@link compactChains}). */
 function joinRun(run: readonly StoredBlob[]): StoredBlob {
   const pieces: BlobPiece[] = [];
   const inners: Uint8Array[] = [];
-  let size = 2;
   for (const blob of run) {
     const bytes = blob.value!.bytes;
-    for (const piece of blob.pieces ?? [
-      {
-        tag: blob.value!.tag,
-        length: bytes.byteLength,
-        depth: blob.depth,
-        prevVersion: blob.prevVersion!,
-      },
-    ])
-      pieces.push(piece);
-    const inner = bytes.subarray(1, bytes.byteLength - 1);
-    if (inner.byteLength === 0) continue;
-    size += inner.byteLength + (inners.length > 0 ? 1 : 0);
-    inners.push(inner);
+    pieces.push(
+      ...(blob.pieces ?? [
+        {
+          tag: blob.value!.tag,
+          length: bytes.byteLength,
+          depth: blob.depth,
+          prevVersion: blob.prevVersion!,
+        },
+      ]),
+    );
+    inners.push(bytes.subarray(1, bytes.byteLength - 1));
   }
-  const joined = Buffer.allocUnsafe(size);
-  joined[0] = 0x5b;
-  let at = 1;
-  inners.forEach((inner, i) => {
-    if (i > 0) joined[at++] = 0x2c;
-    joined.set(inner, at);
-    at += inner.byteLength;
-  });
-  joined[at] = 0x5d;
   const newest = run.at(-1)!;
   return {
     channel: newest.channel,
@@ -248,7 +234,7 @@ function joinRun(run: readonly StoredBlob[]): StoredBlob {
     kind: "append",
     prevVersion: pieces[0]!.prevVersion,
     depth: newest.depth,
-    value: { tag: joinable(newest)!, bytes: joined },
+    value: { tag: joinable(newest)!, bytes: joinArrayTexts(inners) },
     concat: true,
     pieces,
   };

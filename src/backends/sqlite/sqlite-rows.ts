@@ -234,22 +234,31 @@ export function orderRun(
     throw new Error("a merged run's values do not match its pieces");
   }
   const order = raw.map((_, i) => i).sort((a, b) => raw[b]![4] - raw[a]![4]);
-  const out = Buffer.allocUnsafe(Math.max(bytes.byteLength, 2));
-  out[0] = OPEN_BRACKET;
-  let to = 1;
-  for (const i of order) {
-    const slice = slices[i]!;
-    if (slice.byteLength === 0) continue;
-    if (to > 1) out[to++] = COMMA;
-    out.set(slice, to);
-    to += slice.byteLength;
-  }
-  out[to++] = CLOSE_BRACKET;
   const pieces = order.map((i) => {
     const [tag, length, depth, prev] = raw[i]!;
     return { tag, length, depth, prevVersion: fromRawId(prev) as string };
   });
-  return { value: out.subarray(0, to), pieces };
+  return { value: joinArrayTexts(order.map((i) => slices[i]!)), pieces };
+}
+
+/**
+ * JSON arrays' texts without their brackets (`inners`), joined into one array's text: `[` + the
+ * non-empty ones, comma-separated, + `]` (how a merged run of appends holds its pieces' items).
+ */
+export function joinArrayTexts(inners: readonly Uint8Array[]): Buffer {
+  let size = 2;
+  for (const inner of inners) if (inner.byteLength > 0) size += inner.byteLength + 1;
+  const out = Buffer.allocUnsafe(size);
+  out[0] = OPEN_BRACKET;
+  let to = 1;
+  for (const inner of inners) {
+    if (inner.byteLength === 0) continue;
+    if (to > 1) out[to++] = COMMA;
+    out.set(inner, to);
+    to += inner.byteLength;
+  }
+  out[to++] = CLOSE_BRACKET;
+  return out.subarray(0, to);
 }
 
 const OPEN_BRACKET = 0x5b;
