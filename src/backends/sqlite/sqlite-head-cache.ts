@@ -98,22 +98,25 @@ export class SqliteHeadCache {
     const key = keyOf(threadId, ns);
     const entry = this.#entries.get(key);
     if (entry === undefined || stored.length === 0) return;
-    // The entry's own arrays, changed in place: a put costs what it stored, not the thread's length.
+    // The entry's own arrays, changed in place: a put costs what it stored, not the thread's
+    // length. Its size is settled before any byte is copied, so a put that outgrows the bound
+    // drops the entry without copying what it wrote (a put is the write path).
     const chains = entry.chains;
+    const joining = stored.filter(
+      (blob) =>
+        blob.kind !== "append" || chains[blob.channel]?.at(-1)?.version === blob.prevVersion,
+    );
     let size = entry.size - rowSize(entry.row);
-    for (const blob of stored) {
-      const own = copyBlob(blob);
-      const chain = chains[blob.channel];
-      if (blob.kind !== "append") {
-        size += blobSize(own) - (chain ? chainSize(chain) : 0);
-        chains[blob.channel] = [own];
-      } else if (chain?.at(-1)?.version === blob.prevVersion) {
-        chain.push(own);
-        size += blobSize(own);
-      }
+    for (const blob of joining) {
+      const replaced = blob.kind === "append" ? undefined : chains[blob.channel];
+      size += blobSize(blob) - (replaced ? chainSize(replaced) : 0);
     }
     this.#drop(key);
     if (size > this.#limit / 4) return;
+    for (const blob of joining) {
+      if (blob.kind === "append") chains[blob.channel]!.push(copyBlob(blob));
+      else chains[blob.channel] = [copyBlob(blob)];
+    }
     this.#entries.set(key, { row: null, chains, size });
     this.#size += size;
     this.#trim();
