@@ -861,18 +861,7 @@ describe("SQLite reads", () => {
     await shared.get("t");
     const second = newCheckpointId(first);
     const putSecond = (checkpointer: Checkpointer, value: string) =>
-      checkpointer.put(
-        {
-          threadId: "t",
-          id: second,
-          parentId: first,
-          channelVersions: { v: second },
-          versionsSeen: {},
-          metadata: { source: "loop", step: 1 },
-          updates: [{ channel: "v", version: second, value }],
-        },
-        { expectedHead: first },
-      );
+      putValue(checkpointer, "t", value, first, second).stored;
     // The put joins the caller's open transaction and resolves, a read in that transaction sees
     // it, and the caller then undoes it.
     db.exec("BEGIN IMMEDIATE");

@@ -4,14 +4,17 @@ import { newCheckpointId } from "../../src/backend.js";
 import { packId } from "../../src/backends/sqlite/sqlite-rows.js";
 import type { Checkpointer } from "../../src/index.js";
 
-/** Puts a checkpoint holding `value` in channel `v` on `parent` (its expected head); not awaited. */
+/**
+ * Puts a checkpoint holding `value` in channel `v` on `parent` (its expected head), under `id`
+ * (default: a new one); not awaited.
+ */
 export function putValue(
   checkpointer: Checkpointer,
   threadId: string,
   value: unknown,
   parent?: string,
+  id = newCheckpointId(parent),
 ): { id: string; stored: Promise<unknown> } {
-  const id = newCheckpointId(parent);
   const stored = checkpointer.put(
     {
       threadId,
