@@ -45,10 +45,14 @@ export type {
   PendingWrite,
   PutOptions,
 } from "./checkpoint/checkpoint-types.js";
-export type { LargeValueEntry, LargeValueTarget } from "./checkpoint/large-value-target.js";
 export type { ThreadAddress } from "./checkpoint/thread-key.js";
 export { asRewindError, type RewindErrorOptions } from "./errors.js";
 export { MAX_THREAD_ID_LENGTH, newCheckpointId, validateThreadId } from "./ids.js";
+export type {
+  LargeValueEntry,
+  LargeValueRef,
+  LargeValueTarget,
+} from "./offload/large-value-target.js";
 export {
   BYTES_TAG,
   type ClassCodec,

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { BYTES_TAG, JSON_TAG, type SerializedValue } from "../src/backend.js";
-import { frame, unframe } from "../src/checkpoint/large-value-ref.js";
 import { JsonSerializer, SerializationError } from "../src/index.js";
+import { frame, unframe } from "../src/offload/large-value-frame.js";
 
 const serde = () => new JsonSerializer();
 const roundTrip = (value: unknown, s = serde()) => s.decode(s.encode(value));

@@ -113,8 +113,10 @@ export async function deleteTenant(
   const storeItems = options.store ? await deleteStoreItems(options.store, tenantId) : 0;
   // The tenant's large values go now, whatever their age: nothing of the tenant is left to
   // reference them (no other tenant can: each tenant's values are its own).
-  if (collectsLargeValues(storage)) {
-    await collectLargeValues(storage, { tenant: tenantId, graceMs: 0 });
+  for (const holder of [storage, options.store]) {
+    if (holder && collectsLargeValues(holder)) {
+      await collectLargeValues(holder, { tenant: tenantId, graceMs: 0 });
+    }
   }
   await options.archive?.remove(storeArchiveKey(tenantId));
   return { ...report, storeItems };

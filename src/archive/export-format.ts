@@ -92,6 +92,11 @@ export interface CheckpointRecord {
 export interface ItemRecord {
   readonly k: "i";
   readonly item: Omit<StoredItem, "score">;
+  /**
+   * The frames of the large values the item references (`item.refs`), by hash, in base64: an
+   * archive holds its values in full. Sealed as stored when the store encrypts.
+   */
+  readonly frames?: Readonly<Record<string, string>>;
 }
 
 /** A value on the wire: the tag and the bytes in base64. */

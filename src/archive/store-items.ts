@@ -3,7 +3,7 @@
  * written back with their original times. Vectors of semantic search are not exported: a store
  * with an index embeds items again when they are put through it.
  */
-import { InvalidInputError } from "../errors.js";
+import { CorruptionError, InvalidInputError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import type { StoredItem, StoreOp } from "../store/store-backend.js";
 import { validateKey, validateNamespace } from "../store/store-validation.js";
@@ -47,7 +47,8 @@ export async function exportStoreItems(
   let items = 0;
   for await (const item of storeItemsOf(store, tenantId)) {
     const { score: _, ...rest } = item;
-    await file.write({ k: "i", item: rest });
+    const frames = item.refs && (await framesOf(store, tenantId, item));
+    await file.write({ k: "i", item: rest, ...(frames && { frames }) });
     items++;
   }
   return { tenantId, items, ...file.endSection() };
@@ -68,6 +69,7 @@ export async function importStoreItem(
   if (typeof item.value !== "string" || !times(item)) {
     throw new InvalidInputError("a store item record has no value or no valid times");
   }
+  const refs = refsOf(record);
   const put = (ttlMs: number | null): StoreOp => ({
     kind: "put",
     tenant: tenantId,
@@ -77,11 +79,63 @@ export async function importStoreItem(
     ttlMs,
     ifAbsent: false,
     embedding: null,
+    ...(refs.length > 0 && { refs }),
   });
   const ttlMs = item.expiresAt === null ? null : Math.max(item.expiresAt - item.updatedAt, 1);
   await store.ready();
+  if (refs.length > 0) {
+    const values = store.largeValues;
+    if (!values) {
+      throw new InvalidInputError(
+        `store item ${JSON.stringify(item.key)} keeps large values by reference: import it into a store with large values on`,
+      );
+    }
+    // The values go first: the item never references one that is not there.
+    for (const hash of refs) {
+      await values.store(tenantId, hash, Buffer.from(record.frames![hash]!, "base64"));
+    }
+  }
   if (item.createdAt !== item.updatedAt) await store.backend.batch([put(null)], item.createdAt);
   await store.backend.batch([put(ttlMs)], item.updatedAt);
+}
+
+/** The frames of `item`'s large values, by hash in base64; a missing one names the item. */
+async function framesOf(
+  store: Store,
+  tenantId: string,
+  item: StoredItem,
+): Promise<Record<string, string>> {
+  const frames: Record<string, string> = {};
+  for (const hash of item.refs ?? []) {
+    const bytes = await store.largeValues?.load(tenantId, hash);
+    if (!bytes) {
+      throw new CorruptionError(
+        `store item ${JSON.stringify(item.key)} in namespace ${JSON.stringify(item.namespace)} references large value ${hash}, which is missing`,
+      );
+    }
+    frames[hash] = Buffer.from(bytes).toString("base64");
+  }
+  return frames;
+}
+
+/** The hashes a record's item references, each with its frame; a malformed record is refused. */
+function refsOf(record: ItemRecord): string[] {
+  const { refs } = record.item;
+  if (refs === undefined) return [];
+  const ok =
+    Array.isArray(refs) &&
+    refs.every(
+      (hash) =>
+        typeof hash === "string" &&
+        /^[0-9a-f]{64}$/.test(hash) &&
+        typeof record.frames?.[hash] === "string",
+    );
+  if (!ok) {
+    throw new InvalidInputError(
+      `store item record ${JSON.stringify(record.item.key)} has malformed large-value references or lacks their frames`,
+    );
+  }
+  return [...refs];
 }
 
 function times(item: ItemRecord["item"]): boolean {

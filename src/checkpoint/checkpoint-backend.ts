@@ -5,9 +5,10 @@
  * reaches a backend through one door (`CheckpointDoor`: lazy setup, close, validation of every
  * name, error wrapping), and everything it stores is made by one codec (`CheckpointCodec`).
  */
+
+import type { LargeValueRef, LargeValueTarget } from "../offload/large-value-target.js";
 import type { SerializedValue } from "../serde/serializer.js";
 import type { EffectIntent, EffectOutcome, StoredEffect } from "./effect-seam.js";
-import type { LargeValueTarget } from "./large-value-target.js";
 import type {
   PruneBatch,
   PruneBatchResult,
@@ -120,12 +121,6 @@ export interface ValueRewrite {
   write(ns: string, checkpointId: string, write: StoredWrite): StoredWrite | undefined;
   /** A text of an effect entry: its `args`, or its outcome (`part` is then its status). */
   effect(key: string, part: string, text: string): string | undefined;
-}
-
-/** A stored tag that references a large value (see large-value-ref.ts), and its thread. */
-export interface LargeValueRef {
-  readonly threadId: string;
-  readonly tag: string;
 }
 
 /** A lease fence: a write carrying it succeeds only while that lease is the thread's current one. */
@@ -424,8 +419,9 @@ export interface CheckpointBackend {
   largeValueTarget?(): LargeValueTarget;
   /**
    * Optional (large values): every stored tag that references a large value (checkpoint values,
-   * pending writes and quarantined rows alike), with its thread. Garbage collection of large
-   * values needs it.
+   * pending writes and quarantined rows alike), with its thread; where the same database holds
+   * store items, their references too (with their tenant). Garbage collection of large values
+   * needs it.
    */
   listLargeValueRefs?(): AsyncIterable<LargeValueRef>;
   /**

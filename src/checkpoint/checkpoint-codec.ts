@@ -15,6 +15,7 @@ import {
   InvalidInputError,
   SerializationError,
 } from "../errors.js";
+import { frame, refHash, unframe } from "../offload/large-value-frame.js";
 import { isSealedTag, type TextSealer } from "../serde/encryption-layer.js";
 import type { SerializedValue } from "../serde/serializer.js";
 import { appendAll, isJsonArrayText } from "./blob-chain.js";
@@ -25,7 +26,7 @@ import type {
   StoredWrite,
 } from "./checkpoint-backend.js";
 import * as checksum from "./checksum.js";
-import { frame, openLarge, refHash, sealLarge, unframe } from "./large-value-ref.js";
+import { openLarge, sealLarge } from "./large-value-ref.js";
 import { after, all, guard, type Maybe } from "./maybe-async.js";
 import { tenantOfKey } from "./thread-key.js";
 

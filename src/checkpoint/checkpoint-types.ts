@@ -2,6 +2,8 @@
  * The runtime's types of checkpoints: decoded checkpoints and pending writes, and what a new
  * checkpoint and its changed channels look like on the way to the `Checkpointer`.
  */
+
+import type { LargeValueOptions } from "../offload/large-value-store.js";
 import type { EncryptionOptions } from "../serde/encryption-layer.js";
 import type { JsonSerializer } from "../serde/serializer.js";
 import type {
@@ -13,7 +15,6 @@ import type {
   StoredCheckpoint,
 } from "./checkpoint-backend.js";
 import type { AppendPolicy } from "./checkpoint-codec.js";
-import type { LargeValueOptions } from "./large-value-backend.js";
 
 /** Metadata of a checkpoint: `source` and `step` always, plus whatever the caller added. */
 export interface CheckpointMetadata {

@@ -5,6 +5,7 @@
  */
 
 import { InvalidInputError, isRewindError, SerializationError } from "../errors.js";
+import { type LargeValueOptions, LargeValueStore } from "../offload/large-value-store.js";
 import { EncryptionLayer } from "../serde/encryption-layer.js";
 import { defaultSerializer, type JsonSerializer } from "../serde/serializer.js";
 import { traced } from "../tracing.js";
@@ -36,7 +37,7 @@ import type {
   PutOptions,
 } from "./checkpoint-types.js";
 import { EffectLedger } from "./effect-ledger.js";
-import { type LargeValueOptions, LargeValueStore, withLargeValues } from "./large-value-backend.js";
+import { withLargeValues } from "./large-value-backend.js";
 import { type RepairResult, repairThread } from "./repair.js";
 
 export type * from "./checkpoint-types.js";
@@ -61,7 +62,7 @@ export class Checkpointer {
   /** Each thread's effect ledger (`ctx.effect`), stored by the same backend. */
   readonly effects: EffectLedger;
   /** Where values above the threshold are kept, or `undefined` when they stay in rows. */
-  readonly largeValues: LargeValueStore | undefined;
+  readonly largeValues: LargeValueStore<CheckpointBackend> | undefined;
   constructor(backend: CheckpointBackend, options: CheckpointerOptions = {}) {
     this.largeValues = largeValueStoreOf(backend, options.largeValues);
     this.door = CheckpointDoor.of(
@@ -435,7 +436,7 @@ export class Checkpointer {
 function largeValueStoreOf(
   backend: CheckpointBackend,
   options: LargeValueOptions | false | undefined,
-): LargeValueStore | undefined {
+): LargeValueStore<CheckpointBackend> | undefined {
   if (options === false || backend instanceof CheckpointDoor) return undefined;
   const given = options ?? {};
   if (given.target) return new LargeValueStore(backend, given.target, given, true);

@@ -16,6 +16,7 @@
  */
 import { crc32 } from "node:zlib";
 import { CorruptionError } from "../errors.js";
+import { refHash } from "../offload/large-value-frame.js";
 import type { SerializedValue } from "../serde/serializer.js";
 import type {
   BlobPiece,
@@ -23,7 +24,6 @@ import type {
   StoredBlob,
   StoredCheckpoint,
 } from "./checkpoint-backend.js";
-import { refHash } from "./large-value-ref.js";
 
 const MARK = "~";
 const HEX8 = /^[0-9a-f]{8}$/;

@@ -9,6 +9,8 @@
  * references like any other small value.
  */
 import { CorruptionError, InvalidInputError } from "../errors.js";
+import { REF_MARK, storedRefHash, withoutFrame } from "../offload/large-value-frame.js";
+import type { LargeValueStore } from "../offload/large-value-store.js";
 import type {
   CheckpointBackend,
   CheckpointKey,
@@ -19,129 +21,8 @@ import type {
   StoredBlob,
   StoredWrite,
 } from "./checkpoint-backend.js";
-import { REF_MARK, storedRefHash, withoutFrame } from "./large-value-ref.js";
-import type { LargeValueTarget } from "./large-value-target.js";
 import type { PruneBatch } from "./retention-seam.js";
 import { tenantOfKey } from "./thread-key.js";
-
-/** Defaults of large values, declared once. */
-export const LARGE_VALUE_DEFAULTS = Object.freeze({
-  /** Serialized values above this many bytes are stored by hash (see the README's measurement). */
-  thresholdBytes: 128 * 1024,
-  /** Bytes of large values a process keeps after reading them. */
-  cacheBytes: 64 * 1024 * 1024,
-  /** A process touches a value it stored or touched less than this long ago only once. */
-  touchEveryMs: 5 * 60 * 1000,
-});
-
-/** Options of large values (`createCheckpointer(backend, { largeValues })`). */
-export interface LargeValueOptions {
-  /** Serialized values above this many bytes are stored once by hash. Default 128 KiB. */
-  readonly thresholdBytes?: number | undefined;
-  /** Where they are kept. Default: the backend's own database. */
-  readonly target?: LargeValueTarget | undefined;
-  /** Bytes of large values kept in this process after reading them. Default 64 MiB. */
-  readonly cacheBytes?: number | undefined;
-  /**
-   * How long a touch lasts for this process: a value it stored or touched less than this long
-   * ago is not touched again. Garbage collection's grace period must exceed it. Default 5 min.
-   */
-  readonly touchEveryMs?: number | undefined;
-  /** Clock in epoch milliseconds (tests). Default `Date.now`. */
-  readonly now?: (() => number) | undefined;
-}
-
-/** A store of large values for one backend: its target, cache and touch memory. */
-export class LargeValueStore {
-  readonly target: LargeValueTarget;
-  /** The backend whose rows reference the values (garbage collection lists its references). */
-  readonly backend: CheckpointBackend;
-  readonly thresholdBytes: number;
-  /** Whether the target belongs to this store (an external one, closed with it). */
-  readonly external: boolean;
-  readonly #cacheBytes: number;
-  readonly #touchEveryMs: number;
-  readonly #now: () => number;
-  readonly #cache = new Map<string, Uint8Array>();
-  #cached = 0;
-  readonly #touched = new Map<string, number>();
-
-  constructor(
-    backend: CheckpointBackend,
-    target: LargeValueTarget,
-    options: LargeValueOptions,
-    external: boolean,
-  ) {
-    const setting = (key: keyof typeof LARGE_VALUE_DEFAULTS, min: number) => {
-      const value = options[key] ?? LARGE_VALUE_DEFAULTS[key];
-      if (typeof value !== "number" || !(value >= min)) {
-        throw new InvalidInputError(`largeValues.${key} must be a number of at least ${min}`);
-      }
-      return value;
-    };
-    this.target = target;
-    this.backend = backend;
-    this.external = external;
-    this.thresholdBytes = setting("thresholdBytes", 1);
-    this.#cacheBytes = setting("cacheBytes", 0);
-    this.#touchEveryMs = setting("touchEveryMs", 0);
-    this.#now = options.now ?? Date.now;
-  }
-
-  /**
-   * Writes a frame unless this process stored or touched it recently. It is not cached here:
-   * only reads fill the cache. Holding every new value a writer produces (each a fresh megabyte
-   * for a 1 MB file) cost a 1 MB put a third of its time (median wall time per put over 8
-   * alternated rounds, 30-55 ms held against 24-32 ms not held, load 10-14 on 2 cores), for a
-   * read that may never come; a value read once is cached from then on.
-   */
-  async store(threadId: string, hash: string, frame: Uint8Array): Promise<void> {
-    const tenant = tenantOf(threadId);
-    const key = `${tenant}\0${hash}`;
-    const now = this.#now();
-    const last = this.#touched.get(key);
-    if (last === undefined || now - last >= this.#touchEveryMs) {
-      await this.target.put(tenant, hash, frame, now);
-      if (this.#touched.size >= 100_000) this.#touched.clear();
-      this.#touched.set(key, now);
-    }
-  }
-
-  /** The frame of (tenant of `threadId`, `hash`), or `undefined` when the target lacks it. */
-  async load(threadId: string, hash: string): Promise<Uint8Array | undefined> {
-    const tenant = tenantOf(threadId);
-    const key = `${tenant}\0${hash}`;
-    const hit = this.#cache.get(key);
-    if (hit) {
-      this.#cache.delete(key);
-      this.#cache.set(key, hit);
-      return hit;
-    }
-    const bytes = await this.target.get(tenant, hash);
-    if (bytes) this.#remember(key, bytes);
-    return bytes;
-  }
-
-  /** Forgets what this process cached and touched (after a collection removed values). */
-  forget(tenant: string, hash: string): void {
-    const key = `${tenant}\0${hash}`;
-    const bytes = this.#cache.get(key);
-    if (bytes) this.#cached -= bytes.byteLength;
-    this.#cache.delete(key);
-    this.#touched.delete(key);
-  }
-
-  #remember(key: string, bytes: Uint8Array): void {
-    if (bytes.byteLength > this.#cacheBytes || this.#cache.has(key)) return;
-    this.#cache.set(key, bytes);
-    this.#cached += bytes.byteLength;
-    for (const [old, held] of this.#cache) {
-      if (this.#cached <= this.#cacheBytes) break;
-      this.#cache.delete(old);
-      this.#cached -= held.byteLength;
-    }
-  }
-}
 
 /** The tenant a storage key belongs to, `""` for the default tenant. */
 export function tenantOf(threadId: string): string {
@@ -234,7 +115,7 @@ function isReference(item: { value: StoredWrite["value"] | null }): boolean {
 async function offload(store: LargeValueStore, threadId: string, value: StoredWrite["value"]) {
   const hash = storedRefHash(value.tag);
   if (hash === undefined || value.bytes.byteLength === 0) return value;
-  await store.store(threadId, hash, value.bytes);
+  await store.store(tenantOf(threadId), hash, value.bytes);
   return withoutFrame(value);
 }
 
@@ -253,7 +134,7 @@ async function hydrate(
   ): Promise<T> => {
     const hash = item.value ? storedRefHash(item.value.tag) : undefined;
     if (hash === undefined || !item.value || item.value.bytes.byteLength > 0) return item;
-    const bytes = await store.load(threadId, hash);
+    const bytes = await store.load(tenantOf(threadId), hash);
     if (!bytes) {
       throw new CorruptionError(
         `checkpoint ${id} of thread "${threadId}" references large value ${hash}, which is missing (channel "${item.channel}")`,

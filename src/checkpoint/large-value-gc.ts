@@ -1,8 +1,9 @@
 /**
  * Garbage collection of large values (mark and sweep with a grace period): a value is removed
- * when no row of the storage references it (kept checkpoints, branches, pending writes and
- * quarantined rows alike: archives hold their values in full, and store items are never stored
- * by reference) and it was not touched within `graceMs`.
+ * when no row of the storage references it (kept checkpoints, branches, pending writes,
+ * quarantined rows and store items alike, every one in the database on SQLite and PostgreSQL,
+ * so a checkpointer's collection keeps what the store beside it references and the other way
+ * round; archives hold their values in full) and it was not touched within `graceMs`.
  *
  * Why this is safe against a concurrent writer: a writer touches a value (writes it, or renews
  * its touch time) before it commits the row referencing it, and touches it again whenever its
@@ -14,10 +15,12 @@
  */
 
 import { asRewindError, InvalidInputError } from "../errors.js";
+import { storedRefHash } from "../offload/large-value-frame.js";
+import { type LargeValueReferrer, LargeValueStore } from "../offload/large-value-store.js";
+import type { Store } from "../store/store.js";
 import type { CheckpointBackend } from "./checkpoint-backend.js";
 import type { Checkpointer } from "./checkpointer.js";
-import { LargeValueStore, tenantOf } from "./large-value-backend.js";
-import { storedRefHash } from "./large-value-ref.js";
+import { tenantOf } from "./large-value-backend.js";
 
 /** Default grace period: one hour. */
 export const DEFAULT_GRACE_MS = 60 * 60 * 1000;
@@ -57,10 +60,10 @@ export interface LargeValueStats {
 }
 
 /**
- * A checkpointer, or a backend (whose large values are then those of its own database; use the
- * checkpointer for an external target).
+ * A checkpointer or a store, or a checkpoint backend (whose large values are then those of its
+ * own database; use the checkpointer for an external target).
  */
-export type LargeValueStorage = Checkpointer | CheckpointBackend;
+export type LargeValueStorage = Checkpointer | CheckpointBackend | Store;
 
 /**
  * Removes the large values of `checkpointer`'s storage that nothing references any more (see
@@ -134,36 +137,46 @@ export async function largeValueStats(storage: LargeValueStorage): Promise<Large
  * its references): prunes and erasures then collect after themselves.
  */
 export function collectsLargeValues(storage: LargeValueStorage): boolean {
-  const backend = "door" in storage ? storage.largeValues?.backend : storage;
+  const store = "forTenant" in storage || "door" in storage ? storage.largeValues : undefined;
+  const backend = store ? store.backend : (storage as CheckpointBackend);
   return (
-    backend?.listLargeValueRefs !== undefined && ("door" in storage || !!backend.largeValueTarget)
+    backend.listLargeValueRefs !== undefined &&
+    (store !== undefined || !!(storage as CheckpointBackend).largeValueTarget)
   );
 }
 
-function storeOf(storage: LargeValueStorage): LargeValueStore {
-  const own = "door" in storage ? undefined : storage.largeValueTarget?.();
-  const store =
-    "door" in storage ? storage.largeValues : own && new LargeValueStore(storage, own, {}, false);
+function storeOf(storage: LargeValueStorage): LargeValueStore<LargeValueReferrer> {
+  const store: LargeValueStore<LargeValueReferrer> | undefined =
+    "forTenant" in storage || "door" in storage
+      ? storage.largeValues
+      : ownStore(storage as CheckpointBackend);
   if (!store) throw new InvalidInputError("this storage keeps every value in its rows");
   if (!store.backend.listLargeValueRefs) {
     throw new InvalidInputError(
-      `the ${storage.name} backend cannot list its references to large values`,
+      `the ${store.backend.name} backend cannot list its references to large values`,
     );
   }
   return store;
 }
 
+function ownStore(backend: CheckpointBackend): LargeValueStore | undefined {
+  const own = backend.largeValueTarget?.();
+  return own && new LargeValueStore(backend, own, {}, false);
+}
+
 function ready(storage: LargeValueStorage): Promise<void> {
-  return "door" in storage ? storage.ready() : storage.setup();
+  return "door" in storage || "forTenant" in storage ? storage.ready() : storage.setup();
 }
 
 /** (tenant \0 hash) -> how many rows reference it. */
-async function referencesOf(store: LargeValueStore): Promise<Map<string, number>> {
+async function referencesOf(
+  store: LargeValueStore<LargeValueReferrer>,
+): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   for await (const ref of store.backend.listLargeValueRefs!()) {
     const hash = storedRefHash(ref.tag);
     if (hash === undefined) continue;
-    const key = `${tenantOf(ref.threadId)}\0${hash}`;
+    const key = `${"tenant" in ref ? ref.tenant : tenantOf(ref.threadId)}\0${hash}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   return counts;

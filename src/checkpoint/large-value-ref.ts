@@ -1,104 +1,19 @@
 /**
- * Large values by reference: the stored form of a value above the codec's `largeValueBytes`.
- * The value is kept once per tenant under a content hash (HMAC-SHA256 keyed by the tenant, so
- * equal values of two tenants get unrelated names and one tenant cannot probe for another's
- * values), and the row holds only a reference: tag `&` + 64 hex digits, no bytes.
- *
- * Between the codec and the large-value store (large-value-backend.ts) a reference travels with
- * its "frame" as bytes: the body's tag and bytes after the codec's byte layers, which were
- * sealed with the tenant and hash as their site (never a thread), so one body serves every
- * thread that references it. The row's checksum covers the reference only; the body is checked
- * against the hash itself when it is opened.
+ * Large values in checkpoints: a serialized value of a thread as a reference carrying its frame,
+ * and its body opened from the frame, with errors naming thread, checkpoint and channel. The
+ * naming and framing are the offload area's (large-value-frame.ts).
  */
-import { createHmac } from "node:crypto";
 import { CorruptionError } from "../errors.js";
-import { claimHeadroom, type SerializedValue } from "../serde/serializer.js";
+import {
+  type HashKeyOf,
+  type Layered,
+  openFrame,
+  refValue,
+  sealFrame,
+} from "../offload/large-value-frame.js";
+import type { SerializedValue } from "../serde/serializer.js";
 import type { ValueSite } from "./checkpoint-codec.js";
 import { tenantOfKey } from "./thread-key.js";
-
-/** The codec's byte layers, run with a site (sealing at write, opening at read). */
-type Layered = (value: SerializedValue, site: ValueSite) => SerializedValue;
-/** The secret a tenant's values are named with, when a layer (encryption) holds one. */
-export type HashKeyOf = (tenantId: string | null) => Uint8Array | undefined;
-
-/**
- * Frames of large values this process made or checked against their hash: the store's cache
- * hands the same bytes back, so an unchanged large value is hashed once per process, not per read.
- */
-const VERIFIED = new WeakSet<Uint8Array>();
-
-/** The first character of a reference's tag. Serializer tags never start with it. */
-export const REF_MARK = "&";
-const HASH = /^[0-9a-f]{64}$/;
-const EMPTY = new Uint8Array(0);
-
-/**
- * A value's name: HMAC-SHA256 keyed by the tenant's secret when encryption gives one (`key`, see
- * `Keyring.hashKey`: nobody without the keys can confirm a guessed value from the database),
- * else by the tenant's name (`""` for the default tenant), which keeps tenants apart only.
- */
-export function hashOf(tenant: string, value: SerializedValue, key?: Uint8Array): string {
-  const hmac = key
-    ? createHmac("sha256", key).update(`rewind-large-value-keyed\0${tenant}\0`)
-    : createHmac("sha256", `rewind-large-value\0${tenant}`);
-  return hmac.update(value.tag).update("\0").update(value.bytes).digest("hex");
-}
-
-/** The hash a reference tag names, or `undefined` for any other tag. */
-export function refHash(tag: string): string | undefined {
-  if (tag[0] !== REF_MARK) return undefined;
-  const hash = tag.slice(1);
-  return HASH.test(hash) ? hash : undefined;
-}
-
-/**
- * The hash a stored tag names, whether or not the checksum layer sealed it (`~` + 8 hex + `~`
- * in front, see checksum.ts), or `undefined` for a value stored in place.
- */
-export function storedRefHash(tag: string): string | undefined {
-  return refHash(tag[0] === "~" && tag[9] === "~" ? tag.slice(10) : tag);
-}
-
-/** A reference carrying its frame (on the way to the store, or back from it). */
-export function refValue(hash: string, frame: Uint8Array): SerializedValue {
-  return { tag: `${REF_MARK}${hash}`, bytes: frame };
-}
-
-/** A reference as a row keeps it: the tag alone. */
-export function withoutFrame(value: SerializedValue): SerializedValue {
-  return { tag: value.tag, bytes: EMPTY };
-}
-
-/**
- * The bytes of a body: its tag's length (4 bytes), its tag (UTF-8), its bytes. Written in the
- * room the serializer left in front of the bytes when it left some (see `claimHeadroom`), so a
- * large value is not copied once more only to put a few bytes before it.
- */
-export function frame(body: SerializedValue): Uint8Array {
-  const tag = Buffer.from(body.tag, "utf8");
-  const head = 4 + tag.byteLength;
-  const { bytes } = body;
-  if (claimHeadroom(bytes) >= head) {
-    const out = new Uint8Array(bytes.buffer, bytes.byteOffset - head, head + bytes.byteLength);
-    new DataView(out.buffer, out.byteOffset).setUint32(0, tag.byteLength);
-    out.set(tag, 4);
-    return out;
-  }
-  const out = new Uint8Array(4 + tag.byteLength + body.bytes.byteLength);
-  new DataView(out.buffer).setUint32(0, tag.byteLength);
-  out.set(tag, 4);
-  out.set(body.bytes, 4 + tag.byteLength);
-  return out;
-}
-
-/** A frame's body, or `undefined` when the bytes are no frame. */
-export function unframe(bytes: Uint8Array): SerializedValue | undefined {
-  if (bytes.byteLength < 4) return undefined;
-  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0);
-  if (4 + length > bytes.byteLength) return undefined;
-  const tag = Buffer.from(bytes.buffer, bytes.byteOffset + 4, length).toString("utf8");
-  return { tag, bytes: bytes.subarray(4 + length) };
-}
 
 /** A serialized value of thread `threadId` as a reference carrying its frame. */
 export function sealLarge(
@@ -107,10 +22,7 @@ export function sealLarge(
   seal: Layered,
   keyOf: HashKeyOf,
 ): SerializedValue {
-  const tenantId = tenantOfKey(threadId);
-  const hash = hashOf(tenantId ?? "", encoded, keyOf(tenantId));
-  const framed = frame(seal(encoded, { tenantId, blob: hash }));
-  VERIFIED.add(framed);
+  const { hash, framed } = sealFrame(encoded, tenantOfKey(threadId), seal, keyOf);
   return refValue(hash, framed);
 }
 
@@ -125,20 +37,16 @@ export function openLarge(
   open: Layered,
   keyOf: HashKeyOf,
 ): SerializedValue {
-  const tenantId = tenantOfKey(site.threadId);
-  const body = bytes.byteLength === 0 ? undefined : unframe(bytes);
-  const fail = (what: string) =>
-    new CorruptionError(
-      `checkpoint ${site.checkpointId} of thread "${site.threadId}" ${what} large value ${hash}${site.channel === undefined ? "" : ` (channel "${site.channel}")`}`,
-      { threadId: site.threadId, checkpointId: site.checkpointId, channel: site.channel },
-    );
-  if (body === undefined) throw fail("could not load its");
-  const opened = open(body, { tenantId, blob: hash });
-  if (VERIFIED.has(bytes)) return opened;
-  // A value named before its tenant had a secret (written without encryption) keeps its name.
-  const key = keyOf(tenantId);
-  const named = (k: Uint8Array | undefined) => hashOf(tenantId ?? "", opened, k) === hash;
-  if (!named(key) && (key === undefined || !named(undefined))) throw fail("has a damaged");
-  VERIFIED.add(bytes);
-  return opened;
+  return openFrame(
+    tenantOfKey(site.threadId),
+    hash,
+    bytes,
+    open,
+    keyOf,
+    (what) =>
+      new CorruptionError(
+        `checkpoint ${site.checkpointId} of thread "${site.threadId}" ${what} large value ${hash}${site.channel === undefined ? "" : ` (channel "${site.channel}")`}`,
+        { threadId: site.threadId, checkpointId: site.checkpointId, channel: site.channel },
+      ),
+  );
 }

@@ -12,6 +12,7 @@ import {
   ThreadBusyError,
   ThreadDeletedError,
 } from "../errors.js";
+import { MemoryLargeValues } from "../offload/large-value-target.js";
 import { archivedError } from "./archived-threads.js";
 import { compareWrites, resolveBlobChain } from "./blob-chain.js";
 import type {
@@ -34,7 +35,6 @@ import type {
   StoredWrite,
   ValueRewrite,
 } from "./checkpoint-backend.js";
-import { MemoryLargeValues } from "./large-value-target.js";
 import { beginEffectIn, finishEffectIn, listEffectsIn } from "./memory-effects.js";
 import {
   blobKey,

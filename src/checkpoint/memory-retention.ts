@@ -4,6 +4,7 @@
  */
 
 import { ConflictError, NotFoundError } from "../errors.js";
+import { storedRefHash } from "../offload/large-value-frame.js";
 import type {
   ArchiveMark,
   Lease,
@@ -13,7 +14,6 @@ import type {
   StoredEffect,
   StoredWrite,
 } from "./checkpoint-backend.js";
-import { storedRefHash } from "./large-value-ref.js";
 import type {
   PruneBatch,
   PruneBatchResult,

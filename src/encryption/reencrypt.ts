@@ -1,6 +1,7 @@
 /**
  * Re-encryption after a key rotation: every stored value of a checkpointer (channel values,
- * pending writes, effect texts, large values' bodies) and of a store (item values) sealed again
+ * pending writes, effect texts, large values' bodies) and of a store (item values and their
+ * large values' bodies) sealed again
  * under its tenant's current data key, thread by thread and page by page, so the older key
  * versions can be retired (quarantined rows and archives are left as they are). Resumable: a value under
  * the current key is left as it is, so a run that was interrupted is simply run again. Safe
@@ -12,6 +13,7 @@ import type { Reseal } from "../checkpoint/checkpoint-codec.js";
 import type { Checkpointer } from "../checkpoint/checkpointer.js";
 import { tenantOfKey } from "../checkpoint/thread-key.js";
 import { EncryptionError, isRewindError, StorageError } from "../errors.js";
+import type { LargeValueReferrer, LargeValueStore } from "../offload/large-value-store.js";
 import { EncryptionLayer, keyVersionOf } from "../serde/encryption-layer.js";
 import type { Store } from "../store/store.js";
 import type { StoredItemText } from "../store/store-backend.js";
@@ -109,17 +111,23 @@ export async function reencrypt(
     );
 
   const threads = await threadsOf(checkpointer, options.tenant);
-  const target = checkpointer.largeValues;
-  const bodies: { tenant: string; hash: string }[] = [];
-  if (target) {
-    for await (const entry of target.target.list()) {
+  // Large values' bodies: the checkpointer's, then the store's (often the same table).
+  await options.store?.ready();
+  const holders = [checkpointer.largeValues, options.store?.largeValues];
+  const bodies: { values: LargeValueStore<LargeValueReferrer>; tenant: string; hash: string }[] =
+    [];
+  for (const values of holders) {
+    if (!values) continue;
+    let listed = 0;
+    for await (const entry of values.target.list()) {
       if (options.tenant === undefined || entry.tenant === (options.tenant ?? "")) {
-        bodies.push({ tenant: entry.tenant, hash: entry.hash });
+        bodies.push({ values, tenant: entry.tenant, hash: entry.hash });
+        listed++;
       }
     }
-    if (!check && bodies.length > 0 && !target.target.replace) {
+    if (!check && listed > 0 && !values.target.replace) {
       throw new StorageError(
-        `the large-value target ${target.target.name} cannot replace values: re-encryption needs it`,
+        `the large-value target ${values.target.name} cannot replace values: re-encryption needs it`,
       );
     }
   }
@@ -140,14 +148,23 @@ export async function reencrypt(
     });
     options.onProgress?.(++done, total);
   }
-  for (const { tenant, hash } of bodies) {
+  /** Bodies as the pass left them: the same bytes met again (the same table) are not redone. */
+  const left = new Map<string, Uint8Array>();
+  let bodyCount = 0;
+  for (const { values, tenant, hash } of bodies) {
     options.signal?.throwIfAborted();
-    const store = target!;
-    const bytes = await store.target.get(tenant, hash);
-    const next = bytes && codec.resealFrame(bytes, tenant === "" ? null : tenant, hash, reseal);
-    if (bytes && next && (await store.target.replace!(tenant, hash, bytes, next))) {
-      store.forget(tenant, hash);
-      rewritten++;
+    const bytes = await values.target.get(tenant, hash);
+    const key = `${tenant}\0${hash}`;
+    const met = left.get(key);
+    if (bytes && !(met && Buffer.from(met).equals(bytes))) {
+      bodyCount++;
+      const next = codec.resealFrame(bytes, tenant === "" ? null : tenant, hash, reseal);
+      const replaced = !!next && (await values.target.replace!(tenant, hash, bytes, next));
+      if (replaced) {
+        values.forget(tenant, hash);
+        rewritten++;
+      }
+      left.set(key, replaced ? next! : bytes);
     }
     options.onProgress?.(++done, total);
   }
@@ -194,7 +211,7 @@ export async function reencrypt(
   versions.sort((a, b) => (a.tenant ?? "").localeCompare(b.tenant ?? "") || a.version - b.version);
   return {
     threads: threads.length,
-    largeValues: bodies.length,
+    largeValues: bodyCount,
     storeItems,
     rewritten,
     versions,

@@ -8,8 +8,8 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import type { LargeValueEntry, LargeValueTarget } from "../checkpoint/large-value-target.js";
 import { InvalidInputError } from "../errors.js";
+import type { LargeValueEntry, LargeValueTarget } from "../offload/large-value-target.js";
 
 const HASH = /^[0-9a-f]{64}$/;
 

@@ -5,8 +5,6 @@
  */
 
 export type { S3Options } from "../archive/s3-client.js";
-export type { LargeValueOptions } from "../checkpoint/large-value-backend.js";
-export { LARGE_VALUE_DEFAULTS } from "../checkpoint/large-value-backend.js";
 export {
   type CollectOptions,
   type CollectReport,
@@ -15,7 +13,9 @@ export {
   type LargeValueStats,
   largeValueStats,
 } from "../checkpoint/large-value-gc.js";
-export type { LargeValueEntry, LargeValueTarget } from "../checkpoint/large-value-target.js";
-export { MemoryLargeValues } from "../checkpoint/large-value-target.js";
+export type { LargeValueOptions } from "../offload/large-value-store.js";
+export { LARGE_VALUE_DEFAULTS } from "../offload/large-value-store.js";
+export type { LargeValueEntry, LargeValueTarget } from "../offload/large-value-target.js";
+export { MemoryLargeValues } from "../offload/large-value-target.js";
 export { DirectoryLargeValues } from "./directory-large-values.js";
 export { S3LargeValues } from "./s3-large-values.js";

@@ -12,8 +12,8 @@ import {
   type S3Options,
   type S3Sdk,
 } from "../archive/s3-client.js";
-import type { LargeValueEntry, LargeValueTarget } from "../checkpoint/large-value-target.js";
 import { InvalidInputError } from "../errors.js";
+import type { LargeValueEntry, LargeValueTarget } from "../offload/large-value-target.js";
 
 const HASH = /^[0-9a-f]{64}$/;
 

@@ -5,6 +5,7 @@
  * into the namespace. Values arrive as tagged-JSON text (see `JsonSerializer.stringify`), so SQL
  * backends can filter on them; the core ({@link Store}) validates and serializes.
  */
+import type { LargeValueRef, LargeValueTarget } from "../offload/large-value-target.js";
 
 /** A JSON scalar a filter compares against. */
 export type FilterScalar = string | number | boolean | null;
@@ -43,6 +44,8 @@ export interface StoredItem {
   readonly expiresAt: number | null;
   /** Cosine similarity to the query, on results of a semantic search. */
   readonly score?: number;
+  /** The large values the value references by hash (see store-large-values.ts); absent: none. */
+  readonly refs?: readonly string[];
 }
 
 /** Reads one item. `refreshTtl` pushes a TTL'd item's expiry to `now + its ttl`. */
@@ -70,6 +73,11 @@ export interface StorePutOp {
   readonly ifAbsent: boolean;
   /** The item's vector for semantic search, or `null`: not indexed. */
   readonly embedding: Float32Array | null;
+  /**
+   * The hashes of the large values the value references (stored with the item, so garbage
+   * collection can list them without reading values, which may be encrypted). Absent: none.
+   */
+  readonly refs?: readonly string[];
 }
 
 /** Deletes one item; its result says whether a live item was there. */
@@ -178,6 +186,17 @@ export interface StoreBackend {
     query: ItemRewriteQuery,
     rewrite: (item: StoredItemText) => string | undefined,
   ): Promise<{ last: StoredItemText | undefined; replaced: number }>;
+  /**
+   * Optional (large values): where this storage keeps large values itself, in the same database
+   * (on SQLite and PostgreSQL the checkpointer's table, so a value in both is stored once).
+   */
+  largeValueTarget?(): LargeValueTarget;
+  /**
+   * Optional (large values): every stored reference to a large value in this storage's database:
+   * the store items' (`{ tenant, tag }`), and where the database also holds checkpoint tables,
+   * theirs too, so garbage collection from either side keeps what the other references.
+   */
+  listLargeValueRefs?(): AsyncIterable<LargeValueRef>;
   /**
    * Releases connections or handles the backend opened itself. Idempotent: stores sharing a
    * backend each call it.

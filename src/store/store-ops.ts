@@ -11,6 +11,7 @@ import { decodeNamespace } from "./namespace-path.js";
 import type { StoreItem, StoreOperation } from "./store-api.js";
 import type { StoredItem, StoreOp, StorePutOp } from "./store-backend.js";
 import { normalizeFilter } from "./store-filter.js";
+import { type ItemLargeValues, refuseReferences } from "./store-large-values.js";
 import {
   MAX_LIMIT,
   MAX_NAMESPACE_DEPTH,
@@ -30,6 +31,8 @@ export interface PrepareContext {
   readonly index: StoreIndexConfig | undefined;
   /** Seals values at rest (encryption); values are then stored as a JSON string of sealed text. */
   readonly sealer?: TextSealer | undefined;
+  /** Keeps long strings of values by reference (see store-large-values.ts). */
+  readonly largeValues?: ItemLargeValues | undefined;
 }
 
 /** The tenant a store's tenant column names, as encryption binds it (`""`: the default tenant). */
@@ -42,8 +45,17 @@ function siteOf(tenant: string, namespace: readonly string[], key: string): Seal
   return { tenantId: tenant === "" ? null : tenant, item: JSON.stringify([...namespace, key]) };
 }
 
-/** Validates and serializes one operation for `tenant`; throws before anything is stored. */
-export function prepareOp(tenant: string, input: StoreOperation, ctx: PrepareContext): StoreOp {
+/**
+ * Validates and serializes one operation for `tenant`; throws before anything is stored. The
+ * frames of the large values a put takes out of its value go to `frames` (by hash), to be stored
+ * before the batch.
+ */
+export function prepareOp(
+  tenant: string,
+  input: StoreOperation,
+  ctx: PrepareContext,
+  frames?: Map<string, Uint8Array>,
+): StoreOp {
   if (input === null || typeof input !== "object") {
     throw new InvalidInputError("a batch operation must be an object");
   }
@@ -60,15 +72,19 @@ export function prepareOp(tenant: string, input: StoreOperation, ctx: PrepareCon
       const namespace = validateNamespace(input.namespace);
       const key = validateKey(input.key);
       checkIndexOption(input.index);
+      const text = encodeValue(input.value, namespace, key, ctx);
+      const offloaded = ctx.largeValues?.offload(tenant, text);
+      if (offloaded) for (const [hash, frame] of offloaded.frames) frames?.set(hash, frame);
       return {
         kind: "put",
         tenant,
         namespace,
         key,
-        value: sealed(encodeValue(input.value, namespace, key, ctx), tenant, namespace, key, ctx),
+        value: sealed(offloaded?.text ?? text, tenant, namespace, key, ctx),
         ttlMs: input.ttlMs === undefined ? ctx.defaultTtlMs : validateTtl(input.ttlMs),
         ifAbsent: flag(input.ifAbsent, "ifAbsent"),
         embedding: null,
+        ...(offloaded && { refs: [...offloaded.frames.keys()] }),
       };
     }
     case "delete":
@@ -179,29 +195,35 @@ function sealed(
     : text;
 }
 
-/** A stored value's text, opened when the store seals values (a plaintext one is refused). */
-function opened(row: StoredItem, tenant: string, sealer: TextSealer | undefined): string {
-  if (!sealer) return row.value;
-  let text: unknown;
-  try {
-    text = JSON.parse(row.value);
-  } catch {
-    text = undefined;
+/**
+ * A stored value's text: opened when the store seals values (a plaintext one is refused), with
+ * its large values put back.
+ */
+export async function itemText(
+  row: StoredItem,
+  tenant: string,
+  ctx: Pick<PrepareContext, "sealer" | "largeValues">,
+): Promise<string> {
+  const { sealer, largeValues } = ctx;
+  let text = row.value;
+  if (sealer) {
+    let sealedText: unknown;
+    try {
+      sealedText = JSON.parse(row.value);
+    } catch {
+      sealedText = undefined;
+    }
+    text = sealer.openText(
+      typeof sealedText === "string" ? sealedText : "",
+      siteOf(tenant, row.namespace, row.key),
+    );
   }
-  return sealer.openText(
-    typeof text === "string" ? text : "",
-    siteOf(tenant, row.namespace, row.key),
-  );
+  if (!largeValues) refuseReferences(text, row);
+  return largeValues ? largeValues.restore(tenant, text, row) : text;
 }
 
-/** Turns a backend row into an {@link StoreItem}; an undecodable value names the item. */
-export function decodeItem(
-  row: StoredItem,
-  serializer: JsonSerializer,
-  tenant = "",
-  sealer?: TextSealer | undefined,
-): StoreItem {
-  const text = opened(row, tenant, sealer);
+/** Turns a backend row and its value's text into a {@link StoreItem}; an undecodable value names the item. */
+export function decodeItem(row: StoredItem, text: string, serializer: JsonSerializer): StoreItem {
   let value: unknown;
   try {
     value = serializer.parse(text);

@@ -8,7 +8,7 @@ import type { StoredItem } from "./store-backend.js";
 
 type SqlNumber = string | number | bigint;
 
-/** A store row as SQL backends select it (`path, key, value, created_at, updated_at, expires_at`). */
+/** A store row as SQL backends select it (`path, key, value, created_at, updated_at, expires_at, refs`). */
 export interface StoreRow {
   readonly path: string;
   readonly key: string;
@@ -16,6 +16,8 @@ export interface StoreRow {
   readonly created_at: SqlNumber;
   readonly updated_at: SqlNumber;
   readonly expires_at: SqlNumber | null;
+  /** The hashes of the large values the value references, space-separated; `null`: none. */
+  readonly refs?: string | null;
 }
 
 /** The item a row holds. */
@@ -27,5 +29,11 @@ export function itemFromRow(row: StoreRow): StoredItem {
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+    ...(row.refs ? { refs: row.refs.split(" ") } : {}),
   };
+}
+
+/** The `refs` column of a put: the hashes space-separated, `null` for none. */
+export function refsColumn(refs: readonly string[] | undefined): string | null {
+  return refs && refs.length > 0 ? refs.join(" ") : null;
 }

@@ -6,6 +6,7 @@
  */
 
 import { asRewindError, ClosedError, InvalidInputError } from "../errors.js";
+import { type LargeValueOptions, LargeValueStore } from "../offload/large-value-store.js";
 import {
   EncryptionLayer,
   type EncryptionOptions,
@@ -14,8 +15,9 @@ import {
 import { defaultSerializer, type JsonSerializer } from "../serde/serializer.js";
 import { traced } from "../tracing.js";
 import type { StoreOperation } from "./store-api.js";
-import type { StoreBackend, StoreOpResult } from "./store-backend.js";
-import { decodeItem, embedOps, type PrepareContext, prepareOp } from "./store-ops.js";
+import type { StoreBackend, StoredItem, StoreOpResult } from "./store-backend.js";
+import { ItemLargeValues } from "./store-large-values.js";
+import { decodeItem, embedOps, itemText, type PrepareContext, prepareOp } from "./store-ops.js";
 import { validateCount, validateTenantId, validateTtl } from "./store-validation.js";
 import { type StoreIndexConfig, validateIndex } from "./store-vectors.js";
 import { TenantStore } from "./tenant-store.js";
@@ -45,6 +47,15 @@ export interface StoreOptions {
    * Search filters on values are refused (the backend cannot read them); embeddings stay plain.
    */
   encryption?: EncryptionOptions | undefined;
+  /**
+   * Large values: a string of `thresholdBytes` (default 128 KiB) characters or more anywhere in a
+   * value (a file, an image's base64, a document) is stored once per tenant by content hash and
+   * the item keeps a reference in its place; reads put it back. Kept in the backend's own
+   * database by default (on SQLite and PostgreSQL the checkpointer's table, so a file held in
+   * state and in the store is stored once), or in `target`. `false`: every value stays in its
+   * row. Settings as the checkpointer's `largeValues`.
+   */
+  largeValues?: LargeValueOptions | false | undefined;
 }
 
 /** The tenant column value of the unscoped space; no tenant id can equal it. */
@@ -76,13 +87,15 @@ export class Store {
     this.backend = backend;
     this.serializer = options.serializer ?? defaultSerializer;
     const maxValueBytes = validateCount(options.maxValueBytes, "maxValueBytes", 4 * 1024 * 1024);
+    const sealer = options.encryption ? new EncryptionLayer(options.encryption) : undefined;
     this.#ctx = {
       serializer: this.serializer,
       maxValueBytes,
       defaultTtlMs: validateTtl(options.defaultTtlMs ?? null, "defaultTtlMs"),
       refreshTtlOnRead: options.refreshTtlOnRead ?? true,
       index: validateIndex(options.index),
-      sealer: options.encryption ? new EncryptionLayer(options.encryption) : undefined,
+      sealer,
+      largeValues: largeValuesOf(backend, options.largeValues, sealer, options.now),
     };
     this.#now = options.now ?? Date.now;
     if (options.sweepIntervalMs !== undefined)
@@ -90,6 +103,11 @@ export class Store {
     this.#sweepIntervalMs = options.sweepIntervalMs;
     this.#sweepLimit = validateCount(options.sweepLimit, "sweepLimit", 1000);
     this.#onSweepError = options.onSweepError ?? (() => undefined);
+  }
+
+  /** Where long strings of values are kept, when the store keeps them by reference. */
+  get largeValues(): LargeValueStore<StoreBackend> | undefined {
+    return this.#ctx.largeValues?.values;
   }
 
   /** Seals item values when the store was opened with `encryption` (re-encryption uses it). */
@@ -151,7 +169,12 @@ export class Store {
       if (this.#timer) clearInterval(this.#timer);
       await this.#ready?.catch(() => undefined);
       await this.#sweeping;
-      await this.backend.close();
+      try {
+        await this.backend.close();
+      } finally {
+        const values = this.#ctx.largeValues?.values;
+        if (values?.external) await values.target.close?.();
+      }
     })();
     return this.#closed;
   }
@@ -159,7 +182,8 @@ export class Store {
   async #run(tenant: string, ops: readonly StoreOperation[]): Promise<unknown[]> {
     if (!Array.isArray(ops)) throw new InvalidInputError("batch takes an array of operations");
     if (this.#closed) throw new ClosedError(`the ${this.backend.name} store is closed`);
-    let prepared = ops.map((op) => prepareOp(tenant, op, this.#ctx));
+    const frames = new Map<string, Uint8Array>();
+    let prepared = ops.map((op) => prepareOp(tenant, op, this.#ctx, frames));
     if (prepared.length === 0) return [];
     await this.ready();
     try {
@@ -169,6 +193,8 @@ export class Store {
     }
     let results: StoreOpResult[];
     try {
+      // The values go first: a row that references one never commits without it.
+      if (frames.size > 0) await this.#ctx.largeValues!.store(tenant, frames);
       const batch = prepared;
       results = await traced(
         "rewind.store.batch",
@@ -178,19 +204,23 @@ export class Store {
     } catch (error) {
       throw this.#wrap(error, "batch");
     }
-    return results.map((result, i) => {
-      const kind = prepared[i]!.kind;
-      const { sealer } = this.#ctx;
-      if (kind === "get") {
-        return result && decodeItem(result as never, this.serializer, tenant, sealer);
+    const decode = async (row: StoredItem) => {
+      let text: string;
+      try {
+        text = await itemText(row, tenant, this.#ctx);
+      } catch (error) {
+        throw this.#wrap(error, "read");
       }
-      if (kind === "search") {
-        return (result as StoreOpResult<"search">).map((row) =>
-          decodeItem(row, this.serializer, tenant, sealer),
-        );
-      }
-      return result;
-    });
+      return decodeItem(row, text, this.serializer);
+    };
+    return Promise.all(
+      results.map((result, i) => {
+        const kind = prepared[i]!.kind;
+        if (kind === "get") return result && decode(result as StoredItem);
+        if (kind === "search") return Promise.all((result as StoredItem[]).map(decode));
+        return result;
+      }),
+    );
   }
 
   #startTimer(): void {
@@ -210,6 +240,26 @@ export class Store {
   #wrap(error: unknown, what: string): Error {
     return asRewindError(error, `${this.backend.name} store ${what} failed`);
   }
+}
+
+/**
+ * The large values of a store: on an external target when one is given, else in the backend's
+ * own database where it has one; none when turned off.
+ */
+function largeValuesOf(
+  backend: StoreBackend,
+  options: LargeValueOptions | false | undefined,
+  layer: EncryptionLayer | undefined,
+  now: (() => number) | undefined,
+): ItemLargeValues | undefined {
+  if (options === false) return undefined;
+  // Values are touched on the store's clock unless large values have their own.
+  const given = { now, ...options };
+  const target = given.target ?? backend.largeValueTarget?.();
+  return (
+    target &&
+    new ItemLargeValues(new LargeValueStore(backend, target, given, !!given.target), layer)
+  );
 }
 
 /** Wraps a store backend: `createStore(new MemoryStoreBackend())`. */

@@ -1,7 +1,7 @@
 /**
  * The conformance suite of the cross-thread store seam: round trips, namespaces, search,
- * filters, listings, TTL, batches, bad input, lifecycle, semantic search, and tenant isolation
- * as a property. Every backend runs it with a five-line test file; a backend may skip a case
+ * filters, listings, TTL, batches, bad input, lifecycle, semantic search, large values, and
+ * tenant isolation as a property. Every backend runs it with a five-line test file; a backend may skip a case
  * only by naming it and giving the reason.
  *
  * @example
@@ -13,6 +13,7 @@ import { type ConformanceHarness, describeConformance } from "./conformance-suit
 import { FakeClock } from "./fake-clock.js";
 import { itemCases, lifecycleCases, tenantCases } from "./store-conformance-basic.js";
 import { badInputCases, batchCases } from "./store-conformance-batch.js";
+import { largeValueCases } from "./store-conformance-large-values.js";
 import { filterCases, listNamespacesCases, searchCases } from "./store-conformance-query.js";
 import { ttlCases } from "./store-conformance-ttl.js";
 import { semanticSearchCases } from "./store-conformance-vectors.js";
@@ -37,6 +38,7 @@ export const storeConformanceCases: Readonly<Record<string, readonly StoreCase[]
   batch: batchCases,
   "bad input": badInputCases,
   "semantic search": semanticSearchCases,
+  "large values": largeValueCases,
   "tenant isolation (property)": tenantIsolationPropertyCases,
 };
 

@@ -102,9 +102,16 @@ export async function fillHistory(
   }
 }
 
-/** Puts a few store items of tenant "acme" (one with a TTL, one replaced later). */
+/**
+ * Puts a few store items of tenant "acme" (one with a TTL, one replaced later, one holding a
+ * file long enough to be kept by reference).
+ */
 export async function fillStore(store: Store, label: string): Promise<void> {
   const acme = store.forTenant("acme");
+  await acme.put(["files", label], "notes.txt", {
+    name: "notes.txt",
+    text: `${"a long file ".repeat(12_000)}of ${label}`,
+  });
   await acme.put(["users", label], "prefs", { theme: "dark", since: new Date(5) });
   await acme.put(
     ["users", label],

@@ -97,13 +97,13 @@ describe("archive of a tenant's store items", () => {
     const before = await itemsOf(store, "acme");
     const dir = join(root, "store-items");
     const target = new DirectoryArchive(dir);
-    expect(await archiveStoreItems(store, target, "acme")).toBe(3);
+    expect(await archiveStoreItems(store, target, "acme")).toBe(4);
     expect(await itemsOf(store, "acme")).toStrictEqual([]);
     expect(await itemsOf(store, "globex")).toHaveLength(1);
     const listed = [];
     for await (const key of target.list()) listed.push(key);
     expect(listed).toStrictEqual([]);
-    expect(await restoreStoreItems(store, target, "acme")).toBe(3);
+    expect(await restoreStoreItems(store, target, "acme")).toBe(4);
     expect(await itemsOf(store, "acme")).toStrictEqual(before);
     await archiveStoreItems(store, target, "acme");
     const checkpointer = createCheckpointer(new FaultyCheckpointBackend());

@@ -154,7 +154,7 @@ describe("erasure", () => {
         checkpoints: 1,
         writes: 0,
         archives: 1,
-        storeItems: 3,
+        storeItems: 4,
       });
       // Through every API.
       for (const key of report.threadIds) {

@@ -39,7 +39,7 @@ describe("export and import between backends", () => {
         store: sourceStore,
         storeTenants: ["acme"],
       });
-      expect(manifest.counts).toMatchObject({ threads: 3, checkpoints: 18, writes: 3, items: 3 });
+      expect(manifest.counts).toMatchObject({ threads: 3, checkpoints: 18, writes: 3, items: 4 });
       expect(manifest.threads.map((t) => t.threadId)).toStrictEqual(historyKeys("h"));
       // The history's append chains travel as appends (SQLite reads them merged: split back).
       const appends = readFileSync(join(dir, "data.jsonl"), "utf8").match(/"kind":"append"/g);
@@ -49,7 +49,7 @@ describe("export and import between backends", () => {
         const targetStore = to.store();
         const result = await importThreads(target, dir, { store: targetStore });
         expect(result.failed).toBe(0);
-        expect(result.items).toBe(3);
+        expect(result.items).toBe(4);
         await expectSameThreads(source, target, historyKeys("h"));
         expect(await itemsOf(targetStore, "acme")).toStrictEqual(
           await itemsOf(sourceStore, "acme"),

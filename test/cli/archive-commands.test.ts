@@ -106,10 +106,10 @@ describe("the rewind binary", () => {
         "--store-tenant",
         "acme",
       );
-      expect(manifest.counts).toMatchObject({ threads: 3, checkpoints: 18, writes: 3, items: 3 });
+      expect(manifest.counts).toMatchObject({ threads: 3, checkpoints: 18, writes: 3, items: 4 });
       const copy = join(work, "copy.sqlite");
       const imported = await json("import", copy, join(work, "out"));
-      expect(imported).toMatchObject({ failed: 0, items: 3 });
+      expect(imported).toMatchObject({ failed: 0, items: 4 });
       const copied = createCheckpointer(new SqliteBackend(copy));
       expect(await threadsOf(copied, keys)).toStrictEqual(before);
       await copied.close();
@@ -153,7 +153,7 @@ describe("the rewind binary", () => {
       expect(erased).toMatchObject({
         threadIds: [threadKey("cli-t", "acme")],
         archives: 1,
-        storeItems: 3,
+        storeItems: 4,
       });
       expect(await app.store.forTenant("acme").search([])).toStrictEqual([]);
       await app.checkpointer.close();

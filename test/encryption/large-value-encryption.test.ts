@@ -10,9 +10,9 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createSqliteCheckpointer } from "../../src/backends/sqlite/index.js";
 import { largeValueStats } from "../../src/checkpoint/large-value-gc.js";
-import { hashOf, storedRefHash } from "../../src/checkpoint/large-value-ref.js";
 import { threadKey } from "../../src/checkpoint/thread-key.js";
 import { generateKek, Keyring, localKeyProvider } from "../../src/encryption/index.js";
+import { hashOf, storedRefHash } from "../../src/offload/large-value-frame.js";
 import { putFile } from "../storage/large-value-fixtures.js";
 
 const root = mkdtempSync(join(tmpdir(), "rewind-large-sealed-"));

@@ -10,12 +10,17 @@ import { mkdtempSync, readdirSync, rmSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSqliteCheckpointer, createSqliteStore } from "../../src/backends/sqlite/index.js";
 import { Checkpointer } from "../../src/checkpoint/checkpointer.js";
-import type { LargeValueTarget } from "../../src/checkpoint/large-value-target.js";
 import { threadKey } from "../../src/checkpoint/thread-key.js";
 import { Keyring, reencrypt } from "../../src/encryption/index.js";
 import { newCheckpointId } from "../../src/ids.js";
-import { DirectoryLargeValues, S3LargeValues } from "../../src/large-values/index.js";
+import {
+  DirectoryLargeValues,
+  largeValueStats,
+  S3LargeValues,
+} from "../../src/large-values/index.js";
+import type { LargeValueTarget } from "../../src/offload/large-value-target.js";
 import { Store } from "../../src/store/store.js";
 import { BACKENDS } from "../support/backends.js";
 import { valueStep } from "../support/checkpoints.js";
@@ -108,6 +113,7 @@ for (const backend of BACKENDS) {
         expect((await s.forTenant("acme").get(["prefs", `u${i}`], "k"))?.value).toEqual(item(i));
       }
       expect((await s.unscoped().get(["shared"], "k"))?.value).toEqual(item(-1));
+      expect((await s.forTenant("acme").get(["files"], "f"))?.value).toEqual(large("item"));
     };
     beforeAll(async () => {
       ({ keys, directory: keyDir } = await tempKeyring(dirs));
@@ -115,7 +121,9 @@ for (const backend of BACKENDS) {
       for (const thread of [threadKey("a1", "acme"), threadKey("a2", "acme"), "d1"]) {
         written.push(await writeThread(checkpointer, thread));
       }
-      store = backend.store({ encryption: { keys } });
+      store = backend.store({ encryption: { keys }, largeValues: LARGE });
+      // An item whose long string is kept by reference: its body is sealed too.
+      await store.forTenant("acme").put(["files"], "f", large("item"));
       for (let i = 0; i < ITEMS; i++) {
         await store.forTenant("acme").put(["prefs", `u${i}`], "k", item(i));
       }
@@ -124,9 +132,10 @@ for (const backend of BACKENDS) {
 
     it("rewrites a tenant's values under its newest key, then every tenant's; the old key can go", async () => {
       // Per thread: 2 small or spilled channel values, 1 large value's body (counted once per
-      // tenant and hash), 1 pending write, 2 effect texts; and the store's items.
+      // tenant and hash), 1 pending write, 2 effect texts; and the store's items, one of them
+      // with a large value's body (ITEMS + 2 of acme).
       expect(await census(checkpointer, store)).toEqual({
-        "acme:v1": 12 + ITEMS,
+        "acme:v1": 12 + ITEMS + 2,
         "null:v1": 6 + 1,
       });
       await keys.rotate("acme");
@@ -135,13 +144,13 @@ for (const backend of BACKENDS) {
       const acme = await reencrypt(checkpointer, { tenant: "acme", store });
       expect(acme).toMatchObject({
         threads: 2,
-        largeValues: 2,
-        storeItems: ITEMS,
-        rewritten: 12 + ITEMS,
+        largeValues: 3,
+        storeItems: ITEMS + 1,
+        rewritten: 12 + ITEMS + 2,
         plaintext: 0,
       });
       expect(await census(checkpointer, store)).toEqual({
-        "acme:v2": 12 + ITEMS,
+        "acme:v2": 12 + ITEMS + 2,
         "null:v1": 6 + 1,
       });
       for (const w of written) await expectReadable(checkpointer, w);
@@ -153,9 +162,10 @@ for (const backend of BACKENDS) {
         onProgress: (done, total) => progress.push([done, total]),
       });
       expect(all.rewritten).toBe(6 + 1);
-      expect(progress.slice(0, 6)).toEqual([1, 2, 3, 4, 5, 6].map((done) => [done, 6]));
+      // 3 threads, 3 bodies of the checkpointer's and 1 of the store's.
+      expect(progress.slice(0, 7)).toEqual([1, 2, 3, 4, 5, 6, 7].map((done) => [done, 7]));
       expect(await census(checkpointer, store)).toEqual({
-        "acme:v2": 12 + ITEMS,
+        "acme:v2": 12 + ITEMS + 2,
         "null:v2": 6 + 1,
       });
       // Run again: nothing is left to do.
@@ -172,7 +182,9 @@ for (const backend of BACKENDS) {
         largeValues: LARGE,
       });
       for (const w of written) await expectReadable(reader, w);
-      await expectItems(new Store(store.backend, { encryption: { keys: retired } }));
+      await expectItems(
+        new Store(store.backend, { encryption: { keys: retired }, largeValues: LARGE }),
+      );
     });
 
     it("loses nothing to a writer running meanwhile, and leaves its values as it wrote them", async () => {
@@ -204,7 +216,7 @@ for (const backend of BACKENDS) {
 
     it("two runs at once replace each value once: the second finds it changed and leaves it", async () => {
       await keys.rotate("acme");
-      const expected = 12 + 6 * 6 + ITEMS;
+      const expected = 12 + 6 * 6 + ITEMS + 2;
       const runs = await Promise.all([
         reencrypt(checkpointer, { tenant: "acme", store }),
         reencrypt(checkpointer, { tenant: "acme", store }),
@@ -288,6 +300,32 @@ describe.each(EXTERNAL)("re-encryption of large values in %s", (_, make) => {
       false,
     );
     expect(Buffer.from((await target.get(entry!.tenant, entry!.hash))!)).toEqual(Buffer.from(held));
+    await checkpointer.close();
+  });
+});
+
+describe("re-encryption of a checkpointer and a store in one SQLite file", () => {
+  it("seals each body of their shared table again once, and counts it once", async () => {
+    const { keys, directory } = await tempKeyring(dirs);
+    const file = join(directory, "..", "shared.sqlite");
+    const checkpointer = createSqliteCheckpointer(file, {
+      encryption: { keys },
+      largeValues: LARGE,
+    });
+    const store = createSqliteStore(file, { encryption: { keys }, largeValues: LARGE });
+    const written = await writeThread(checkpointer, threadKey("s", "acme"));
+    await store.forTenant("acme").put(["files"], "f", large("item"));
+    // One table: both list both bodies.
+    expect((await largeValueStats(checkpointer)).values).toBe(2);
+    await keys.rotate("acme");
+    const report = await reencrypt(checkpointer, { store });
+    expect(report).toMatchObject({ largeValues: 2, storeItems: 1, rewritten: 6 + 2 });
+    expect(await census(checkpointer, store)).toEqual({ "acme:v2": 6 + 2 });
+    await expectReadable(checkpointer, written);
+    const fresh = createSqliteStore(file, { encryption: { keys }, largeValues: LARGE });
+    expect((await fresh.forTenant("acme").get(["files"], "f"))?.value).toEqual(large("item"));
+    await fresh.close();
+    await store.close();
     await checkpointer.close();
   });
 });

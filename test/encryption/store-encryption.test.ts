@@ -89,6 +89,46 @@ for (const backend of BACKENDS) {
       expect((await acme.get(["docs"], "a"))?.value).toEqual({ secret: 1 });
     });
 
+    it("seals a long string kept by reference, and refuses it altered or under another tenant", async () => {
+      const acme = store.forTenant("acme");
+      const file = `secret file ${"0123456789".repeat(14_000)}`;
+      await acme.put(["files"], "big", { name: "big", body: file });
+      await acme.put(["files"], "victim", { name: "victim", body: `${file}!` });
+      const [big, victim] = (await store.backend.batch(
+        ["big", "victim"].map((key) => ({
+          kind: "get" as const,
+          tenant: "acme",
+          namespace: ["files"],
+          key,
+          refreshTtl: false,
+        })),
+        Date.now(),
+      )) as StoredItem[];
+      const values = store.largeValues!;
+      const frame = (await values.target.get("acme", big!.refs![0]!))!;
+      expect(Buffer.from(frame).includes("secret file")).toBe(false);
+      expect((await acme.get(["files"], "big"))?.value).toEqual({ name: "big", body: file });
+      // One byte altered, read for the first time: refused, never returned.
+      const hash = victim!.refs![0]!;
+      const stored = (await values.target.get("acme", hash))!;
+      const altered = Uint8Array.from(stored);
+      altered[altered.length - 1]! ^= 1;
+      expect(await values.target.replace!("acme", hash, stored, altered)).toBe(true);
+      expect(await codeOf(acme.get(["files"], "victim"))).toBe("ENCRYPTION");
+      // Another tenant's value put in place of its own: it opens only for the tenant it was
+      // sealed for (and under its own hash).
+      const globex = store.forTenant("globex");
+      await globex.put(["files"], "own", { name: "own", body: `${file}?` });
+      const [own] = (await store.backend.batch(
+        [{ kind: "get", tenant: "globex", namespace: ["files"], key: "own", refreshTtl: false }],
+        Date.now(),
+      )) as StoredItem[];
+      const ownHash = own!.refs![0]!;
+      const ownFrame = (await values.target.get("globex", ownHash))!;
+      expect(await values.target.replace!("globex", ownHash, ownFrame, frame)).toBe(true);
+      expect(await codeOf(globex.get(["files"], "own"))).toBe("ENCRYPTION");
+    });
+
     it("refuses search filters on encrypted values", async () => {
       const acme = store.forTenant("acme");
       expect(await codeOf(acme.search(["users"], { filter: { theme: "dark" } }))).toBe(

@@ -7,7 +7,6 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LargeValueTarget } from "../../src/checkpoint/large-value-target.js";
 import { threadKey } from "../../src/checkpoint/thread-key.js";
 import { StorageError } from "../../src/errors.js";
 import type { Checkpointer } from "../../src/index.js";
@@ -17,6 +16,7 @@ import {
   largeValueStats,
   S3LargeValues,
 } from "../../src/large-values/index.js";
+import type { LargeValueTarget } from "../../src/offload/large-value-target.js";
 import { BACKENDS } from "../support/backends.js";
 import { S3_CREDENTIALS, startS3Server } from "../support/s3-server.js";
 import { putFile } from "./large-value-fixtures.js";

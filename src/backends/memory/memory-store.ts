@@ -3,7 +3,11 @@
  * applied with an undo log so a failing operation leaves nothing behind. Nothing survives the
  * process.
  */
+
 import { ConflictError } from "../../errors.js";
+import { REF_MARK } from "../../offload/large-value-frame.js";
+import type { LargeValueRef } from "../../offload/large-value-target.js";
+import { MemoryLargeValues } from "../../offload/large-value-target.js";
 import {
   compareCodePoints,
   decodeNamespace,
@@ -43,8 +47,22 @@ export class MemoryStoreBackend implements StoreBackend {
   readonly name = "memory";
   /** tenant -> (path NUL key) -> row; NUL cannot occur in a path or a key. */
   readonly #tenants = new Map<string, Tenant>();
+  readonly #largeValues = new MemoryLargeValues();
 
   async setup(): Promise<void> {}
+
+  /** Large values in this process's memory, beside the items. */
+  largeValueTarget(): MemoryLargeValues {
+    return this.#largeValues;
+  }
+
+  async *listLargeValueRefs(): AsyncIterable<LargeValueRef> {
+    for (const [tenant, rows] of [...this.#tenants]) {
+      for (const row of [...rows.values()]) {
+        for (const hash of row.refs ?? []) yield { tenant, tag: `${REF_MARK}${hash}` };
+      }
+    }
+  }
 
   async batch(ops: readonly StoreOp[], now: number): Promise<StoreOpResult[]> {
     const undo: (() => void)[] = [];
@@ -138,6 +156,7 @@ export class MemoryStoreBackend implements StoreBackend {
             expiresAt: op.ttlMs === null ? null : now + op.ttlMs,
             ttlMs: op.ttlMs,
             vector: op.embedding,
+            ...(op.refs?.length ? { refs: op.refs } : {}),
           },
           undo,
         );
@@ -234,6 +253,7 @@ function view(row: Row): StoredItem {
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     expiresAt: row.expiresAt,
+    ...(row.refs ? { refs: row.refs } : {}),
   };
 }
 

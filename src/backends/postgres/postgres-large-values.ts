@@ -1,23 +1,36 @@
 /**
- * Large values in the PostgreSQL schema itself (`rewind_large_values`, migration 9): the default
- * {@link LargeValueTarget} of the PostgreSQL backend, and the references to them that garbage
- * collection needs (value rows whose tag names a hash).
+ * Large values in the PostgreSQL schema itself (`rewind_large_values`, checkpoint migration 9 or
+ * store migration 3, whichever runs first): the default {@link LargeValueTarget} of the
+ * PostgreSQL backend and store, and the references to them that garbage collection needs (value
+ * rows whose tag names a hash, and store items' `refs`).
  */
-import type { LargeValueRef } from "../../checkpoint/checkpoint-backend.js";
-import type { LargeValueEntry, LargeValueTarget } from "../../checkpoint/large-value-target.js";
+
+import { REF_MARK } from "../../offload/large-value-frame.js";
+import type {
+  LargeValueEntry,
+  LargeValueRef,
+  LargeValueTarget,
+} from "../../offload/large-value-target.js";
 import type { PgQueryResult } from "./postgres-types.js";
 
 type Query = (text: string, values: unknown[]) => Promise<PgQueryResult>;
 
-/** The schema's own store of large values; `s` is the quoted schema name. */
+/**
+ * The schema's own store of large values; `quotedSchema` names the schema (a function when it is
+ * only known once the storage is set up).
+ */
 export class PostgresLargeValues implements LargeValueTarget {
   readonly name = "postgres";
   readonly #query: Query;
-  readonly #s: string;
+  readonly #schema: () => string;
 
-  constructor(query: Query, quotedSchema: string) {
+  constructor(query: Query, quotedSchema: string | (() => string)) {
     this.#query = query;
-    this.#s = quotedSchema;
+    this.#schema = typeof quotedSchema === "string" ? () => quotedSchema : quotedSchema;
+  }
+
+  get #s(): string {
+    return this.#schema();
   }
 
   async put(tenant: string, hash: string, bytes: Uint8Array, now: number): Promise<void> {
@@ -84,15 +97,63 @@ function bufferOf(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** Every value row of the schema that references a large value, with its thread. */
+/**
+ * Every reference to a large value in the schema: value rows of the checkpoint tables (with
+ * their thread) and store items (with their tenant), whichever of the two the schema holds.
+ */
 export async function postgresLargeValueRefs(
   query: Query,
   quotedSchema: string,
 ): Promise<LargeValueRef[]> {
-  const { rows } = await query(
-    `SELECT thread_id, tag FROM ${quotedSchema}.rewind_blobs WHERE tag LIKE '%&%'
-     UNION ALL SELECT thread_id, tag FROM ${quotedSchema}.rewind_writes WHERE tag LIKE '%&%'`,
+  const s = quotedSchema;
+  const has = await query(
+    `SELECT to_regclass('${s}.rewind_blobs') IS NOT NULL AS checkpoints,
+       EXISTS (SELECT 1 FROM pg_attribute
+         WHERE attrelid = to_regclass('${s}.rewind_store_items') AND attname = 'refs'
+           AND NOT attisdropped) AS items`,
     [],
   );
-  return rows.map((row) => ({ threadId: row.thread_id as string, tag: row.tag as string }));
+  const refs: LargeValueRef[] = [];
+  if (has.rows[0].checkpoints) {
+    const { rows } = await query(
+      `SELECT thread_id, tag FROM ${s}.rewind_blobs WHERE tag LIKE '%&%'
+       UNION ALL SELECT thread_id, tag FROM ${s}.rewind_writes WHERE tag LIKE '%&%'`,
+      [],
+    );
+    for (const row of rows)
+      refs.push({ threadId: row.thread_id as string, tag: row.tag as string });
+  }
+  if (has.rows[0].items) {
+    const { rows } = await query(
+      `SELECT tenant, refs FROM ${s}.rewind_store_items WHERE refs IS NOT NULL`,
+      [],
+    );
+    for (const row of rows) {
+      for (const hash of (row.refs as string).split(" ")) {
+        refs.push({ tenant: row.tenant as string, tag: `${REF_MARK}${hash}` });
+      }
+    }
+  }
+  return refs;
+}
+
+/**
+ * The table of a schema's large values, shared by the checkpoint tables and the store: created
+ * by whichever schema migrates first, under a lock of its own (the two migrate under different
+ * locks, and two concurrent `CREATE TABLE IF NOT EXISTS` can collide).
+ */
+export function postgresLargeValuesTable(s: string): string {
+  return `
+  SELECT pg_advisory_xact_lock(hashtext('rewind:large-values:' || ${literal(s)}));
+  CREATE TABLE IF NOT EXISTS ${s}.rewind_large_values (
+    tenant TEXT NOT NULL,
+    hash BYTEA NOT NULL,
+    touched_at BIGINT NOT NULL,
+    bytes BYTEA NOT NULL,
+    PRIMARY KEY (tenant, hash)
+  );`;
+}
+
+function literal(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
 }

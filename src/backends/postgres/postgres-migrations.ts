@@ -9,6 +9,7 @@
  */
 import { PostgresClient } from "./postgres-client.js";
 import { POSTGRES_FUNCTIONS, POSTGRES_RETIRED_FUNCTIONS } from "./postgres-functions.js";
+import { postgresLargeValuesTable } from "./postgres-large-values.js";
 import type { PostgresMigrationSpec } from "./postgres-migrator.js";
 import type { PgPoolLike } from "./postgres-types.js";
 
@@ -149,14 +150,8 @@ export const POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
   // 9: large values, stored once per (tenant, content hash) and referenced from value rows by
   // tag (see postgres-large-values.ts); TOAST compresses them. `touched_at` (epoch ms) is the
   // last write or touch, which garbage collection's grace period is measured from.
-  (s) => `
-  CREATE TABLE ${s}.rewind_large_values (
-    tenant TEXT NOT NULL,
-    hash BYTEA NOT NULL,
-    touched_at BIGINT NOT NULL,
-    bytes BYTEA NOT NULL,
-    PRIMARY KEY (tenant, hash)
-  );`,
+  // The store's migrations create the same table when they run first (one table per schema).
+  postgresLargeValuesTable,
 ];
 
 /** The checkpoint tables' migrations and functions, their lock and the tables recording them. */

@@ -5,6 +5,7 @@
  * so the store can share a database, schema and pool with the checkpointer.
  */
 import { PostgresClient } from "./postgres-client.js";
+import { postgresLargeValuesTable } from "./postgres-large-values.js";
 import type { PostgresMigrationSpec } from "./postgres-migrator.js";
 import type { PgPoolLike } from "./postgres-types.js";
 
@@ -31,6 +32,10 @@ export const POSTGRES_STORE_MIGRATIONS: readonly ((s: string) => string)[] = [
      CREATE INDEX rewind_store_items_expiry ON ${s}.rewind_store_items (expires_at) WHERE expires_at IS NOT NULL;`,
   // Semantic search: the item's vector as float32 little-endian bytes.
   (s) => `ALTER TABLE ${s}.rewind_store_items ADD COLUMN embedding bytea;`,
+  // Large values: the hashes an item's value references (space-separated), and the schema's
+  // table of large values, which the checkpoint tables share.
+  (s) => `ALTER TABLE ${s}.rewind_store_items ADD COLUMN refs text;
+    ${postgresLargeValuesTable(s)}`,
 ];
 
 /** The store table's migrations, their lock and the table recording them. */

@@ -5,7 +5,8 @@
  * and schema: its tables have names of their own.
  */
 
-import { ConflictError } from "../../errors.js";
+import { ClosedError, ConflictError } from "../../errors.js";
+import type { LargeValueRef } from "../../offload/large-value-target.js";
 import {
   decodeNamespace,
   encodeNamespace,
@@ -23,7 +24,7 @@ import type {
   StoreOpResult,
   StoreSearchOp,
 } from "../../store/store-backend.js";
-import { itemFromRow } from "../../store/store-row.js";
+import { itemFromRow, refsColumn } from "../../store/store-row.js";
 import { rankBySimilarity, vectorFromBytes, vectorToBytes } from "../../store/store-vectors.js";
 import {
   POSTGRES_DEFAULTS,
@@ -31,6 +32,7 @@ import {
   type PostgresClientOptions,
   quoteSchema,
 } from "./postgres-client.js";
+import { PostgresLargeValues, postgresLargeValueRefs } from "./postgres-large-values.js";
 import { type Bind, jsonbDocText, postgresFilterSql } from "./postgres-store-filter.js";
 import { POSTGRES_STORE_SCHEMA } from "./postgres-store-migrations.js";
 import type { PgPoolLike, PgQueryable } from "./postgres-types.js";
@@ -55,9 +57,10 @@ interface Row {
   created_at: string | number;
   updated_at: string | number;
   expires_at: string | number | null;
+  refs: string | null;
 }
 
-const COLUMNS = "path, key, value, created_at, updated_at, expires_at, ttl_ms";
+const COLUMNS = "path, key, value, created_at, updated_at, expires_at, ttl_ms, refs";
 
 /** PostgreSQL implementation of {@link StoreBackend}. Wrap it with {@link createPostgresStore}. */
 export class PostgresStoreBackend implements StoreBackend {
@@ -65,6 +68,7 @@ export class PostgresStoreBackend implements StoreBackend {
   readonly #client: PostgresClient;
   readonly #schemaOption: string | undefined;
   #table = "";
+  #quoted = "";
   /** The store's texts vary with each filter's shape: they are sent unnamed, never prepared. */
   readonly #unprepared: PgQueryable = {
     query: (text, values) => this.#client.query(text, values, false),
@@ -80,10 +84,30 @@ export class PostgresStoreBackend implements StoreBackend {
     this.#schemaOption = options.schema;
   }
 
+  /**
+   * Large values in the store's schema (`rewind_large_values`, shared with the checkpoint tables
+   * of that schema).
+   */
+  largeValueTarget(): PostgresLargeValues {
+    return new PostgresLargeValues(
+      (text, values) => this.#unprepared.query(text, values),
+      () => this.#quotedSchema(),
+    );
+  }
+
+  /** Every reference to a large value in the schema: items' and, beside them, checkpoints'. */
+  async *listLargeValueRefs(): AsyncIterable<LargeValueRef> {
+    yield* await postgresLargeValueRefs(
+      (text, values) => this.#unprepared.query(text, values),
+      this.#quotedSchema(),
+    );
+  }
+
   async setup(): Promise<void> {
     const schema = this.#schemaOption ?? (await this.#defaultSchema());
     await this.#client.migrate(schema, POSTGRES_STORE_SCHEMA);
-    this.#table = `${quoteSchema(schema)}.rewind_store_items`;
+    this.#quoted = quoteSchema(schema);
+    this.#table = `${this.#quoted}.rewind_store_items`;
   }
 
   async batch(ops: readonly StoreOp[], now: number): Promise<StoreOpResult[]> {
@@ -178,17 +202,19 @@ export class PostgresStoreBackend implements StoreBackend {
           now,
           op.ttlMs === null ? null : now + op.ttlMs,
           op.embedding && Buffer.from(vectorToBytes(op.embedding)),
+          refsColumn(op.refs),
         ];
         if (doc !== op.value) params.push(doc);
         const result = await db.query(
           `INSERT INTO ${t} AS i
-             (tenant, path, key, value, doc, ttl_ms, created_at, updated_at, expires_at, embedding)
-           VALUES ($1, $2, $3, $4::text, ${doc === op.value ? "$4" : "$9"}::text::jsonb,
-             $5, $6, $6, $7, $8)
+             (tenant, path, key, value, doc, ttl_ms, created_at, updated_at, expires_at, embedding,
+              refs)
+           VALUES ($1, $2, $3, $4::text, ${doc === op.value ? "$4" : "$10"}::text::jsonb,
+             $5, $6, $6, $7, $8, $9)
            ON CONFLICT (tenant, path, key) DO UPDATE SET
              value = EXCLUDED.value, doc = EXCLUDED.doc, ttl_ms = EXCLUDED.ttl_ms,
              updated_at = EXCLUDED.updated_at, expires_at = EXCLUDED.expires_at,
-             embedding = EXCLUDED.embedding,
+             embedding = EXCLUDED.embedding, refs = EXCLUDED.refs,
              created_at = CASE WHEN i.expires_at <= EXCLUDED.updated_at
                THEN EXCLUDED.created_at ELSE i.created_at END
            ${op.ifAbsent ? "WHERE i.expires_at <= EXCLUDED.updated_at" : ""}`,
@@ -268,6 +294,13 @@ export class PostgresStoreBackend implements StoreBackend {
     }));
   }
 
+  /** The store's quoted schema, known once `setup()` has run. */
+  #quotedSchema(): string {
+    if (!this.#quoted)
+      throw new ClosedError("the PostgreSQL store is not set up (setup() not run)");
+    return this.#quoted;
+  }
+
   /**
    * Live items matching `where` (`$1` is the tenant, `now` the placeholder of the clock),
    * optionally pushing each TTL'd hit's expiry to now + its TTL in the same statement; results
@@ -282,7 +315,7 @@ export class PostgresStoreBackend implements StoreBackend {
         UPDATE ${this.#table} AS s SET expires_at = ${now} + s.ttl_ms FROM hits
         WHERE s.tenant = $1 AND s.path = hits.path AND s.key = hits.key AND s.ttl_ms IS NOT NULL)
       SELECT path, key, value, created_at, updated_at,
-        CASE WHEN ttl_ms IS NULL THEN NULL ELSE ${now} + ttl_ms END AS expires_at
+        CASE WHEN ttl_ms IS NULL THEN NULL ELSE ${now} + ttl_ms END AS expires_at, refs
       FROM hits ${page ? "ORDER BY updated_at DESC, path, key" : ""}`;
   }
 

@@ -12,7 +12,7 @@
  * (u8), tag length (u8, 255 for "no value") and bytes, value length (u32) and bytes.
  */
 import type { StoredBlob } from "../../checkpoint/checkpoint-backend.js";
-import { storedRefHash } from "../../checkpoint/large-value-ref.js";
+import { storedRefHash } from "../../offload/large-value-frame.js";
 import { KIND_CODES } from "./sqlite-rows.js";
 
 const FORMAT = 1;

@@ -1,10 +1,16 @@
 /**
- * Large values in the SQLite file itself (`rewind_large_values`, migration 9): the default
- * {@link LargeValueTarget} of the SQLite backend, and the references to them that garbage
- * collection needs (value rows whose tag names a hash; such rows are never kept inline).
+ * Large values in the SQLite file itself (`rewind_large_values`, checkpoint migration 9 or store
+ * migration 3, whichever runs first): the default {@link LargeValueTarget} of the SQLite backend
+ * and store, and the references to them that garbage collection needs (value rows whose tag
+ * names a hash, which are never kept inline, and store items' `refs`).
  */
-import type { LargeValueRef } from "../../checkpoint/checkpoint-backend.js";
-import type { LargeValueEntry, LargeValueTarget } from "../../checkpoint/large-value-target.js";
+
+import { REF_MARK } from "../../offload/large-value-frame.js";
+import type {
+  LargeValueEntry,
+  LargeValueRef,
+  LargeValueTarget,
+} from "../../offload/large-value-target.js";
 import type { SqliteClient } from "./sqlite-client.js";
 import { inlineOrSpilled, packSpilled } from "./sqlite-rows.js";
 
@@ -21,6 +27,11 @@ const SQL = {
       WHERE b.tag LIKE '%&%'
     UNION ALL SELECT t.thread_id, w.tag FROM rewind_writes w JOIN rewind_threads t ON t.tid = w.tid
       WHERE w.tag LIKE '%&%'`,
+  itemRefs: "SELECT tenant, refs FROM rewind_store_items WHERE refs IS NOT NULL",
+  /** Which of the file's two schemas are there (the store's with its references column). */
+  schemas: `SELECT
+      EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rewind_blobs') AS checkpoints,
+      EXISTS (SELECT 1 FROM pragma_table_info('rewind_store_items') WHERE name = 'refs') AS items`,
 };
 
 /** The SQLite file's own store of large values; `client` is the backend's open connection. */
@@ -100,8 +111,23 @@ export class SqliteLargeValues implements LargeValueTarget {
   }
 }
 
-/** Every value row of the file that references a large value, with its thread. */
+/**
+ * Every reference to a large value in the file: value rows of the checkpoint tables (with their
+ * thread) and store items (with their tenant), whichever of the two schemas the file holds.
+ */
 export function sqliteLargeValueRefs(client: SqliteClient): LargeValueRef[] {
-  const rows = client.stmt(SQL.refs).all() as { thread_id: string; tag: string }[];
-  return rows.map((row) => ({ threadId: row.thread_id, tag: row.tag }));
+  const has = client.stmt(SQL.schemas).get() as { checkpoints: number; items: number };
+  const refs: LargeValueRef[] = [];
+  if (has.checkpoints) {
+    for (const row of client.stmt(SQL.refs).all() as { thread_id: string; tag: string }[]) {
+      refs.push({ threadId: row.thread_id, tag: row.tag });
+    }
+  }
+  if (has.items) {
+    for (const row of client.stmt(SQL.itemRefs).all() as { tenant: string; refs: string }[]) {
+      for (const hash of row.refs.split(" "))
+        refs.push({ tenant: row.tenant, tag: `${REF_MARK}${hash}` });
+    }
+  }
+  return refs;
 }

@@ -9,6 +9,22 @@ import { runSqliteMigrations, type SqliteMigrationSpec } from "./sqlite-client.j
 import type { SqliteDatabaseLike } from "./sqlite-types.js";
 
 /**
+ * The large values of a file (see sqlite-large-values.ts), shared by the checkpoint tables and
+ * the store: created by whichever schema migrates first.
+ */
+export const SQLITE_LARGE_VALUES_TABLE = `
+  CREATE TABLE IF NOT EXISTS rewind_large_values (
+    id INTEGER PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    hash BLOB NOT NULL,
+    touched_at INTEGER NOT NULL,
+    codec INTEGER NOT NULL,
+    bytes BLOB NOT NULL,
+    UNIQUE (tenant, hash)
+  );
+`;
+
+/**
  * Why the schema looks like this (the target is a small file: about 2x the raw bytes of a long
  * conversation):
  * - threads are interned to an integer `tid`, so no other row repeats the thread id text; the
@@ -160,17 +176,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   // tag (see sqlite-large-values.ts). A rowid table, which packs large rows tightly; deflated
   // when that pays, like rewind_values. `touched_at` (epoch ms) is the last write or touch,
   // which garbage collection's grace period is measured from.
-  `
-  CREATE TABLE rewind_large_values (
-    id INTEGER PRIMARY KEY,
-    tenant TEXT NOT NULL,
-    hash BLOB NOT NULL,
-    touched_at INTEGER NOT NULL,
-    codec INTEGER NOT NULL,
-    bytes BLOB NOT NULL,
-    UNIQUE (tenant, hash)
-  );
-  `,
+  // The store's migrations create the same table when they run first (one table per file).
+  SQLITE_LARGE_VALUES_TABLE,
 ];
 
 /** The schema version this code writes. */

@@ -5,6 +5,7 @@
  * checkpointer's tables, so both can share one database file.
  */
 import { runSqliteMigrations, type SqliteMigrationSpec } from "./sqlite-client.js";
+import { SQLITE_LARGE_VALUES_TABLE } from "./sqlite-migrations.js";
 import type { SqliteDatabaseLike } from "./sqlite-types.js";
 
 /** The items table. */
@@ -31,6 +32,10 @@ export const SQLITE_STORE_MIGRATIONS: readonly string[] = [
      WHERE expires_at IS NOT NULL;`,
   // Semantic search: the item's vector as float32 little-endian bytes.
   `ALTER TABLE ${SQLITE_STORE_TABLE} ADD COLUMN embedding BLOB;`,
+  // Large values: the hashes an item's value references (space-separated), and the file's table
+  // of large values, which the checkpoint tables share.
+  `ALTER TABLE ${SQLITE_STORE_TABLE} ADD COLUMN refs TEXT;
+   ${SQLITE_LARGE_VALUES_TABLE}`,
 ];
 
 /** The store table's migrations and the table recording them. */

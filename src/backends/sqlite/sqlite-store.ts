@@ -7,6 +7,7 @@
  */
 
 import { ClosedError, ConflictError } from "../../errors.js";
+import type { LargeValueRef } from "../../offload/large-value-target.js";
 import {
   decodeNamespace,
   encodeNamespace,
@@ -26,9 +27,10 @@ import type {
   StoreOpResult,
   StoreSearchOp,
 } from "../../store/store-backend.js";
-import { itemFromRow } from "../../store/store-row.js";
+import { itemFromRow, refsColumn } from "../../store/store-row.js";
 import { rankBySimilarity, vectorFromBytes, vectorToBytes } from "../../store/store-vectors.js";
 import { checkSqliteArguments, SqliteClient, type SqliteClientOptions } from "./sqlite-client.js";
+import { SqliteLargeValues, sqliteLargeValueRefs } from "./sqlite-large-values.js";
 import { sqliteFilterSql } from "./sqlite-store-filter.js";
 import { SQLITE_STORE_SCHEMA, SQLITE_STORE_TABLE as T } from "./sqlite-store-migrations.js";
 import type { SqliteDatabaseLike, SqliteStatementLike } from "./sqlite-types.js";
@@ -44,9 +46,10 @@ interface Row {
   updated_at: number | bigint;
   expires_at: number | bigint | null;
   ttl_ms: number | bigint | null;
+  refs: string | null;
 }
 
-const COLUMNS = "path, key, value, created_at, updated_at, expires_at, ttl_ms";
+const COLUMNS = "path, key, value, created_at, updated_at, expires_at, ttl_ms, refs";
 const LIVE = "(expires_at IS NULL OR expires_at > ?)";
 
 /** SQLite implementation of {@link StoreBackend}. Wrap it with {@link createSqliteStore}. */
@@ -70,6 +73,16 @@ export class SqliteStoreBackend implements StoreBackend {
   /** The open connection (after `setup()`), e.g. to read a setting in force. */
   get client(): SqliteClient {
     return this.#open();
+  }
+
+  /** Large values in this file (`rewind_large_values`, shared with the checkpoint tables). */
+  largeValueTarget(): SqliteLargeValues {
+    return new SqliteLargeValues(() => this.#open());
+  }
+
+  /** Every reference to a large value in the file: items' and, beside them, checkpoints'. */
+  async *listLargeValueRefs(): AsyncIterable<LargeValueRef> {
+    yield* sqliteLargeValueRefs(this.#open());
   }
 
   async setup(): Promise<void> {
@@ -144,11 +157,11 @@ export class SqliteStoreBackend implements StoreBackend {
       case "put": {
         const changes = this.#stmt(
           `INSERT INTO ${T}
-             (tenant, path, key, value, ttl_ms, created_at, updated_at, expires_at, embedding)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             (tenant, path, key, value, ttl_ms, created_at, updated_at, expires_at, embedding, refs)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (tenant, path, key) DO UPDATE SET
              value = excluded.value, ttl_ms = excluded.ttl_ms, updated_at = excluded.updated_at,
-             expires_at = excluded.expires_at, embedding = excluded.embedding,
+             expires_at = excluded.expires_at, embedding = excluded.embedding, refs = excluded.refs,
              created_at = CASE WHEN ${T}.expires_at <= excluded.updated_at
                THEN excluded.created_at ELSE ${T}.created_at END
            ${op.ifAbsent ? `WHERE ${T}.expires_at <= excluded.updated_at` : ""}`,
@@ -162,6 +175,7 @@ export class SqliteStoreBackend implements StoreBackend {
           now,
           op.ttlMs === null ? null : now + op.ttlMs,
           op.embedding && vectorToBytes(op.embedding),
+          refsColumn(op.refs),
         ).changes;
         if (changes === 0) {
           throw new ConflictError(

@@ -5,6 +5,7 @@
  * passes the store conformance suite as such.
  */
 import { MemoryStoreBackend } from "../../backends/memory/memory-store.js";
+import type { LargeValueRef, LargeValueTarget } from "../../offload/large-value-target.js";
 import type {
   StoreBackend,
   StoredItem,
@@ -27,10 +28,16 @@ export class FaultyStoreBackend implements StoreBackend {
   /** The rules this backend follows; add and clear them at any time. */
   readonly faults = new FaultPlan<StoreMethod>(["batch"]);
   readonly #inner: StoreBackend;
+  /** The wrapped backend's own place for large values, where it has one. */
+  readonly largeValueTarget?: () => LargeValueTarget;
+  /** The wrapped backend's references to large values, where it lists them. */
+  readonly listLargeValueRefs?: () => AsyncIterable<LargeValueRef>;
 
   constructor(inner: StoreBackend = new MemoryStoreBackend()) {
     this.#inner = inner;
     this.name = `faulty ${inner.name}`;
+    if (inner.largeValueTarget) this.largeValueTarget = () => inner.largeValueTarget!();
+    if (inner.listLargeValueRefs) this.listLargeValueRefs = () => inner.listLargeValueRefs!();
   }
 
   setup(): Promise<void> {

@@ -90,3 +90,11 @@ export class MemoryLargeValues implements LargeValueTarget {
     this.#values.clear();
   }
 }
+
+/**
+ * A stored tag that references a large value (see large-value-frame.ts), and whose it is: a
+ * thread's (checkpoint values, pending writes) or a tenant's (store items).
+ */
+export type LargeValueRef =
+  | { readonly threadId: string; readonly tag: string }
+  | { readonly tenant: string; readonly tag: string };
