@@ -82,6 +82,11 @@ export class ItemLargeValues {
     await Promise.all([...frames].map(([hash, frame]) => this.values.store(tenant, hash, frame)));
   }
 
+  /** Whether `text` holds a placeholder (reads of items without one need no I/O). */
+  references(text: string): boolean {
+    return text.includes(REF_HEAD);
+  }
+
   /** `text` with each placeholder replaced by its string; a missing or damaged one names `item`. */
   async restore(tenant: string, text: string, item: ItemName): Promise<string> {
     const hashes = referencedBy(text);

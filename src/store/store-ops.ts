@@ -197,13 +197,13 @@ function sealed(
 
 /**
  * A stored value's text: opened when the store seals values (a plaintext one is refused), with
- * its large values put back.
+ * its large values put back (the only case that waits for I/O).
  */
-export async function itemText(
+export function itemText(
   row: StoredItem,
   tenant: string,
   ctx: Pick<PrepareContext, "sealer" | "largeValues">,
-): Promise<string> {
+): string | Promise<string> {
   const { sealer, largeValues } = ctx;
   let text = row.value;
   if (sealer) {
@@ -219,7 +219,7 @@ export async function itemText(
     );
   }
   if (!largeValues) refuseReferences(text, row);
-  return largeValues ? largeValues.restore(tenant, text, row) : text;
+  return largeValues?.references(text) ? largeValues.restore(tenant, text, row) : text;
 }
 
 /** Turns a backend row and its value's text into a {@link StoreItem}; an undecodable value names the item. */

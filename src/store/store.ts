@@ -204,23 +204,31 @@ export class Store {
     } catch (error) {
       throw this.#wrap(error, "batch");
     }
-    const decode = async (row: StoredItem) => {
-      let text: string;
-      try {
-        text = await itemText(row, tenant, this.#ctx);
-      } catch (error) {
-        throw this.#wrap(error, "read");
-      }
-      return decodeItem(row, text, this.serializer);
-    };
-    return Promise.all(
+    return settled(
       results.map((result, i) => {
         const kind = prepared[i]!.kind;
-        if (kind === "get") return result && decode(result as StoredItem);
-        if (kind === "search") return Promise.all((result as StoredItem[]).map(decode));
+        if (kind === "get") return result && this.#decode(result as StoredItem, tenant);
+        if (kind === "search") {
+          return settled((result as StoredItem[]).map((row) => this.#decode(row, tenant)));
+        }
         return result;
       }),
     );
+  }
+
+  /** A row as an item; it waits only when the value's large values must be loaded. */
+  #decode(row: StoredItem, tenant: string): unknown {
+    const decode = (text: string) => decodeItem(row, text, this.serializer);
+    const fail = (error: unknown) => {
+      throw this.#wrap(error, "read");
+    };
+    let text: string | Promise<string>;
+    try {
+      text = itemText(row, tenant, this.#ctx);
+    } catch (error) {
+      return fail(error);
+    }
+    return typeof text === "string" ? decode(text) : text.then(decode, fail);
   }
 
   #startTimer(): void {
@@ -240,6 +248,11 @@ export class Store {
   #wrap(error: unknown, what: string): Error {
     return asRewindError(error, `${this.backend.name} store ${what} failed`);
   }
+}
+
+/** `values`, or a promise of them when one of them is a promise. */
+function settled(values: unknown[]): unknown[] | Promise<unknown[]> {
+  return values.some((value) => value instanceof Promise) ? Promise.all(values) : values;
 }
 
 /**
