@@ -5,10 +5,10 @@
  * cannot be reached.
  */
 import { existsSync, statSync } from "node:fs";
-import pg from "pg";
 import { PostgresBackend, PostgresStoreBackend } from "../backends/postgres/index.js";
 import { SqliteBackend, SqliteStoreBackend } from "../backends/sqlite/index.js";
 import { type Checkpointer, createCheckpointer } from "../checkpoint/checkpointer.js";
+import { importOptionalPeer } from "../optional-peer.js";
 import type { EncryptionOptions } from "../serde/encryption-layer.js";
 import { createStore, type Store } from "../store/store.js";
 import { UsageError } from "./cli-run.js";
@@ -44,7 +44,7 @@ export async function openStorage(
     throw new UsageError("name a database: an SQLite file path or a postgres:// URL");
   }
   const open = /^postgres(ql)?:\/\//i.test(location)
-    ? openPostgres(location, options.schema, options.encryption)
+    ? await openPostgres(location, options.schema, options.encryption)
     : openSqlite(location, options.create === true, options.encryption);
   try {
     await open.checkpointer.ready();
@@ -86,11 +86,15 @@ function openSqlite(
   };
 }
 
-function openPostgres(
+/** PostgreSQL, its driver (an optional peer) loaded only for a postgres:// URL. */
+async function openPostgres(
   url: string,
   schema: string | undefined,
   encryption: EncryptionOptions | undefined,
-): OpenStorage {
+): Promise<OpenStorage> {
+  const { default: pg } = await importOptionalPeer("pg", "a postgres:// database", () =>
+    import("pg"),
+  );
   const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 10_000 });
   pool.on("error", () => undefined);
   const options = schema === undefined ? {} : { schema };

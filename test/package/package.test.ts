@@ -6,7 +6,15 @@
  * asserts outcomes only, never durations.
  */
 import { execFile, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+} from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
@@ -161,6 +169,35 @@ describe("the package as installed from a tarball", () => {
         expect(await (await fetch(`${url}/api/threads`)).json()).toEqual({ threads: [] });
       } finally {
         child.kill("SIGINT");
+      }
+    },
+    SLOW_MS,
+  );
+
+  it(
+    "runs the command line on an SQLite file without the PostgreSQL driver installed",
+    async () => {
+      const db = join(work, "no-pg.sqlite");
+      const checkpointer = createSqliteCheckpointer(db);
+      await checkpointer.ready();
+      await checkpointer.close();
+      const bin = join(installed, "dist", "cli", "main.js");
+      const pgDir = join(consumer, "node_modules", "pg");
+      renameSync(pgDir, `${pgDir}.hidden`);
+      try {
+        expect(await sh(process.execPath, [bin, "stats", db], consumer)).toContain("threads");
+        // A postgres:// URL then says what to install, in one line.
+        const failed = await run(process.execPath, [bin, "stats", "postgres://127.0.0.1:9/x"], {
+          cwd: consumer,
+          env: cleanEnv(),
+        }).then(
+          () => undefined,
+          (error: { code?: number; stderr?: string }) => error,
+        );
+        expect(failed?.code).toBe(1);
+        expect(failed?.stderr).toContain("npm install pg");
+      } finally {
+        renameSync(`${pgDir}.hidden`, pgDir);
       }
     },
     SLOW_MS,
