@@ -8,7 +8,7 @@
  * values loads none. Written once for every backend: it wraps the seam, and the backend stores
  * references like any other small value.
  */
-import { CorruptionError, InvalidInputError } from "../errors.js";
+import { CorruptionError } from "../errors.js";
 import { REF_MARK, storedRefHash, withoutFrame } from "../offload/large-value-frame.js";
 import type { LargeValueStore } from "../offload/large-value-store.js";
 import type {

@@ -92,8 +92,10 @@ async function openPostgres(
   schema: string | undefined,
   encryption: EncryptionOptions | undefined,
 ): Promise<OpenStorage> {
-  const { default: pg } = await importOptionalPeer("pg", "a postgres:// database", () =>
-    import("pg"),
+  const { default: pg } = await importOptionalPeer(
+    "pg",
+    "a postgres:// database",
+    () => import("pg"),
   );
   const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 10_000 });
   pool.on("error", () => undefined);
