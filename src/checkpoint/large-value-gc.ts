@@ -37,6 +37,12 @@ export interface CollectOptions {
   readonly now?: number | undefined;
   /** Only this tenant's values (`""`: the default tenant). Default: every tenant. */
   readonly tenant?: string | undefined;
+  /**
+   * Other storages whose rows reference values of the same target: a store or a checkpointer
+   * in another database that shares this directory or bucket (one database's checkpoints and
+   * store already count each other's references). Their references keep values too.
+   */
+  readonly referencedBy?: readonly LargeValueStorage[] | undefined;
 }
 
 /** What a collection found and removed. */
@@ -88,6 +94,12 @@ export async function collectLargeValues(
   try {
     await ready(storage);
     const referenced = await referencesOf(store);
+    for (const other of options.referencedBy ?? []) {
+      await ready(other);
+      for (const [key, uses] of await referencesOf(storeOf(other))) {
+        referenced.set(key, (referenced.get(key) ?? 0) + uses);
+      }
+    }
     let values = 0;
     let removed = 0;
     let bytesRemoved = 0;

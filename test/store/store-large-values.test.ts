@@ -8,8 +8,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MemoryStoreBackend } from "../../src/backends/memory/memory-store.js";
+import { createCheckpointer } from "../../src/checkpoint/checkpointer.js";
+import { collectLargeValues } from "../../src/checkpoint/large-value-gc.js";
+import { MemoryBackend } from "../../src/checkpoint/memory-backend.js";
 import { LargeValueStore } from "../../src/offload/large-value-store.js";
+import { MemoryLargeValues } from "../../src/offload/large-value-target.js";
 import { defaultSerializer } from "../../src/serde/serializer.js";
+import { Store } from "../../src/store/store.js";
 import { ItemLargeValues, referencedBy } from "../../src/store/store-large-values.js";
 import { PROPERTY_RUNS } from "../support/trial-count.js";
 
@@ -93,5 +98,25 @@ describe("store items' large values, split and put back", () => {
     const [acme] = lv.offload("acme", written)!.frames.keys();
     const [globex] = lv.offload("globex", written)!.frames.keys();
     expect(acme).not.toBe(globex);
+  });
+});
+
+describe("a large-value target shared by a store and a checkpointer of different databases", () => {
+  it("keeps the store's values when the checkpointer collects with the store named", async () => {
+    const target = new MemoryLargeValues();
+    const checkpointer = createCheckpointer(new MemoryBackend(), { largeValues: { target } });
+    const store = new Store(new MemoryStoreBackend(), {
+      largeValues: { target, thresholdBytes: MIN },
+    });
+    const docs = store.forTenant("acme");
+    await docs.put(["docs"], "a", { body: "b".repeat(MIN * 2) });
+    expect(
+      await collectLargeValues(checkpointer, { graceMs: 0, referencedBy: [store] }),
+    ).toMatchObject({ values: 1, removed: 0 });
+    expect((await docs.get(["docs"], "a"))?.value).toEqual({ body: "b".repeat(MIN * 2) });
+    await docs.delete(["docs"], "a");
+    expect(
+      await collectLargeValues(checkpointer, { graceMs: 0, referencedBy: [store] }),
+    ).toMatchObject({ values: 1, removed: 1 });
   });
 });
