@@ -7,14 +7,16 @@
  *   throughout, written again each turn (a node returning the whole state): puts per second,
  *   bytes stored and the latest-state read time;
  * - the threshold: native puts per second of one new value at 32-512 KiB stored in its row
- *   against stored by hash (the reference column is the row).
+ *   against stored by hash (the reference column is the row);
+ * - store items on SQLite carrying the same 2 MB file: by reference against in their rows.
  * Files are random base64 text, so compression cannot hide their size.
  */
 import { randomBytes } from "node:crypto";
 import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
+import Database from "better-sqlite3";
 import { newCheckpointId } from "../src/backend.js";
-import { createSqliteCheckpointer } from "../src/backends/sqlite/index.js";
+import { createSqliteCheckpointer, createSqliteStore } from "../src/backends/sqlite/index.js";
 import type { Checkpointer } from "../src/index.js";
 import type { RewindSaver } from "../src/langgraph/index.js";
 import { type OpenSaver, type SaverKind, saverPairs } from "./langgraph-savers.js";
@@ -284,7 +286,75 @@ export async function largeValueRows(): Promise<Row[]> {
     );
   }
   rows.push(...(await thresholdRows()));
+  rows.push(...(await storeRows(attachment)));
   return rows;
+}
+
+const STORE_ITEMS = Number(process.env.BENCH_STORE_ITEMS ?? 200);
+
+/**
+ * Store items on SQLite carrying the same 2 MB file, each with a small field of its own: puts
+ * per second, bytes stored and the time to read one item back, large values kept by reference
+ * (rewind) against every value in its row (reference: `largeValues: false`).
+ */
+async function storeRows(attachment: string): Promise<Row[]> {
+  const measure = async (largeValues: false | undefined) => {
+    const db = tempDb("store.sqlite");
+    const store = createSqliteStore(db.path, { largeValues, synchronous: "normal" });
+    try {
+      const docs = store.forTenant("acme");
+      await docs.put(["warm"], "w", { n: 0 });
+      const start = performance.now();
+      for (let i = 0; i < STORE_ITEMS; i++) {
+        await docs.put(["docs"], `d${i}`, { title: `document ${i}`, file: attachment });
+      }
+      const putsPerSecond = (STORE_ITEMS * 1000) / (performance.now() - start);
+      const reads: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const at = performance.now();
+        await docs.get(["docs"], `d${i}`);
+        reads.push(performance.now() - at);
+      }
+      const sql = new Database(db.path, { readonly: true });
+      const size = (table: string, column: string) =>
+        Number(
+          (sql.prepare(`SELECT sum(length(${column})) AS n FROM ${table}`).get() as { n: number })
+            .n ?? 0,
+        );
+      const bytes = size("rewind_store_items", "value") + size("rewind_large_values", "bytes");
+      sql.close();
+      return { putsPerSecond, bytes, readMs: median(reads) };
+    } finally {
+      await store.close();
+      db.done();
+    }
+  };
+  const inRows = await measure(false);
+  const byHash = await measure(undefined);
+  const label = `large sqlite store: ${STORE_ITEMS} items, same 2 MB file`;
+  return [
+    {
+      metric: `${label}, by hash vs in rows (puts/s)`,
+      rewind: byHash.putsPerSecond,
+      reference: inRows.putsPerSecond,
+      unit: "/s",
+      target: "",
+    },
+    {
+      metric: `${label}, by hash vs in rows (bytes stored)`,
+      rewind: byHash.bytes,
+      reference: inRows.bytes,
+      unit: "B",
+      target: "<= 0.2x",
+    },
+    {
+      metric: `${label}, by hash vs in rows (get, ms)`,
+      rewind: byHash.readMs,
+      reference: inRows.readMs,
+      unit: "ms",
+      target: "",
+    },
+  ];
 }
 
 /** Native SQLite puts/s of one new value stored by hash (rewind) against in its row (reference). */

@@ -237,6 +237,20 @@ describe("long texts and large-value frames", () => {
     }
   });
 
+  it("decodes long texts exactly, ASCII or not, and refuses long bytes that are not UTF-8", () => {
+    // Over the size from which all-ASCII bytes take Node's one-byte path.
+    const big = { file: "0123456789abcdef".repeat(40 * 1024), accent: "é at the end" };
+    const bigAscii = { file: "0123456789abcdef".repeat(40 * 1024) };
+    for (const value of [big, bigAscii, { file: `${"x".repeat(700_000)}\u0000"\\😀` }]) {
+      expect(serde().decode({ tag: "json", bytes: bytesOf(JSON.stringify(value)) })).toEqual(value);
+    }
+    const broken = bytesOf(JSON.stringify(bigAscii));
+    broken[broken.length - 5] = 0xff;
+    expect(failure(() => serde().decode({ tag: "json", bytes: broken }))).toBeInstanceOf(
+      SerializationError,
+    );
+  });
+
   it("frames a long text in place, without copying it, and only once", () => {
     const encoded = serde().encode(ascii);
     const copy = Buffer.from(encoded.bytes);

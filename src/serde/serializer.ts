@@ -4,6 +4,7 @@
  * round-trip exactly. Decoding fails closed: an unknown tag or an unregistered class name raises
  * a {@link SerializationError}; no constructor is ever called to revive a value.
  */
+import { isAscii } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import { SerializationError } from "../errors.js";
 
@@ -54,6 +55,12 @@ const LEAF_MIN_CHARS = 64 * 1024;
 /** What JSON.stringify would escape in a string (or check: lone surrogates). */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: JSON escapes exactly these characters.
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+/**
+ * UTF-8 of at least this many bytes that is all ASCII is decoded by Node's one-byte path: from
+ * about 1 MB it hands V8 the text without copying it into the heap, where TextDecoder copies
+ * (a 2 MB base64 file: 9.7 ms with TextDecoder, 0.8 ms this way). Below, both cost the same.
+ */
+const ASCII_MIN_BYTES = 256 * 1024;
 /** Encoded texts with free bytes in front of them, and how many. */
 const headroom = new WeakMap<Uint8Array, number>();
 
@@ -65,6 +72,14 @@ export function claimHeadroom(bytes: Uint8Array): number {
   const free = headroom.get(bytes) ?? 0;
   headroom.delete(bytes);
   return free;
+}
+
+/** The text of UTF-8 `bytes`; invalid UTF-8 throws (as a fatal TextDecoder does). */
+export function utf8Text(bytes: Uint8Array): string {
+  if (bytes.byteLength >= ASCII_MIN_BYTES && isAscii(bytes)) {
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("ascii");
+  }
+  return decoder.decode(bytes);
 }
 
 /**
@@ -195,7 +210,7 @@ export class JsonSerializer implements Serializer {
     }
     let text: string;
     try {
-      text = decoder.decode(value.bytes);
+      text = utf8Text(value.bytes);
     } catch (cause) {
       throw new SerializationError("stored bytes are not valid UTF-8", { cause });
     }

@@ -16,7 +16,7 @@ import { CorruptionError, StorageError } from "../errors.js";
 import { openFrame, sealFrame } from "../offload/large-value-frame.js";
 import type { LargeValueStore } from "../offload/large-value-store.js";
 import type { EncryptionLayer } from "../serde/encryption-layer.js";
-import { JSON_TAG, type SerializedValue } from "../serde/serializer.js";
+import { JSON_TAG, type SerializedValue, utf8Text } from "../serde/serializer.js";
 import type { StoreBackend } from "./store-backend.js";
 
 const REF_HEAD = '{"$rw":"ref","h":"';
@@ -102,7 +102,7 @@ export class ItemLargeValues {
         const bytes = await this.values.load(tenant, hash);
         if (!bytes) throw fail("could not load its");
         const body = openFrame(tenantId, hash, bytes, this.#open, this.#keyOf, fail);
-        strings.set(hash, Buffer.from(body.bytes).toString("utf8"));
+        strings.set(hash, utf8Text(body.bytes));
       }),
     );
     return replaceRefs(text, (hash) => strings.get(hash)!);
