@@ -52,9 +52,13 @@ const HEADROOM = 64;
 const HEADROOM_MIN_CHARS = 64 * 1024;
 /** Strings of at least this many characters are written apart from the rest of the JSON text. */
 const LEAF_MIN_CHARS = 64 * 1024;
-/** What JSON.stringify would escape in a string (or check: lone surrogates). */
+/**
+ * Characters JSON.stringify escapes below U+0020. Quotes and backslashes are looked for apart
+ * (`indexOf`, native) and lone surrogates by `isWellFormed`: one class of all of them scans a
+ * long string at less than half the speed.
+ */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: JSON escapes exactly these characters.
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+const CONTROL = /[\u0000-\u001f]/;
 /**
  * UTF-8 of at least this many bytes that is all ASCII is decoded by Node's one-byte path: from
  * about 1 MB it hands V8 the text without copying it into the heap, where TextDecoder copies
@@ -239,7 +243,7 @@ export class JsonSerializer implements Serializer {
         // A long string JSON would not escape is left out of the text and written in place
         // of its placeholder by `encode` (JSON.stringify would copy it into pieces, and the
         // encoder flatten those into one string again before writing its UTF-8).
-        if (this.#leaves && value.length >= LEAF_MIN_CHARS && !NEEDS_ESCAPE.test(value)) {
+        if (this.#leaves && value.length >= LEAF_MIN_CHARS && writtenAsIs(value)) {
           this.#leaves.push(value);
           return this.#placeholder(this.#leaves.length - 1);
         }
@@ -384,6 +388,16 @@ export class JsonSerializer implements Serializer {
         throw new SerializationError(`unknown value tag "${String(tag)}" in stored value`);
     }
   }
+}
+
+/** Whether JSON.stringify writes `value` between its quotes exactly as it is (nothing escaped). */
+function writtenAsIs(value: string): boolean {
+  return (
+    value.indexOf('"') < 0 &&
+    value.indexOf("\\") < 0 &&
+    !CONTROL.test(value) &&
+    (value as string & { isWellFormed(): boolean }).isWellFormed()
+  );
 }
 
 /** Sets an own property, even one named `__proto__` (a plain assignment would set the prototype). */
