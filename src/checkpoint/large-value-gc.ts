@@ -157,8 +157,8 @@ export function collectsLargeValues(storage: LargeValueStorage): boolean {
   );
 }
 
-function storeOf(storage: LargeValueStorage): LargeValueStore<LargeValueReferrer> {
-  const store: LargeValueStore<LargeValueReferrer> | undefined =
+function storeOf(storage: LargeValueStorage): LargeValueStore {
+  const store: LargeValueStore | undefined =
     "forTenant" in storage || "door" in storage
       ? storage.largeValues
       : ownStore(storage as CheckpointBackend);
@@ -181,9 +181,7 @@ function ready(storage: LargeValueStorage): Promise<void> {
 }
 
 /** (tenant \0 hash) -> how many rows reference it. */
-async function referencesOf(
-  store: LargeValueStore<LargeValueReferrer>,
-): Promise<Map<string, number>> {
+async function referencesOf(store: LargeValueStore): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   for await (const ref of store.backend.listLargeValueRefs!()) {
     const hash = storedRefHash(ref.tag);

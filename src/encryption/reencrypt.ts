@@ -114,8 +114,7 @@ export async function reencrypt(
   // Large values' bodies: the checkpointer's, then the store's (often the same table).
   await options.store?.ready();
   const holders = [checkpointer.largeValues, options.store?.largeValues];
-  const bodies: { values: LargeValueStore<LargeValueReferrer>; tenant: string; hash: string }[] =
-    [];
+  const bodies: { values: LargeValueStore; tenant: string; hash: string }[] = [];
   for (const values of holders) {
     if (!values) continue;
     let listed = 0;
