@@ -16,7 +16,7 @@
 
 import { asRewindError, InvalidInputError } from "../errors.js";
 import { storedRefHash } from "../offload/large-value-frame.js";
-import { type LargeValueReferrer, LargeValueStore } from "../offload/large-value-store.js";
+import { LargeValueStore } from "../offload/large-value-store.js";
 import type { Store } from "../store/store.js";
 import type { CheckpointBackend } from "./checkpoint-backend.js";
 import type { Checkpointer } from "./checkpointer.js";

@@ -13,7 +13,7 @@ import type { Reseal } from "../checkpoint/checkpoint-codec.js";
 import type { Checkpointer } from "../checkpoint/checkpointer.js";
 import { tenantOfKey } from "../checkpoint/thread-key.js";
 import { EncryptionError, isRewindError, StorageError } from "../errors.js";
-import type { LargeValueReferrer, LargeValueStore } from "../offload/large-value-store.js";
+import type { LargeValueStore } from "../offload/large-value-store.js";
 import { EncryptionLayer, keyVersionOf } from "../serde/encryption-layer.js";
 import type { Store } from "../store/store.js";
 import type { StoredItemText } from "../store/store-backend.js";
