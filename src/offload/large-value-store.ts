@@ -7,6 +7,12 @@
 import { InvalidInputError } from "../errors.js";
 import type { LargeValueRef, LargeValueTarget } from "./large-value-target.js";
 
+/**
+ * Every store of large values of this process (held weakly), so that forgetting a removed value
+ * reaches each of them.
+ */
+const LIVE = new Set<WeakRef<LargeValueStore<LargeValueReferrer>>>();
+
 /** Defaults of large values, declared once. */
 export const LARGE_VALUE_DEFAULTS = Object.freeze({
   /** Serialized values above this many bytes are stored by hash (see the README's measurement). */
@@ -75,6 +81,8 @@ export class LargeValueStore<B extends LargeValueReferrer = LargeValueReferrer> 
     this.#cacheBytes = setting("cacheBytes", 0);
     this.#touchEveryMs = setting("touchEveryMs", 0);
     this.#now = options.now ?? Date.now;
+    if (LIVE.size >= 64) for (const ref of LIVE) if (!ref.deref()) LIVE.delete(ref);
+    LIVE.add(new WeakRef(this));
   }
 
   /**
@@ -109,9 +117,21 @@ export class LargeValueStore<B extends LargeValueReferrer = LargeValueReferrer> 
     return bytes;
   }
 
-  /** Forgets what this process cached and touched (after a collection removed values). */
+  /**
+   * Forgets what this process cached and touched of (`tenant`, `hash`), in every store of large
+   * values it holds (after a collection removed the value, or re-encryption replaced it): a
+   * checkpointer and a store of one database share its table, and one's memory of a recent
+   * touch would otherwise keep it from storing the value again.
+   */
   forget(tenant: string, hash: string): void {
     const key = `${tenant}\0${hash}`;
+    for (const ref of LIVE) {
+      const store = ref.deref();
+      if (store) store.#drop(key);
+    }
+  }
+
+  #drop(key: string): void {
     const bytes = this.#cache.get(key);
     if (bytes) this.#cached -= bytes.byteLength;
     this.#cache.delete(key);
