@@ -4,6 +4,7 @@
  * with an index embeds items again when they are put through it.
  */
 import { CorruptionError, InvalidInputError } from "../errors.js";
+import { isValueHash } from "../offload/large-value-frame.js";
 import type { Store } from "../store/store.js";
 import type { StoredItem, StoreOp } from "../store/store-backend.js";
 import { validateKey, validateNamespace } from "../store/store-validation.js";
@@ -126,9 +127,7 @@ function refsOf(record: ItemRecord): string[] {
     Array.isArray(refs) &&
     refs.every(
       (hash) =>
-        typeof hash === "string" &&
-        /^[0-9a-f]{64}$/.test(hash) &&
-        typeof record.frames?.[hash] === "string",
+        typeof hash === "string" && isValueHash(hash) && typeof record.frames?.[hash] === "string",
     );
   if (!ok) {
     throw new InvalidInputError(

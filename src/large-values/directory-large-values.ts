@@ -9,9 +9,8 @@ import { randomUUID } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { InvalidInputError } from "../errors.js";
+import { isValueHash } from "../offload/large-value-frame.js";
 import type { LargeValueEntry, LargeValueTarget } from "../offload/large-value-target.js";
-
-const HASH = /^[0-9a-f]{64}$/;
 
 /**
  * Keeps large values in `dir` (created on first write).
@@ -67,7 +66,7 @@ export class DirectoryLargeValues implements LargeValueTarget {
       const tenant = tenantOfDir(name);
       if (tenant === undefined) continue;
       for (const hash of await readdir(join(this.#dir, name))) {
-        if (!HASH.test(hash)) continue;
+        if (!isValueHash(hash)) continue;
         const info = await stat(join(this.#dir, name, hash)).catch(() => undefined);
         if (info) yield { tenant, hash, bytes: info.size, touchedAt: info.mtimeMs };
       }
@@ -100,7 +99,7 @@ export class DirectoryLargeValues implements LargeValueTarget {
   }
 
   #file(tenant: string, hash: string): string {
-    if (!HASH.test(hash)) throw new InvalidInputError(`"${hash}" is not a large value's hash`);
+    if (!isValueHash(hash)) throw new InvalidInputError(`"${hash}" is not a large value's hash`);
     return join(this.#dir, tenantDir(tenant), hash);
   }
 }

@@ -13,9 +13,8 @@ import {
   type S3Sdk,
 } from "../archive/s3-client.js";
 import { InvalidInputError } from "../errors.js";
+import { isValueHash } from "../offload/large-value-frame.js";
 import type { LargeValueEntry, LargeValueTarget } from "../offload/large-value-target.js";
-
-const HASH = /^[0-9a-f]{64}$/;
 
 /**
  * Keeps large values in a bucket.
@@ -89,7 +88,7 @@ export class S3LargeValues implements LargeValueTarget {
         const [dir, hash] = String(Key).slice(this.#root.length).split("/");
         const tenant =
           dir === "default" ? "" : dir?.startsWith("t-") ? decode(dir.slice(2)) : undefined;
-        if (tenant === undefined || !hash || !HASH.test(hash)) continue;
+        if (tenant === undefined || !hash || !isValueHash(hash)) continue;
         yield {
           tenant,
           hash,
@@ -172,7 +171,7 @@ export class S3LargeValues implements LargeValueTarget {
   }
 
   #key(tenant: string, hash: string): string {
-    if (!HASH.test(hash)) throw new InvalidInputError(`"${hash}" is not a large value's hash`);
+    if (!isValueHash(hash)) throw new InvalidInputError(`"${hash}" is not a large value's hash`);
     return `${this.#root}${tenant === "" ? "default" : `t-${encodeURIComponent(tenant)}`}/${hash}`;
   }
 }

@@ -46,11 +46,16 @@ export function hashOf(tenant: string, value: SerializedValue, key?: Uint8Array)
   return hmac.update(value.tag).update("\0").update(value.bytes).digest("hex");
 }
 
+/** Whether `text` is a large value's name: 64 lowercase hex digits. */
+export function isValueHash(text: string): boolean {
+  return HASH.test(text);
+}
+
 /** The hash a reference tag names, or `undefined` for any other tag. */
 export function refHash(tag: string): string | undefined {
   if (tag[0] !== REF_MARK) return undefined;
   const hash = tag.slice(1);
-  return HASH.test(hash) ? hash : undefined;
+  return isValueHash(hash) ? hash : undefined;
 }
 
 /**
