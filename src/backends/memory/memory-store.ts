@@ -3,11 +3,9 @@
  * applied with an undo log so a failing operation leaves nothing behind. Nothing survives the
  * process.
  */
-
 import { ConflictError } from "../../errors.js";
 import { REF_MARK } from "../../offload/large-value-frame.js";
-import type { LargeValueRef } from "../../offload/large-value-target.js";
-import { MemoryLargeValues } from "../../offload/large-value-target.js";
+import { type LargeValueRef, MemoryLargeValues } from "../../offload/large-value-target.js";
 import {
   compareCodePoints,
   decodeNamespace,
