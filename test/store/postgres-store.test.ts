@@ -97,6 +97,31 @@ describe("postgres store connections", () => {
   });
 });
 
+describe("postgres store and checkpointer migrating one schema at once", () => {
+  it("create their shared table of large values once, and share a file put through either", async () => {
+    for (let round = 0; round < 4; round++) {
+      const schema = freshSchema();
+      // Each on a pool of its own: the two migrations run in parallel transactions.
+      const store = createPostgresStore(url, { schema });
+      const checkpointer = createPostgresCheckpointer(url, { schema });
+      try {
+        await Promise.all([store.ready(), checkpointer.ready()]);
+        const file = `a file in a store item and in state ${round} `.repeat(5_000);
+        await store.forTenant("acme").put(["files"], "f", { file });
+        expect((await store.forTenant("acme").get(["files"], "f"))?.value).toEqual({ file });
+        const { rows } = await pool.query(
+          `SELECT count(*)::int AS n FROM "${schema}".rewind_large_values`,
+        );
+        expect(rows[0].n).toBe(1);
+      } finally {
+        await store.close();
+        await checkpointer.close();
+        await dropSchema(schema);
+      }
+    }
+  });
+});
+
 describe("postgres store default schema", () => {
   /** Runs `body` against a database of its own (the default schemas are shared names). */
   async function inOwnDatabase(body: (url: string) => Promise<void>): Promise<void> {
