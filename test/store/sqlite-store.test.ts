@@ -18,6 +18,27 @@ describeOn("sqlite", (backend) =>
   describeStoreBackend(backend.name, { ...backend.stores, propertyRuns: PROPERTY_RUNS }),
 );
 
+describe("sqlite store and checkpointer in one file", () => {
+  it("share one table of large values, whichever migrates first", async () => {
+    for (const storeFirst of [true, false]) {
+      const file = join(dir, `large-values-${storeFirst}.db`);
+      const store = createSqliteStore(file);
+      const checkpointer = createSqliteCheckpointer(file);
+      if (storeFirst) await store.ready();
+      await checkpointer.ready();
+      await store.ready();
+      const text = `a file kept once ${storeFirst} `.repeat(6_000);
+      await store.forTenant("acme").put(["files"], "f", { text });
+      expect((await store.forTenant("acme").get(["files"], "f"))?.value).toEqual({ text });
+      await store.close();
+      await checkpointer.close();
+      const db = new Database(file, { readonly: true });
+      expect(db.prepare("SELECT count(*) AS n FROM rewind_large_values").get()).toEqual({ n: 1 });
+      db.close();
+    }
+  });
+});
+
 describe("sqlite store on a shared handle", () => {
   it("lives beside other tables, leaves the handle open, and names a corrupt row", async () => {
     const db = new Database(join(dir, "shared.db"));
