@@ -88,7 +88,7 @@ export async function importStoreItem(
     const values = store.largeValues;
     if (!values) {
       throw new InvalidInputError(
-        `store item ${JSON.stringify(item.key)} keeps large values by reference: import it into a store with large values on`,
+        `store item ${JSON.stringify(item.key)} keeps large values by reference: import it into a store with large values on (not largeValues: false)`,
       );
     }
     // The values go first: the item never references one that is not there.
@@ -107,8 +107,14 @@ async function framesOf(
   item: StoredItem,
 ): Promise<Record<string, string>> {
   const frames: Record<string, string> = {};
+  const values = store.largeValues;
+  if (!values) {
+    throw new InvalidInputError(
+      `store item ${JSON.stringify(item.key)} keeps large values by reference: export it from a store with large values on (not largeValues: false)`,
+    );
+  }
   for (const hash of item.refs ?? []) {
-    const bytes = await store.largeValues?.load(tenantId, hash);
+    const bytes = await values.load(tenantId, hash);
     if (!bytes) {
       throw new CorruptionError(
         `store item ${JSON.stringify(item.key)} in namespace ${JSON.stringify(item.namespace)} references large value ${hash}, which is missing`,

@@ -10,8 +10,10 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { exportThreads } from "../../src/archive/export-threads.js";
 import { importThreads } from "../../src/archive/import-threads.js";
+import { MemoryStoreBackend } from "../../src/backends/memory/memory-store.js";
 import { createCheckpointer } from "../../src/checkpoint/checkpointer.js";
 import { ArchiveDamagedError, ConflictError } from "../../src/errors.js";
+import { Store } from "../../src/store/store.js";
 import { FaultyCheckpointBackend } from "../../src/testing/fault/index.js";
 import { BACKENDS } from "../support/backends.js";
 import {
@@ -95,6 +97,34 @@ describe("import refusals and reruns", () => {
     expect(rows).toStrictEqual([]);
     const missing = await importThreads(target, join(root, "nowhere")).catch((e) => e);
     expect(missing).toBeInstanceOf(ArchiveDamagedError);
+  });
+
+  it("refuses store items kept by reference where the store has large values off", async () => {
+    const backend = new MemoryStoreBackend();
+    await fillStore(new Store(backend), "refs");
+    const dir = join(root, "refs");
+    const checkpointer = createCheckpointer(new FaultyCheckpointBackend());
+    // Read through a store that keeps no large values: it cannot carry the file.
+    const off = new Store(backend, { largeValues: false });
+    const exporting = exportThreads(checkpointer, join(root, "refs-off"), {
+      all: true,
+      store: off,
+      storeTenants: ["acme"],
+    });
+    await expect(exporting).rejects.toMatchObject({
+      name: "InvalidInputError",
+      message: expect.stringContaining("largeValues: false"),
+    });
+    await exportThreads(checkpointer, dir, {
+      all: true,
+      store: new Store(backend),
+      storeTenants: ["acme"],
+    });
+    const target = new Store(new MemoryStoreBackend(), { largeValues: false });
+    const importing = await importThreads(checkpointer, dir, { store: target }).catch((e) => e);
+    expect(String(importing?.message ?? importing)).toContain("largeValues: false");
+    // The item that needs large values is not stored (those before it in the section are).
+    expect(await target.forTenant("acme").get(["files", "refs"], "notes.txt")).toBeUndefined();
   });
 
   it("reports a thread that failed part-way, and a rerun completes it exactly", async () => {
