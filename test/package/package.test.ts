@@ -128,6 +128,18 @@ describe("the package as installed from a tarball", () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
+  /** The `rewind` binary as installed in the consumer project. */
+  const installedBin = () => join(installed, "dist", "cli", "main.js");
+
+  /** A new SQLite database with Rewind's schema and nothing in it, in the work folder. */
+  async function emptyDatabase(name: string): Promise<string> {
+    const db = join(work, name);
+    const checkpointer = createSqliteCheckpointer(db);
+    await checkpointer.ready();
+    await checkpointer.close();
+    return db;
+  }
+
   it("ships the built entry point and types of every subpath, and nothing else", () => {
     const files = filesUnder(installed).map((file) => relative(installed, file));
     const exports = ROOT_PKG.exports as Record<string, { types: string; import: string }>;
@@ -143,11 +155,8 @@ describe("the package as installed from a tarball", () => {
   it(
     "serves the prebuilt inspector page from the installed binary",
     async () => {
-      const db = join(work, "inspect.sqlite");
-      const checkpointer = createSqliteCheckpointer(db);
-      await checkpointer.ready();
-      await checkpointer.close();
-      const bin = join(installed, "dist", "cli", "main.js");
+      const db = await emptyDatabase("inspect.sqlite");
+      const bin = installedBin();
       const child = spawn(process.execPath, [bin, "inspect", db, "--port", "0"], { cwd: consumer });
       try {
         let out = "";
@@ -177,11 +186,8 @@ describe("the package as installed from a tarball", () => {
   it(
     "runs the command line on an SQLite file without the PostgreSQL driver installed",
     async () => {
-      const db = join(work, "no-pg.sqlite");
-      const checkpointer = createSqliteCheckpointer(db);
-      await checkpointer.ready();
-      await checkpointer.close();
-      const bin = join(installed, "dist", "cli", "main.js");
+      const db = await emptyDatabase("no-pg.sqlite");
+      const bin = installedBin();
       const pgDir = join(consumer, "node_modules", "pg");
       renameSync(pgDir, `${pgDir}.hidden`);
       try {
