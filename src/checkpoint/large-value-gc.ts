@@ -149,19 +149,23 @@ export async function largeValueStats(storage: LargeValueStorage): Promise<Large
  * its references): prunes and erasures then collect after themselves.
  */
 export function collectsLargeValues(storage: LargeValueStorage): boolean {
-  const store = "forTenant" in storage || "door" in storage ? storage.largeValues : undefined;
-  const backend = store ? store.backend : (storage as CheckpointBackend);
-  return (
-    backend.listLargeValueRefs !== undefined &&
-    (store !== undefined || !!(storage as CheckpointBackend).largeValueTarget)
-  );
+  return largeValuesOf(storage)?.backend.listLargeValueRefs !== undefined;
+}
+
+/** A checkpointer or a store (not a bare backend): it holds its large values and a `ready()`. */
+function isWrapped(storage: LargeValueStorage): storage is Checkpointer | Store {
+  return "door" in storage || "forTenant" in storage;
+}
+
+/** The storage's large values: a wrapper's own, or a backend's in its own database. */
+function largeValuesOf(storage: LargeValueStorage): LargeValueStore | undefined {
+  if (isWrapped(storage)) return storage.largeValues;
+  const own = storage.largeValueTarget?.();
+  return own && new LargeValueStore(storage, own, {}, false);
 }
 
 function storeOf(storage: LargeValueStorage): LargeValueStore {
-  const store: LargeValueStore | undefined =
-    "forTenant" in storage || "door" in storage
-      ? storage.largeValues
-      : ownStore(storage as CheckpointBackend);
+  const store = largeValuesOf(storage);
   if (!store) throw new InvalidInputError("this storage keeps every value in its rows");
   if (!store.backend.listLargeValueRefs) {
     throw new InvalidInputError(
@@ -171,13 +175,8 @@ function storeOf(storage: LargeValueStorage): LargeValueStore {
   return store;
 }
 
-function ownStore(backend: CheckpointBackend): LargeValueStore | undefined {
-  const own = backend.largeValueTarget?.();
-  return own && new LargeValueStore(backend, own, {}, false);
-}
-
 function ready(storage: LargeValueStorage): Promise<void> {
-  return "door" in storage || "forTenant" in storage ? storage.ready() : storage.setup();
+  return isWrapped(storage) ? storage.ready() : storage.setup();
 }
 
 /** (tenant \0 hash) -> how many rows reference it. */
