@@ -13,7 +13,7 @@
  */
 
 import { CorruptionError, StorageError } from "../errors.js";
-import { openFrame, sealFrame } from "../offload/large-value-frame.js";
+import { type Layered, openFrame, sealFrame } from "../offload/large-value-frame.js";
 import type { LargeValueStore } from "../offload/large-value-store.js";
 import type { EncryptionLayer } from "../serde/encryption-layer.js";
 import { JSON_TAG, type SerializedValue, utf8Text } from "../serde/serializer.js";
@@ -82,15 +82,9 @@ export class ItemLargeValues {
     await Promise.all([...frames].map(([hash, frame]) => this.values.store(tenant, hash, frame)));
   }
 
-  /** Whether `text` holds a placeholder (reads of items without one need no I/O). */
-  references(text: string): boolean {
-    return text.includes(REF_HEAD);
-  }
-
   /** `text` with each placeholder replaced by its string; a missing or damaged one names `item`. */
   async restore(tenant: string, text: string, item: ItemName): Promise<string> {
     const hashes = referencedBy(text);
-    if (hashes.length === 0) return text;
     const tenantId = tenant === "" ? null : tenant;
     const strings = new Map<string, string>();
     await Promise.all(
@@ -108,11 +102,9 @@ export class ItemLargeValues {
     return replaceRefs(text, (hash) => strings.get(hash)!);
   }
 
-  readonly #seal = (value: SerializedValue, site: { tenantId?: string | null; blob?: string }) =>
-    this.#layer ? this.#layer.seal(value, site) : value;
+  readonly #seal: Layered = (value, site) => (this.#layer ? this.#layer.seal(value, site) : value);
 
-  readonly #open = (value: SerializedValue, site: { tenantId?: string | null; blob?: string }) =>
-    this.#layer ? this.#layer.open(value, site) : value;
+  readonly #open: Layered = (value, site) => (this.#layer ? this.#layer.open(value, site) : value);
 
   readonly #keyOf = (tenantId: string | null) => this.#layer?.hashKey(tenantId);
 }
@@ -126,10 +118,14 @@ export function referencedBy(text: string): string[] {
   return hashes;
 }
 
-/** Refuses an item that holds placeholders when the store has no large values to restore them. */
-export function refuseReferences(text: string, item: ItemName): void {
-  if (!text.includes(REF_HEAD)) return;
-  throw new StorageError(
+/** Whether `text` holds a placeholder (reads of items without one need no I/O). */
+export function holdsReferences(text: string): boolean {
+  return text.includes(REF_HEAD);
+}
+
+/** The error for an item that holds placeholders when the store has no large values. */
+export function noLargeValues(item: ItemName): StorageError {
+  return new StorageError(
     `store item ${JSON.stringify(item.key)} in namespace ${JSON.stringify(item.namespace)} keeps a large value by reference, and this store was opened without large values (largeValues: false, or a backend with no place for them and no target)`,
   );
 }

@@ -11,7 +11,7 @@ import { decodeNamespace } from "./namespace-path.js";
 import type { StoreItem, StoreOperation } from "./store-api.js";
 import type { StoredItem, StoreOp, StorePutOp } from "./store-backend.js";
 import { normalizeFilter } from "./store-filter.js";
-import { type ItemLargeValues, refuseReferences } from "./store-large-values.js";
+import { holdsReferences, type ItemLargeValues, noLargeValues } from "./store-large-values.js";
 import {
   MAX_LIMIT,
   MAX_NAMESPACE_DEPTH,
@@ -218,8 +218,9 @@ export function itemText(
       siteOf(tenant, row.namespace, row.key),
     );
   }
-  if (!largeValues) refuseReferences(text, row);
-  return largeValues?.references(text) ? largeValues.restore(tenant, text, row) : text;
+  if (!holdsReferences(text)) return text;
+  if (!largeValues) throw noLargeValues(row);
+  return largeValues.restore(tenant, text, row);
 }
 
 /** Turns a backend row and its value's text into a {@link StoreItem}; an undecodable value names the item. */
