@@ -66,9 +66,14 @@ export function storedRefHash(tag: string): string | undefined {
   return refHash(tag[0] === "~" && tag[9] === "~" ? tag.slice(10) : tag);
 }
 
+/** The tag that references the large value `hash`. */
+export function refTag(hash: string): string {
+  return `${REF_MARK}${hash}`;
+}
+
 /** A reference carrying its frame (on the way to the store, or back from it). */
 export function refValue(hash: string, frame: Uint8Array): SerializedValue {
-  return { tag: `${REF_MARK}${hash}`, bytes: frame };
+  return { tag: refTag(hash), bytes: frame };
 }
 
 /** A reference as a row keeps it: the tag alone. */

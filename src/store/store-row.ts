@@ -29,8 +29,13 @@ export function itemFromRow(row: StoreRow): StoredItem {
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     expiresAt: row.expires_at === null ? null : Number(row.expires_at),
-    ...(row.refs ? { refs: row.refs.split(" ") } : {}),
+    ...(row.refs ? { refs: refsFromColumn(row.refs) } : {}),
   };
+}
+
+/** The hashes a non-null `refs` column holds. */
+export function refsFromColumn(column: string): string[] {
+  return column.split(" ");
 }
 
 /** The `refs` column of a put: the hashes space-separated, `null` for none. */

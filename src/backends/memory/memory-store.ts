@@ -4,7 +4,7 @@
  * process.
  */
 import { ConflictError } from "../../errors.js";
-import { REF_MARK } from "../../offload/large-value-frame.js";
+import { refTag } from "../../offload/large-value-frame.js";
 import { type LargeValueRef, MemoryLargeValues } from "../../offload/large-value-target.js";
 import {
   compareCodePoints,
@@ -57,7 +57,7 @@ export class MemoryStoreBackend implements StoreBackend {
   async *listLargeValueRefs(): AsyncIterable<LargeValueRef> {
     for (const [tenant, rows] of [...this.#tenants]) {
       for (const row of [...rows.values()]) {
-        for (const hash of row.refs ?? []) yield { tenant, tag: `${REF_MARK}${hash}` };
+        for (const hash of row.refs ?? []) yield { tenant, tag: refTag(hash) };
       }
     }
   }

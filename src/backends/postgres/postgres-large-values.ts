@@ -5,12 +5,13 @@
  * rows whose tag names a hash, and store items' `refs`).
  */
 
-import { REF_MARK } from "../../offload/large-value-frame.js";
+import { refTag } from "../../offload/large-value-frame.js";
 import type {
   LargeValueEntry,
   LargeValueRef,
   LargeValueTarget,
 } from "../../offload/large-value-target.js";
+import { refsFromColumn } from "../../store/store-row.js";
 import type { PgQueryResult } from "./postgres-types.js";
 
 type Query = (text: string, values: unknown[]) => Promise<PgQueryResult>;
@@ -129,8 +130,8 @@ export async function postgresLargeValueRefs(
       [],
     );
     for (const row of rows) {
-      for (const hash of (row.refs as string).split(" ")) {
-        refs.push({ tenant: row.tenant as string, tag: `${REF_MARK}${hash}` });
+      for (const hash of refsFromColumn(row.refs)) {
+        refs.push({ tenant: row.tenant as string, tag: refTag(hash) });
       }
     }
   }
@@ -140,11 +141,12 @@ export async function postgresLargeValueRefs(
 /**
  * The table of a schema's large values, shared by the checkpoint tables and the store: created
  * by whichever schema migrates first, under a lock of its own (the two migrate under different
- * locks, and two concurrent `CREATE TABLE IF NOT EXISTS` can collide).
+ * locks, and two concurrent `CREATE TABLE IF NOT EXISTS` can collide). `s` is a quoted plain
+ * identifier (`quoteSchema`), so it can stand inside a string literal as it is.
  */
 export function postgresLargeValuesTable(s: string): string {
   return `
-  SELECT pg_advisory_xact_lock(hashtext('rewind:large-values:' || ${literal(s)}));
+  SELECT pg_advisory_xact_lock(hashtext('rewind:large-values:${s}'));
   CREATE TABLE IF NOT EXISTS ${s}.rewind_large_values (
     tenant TEXT NOT NULL,
     hash BYTEA NOT NULL,
@@ -152,8 +154,4 @@ export function postgresLargeValuesTable(s: string): string {
     bytes BYTEA NOT NULL,
     PRIMARY KEY (tenant, hash)
   );`;
-}
-
-function literal(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
 }

@@ -5,12 +5,13 @@
  * names a hash, which are never kept inline, and store items' `refs`).
  */
 
-import { REF_MARK } from "../../offload/large-value-frame.js";
+import { refTag } from "../../offload/large-value-frame.js";
 import type {
   LargeValueEntry,
   LargeValueRef,
   LargeValueTarget,
 } from "../../offload/large-value-target.js";
+import { refsFromColumn } from "../../store/store-row.js";
 import type { SqliteClient } from "./sqlite-client.js";
 import { inlineOrSpilled, packSpilled } from "./sqlite-rows.js";
 
@@ -125,8 +126,8 @@ export function sqliteLargeValueRefs(client: SqliteClient): LargeValueRef[] {
   }
   if (has.items) {
     for (const row of client.stmt(SQL.itemRefs).all() as { tenant: string; refs: string }[]) {
-      for (const hash of row.refs.split(" "))
-        refs.push({ tenant: row.tenant, tag: `${REF_MARK}${hash}` });
+      for (const hash of refsFromColumn(row.refs))
+        refs.push({ tenant: row.tenant, tag: refTag(hash) });
     }
   }
   return refs;
