@@ -515,6 +515,19 @@ describe("SQLite storage layout", () => {
     await checkpointer.putWrites(key, [{ ...write, idx: 0, value: `${big}ignored` }]);
     await checkpointer.putWrites(key, [{ ...write, idx: -1, value: big }]);
     await checkpointer.putWrites(key, [{ ...write, idx: -1, value: `${big}replaced` }]);
+    // A later checkpoint naming the stored version again: the first write stays, and the value
+    // spilled for the ignored one is not left behind.
+    const later = newCheckpointId(id);
+    await checkpointer.put({
+      threadId: "gone",
+      id: later,
+      parentId: id,
+      channelVersions: { v: id },
+      versionsSeen: {},
+      metadata: { source: "loop", step: 1 },
+      updates: [{ channel: "v", version: id, value: `${big}ignored` }],
+    });
+    expect((await checkpointer.get("gone"))?.checkpoint.values.v).toBe(big);
     const db = new Database(file);
     expect(count(db, "SELECT count(*) AS n FROM rewind_values")).toBe(4);
     expect(count(db, "SELECT max(length(bytes)) AS n FROM rewind_values")).toBeLessThan(

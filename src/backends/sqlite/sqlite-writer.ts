@@ -65,13 +65,11 @@ const SQL = {
     ON CONFLICT (tid, ns, id) DO UPDATE SET parent_id = excluded.parent_id,
       created_at = excluded.created_at, versions = excluded.versions,
       metadata = excluded.metadata, body = excluded.body`,
-  blobExists:
-    "SELECT 1 AS found FROM rewind_blobs WHERE tid = ? AND ns = ? AND channel = ? AND version = ?",
   blob: `INSERT INTO rewind_blobs (tid, ns, channel, version, kind, prev_version, depth, tag, value, value_ref)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
   value: "INSERT INTO rewind_values (codec, bytes) VALUES (?, ?)",
-  writeExists:
-    "SELECT 1 AS found FROM rewind_writes WHERE tid = ? AND ns = ? AND checkpoint_id = ? AND task_id = ? AND idx = ?",
+  // A spilled value whose row the table ignored (its key was stored before): none is orphaned.
+  unspill: "DELETE FROM rewind_values WHERE id = ?",
   writeIgnore: `INSERT INTO rewind_writes (tid, ns, checkpoint_id, task_id, idx, task_path, channel, tag, value, value_ref)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
   writeUpsert: `INSERT INTO rewind_writes (tid, ns, checkpoint_id, task_id, idx, task_path, channel, tag, value, value_ref)
@@ -242,14 +240,10 @@ export class SqliteWriter {
       const { tid } = this.#writable(key.threadId, fence);
       for (const { w, out } of prepared) {
         const pk = [tid, key.ns, checkpointId, w.taskId, w.idx];
-        if (w.idx >= 0) {
-          // Insert-or-ignore; checked first so an ignored write leaves no orphan value behind.
-          if (out && this.#stmt(SQL.writeExists).get(...pk)) continue;
-        } else {
-          this.#stmt(SQL.freeWriteValue).run(...pk);
-        }
-        const ref = out ? this.#stmt(SQL.value).run(out.codec, out.bytes).lastInsertRowid : null;
-        this.#stmt(w.idx >= 0 ? SQL.writeIgnore : SQL.writeUpsert).run(
+        // Special writes (idx < 0) replace the stored one, whose spilled value goes first.
+        if (w.idx < 0) this.#stmt(SQL.freeWriteValue).run(...pk);
+        const ref = this.#spill(out);
+        const { changes } = this.#stmt(w.idx >= 0 ? SQL.writeIgnore : SQL.writeUpsert).run(
           ...pk,
           w.taskPath,
           w.channel,
@@ -257,6 +251,7 @@ export class SqliteWriter {
           out ? null : w.value.bytes,
           ref,
         );
+        this.#unspillIgnored(changes, ref);
       }
     });
   }
@@ -348,13 +343,13 @@ export class SqliteWriter {
     blob: StoredBlob,
     out: { codec: number; bytes: Uint8Array } | undefined,
   ): boolean {
-    const key = [tid, ns, blob.channel, packId(blob.version)];
-    // Stored once per version: a second write of it is ignored (checked first when the value
-    // goes out of line, so that no orphan value is left behind). True when this one is stored.
-    if (out && this.#stmt(SQL.blobExists).get(...key)) return false;
-    const ref = out ? this.#stmt(SQL.value).run(out.codec, out.bytes).lastInsertRowid : null;
+    // Stored once per version: a second write of it is ignored. True when this one is stored.
+    const ref = this.#spill(out);
     const { changes } = this.#stmt(SQL.blob).run(
-      ...key,
+      tid,
+      ns,
+      blob.channel,
+      packId(blob.version),
       kindCode(blob),
       blob.prevVersion === null ? null : packId(blob.prevVersion),
       blob.depth,
@@ -362,7 +357,22 @@ export class SqliteWriter {
       out ? null : (blob.value?.bytes ?? null),
       ref,
     );
+    this.#unspillIgnored(changes, ref);
     return changes > 0;
+  }
+
+  /** Stores a value out of line (see {@link #outOfLine}); its id, or null for none. */
+  #spill(out: { codec: number; bytes: Uint8Array } | undefined): number | bigint | null {
+    return out ? this.#stmt(SQL.value).run(out.codec, out.bytes).lastInsertRowid : null;
+  }
+
+  /**
+   * Removes the value spilled for a row the table ignored (`changes` 0: its key was stored
+   * before, and the first write stays), so that none is left orphaned. Spilling first and
+   * taking it back on the rare repeat costs a common write one statement less than asking first.
+   */
+  #unspillIgnored(changes: number, ref: number | bigint | null): void {
+    if (changes === 0 && ref !== null) this.#stmt(SQL.unspill).run(ref);
   }
 
   /**
