@@ -81,8 +81,6 @@ export class Run {
 
   async execute(input: unknown): Promise<RunResult> {
     const { checkpointer } = this.#ctx;
-    // Under the lease, so an earlier attempt still running has finished its writes by now.
-    if (input != null && (await this.#appliedBefore())) input = null;
     // A rollback continues from where the preempted run started (null: an empty thread).
     const rollbackTo = this.#held?.rollbackTo;
     const from = rollbackTo !== undefined ? rollbackTo : this.#options.checkpointId;
@@ -105,6 +103,8 @@ export class Run {
       storedHead = latest?.checkpoint.id;
     }
     const headId = storedHead ?? null;
+    // Under the lease, so an earlier attempt still running has finished its writes by now.
+    if (input != null && (await this.#appliedBefore(headId, latest))) input = null;
     let tuple = latest;
     if (from === null) tuple = undefined;
     else if (from !== undefined && from !== headId) {
@@ -386,10 +386,18 @@ export class Run {
     return this.#result(current, [pause]);
   }
 
-  /** Whether a checkpoint of the thread carries the run's `applyOnce` entries already. */
-  async #appliedBefore(): Promise<boolean> {
+  /**
+   * Whether a checkpoint of the thread carries the run's `applyOnce` entries already. The head
+   * (`headId`, loaded as `latest` when it was read) answers without a search when it can: an
+   * empty thread carries nothing, and a head written by the run that applied them carries them.
+   */
+  async #appliedBefore(headId: string | null, latest: CheckpointTuple | undefined) {
     const filter = this.#options.applyOnce;
-    if (filter === undefined) return false;
+    if (filter === undefined || headId === null) return false;
+    if (latest?.checkpoint.id === headId) {
+      const metadata = latest.checkpoint.metadata as Record<string, unknown>;
+      if (Object.entries(filter).every(([key, value]) => metadata[key] === value)) return true;
+    }
     const found = this.#ctx.checkpointer.listHeaders({
       threadId: this.#threadId,
       filter,

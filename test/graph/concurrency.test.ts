@@ -82,6 +82,10 @@ for (const backend of BACKENDS) {
         expect(other.values.log).toEqual([...done, "A", "fast after 4", "slow"]);
         for await (const head of app.getStateHistory({ threadId: "t" }, { limit: 1 }))
           expect(head.metadata).toMatchObject({ requestId: "r-2" });
+        // A late retry of the first request, after another one wrote the head: its input is
+        // found applied further back in the thread's history, not applied again.
+        const late = await app.invoke({ log: "A" }, { threadId: "t", ...once });
+        expect(late.values.log).toEqual(other.values.log);
       });
 
       it("enqueue: an aborted signal ends the wait with RunStoppedError; nothing is written", async () => {
