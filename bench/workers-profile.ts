@@ -11,7 +11,7 @@ import pg from "pg";
 import { createPostgresCheckpointer } from "../src/backends/postgres/index.js";
 import { createRunClient, createWorker } from "../src/worker/index.js";
 import { startCluster } from "../test/worker/throwaway-cluster.js";
-import { linearGraph, NODES } from "./workloads.js";
+import { linearGraph, NODES, noCheckpointing } from "./workloads.js";
 
 const cluster = startCluster(55492, { fsync: true });
 const url = cluster.url;
@@ -40,13 +40,18 @@ async function rawInserts(connections: number, count: number) {
   return { perSecond: count / seconds };
 }
 
-async function direct(concurrency: number) {
-  const checkpointer = createPostgresCheckpointer(url, {
-    schema: fresh("direct"),
-    maxConnections: concurrency + 2,
-  });
+/**
+ * The runs invoked directly, `concurrency` at once: super-steps/s, the median run, and this
+ * process's CPU (user and system time) per super-step; with `stored: false`, the same graph on
+ * a checkpointer that stores nothing (the runtime's own share of that CPU).
+ */
+async function direct(concurrency: number, stored = true) {
+  const checkpointer = stored
+    ? createPostgresCheckpointer(url, { schema: fresh("direct"), maxConnections: concurrency + 2 })
+    : noCheckpointing();
   const app = linearGraph(checkpointer);
-  await app.invoke({}, { threadId: "warm" });
+  for (let w = 0; w < 40; w++) await app.invoke({}, { threadId: `warm${w}` });
+  const cpu = process.cpuUsage();
   const t0 = performance.now();
   let next = 0;
   const durations: number[] = [];
@@ -61,8 +66,13 @@ async function direct(concurrency: number) {
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
+  const used = process.cpuUsage(cpu);
   await checkpointer.close();
-  return { stepsPerSecond: (RUNS * NODES) / seconds, runMs: median(durations) };
+  return {
+    stepsPerSecond: (RUNS * NODES) / seconds,
+    runMs: median(durations),
+    cpuMsPerStep: (used.user + used.system) / 1000 / (RUNS * NODES),
+  };
 }
 
 async function viaWorker(concurrency: number) {
@@ -129,11 +139,12 @@ const f = (n: number) => n.toFixed(1);
 for (const c of [4, 8]) {
   const raw = await rawInserts(c, RUNS * NODES);
   const d = await direct(c);
+  const alone = await direct(c, false);
   const w = await viaWorker(c);
   console.log(`${c} at once, ${RUNS} runs of ${NODES} nodes:`);
   console.log(`  raw one-row inserts: ${f(raw.perSecond)} tx/s`);
   console.log(
-    `  invoke directly:     ${f(d.stepsPerSecond)} steps/s (${f((100 * d.stepsPerSecond) / raw.perSecond)}% of raw), run ${f(d.runMs)} ms`,
+    `  invoke directly:     ${f(d.stepsPerSecond)} steps/s (${f((100 * d.stepsPerSecond) / raw.perSecond)}% of raw), run ${f(d.runMs)} ms, this process's CPU ${d.cpuMsPerStep.toFixed(3)} ms per super-step (${alone.cpuMsPerStep.toFixed(3)} ms storing nothing)`,
   );
   console.log(
     `  through a worker:    ${f(w.stepsPerSecond)} steps/s (${f((100 * w.stepsPerSecond) / raw.perSecond)}% of raw), submit all ${f(w.submitMs)} ms, enqueue->start p50 ${f(w.waitMs)} ms, start->complete p50 ${f(w.runMs)} ms, slots busy ${f(100 * w.slotsBusy)}%, idle worker enqueue->start p50 ${f(w.idleWaitMs)} ms`,
