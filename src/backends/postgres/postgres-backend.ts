@@ -54,8 +54,14 @@ import {
   listEffectsPostgres,
 } from "./postgres-effects.js";
 import { PostgresLargeValues, postgresLargeValueRefs } from "./postgres-large-values.js";
-import { jsonbSafe } from "./postgres-metadata.js";
 import { POSTGRES_CHECKPOINT_SCHEMA } from "./postgres-migrations.js";
+import { PostgresPutBatch } from "./postgres-put-batch.js";
+import {
+  putBatchStatement,
+  putBatchValues,
+  putStatement,
+  putValues,
+} from "./postgres-put-statement.js";
 import { listQuarantinedPostgres, quarantinePostgres } from "./postgres-quarantine.js";
 import { loadQuery, type PageCursor, pageQuery } from "./postgres-queries.js";
 import { PostgresRetention } from "./postgres-retention.js";
@@ -71,8 +77,6 @@ export interface PostgresBackendOptions extends PostgresClientOptions {
    */
   pageSize?: number;
 }
-
-const KINDS = { full: 0, append: 1, empty: 2 } as const;
 
 /**
  * PostgreSQL implementation of {@link CheckpointBackend}, on the shared {@link PostgresClient}.
@@ -90,6 +94,7 @@ export class PostgresBackend implements CheckpointBackend {
   readonly #loadLatest: string;
   readonly #loadById: string;
   readonly #retention: PostgresRetention;
+  readonly #puts: PostgresPutBatch;
 
   /** `database`: a connection string (Rewind opens and closes the pool) or your `pg.Pool` (left open). */
   constructor(database: string | PgPoolLike, options: PostgresBackendOptions = {}) {
@@ -103,6 +108,18 @@ export class PostgresBackend implements CheckpointBackend {
       (t, v, named) => this.#query(t, v, named),
       this.#quoted,
     );
+    const one = putStatement(this.#quoted);
+    const many = putBatchStatement(this.#quoted);
+    // Writes share a round trip only while this many statements are in flight, leaving the
+    // pool's other connections to reads and to the server's parallelism.
+    this.#puts = new PostgresPutBatch(
+      {
+        one: async (put) => (await this.#query(one, putValues(put))).rows[0].status,
+        many: async (puts) =>
+          (await this.#query(many, putBatchValues(puts))).rows.map((row) => row.status),
+      },
+      Math.floor(this.#client.poolSize / 4),
+    );
   }
 
   async setup(): Promise<void> {
@@ -110,38 +127,8 @@ export class PostgresBackend implements CheckpointBackend {
   }
 
   async putCheckpoint(put: CheckpointPut): Promise<void> {
-    const c = put.checkpoint;
-    const b = put.blobs;
-    const doc = jsonbSafe(c.metadata);
-    const values = packValues(b.map((x) => x.value));
-    const { rows } = await this.#query(
-      `SELECT ${this.#quoted}.rewind_put_checkpoint($1,$2,$3,$4,$5,$6::jsonb,$7::jsonb,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22) AS status`,
-      [
-        c.threadId,
-        c.ns,
-        c.id,
-        c.parentId,
-        c.createdAt,
-        JSON.stringify(c.channelVersions),
-        doc,
-        doc === c.metadata ? null : c.metadata,
-        c.body,
-        put.expectedHead !== undefined,
-        put.expectedHead ?? null,
-        put.fence?.token ?? null,
-        b.map((x) => x.channel),
-        b.map((x) => x.version),
-        b.map((x) => KINDS[x.kind]),
-        b.map((x) => x.prevVersion),
-        b.map((x) => x.depth),
-        b.map((x) => x.value?.tag ?? null),
-        values.bytes,
-        values.starts,
-        values.lengths,
-        put.release === true,
-      ],
-    );
-    this.#check(rows[0].status, c.threadId, c.id, put.expectedHead);
+    const status = await this.#puts.put(put);
+    this.#check(status, put.checkpoint.threadId, put.checkpoint.id, put.expectedHead);
   }
 
   async putWrites(

@@ -97,6 +97,15 @@ export class PostgresClient implements PgQueryable {
     this.#timeouts = resolveTimeouts(database, options);
   }
 
+  /** Connections the pool opens at most: its `max` (for a pool passed in that does not say, the default). */
+  get poolSize(): number {
+    const given = typeof this.#source === "string" ? undefined : this.#source;
+    const max = given ? (given as { options?: { max?: unknown } }).options?.max : undefined;
+    return typeof max === "number"
+      ? max
+      : (this.#options.maxConnections ?? POSTGRES_DEFAULTS.maxConnections);
+  }
+
   /** Runs one statement; `named: false` for texts whose shape varies without bound. */
   async query(text: string, values: unknown[] = [], named = true): Promise<PgQueryResult> {
     try {

@@ -1,0 +1,94 @@
+/**
+ * The statements that write checkpoints through `rewind_put_checkpoint` (postgres-functions.ts):
+ * one write per call, or many in one statement (postgres-put-batch.ts), which calls the function
+ * once per write in the order given and answers their statuses in that order.
+ */
+import type { CheckpointPut } from "../../checkpoint/checkpoint-backend.js";
+import { jsonbSafe } from "./postgres-metadata.js";
+import { packValues } from "./postgres-values.js";
+
+const KINDS = { full: 0, append: 1, empty: 2 } as const;
+
+/** One write: `SELECT schema.rewind_put_checkpoint(...) AS status`. */
+export function putStatement(quoted: string): string {
+  return `SELECT ${quoted}.rewind_put_checkpoint($1,$2,$3,$4,$5,$6::jsonb,$7::jsonb,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22) AS status`;
+}
+
+/**
+ * Many writes: the checkpoints' own arguments as parallel arrays (one element per write), and
+ * their values' arguments as arrays of every write's values one after another, each write taking
+ * the slice `[b0:b1]` (empty when it has none); the values' bytes are one string for all.
+ */
+export function putBatchStatement(quoted: string): string {
+  const slice = (n: number, type: string) => `($${n}::${type}[])[p.b0:p.b1]`;
+  return `SELECT s.status FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+    $6::text[], $7::text[], $8::text[], $9::text[], $10::boolean[], $11::text[], $12::bigint[],
+    $13::integer[], $14::integer[], $15::boolean[]) WITH ORDINALITY
+    AS p(thread, ns, id, parent, created, versions, metadata, metadata_text, body, cas, expected,
+      fence, b0, b1, release, n)
+  CROSS JOIN LATERAL ${quoted}.rewind_put_checkpoint(p.thread, p.ns, p.id, p.parent, p.created,
+    p.versions::jsonb, p.metadata::jsonb, p.metadata_text, p.body, p.cas, p.expected, p.fence,
+    ${slice(16, "text")}, ${slice(17, "text")}, ${slice(18, "smallint")}, ${slice(19, "text")},
+    ${slice(20, "integer")}, ${slice(21, "text")}, $22::bytea, ${slice(23, "integer")},
+    ${slice(24, "integer")}, p.release) AS s(status)
+  ORDER BY p.n`;
+}
+
+/** The arguments of {@link putStatement}. */
+export function putValues(put: CheckpointPut): unknown[] {
+  const values = packValues(put.blobs.map((x) => x.value));
+  return [
+    ...ownArguments(put),
+    ...valueArguments([put]),
+    values.bytes,
+    values.starts,
+    values.lengths,
+    put.release === true,
+  ];
+}
+
+/** The arguments of {@link putBatchStatement} for `puts`, in their order. */
+export function putBatchValues(puts: readonly CheckpointPut[]): unknown[] {
+  const own: unknown[][] = Array.from({ length: 15 }, () => []);
+  let next = 1;
+  for (const put of puts) {
+    const row = [...ownArguments(put), next, next + put.blobs.length - 1, put.release === true];
+    for (const [i, value] of row.entries()) own[i]!.push(value);
+    next += put.blobs.length;
+  }
+  const values = packValues(puts.flatMap((put) => put.blobs.map((x) => x.value)));
+  return [...own, ...valueArguments(puts), values.bytes, values.starts, values.lengths];
+}
+
+/** A write's checkpoint and checks: thread, ns, id, parent, time, versions, metadata, body, CAS, fence. */
+function ownArguments(put: CheckpointPut): unknown[] {
+  const c = put.checkpoint;
+  const doc = jsonbSafe(c.metadata);
+  return [
+    c.threadId,
+    c.ns,
+    c.id,
+    c.parentId,
+    c.createdAt,
+    JSON.stringify(c.channelVersions),
+    doc,
+    doc === c.metadata ? null : c.metadata,
+    c.body,
+    put.expectedHead !== undefined,
+    put.expectedHead ?? null,
+    put.fence?.token ?? null,
+  ];
+}
+
+/** The writes' values, one after another: channel, version, kind, previous version, depth, tag. */
+function valueArguments(puts: readonly CheckpointPut[]): unknown[][] {
+  const blobs = puts.flatMap((put) => put.blobs);
+  return [
+    blobs.map((x) => x.channel),
+    blobs.map((x) => x.version),
+    blobs.map((x) => KINDS[x.kind]),
+    blobs.map((x) => x.prevVersion),
+    blobs.map((x) => x.depth),
+    blobs.map((x) => x.value?.tag ?? null),
+  ];
+}
