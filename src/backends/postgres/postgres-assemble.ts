@@ -12,8 +12,7 @@ import type {
 } from "../../checkpoint/checkpoint-backend.js";
 import { CorruptionError } from "../../errors.js";
 import { toCheckpoint } from "./postgres-queries.js";
-
-const KIND_NAMES = ["full", "append", "empty"] as const;
+import { KIND_NAMES } from "./postgres-values.js";
 
 interface Building {
   checkpoint: StoredCheckpoint;
@@ -38,7 +37,7 @@ export function assemble(rows: any[]): (LoadedCheckpoint | CorruptionError)[] {
     if (r.k === "b") {
       const list = into.chains[r.channel] ?? [];
       into.chains[r.channel] = list;
-      const kind = KIND_NAMES[r.kind as 0 | 1 | 2];
+      const kind = KIND_NAMES[r.kind as number];
       if (kind === undefined) {
         const { threadId, id } = into.checkpoint;
         into.damage ??= new CorruptionError(

@@ -5,9 +5,7 @@
  */
 import type { CheckpointPut } from "../../checkpoint/checkpoint-backend.js";
 import { jsonbSafe } from "./postgres-metadata.js";
-import { packValues } from "./postgres-values.js";
-
-const KINDS = { full: 0, append: 1, empty: 2 } as const;
+import { kindCode, packValues } from "./postgres-values.js";
 
 /** One write: `SELECT schema.rewind_put_checkpoint(...) AS status`. */
 export function putStatement(quoted: string): string {
@@ -86,7 +84,7 @@ function valueArguments(puts: readonly CheckpointPut[]): unknown[][] {
   return [
     blobs.map((x) => x.channel),
     blobs.map((x) => x.version),
-    blobs.map((x) => KINDS[x.kind]),
+    blobs.map((x) => kindCode(x.kind)),
     blobs.map((x) => x.prevVersion),
     blobs.map((x) => x.depth),
     blobs.map((x) => x.value?.tag ?? null),

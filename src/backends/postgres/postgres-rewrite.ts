@@ -4,15 +4,14 @@
  * was read (`WHERE` the stored tag and bytes, or text, are still those), so a value a live
  * writer replaced meanwhile keeps that writer's version; the next run finds it current.
  */
-import type { StoredBlob, ValueRewrite } from "../../checkpoint/checkpoint-backend.js";
+import type { ValueRewrite } from "../../checkpoint/checkpoint-backend.js";
 import type { SerializedValue } from "../../serde/serializer.js";
+import { KIND_NAMES } from "./postgres-values.js";
 
 type Query = (
   text: string,
   values: unknown[],
 ) => Promise<{ rows: any[]; rowCount?: number | null }>;
-
-const KINDS: readonly StoredBlob["kind"][] = ["full", "append", "empty"];
 
 function bytesOf(value: Buffer): Uint8Array {
   return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
@@ -55,7 +54,7 @@ export async function postgresRewriteValues(
     [threadId],
   );
   for (const row of blobs.rows) {
-    const kind = KINDS[row.kind as number];
+    const kind = KIND_NAMES[row.kind as number];
     if (kind === undefined || kind === "empty") continue;
     const next = rewrite.blob(row.ns, {
       channel: row.channel,

@@ -5,7 +5,16 @@
  * of its checkpoint's put). So a statement writing many values takes them as one byte string and
  * where each starts; a driver that sends a `Buffer` as hex text still gives a valid bytea.
  */
+import type { StoredBlob } from "../../checkpoint/checkpoint-backend.js";
 import type { SerializedValue } from "../../serde/serializer.js";
+
+/** A value row's kind as stored: its index here (the `kind` column of `rewind_blobs`). */
+export const KIND_NAMES: readonly StoredBlob["kind"][] = ["full", "append", "empty"];
+
+/** The stored code of a value row's kind (see {@link KIND_NAMES}). */
+export function kindCode(kind: StoredBlob["kind"]): number {
+  return KIND_NAMES.indexOf(kind);
+}
 
 /** The values of one statement: joined bytes, each value's 1-based start and its length. */
 export interface PackedValues {
