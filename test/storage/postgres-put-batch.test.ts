@@ -14,7 +14,7 @@ import {
   ThreadArchivedError,
   ThreadDeletedError,
 } from "../../src/index.js";
-import { adminPool, freshSchema, testPool } from "../support/postgres.js";
+import { adminPool, freshSchema, PG_URL, testPool } from "../support/postgres.js";
 
 /**
  * A checkpointer on a pool of 4 connections (one lane for writes), and how many statements
@@ -110,6 +110,34 @@ describe("PostgreSQL checkpoint writes sharing a round trip", () => {
     expect((await checkpointer.get("fine"))?.checkpoint.values.v).toBe("kept");
     expect((await checkpointer.get("moved"))?.checkpoint.id).toBe(base.id);
     await checkpointer.close();
+  });
+
+  it("closing the backend lets the writes handed to it finish, those waiting to share a statement too", async () => {
+    const schema = freshSchema();
+    // Its own pool (from a URL), which closing it ends.
+    const backend = new PostgresBackend(PG_URL, { schema, maxConnections: 4 });
+    const checkpointer = createCheckpointer(backend);
+    await checkpointer.ready();
+    const puts = Array.from({ length: 6 }, (_, i) => {
+      const id = newCheckpointId();
+      const encoded = checkpointer.encode({
+        threadId: `c${i}`,
+        id,
+        parentId: undefined,
+        channelVersions: { v: id },
+        versionsSeen: {},
+        metadata: { source: "loop", step: 0 },
+        updates: [{ channel: "v", version: id, value: i }],
+      });
+      return backend.putCheckpoint({ ...encoded, expectedHead: null });
+    });
+    await backend.close();
+    expect((await Promise.allSettled(puts)).map((r) => r.status)).toEqual(
+      puts.map(() => "fulfilled"),
+    );
+    const reader = createCheckpointer(new PostgresBackend(testPool(), { schema }));
+    for (let i = 0; i < 6; i++) expect((await reader.get(`c${i}`))?.checkpoint.values.v).toBe(i);
+    await reader.close();
   });
 
   it("a write the server refuses outright fails alone: the others run again and are stored", async () => {

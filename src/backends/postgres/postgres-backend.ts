@@ -363,6 +363,8 @@ export class PostgresBackend implements CheckpointBackend {
 
   /** Ends the pool if Rewind opened it; your pool is left open. */
   async close(): Promise<void> {
+    // Writes already handed over finish first: one may be waiting for a round trip to share.
+    await this.#puts.settled();
     await this.#client.close();
   }
 

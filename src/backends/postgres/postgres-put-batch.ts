@@ -39,6 +39,7 @@ export class PostgresPutBatch {
   readonly #lanes: number;
   #busy = 0;
   #waiting: Waiting[] = [];
+  #onSettled: (() => void)[] = [];
 
   /** `lanes`: statements in flight at once; writes arriving while all are busy wait to go together. */
   constructor(sender: PutSender, lanes: number) {
@@ -54,6 +55,12 @@ export class PostgresPutBatch {
     });
   }
 
+  /** Resolves once no write waits or is in flight (the backend closes after its writes). */
+  settled(): Promise<void> {
+    if (this.#busy === 0 && this.#waiting.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#onSettled.push(resolve));
+  }
+
   #pump(): void {
     while (this.#busy < this.#lanes && this.#waiting.length > 0) {
       const group = this.#take();
@@ -63,6 +70,7 @@ export class PostgresPutBatch {
         this.#pump();
       });
     }
+    if (this.#busy === 0) for (const resolve of this.#onSettled.splice(0)) resolve();
   }
 
   /** The longest run of waiting writes within the bounds, in arrival order. */
