@@ -9,10 +9,11 @@
  * Nothing a caller can observe changes: a write's promise settles when the statement holding it
  * has committed, each write gets its own outcome (the function answers a status per write), and
  * writes of one thread keep their order. The statement takes the threads' locks in thread order,
- * so two statements never wait on each other. When the server refuses the statement as a whole
- * (an error in one write rolls back all of them), each write runs again alone and gets its own
- * answer; when the answer is lost (the connection broke, a timeout), every write of it gets that
- * error, as each would alone.
+ * so two such statements never wait on each other in a cycle (another statement that locks several
+ * threads could: the server then refuses one of the two, see below). When the server refuses the
+ * statement as a whole (an error in one write rolls back all of them), each write runs again
+ * alone and gets its own answer; when the answer is lost (the connection broke, a timeout), every
+ * write of it gets that error, as each would alone.
  */
 import type { CheckpointPut } from "../../checkpoint/checkpoint-backend.js";
 import { ConnectionError, TimeoutError } from "../../errors.js";
