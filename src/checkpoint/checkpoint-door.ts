@@ -41,6 +41,8 @@ export class CheckpointDoor implements seam.CheckpointBackend {
   readonly #backend: seam.CheckpointBackend;
   #ready: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
+  /** Calls under way, which `close()` lets finish before it closes the backend. */
+  readonly #running = new Set<Promise<unknown>>();
 
   constructor(backend: seam.CheckpointBackend) {
     this.#backend = backend;
@@ -351,10 +353,15 @@ export class CheckpointDoor implements seam.CheckpointBackend {
     await this.#call(thread, undefined, () => backend.setArchiveState!(thread, state));
   }
 
-  /** Closes the backend once, after a setup in flight; later calls throw {@link ClosedError}. */
+  /**
+   * Closes the backend once, after a setup in flight and the calls made before it (a write under
+   * way is neither cut off nor lost: a server shutting down may close while a run's last writes
+   * are in flight); later calls throw {@link ClosedError}.
+   */
   close(): Promise<void> {
     this.#closed ??= (async () => {
       await this.#ready?.catch(() => undefined);
+      await Promise.allSettled(this.#running);
       try {
         await this.#backend.close();
       } catch (error) {
@@ -385,11 +392,15 @@ export class CheckpointDoor implements seam.CheckpointBackend {
     checkpointId: string | undefined,
     fn: () => Promise<T>,
   ): Promise<T> {
-    await this.ready();
+    // Counted from the call, not from when storage is ready: a close() that comes meanwhile waits.
+    const running = this.ready().then(fn);
+    this.#running.add(running);
     try {
-      return await fn();
+      return await running;
     } catch (error) {
       throw this.#wrap(error, threadId, checkpointId);
+    } finally {
+      this.#running.delete(running);
     }
   }
 

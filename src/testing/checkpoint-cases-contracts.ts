@@ -6,7 +6,7 @@
  */
 import { expect } from "vitest";
 import { createCheckpointer } from "../checkpoint/checkpointer.js";
-import { InvalidInputError, SerializationError } from "../errors.js";
+import { ClosedError, InvalidInputError, SerializationError } from "../errors.js";
 import { JSON_TAG, JsonSerializer, type SerializedValue } from "../serde/serializer.js";
 import {
   type CaseContext,
@@ -141,6 +141,30 @@ async function unfaithfulNames(ctx: CaseContext): Promise<void> {
   expect((await mustGet(ctx, ok)).pendingWrites).toEqual([]);
 }
 
+/**
+ * Calls made before `close()` finish (a server shutting down may close while a run's last
+ * writes are in flight); calls after it are refused with `ClosedError` and store nothing.
+ */
+async function closeAfterCalls(ctx: CaseContext): Promise<void> {
+  const threadId = ctx.thread("closing");
+  const [c1, c2] = ids(2);
+  await putFull(ctx, threadId, c1!, { v: 1 });
+  const under = [
+    putFull(ctx, ctx.thread("closing-other"), c1!, { v: "other" }),
+    ctx.checkpointer.putWrites({ threadId, checkpointId: c1! }, [
+      { taskId: "t", taskPath: "", idx: 0, channel: "v", value: 2 },
+    ]),
+    putFull(ctx, threadId, c2!, { v: 2 }, { parentId: c1, expectedHead: c1 }),
+    ctx.checkpointer.get(threadId),
+  ];
+  await ctx.checkpointer.close();
+  expect((await Promise.allSettled(under)).map((r) => r.status)).toEqual(
+    under.map(() => "fulfilled"),
+  );
+  const after = await caught(() => ctx.checkpointer.get(threadId));
+  expect(after).toBeInstanceOf(ClosedError);
+}
+
 /** Cases of the "seam contracts" group. */
 export const contractCases: readonly ConformanceCase[] = [
   {
@@ -150,5 +174,9 @@ export const contractCases: readonly ConformanceCase[] = [
   {
     name: "names with NUL or unpaired surrogates are refused at the door, raw seam calls included",
     run: unfaithfulNames,
+  },
+  {
+    name: "close() lets the calls made before it finish; later calls are refused",
+    run: closeAfterCalls,
   },
 ];
