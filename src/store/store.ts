@@ -80,6 +80,8 @@ export class Store {
   readonly #onSweepError: (error: unknown) => void;
   #ready: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
+  /** Batches under way, which `close()` lets finish before it closes the backend. */
+  readonly #running = new Set<Promise<unknown>>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #sweeping: Promise<unknown> | undefined;
 
@@ -121,7 +123,7 @@ export class Store {
    */
   forTenant(tenantId: string): TenantStore {
     const tenant = validateTenantId(tenantId);
-    return new TenantStore(tenant, (ops) => this.#run(tenant, ops));
+    return new TenantStore(tenant, (ops) => this.#tracked(tenant, ops));
   }
 
   /**
@@ -129,7 +131,7 @@ export class Store {
    * explicitly: no tenant's view can see it, and it cannot see any tenant's items.
    */
   unscoped(): TenantStore {
-    return new TenantStore(undefined, (ops) => this.#run(UNSCOPED, ops));
+    return new TenantStore(undefined, (ops) => this.#tracked(UNSCOPED, ops));
   }
 
   /** Runs the backend's setup once; concurrent first calls share it, a failed setup is retried. */
@@ -163,11 +165,15 @@ export class Store {
     }
   }
 
-  /** Stops the sweep timer and closes the backend; later calls throw {@link ClosedError}. Safe to call twice. */
+  /**
+   * Stops the sweep timer and closes the backend once the calls made before it have finished;
+   * later calls throw {@link ClosedError}. Safe to call twice.
+   */
   close(): Promise<void> {
     this.#closed ??= (async () => {
       if (this.#timer) clearInterval(this.#timer);
       await this.#ready?.catch(() => undefined);
+      await Promise.allSettled(this.#running);
       await this.#sweeping;
       try {
         await this.backend.close();
@@ -177,6 +183,15 @@ export class Store {
       }
     })();
     return this.#closed;
+  }
+
+  /** {@link #run}, counted among the calls `close()` waits for from the moment it is made. */
+  #tracked(tenant: string, ops: readonly StoreOperation[]): Promise<unknown[]> {
+    const running = this.#run(tenant, ops);
+    this.#running.add(running);
+    const done = () => this.#running.delete(running);
+    running.then(done, done);
+    return running;
   }
 
   async #run(tenant: string, ops: readonly StoreOperation[]): Promise<unknown[]> {

@@ -192,4 +192,27 @@ export const lifecycleCases: readonly StoreCase[] = [
       await expect(store.sweepExpired()).rejects.toMatchObject({ code: "CLOSED" });
     },
   },
+  {
+    name: "close() lets the calls made before it finish",
+    async run(ctx) {
+      // An embedding that answers a little later keeps a put under way while close() runs.
+      const embed = async (texts: readonly string[]) => {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return texts.map(() => [1, 0, 0]);
+      };
+      const { store } = await ctx.open({ index: { dims: 3, embed } });
+      const t = store.forTenant("acme");
+      await t.put(["n"], "a", 1);
+      const under = [
+        t.put(["n"], "b", { text: "slow to embed" }),
+        t.get(["n"], "a"),
+        t.delete(["n"], "a"),
+        t.search(["n"]),
+      ];
+      await store.close();
+      const settled = await Promise.allSettled(under);
+      expect(settled.map((r) => r.status)).toEqual(under.map(() => "fulfilled"));
+      expect((settled[1] as PromiseFulfilledResult<{ value: unknown }>).value.value).toBe(1);
+    },
+  },
 ];
