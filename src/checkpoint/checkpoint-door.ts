@@ -7,6 +7,7 @@
  * error that is not a Rewind error into a {@link StorageError} naming thread and checkpoint.
  * Backends therefore keep no lifecycle guards and trust what they are given.
  */
+import { CallsUnderway } from "../calls-underway.js";
 import {
   asRewindError,
   ClosedError,
@@ -41,8 +42,7 @@ export class CheckpointDoor implements seam.CheckpointBackend {
   readonly #backend: seam.CheckpointBackend;
   #ready: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
-  /** Calls under way, which `close()` lets finish before it closes the backend. */
-  readonly #running = new Set<Promise<unknown>>();
+  readonly #calls = new CallsUnderway();
 
   constructor(backend: seam.CheckpointBackend) {
     this.#backend = backend;
@@ -361,7 +361,7 @@ export class CheckpointDoor implements seam.CheckpointBackend {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       await this.#ready?.catch(() => undefined);
-      await Promise.allSettled(this.#running);
+      await this.#calls.settled();
       try {
         await this.#backend.close();
       } catch (error) {
@@ -392,15 +392,10 @@ export class CheckpointDoor implements seam.CheckpointBackend {
     checkpointId: string | undefined,
     fn: () => Promise<T>,
   ): Promise<T> {
-    // Counted from the call, not from when storage is ready: a close() that comes meanwhile waits.
-    const running = this.ready().then(fn);
-    this.#running.add(running);
     try {
-      return await running;
+      return await this.#calls.track(this.ready().then(fn));
     } catch (error) {
       throw this.#wrap(error, threadId, checkpointId);
-    } finally {
-      this.#running.delete(running);
     }
   }
 

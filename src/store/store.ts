@@ -5,6 +5,7 @@
  * only reachable through a tenant-bound {@link TenantStore}; there is no tenant-less default.
  */
 
+import { CallsUnderway } from "../calls-underway.js";
 import { asRewindError, ClosedError, InvalidInputError } from "../errors.js";
 import { type LargeValueOptions, LargeValueStore } from "../offload/large-value-store.js";
 import {
@@ -80,8 +81,7 @@ export class Store {
   readonly #onSweepError: (error: unknown) => void;
   #ready: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
-  /** Batches under way, which `close()` lets finish before it closes the backend. */
-  readonly #running = new Set<Promise<unknown>>();
+  readonly #calls = new CallsUnderway();
   #timer: ReturnType<typeof setInterval> | undefined;
   #sweeping: Promise<unknown> | undefined;
 
@@ -123,7 +123,7 @@ export class Store {
    */
   forTenant(tenantId: string): TenantStore {
     const tenant = validateTenantId(tenantId);
-    return new TenantStore(tenant, (ops) => this.#tracked(tenant, ops));
+    return new TenantStore(tenant, (ops) => this.#calls.track(this.#run(tenant, ops)));
   }
 
   /**
@@ -131,7 +131,7 @@ export class Store {
    * explicitly: no tenant's view can see it, and it cannot see any tenant's items.
    */
   unscoped(): TenantStore {
-    return new TenantStore(undefined, (ops) => this.#tracked(UNSCOPED, ops));
+    return new TenantStore(undefined, (ops) => this.#calls.track(this.#run(UNSCOPED, ops)));
   }
 
   /** Runs the backend's setup once; concurrent first calls share it, a failed setup is retried. */
@@ -173,7 +173,7 @@ export class Store {
     this.#closed ??= (async () => {
       if (this.#timer) clearInterval(this.#timer);
       await this.#ready?.catch(() => undefined);
-      await Promise.allSettled(this.#running);
+      await this.#calls.settled();
       await this.#sweeping;
       try {
         await this.backend.close();
@@ -183,15 +183,6 @@ export class Store {
       }
     })();
     return this.#closed;
-  }
-
-  /** {@link #run}, counted among the calls `close()` waits for from the moment it is made. */
-  #tracked(tenant: string, ops: readonly StoreOperation[]): Promise<unknown[]> {
-    const running = this.#run(tenant, ops);
-    this.#running.add(running);
-    const done = () => this.#running.delete(running);
-    running.then(done, done);
-    return running;
   }
 
   async #run(tenant: string, ops: readonly StoreOperation[]): Promise<unknown[]> {
