@@ -15,6 +15,8 @@
  * alone and gets its own answer; when the answer is lost (the connection broke, a timeout), every
  * write of it gets that error, as each would alone.
  */
+
+import { CallsUnderway } from "../../calls-underway.js";
 import type { CheckpointPut } from "../../checkpoint/checkpoint-backend.js";
 import { ConnectionError, TimeoutError } from "../../errors.js";
 
@@ -40,7 +42,7 @@ export class PostgresPutBatch {
   readonly #lanes: number;
   #busy = 0;
   #waiting: Waiting[] = [];
-  #onSettled: (() => void)[] = [];
+  readonly #calls = new CallsUnderway();
 
   /** `lanes`: statements in flight at once; writes arriving while all are busy wait to go together. */
   constructor(sender: PutSender, lanes: number) {
@@ -50,16 +52,17 @@ export class PostgresPutBatch {
 
   /** The function's status for `put` (`ok`, `conflict:...`, `deleted`, `lease`). */
   put(put: CheckpointPut): Promise<string> {
-    return new Promise((resolve, reject) => {
-      this.#waiting.push({ put, bytes: valueBytes(put), resolve, reject });
-      this.#pump();
-    });
+    return this.#calls.track(
+      new Promise((resolve, reject) => {
+        this.#waiting.push({ put, bytes: valueBytes(put), resolve, reject });
+        this.#pump();
+      }),
+    );
   }
 
-  /** Resolves once no write waits or is in flight (the backend closes after its writes). */
+  /** Resolves once every write handed over so far has settled (the backend closes after them). */
   settled(): Promise<void> {
-    if (this.#busy === 0 && this.#waiting.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#onSettled.push(resolve));
+    return this.#calls.settled();
   }
 
   #pump(): void {
@@ -71,7 +74,6 @@ export class PostgresPutBatch {
         this.#pump();
       });
     }
-    if (this.#busy === 0) for (const resolve of this.#onSettled.splice(0)) resolve();
   }
 
   /** The longest run of waiting writes within the bounds, in arrival order. */
