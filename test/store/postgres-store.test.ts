@@ -123,17 +123,21 @@ describe("postgres store and checkpointer migrating one schema at once", () => {
 });
 
 describe("postgres store default schema", () => {
+  const made: string[] = [];
+  // DROP DATABASE makes the server write a checkpoint; with the soak runs writing beside it that
+  // took more than a test's 30 s, so the databases are dropped together, once, with time to spare.
+  afterAll(
+    () => Promise.all(made.map((name) => pool.query(`DROP DATABASE ${name} WITH (FORCE)`))),
+    300_000,
+  );
   /** Runs `body` against a database of its own (the default schemas are shared names). */
   async function inOwnDatabase(body: (url: string) => Promise<void>): Promise<void> {
     const name = `rewind_store_default_${randomBytes(6).toString("hex")}`;
     await pool.query(`CREATE DATABASE ${name}`);
+    made.push(name);
     const own = new URL(url);
     own.pathname = `/${name}`;
-    try {
-      await body(own.toString());
-    } finally {
-      await pool.query(`DROP DATABASE ${name} WITH (FORCE)`);
-    }
+    await body(own.toString());
   }
   /** The test owns this pool, so it handles its 'error' events (the database is force-dropped). */
   const ownPool = (connectionString: string) => {
