@@ -82,6 +82,13 @@ export interface StoredBlob {
    * each one (its checksum travels in its tag).
    */
   readonly pieces?: readonly BlobPiece[] | undefined;
+  /**
+   * Set by a backend on a value it hands back from memory after checking it against its seal
+   * in this process (see checksum.ts `verifyBlob`), or that the core sealed in this process:
+   * the core then trusts its bytes without computing their checksums again. Never set on bytes
+   * just read from storage.
+   */
+  readonly verified?: true | undefined;
 }
 
 /**

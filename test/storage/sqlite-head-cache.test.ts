@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { SqliteHeadCache } from "../../src/backends/sqlite/sqlite-head-cache.js";
 import type { CheckpointRow } from "../../src/backends/sqlite/sqlite-rows.js";
 import type { StoredBlob } from "../../src/checkpoint/checkpoint-backend.js";
+import { openBlob, sealBlob } from "../../src/checkpoint/checksum.js";
+import { CorruptionError } from "../../src/errors.js";
 
 const row: CheckpointRow = {
   tid: 1,
@@ -77,19 +79,18 @@ describe("SQLite head cache, learning committed puts", () => {
 
   it("holds a run of concat appends of one base tag as one append with its pieces, as the reader's statement hands it over", () => {
     const cache = new SqliteHeadCache(1 << 20);
-    const concat = (version: string, prev: string, seal: string, items: string) => ({
-      ...blob("log", version, "append", prev, items),
-      value: { tag: `~${seal}~json`, bytes: Buffer.from(items) },
-      concat: true,
-    });
+    // Sealed as the core seals them: each concat append's tag carries its own checksum.
+    const concat = (version: string, prev: string, items: string) =>
+      sealBlob({ ...blob("log", version, "append", prev, items), concat: true });
     const chain = [
       blob("log", "v1", "full", null, '["a"]'),
-      concat("v2", "v1", "00000001", '["b"]'),
-      concat("v3", "v2", "00000002", "[]"),
-      concat("v4", "v3", "00000003", '["c","d"]'),
+      concat("v2", "v1", '["b"]'),
+      concat("v3", "v2", "[]"),
+      concat("v4", "v3", '["c","d"]'),
       blob("log", "v5", "append", "v4", '["e"]'),
-      concat("v6", "v5", "00000004", '["f"]'),
+      concat("v6", "v5", '["f"]'),
     ];
+    const tags = chain.map((b) => b.value!.tag);
     cache.set("t", row, { log: chain });
     const held = cache.held("t", "").log!;
     expect(held.map((b) => b.version)).toEqual(["v1", "v4", "v5", "v6"]);
@@ -98,11 +99,43 @@ describe("SQLite head cache, learning committed puts", () => {
     expect(run).toMatchObject({ kind: "append", prevVersion: "v1", depth: 1, concat: true });
     expect(run.value!.tag).toBe("json");
     expect(run.pieces).toEqual([
-      { tag: "~00000001~json", length: 5, depth: 1, prevVersion: "v1" },
-      { tag: "~00000002~json", length: 2, depth: 1, prevVersion: "v2" },
-      { tag: "~00000003~json", length: 9, depth: 1, prevVersion: "v3" },
+      { tag: tags[1], length: 5, depth: 1, prevVersion: "v1" },
+      { tag: tags[2], length: 2, depth: 1, prevVersion: "v2" },
+      { tag: tags[3], length: 9, depth: 1, prevVersion: "v3" },
     ]);
     // A lone concat append stays as it is.
     expect(held[3]!.pieces).toBeUndefined();
+  });
+});
+
+describe("SQLite head cache, checksums", () => {
+  const sealed = (text: string) => sealBlob(blob("log", "v1", "full", null, text));
+
+  it("keeps only chains whose checksums hold, and hands them out marked verified", () => {
+    const cache = new SqliteHeadCache(1 << 20);
+    const good = sealed('["a"]');
+    cache.set("t", row, { log: [good] });
+    const read = cache.get("t", row)!.log![0]!;
+    expect(read.verified).toBe(true);
+    expect(text(read)).toBe('["a"]');
+    // The core takes a verified value as it is, its seal off.
+    expect(openBlob(read, {})).toEqual({ tag: "json", bytes: read.value!.bytes });
+
+    // One byte flipped on disk: the chain is not kept, so the core checks (and refuses) it
+    // on every read instead of being handed it as verified.
+    const damaged = sealed('["a"]');
+    (damaged.value!.bytes as Buffer)[2] = 0x62;
+    const other = new SqliteHeadCache(1 << 20);
+    other.set("t", row, { log: [damaged] });
+    expect(other.get("t", row)).toBeUndefined();
+    expect(other.held("t", "")).toEqual({});
+    expect(() => openBlob(damaged, {})).toThrow(CorruptionError);
+  });
+
+  it("marks what a committed put stored as verified: the core sealed it in this process", () => {
+    const cache = new SqliteHeadCache(1 << 20);
+    cache.set("t", row, { log: [sealed('["a"]')] });
+    cache.learn("t", "", [sealBlob(blob("log", "v2", "append", "v1", '["b"]'))]);
+    expect(cache.held("t", "").log!.map((b) => b.verified)).toEqual([true, true]);
   });
 });

@@ -8,9 +8,12 @@
  * whichever process: a row names each channel's version, a stored (channel, version) is never
  * replaced by another value (the first write wins), and what rewrites change in place (a
  * rebased chain after a prune, values sealed again under a new key) still decodes to the same
- * value. The bytes are handed over as stored, so the core verifies and decodes them on every
- * read as on a first one (a damaged or shredded value is refused the same way), and each read
- * gets bytes of its own: nothing a caller does to a value reaches the cache.
+ * value. Each read gets bytes of its own (nothing a caller does to a value reaches the cache),
+ * still sealed and layered as stored, so the core decodes them on every read as on a first one
+ * (a shredded value is refused the same way). Their checksums are checked once, when they are
+ * kept (a chain with a damaged value is not kept), and what is handed out is marked `verified`,
+ * so the core does not compute them again on every read; values a put stored come from the
+ * core, sealed in this process, and are marked the same way.
  *
  * A committed put's values join its thread's entry ({@link SqliteHeadCache.learn}): only those
  * stored exactly as given (a write of a stored (channel, version) is ignored by the table, and
@@ -20,7 +23,7 @@
  * of the bound are not kept.
  */
 import type { BlobPiece, StoredBlob } from "../../checkpoint/checkpoint-backend.js";
-import { baseTag } from "../../checkpoint/checksum.js";
+import { baseTag, verifyBlob } from "../../checkpoint/checksum.js";
 import { type CheckpointRow, joinArrayTexts } from "./sqlite-rows.js";
 
 /** Default bound of a backend's cache, in bytes of stored values. */
@@ -74,6 +77,11 @@ export class SqliteHeadCache {
     this.#drop(key);
     const size = sizeOf(row, chains);
     if (size > this.#limit / 4) return;
+    const scope = { threadId, checkpointId: row.id };
+    for (const chain of Object.values(chains)) {
+      // A damaged value is not kept: the core refuses it, and the next read reads it again.
+      if (!chain.every((blob) => blob.verified || verifyBlob(blob, scope))) return;
+    }
     this.#entries.set(key, { row, chains: compactChains(chains), size });
     this.#size += size;
     this.#trim();
@@ -240,6 +248,7 @@ function joinRun(run: readonly StoredBlob[]): StoredBlob {
     value: { tag: joinable(newest)!, bytes: joinArrayTexts(inners) },
     concat: true,
     pieces,
+    verified: true,
   };
 }
 
@@ -255,9 +264,9 @@ export function copyChain(chain: readonly StoredBlob[]): StoredBlob[] {
   return chain.map(copyBlob);
 }
 
-/** One blob with bytes of its own. */
+/** One blob with bytes of its own, marked `verified` (everything held was checked or sealed here). */
 function copyBlob(blob: StoredBlob): StoredBlob {
-  return blob.value === null
-    ? blob
-    : { ...blob, value: { tag: blob.value.tag, bytes: Buffer.from(blob.value.bytes) } };
+  if (blob.value === null) return blob;
+  const bytes = Buffer.from(blob.value.bytes);
+  return { ...blob, value: { tag: blob.value.tag, bytes }, verified: true };
 }
