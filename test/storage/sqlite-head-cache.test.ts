@@ -132,10 +132,24 @@ describe("SQLite head cache, checksums", () => {
     expect(() => openBlob(damaged, {})).toThrow(CorruptionError);
   });
 
-  it("marks what a committed put stored as verified: the core sealed it in this process", () => {
+  it("holds what a put stored unmarked until a read keeps it, which checks it first", () => {
     const cache = new SqliteHeadCache(1 << 20);
     cache.set("t", row, { log: [sealed('["a"]')] });
-    cache.learn("t", "", [sealBlob(blob("log", "v2", "append", "v1", '["b"]'))]);
-    expect(cache.held("t", "").log!.map((b) => b.verified)).toEqual([true, true]);
+    // A put may carry bytes as an export held them: damaged ones included.
+    const damaged = sealBlob(blob("log", "v2", "append", "v1", '["b"]'));
+    (damaged.value!.bytes as Buffer)[2] = 0x63;
+    cache.learn("t", "", [damaged]);
+    const held = cache.held("t", "").log!;
+    expect(held.map((b) => b.verified)).toEqual([true, undefined]);
+    // The next read keeps the chain only if every value in it checks out.
+    const next = { ...row, id: "c2" };
+    cache.set("t", next, { log: held.map((b) => ({ ...b })) });
+    expect(cache.get("t", next)).toBeUndefined();
+
+    const intact = new SqliteHeadCache(1 << 20);
+    intact.set("t", row, { log: [sealed('["a"]')] });
+    intact.learn("t", "", [sealBlob(blob("log", "v2", "append", "v1", '["b"]'))]);
+    intact.set("t", next, { log: intact.held("t", "").log!.map((b) => ({ ...b })) });
+    expect(intact.get("t", next)!.log!.map((b) => b.verified)).toEqual([true, true]);
   });
 });

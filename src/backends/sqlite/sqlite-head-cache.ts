@@ -10,10 +10,11 @@
  * rebased chain after a prune, values sealed again under a new key) still decodes to the same
  * value. Each read gets bytes of its own (nothing a caller does to a value reaches the cache),
  * still sealed and layered as stored, so the core decodes them on every read as on a first one
- * (a shredded value is refused the same way). Their checksums are checked once, when they are
- * kept (a chain with a damaged value is not kept), and what is handed out is marked `verified`,
- * so the core does not compute them again on every read; values a put stored come from the
- * core, sealed in this process, and are marked the same way.
+ * (a shredded value is refused the same way). Their checksums are checked once, when a read
+ * keeps them (a chain with a damaged value is not kept), and what was checked is handed out
+ * marked `verified`, so the core does not compute them again on every read. Values a put
+ * stored join unmarked (a put may carry bytes as an export held them, damage included) and are
+ * checked by the next read that keeps them.
  *
  * A committed put's values join its thread's entry ({@link SqliteHeadCache.learn}): only those
  * stored exactly as given (a write of a stored (channel, version) is ignored by the table, and
@@ -122,8 +123,8 @@ export class SqliteHeadCache {
     this.#drop(key);
     if (size > this.#limit / 4) return;
     for (const blob of joining) {
-      if (blob.kind === "append") chains[blob.channel]!.push(copyBlob(blob));
-      else chains[blob.channel] = [copyBlob(blob)];
+      if (blob.kind === "append") chains[blob.channel]!.push(copyBlob(blob, false));
+      else chains[blob.channel] = [copyBlob(blob, false)];
     }
     this.#entries.set(key, { row: null, chains, size });
     this.#size += size;
@@ -198,14 +199,14 @@ function compactChains(chains: HeldChains): Chains {
     const compact: StoredBlob[] = [];
     let run: StoredBlob[] = [];
     const flush = () => {
-      if (run.length === 1) compact.push(copyBlob(run[0]!));
+      if (run.length === 1) compact.push(copyBlob(run[0]!, true));
       else if (run.length > 1) compact.push(joinRun(run));
       run = [];
     };
     for (const blob of chain) {
       const base = joinable(blob);
       if (base === undefined || (run.length > 0 && joinable(run[0]!) !== base)) flush();
-      if (base === undefined) compact.push(copyBlob(blob));
+      if (base === undefined) compact.push(copyBlob(blob, true));
       else run.push(blob);
     }
     flush();
@@ -261,12 +262,15 @@ function copyChains(chains: HeldChains): Chains {
 
 /** One chain with bytes of its own (the blobs' other fields are never changed by readers). */
 export function copyChain(chain: readonly StoredBlob[]): StoredBlob[] {
-  return chain.map(copyBlob);
+  return chain.map((blob) => copyBlob(blob));
 }
 
-/** One blob with bytes of its own, marked `verified` (everything held was checked or sealed here). */
-function copyBlob(blob: StoredBlob): StoredBlob {
+/**
+ * One blob with bytes of its own; `verified` says whether its checksums were checked (see
+ * `StoredBlob.verified`), and is kept as it is when not given.
+ */
+function copyBlob(blob: StoredBlob, verified = blob.verified === true): StoredBlob {
   if (blob.value === null) return blob;
   const bytes = Buffer.from(blob.value.bytes);
-  return { ...blob, value: { tag: blob.value.tag, bytes }, verified: true };
+  return { ...blob, value: { tag: blob.value.tag, bytes }, verified: verified || undefined };
 }
