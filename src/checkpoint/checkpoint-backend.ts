@@ -84,9 +84,9 @@ export interface StoredBlob {
   readonly pieces?: readonly BlobPiece[] | undefined;
   /**
    * Set by a backend on a value it hands back from memory after checking it against its seal
-   * in this process (see checksum.ts `verifyBlob`), or that the core sealed in this process:
-   * the core then trusts its bytes without computing their checksums again. Never set on bytes
-   * just read from storage.
+   * in this process (see checksum.ts `verifyBlob`): the core then trusts its bytes without
+   * computing their checksums again. Never set on bytes just read from storage, nor on bytes a
+   * put was given (an import's may be damaged).
    */
   readonly verified?: true | undefined;
 }
