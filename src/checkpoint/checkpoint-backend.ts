@@ -50,6 +50,11 @@ export interface StoredCheckpoint {
   readonly channelVersions: Readonly<Record<string, ChannelVersion>>;
   readonly metadata: string;
   readonly body: string;
+  /**
+   * Set by a backend on a row it hands back from memory after checking it against its seal in
+   * this process, as {@link StoredBlob.verified}: the core then trusts it as it is.
+   */
+  readonly verified?: true | undefined;
 }
 
 /**

@@ -54,7 +54,12 @@ function seal(crc: number, text: string): string {
  * as the SQLite reader's statement computes it); a tag never sealed as it is.
  */
 export function baseTag(tag: string): string {
-  return tag[0] === MARK && tag[9] === MARK ? tag.slice(10) : tag;
+  return withoutSeal(tag);
+}
+
+/** A sealed string (a tag, a body) without its seal, unchecked; a string never sealed as it is. */
+function withoutSeal(sealed: string): string {
+  return sealed[0] === MARK && sealed[9] === MARK ? sealed.slice(10) : sealed;
 }
 
 /** The CRC and the text of a sealed string (`crc` undefined: never sealed). */
@@ -166,6 +171,8 @@ export function sealCheckpoint(checkpoint: StoredCheckpoint): StoredCheckpoint {
 
 /** A stored checkpoint as written (body unsealed), verified when it was sealed. */
 export function openCheckpoint(row: StoredCheckpoint): StoredCheckpoint {
+  // Checked already (see `StoredCheckpoint.verified`): only the seal comes off its body.
+  if (row.verified) return { ...row, body: withoutSeal(row.body) };
   const scope = { threadId: row.threadId, checkpointId: row.id };
   const { crc, text: body } = unseal(row.body, scope);
   if (crc === undefined) return row;
@@ -222,8 +229,17 @@ export function openBlob(blob: StoredBlob, scope: SealScope): SerializedValue | 
  * opened): for a backend that holds values in memory and marks them `verified`.
  */
 export function verifyBlob(blob: StoredBlob, scope: SealScope): boolean {
+  return passes(() => openBlob(blob, scope));
+}
+
+/** Like {@link verifyBlob}, for a checkpoint row (see {@link openCheckpoint}). */
+export function verifyCheckpoint(row: StoredCheckpoint): boolean {
+  return passes(() => openCheckpoint(row));
+}
+
+function passes(check: () => unknown): boolean {
   try {
-    openBlob(blob, scope);
+    check();
     return true;
   } catch {
     return false;

@@ -1,8 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { SqliteHeadCache } from "../../src/backends/sqlite/sqlite-head-cache.js";
 import type { CheckpointRow } from "../../src/backends/sqlite/sqlite-rows.js";
-import type { StoredBlob } from "../../src/checkpoint/checkpoint-backend.js";
-import { openBlob, sealBlob } from "../../src/checkpoint/checksum.js";
+import type { StoredBlob, StoredCheckpoint } from "../../src/checkpoint/checkpoint-backend.js";
+import {
+  openBlob,
+  openCheckpoint,
+  sealBlob,
+  sealCheckpoint,
+} from "../../src/checkpoint/checksum.js";
 import { CorruptionError } from "../../src/errors.js";
 
 const row: CheckpointRow = {
@@ -34,12 +39,24 @@ function blob(
   };
 }
 
+/** The seam's checkpoint of a row (unsealed, as rows written before checksums are). */
+const stored = (of: CheckpointRow): StoredCheckpoint => ({
+  threadId: "t",
+  ns: of.ns,
+  id: of.id,
+  parentId: null,
+  createdAt: "2026-01-01T00:00:00.000Z",
+  channelVersions: JSON.parse(of.versions),
+  metadata: of.metadata,
+  body: String(of.body),
+});
+
 const text = (b: StoredBlob | undefined) => Buffer.from(b!.value!.bytes).toString();
 
 describe("SQLite head cache, learning committed puts", () => {
   it("extends a held chain with an append onto its end, replaces it with a full value, and no longer answers for the row read", () => {
     const cache = new SqliteHeadCache(1 << 20);
-    cache.set("t", row, {
+    cache.set("t", row, stored(row), {
       log: [blob("log", "v1", "full", null, '["a"]')],
       note: [blob("note", "n1", "full", null, '"x"')],
     });
@@ -56,7 +73,7 @@ describe("SQLite head cache, learning committed puts", () => {
 
   it("leaves out an append onto a version it does not hold, and learns nothing for a thread it holds nothing of", () => {
     const cache = new SqliteHeadCache(1 << 20);
-    cache.set("t", row, { log: [blob("log", "v1", "full", null, '["a"]')] });
+    cache.set("t", row, stored(row), { log: [blob("log", "v1", "full", null, '["a"]')] });
     cache.learn("t", "", [blob("log", "v3", "append", "v2", '["c"]')]);
     expect(cache.held("t", "").log!.map((b) => b.version)).toEqual(["v1"]);
     cache.learn("other", "", [blob("log", "w1", "full", null, '["z"]')]);
@@ -65,7 +82,7 @@ describe("SQLite head cache, learning committed puts", () => {
 
   it("drops an entry that learning grows past a quarter of its bound", () => {
     const cache = new SqliteHeadCache(4096);
-    cache.set("t", row, { log: [blob("log", "v1", "full", null, '["a"]')] });
+    cache.set("t", row, stored(row), { log: [blob("log", "v1", "full", null, '["a"]')] });
     let prev = "v1";
     for (let i = 2; i < 40 && cache.held("t", "").log; i++) {
       cache.learn("t", "", [blob("log", `v${i}`, "append", prev, `["${"x".repeat(64)}"]`)]);
@@ -91,7 +108,7 @@ describe("SQLite head cache, learning committed puts", () => {
       concat("v6", "v5", '["f"]'),
     ];
     const tags = chain.map((b) => b.value!.tag);
-    cache.set("t", row, { log: chain });
+    cache.set("t", row, stored(row), { log: chain });
     const held = cache.held("t", "").log!;
     expect(held.map((b) => b.version)).toEqual(["v1", "v4", "v5", "v6"]);
     const run = held[1]!;
@@ -114,8 +131,8 @@ describe("SQLite head cache, checksums", () => {
   it("keeps only chains whose checksums hold, and hands them out marked verified", () => {
     const cache = new SqliteHeadCache(1 << 20);
     const good = sealed('["a"]');
-    cache.set("t", row, { log: [good] });
-    const read = cache.get("t", row)!.log![0]!;
+    cache.set("t", row, stored(row), { log: [good] });
+    const read = cache.get("t", row)!.chains.log![0]!;
     expect(read.verified).toBe(true);
     expect(text(read)).toBe('["a"]');
     // The core takes a verified value as it is, its seal off.
@@ -126,15 +143,33 @@ describe("SQLite head cache, checksums", () => {
     const damaged = sealed('["a"]');
     (damaged.value!.bytes as Buffer)[2] = 0x62;
     const other = new SqliteHeadCache(1 << 20);
-    other.set("t", row, { log: [damaged] });
+    other.set("t", row, stored(row), { log: [damaged] });
     expect(other.get("t", row)).toBeUndefined();
     expect(other.held("t", "")).toEqual({});
     expect(() => openBlob(damaged, {})).toThrow(CorruptionError);
   });
 
+  it("keeps a row only if its checksum holds, and hands out a copy of it marked verified", () => {
+    const sealedRow = sealCheckpoint(stored(row));
+    const cache = new SqliteHeadCache(1 << 20);
+    cache.set("t", row, sealedRow, { log: [sealed('["a"]')] });
+    const read = cache.get("t", row)!.checkpoint;
+    expect(read.verified).toBe(true);
+    expect(openCheckpoint(read).body).toBe(openCheckpoint(sealedRow).body);
+    // Each read gets channel versions of its own.
+    (read.channelVersions as Record<string, string>).log = "changed";
+    expect(cache.get("t", row)!.checkpoint.channelVersions.log).toBe("v1");
+
+    const damaged = { ...sealedRow, metadata: '{"step":1}' };
+    const other = new SqliteHeadCache(1 << 20);
+    other.set("t", row, damaged, { log: [sealed('["a"]')] });
+    expect(other.get("t", row)).toBeUndefined();
+    expect(() => openCheckpoint(damaged)).toThrow(CorruptionError);
+  });
+
   it("holds what a put stored unmarked until a read keeps it, which checks it first", () => {
     const cache = new SqliteHeadCache(1 << 20);
-    cache.set("t", row, { log: [sealed('["a"]')] });
+    cache.set("t", row, stored(row), { log: [sealed('["a"]')] });
     // A put may carry bytes as an export held them: damaged ones included.
     const damaged = sealBlob(blob("log", "v2", "append", "v1", '["b"]'));
     (damaged.value!.bytes as Buffer)[2] = 0x63;
@@ -143,13 +178,13 @@ describe("SQLite head cache, checksums", () => {
     expect(held.map((b) => b.verified)).toEqual([true, undefined]);
     // The next read keeps the chain only if every value in it checks out.
     const next = { ...row, id: "c2" };
-    cache.set("t", next, { log: held.map((b) => ({ ...b })) });
+    cache.set("t", next, stored(next), { log: held.map((b) => ({ ...b })) });
     expect(cache.get("t", next)).toBeUndefined();
 
     const intact = new SqliteHeadCache(1 << 20);
-    intact.set("t", row, { log: [sealed('["a"]')] });
+    intact.set("t", row, stored(row), { log: [sealed('["a"]')] });
     intact.learn("t", "", [sealBlob(blob("log", "v2", "append", "v1", '["b"]'))]);
-    intact.set("t", next, { log: intact.held("t", "").log!.map((b) => ({ ...b })) });
-    expect(intact.get("t", next)!.log!.map((b) => b.verified)).toEqual([true, true]);
+    intact.set("t", next, stored(next), { log: intact.held("t", "").log!.map((b) => ({ ...b })) });
+    expect(intact.get("t", next)!.chains.log!.map((b) => b.verified)).toEqual([true, true]);
   });
 });

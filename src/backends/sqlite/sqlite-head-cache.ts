@@ -12,7 +12,8 @@
  * still sealed and layered as stored, so the core decodes them on every read as on a first one
  * (a shredded value is refused the same way). Their checksums are checked once, when a read
  * keeps them (a chain with a damaged value is not kept), and what was checked is handed out
- * marked `verified`, so the core does not compute them again on every read. Values a put
+ * marked `verified`, so the core does not compute them again on every read; the row's
+ * checkpoint is kept and checked the same way, and each read gets its own copy. Values a put
  * stored join unmarked (a put may carry bytes as an export held them, damage included) and are
  * checked by the next read that keeps them.
  *
@@ -23,8 +24,12 @@
  * Bounded by the bytes it holds (least recently used first out); entries larger than a quarter
  * of the bound are not kept.
  */
-import type { BlobPiece, StoredBlob } from "../../checkpoint/checkpoint-backend.js";
-import { baseTag, verifyBlob } from "../../checkpoint/checksum.js";
+import type {
+  BlobPiece,
+  StoredBlob,
+  StoredCheckpoint,
+} from "../../checkpoint/checkpoint-backend.js";
+import { baseTag, verifyBlob, verifyCheckpoint } from "../../checkpoint/checksum.js";
 import { type CheckpointRow, joinArrayTexts } from "./sqlite-rows.js";
 
 /** Default bound of a backend's cache, in bytes of stored values. */
@@ -38,8 +43,16 @@ export type HeldChains = Readonly<Record<string, readonly StoredBlob[]>>;
 interface Entry {
   /** The row the chains were read with; null once a write taught them more (never the same). */
   readonly row: CheckpointRow | null;
+  /** That row as the seam's checkpoint, its checksum checked; null with `row`. */
+  readonly checkpoint: StoredCheckpoint | null;
   readonly chains: Chains;
   readonly size: number;
+}
+
+/** What a read of an unchanged row gets from the cache: the row's checkpoint and its chains. */
+export interface HeldRead {
+  readonly checkpoint: StoredCheckpoint;
+  readonly chains: Chains;
 }
 
 export class SqliteHeadCache {
@@ -52,14 +65,21 @@ export class SqliteHeadCache {
     this.#limit = limit;
   }
 
-  /** The chains read with `row` of (threadId, ns), copied; undefined unless the row is the same. */
-  get(threadId: string, row: CheckpointRow): Chains | undefined {
+  /**
+   * The checkpoint and chains read with `row` of (threadId, ns), copied and marked `verified`;
+   * undefined unless the row is the same.
+   */
+  get(threadId: string, row: CheckpointRow): HeldRead | undefined {
     const key = keyOf(threadId, row.ns);
     const entry = this.#entries.get(key);
-    if (entry === undefined || entry.row === null || !sameRow(entry.row, row)) return undefined;
+    if (entry?.checkpoint == null || !sameRow(entry.row!, row)) return undefined;
     this.#entries.delete(key);
     this.#entries.set(key, entry);
-    return copyChains(entry.chains);
+    const checkpoint = entry.checkpoint;
+    return {
+      checkpoint: { ...checkpoint, channelVersions: { ...checkpoint.channelVersions } },
+      chains: copyChains(entry.chains),
+    };
   }
 
   /**
@@ -71,19 +91,24 @@ export class SqliteHeadCache {
     return this.#entries.get(keyOf(threadId, ns))?.chains ?? {};
   }
 
-  /** Keeps the chains just read with `row`, in place of what (threadId, ns) held. */
-  set(threadId: string, row: CheckpointRow, chains: Chains): void {
+  /**
+   * Keeps `checkpoint` (as read from `row`) and the chains just read with it, in place of what
+   * (threadId, ns) held.
+   */
+  set(threadId: string, row: CheckpointRow, checkpoint: StoredCheckpoint, chains: Chains): void {
     if (this.#limit === 0) return;
     const key = keyOf(threadId, row.ns);
     this.#drop(key);
     const size = sizeOf(row, chains);
     if (size > this.#limit / 4) return;
+    // Anything damaged is not kept: the core refuses it, and the next read reads it again.
+    if (!verifyCheckpoint(checkpoint)) return;
     const scope = { threadId, checkpointId: row.id };
     for (const chain of Object.values(chains)) {
-      // A damaged value is not kept: the core refuses it, and the next read reads it again.
       if (!chain.every((blob) => blob.verified || verifyBlob(blob, scope))) return;
     }
-    this.#entries.set(key, { row, chains: compactChains(chains), size });
+    const held = { ...checkpoint, verified: true } as const;
+    this.#entries.set(key, { row, checkpoint: held, chains: compactChains(chains), size });
     this.#size += size;
     this.#trim();
   }
@@ -126,7 +151,7 @@ export class SqliteHeadCache {
       if (blob.kind === "append") chains[blob.channel]!.push(copyBlob(blob, false));
       else chains[blob.channel] = [copyBlob(blob, false)];
     }
-    this.#entries.set(key, { row: null, chains, size });
+    this.#entries.set(key, { row: null, checkpoint: null, chains, size });
     this.#size += size;
     this.#trim();
   }

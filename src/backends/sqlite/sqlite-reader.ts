@@ -252,17 +252,20 @@ export class SqliteReader {
     withValues: boolean,
     cache?: "use" | "fill",
   ): LoadedCheckpoint {
-    const checkpoint = toStoredCheckpoint(row, threadId);
-    if (!withValues) return { checkpoint, blobs: {}, writes: [] };
+    if (!withValues) {
+      return { checkpoint: toStoredCheckpoint(row, threadId), blobs: {}, writes: [] };
+    }
     const where = { threadId, checkpointId: row.id };
     try {
-      let blobs = cache ? this.#cache.get(threadId, row) : undefined;
-      if (blobs === undefined) {
-        blobs = this.#chains(row, checkpoint, cache ? this.#cache.held(threadId, row.ns) : {});
-        if (cache === "fill") this.#cache.set(threadId, row, blobs);
+      let read = cache ? this.#cache.get(threadId, row) : undefined;
+      if (read === undefined) {
+        const checkpoint = toStoredCheckpoint(row, threadId);
+        const held = cache ? this.#cache.held(threadId, row.ns) : {};
+        read = { checkpoint, chains: this.#chains(row, checkpoint, held) };
+        if (cache === "fill") this.#cache.set(threadId, row, read.checkpoint, read.chains);
       }
       // Pending writes are read every time: a task's writes land on an unchanged row.
-      return { checkpoint, blobs, writes: this.#writes(row) };
+      return { checkpoint: read.checkpoint, blobs: read.chains, writes: this.#writes(row) };
     } catch (cause) {
       if (isRewindError(cause)) throw cause;
       throw new CorruptionError(
