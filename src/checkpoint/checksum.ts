@@ -172,7 +172,10 @@ export function sealCheckpoint(checkpoint: StoredCheckpoint): StoredCheckpoint {
 /** A stored checkpoint as written (body unsealed), verified when it was sealed. */
 export function openCheckpoint(row: StoredCheckpoint): StoredCheckpoint {
   // Checked already (see `StoredCheckpoint.verified`): only the seal comes off its body.
-  if (row.verified) return { ...row, body: withoutSeal(row.body) };
+  return row.verified ? { ...row, body: withoutSeal(row.body) } : checkCheckpoint(row);
+}
+
+function checkCheckpoint(row: StoredCheckpoint): StoredCheckpoint {
   const scope = { threadId: row.threadId, checkpointId: row.id };
   const { crc, text: body } = unseal(row.body, scope);
   if (crc === undefined) return row;
@@ -212,29 +215,33 @@ export function sealBlob(blob: StoredBlob): StoredBlob {
  * contradicts the value (an `empty` blob with bytes, a value without) raises CorruptionError.
  */
 export function openBlob(blob: StoredBlob, scope: SealScope): SerializedValue | null {
-  if ((blob.kind === "empty") !== (blob.value === null)) throw damaged(scope, "a stored value");
-  if (blob.value === null) return null;
-  if (blob.verified) {
+  if (blob.verified && blob.value !== null && blob.kind !== "empty") {
     // Checked already (see `StoredBlob.verified`): only the seal comes off its tag.
     const tag = blob.pieces === undefined ? baseTag(blob.value.tag) : blob.value.tag;
     return tag === blob.value.tag ? blob.value : { tag, bytes: blob.value.bytes };
   }
+  return checkBlob(blob, scope);
+}
+
+function checkBlob(blob: StoredBlob, scope: SealScope): SerializedValue | null {
+  if ((blob.kind === "empty") !== (blob.value === null)) throw damaged(scope, "a stored value");
+  if (blob.value === null) return null;
   if (blob.pieces === undefined) return openValue(blob.value, blobIdentity(blob), scope);
   openPieces(blob, blob.pieces, scope);
   return blob.value;
 }
 
 /**
- * Whether `blob` is as written, checked as {@link openBlob} checks it (without keeping what it
- * opened): for a backend that holds values in memory and marks them `verified`.
+ * Whether `blob` is as written, checked as {@link openBlob} checks one never checked (its
+ * `verified` mark ignored): for a backend that holds values in memory and marks them.
  */
 export function verifyBlob(blob: StoredBlob, scope: SealScope): boolean {
-  return passes(() => openBlob(blob, scope));
+  return passes(() => checkBlob(blob, scope));
 }
 
 /** Like {@link verifyBlob}, for a checkpoint row (see {@link openCheckpoint}). */
 export function verifyCheckpoint(row: StoredCheckpoint): boolean {
-  return passes(() => openCheckpoint(row));
+  return passes(() => checkCheckpoint(row));
 }
 
 function passes(check: () => unknown): boolean {

@@ -829,6 +829,40 @@ describe("SQLite reads", () => {
     db.close();
   });
 
+  it("answers the read after this process's own run from memory: its row and pending writes only", async () => {
+    const { db, ran, counting } = countedHandle();
+    const backend = new SqliteBackend(counting);
+    const cached = createCheckpointer(backend);
+    const plain = createSqliteCheckpointer(file, { headCacheBytes: 0 });
+    const graph = (checkpointer: Checkpointer) =>
+      new StateGraph({ log: appendChannel<string>(), note: lastValue<string>() })
+        .addNode("reply", (s) => ({ log: `reply ${s.log.length}`, note: `n${s.log.length}` }))
+        .addEdge(START, "reply")
+        .compile({ checkpointer });
+    const [app, other] = [graph(cached), graph(plain)];
+    await app.invoke({ log: "start" }, { threadId: "t" });
+    await app.getState({ threadId: "t" });
+    // Past 16 turns the appends it learned one by one are joined again.
+    for (let turn = 0; turn < 20; turn++) {
+      await app.invoke({ log: `user ${turn}` }, { threadId: "t" });
+      ran.length = 0;
+      // The row the run's last put inserted is the one held: checked then, not parsed again.
+      expect((await backend.getCheckpoint("t", ""))?.checkpoint.verified).toBe(true);
+      expect(ran).toEqual(["BEGIN", "SELECT", "SELECT", "COMMIT"]);
+      const state = await app.getState({ threadId: "t" });
+      expect(state?.values).toEqual((await other.getState({ threadId: "t" }))?.values);
+    }
+    // A turn from another connection: its row is not the one held, so the read walks.
+    await other.invoke({ log: "from elsewhere" }, { threadId: "t" });
+    ran.length = 0;
+    expect((await backend.getCheckpoint("t", ""))?.checkpoint.verified).toBeUndefined();
+    expect(ran).toContain("LINK");
+    expect((await app.getState({ threadId: "t" }))?.values.log.at(-2)).toBe("from elsewhere");
+    await cached.close();
+    await plain.close();
+    db.close();
+  });
+
   it("a read far behind its held chains follows a few links one by one and the rest in one statement, and rebuilds what an uncached read does", async () => {
     const walked = { count: 0 };
     const { db, handle } = countingLinks(walked);

@@ -45,6 +45,7 @@ import { listQuarantinedRows } from "./sqlite-quarantine.js";
 import { SqliteReader } from "./sqlite-reader.js";
 import { SqliteRetention } from "./sqlite-retention.js";
 import { sqliteRewriteValues } from "./sqlite-rewrite.js";
+import type { CheckpointRow } from "./sqlite-rows.js";
 import type { SqliteBackendOptions, SqliteDatabaseLike } from "./sqlite-types.js";
 import { SqliteWriter } from "./sqlite-writer.js";
 
@@ -115,15 +116,23 @@ export class SqliteBackend implements CheckpointBackend {
 
   async putCheckpoint(put: CheckpointPut): Promise<void> {
     const { client, group, writer, cache } = this.#opened();
-    let stored: readonly StoredBlob[] = [];
+    let learned: { stored: readonly StoredBlob[]; row: CheckpointRow | null } | undefined;
     await group.run(() => {
       // In a caller's transaction, which may yet be rolled back, nothing is known stored.
       const joined = client.inCallerTransaction;
       const written = writer.putCheckpoint(put);
-      stored = joined ? [] : written;
+      learned = joined ? undefined : written;
     });
-    // Committed: the head cache holds what the next read of the thread would walk to.
-    cache.learn(put.checkpoint.threadId, put.checkpoint.ns, stored);
+    if (learned === undefined) return;
+    // Committed: the head cache holds what the next read of the thread would read.
+    const { threadId, ns } = put.checkpoint;
+    const row = learned.row;
+    cache.learn(
+      threadId,
+      ns,
+      learned.stored,
+      row ? { row, checkpoint: put.checkpoint } : undefined,
+    );
   }
 
   async putWrites(key: CheckpointKey, writes: readonly StoredWrite[], fence?: LeaseFence) {

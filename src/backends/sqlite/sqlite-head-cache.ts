@@ -14,12 +14,15 @@
  * keeps them (a chain with a damaged value is not kept), and what was checked is handed out
  * marked `verified`, so the core does not compute them again on every read; the row's
  * checkpoint is kept and checked the same way, and each read gets its own copy. Values a put
- * stored join unmarked (a put may carry bytes as an export held them, damage included) and are
- * checked by the next read that keeps them.
+ * stored are checked as they join (a put may carry bytes as an export held them, damage
+ * included).
  *
  * A committed put's values join its thread's entry ({@link SqliteHeadCache.learn}): only those
  * stored exactly as given (a write of a stored (channel, version) is ignored by the table, and
- * so here), by the same rule, so the read after this process's own run walks none of them.
+ * so here), by the same rule, so the read after this process's own run walks none of them; and
+ * when they complete every chain of the row the put inserted, the entry stands for that row, as
+ * the writer hands it over (column for column what a read returns), so that read is answered
+ * from memory like any read of an unchanged head.
  *
  * Bounded by the bytes it holds (least recently used first out); entries larger than a quarter
  * of the bound are not kept.
@@ -47,7 +50,21 @@ interface Entry {
   readonly checkpoint: StoredCheckpoint | null;
   readonly chains: Chains;
   readonly size: number;
+  /** Appends learned one by one since the chains were last joined (see {@link JOIN_AFTER}). */
+  readonly loose: number;
 }
+
+/** A row a put inserted, as a read returns it, and the checkpoint it holds. */
+export interface WrittenRow {
+  readonly row: CheckpointRow;
+  readonly checkpoint: StoredCheckpoint;
+}
+
+/**
+ * Appends learned from puts before a read joins the held chains' runs again: each read copies
+ * and decodes a loose append as a blob of its own, while joining copies every run it joins.
+ */
+const JOIN_AFTER = 16;
 
 /** What a read of an unchanged row gets from the cache: the row's checkpoint and its chains. */
 export interface HeldRead {
@@ -71,15 +88,13 @@ export class SqliteHeadCache {
    */
   get(threadId: string, row: CheckpointRow): HeldRead | undefined {
     const key = keyOf(threadId, row.ns);
-    const entry = this.#entries.get(key);
+    let entry = this.#entries.get(key);
     if (entry?.checkpoint == null || !sameRow(entry.row!, row)) return undefined;
     this.#entries.delete(key);
+    if (entry.loose >= JOIN_AFTER)
+      entry = { ...entry, chains: compactChains(entry.chains), loose: 0 };
     this.#entries.set(key, entry);
-    const checkpoint = entry.checkpoint;
-    return {
-      checkpoint: { ...checkpoint, channelVersions: { ...checkpoint.channelVersions } },
-      chains: copyChains(entry.chains),
-    };
+    return { checkpoint: verifiedCopy(entry.checkpoint!), chains: copyChains(entry.chains) };
   }
 
   /**
@@ -107,8 +122,14 @@ export class SqliteHeadCache {
     for (const chain of Object.values(chains)) {
       if (!chain.every((blob) => blob.verified || verifyBlob(blob, scope))) return;
     }
-    const held = { ...checkpoint, verified: true } as const;
-    this.#entries.set(key, { row, checkpoint: held, chains: compactChains(chains), size });
+    const held = verifiedCopy(checkpoint);
+    this.#entries.set(key, {
+      row,
+      checkpoint: held,
+      chains: compactChains(chains),
+      size,
+      loose: 0,
+    });
     this.#size += size;
     this.#trim();
   }
@@ -124,14 +145,18 @@ export class SqliteHeadCache {
   /**
    * What a committed put of (threadId, ns) stored, exactly as given: each value becomes the
    * held chain of its channel (a full or empty value alone, an append after the held chain it
-   * extends), so the read after a run finds every chain held and walks none. The entry no
-   * longer stands for a row: the next read reads its row and keeps it with these chains. An
-   * append onto a version not held is left out (the next read walks to the chain held).
+   * extends), so the read after a run finds every chain held and walks none. An append onto a
+   * version not held is left out (the next read walks to the chain held). The values are
+   * checked as they join (a put may carry an export's bytes, damage included: a damaged one
+   * drops the entry). `written`: the row the put inserted and its checkpoint; when every
+   * channel's chain now ends at the version that row names, the entry stands for it, so the
+   * read after this process's own run is answered from memory. Otherwise the entry no longer
+   * stands for a row, and the next read reads its row and keeps it with these chains.
    */
-  learn(threadId: string, ns: string, stored: readonly StoredBlob[]): void {
+  learn(threadId: string, ns: string, stored: readonly StoredBlob[], written?: WrittenRow): void {
     const key = keyOf(threadId, ns);
     const entry = this.#entries.get(key);
-    if (entry === undefined || stored.length === 0) return;
+    if (entry === undefined || (stored.length === 0 && written === undefined)) return;
     // The entry's own arrays, changed in place: a put costs what it stored, not the thread's
     // length. Its size is settled before any byte is copied, so a put that outgrows the bound
     // drops the entry without copying what it wrote (a put is the write path).
@@ -146,12 +171,25 @@ export class SqliteHeadCache {
       size += blobSize(blob) - (replaced ? chainSize(replaced) : 0);
     }
     this.#drop(key);
-    if (size > this.#limit / 4) return;
+    const scope = { threadId, checkpointId: written?.checkpoint.id };
+    if (size > this.#limit / 4 || !joining.every((blob) => verifyBlob(blob, scope))) return;
+    let loose = entry.loose;
     for (const blob of joining) {
-      if (blob.kind === "append") chains[blob.channel]!.push(copyBlob(blob, false));
-      else chains[blob.channel] = [copyBlob(blob, false)];
+      if (blob.kind === "append") {
+        chains[blob.channel]!.push(copyBlob(blob, true));
+        loose++;
+      } else chains[blob.channel] = [copyBlob(blob, true)];
     }
-    this.#entries.set(key, { row: null, checkpoint: null, chains, size });
+    const stands =
+      written !== undefined &&
+      Object.entries(written.checkpoint.channelVersions).every(
+        ([channel, version]) => chains[channel]?.at(-1)?.version === String(version),
+      ) &&
+      verifyCheckpoint(written.checkpoint);
+    const row = stands ? written.row : null;
+    const checkpoint = stands ? verifiedCopy(written.checkpoint) : null;
+    size += rowSize(row);
+    this.#entries.set(key, { row, checkpoint, chains, size, loose });
     this.#size += size;
     this.#trim();
   }
@@ -276,6 +314,14 @@ function joinRun(run: readonly StoredBlob[]): StoredBlob {
     pieces,
     verified: true,
   };
+}
+
+/**
+ * A checkpoint marked `verified`, with channel versions of its own: the one held is never the
+ * caller's (a read's is handed on to the application, a put's stays the caller's).
+ */
+function verifiedCopy(checkpoint: StoredCheckpoint): StoredCheckpoint {
+  return { ...checkpoint, channelVersions: { ...checkpoint.channelVersions }, verified: true };
 }
 
 /** The chains with bytes of their own. */

@@ -19,7 +19,14 @@ import { ConflictError, LeaseLostError, ThreadDeletedError } from "../../errors.
 import type { SqliteClient } from "./sqlite-client.js";
 import { decodeInline, encodeInline, inlineSize } from "./sqlite-inline.js";
 import { quarantineRows } from "./sqlite-quarantine.js";
-import { encodeCreatedAt, encodeVersions, kindCode, packId, packSpilled } from "./sqlite-rows.js";
+import {
+  type CheckpointRow,
+  encodeCreatedAt,
+  encodeVersions,
+  kindCode,
+  packId,
+  packSpilled,
+} from "./sqlite-rows.js";
 import type { SqliteStatementLike } from "./sqlite-types.js";
 
 /** A row of `rewind_threads`: the thread's tombstone and its lease. */
@@ -107,9 +114,10 @@ export class SqliteWriter {
   /**
    * Stores a checkpoint and its values; returns the values now stored exactly as given (all of
    * them, but for one whose (channel, version) was stored before: the first write stays), or
-   * none when the checkpoint was there already (its row keeps the values it holds).
+   * none when the checkpoint was there already (its row keeps the values it holds), and the row
+   * it inserted, column for column as a read returns it (null when the checkpoint was there).
    */
-  putCheckpoint(put: CheckpointPut): readonly StoredBlob[] {
+  putCheckpoint(put: CheckpointPut): { stored: readonly StoredBlob[]; row: CheckpointRow | null } {
     const c = put.checkpoint;
     const versions = encodeVersions(c.channelVersions, c.id);
     const createdAt = encodeCreatedAt(c.createdAt);
@@ -166,7 +174,19 @@ export class SqliteWriter {
       );
       // The holder's last write gives its lease back with it (the fence was checked above).
       if (put.release && put.fence) this.#stmt(SQL.release).run(tid, put.fence.token);
-      return rewrite ? NO_BLOBS : [...stored, ...fresh];
+      if (rewrite) return { stored: NO_BLOBS, row: null };
+      const inserted: CheckpointRow = {
+        tid,
+        ns: c.ns,
+        id: c.id,
+        parent_id: c.parentId,
+        created_at: createdAt,
+        versions,
+        metadata: c.metadata,
+        body: c.body,
+        vals,
+      };
+      return { stored: [...stored, ...fresh], row: inserted };
     });
   }
 
