@@ -46,7 +46,10 @@ export type HeldChains = Readonly<Record<string, readonly StoredBlob[]>>;
 interface Entry {
   /** The row the chains were read with; null once a write taught them more (never the same). */
   readonly row: CheckpointRow | null;
-  /** That row as the seam's checkpoint, its checksum checked; null with `row`. */
+  /**
+   * That row as the seam's checkpoint, null with `row`: its checksum checked (`verified`), or,
+   * when a put wrote it, checked by the first read that finds it.
+   */
   readonly checkpoint: StoredCheckpoint | null;
   readonly chains: Chains;
   readonly size: number;
@@ -90,11 +93,15 @@ export class SqliteHeadCache {
     const key = keyOf(threadId, row.ns);
     let entry = this.#entries.get(key);
     if (entry?.checkpoint == null || !sameRow(entry.row!, row)) return undefined;
-    this.#entries.delete(key);
-    if (entry.loose >= JOIN_AFTER)
-      entry = { ...entry, chains: compactChains(entry.chains), loose: 0 };
+    this.#drop(key);
+    // A row a put wrote is checked by the first read that finds it (not on the write path).
+    if (!entry.checkpoint.verified && !verifyCheckpoint(entry.checkpoint)) return undefined;
+    const checkpoint = heldCopy(entry.checkpoint, true);
+    const chains = entry.loose >= JOIN_AFTER ? compactChains(entry.chains) : entry.chains;
+    entry = { ...entry, checkpoint, chains, loose: chains === entry.chains ? entry.loose : 0 };
     this.#entries.set(key, entry);
-    return { checkpoint: verifiedCopy(entry.checkpoint!), chains: copyChains(entry.chains) };
+    this.#size += entry.size;
+    return { checkpoint: heldCopy(checkpoint, true), chains: copyChains(chains) };
   }
 
   /**
@@ -122,7 +129,7 @@ export class SqliteHeadCache {
     for (const chain of Object.values(chains)) {
       if (!chain.every((blob) => blob.verified || verifyBlob(blob, scope))) return;
     }
-    const held = verifiedCopy(checkpoint);
+    const held = heldCopy(checkpoint, true);
     this.#entries.set(key, {
       row,
       checkpoint: held,
@@ -148,7 +155,9 @@ export class SqliteHeadCache {
    * extends), so the read after a run finds every chain held and walks none. An append onto a
    * version not held is left out (the next read walks to the chain held). The values are
    * checked as they join (a put may carry an export's bytes, damage included: a damaged one
-   * drops the entry). `written`: the row the put inserted and its checkpoint; when every
+   * drops the entry). `written`: the row the put inserted and its checkpoint (checked by the
+   * first read that finds it: the row's checksum covers its metadata, which costs a parse and
+   * a sort to check, more than a put stores on most steps); when every
    * channel's chain now ends at the version that row names, the entry stands for it, so the
    * read after this process's own run is answered from memory. Otherwise the entry no longer
    * stands for a row, and the next read reads its row and keeps it with these chains.
@@ -184,10 +193,9 @@ export class SqliteHeadCache {
       written !== undefined &&
       Object.entries(written.checkpoint.channelVersions).every(
         ([channel, version]) => chains[channel]?.at(-1)?.version === String(version),
-      ) &&
-      verifyCheckpoint(written.checkpoint);
+      );
     const row = stands ? written.row : null;
-    const checkpoint = stands ? verifiedCopy(written.checkpoint) : null;
+    const checkpoint = stands ? heldCopy(written.checkpoint, false) : null;
     size += rowSize(row);
     this.#entries.set(key, { row, checkpoint, chains, size, loose });
     this.#size += size;
@@ -317,11 +325,12 @@ function joinRun(run: readonly StoredBlob[]): StoredBlob {
 }
 
 /**
- * A checkpoint marked `verified`, with channel versions of its own: the one held is never the
- * caller's (a read's is handed on to the application, a put's stays the caller's).
+ * A checkpoint with channel versions of its own (the one held is never the caller's: a read's
+ * is handed on to the application, a put's stays the caller's), marked `verified` or not.
  */
-function verifiedCopy(checkpoint: StoredCheckpoint): StoredCheckpoint {
-  return { ...checkpoint, channelVersions: { ...checkpoint.channelVersions }, verified: true };
+function heldCopy(checkpoint: StoredCheckpoint, verified: boolean): StoredCheckpoint {
+  const channelVersions = { ...checkpoint.channelVersions };
+  return { ...checkpoint, channelVersions, verified: verified || undefined };
 }
 
 /** The chains with bytes of their own. */
