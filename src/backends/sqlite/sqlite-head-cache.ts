@@ -94,14 +94,17 @@ export class SqliteHeadCache {
     let entry = this.#entries.get(key);
     if (entry?.checkpoint == null || !sameRow(entry.row!, row)) return undefined;
     this.#drop(key);
-    // A row a put wrote is checked by the first read that finds it (not on the write path).
-    if (!entry.checkpoint.verified && !verifyCheckpoint(entry.checkpoint)) return undefined;
-    const checkpoint = heldCopy(entry.checkpoint, true);
-    const chains = entry.loose >= JOIN_AFTER ? compactChains(entry.chains) : entry.chains;
-    entry = { ...entry, checkpoint, chains, loose: chains === entry.chains ? entry.loose : 0 };
+    if (!entry.checkpoint.verified) {
+      // A row a put wrote is checked by the first read that finds it (not on the write path).
+      if (!verifyCheckpoint(entry.checkpoint)) return undefined;
+      entry = { ...entry, checkpoint: heldCopy(entry.checkpoint, true) };
+    }
+    if (entry.loose >= JOIN_AFTER) {
+      entry = { ...entry, chains: compactChains(entry.chains), loose: 0 };
+    }
     this.#entries.set(key, entry);
     this.#size += entry.size;
-    return { checkpoint: heldCopy(checkpoint, true), chains: copyChains(chains) };
+    return { checkpoint: heldCopy(entry.checkpoint!, true), chains: copyChains(entry.chains) };
   }
 
   /**
@@ -115,19 +118,24 @@ export class SqliteHeadCache {
 
   /**
    * Keeps `checkpoint` (as read from `row`) and the chains just read with it, in place of what
-   * (threadId, ns) held.
+   * (threadId, ns) held; returns a copy of the checkpoint marked `verified` when it kept them.
    */
-  set(threadId: string, row: CheckpointRow, checkpoint: StoredCheckpoint, chains: Chains): void {
-    if (this.#limit === 0) return;
+  set(
+    threadId: string,
+    row: CheckpointRow,
+    checkpoint: StoredCheckpoint,
+    chains: Chains,
+  ): StoredCheckpoint | undefined {
+    if (this.#limit === 0) return undefined;
     const key = keyOf(threadId, row.ns);
     this.#drop(key);
     const size = sizeOf(row, chains);
-    if (size > this.#limit / 4) return;
+    if (size > this.#limit / 4) return undefined;
     // Anything damaged is not kept: the core refuses it, and the next read reads it again.
-    if (!verifyCheckpoint(checkpoint)) return;
+    if (!verifyCheckpoint(checkpoint)) return undefined;
     const scope = { threadId, checkpointId: row.id };
     for (const chain of Object.values(chains)) {
-      if (!chain.every((blob) => blob.verified || verifyBlob(blob, scope))) return;
+      if (!chain.every((blob) => blob.verified || verifyBlob(blob, scope))) return undefined;
     }
     const held = heldCopy(checkpoint, true);
     this.#entries.set(key, {
@@ -139,6 +147,7 @@ export class SqliteHeadCache {
     });
     this.#size += size;
     this.#trim();
+    return heldCopy(held, true);
   }
 
   /** Drops the least recently used entries until the bound holds. */
@@ -155,12 +164,12 @@ export class SqliteHeadCache {
    * extends), so the read after a run finds every chain held and walks none. An append onto a
    * version not held is left out (the next read walks to the chain held). The values are
    * checked as they join (a put may carry an export's bytes, damage included: a damaged one
-   * drops the entry). `written`: the row the put inserted and its checkpoint (checked by the
-   * first read that finds it: the row's checksum covers its metadata, which costs a parse and
-   * a sort to check, more than a put stores on most steps); when every
+   * drops the entry). `written`: the row the put inserted and its checkpoint; when every
    * channel's chain now ends at the version that row names, the entry stands for it, so the
    * read after this process's own run is answered from memory. Otherwise the entry no longer
-   * stands for a row, and the next read reads its row and keeps it with these chains.
+   * stands for a row, and the next read reads its row and keeps it with these chains. The row
+   * is checked by the first read that finds it: its checksum covers the metadata, which costs
+   * a parse and a sort to check, more than a put stores on most steps.
    */
   learn(threadId: string, ns: string, stored: readonly StoredBlob[], written?: WrittenRow): void {
     const key = keyOf(threadId, ns);

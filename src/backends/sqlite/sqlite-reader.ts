@@ -261,8 +261,11 @@ export class SqliteReader {
       if (read === undefined) {
         const checkpoint = toStoredCheckpoint(row, threadId);
         const held = cache ? this.#cache.held(threadId, row.ns) : {};
-        read = { checkpoint, chains: this.#chains(row, checkpoint, held) };
-        if (cache === "fill") this.#cache.set(threadId, row, read.checkpoint, read.chains);
+        const chains = this.#chains(row, checkpoint, held);
+        // A row the cache keeps is checked there: the core need not check it again.
+        const kept =
+          cache === "fill" ? this.#cache.set(threadId, row, checkpoint, chains) : undefined;
+        read = { checkpoint: kept ?? checkpoint, chains };
       }
       // Pending writes are read every time: a task's writes land on an unchanged row.
       return { checkpoint: read.checkpoint, blobs: read.chains, writes: this.#writes(row) };
