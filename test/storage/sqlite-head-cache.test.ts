@@ -152,8 +152,11 @@ describe("SQLite head cache, checksums", () => {
   it("keeps a row only if its checksum holds, and hands out a copy of it marked verified", () => {
     const sealedRow = sealCheckpoint(stored(row));
     const cache = new SqliteHeadCache(1 << 20);
-    // The read that keeps them gets the checked row back, so the core does not check it again.
-    expect(cache.set("t", row, sealedRow, { log: [sealed('["a"]')] })?.verified).toBe(true);
+    // The read that keeps them gets them back checked, so the core does not check them again.
+    const value = sealed('["a"]');
+    const kept = cache.set("t", row, sealedRow, { log: [value] })!;
+    expect(kept.checkpoint.verified).toBe(true);
+    expect(kept.chains.log!.map((b) => [b.verified, b.value])).toEqual([[true, value.value]]);
     const read = cache.get("t", row)!.checkpoint;
     expect(read.verified).toBe(true);
     expect(openCheckpoint(read).body).toBe(openCheckpoint(sealedRow).body);

@@ -118,14 +118,16 @@ export class SqliteHeadCache {
 
   /**
    * Keeps `checkpoint` (as read from `row`) and the chains just read with it, in place of what
-   * (threadId, ns) held; returns a copy of the checkpoint marked `verified` when it kept them.
+   * (threadId, ns) held. When it kept them, returns them marked `verified` for the read at hand
+   * (the read's own objects, just checked: the cache keeps copies of its own), so the core does
+   * not check them a second time.
    */
   set(
     threadId: string,
     row: CheckpointRow,
     checkpoint: StoredCheckpoint,
     chains: Chains,
-  ): StoredCheckpoint | undefined {
+  ): HeldRead | undefined {
     if (this.#limit === 0) return undefined;
     const key = keyOf(threadId, row.ns);
     this.#drop(key);
@@ -147,7 +149,13 @@ export class SqliteHeadCache {
     });
     this.#size += size;
     this.#trim();
-    return heldCopy(held, true);
+    const checked: Chains = {};
+    for (const [channel, chain] of Object.entries(chains)) {
+      checked[channel] = chain.map((blob) =>
+        blob.verified || blob.value === null ? blob : { ...blob, verified: true },
+      );
+    }
+    return { checkpoint: heldCopy(held, true), chains: checked };
   }
 
   /** Drops the least recently used entries until the bound holds. */

@@ -262,10 +262,10 @@ export class SqliteReader {
         const checkpoint = toStoredCheckpoint(row, threadId);
         const held = cache ? this.#cache.held(threadId, row.ns) : {};
         const chains = this.#chains(row, checkpoint, held);
-        // A row the cache keeps is checked there: the core need not check it again.
+        // What the cache keeps it checks: the core need not check it again.
         const kept =
           cache === "fill" ? this.#cache.set(threadId, row, checkpoint, chains) : undefined;
-        read = { checkpoint: kept ?? checkpoint, chains };
+        read = kept ?? { checkpoint, chains };
       }
       // Pending writes are read every time: a task's writes land on an unchanged row.
       return { checkpoint: read.checkpoint, blobs: read.chains, writes: this.#writes(row) };
