@@ -14,6 +14,7 @@ import {
   ThreadArchivedError,
   ThreadDeletedError,
 } from "../../src/index.js";
+import { putValue } from "../support/checkpoints.js";
 import { adminPool, freshSchema, PG_URL, testPool } from "../support/postgres.js";
 
 /**
@@ -39,24 +40,10 @@ async function batching(): Promise<{
   return { checkpointer, schema, batches: () => batches };
 }
 
+/** A write of `value` in channel `v`, with a larger value beside it in `w`; not awaited. */
 function put(checkpointer: Checkpointer, threadId: string, value: unknown, parent?: string) {
-  const id = newCheckpointId(parent);
-  const stored = checkpointer.put(
-    {
-      threadId,
-      id,
-      parentId: parent,
-      channelVersions: { v: id, w: id },
-      versionsSeen: {},
-      metadata: { source: "loop", step: 0 },
-      updates: [
-        { channel: "v", version: id, value },
-        { channel: "w", version: id, value: { nested: [value, "x".repeat(600)] } },
-      ],
-    },
-    { expectedHead: parent ?? null },
-  );
-  return { id, stored };
+  const w = { nested: [value, "x".repeat(600)] };
+  return putValue(checkpointer, threadId, value, parent, undefined, { w });
 }
 
 describe("PostgreSQL checkpoint writes sharing a round trip", () => {

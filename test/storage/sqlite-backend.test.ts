@@ -26,8 +26,9 @@ import {
   START,
   StateGraph,
 } from "../../src/index.js";
+import { putValue } from "../support/checkpoints.js";
 import { nodeArgs } from "../support/ts-entry.js";
-import { corruptSqliteCheckpoint, putValue } from "./sqlite-helpers.js";
+import { corruptSqliteCheckpoint } from "./sqlite-helpers.js";
 
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), "sqlite-process-worker.ts");
 

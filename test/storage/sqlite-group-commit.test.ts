@@ -5,7 +5,7 @@ import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SqliteBackend } from "../../src/backends/sqlite/index.js";
 import { ConflictError, createCheckpointer, isRewindError } from "../../src/index.js";
-import { putValue } from "./sqlite-helpers.js";
+import { putValue } from "../support/checkpoints.js";
 
 let dir: string;
 let file: string;

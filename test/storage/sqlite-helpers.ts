@@ -1,34 +1,6 @@
-/** Test helpers for the SQLite backend: a one-value put, and damage done like a bad disk. */
+/** Test helpers for the SQLite backend: damage done like a bad disk. */
 import Database from "better-sqlite3";
-import { newCheckpointId } from "../../src/backend.js";
 import { packId } from "../../src/backends/sqlite/sqlite-rows.js";
-import type { Checkpointer } from "../../src/index.js";
-
-/**
- * Puts a checkpoint holding `value` in channel `v` on `parent` (its expected head), under `id`
- * (default: a new one); not awaited.
- */
-export function putValue(
-  checkpointer: Checkpointer,
-  threadId: string,
-  value: unknown,
-  parent?: string,
-  id = newCheckpointId(parent),
-): { id: string; stored: Promise<unknown> } {
-  const stored = checkpointer.put(
-    {
-      threadId,
-      id,
-      parentId: parent,
-      channelVersions: { v: id },
-      versionsSeen: {},
-      metadata: { source: "loop", step: 0 },
-      updates: [{ channel: "v", version: id, value }],
-    },
-    { expectedHead: parent ?? null },
-  );
-  return { id, stored };
-}
 
 /** Overwrites, from a second connection, the bytes of every value written with `checkpointId`, in its table row or its checkpoint's row. */
 export function corruptSqliteCheckpoint(
