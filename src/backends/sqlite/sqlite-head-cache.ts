@@ -202,9 +202,9 @@ export class SqliteHeadCache {
     let loose = entry.loose;
     for (const blob of joining) {
       if (blob.kind === "append") {
-        chains[blob.channel]!.push(copyBlob(blob, true));
+        chains[blob.channel]!.push(copyBlob(blob));
         loose++;
-      } else chains[blob.channel] = [copyBlob(blob, true)];
+      } else chains[blob.channel] = [copyBlob(blob)];
     }
     const stands =
       written !== undefined &&
@@ -287,14 +287,14 @@ function compactChains(chains: HeldChains): Chains {
     const compact: StoredBlob[] = [];
     let run: StoredBlob[] = [];
     const flush = () => {
-      if (run.length === 1) compact.push(copyBlob(run[0]!, true));
+      if (run.length === 1) compact.push(copyBlob(run[0]!));
       else if (run.length > 1) compact.push(joinRun(run));
       run = [];
     };
     for (const blob of chain) {
       const base = joinable(blob);
       if (base === undefined || (run.length > 0 && joinable(run[0]!) !== base)) flush();
-      if (base === undefined) compact.push(copyBlob(blob, true));
+      if (base === undefined) compact.push(copyBlob(blob));
       else run.push(blob);
     }
     flush();
@@ -357,17 +357,17 @@ function copyChains(chains: HeldChains): Chains {
   return out;
 }
 
-/** One chain with bytes of its own (the blobs' other fields are never changed by readers). */
+/** One held chain with bytes of its own (the blobs' other fields are never changed by readers). */
 export function copyChain(chain: readonly StoredBlob[]): StoredBlob[] {
-  return chain.map((blob) => copyBlob(blob));
+  return chain.map(copyBlob);
 }
 
 /**
- * One blob with bytes of its own; `verified` says whether its checksums were checked (see
- * `StoredBlob.verified`), and is kept as it is when not given.
+ * One blob with bytes of its own, marked `verified`: the cache copies only what it checked (a
+ * chain a read keeps, a value a put stored) or holds.
  */
-function copyBlob(blob: StoredBlob, verified = blob.verified === true): StoredBlob {
+function copyBlob(blob: StoredBlob): StoredBlob {
   if (blob.value === null) return blob;
   const bytes = Buffer.from(blob.value.bytes);
-  return { ...blob, value: { tag: blob.value.tag, bytes }, verified: verified || undefined };
+  return { ...blob, value: { tag: blob.value.tag, bytes }, verified: true };
 }
