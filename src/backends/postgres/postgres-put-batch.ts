@@ -19,6 +19,7 @@
 import { CallsUnderway } from "../../calls-underway.js";
 import type { CheckpointPut } from "../../checkpoint/checkpoint-backend.js";
 import { ConnectionError, TimeoutError } from "../../errors.js";
+import { compareCodePoints } from "../../store/namespace-path.js";
 
 /** How one write, and a group of them, reach the server: statuses in the order given. */
 export interface PutSender {
@@ -90,10 +91,10 @@ export class PostgresPutBatch {
 
   async #send(group: Waiting[]): Promise<void> {
     if (group.length === 1) return settle(group[0]!, () => this.#sender.one(group[0]!.put));
-    // By thread (a stable sort keeps one thread's writes in their order): the statement locks
-    // the threads' rows one after another, always in the same order.
+    // By thread, in code-point order (a stable sort keeps one thread's writes in their order):
+    // the statement locks the threads' rows one after another, always in the same order.
     const ordered = [...group].sort((a, b) =>
-      compare(a.put.checkpoint.threadId, b.put.checkpoint.threadId),
+      compareCodePoints(a.put.checkpoint.threadId, b.put.checkpoint.threadId),
     );
     let statuses: readonly string[];
     try {
@@ -123,8 +124,4 @@ function valueBytes(put: CheckpointPut): number {
   let bytes = 0;
   for (const blob of put.blobs) bytes += blob.value?.bytes.byteLength ?? 0;
   return bytes;
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
