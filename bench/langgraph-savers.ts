@@ -6,7 +6,12 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import {
+  BaseCheckpointSaver,
+  type Checkpoint,
+  type CheckpointTuple,
+} from "@langchain/langgraph-checkpoint";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import Database from "better-sqlite3";
@@ -35,7 +40,8 @@ export interface OpenOptions {
 
 export interface SaverKind {
   readonly label: string;
-  readonly side: "rewind" | "langgraph";
+  /** `bound`: a saver that stores nothing, the ceiling no saver can pass. */
+  readonly side: "rewind" | "langgraph" | "bound";
   readonly engine: Engine;
   open(options?: OpenOptions): Promise<OpenSaver>;
 }
@@ -148,6 +154,31 @@ const langgraphPostgres: SaverKind = {
         await pool.end();
       },
     };
+  },
+};
+
+/**
+ * A saver that keeps nothing: `put` hands back the checkpoint's config, reads find nothing. What
+ * LangGraph costs with any saver at all, so what no saver, Rewind's included, can do better than.
+ */
+class NullSaver extends BaseCheckpointSaver {
+  async getTuple(): Promise<CheckpointTuple | undefined> {
+    return undefined;
+  }
+  async *list(): AsyncGenerator<CheckpointTuple> {}
+  async put(config: RunnableConfig, checkpoint: Checkpoint): Promise<RunnableConfig> {
+    return { configurable: { ...config.configurable, checkpoint_id: checkpoint.id } };
+  }
+  async putWrites(): Promise<void> {}
+  async deleteThread(): Promise<void> {}
+}
+
+export const nullSaver: SaverKind = {
+  label: "a saver that stores nothing",
+  side: "bound",
+  engine: "sqlite",
+  async open() {
+    return { saver: new NullSaver(), bytes: async () => 0, close: async () => {} };
   },
 };
 

@@ -1,14 +1,19 @@
 /**
  * One worker process of `bench:workers`: the 10-node linear graph as "linear" and a one-node
- * graph that sleeps as "slow" (for the kill), on PostgreSQL. Args: url, schema, leaseTtlMs.
+ * graph that sleeps as "slow" (for the kill), on PostgreSQL. Args: url, schema, leaseTtlMs, and
+ * `memory` to keep the checkpoints in this process instead (the bench's ceiling: the queue and
+ * the runtime alone, with checkpoints that cost nothing).
  */
 import { createPostgresCheckpointer } from "../src/backends/postgres/index.js";
-import { lastValue, START, StateGraph } from "../src/index.js";
+import { createCheckpointer, lastValue, MemoryBackend, START, StateGraph } from "../src/index.js";
 import { createWorker } from "../src/worker/index.js";
 import { linearGraph } from "./workloads.js";
 
-const [url, schema, ttl] = process.argv.slice(2) as [string, string, string];
-const checkpointer = createPostgresCheckpointer(url, { schema, maxConnections: 6 });
+const [url, schema, ttl, storage] = process.argv.slice(2) as [string, string, string, string?];
+const checkpointer =
+  storage === "memory"
+    ? createCheckpointer(new MemoryBackend())
+    : createPostgresCheckpointer(url, { schema, maxConnections: 6 });
 const slow = new StateGraph({ ms: lastValue<number>(() => 0) })
   .addNode("sleep", async (s) => {
     await new Promise((r) => setTimeout(r, s.ms));

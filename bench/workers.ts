@@ -93,13 +93,15 @@ async function rawQueue(jobs = 2000): Promise<number> {
   return rate;
 }
 
-function startWorker(schema: string) {
+type Storage = "postgres" | "memory";
+
+function startWorker(schema: string, storage: Storage) {
   // BENCH_WORKER_CPU_PROF=dir writes each worker process's CPU profile there (at its SIGTERM).
   const prof = process.env.BENCH_WORKER_CPU_PROF;
   const flags = prof ? ["--cpu-prof", "--cpu-prof-dir", prof] : [];
   const child = spawn(
     process.execPath,
-    [...flags, "--import", "tsx", WORKER, url, schema, String(TTL)],
+    [...flags, "--import", "tsx", WORKER, url, schema, String(TTL), storage],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   const ready = new Promise<void>((resolve, reject) => {
@@ -109,12 +111,12 @@ function startWorker(schema: string) {
   return { child, ready };
 }
 
-async function throughput(processes: number) {
+async function throughput(processes: number, storage: Storage = "postgres") {
   const schema = fresh("rewind_bench_wk");
   // The first process migrates; the others start once it is ready.
-  const first = startWorker(schema);
+  const first = startWorker(schema, storage);
   await first.ready;
-  const rest = Array.from({ length: processes - 1 }, () => startWorker(schema));
+  const rest = Array.from({ length: processes - 1 }, () => startWorker(schema, storage));
   await Promise.all(rest.map((w) => w.ready));
   const children = [first, ...rest];
   const client = await createRunClient({ database: url, schema: `${schema}_queue` });
@@ -136,7 +138,8 @@ async function throughput(processes: number) {
   );
   const busySeconds = Number(window[0].s);
   let recovery: number | undefined;
-  if (processes >= 2) recovery = await killAndRecover(schema, client, children);
+  if (processes >= 2 && storage === "postgres")
+    recovery = await killAndRecover(schema, client, children);
   await client.close();
   const alive = children.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
   const exited = alive.map((w) => new Promise((r) => w.child.once("exit", r)));
@@ -183,15 +186,21 @@ async function killAndRecover(
 
 const raw = await rawTransactions();
 const queue = await rawQueue();
-const rows = [];
+const rows: Awaited<ReturnType<typeof throughput>>[] = [];
 for (const n of COUNTS) rows.push(await throughput(n));
+// The ceiling of the ratio with this queue on this machine: the same runs with checkpoints kept
+// in each worker's memory (no checkpoint, lease or history reaches PostgreSQL; only the queue's
+// claims and completions do), at the largest worker count.
+const ceiling = await throughput(Math.max(...COUNTS), "memory");
 console.log(`raw PostgreSQL: ${raw.toFixed(0)} one-row insert transactions/s (8 connections)`);
 console.log(`raw pg-boss:    ${queue.toFixed(0)} no-op jobs/s (8 handlers, one process)`);
 console.log(`${RUNS} runs of the ${NODES}-node graph per row; 4 runs at once per worker process`);
-for (const r of rows)
+const line = (r: (typeof rows)[number], label = "") =>
   console.log(
-    `${String(r.processes).padStart(2)} workers: ${r.runsPerSecond.toFixed(1).padStart(6)} runs/s ${r.stepsPerSecond.toFixed(0).padStart(6)} super-steps/s (${((100 * r.stepsPerSecond) / raw).toFixed(0)}% of raw tx/s; ${r.busyStepsPerSecond.toFixed(0)} = ${((100 * r.busyStepsPerSecond) / raw).toFixed(0)}% first start to last completion)  enqueue->start p50 ${r.p50.toFixed(0)} ms p99 ${r.p99.toFixed(0)} ms${r.recovery === undefined ? "" : `  recovery after SIGKILL ${r.recovery.toFixed(0)} ms`}`,
+    `${String(r.processes).padStart(2)} workers${label}: ${r.runsPerSecond.toFixed(1).padStart(6)} runs/s ${r.stepsPerSecond.toFixed(0).padStart(6)} super-steps/s (${((100 * r.stepsPerSecond) / raw).toFixed(0)}% of raw tx/s; ${r.busyStepsPerSecond.toFixed(0)} = ${((100 * r.busyStepsPerSecond) / raw).toFixed(0)}% first start to last completion)  enqueue->start p50 ${r.p50.toFixed(0)} ms p99 ${r.p99.toFixed(0)} ms${r.recovery === undefined ? "" : `  recovery after SIGKILL ${r.recovery.toFixed(0)} ms`}`,
   );
+for (const r of rows) line(r);
+line(ceiling, ", checkpoints in memory (ceiling)");
 await admin.end();
 cluster.stop();
 process.exit(0);
