@@ -124,6 +124,33 @@ export async function createRunClient(connection: QueueConnection): Promise<RunC
     if (!job) throw new NotFoundError(`no run with id ${JSON.stringify(id)}`);
     return job;
   };
+  /** A wait for `id`'s notification, registered now; `until(ms)` ends on it or after `ms`. */
+  const wakeOn = (id: string) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let woken = false;
+    let resolve: (() => void) | undefined;
+    const wake = () => {
+      woken = true;
+      resolve?.();
+    };
+    const set = waiters.get(id) ?? new Set();
+    waiters.set(id, set);
+    set.add(wake);
+    return {
+      until: (ms: number) =>
+        woken
+          ? Promise.resolve()
+          : new Promise<void>((done) => {
+              resolve = done;
+              timer = setTimeout(done, ms);
+            }),
+      stop: () => {
+        clearTimeout(timer);
+        set.delete(wake);
+        if (set.size === 0 && waiters.get(id) === set) waiters.delete(id);
+      },
+    };
+  };
   const handle = <S>(id: string): RunHandle<S> => ({
     id,
     state: async () => (await getJob(id)).state,
@@ -149,39 +176,32 @@ export async function createRunClient(connection: QueueConnection): Promise<RunC
     },
     result: async ({ timeoutMs = Number.POSITIVE_INFINITY } = {}) => {
       const deadline = Date.now() + timeoutMs;
-      for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
-        // A lost connection (a database restart, say) only delays the answer.
-        const job = await getJob(id).catch((error) => {
-          if (error instanceof StorageError && Date.now() < deadline) return undefined;
-          throw error;
-        });
-        if (!job) {
-          await new Promise((resolve) => setTimeout(resolve, delay));
-          continue;
+      for (let delay = FIRST_POLL_MS; ; delay = Math.min(delay * 2, LAST_POLL_MS)) {
+        // Listening before reading: a notification that arrives while the job is read still
+        // wakes the wait below, so polling is only the fallback for one that was lost (the
+        // listening connection dropped), not for one that came too early.
+        const wait = wakeOn(id);
+        try {
+          // A lost connection (a database restart, say) only delays the answer.
+          const job = await getJob(id).catch((error) => {
+            if (error instanceof StorageError && Date.now() < deadline) return undefined;
+            throw error;
+          });
+          if (job?.state === "completed") return job.output as RunOutcome<S>;
+          if (job?.state === "failed" || job?.state === "cancelled")
+            throw new RunFailedError(
+              `run ${id} ended ${job.state}: ${describe(job.output)}`,
+              job.state,
+            );
+          if (job && Date.now() >= deadline)
+            throw new RunFailedError(
+              `run ${id} is still ${job.state} after ${timeoutMs} ms`,
+              job.state,
+            );
+          await wait.until(job ? Math.min(delay, Math.max(0, deadline - Date.now())) : delay);
+        } finally {
+          wait.stop();
         }
-        if (job.state === "completed") return job.output as RunOutcome<S>;
-        if (job.state === "failed" || job.state === "cancelled")
-          throw new RunFailedError(
-            `run ${id} ended ${job.state}: ${describe(job.output)}`,
-            job.state,
-          );
-        if (Date.now() >= deadline)
-          throw new RunFailedError(
-            `run ${id} is still ${job.state} after ${timeoutMs} ms`,
-            job.state,
-          );
-        await new Promise<void>((resolve) => {
-          const set = waiters.get(id) ?? new Set();
-          waiters.set(id, set);
-          const wake = () => {
-            clearTimeout(timer);
-            set.delete(wake);
-            if (set.size === 0) waiters.delete(id);
-            resolve();
-          };
-          const timer = setTimeout(wake, Math.min(delay, Math.max(0, deadline - Date.now())));
-          set.add(wake);
-        });
       }
     },
   });
@@ -290,6 +310,14 @@ export async function createRunClient(connection: QueueConnection): Promise<RunC
     },
   };
 }
+
+/**
+ * `result()` reads the job again after this long without a notification, doubling up to
+ * {@link LAST_POLL_MS}: the fallback for a notification lost while the listening connection was
+ * down. It listens before it reads, so a run that ends meanwhile wakes it at once.
+ */
+const FIRST_POLL_MS = 250;
+const LAST_POLL_MS = 1_000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -146,6 +146,26 @@ describe.skipIf(PG_SERIAL_ONLY !== "")(
       expect(await later.state()).toBe("cancelled");
     });
 
+    it("result() with a timeout says the run is still waiting; waits on one run end together", async () => {
+      const later = await client.submit(
+        "turns",
+        { turns: "w" },
+        { threadId: "waited", runAt: new Date(Date.now() + 3_600_000) },
+      );
+      const waited = later.result({ timeoutMs: 300 });
+      await expect(waited).rejects.toBeInstanceOf(RunFailedError);
+      await expect(waited).rejects.toThrow(/still created after 300 ms/);
+      // Two waits on the same run (through two handles) both learn that it was cancelled.
+      const both = [later.result(), client.handle(later.id).result()].map((p) =>
+        p.then(
+          () => "resolved",
+          (error: unknown) => (error instanceof RunFailedError ? error.message : String(error)),
+        ),
+      );
+      expect(await later.cancel()).toBe(true);
+      for (const message of await Promise.all(both)) expect(message).toMatch(/ended cancelled/);
+    });
+
     it("cancels a running run: it stops at its next checkpoint, the steps it finished kept", async () => {
       const run = await client.submit("turns", { turns: "c", hold: true }, { threadId: "halt" });
       await untilActive(run);
