@@ -194,6 +194,7 @@ describe("public surface", () => {
       "DEFAULT_QUEUE_SCHEMA",
       "QueueConnection",
       "RunClient",
+      "RunClientOptions",
       "RunFailedError",
       "RunHandle",
       "RunInfo",

@@ -14,6 +14,7 @@ export { RunFailedError } from "../errors.js";
 export {
   createRunClient,
   type RunClient,
+  type RunClientOptions,
   type RunHandle,
   type RunInfo,
   type RunState,

@@ -1,8 +1,9 @@
 /**
  * The client side of the workers: submit a run, wait for its outcome, cancel it, list runs. A
  * client needs no graph code, only the graph's registered name. `result()` wakes on the
- * notification a worker sends after it completed the job (outside any write transaction) and
- * polls as a fallback, so a lost notification only delays it.
+ * notification sent after a job completed, failed or was cancelled (outside any write
+ * transaction), reads again whenever the listening connection drops or comes back, and polls as
+ * a safety net, so a lost notification only delays it.
  */
 
 import {
@@ -21,6 +22,7 @@ import {
   DONE_CHANNEL,
   encodeInput,
   jobTable,
+  notifyDone,
   openQueue,
   type QueueConnection,
   queueCall,
@@ -111,13 +113,33 @@ export interface RunClient {
   close(): Promise<void>;
 }
 
+/** Options of {@link createRunClient}. */
+export interface RunClientOptions extends QueueConnection {
+  /**
+   * How often `result()` reads a run again while no notification came and the client's
+   * listening connection is up: only a safety net, since a notification wakes it and every wait
+   * reads again when that connection drops or comes back. While it is down, `result()` reads
+   * every 0.25-1 s. Default 10 s.
+   */
+  readonly pollIntervalMs?: number;
+}
+
 /** Opens a client on the workers' queue. */
-export async function createRunClient(connection: QueueConnection): Promise<RunClient> {
-  const boss = await openQueue(connection, "createRunClient", false);
-  const schema = connection.schema ?? DEFAULT_QUEUE_SCHEMA;
+export async function createRunClient(options: RunClientOptions): Promise<RunClient> {
+  const pollIntervalMs = options.pollIntervalMs ?? 10_000;
+  if (!(typeof pollIntervalMs === "number" && pollIntervalMs > 0))
+    throw new InvalidInputError("pollIntervalMs must be a positive number of milliseconds");
+  const boss = await openQueue(options, "createRunClient", false);
+  const schema = options.schema ?? DEFAULT_QUEUE_SCHEMA;
   const waiters = new Map<string, Set<() => void>>();
-  const listener = await listen(connection.database, (id) => {
-    for (const wake of waiters.get(id) ?? []) wake();
+  const listener = await listen(options.database, {
+    done: (id) => {
+      for (const wake of waiters.get(id) ?? []) wake();
+    },
+    // Notifications sent while the connection was down are lost: every wait reads again.
+    changed: () => {
+      for (const set of waiters.values()) for (const wake of set) wake();
+    },
   });
   const getJob = async (id: string) => {
     const [job] = await queueCall("read a run", () => boss.findJobs<RunJobData>(RUN_QUEUE, { id }));
@@ -172,7 +194,10 @@ export async function createRunClient(connection: QueueConnection): Promise<RunC
       const job = await getJob(id);
       if (job.state !== "created" && job.state !== "retry" && job.state !== "active") return false;
       await queueCall("cancel a run", () => boss.cancel(RUN_QUEUE, id));
-      return (await getJob(id)).state === "cancelled";
+      const cancelled = (await getJob(id)).state === "cancelled";
+      // Waits on it (in any process) end now; a running run stops at its next checkpoint.
+      if (cancelled) await notifyDone(boss, id);
+      return cancelled;
     },
     result: async ({ timeoutMs = Number.POSITIVE_INFINITY } = {}) => {
       const deadline = Date.now() + timeoutMs;
@@ -198,7 +223,8 @@ export async function createRunClient(connection: QueueConnection): Promise<RunC
               `run ${id} is still ${job.state} after ${timeoutMs} ms`,
               job.state,
             );
-          await wait.until(job ? Math.min(delay, Math.max(0, deadline - Date.now())) : delay);
+          const pause = listener.up ? pollIntervalMs : delay;
+          await wait.until(job ? Math.min(pause, Math.max(0, deadline - Date.now())) : pause);
         } finally {
           wait.stop();
         }
@@ -312,9 +338,9 @@ export async function createRunClient(connection: QueueConnection): Promise<RunC
 }
 
 /**
- * `result()` reads the job again after this long without a notification, doubling up to
- * {@link LAST_POLL_MS}: the fallback for a notification lost while the listening connection was
- * down. It listens before it reads, so a run that ends meanwhile wakes it at once.
+ * While the listening connection is down, `result()` reads the job again after this long,
+ * doubling up to {@link LAST_POLL_MS}. It listens before it reads, so a run that ends meanwhile
+ * wakes it at once.
  */
 const FIRST_POLL_MS = 250;
 const LAST_POLL_MS = 1_000;
@@ -331,32 +357,60 @@ function describe(output: unknown): string {
   return JSON.stringify(output ?? null);
 }
 
-/** One connection that LISTENs for finished jobs; reconnects when it drops. */
+/**
+ * One connection that LISTENs for finished jobs (`done`); reconnects when it drops. `up` says
+ * whether it listens now; `changed` is called when it goes down or comes back up, since
+ * notifications sent meanwhile were lost.
+ */
 async function listen(
   database: string,
-  onDone: (id: string) => void,
-): Promise<{ close(): Promise<void> }> {
+  on: { done: (id: string) => void; changed: () => void },
+): Promise<{ readonly up: boolean; close(): Promise<void> }> {
   const pg = (await importOptionalPeer("pg", "createRunClient", () => import("pg"))).default;
   let closed = false;
+  let up = false;
   let client: InstanceType<typeof pg.Client> | undefined;
+  const retry = () => {
+    if (!closed) setTimeout(() => void connect(), 1_000).unref();
+  };
   const connect = async () => {
     if (closed) return;
-    const c = new pg.Client({ connectionString: database });
+    const c = new pg.Client({ connectionString: database, keepAlive: true });
     c.on("error", () => undefined);
-    c.on("end", () => {
-      if (!closed) setTimeout(() => void connect().catch(() => undefined), 1_000).unref();
-    });
     c.on("notification", (n) => {
-      if (n.channel === DONE_CHANNEL && n.payload) onDone(n.payload);
+      if (n.channel === DONE_CHANNEL && n.payload) on.done(n.payload);
     });
-    await c.connect();
-    await c.query(`LISTEN ${DONE_CHANNEL}`);
+    let ended = false;
+    c.on("end", () => {
+      ended = true;
+      if (client === c) {
+        client = undefined;
+        up = false;
+        on.changed();
+      }
+      retry();
+    });
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${DONE_CHANNEL}`);
+    } catch {
+      // "end" follows a failed connection attempt and retries; a failed LISTEN closes it.
+      if (!ended) await c.end().catch(() => undefined);
+      return;
+    }
+    if (closed || ended) return;
     client = c;
+    up = true;
+    on.changed();
   };
-  await connect().catch(() => undefined); // polling still works without it
+  await connect(); // polling still works without it
   return {
+    get up() {
+      return up;
+    },
     async close() {
       closed = true;
+      up = false;
       await client?.end().catch(() => undefined);
     },
   };

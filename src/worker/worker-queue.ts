@@ -21,6 +21,18 @@ export const DEAD_QUEUE = "rewind-runs-dead";
 export const DEFAULT_MAX_RETRIES = 20;
 /** The notification channel a worker signals a finished job on (payload: the job id). */
 export const DONE_CHANNEL = "rewind_run_done";
+/**
+ * Signals that a run's job ended (completed, failed or cancelled) on {@link DONE_CHANNEL}, in a
+ * statement of its own (never inside a write transaction). Best effort: a wait that misses it
+ * reads the job again later.
+ */
+export async function notifyDone(boss: Boss, jobId: string): Promise<void> {
+  await boss
+    .getDb()
+    .executeSql("SELECT pg_notify($1, $2)", [DONE_CHANNEL, jobId])
+    .catch(() => undefined);
+}
+
 /** Default schema of the queue's tables. */
 export const DEFAULT_QUEUE_SCHEMA = "rewind_queue";
 

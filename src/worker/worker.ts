@@ -13,10 +13,9 @@ import type { RunResult } from "../graph/run-types.js";
 import { withTraceparent } from "../tracing.js";
 import { watchCancels } from "./worker-cancels.js";
 import {
-  type Boss,
   DEFAULT_QUEUE_SCHEMA,
-  DONE_CHANNEL,
   jobInput,
+  notifyDone,
   openQueue,
   type QueueConnection,
   RUN_QUEUE,
@@ -96,12 +95,20 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     stopping.signal.addEventListener("abort", stopRun);
     if (stopping.signal.aborted) stopRun();
     running.set(job.id, run);
+    const attempt = { id: job.id, retryCount: job.retryCount };
     try {
       const outcome = await runJob(options.graphs, job, leaseTtlMs, run.signal);
-      // Completed here, then signalled outside any write transaction.
-      await boss.complete(RUN_QUEUE, { id: job.id, retryCount: job.retryCount }, outcome as object);
+      // Completed here, then signalled outside any write transaction (the queue's own settling,
+      // after this returns, finds it done).
+      await boss.complete(RUN_QUEUE, attempt, outcome as object);
       await notifyDone(boss, job.id);
       return outcome;
+    } catch (error) {
+      // Failed here too, then signalled, so a wait learns at once of an attempt's end: the run's
+      // final failure, or a retry (the wait reads the job and goes on waiting).
+      await boss.fail(RUN_QUEUE, attempt, failure(error)).catch(() => undefined);
+      await notifyDone(boss, job.id);
+      throw error;
     } finally {
       running.delete(job.id);
       stopping.signal.removeEventListener("abort", stopRun);
@@ -227,11 +234,4 @@ function failure(error: unknown): object {
   return error instanceof Error
     ? { name: error.name, message: error.message, ...("code" in error ? { code: error.code } : {}) }
     : { message: String(error) };
-}
-
-async function notifyDone(boss: Boss, jobId: string): Promise<void> {
-  await boss
-    .getDb()
-    .executeSql("SELECT pg_notify($1, $2)", [DONE_CHANNEL, jobId])
-    .catch(() => undefined);
 }

@@ -166,6 +166,52 @@ describe.skipIf(PG_SERIAL_ONLY !== "")(
       for (const message of await Promise.all(both)) expect(message).toMatch(/ended cancelled/);
     });
 
+    it("result() wakes on notifications; when its listening connection drops, every wait reads again", async () => {
+      // Polls ten minutes apart: within this test only a notification or the connection's
+      // drop can end a wait.
+      const listening = await createRunClient({
+        database: PG_URL,
+        schema: queue,
+        pollIntervalMs: 600_000,
+      });
+      try {
+        const done = await listening.submit("turns", { turns: "n1" }, { threadId: "notified" });
+        expect((await done.result()).status).toBe("done");
+        // A run ends with no notification (cancelled by another client) while a wait is on.
+        const later = await listening.submit(
+          "turns",
+          { turns: "n2" },
+          { threadId: "unnotified", runAt: new Date(Date.now() + 3_600_000) },
+        );
+        const waiting = later.result().then(
+          () => "resolved",
+          (error: unknown) => (error instanceof RunFailedError ? error.message : String(error)),
+        );
+        // The wait has read the job and sleeps (its read finds the run still created).
+        await vi.waitFor(async () => expect(await later.state()).toBe("created"));
+        expect(await client.handle(later.id).cancel()).toBe(true);
+        // Dropping the listening connections (this client's among them): the wait reads again.
+        await adminPool().query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'LISTEN rewind_run_done' AND pid <> pg_backend_pid()",
+        );
+        expect(await waiting).toMatch(/ended cancelled/);
+        // Listening again: the next run's end is heard.
+        await vi.waitFor(
+          async () => {
+            const { rows } = await adminPool().query(
+              "SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'LISTEN rewind_run_done'",
+            );
+            expect(rows[0].n).toBeGreaterThan(0);
+          },
+          { timeout: 10_000 },
+        );
+        const again = await listening.submit("turns", { turns: "n3" }, { threadId: "notified" });
+        expect((await again.result()).status).toBe("done");
+      } finally {
+        await listening.close();
+      }
+    });
+
     it("cancels a running run: it stops at its next checkpoint, the steps it finished kept", async () => {
       const run = await client.submit("turns", { turns: "c", hold: true }, { threadId: "halt" });
       await untilActive(run);
