@@ -177,6 +177,15 @@ describe.skipIf(PG_SERIAL_ONLY !== "")(
       try {
         const done = await listening.submit("turns", { turns: "n1" }, { threadId: "notified" });
         expect((await done.result()).status).toBe("done");
+        // A failed attempt is signalled too: here the run's last one.
+        failing.on = true;
+        const failed = await listening.submit(
+          "turns",
+          { turns: "n-f", fail: true },
+          { threadId: "notified-failing", maxRetries: 0 },
+        );
+        await expect(failed.result()).rejects.toMatchObject({ state: "failed" });
+        failing.on = false;
         // A run ends with no notification (cancelled by another client) while a wait is on.
         const later = await listening.submit(
           "turns",
@@ -208,6 +217,7 @@ describe.skipIf(PG_SERIAL_ONLY !== "")(
         const again = await listening.submit("turns", { turns: "n3" }, { threadId: "notified" });
         expect((await again.result()).status).toBe("done");
       } finally {
+        failing.on = false;
         await listening.close();
       }
     });
