@@ -50,15 +50,11 @@ function seal(crc: number, text: string): string {
 }
 
 /**
- * A value's tag without its checksum seal (the base tag runs of `concat` appends are joined by,
- * as the SQLite reader's statement computes it); a tag never sealed as it is.
+ * A sealed string (a value's tag, a checkpoint's body) without its seal, unchecked; a string
+ * never sealed as it is. For a tag, the base tag runs of `concat` appends are joined by, as the
+ * SQLite reader's statement computes it.
  */
-export function baseTag(tag: string): string {
-  return withoutSeal(tag);
-}
-
-/** A sealed string (a tag, a body) without its seal, unchecked; a string never sealed as it is. */
-function withoutSeal(sealed: string): string {
+export function withoutSeal(sealed: string): string {
   return sealed[0] === MARK && sealed[9] === MARK ? sealed.slice(10) : sealed;
 }
 
@@ -217,7 +213,7 @@ export function sealBlob(blob: StoredBlob): StoredBlob {
 export function openBlob(blob: StoredBlob, scope: SealScope): SerializedValue | null {
   if (blob.verified && blob.value !== null && blob.kind !== "empty") {
     // Checked already (see `StoredBlob.verified`): only the seal comes off its tag.
-    const tag = blob.pieces === undefined ? baseTag(blob.value.tag) : blob.value.tag;
+    const tag = blob.pieces === undefined ? withoutSeal(blob.value.tag) : blob.value.tag;
     return tag === blob.value.tag ? blob.value : { tag, bytes: blob.value.bytes };
   }
   return checkBlob(blob, scope);

@@ -32,7 +32,7 @@ import type {
   StoredBlob,
   StoredCheckpoint,
 } from "../../checkpoint/checkpoint-backend.js";
-import { baseTag, verifyBlob, verifyCheckpoint } from "../../checkpoint/checksum.js";
+import { verifyBlob, verifyCheckpoint, withoutSeal } from "../../checkpoint/checksum.js";
 import { type CheckpointRow, joinArrayTexts } from "./sqlite-rows.js";
 
 /** Default bound of a backend's cache, in bytes of stored values. */
@@ -306,7 +306,7 @@ function compactChains(chains: HeldChains): Chains {
 /** The base tag of a blob that may join a run (a `concat` append, or a run already joined). */
 function joinable(blob: StoredBlob): string | undefined {
   if (blob.kind !== "append" || blob.concat !== true || blob.value === null) return undefined;
-  return blob.pieces !== undefined ? blob.value.tag : baseTag(blob.value.tag);
+  return blob.pieces !== undefined ? blob.value.tag : withoutSeal(blob.value.tag);
 }
 
 /** Consecutive joinable blobs of one base tag as one append (see {@link compactChains}). */
