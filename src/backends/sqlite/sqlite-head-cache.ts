@@ -97,7 +97,8 @@ export class SqliteHeadCache {
     if (!entry.checkpoint.verified) {
       // A row a put wrote is checked by the first read that finds it (not on the write path).
       if (!verifyCheckpoint(entry.checkpoint)) return undefined;
-      entry = { ...entry, checkpoint: heldCopy(entry.checkpoint, true) };
+      // The held checkpoint is the entry's own already (see `learn`): only the mark changes.
+      entry = { ...entry, checkpoint: { ...entry.checkpoint, verified: true } };
     }
     if (entry.loose >= JOIN_AFTER) {
       entry = { ...entry, chains: compactChains(entry.chains), loose: 0 };
@@ -139,10 +140,9 @@ export class SqliteHeadCache {
     for (const chain of Object.values(chains)) {
       if (!chain.every((blob) => blob.verified || verifyBlob(blob, scope))) return undefined;
     }
-    const held = heldCopy(checkpoint, true);
     this.#entries.set(key, {
       row,
-      checkpoint: held,
+      checkpoint: heldCopy(checkpoint, true),
       chains: compactChains(chains),
       size,
       loose: 0,
@@ -155,7 +155,7 @@ export class SqliteHeadCache {
         blob.verified || blob.value === null ? blob : { ...blob, verified: true },
       );
     }
-    return { checkpoint: heldCopy(held, true), chains: checked };
+    return { checkpoint: { ...checkpoint, verified: true }, chains: checked };
   }
 
   /** Drops the least recently used entries until the bound holds. */
