@@ -127,8 +127,9 @@ export interface RunClientOptions extends QueueConnection {
 /** Opens a client on the workers' queue. */
 export async function createRunClient(options: RunClientOptions): Promise<RunClient> {
   const pollIntervalMs = options.pollIntervalMs ?? 10_000;
-  if (!(typeof pollIntervalMs === "number" && pollIntervalMs > 0))
-    throw new InvalidInputError("pollIntervalMs must be a positive number of milliseconds");
+  // A timer's longest wait: a longer one would fire at once, and the safety net would spin.
+  if (!(typeof pollIntervalMs === "number" && pollIntervalMs >= 1 && pollIntervalMs <= 2 ** 31 - 1))
+    throw new InvalidInputError("pollIntervalMs must be a number of milliseconds from 1 to 2^31-1");
   const boss = await openQueue(options, "createRunClient", false);
   const schema = options.schema ?? DEFAULT_QUEUE_SCHEMA;
   const waiters = new Map<string, Set<() => void>>();

@@ -166,6 +166,14 @@ describe.skipIf(PG_SERIAL_ONLY !== "")(
       for (const message of await Promise.all(both)) expect(message).toMatch(/ended cancelled/);
     });
 
+    it("a client's pollIntervalMs outside a timer's range is refused", async () => {
+      for (const pollIntervalMs of [0, -1, Number.POSITIVE_INFINITY, 2 ** 31, Number.NaN]) {
+        await expect(
+          createRunClient({ database: PG_URL, schema: queue, pollIntervalMs }),
+        ).rejects.toBeInstanceOf(InvalidInputError);
+      }
+    });
+
     it("result() wakes on notifications; when its listening connection drops, every wait reads again", async () => {
       // Polls ten minutes apart: within this test only a notification or the connection's
       // drop can end a wait.
