@@ -113,7 +113,11 @@ describe("rewind on SQLite", () => {
       [["prune", file, "--keep-last", "1", "--thread", "nobody"], 1, /no thread "nobody"/],
       [["stats", file, "--thread", "nobody"], 2, /unknown thread "nobody"/],
       [["stats", "mysql://localhost/db"], 2, /unsupported target/],
-      [["stats", "postgres://postgres@127.0.0.1:1/none"], 1, /could not use PostgreSQL/],
+      [
+        ["stats", "postgres://postgres@127.0.0.1:1/none"],
+        1,
+        /could not use PostgreSQL at postgres@127.0.0.1:1\/none/,
+      ],
     ];
     for (const [args, code, message] of cases) {
       const ran = await rewind(...args);

@@ -6,6 +6,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createPostgresCheckpointer,
@@ -155,4 +156,30 @@ describe("a wrong PostgreSQL target is a named error", () => {
       }
     });
   }
+  it("a pool passed in is named by the settings it was made with, never the password", async () => {
+    const url = variant((u) => {
+      u.port = "1";
+      u.password = "pw-never-shown";
+    });
+    for (const config of [
+      { connectionString: url },
+      { host: "127.0.0.1", port: 1, user: "someone", database: "db", password: "pw-never-shown" },
+    ]) {
+      const pool = new pg.Pool({ ...config, connectionTimeoutMillis: 5000 });
+      pool.on("error", () => undefined);
+      const checkpointer = createPostgresCheckpointer(pool as never);
+      const error = await checkpointer.ready().catch((e: unknown) => e);
+      await checkpointer.close();
+      await pool.end();
+      expect(error).toMatchObject({ name: "ConnectionError", code: "CONNECTION" });
+      const message = (error as Error).message;
+      const tried = new URL(url);
+      const named =
+        "connectionString" in config
+          ? `${tried.username}@${tried.hostname}:1${tried.pathname}`
+          : "someone@127.0.0.1:1/db";
+      expect(message).toContain(`PostgreSQL at ${named} (the pool passed in)`);
+      expect(message).not.toContain("pw-never-shown");
+    }
+  });
 });

@@ -45,9 +45,12 @@ function isConnectionState(code: string): boolean {
   );
 }
 
-/** Where a client connects, for messages: `user@host:port/database`, never the password. */
+/**
+ * Where a client connects, for messages: `user@host:port/database`, never the password. A pool
+ * passed in is described by the settings it was made with (a `pg.Pool` keeps them as `options`).
+ */
 export function describeTarget(source: string | object): string {
-  if (typeof source !== "string") return "PostgreSQL (the pool passed in)";
+  if (typeof source !== "string") return describePool(source);
   try {
     const url = new URL(source);
     const user = url.username ? `${decodeURIComponent(url.username)}@` : "";
@@ -57,6 +60,21 @@ export function describeTarget(source: string | object): string {
   } catch {
     return "PostgreSQL (a connection string that is not a URL)";
   }
+}
+
+function describePool(pool: object): string {
+  const options = (pool as { options?: Record<string, unknown> }).options;
+  if (options && typeof options.connectionString === "string") {
+    const described = describeTarget(options.connectionString);
+    if (!described.includes("not a URL")) return `${described} (the pool passed in)`;
+  }
+  if (options && typeof options.host === "string") {
+    const user = typeof options.user === "string" ? `${options.user}@` : "";
+    const port = options.port !== undefined ? `:${String(options.port)}` : "";
+    const database = typeof options.database === "string" ? options.database : "";
+    return `PostgreSQL at ${user}${options.host}${port}/${database} (the pool passed in)`;
+  }
+  return "PostgreSQL (the pool passed in)";
 }
 
 /** Timeouts in force, quoted in messages so the user knows which knob to turn. */
