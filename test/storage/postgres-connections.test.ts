@@ -11,8 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createPostgresCheckpointer,
   createPostgresStore,
+  PostgresBackend,
 } from "../../src/backends/postgres/index.js";
-import { lastValue, START, StateGraph } from "../../src/index.js";
+import { ClosedError, lastValue, START, StateGraph } from "../../src/index.js";
 import { freshSchema, PG_URL, requireConcurrentSessions } from "../support/postgres.js";
 import { runWorker } from "../support/process.js";
 
@@ -181,5 +182,17 @@ describe("a wrong PostgreSQL target is a named error", () => {
       expect(message).toContain(`PostgreSQL at ${named} (the pool passed in)`);
       expect(message).not.toContain("pw-never-shown");
     }
+  });
+});
+
+describe("a closed PostgreSQL backend", () => {
+  it("refuses later calls with ClosedError instead of opening a pool nobody would end", async () => {
+    const schema = freshSchema();
+    const backend = new PostgresBackend(PG_URL, { schema, maxConnections: 2 });
+    await backend.setup();
+    await backend.close();
+    // Before, the call found no pool and opened a new one, which nothing would end.
+    await expect(backend.getCheckpoint("t", "")).rejects.toBeInstanceOf(ClosedError);
+    await expect(backend.close()).resolves.toBeUndefined();
   });
 });

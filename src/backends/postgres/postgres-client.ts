@@ -4,7 +4,7 @@
  * keep the process alive) or the caller's own pool, named statements, transactions on one
  * connection, and the entry to the migration runner. Every failure leaves it as a named Rewind error.
  */
-import { InvalidInputError, type RewindError, StorageError } from "../../errors.js";
+import { ClosedError, InvalidInputError, type RewindError, StorageError } from "../../errors.js";
 import { describeTarget, pgError, type TimeoutsInForce } from "./postgres-errors.js";
 import { migratePostgresSchema, type PostgresMigrationSpec } from "./postgres-migrator.js";
 import { PostgresStatements } from "./postgres-statements.js";
@@ -67,6 +67,9 @@ export class PostgresClient implements PgQueryable {
   readonly #timeouts: TimeoutsInForce;
   // A promise, so that concurrent first calls share one pool instead of each opening one.
   #pool: Promise<PgPoolLike> | undefined;
+  /** What this client serves, for messages ("PostgreSQL backend"...). */
+  readonly #what: string;
+  #closed = false;
 
   /** Checks the arguments (an {@link InvalidInputError} naming `what` when they are wrong). */
   constructor(database: string | PgPoolLike, options: PostgresClientOptions, what: string) {
@@ -89,6 +92,7 @@ export class PostgresClient implements PgQueryable {
       }
     }
     this.target = describeTarget(database);
+    this.#what = what;
     this.#source = database;
     this.#options = options;
     this.#statements = new PostgresStatements(
@@ -171,8 +175,9 @@ export class PostgresClient implements PgQueryable {
     return migratePostgresSchema(this, schema, quoteSchema(schema), spec);
   }
 
-  /** Ends the pool if Rewind opened it; the caller's pool is left open. */
+  /** Ends the pool if Rewind opened it (the caller's pool is left open); later calls are refused (`ClosedError`). */
   async close(): Promise<void> {
+    this.#closed = true;
     const pool = this.#pool;
     this.#pool = undefined;
     // A pool that never opened (no pg package) has nothing to end.
@@ -181,6 +186,8 @@ export class PostgresClient implements PgQueryable {
   }
 
   #poolReady(): Promise<PgPoolLike> {
+    // Never a pool of its own again once closed: a call after close would open one nobody ends.
+    if (this.#closed) return Promise.reject(new ClosedError(`the ${this.#what} is closed`));
     this.#pool ??=
       typeof this.#source === "string"
         ? this.#openPool(this.#source)
