@@ -55,19 +55,25 @@ import {
 } from "./postgres-effects.js";
 import { PostgresLargeValues, postgresLargeValueRefs } from "./postgres-large-values.js";
 import { POSTGRES_CHECKPOINT_SCHEMA } from "./postgres-migrations.js";
-import { PostgresPutBatch } from "./postgres-put-batch.js";
-import {
-  putBatchStatement,
-  putBatchValues,
-  putStatement,
-  putValues,
-} from "./postgres-put-statement.js";
 import { listQuarantinedPostgres, quarantinePostgres } from "./postgres-quarantine.js";
 import { loadQuery, type PageCursor, pageQuery } from "./postgres-queries.js";
 import { PostgresRetention } from "./postgres-retention.js";
 import { postgresRewriteValues } from "./postgres-rewrite.js";
 import type { PgPoolLike } from "./postgres-types.js";
-import { packValues } from "./postgres-values.js";
+import { PostgresWriteBatch } from "./postgres-write-batch.js";
+import {
+  putBatchStatement,
+  putBatchValues,
+  putBytes,
+  putStatement,
+  putValues,
+  type WritesPut,
+  writesBatchStatement,
+  writesBatchValues,
+  writesBytes,
+  writesStatement,
+  writesValues,
+} from "./postgres-write-statements.js";
 
 /** Options of {@link PostgresBackend}: the connection settings, and the listing page size. */
 export interface PostgresBackendOptions extends PostgresClientOptions {
@@ -94,7 +100,8 @@ export class PostgresBackend implements CheckpointBackend {
   readonly #loadLatest: string;
   readonly #loadById: string;
   readonly #retention: PostgresRetention;
-  readonly #puts: PostgresPutBatch;
+  readonly #puts: PostgresWriteBatch<CheckpointPut>;
+  readonly #writes: PostgresWriteBatch<WritesPut>;
 
   /** `database`: a connection string (Rewind opens and closes the pool) or your `pg.Pool` (left open). */
   constructor(database: string | PgPoolLike, options: PostgresBackendOptions = {}) {
@@ -110,15 +117,31 @@ export class PostgresBackend implements CheckpointBackend {
     );
     const one = putStatement(this.#quoted);
     const many = putBatchStatement(this.#quoted);
-    // Writes share a round trip only while this many statements are in flight, leaving the
-    // pool's other connections to reads and to the server's parallelism.
-    this.#puts = new PostgresPutBatch(
+    // Writes share a round trip while this many statements of their kind are in flight, leaving
+    // the pool's other connections to reads and to the server's parallelism.
+    const lanes = Math.floor(this.#client.poolSize / 4);
+    this.#puts = new PostgresWriteBatch(
       {
         one: async (put) => (await this.#query(one, putValues(put))).rows[0].status,
         many: async (puts) =>
           (await this.#query(many, putBatchValues(puts))).rows.map((row) => row.status),
       },
-      Math.floor(this.#client.poolSize / 4),
+      { thread: (put) => put.checkpoint.threadId, bytes: putBytes },
+      { lanes },
+    );
+    const oneWrites = writesStatement(this.#quoted);
+    const manyWrites = writesBatchStatement(this.#quoted);
+    // A run's tasks hand their writes over as they end, often in one turn (LangGraph runs a
+    // graph's tasks without yielding): those go in one statement, as they would only queue on
+    // the thread's lock one after another.
+    this.#writes = new PostgresWriteBatch(
+      {
+        one: async (put) => (await this.#query(oneWrites, writesValues(put))).rows[0].status,
+        many: async (puts) =>
+          (await this.#query(manyWrites, writesBatchValues(puts))).rows.map((row) => row.status),
+      },
+      { thread: (put) => put.key.threadId, bytes: writesBytes },
+      { lanes, sameTurn: true },
     );
   }
 
@@ -127,7 +150,7 @@ export class PostgresBackend implements CheckpointBackend {
   }
 
   async putCheckpoint(put: CheckpointPut): Promise<void> {
-    const status = await this.#puts.put(put);
+    const status = await this.#puts.send(put);
     this.#check(status, put.checkpoint.threadId, put.checkpoint.id, put.expectedHead);
   }
 
@@ -136,25 +159,8 @@ export class PostgresBackend implements CheckpointBackend {
     writes: readonly StoredWrite[],
     fence?: LeaseFence,
   ): Promise<void> {
-    const values = packValues(writes.map((w) => w.value));
-    const { rows } = await this.#query(
-      `SELECT ${this.#quoted}.rewind_put_writes($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) AS status`,
-      [
-        key.threadId,
-        key.ns,
-        key.checkpointId,
-        fence?.token ?? null,
-        writes.map((w) => w.taskId),
-        writes.map((w) => w.taskPath),
-        writes.map((w) => w.idx),
-        writes.map((w) => w.channel),
-        writes.map((w) => w.value.tag),
-        values.bytes,
-        values.starts,
-        values.lengths,
-      ],
-    );
-    this.#check(rows[0].status, key.threadId, key.checkpointId, undefined);
+    const status = await this.#writes.send({ key, writes, fence });
+    this.#check(status, key.threadId, key.checkpointId, undefined);
   }
 
   async getCheckpoint(
@@ -364,7 +370,7 @@ export class PostgresBackend implements CheckpointBackend {
   /** Ends the pool if Rewind opened it; your pool is left open. */
   async close(): Promise<void> {
     // Writes already handed over finish first: one may be waiting for a round trip to share.
-    await this.#puts.settled();
+    await Promise.all([this.#puts.settled(), this.#writes.settled()]);
     await this.#client.close();
   }
 

@@ -1,10 +1,15 @@
 /**
- * Checkpoint writes that share a round trip. On PostgreSQL a write is one call of
- * `rewind_put_checkpoint`; most of its cost to the client is the round trip itself (the driver,
- * the socket, the system calls: about 0.5 ms of a process's CPU per checkpoint against 0.1 ms for
- * the run's own work, `bench/workers-profile.ts`). When many runs write at once, the writes that
- * arrive while every lane is busy wait and then go together: one statement calls the function
- * once per write, in one transaction (one commit for all of them).
+ * Writes that share a round trip. On PostgreSQL a checkpoint is one call of
+ * `rewind_put_checkpoint` and a task's pending writes one call of `rewind_put_writes`; most of
+ * such a call's cost to the client is the round trip itself (the driver, the socket, the system
+ * calls: about 0.5 ms of a process's CPU per checkpoint against 0.1 ms for the run's own work,
+ * `bench/workers-profile.ts`), and every call is a commit of its own. So writes of one kind wait
+ * and go together, in one statement that calls the function once per write, in one transaction
+ * (one commit for all of them), when
+ * - they are issued in the same turn of the event loop (`sameTurn`): LangGraph runs a graph's
+ *   tasks without yielding and hands each task's writes over as it ends, so a run's writes
+ *   arrive together, and the calls would only queue on the thread's lock one after another; or
+ * - every lane is busy (many runs writing at once): what arrives meanwhile goes next, together.
  *
  * Nothing a caller can observe changes: a write's promise settles when the statement holding it
  * has committed, each write gets its own outcome (the function answers a status per write), and
@@ -17,46 +22,71 @@
  */
 
 import { CallsUnderway } from "../../calls-underway.js";
-import type { CheckpointPut } from "../../checkpoint/checkpoint-backend.js";
 import { ConnectionError, TimeoutError } from "../../errors.js";
 import { compareCodePoints } from "../../store/namespace-path.js";
 
 /** How one write, and a group of them, reach the server: statuses in the order given. */
-export interface PutSender {
-  one(put: CheckpointPut): Promise<string>;
-  many(puts: readonly CheckpointPut[]): Promise<readonly string[]>;
+export interface WriteSender<T> {
+  one(write: T): Promise<string>;
+  many(writes: readonly T[]): Promise<readonly string[]>;
 }
 
-/** Writes in one statement at most, and their values' bytes at most (a larger write goes alone). */
-const MAX_PUTS = 32;
+/** What the batch needs to know of a write. */
+export interface WriteShape<T> {
+  /** The thread it locks (statements lock threads in this order). */
+  thread(write: T): string;
+  /** Its values' bytes (a statement carries at most {@link MAX_BYTES}; a larger write goes alone). */
+  bytes(write: T): number;
+}
+
+/** Options of a {@link PostgresWriteBatch}. */
+export interface WriteBatchOptions {
+  /** Statements in flight at once; writes arriving while all are busy wait to go together. */
+  readonly lanes: number;
+  /** Also hold each write until the end of the turn it was issued in, so that turn's go together. */
+  readonly sameTurn?: boolean;
+}
+
+/** Writes in one statement at most, and their values' bytes at most. */
+const MAX_WRITES = 32;
 const MAX_BYTES = 4 * 1024 * 1024;
 
-interface Waiting {
-  readonly put: CheckpointPut;
+interface Waiting<T> {
+  readonly write: T;
   readonly bytes: number;
   readonly resolve: (status: string) => void;
   readonly reject: (error: unknown) => void;
 }
 
-export class PostgresPutBatch {
-  readonly #sender: PutSender;
+export class PostgresWriteBatch<T> {
+  readonly #sender: WriteSender<T>;
+  readonly #shape: WriteShape<T>;
   readonly #lanes: number;
+  readonly #sameTurn: boolean;
   #busy = 0;
-  #waiting: Waiting[] = [];
+  #waiting: Waiting<T>[] = [];
+  /** Writes of the current turn, held until its end (with `sameTurn`). */
+  #turn: Waiting<T>[] = [];
   readonly #calls = new CallsUnderway();
 
-  /** `lanes`: statements in flight at once; writes arriving while all are busy wait to go together. */
-  constructor(sender: PutSender, lanes: number) {
+  constructor(sender: WriteSender<T>, shape: WriteShape<T>, options: WriteBatchOptions) {
     this.#sender = sender;
-    this.#lanes = Math.max(1, lanes);
+    this.#shape = shape;
+    this.#lanes = Math.max(1, options.lanes);
+    this.#sameTurn = options.sameTurn === true;
   }
 
-  /** The function's status for `put` (`ok`, `conflict:...`, `deleted`, `lease`). */
-  put(put: CheckpointPut): Promise<string> {
+  /** The function's status for `write` (`ok`, `conflict:...`, `deleted`, `lease`). */
+  send(write: T): Promise<string> {
     return this.#calls.track(
       new Promise((resolve, reject) => {
-        this.#waiting.push({ put, bytes: valueBytes(put), resolve, reject });
-        this.#pump();
+        const waiting = { write, bytes: this.#shape.bytes(write), resolve, reject };
+        if (!this.#sameTurn) {
+          this.#waiting.push(waiting);
+          this.#pump();
+        } else if (this.#turn.push(waiting) === 1) {
+          setImmediate(this.#endTurn);
+        }
       }),
     );
   }
@@ -65,6 +95,12 @@ export class PostgresPutBatch {
   settled(): Promise<void> {
     return this.#calls.settled();
   }
+
+  readonly #endTurn = () => {
+    this.#waiting.push(...this.#turn);
+    this.#turn = [];
+    this.#pump();
+  };
 
   #pump(): void {
     while (this.#busy < this.#lanes && this.#waiting.length > 0) {
@@ -78,50 +114,44 @@ export class PostgresPutBatch {
   }
 
   /** The longest run of waiting writes within the bounds, in arrival order. */
-  #take(): Waiting[] {
+  #take(): Waiting<T>[] {
     let bytes = 0;
     let count = 0;
     for (const next of this.#waiting) {
-      if (count === MAX_PUTS || (count > 0 && bytes + next.bytes > MAX_BYTES)) break;
+      if (count === MAX_WRITES || (count > 0 && bytes + next.bytes > MAX_BYTES)) break;
       bytes += next.bytes;
       count++;
     }
     return this.#waiting.splice(0, count);
   }
 
-  async #send(group: Waiting[]): Promise<void> {
-    if (group.length === 1) return settle(group[0]!, () => this.#sender.one(group[0]!.put));
+  async #send(group: Waiting<T>[]): Promise<void> {
+    if (group.length === 1) return settle(group[0]!, () => this.#sender.one(group[0]!.write));
     // By thread, in code-point order (a stable sort keeps one thread's writes in their order):
     // the statement locks the threads' rows one after another, always in the same order.
     const ordered = [...group].sort((a, b) =>
-      compareCodePoints(a.put.checkpoint.threadId, b.put.checkpoint.threadId),
+      compareCodePoints(this.#shape.thread(a.write), this.#shape.thread(b.write)),
     );
     let statuses: readonly string[];
     try {
-      statuses = await this.#sender.many(ordered.map((w) => w.put));
+      statuses = await this.#sender.many(ordered.map((w) => w.write));
     } catch (error) {
       if (error instanceof ConnectionError || error instanceof TimeoutError) {
         for (const w of ordered) w.reject(error);
         return;
       }
       // Refused as a whole and rolled back: each write again, alone, in order.
-      for (const w of ordered) await settle(w, () => this.#sender.one(w.put));
+      for (const w of ordered) await settle(w, () => this.#sender.one(w.write));
       return;
     }
     for (const [i, w] of ordered.entries()) w.resolve(statuses[i]!);
   }
 }
 
-async function settle(w: Waiting, send: () => Promise<string>): Promise<void> {
+async function settle<T>(w: Waiting<T>, send: () => Promise<string>): Promise<void> {
   try {
     w.resolve(await send());
   } catch (error) {
     w.reject(error);
   }
-}
-
-function valueBytes(put: CheckpointPut): number {
-  let bytes = 0;
-  for (const blob of put.blobs) bytes += blob.value?.bytes.byteLength ?? 0;
-  return bytes;
 }
