@@ -175,7 +175,10 @@ export class PostgresClient implements PgQueryable {
     return migratePostgresSchema(this, schema, quoteSchema(schema), spec);
   }
 
-  /** Ends the pool if Rewind opened it (the caller's pool is left open); later calls are refused (`ClosedError`). */
+  /**
+   * Ends the pool if Rewind opened it (the caller's pool is left open); later calls are refused
+   * with `ClosedError`.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     const pool = this.#pool;

@@ -51,24 +51,30 @@ function isConnectionState(code: string): boolean {
  */
 export function describeTarget(source: string | object): string {
   if (typeof source !== "string") return describePool(source);
+  return describeUrl(source) ?? "PostgreSQL (a connection string that is not a URL)";
+}
+
+/** `PostgreSQL at user@host:port/database` for a connection URL; undefined for other text. */
+function describeUrl(text: string): string | undefined {
   try {
-    const url = new URL(source);
+    const url = new URL(text);
     const user = url.username ? `${decodeURIComponent(url.username)}@` : "";
     const host = url.hostname || url.searchParams.get("host") || "localhost";
     const port = url.port ? `:${url.port}` : "";
     return `PostgreSQL at ${user}${host}${port}${url.pathname || "/"}`;
   } catch {
-    return "PostgreSQL (a connection string that is not a URL)";
+    return undefined;
   }
 }
 
 function describePool(pool: object): string {
-  const options = (pool as { options?: Record<string, unknown> }).options;
-  if (options && typeof options.connectionString === "string") {
-    const described = describeTarget(options.connectionString);
-    if (!described.includes("not a URL")) return `${described} (the pool passed in)`;
-  }
-  if (options && typeof options.host === "string") {
+  const options = (pool as { options?: Record<string, unknown> }).options ?? {};
+  const fromUrl =
+    typeof options.connectionString === "string"
+      ? describeUrl(options.connectionString)
+      : undefined;
+  if (fromUrl) return `${fromUrl} (the pool passed in)`;
+  if (typeof options.host === "string") {
     const user = typeof options.user === "string" ? `${options.user}@` : "";
     const port = options.port !== undefined ? `:${String(options.port)}` : "";
     const database = typeof options.database === "string" ? options.database : "";
