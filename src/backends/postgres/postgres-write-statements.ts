@@ -13,6 +13,9 @@ import type {
 import { jsonbSafe } from "./postgres-metadata.js";
 import { kindCode, packValues } from "./postgres-values.js";
 
+/** A write's part of the array parameter `$n` of a batch: its slice `[b0:b1]`. */
+const slice = (n: number, type: string) => `($${n}::${type}[])[p.b0:p.b1]`;
+
 /** One write: `SELECT schema.rewind_put_checkpoint(...) AS status`. */
 export function putStatement(quoted: string): string {
   return `SELECT ${quoted}.rewind_put_checkpoint($1,$2,$3,$4,$5,$6::jsonb,$7::jsonb,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22) AS status`;
@@ -24,7 +27,6 @@ export function putStatement(quoted: string): string {
  * the slice `[b0:b1]` (empty when it has none); the values' bytes are one string for all.
  */
 export function putBatchStatement(quoted: string): string {
-  const slice = (n: number, type: string) => `($${n}::${type}[])[p.b0:p.b1]`;
   return `SELECT s.status FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
     $6::text[], $7::text[], $8::text[], $9::text[], $10::boolean[], $11::text[], $12::bigint[],
     $13::integer[], $14::integer[], $15::boolean[]) WITH ORDINALITY
@@ -115,7 +117,6 @@ export function writesStatement(quoted: string): string {
  * {@link putBatchStatement} passes values); the values' bytes are one string for all.
  */
 export function writesBatchStatement(quoted: string): string {
-  const slice = (n: number, type: string) => `($${n}::${type}[])[p.b0:p.b1]`;
   return `SELECT s.status FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[],
     $5::integer[], $6::integer[]) WITH ORDINALITY AS p(thread, ns, checkpoint, fence, b0, b1, n)
   CROSS JOIN LATERAL ${quoted}.rewind_put_writes(p.thread, p.ns, p.checkpoint, p.fence,
