@@ -179,7 +179,7 @@ describe("a wrong PostgreSQL target is a named error", () => {
         "connectionString" in config
           ? `${tried.username}@${tried.hostname}:1${tried.pathname}`
           : "someone@127.0.0.1:1/db";
-      expect(message).toContain(`PostgreSQL at ${named} (the pool passed in)`);
+      expect(message).toContain(`could not use PostgreSQL at ${named}:`);
       expect(message).not.toContain("pw-never-shown");
     }
   });

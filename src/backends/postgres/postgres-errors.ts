@@ -47,7 +47,8 @@ function isConnectionState(code: string): boolean {
 
 /**
  * Where a client connects, for messages: `user@host:port/database`, never the password. A pool
- * passed in is described by the settings it was made with (a `pg.Pool` keeps them as `options`).
+ * passed in is described by the settings it was made with (a `pg.Pool` keeps them as `options`),
+ * as the same target given as a URL would be.
  */
 export function describeTarget(source: string | object): string {
   if (typeof source !== "string") return describePool(source);
@@ -73,12 +74,12 @@ function describePool(pool: object): string {
     typeof options.connectionString === "string"
       ? describeUrl(options.connectionString)
       : undefined;
-  if (fromUrl) return `${fromUrl} (the pool passed in)`;
+  if (fromUrl) return fromUrl;
   if (typeof options.host === "string") {
     const user = typeof options.user === "string" ? `${options.user}@` : "";
     const port = options.port !== undefined ? `:${String(options.port)}` : "";
     const database = typeof options.database === "string" ? options.database : "";
-    return `PostgreSQL at ${user}${options.host}${port}/${database} (the pool passed in)`;
+    return `PostgreSQL at ${user}${options.host}${port}/${database}`;
   }
   return "PostgreSQL (the pool passed in)";
 }
