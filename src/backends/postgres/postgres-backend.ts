@@ -60,7 +60,7 @@ import { loadQuery, type PageCursor, pageQuery } from "./postgres-queries.js";
 import { PostgresRetention } from "./postgres-retention.js";
 import { postgresRewriteValues } from "./postgres-rewrite.js";
 import type { PgPoolLike } from "./postgres-types.js";
-import { PostgresWriteBatch } from "./postgres-write-batch.js";
+import { PostgresWriteBatch, type WriteSender } from "./postgres-write-batch.js";
 import {
   putBatchStatement,
   putBatchValues,
@@ -115,31 +115,40 @@ export class PostgresBackend implements CheckpointBackend {
       (t, v, named) => this.#query(t, v, named),
       this.#quoted,
     );
-    const one = putStatement(this.#quoted);
-    const many = putBatchStatement(this.#quoted);
+    // One statement per write, or one for many answering a status per write, in their order.
+    const sender = <T>(
+      one: string,
+      values: (write: T) => unknown[],
+      many: string,
+      batchValues: (writes: readonly T[]) => unknown[],
+    ): WriteSender<T> => ({
+      one: async (write) => (await this.#query(one, values(write))).rows[0].status,
+      many: async (writes) =>
+        (await this.#query(many, batchValues(writes))).rows.map((row) => row.status),
+    });
     // Writes share a round trip while this many statements of their kind are in flight, leaving
     // the pool's other connections to reads and to the server's parallelism.
     const lanes = Math.floor(this.#client.poolSize / 4);
     this.#puts = new PostgresWriteBatch(
-      {
-        one: async (put) => (await this.#query(one, putValues(put))).rows[0].status,
-        many: async (puts) =>
-          (await this.#query(many, putBatchValues(puts))).rows.map((row) => row.status),
-      },
+      sender(
+        putStatement(this.#quoted),
+        putValues,
+        putBatchStatement(this.#quoted),
+        putBatchValues,
+      ),
       { thread: (put) => put.checkpoint.threadId, bytes: putBytes },
       { lanes },
     );
-    const oneWrites = writesStatement(this.#quoted);
-    const manyWrites = writesBatchStatement(this.#quoted);
     // A run's tasks hand their writes over as they end, often in one turn (LangGraph runs a
     // graph's tasks without yielding): those go in one statement, as they would only queue on
     // the thread's lock one after another.
     this.#writes = new PostgresWriteBatch(
-      {
-        one: async (put) => (await this.#query(oneWrites, writesValues(put))).rows[0].status,
-        many: async (puts) =>
-          (await this.#query(manyWrites, writesBatchValues(puts))).rows.map((row) => row.status),
-      },
+      sender(
+        writesStatement(this.#quoted),
+        writesValues,
+        writesBatchStatement(this.#quoted),
+        writesBatchValues,
+      ),
       { thread: (put) => put.key.threadId, bytes: writesBytes },
       { lanes, sameTurn: true },
     );
