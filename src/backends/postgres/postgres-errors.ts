@@ -59,13 +59,17 @@ export function describeTarget(source: string | object): string {
 function describeUrl(text: string): string | undefined {
   try {
     const url = new URL(text);
-    const user = url.username ? `${decodeURIComponent(url.username)}@` : "";
     const host = url.hostname || url.searchParams.get("host") || "localhost";
-    const port = url.port ? `:${url.port}` : "";
-    return `PostgreSQL at ${user}${host}${port}${url.pathname || "/"}`;
+    const database = (url.pathname || "/").slice(1);
+    return describeAt(url.username && decodeURIComponent(url.username), host, url.port, database);
   } catch {
     return undefined;
   }
+}
+
+/** `PostgreSQL at user@host:port/database`, leaving out what is empty (the user, the port). */
+function describeAt(user: string, host: string, port: string, database: string): string {
+  return `PostgreSQL at ${user ? `${user}@` : ""}${host}${port ? `:${port}` : ""}/${database}`;
 }
 
 function describePool(pool: object): string {
@@ -76,10 +80,8 @@ function describePool(pool: object): string {
       : undefined;
   if (fromUrl) return fromUrl;
   if (typeof options.host === "string") {
-    const user = typeof options.user === "string" ? `${options.user}@` : "";
-    const port = options.port !== undefined ? `:${String(options.port)}` : "";
-    const database = typeof options.database === "string" ? options.database : "";
-    return `PostgreSQL at ${user}${options.host}${port}/${database}`;
+    const text = (key: string) => (options[key] === undefined ? "" : String(options[key]));
+    return describeAt(text("user"), options.host, text("port"), text("database"));
   }
   return "PostgreSQL (the pool passed in)";
 }
