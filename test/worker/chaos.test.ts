@@ -1,8 +1,8 @@
 /**
- * Chaos: worker processes on a throwaway PostgreSQL cluster (port 55490, started by the test)
- * run many threads of turns, some pausing for a human whom a driver process answers, while a
- * chaos loop SIGKILLs workers (and starts replacements), terminates every database connection,
- * and restarts the cluster. Every run must end exactly once, completed; every thread must hold
+ * Chaos: worker processes on a throwaway PostgreSQL cluster (port 55490 or the next free one,
+ * started by the test) run many threads of turns, some pausing for a human whom a driver
+ * process answers, while a chaos loop SIGKILLs workers (and starts replacements), terminates
+ * every database connection, and restarts the cluster. Every run must end exactly once, completed; every thread must hold
  * each of its turns once, in order, with each node's output once per turn and each answer once;
  * no finished task may run again and the recorded side effect must be called once per turn
  * (both counted outside the checkpoint store: chaos-audit.ts); and each killed worker's runs
@@ -29,7 +29,8 @@ const THREADS = SOAK ? 60 : 8;
 const TURNS = SOAK ? 4 : 3;
 const SLOW_MS = SOAK ? 300 : 700;
 const RESTARTS = SOAK ? 3 : 1;
-// Another checkout running this test on the same machine takes the port: REWIND_CHAOS_PORT moves it.
+// The cluster takes the next free port when this one is held (another checkout, a client socket);
+// REWIND_CHAOS_PORT moves where it starts looking.
 const PORT = Number(process.env.REWIND_CHAOS_PORT ?? 55490);
 const TTL = 2_000;
 /** The workers' recovery look and idle polling (worker-process.ts). */

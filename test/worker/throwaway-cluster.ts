@@ -4,7 +4,7 @@
  * root (initdb refuses root) the binaries run as the `postgres` user through `runuser`.
  */
 import { execFileSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -39,9 +39,15 @@ export function clusterUnavailable(): string {
   return "";
 }
 
+/**
+ * Starts a cluster on `port`, or on the next free port after it: a fixed port lies in the
+ * range the system hands out to client sockets, so one of the tests' own connections (or
+ * another checkout's cluster) can hold it at that moment. The URL names the port it got.
+ */
 export function startCluster(port: number, { fsync = false } = {}): Cluster {
   const dir = mkdtempSync(join(tmpdir(), "rewind-cluster-"));
   const data = join(dir, "data");
+  const log = join(dir, "log");
   const asRoot = process.getuid?.() === 0;
   if (asRoot) chownSync(dir, uidOf("postgres"), gidOf("postgres"));
   const run = (bin: string, args: string[]) => {
@@ -51,12 +57,27 @@ export function startCluster(port: number, { fsync = false } = {}): Cluster {
     execFileSync(cmd as string, argv as string[], { stdio: "ignore", timeout: 60_000 });
   };
   run("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync"]);
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=${fsync ? "on" : "off"} -c max_connections=200`;
+  const optionsFor = (p: number) =>
+    `-p ${p} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=${fsync ? "on" : "off"} -c max_connections=200`;
   const pgCtl = (...args: string[]) => run("pg_ctl", ["-D", data, "-w", "-t", "60", ...args]);
-  pgCtl("-o", options, "-l", join(dir, "log"), "start");
+  let bound = port;
+  for (let attempt = 0; ; attempt++, bound++) {
+    try {
+      pgCtl("-o", optionsFor(bound), "-l", log, "start");
+      break;
+    } catch (error) {
+      const taken = existsSync(log) && readFileSync(log, "utf8").includes("Address already in use");
+      if (!taken || attempt === 20) {
+        rmSync(dir, { recursive: true, force: true });
+        throw error;
+      }
+      rmSync(log, { force: true });
+    }
+  }
+  const options = optionsFor(bound);
   return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    restart: (mode) => pgCtl("-m", mode, "-o", options, "-l", join(dir, "log"), "restart"),
+    url: `postgres://postgres@127.0.0.1:${bound}/postgres`,
+    restart: (mode) => pgCtl("-m", mode, "-o", options, "-l", log, "restart"),
     stop: () => {
       try {
         pgCtl("-m", "immediate", "stop");
