@@ -1,13 +1,13 @@
 /**
  * Chaos: worker processes on a throwaway PostgreSQL cluster (port 55490 or the next free one,
- * started by the test) run many threads of turns, some pausing for a human whom a driver
- * process answers, while a chaos loop SIGKILLs workers (and starts replacements), terminates
- * every database connection, and restarts the cluster. Every run must end exactly once, completed; every thread must hold
- * each of its turns once, in order, with each node's output once per turn and each answer once;
- * no finished task may run again and the recorded side effect must be called once per turn
- * (both counted outside the checkpoint store: chaos-audit.ts); and each killed worker's runs
- * must be continued by another worker within the takeover bound, on the server's clock.
- * Smoke size here; REWIND_SOAK=1 runs 8 workers and a few hundred runs.
+ * started by the test) run many threads of turns, some pausing for a human whom a driver process
+ * answers, while a chaos loop SIGKILLs workers (and starts replacements), terminates every database
+ * connection, and restarts the cluster. Every run must end exactly once, completed; every thread
+ * must hold each of its turns once, in order, with each node's output once per turn and each answer
+ * once; no finished task may run again and the recorded side effect must be called once per turn
+ * (both counted outside the checkpoint store: chaos-audit.ts); and each killed worker's runs must
+ * be continued by another worker within the takeover bound, on the server's clock. Smoke size here;
+ * REWIND_SOAK=1 runs 8 workers and a few hundred runs.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
