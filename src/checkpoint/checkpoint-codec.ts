@@ -173,14 +173,15 @@ export interface CheckpointBody {
 }
 
 /**
- * What a method of a codec on `S` returns: `T` for a synchronous serializer; for an asynchronous
- * one, something to await (a promise, or `T` itself when nothing had to be serialized).
+ * What a method of a codec on `S` returns: `T` for a synchronous serializer; for one that may
+ * answer with a promise (always, or only for some values), something to await (a promise, or
+ * `T` itself when nothing had to wait).
  */
-export type Encoded<S extends ValueSerializer, T> =
-  ReturnType<S["encode"]> extends Promise<unknown> ? Maybe<T> : T;
+export type Encoded<S extends ValueSerializer, T> = MaybeIf<ReturnType<S["encode"]>, T>;
 /** Like {@link Encoded}, for reads. */
-export type Decoded<S extends ValueSerializer, T> =
-  ReturnType<S["decode"]> extends Promise<unknown> ? Maybe<T> : T;
+export type Decoded<S extends ValueSerializer, T> = MaybeIf<ReturnType<S["decode"]>, T>;
+/** `Maybe<T>` when `R` is or includes a promise, else `T`. */
+type MaybeIf<R, T> = [Extract<R, Promise<unknown>>] extends [never] ? T : Maybe<T>;
 
 const ABSENT: RebuiltChannel = { present: false, value: undefined, depth: 0, baseLength: 0 };
 

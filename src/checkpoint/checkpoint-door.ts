@@ -41,6 +41,8 @@ export class CheckpointDoor implements seam.CheckpointBackend {
   readonly name: string;
   readonly #backend: seam.CheckpointBackend;
   #ready: Promise<void> | undefined;
+  /** Set up, so a call need not wait for {@link ready} (each wait is a promise more). */
+  #setUp = false;
   #closed: Promise<void> | undefined;
   readonly #calls = new CallsUnderway();
 
@@ -59,10 +61,15 @@ export class CheckpointDoor implements seam.CheckpointBackend {
     if (this.#closed) {
       return Promise.reject(new ClosedError(`the ${this.name} checkpoint storage is closed`));
     }
-    this.#ready ??= this.#backend.setup().catch((error) => {
-      this.#ready = undefined;
-      throw asRewindError(error, `${this.name} backend setup failed`);
-    });
+    this.#ready ??= this.#backend.setup().then(
+      () => {
+        this.#setUp = true;
+      },
+      (error) => {
+        this.#ready = undefined;
+        throw asRewindError(error, `${this.name} backend setup failed`);
+      },
+    );
     return this.#ready;
   }
 
@@ -392,10 +399,14 @@ export class CheckpointDoor implements seam.CheckpointBackend {
     checkpointId: string | undefined,
     fn: () => Promise<T>,
   ): Promise<T> {
+    const end = this.#calls.begin();
     try {
-      return await this.#calls.track(this.ready().then(fn));
+      if (this.#closed || !this.#setUp) await this.ready();
+      return await fn();
     } catch (error) {
       throw this.#wrap(error, threadId, checkpointId);
+    } finally {
+      end();
     }
   }
 

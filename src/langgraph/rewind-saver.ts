@@ -35,6 +35,7 @@ import {
 } from "../checkpoint/checkpoint-codec.js";
 import type { CheckpointDoor } from "../checkpoint/checkpoint-door.js";
 import { Checkpointer } from "../checkpoint/checkpointer.js";
+import { all, isPromise } from "../checkpoint/maybe-async.js";
 import { isKeyOfTenant, unscopeError } from "../checkpoint/thread-key.js";
 import { ConflictError, InvalidInputError } from "../errors.js";
 import type { EncryptionOptions } from "../serde/encryption-layer.js";
@@ -239,30 +240,37 @@ export class RewindSaver extends BaseCheckpointSaver {
         `${version}`,
       ),
     );
-    const blobs = await Promise.all(plans.map((plan) => this.#codec.encodeBlob(plan.write, site)));
+    // Encoding answers at once unless LangGraph's serde takes a value: no promise is made for
+    // nothing (each costs the hooks of LangGraph's context, and a put is made of a dozen).
+    const encoded = all(plans.map((plan) => this.#codec.encodeBlob(plan.write, site)));
+    const blobs = isPromise(encoded) ? await encoded : encoded;
+    const text = this.#codec.serializer.encodeMetadata(metadata);
+    const createdAt = canonicalTime(checkpoint.ts);
     const row: StoredCheckpoint = this.#codec.sealRow({
       threadId,
       ns,
       id: checkpoint.id,
       parentId: parentId ?? null,
-      createdAt: canonicalTime(checkpoint.ts) ?? new Date().toISOString(),
+      createdAt: createdAt ?? new Date().toISOString(),
       channelVersions: { ...checkpoint.channel_versions },
-      metadata: await this.#codec.serializer.encodeMetadata(metadata),
+      metadata: isPromise(text) ? await text : text,
       body: this.#codec.encodeBody({
         versionsSeen: checkpoint.versions_seen,
         schemaVersion: 1,
         format: checkpoint.v,
         ts:
-          canonicalTime(checkpoint.ts) === undefined && typeof checkpoint.ts === "string"
-            ? checkpoint.ts
-            : undefined,
+          createdAt === undefined && typeof checkpoint.ts === "string" ? checkpoint.ts : undefined,
       }),
     });
     const expectedHead = this.#refuseStale ? headToExpect(config, metadata, parentId) : undefined;
-    if (expectedHead !== undefined && metadata?.source === "input") {
-      await unscoped(() => this.#refuseDiscarding(threadId, ns, expectedHead, checkpoint));
+    try {
+      if (expectedHead !== undefined && metadata?.source === "input") {
+        await this.#refuseDiscarding(threadId, ns, expectedHead, checkpoint);
+      }
+      await this.#door.putCheckpoint({ checkpoint: row, blobs, expectedHead });
+    } catch (error) {
+      throw unscopeError(error);
     }
-    await unscoped(() => this.#door.putCheckpoint({ checkpoint: row, blobs, expectedHead }));
     for (const plan of plans) plan.commit();
     return checkpointConfig(threadId, ns, checkpoint.id);
   }
@@ -279,7 +287,7 @@ export class RewindSaver extends BaseCheckpointSaver {
       throw new InvalidInputError("putWrites: config.configurable.checkpoint_id is missing");
     }
     const site = { threadId, checkpointId };
-    const stored = await Promise.all(
+    const encoded = all(
       writes.map(([channel, value], i) =>
         this.#codec.encodeWrite(
           { taskId, taskPath, idx: WRITES_IDX_MAP[channel] ?? i, channel, value },
@@ -287,8 +295,13 @@ export class RewindSaver extends BaseCheckpointSaver {
         ),
       ),
     );
+    const stored = isPromise(encoded) ? await encoded : encoded;
     const key = { threadId, ns: namespaceOf(config) ?? "", checkpointId };
-    await unscoped(() => this.#door.putWrites(key, stored));
+    try {
+      await this.#door.putWrites(key, stored);
+    } catch (error) {
+      throw unscopeError(error);
+    }
   }
 
   /**

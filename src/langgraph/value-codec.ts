@@ -22,6 +22,7 @@ import {
 } from "@langchain/core/messages";
 import { DeltaSnapshot, type SerializerProtocol } from "@langchain/langgraph-checkpoint";
 import type { ValueSerializer } from "../checkpoint/checkpoint-codec.js";
+import type { Maybe } from "../checkpoint/maybe-async.js";
 import { isRewindError, SerializationError } from "../errors.js";
 import { JsonSerializer, type SerializedValue } from "../serde/serializer.js";
 
@@ -81,14 +82,19 @@ export class LangGraphValueCodec implements ValueSerializer {
     return this.serializer.jsonArrayTag;
   }
 
-  /** Encodes one value; falls back to LangGraph's serde for classes Rewind does not know. */
-  async encode(value: unknown): Promise<SerializedValue> {
+  /**
+   * Encodes one value; falls back to LangGraph's serde for classes Rewind does not know. Answers
+   * at once when Rewind's serializer takes the value (a promise only for the serde's): a saver's
+   * put is made of a dozen values, and each promise costs the hooks LangGraph's context installs.
+   */
+  encode(value: unknown): Maybe<SerializedValue> {
     try {
       return this.serializer.encode(value);
     } catch (error) {
       if (!isRewindError(error, "SERIALIZATION")) throw error;
-      const [type, bytes] = await this.#serde.dumpsTyped(value);
-      return { tag: LANGGRAPH_TAG_PREFIX + type, bytes };
+      return this.#serde
+        .dumpsTyped(value)
+        .then(([type, bytes]) => ({ tag: LANGGRAPH_TAG_PREFIX + type, bytes }));
     }
   }
 
@@ -112,13 +118,16 @@ export class LangGraphValueCodec implements ValueSerializer {
    * Metadata as tagged-JSON text, so that backends can filter on it. Metadata Rewind cannot
    * encode is first flattened by LangGraph's serde (what LangGraph's own savers store).
    */
-  async encodeMetadata(metadata: unknown): Promise<string> {
+  encodeMetadata(metadata: unknown): Maybe<string> {
     try {
       return this.serializer.stringify(metadata);
     } catch (error) {
       if (!isRewindError(error, "SERIALIZATION")) throw error;
-      const [, bytes] = await this.#serde.dumpsTyped(metadata);
-      return this.serializer.stringify(JSON.parse(new TextDecoder().decode(bytes)));
+      return this.#serde
+        .dumpsTyped(metadata)
+        .then(([, bytes]) =>
+          this.serializer.stringify(JSON.parse(new TextDecoder().decode(bytes))),
+        );
     }
   }
 
