@@ -20,6 +20,27 @@ function failure(fn: () => unknown): SerializationError {
 }
 
 describe("JsonSerializer round-trips", () => {
+  it("short texts, ASCII or not, are stored as the UTF-8 TextEncoder writes", () => {
+    // Texts up to 64 characters take a path of their own (ASCII copied a character a byte).
+    const s = serde();
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 70 }),
+          fc.string({ maxLength: 70, unit: "grapheme" }),
+          fc.string({ maxLength: 70, unit: "binary" }),
+        ),
+        (text) => {
+          const stored = s.encode(text);
+          expect(new TextEncoder().encode(new TextDecoder().decode(stored.bytes))).toEqual(
+            stored.bytes,
+          );
+          expect(s.decode(stored)).toBe(text);
+        },
+      ),
+    );
+  });
+
   it("keeps every supported type exactly, nested anywhere", () => {
     const value = {
       date: new Date("1999-12-31T23:59:59.999Z"),

@@ -337,6 +337,38 @@ for (const backend of BACKENDS) {
       expect(all).toEqual([head.configurable?.checkpoint_id]);
       expect((await saver.getTuple(head))?.pendingWrites).toEqual([]);
     });
+
+    it("a checkpoint's timestamp reads back as written, whether or not it is a real instant", async () => {
+      const { saver } = saverOn(backend);
+      // Canonical instants are stored as times, anything else as the text given: both must come
+      // back exactly (leap days, month lengths, hour 24, years outside 0-9999, other forms).
+      const stamps = [
+        "2026-12-03T08:15:30.123Z",
+        "2024-02-29T23:59:59.999Z",
+        "2023-02-29T00:00:00.000Z",
+        "2000-02-29T12:00:00.000Z",
+        "1900-02-29T12:00:00.000Z",
+        "2026-04-31T00:00:00.000Z",
+        "2026-12-31T00:00:00.000Z",
+        "2026-01-01T24:00:00.000Z",
+        "2026-01-01T23:60:00.000Z",
+        "0000-01-01T00:00:00.000Z",
+        "+010000-01-01T00:00:00.000Z",
+        "2026-01-01T00:00:00Z",
+        "2026-13-01T00:00:00.000Z",
+        "2026-1-01T00:00:00.000Z_",
+        "not a time",
+      ];
+      for (const [i, ts] of stamps.entries()) {
+        const put = await saver.put(
+          cfg(`ts-${i}`),
+          { ...checkpoint({ v: i }, { v: "1" }), ts },
+          loop,
+          { v: "1" },
+        );
+        expect((await saver.getTuple(put))?.checkpoint.ts, ts).toBe(ts);
+      }
+    });
   });
 }
 
