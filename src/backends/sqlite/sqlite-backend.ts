@@ -251,9 +251,10 @@ export class SqliteBackend implements CheckpointBackend {
 
   /** Closes the database if this backend opened it; a handle passed in is left open. */
   async close(): Promise<void> {
-    this.#open?.group.flush();
-    this.#open?.client.close();
+    const open = this.#open;
     this.#open = undefined;
+    open?.group.flush();
+    await open?.client.close();
   }
 
   /**

@@ -7,6 +7,7 @@
 import { InvalidInputError, MigrationError, StorageError } from "../../errors.js";
 import { sqliteOpenError } from "./sqlite-errors.js";
 import type { SqliteDatabaseLike, SqliteStatementLike } from "./sqlite-types.js";
+import { SqliteWalCheckpointer } from "./sqlite-wal-checkpointer.js";
 
 /**
  * How hard a commit pushes to disk (SQLite's `synchronous` pragma, in WAL mode):
@@ -31,6 +32,14 @@ export interface SqliteClientOptions {
    * own setting stays in force).
    */
   synchronous?: SqliteSynchronous;
+  /**
+   * Whether WAL checkpoints (copying committed pages back into the database file) run on a
+   * worker thread beside the writer instead of inside the commit that crosses SQLite's mark.
+   * Default: on at `synchronous: "normal"`, off at `"full"` (where every commit fsyncs anyway
+   * and a second thread's fsyncs slow the writer's). Applies to database files Rewind opens;
+   * SQLite's own automatic checkpoint stays on either way (see sqlite-wal-checkpointer.ts).
+   */
+  checkpointInBackground?: boolean;
 }
 
 /** The defaults, declared once. */
@@ -39,7 +48,9 @@ export const SQLITE_DEFAULTS = {
   synchronous: "full",
   /** Listings with ad-hoc filters make new statement shapes; the cache keeps the most recent. */
   statementCacheSize: 256,
-} as const satisfies Required<SqliteClientOptions> & { statementCacheSize: number };
+} as const satisfies Omit<Required<SqliteClientOptions>, "checkpointInBackground"> & {
+  statementCacheSize: number;
+};
 
 /** SQLite's `synchronous = FULL`: every commit is fsynced. */
 const FULL_SYNC = 2;
@@ -75,6 +86,10 @@ export function checkSqliteArguments(
   if (busy !== undefined && (!Number.isInteger(busy) || busy < 0)) {
     throw new InvalidInputError("busyTimeoutMs must be a non-negative integer");
   }
+  const background = options.checkpointInBackground;
+  if (background !== undefined && typeof background !== "boolean") {
+    throw new InvalidInputError("checkpointInBackground must be true or false");
+  }
   const sync = options.synchronous;
   if (sync !== undefined && sync !== "full" && sync !== "normal") {
     throw new InvalidInputError(`synchronous must be "full" or "normal", got ${String(sync)}`);
@@ -91,10 +106,17 @@ export class SqliteClient {
   readonly #statements = new Map<string, SqliteStatementLike>();
   /** Inside a transaction begun by {@link SqliteClient.transaction} (see `inCallerTransaction`). */
   #own = false;
+  /** Checkpoints the WAL beside this connection (a file Rewind opened), told of each commit. */
+  readonly #checkpointer: SqliteWalCheckpointer | undefined;
 
-  private constructor(db: SqliteDatabaseLike, owned: boolean) {
+  private constructor(
+    db: SqliteDatabaseLike,
+    owned: boolean,
+    checkpointer: SqliteWalCheckpointer | undefined,
+  ) {
     this.db = db;
     this.owned = owned;
+    this.#checkpointer = checkpointer;
     const pageSize = Number(db.pragma("page_size", { simple: true })) || 4096;
     this.maxLocal = Math.floor(((pageSize - 12) * 64) / 255) - 23;
   }
@@ -111,12 +133,18 @@ export class SqliteClient {
   ): Promise<SqliteClient> {
     const owned = typeof database === "string";
     const db = owned ? await openFile(database, options) : database;
+    let checkpointer: SqliteWalCheckpointer | undefined;
     try {
       if (!owned && options.synchronous) setSynchronous(db, options.synchronous);
-      const client = new SqliteClient(db, owned);
-      client.migrate(migrations);
-      return client;
+      runSqliteMigrations(db, migrations);
+      const synchronous = options.synchronous ?? SQLITE_DEFAULTS.synchronous;
+      const background = options.checkpointInBackground ?? synchronous === "normal";
+      if (owned && background && isWal(db)) {
+        checkpointer = SqliteWalCheckpointer.start(database, synchronous);
+      }
+      return new SqliteClient(db, owned, checkpointer);
     } catch (error) {
+      await checkpointer?.close();
       if (owned) db.close();
       throw sqliteOpenError(error, owned ? database : undefined);
     }
@@ -150,6 +178,7 @@ export class SqliteClient {
     try {
       const result = work();
       this.stmt(nested ? "RELEASE rewind" : "COMMIT").run();
+      if (write && !nested) this.#checkpointer?.noteCommit();
       return result;
     } catch (error) {
       if (nested) {
@@ -189,20 +218,20 @@ export class SqliteClient {
     }
   }
 
-  /** Applies the pending entries of `spec`; see {@link runSqliteMigrations}. */
-  migrate(spec: SqliteMigrationSpec): number {
-    return runSqliteMigrations(this.db, spec);
-  }
-
   /** The value of a pragma in force on this connection (e.g. `"synchronous"`). */
   setting(name: string): unknown {
     return this.db.pragma(name, { simple: true });
   }
 
-  /** Drops the cached statements and closes the database if Rewind opened it. */
-  close(): void {
+  /**
+   * Drops the cached statements and closes the database if Rewind opened it (after its
+   * checkpoint worker, so that this connection is the file's last and folds the WAL back in).
+   */
+  async close(): Promise<void> {
     this.#statements.clear();
-    if (this.owned) this.db.close();
+    if (!this.owned) return;
+    await this.#checkpointer?.close();
+    this.db.close();
   }
 }
 
@@ -249,6 +278,11 @@ export function runSqliteMigrations(db: SqliteDatabaseLike, spec: SqliteMigratio
       { cause: error },
     );
   }
+}
+
+/** Whether `db` keeps a write-ahead log (an in-memory database, for one, does not). */
+function isWal(db: SqliteDatabaseLike): boolean {
+  return String(db.pragma("journal_mode", { simple: true })).toLowerCase() === "wal";
 }
 
 /** Opens a file with better-sqlite3, loaded on first use so that it stays an optional peer. */

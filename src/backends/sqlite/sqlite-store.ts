@@ -140,8 +140,9 @@ export class SqliteStoreBackend implements StoreBackend {
   }
 
   async close(): Promise<void> {
-    this.#client?.close();
+    const client = this.#client;
     this.#client = undefined;
+    await client?.close();
   }
 
   #apply(op: StoreOp, now: number): StoreOpResult {

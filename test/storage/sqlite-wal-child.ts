@@ -1,0 +1,27 @@
+/**
+ * A process for the WAL checkpointer tests: writes checkpoints to a SQLite file at
+ * synchronous=NORMAL (its checkpoint worker running), then either awaits close (`close`) or
+ * not (`leave`), and prints {"wrote": n, "ending": ...} as its last step.
+ * Usage: sqlite-wal-child <db> <count> close|leave
+ */
+import { newCheckpointId } from "../../src/backend.js";
+import { createSqliteCheckpointer } from "../../src/backends/sqlite/index.js";
+
+const [db, count, ending] = process.argv.slice(2);
+const checkpointer = createSqliteCheckpointer(db!, { synchronous: "normal" });
+let parentId: string | undefined;
+for (let n = 0; n < Number(count); n++) {
+  const id = newCheckpointId(parentId);
+  await checkpointer.put({
+    threadId: "child",
+    id,
+    parentId,
+    channelVersions: { n: id },
+    versionsSeen: {},
+    metadata: { source: "loop", step: n },
+    updates: [{ channel: "n", version: id, value: n }],
+  });
+  parentId = id;
+}
+if (ending === "close") await checkpointer.close();
+console.log(JSON.stringify({ wrote: Number(count), ending }));
