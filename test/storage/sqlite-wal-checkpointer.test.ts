@@ -14,6 +14,7 @@ import { newCheckpointId } from "../../src/backend.js";
 import { SqliteBackend } from "../../src/backends/sqlite/index.js";
 import { createCheckpointer } from "../../src/checkpoint/checkpointer.js";
 import { InvalidInputError } from "../../src/errors.js";
+import { valueStep } from "../support/checkpoints.js";
 import { runChild } from "../support/process.js";
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), "sqlite-wal-child.ts");
@@ -37,15 +38,7 @@ async function written(options: ConstructorParameters<typeof SqliteBackend>[1]) 
   let parentId: string | undefined;
   for (let n = 0; n < 60; n++) {
     const id = newCheckpointId(parentId);
-    await checkpointer.put({
-      threadId: "t",
-      id,
-      parentId,
-      channelVersions: { n: id },
-      versionsSeen: {},
-      metadata: { source: "loop", step: n },
-      updates: [{ channel: "n", version: id, value: "x".repeat(200) }],
-    });
+    await checkpointer.put(valueStep("t", id, "x".repeat(200), parentId));
     parentId = id;
   }
   return { path, checkpointer };

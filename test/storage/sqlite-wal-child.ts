@@ -6,21 +6,14 @@
  */
 import { newCheckpointId } from "../../src/backend.js";
 import { createSqliteCheckpointer } from "../../src/backends/sqlite/index.js";
+import { valueStep } from "../support/checkpoints.js";
 
 const [db, count, ending] = process.argv.slice(2);
 const checkpointer = createSqliteCheckpointer(db!, { synchronous: "normal" });
 let parentId: string | undefined;
 for (let n = 0; n < Number(count); n++) {
   const id = newCheckpointId(parentId);
-  await checkpointer.put({
-    threadId: "child",
-    id,
-    parentId,
-    channelVersions: { n: id },
-    versionsSeen: {},
-    metadata: { source: "loop", step: n },
-    updates: [{ channel: "n", version: id, value: n }],
-  });
+  await checkpointer.put(valueStep("child", id, n, parentId));
   parentId = id;
 }
 if (ending === "close") await checkpointer.close();
