@@ -5,7 +5,7 @@
  * from the WAL index (`-shm`), whose header SQLite documents: the last frame at byte 16, the
  * frames copied back at byte 96.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -89,6 +89,31 @@ describe("SQLite WAL checkpoints on a worker thread", () => {
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(walIndex(path).copied).toBe(0);
     await checkpointer.close();
+  });
+
+  it("one worker serves every file of the process, and a new one starts after the last closed", async () => {
+    const threads = () =>
+      existsSync("/proc/self/task") ? readdirSync("/proc/self/task").length : 0;
+    const first = await written({ synchronous: "normal" });
+    const before = threads();
+    const more = [
+      await written({ synchronous: "normal" }),
+      await written({ synchronous: "normal" }),
+      await written({ synchronous: "normal" }),
+    ];
+    // No thread more for three more files (a worker each would be an engine of ~10 MB each).
+    expect(threads()).toBe(before);
+    for (const { path } of [first, ...more]) {
+      const index = await copiedBack(path);
+      expect(index.copied).toBe(index.frames);
+    }
+    for (const { checkpointer } of [first, ...more]) await checkpointer.close();
+    // The worker ended with its last file; the next file gets a new one.
+    const next = await written({ synchronous: "normal" });
+    const index = await copiedBack(next.path);
+    expect(index.frames).toBeGreaterThan(0);
+    expect(index.copied).toBe(index.frames);
+    await next.checkpointer.close();
   });
 
   it("a process ends whether it closes the storage or not, with every commit kept", async () => {

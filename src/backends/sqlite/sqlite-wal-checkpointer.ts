@@ -16,7 +16,11 @@
  * it whoever checkpoints, the worker's connection syncs at the same setting, and a passive
  * checkpoint never blocks a reader or a writer. The writer keeps SQLite's own automatic
  * checkpoint as it was, so if the worker cannot start, or falls behind, the file is
- * checkpointed exactly as before. One worker serves every client of a file in this process.
+ * checkpointed exactly as before.
+ *
+ * One worker serves every file of the process (a connection per file, shared by the file's
+ * clients): a worker is an engine of its own, about 10 MB, and a process with a database per
+ * tenant must not pay that per file. It ends when its last file is closed.
  */
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
@@ -27,115 +31,160 @@ import type { SqliteSynchronous } from "./sqlite-client.js";
 const INTERVAL_MS = 50;
 
 /**
- * The worker: every interval, when the commit count moved since the last look, a passive
- * checkpoint (an error, say a file removed under it, waits for the next commit). Plain
+ * The worker. `open` adds a file (its own connection at the writer's `synchronous`, and the
+ * counter its writers bump); every interval, each file whose counter moved since the last look
+ * gets a passive checkpoint (an error, say a file removed under it, waits for the next commit);
+ * `close` closes a file's connection and answers, and with no file left the worker ends. Plain
  * CommonJS, run from this text, so it needs no file of its own in the package.
  */
 const WORKER = `
-const { parentPort, workerData } = require("node:worker_threads");
-const Database = require(workerData.driver);
-const db = new Database(workerData.path, { fileMustExist: true });
-db.pragma("synchronous = " + workerData.synchronous);
-const commits = new Int32Array(workerData.commits);
-let seen = 0;
-const timer = setInterval(() => {
-  const now = Atomics.load(commits, 0);
-  if (now === seen) return;
-  seen = now;
-  try { db.pragma("wal_checkpoint(PASSIVE)"); } catch {}
-}, workerData.intervalMs);
-parentPort.on("message", () => {
-  clearInterval(timer);
-  db.close();
-  parentPort.close();
+const { parentPort } = require("node:worker_threads");
+const files = new Map();
+let timer;
+function look() {
+  for (const file of files.values()) {
+    const now = Atomics.load(file.commits, 0);
+    if (now === file.seen) continue;
+    file.seen = now;
+    try { file.db.pragma("wal_checkpoint(PASSIVE)"); } catch {}
+  }
+}
+parentPort.on("message", (message) => {
+  if (message.op === "open") {
+    try {
+      const Database = require(message.driver);
+      const db = new Database(message.path, { fileMustExist: true });
+      db.pragma("synchronous = " + message.synchronous);
+      files.set(message.path, { db, commits: new Int32Array(message.commits), seen: 0 });
+    } catch {}
+    timer ??= setInterval(look, message.intervalMs);
+    return;
+  }
+  const file = files.get(message.path);
+  files.delete(message.path);
+  try { file?.db.close(); } catch {}
+  parentPort.postMessage({ closed: message.id });
+  if (files.size === 0) {
+    clearInterval(timer);
+    parentPort.close();
+  }
 });
 `;
 
-interface Shared {
+/** The process's worker, while it serves files. */
+interface Host {
   readonly worker: Worker;
-  readonly commits: Int32Array;
-  /** Settles when the worker has ended (closed, or failed to start). */
+  /** Settles when the worker has ended (its last file closed, or it failed). */
   readonly ended: Promise<void>;
+  /** Answers to `close` messages by id. */
+  readonly replies: Map<number, () => void>;
+  files: number;
+  /** Closes waiting for their answer: the worker is held (ref'd) while there are any. */
+  closing: number;
+  nextId: number;
+}
+
+/** A file served by the worker, shared by its clients in this process. */
+interface File {
+  readonly host: Host;
+  readonly commits: Int32Array;
   users: number;
 }
 
-/** Workers by resolved file path, shared by the clients of one file. */
-const running = new Map<string, Shared>();
+let host: Host | undefined;
+const files = new Map<string, File>();
+let driver: string | null | undefined;
 
-/** A client's handle on the worker of its file. */
+/** A client's handle on the worker's care of its file. */
 export class SqliteWalCheckpointer {
   readonly #path: string;
-  readonly #shared: Shared;
+  readonly #file: File;
   #closed = false;
 
-  private constructor(path: string, shared: Shared) {
+  private constructor(path: string, file: File) {
     this.#path = path;
-    this.#shared = shared;
+    this.#file = file;
   }
 
   /**
-   * The worker for the database file at `path` (started, or shared when another client of the
-   * file has one), or undefined when a worker cannot be made here (no resolvable driver).
+   * Background checkpoints for the database file at `path` (joined when another client of the
+   * file has them), or undefined when a worker cannot be made here (no resolvable driver).
    */
   static start(path: string, synchronous: SqliteSynchronous): SqliteWalCheckpointer | undefined {
     const key = resolve(path);
-    let shared = running.get(key);
-    if (!shared) {
-      const made = spawn(key, synchronous);
-      if (!made) return undefined;
-      shared = made;
-      running.set(key, shared);
-      const current = shared;
-      void shared.ended.then(() => {
-        if (running.get(key) === current) running.delete(key);
+    let file = files.get(key);
+    if (!file) {
+      driver ??= resolveDriver();
+      if (driver === null) return undefined;
+      host ??= spawn();
+      const memory = new SharedArrayBuffer(4);
+      host.worker.postMessage({
+        op: "open",
+        path: key,
+        driver,
+        synchronous: synchronous.toUpperCase(),
+        commits: memory,
+        intervalMs: INTERVAL_MS,
       });
+      host.files++;
+      file = { host, commits: new Int32Array(memory), users: 0 };
+      files.set(key, file);
     }
-    shared.users++;
-    return new SqliteWalCheckpointer(key, shared);
+    file.users++;
+    return new SqliteWalCheckpointer(key, file);
   }
 
   /** Tells the worker a commit happened (a counter in shared memory: no message, no wakeup). */
   noteCommit(): void {
-    Atomics.add(this.#shared.commits, 0, 1);
+    Atomics.add(this.#file.commits, 0, 1);
   }
 
-  /** Lets go of the worker; the last client of the file stops it and waits until it ended. */
+  /**
+   * Lets go of the file; its last client has the worker close its connection, and waits for
+   * that (so the caller's connection can be the file's last).
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const shared = this.#shared;
-    if (--shared.users > 0) return;
-    if (running.get(this.#path) === shared) running.delete(this.#path);
-    // Held by the process while it ends: a close awaited as a program's last step must finish.
-    shared.worker.ref();
-    shared.worker.postMessage("close");
-    await shared.ended;
+    const file = this.#file;
+    if (--file.users > 0) return;
+    files.delete(this.#path);
+    const served = file.host;
+    // A worker with no file left ends; the next file opened gets a new one.
+    if (--served.files === 0 && host === served) host = undefined;
+    const id = served.nextId++;
+    const answered = new Promise<void>((settle) => served.replies.set(id, settle));
+    // Held by the process while it waits: a close awaited as a program's last step must finish.
+    if (served.closing++ === 0) served.worker.ref();
+    served.worker.postMessage({ op: "close", path: this.#path, id });
+    await Promise.race([answered, served.ended]);
+    served.replies.delete(id);
+    if (--served.closing === 0) served.worker.unref();
   }
 }
 
-function spawn(path: string, synchronous: SqliteSynchronous): Shared | undefined {
-  let driver: string;
+function resolveDriver(): string | null {
   try {
-    driver = createRequire(import.meta.url).resolve("better-sqlite3");
+    return createRequire(import.meta.url).resolve("better-sqlite3");
   } catch {
-    return undefined;
+    return null;
   }
-  const memory = new SharedArrayBuffer(4);
-  const worker = new Worker(WORKER, {
-    eval: true,
-    workerData: {
-      driver,
-      path,
-      synchronous: synchronous.toUpperCase(),
-      commits: memory,
-      intervalMs: INTERVAL_MS,
-    },
-  });
-  // Never what keeps a process alive; a worker that fails leaves SQLite's own checkpoints.
-  worker.unref();
+}
+
+function spawn(): Host {
+  const worker = new Worker(WORKER, { eval: true });
+  const replies = new Map<number, () => void>();
+  worker.on("message", (message: { closed: number }) => replies.get(message.closed)?.());
   const ended = new Promise<void>((settle) => {
     worker.once("exit", () => settle());
     worker.on("error", () => undefined);
   });
-  return { worker, commits: new Int32Array(memory), ended, users: 0 };
+  // Never what keeps a process alive (unref'd after the listeners: adding a message listener
+  // holds the worker again); a worker that fails leaves SQLite's own checkpoints.
+  worker.unref();
+  const made: Host = { worker, ended, replies, files: 0, closing: 0, nextId: 0 };
+  void ended.then(() => {
+    if (host === made) host = undefined;
+  });
+  return made;
 }
