@@ -115,8 +115,8 @@ export class SqliteWalCheckpointer {
     let file = files.get(key);
     if (!file) {
       driver ??= resolveDriver();
-      if (driver === null) return undefined;
-      host ??= spawn();
+      host ??= driver === null ? undefined : spawn();
+      if (!host) return undefined;
       const memory = new SharedArrayBuffer(4);
       host.worker.postMessage({
         op: "open",
@@ -171,8 +171,14 @@ function resolveDriver(): string | null {
   }
 }
 
-function spawn(): Host {
-  const worker = new Worker(WORKER, { eval: true });
+/** A new worker, or undefined where threads cannot be made (the writer checkpoints then). */
+function spawn(): Host | undefined {
+  let worker: Worker;
+  try {
+    worker = new Worker(WORKER, { eval: true });
+  } catch {
+    return undefined;
+  }
   const replies = new Map<number, () => void>();
   worker.on("message", (message: { closed: number }) => replies.get(message.closed)?.());
   const ended = new Promise<void>((settle) => {
