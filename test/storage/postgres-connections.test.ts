@@ -104,9 +104,14 @@ describe("a query the server does not finish", () => {
   it("ends in a TimeoutError after queryTimeoutMs, and the next call works", async (ctx) => {
     requireConcurrentSessions(ctx);
     const schema = freshSchema();
-    const checkpointer = createPostgresCheckpointer(PG_URL, { schema, queryTimeoutMs: 500 });
+    // The schema and the thread are made without the limit: on a loaded machine a migration
+    // may itself take longer than a short one. Only the blocked query must reach it.
+    const first = createPostgresCheckpointer(PG_URL, { schema });
+    await counter(first).invoke({}, { threadId: "t" });
+    await first.close();
+    const checkpointer = createPostgresCheckpointer(PG_URL, { schema, queryTimeoutMs: 2000 });
+    await checkpointer.ready();
     const app = counter(checkpointer);
-    await app.invoke({}, { threadId: "t" });
     const pg = (await import("pg")).default;
     const locker = new pg.Client({ connectionString: PG_URL });
     await locker.connect();
@@ -115,7 +120,7 @@ describe("a query the server does not finish", () => {
       await locker.query(`LOCK TABLE "${schema}".rewind_threads IN ACCESS EXCLUSIVE MODE`);
       const error = await app.invoke({}, { threadId: "t" }).catch((e: unknown) => e);
       expect(error).toMatchObject({ name: "TimeoutError", code: "TIMEOUT" });
-      expect((error as Error).message).toContain("500 ms");
+      expect((error as Error).message).toContain("2000 ms");
     } finally {
       await locker.query("ROLLBACK");
       await locker.end();
