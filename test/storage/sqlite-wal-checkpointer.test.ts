@@ -6,6 +6,7 @@
  * frames copied back at byte 96.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -95,6 +96,8 @@ describe("SQLite WAL checkpoints on a worker thread", () => {
     const threads = () =>
       existsSync("/proc/self/task") ? readdirSync("/proc/self/task").length : 0;
     const first = await written({ synchronous: "normal" });
+    // libuv starts its thread pool on first use: use it now, so it cannot start in between.
+    await stat(dir);
     const before = threads();
     const more = [
       await written({ synchronous: "normal" }),
