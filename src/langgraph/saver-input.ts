@@ -5,6 +5,7 @@
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { Checkpoint, CheckpointMetadata } from "@langchain/langgraph-checkpoint";
+import { isCanonicalIsoTime } from "../checkpoint/iso-time.js";
 import { threadKey } from "../checkpoint/thread-key.js";
 import { InvalidInputError } from "../errors.js";
 import { validateThreadId } from "../ids.js";
@@ -112,54 +113,5 @@ export function discardedNodes(
 
 /** `ts` when it is canonical ISO-8601 text (so backends may store it as a time), else undefined. */
 export function canonicalTime(ts: unknown): string | undefined {
-  if (typeof ts !== "string") return undefined;
-  // The form LangGraph writes (what `toISOString` gives for years 0-9999) is checked field by
-  // field: parsing it and formatting it back costs a put about a microsecond more.
-  const fast = isoInstant(ts);
-  if (fast !== undefined) return fast ? ts : undefined;
-  const ms = Date.parse(ts);
-  return Number.isFinite(ms) && new Date(ms).toISOString() === ts ? ts : undefined;
-}
-
-/**
- * For text shaped `YYYY-MM-DDTHH:mm:ss.sssZ`: whether its fields name a real instant exactly as
- * written (no 31 April, no hour 24). Undefined for text of any other shape.
- */
-function isoInstant(ts: string): boolean | undefined {
-  if (ts.length !== 24 || ts.charCodeAt(23) !== Z) return undefined;
-  let shape = true;
-  for (let i = 0; i < 23 && shape; i++) {
-    const code = ts.charCodeAt(i);
-    const separator = ISO_SEPARATORS.indexOf(i);
-    shape =
-      separator < 0 ? code >= ZERO && code <= ZERO + 9 : code === ISO_SEPARATOR_CODES[separator];
-  }
-  if (!shape) return undefined;
-  const year = digits(ts, 0, 4);
-  const month = digits(ts, 5, 2);
-  const day = digits(ts, 8, 2);
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  const days = month === 2 ? (leap ? 29 : 28) : 30 + ((month + (month >> 3)) & 1);
-  return (
-    month >= 1 &&
-    month <= 12 &&
-    day >= 1 &&
-    day <= days &&
-    digits(ts, 11, 2) < 24 &&
-    digits(ts, 14, 2) < 60 &&
-    digits(ts, 17, 2) < 60
-  );
-}
-
-const Z = 90;
-const ZERO = 48;
-/** Where `YYYY-MM-DDTHH:mm:ss.sss` has separators, and which: `-`, `-`, `T`, `:`, `:`, `.`. */
-const ISO_SEPARATORS = [4, 7, 10, 13, 16, 19];
-const ISO_SEPARATOR_CODES = [45, 45, 84, 58, 58, 46];
-
-/** The number written by `count` decimal digits of `text` from `at`. */
-function digits(text: string, at: number, count: number): number {
-  let value = 0;
-  for (let i = at; i < at + count; i++) value = value * 10 + text.charCodeAt(i) - ZERO;
-  return value;
+  return typeof ts === "string" && isCanonicalIsoTime(ts) ? ts : undefined;
 }

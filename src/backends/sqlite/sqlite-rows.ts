@@ -9,6 +9,7 @@ import type {
   StoredBlob,
   StoredCheckpoint,
 } from "../../checkpoint/checkpoint-backend.js";
+import { isCanonicalIsoTime } from "../../checkpoint/iso-time.js";
 import { CorruptionError } from "../../errors.js";
 import type { SerializedValue } from "../../serde/serializer.js";
 import { estimateDeflated } from "./sqlite-compressibility.js";
@@ -109,8 +110,7 @@ export function seedOf(version: string): string {
 
 /** Epoch milliseconds when the ISO text round-trips through them exactly, else the text itself. */
 export function encodeCreatedAt(createdAt: string): number | string {
-  const ms = Date.parse(createdAt);
-  return Number.isFinite(ms) && new Date(ms).toISOString() === createdAt ? ms : createdAt;
+  return isCanonicalIsoTime(createdAt) ? Date.parse(createdAt) : createdAt;
 }
 
 /** Inverse of {@link encodeCreatedAt}. */
