@@ -167,10 +167,12 @@ export class RewindSaver extends BaseCheckpointSaver {
     if (threadId === undefined) return undefined;
     const ns = namespaceOf(config) ?? "";
     const id = getCheckpointId(config) || undefined;
-    return unscoped(async () => {
+    try {
       const loaded = await this.#door.getCheckpoint(threadId, ns, id);
-      return loaded && this.#toTuple(loaded, true);
-    });
+      return loaded && (await this.#toTuple(loaded, true));
+    } catch (error) {
+      throw unscopeError(error);
+    }
   }
 
   override async *list(
@@ -310,7 +312,11 @@ export class RewindSaver extends BaseCheckpointSaver {
    */
   override async deleteThread(threadId: string): Promise<void> {
     const id = typeof threadId === "number" ? String(threadId) : threadId;
-    await unscoped(() => this.checkpointer.deleteThread(id));
+    try {
+      await this.checkpointer.deleteThread(id);
+    } catch (error) {
+      throw unscopeError(error);
+    }
   }
 
   /**
@@ -385,11 +391,3 @@ export class RewindSaver extends BaseCheckpointSaver {
   }
 }
 
-/** Runs `fn`; an error it throws names the caller's thread id, never a tenant's storage key. */
-async function unscoped<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    throw unscopeError(error);
-  }
-}
