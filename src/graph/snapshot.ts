@@ -8,6 +8,7 @@ import type {
   CheckpointMetadata,
   CheckpointTuple,
 } from "../checkpoint/checkpointer.js";
+import { extended } from "../extended.js";
 import type { ChannelKind } from "./channels.js";
 
 export interface Snapshot {
@@ -74,12 +75,11 @@ export interface ChildFields {
 
 /** The child of `parent` (of nothing, for an empty thread's first checkpoint), made now. */
 export function childOf(parent: Snapshot, fields: ChildFields): Snapshot {
-  return {
-    ...fields,
+  return extended(fields, {
     effectEpochs: fields.effectEpochs ?? parent.effectEpochs,
     parentId: parent.id || undefined,
     createdAt: new Date().toISOString(),
-  };
+  });
 }
 
 /** The runtime fields stored in the checkpoint row. */
