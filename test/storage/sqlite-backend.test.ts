@@ -727,6 +727,38 @@ describe("SQLite writes", () => {
 });
 
 describe("SQLite reads", () => {
+  it("finds pending writes under every form of checkpoint id, and none where there are none", async () => {
+    const checkpointer = createSqliteCheckpointer(file);
+    const canonical = "01234567-89ab-7cde-8f01-23456789abcd";
+    // Stored as text: upper case, not a UUID, and the canonical id's 32 digits without dashes
+    // (whose digits are the canonical id's packed bytes: neither may see the other's writes).
+    const ids = [canonical, canonical.toUpperCase(), "ckpt-7", canonical.replaceAll("-", "")];
+    const writeTo = async (threadId: string, checkpointId: string, taskId: string) =>
+      checkpointer.putWrites({ threadId, checkpointId }, [
+        { taskId, taskPath: "", idx: 0, channel: "v", value: taskId },
+      ]);
+    // Every id on a thread of its own, and once more on thread "s", all four side by side.
+    for (const [i, id] of ids.entries()) {
+      await putValue(checkpointer, `t${i}`, "a", undefined, id).stored;
+      const head = (await checkpointer.get("s"))?.checkpoint.id;
+      await putValue(checkpointer, "s", "a", head, id).stored;
+      // The canonical id gets none on its own thread; every id gets one on "s".
+      if (i > 0) await writeTo(`t${i}`, id, `task-${i}`);
+      await writeTo("s", id, `task-${i}`);
+    }
+    const tasks = async (read: ReturnType<Checkpointer["get"]>) =>
+      (await read)!.pendingWrites.map((w) => [w.taskId, w.value]);
+    for (const [i, id] of ids.entries()) {
+      const own = [[`task-${i}`, `task-${i}`]];
+      expect(await tasks(checkpointer.get(`t${i}`))).toEqual(i === 0 ? [] : own);
+      expect(await tasks(checkpointer.get(`t${i}`, { checkpointId: id }))).toEqual(
+        i === 0 ? [] : own,
+      );
+      expect(await tasks(checkpointer.get("s", { checkpointId: id }))).toEqual(own);
+    }
+    await checkpointer.close();
+  });
+
   it("a latest read of a head holding its values runs its row, its writes, begin and commit", async () => {
     const { db, ran, counting } = countedHandle();
     const checkpointer = createSqliteCheckpointer(counting);
