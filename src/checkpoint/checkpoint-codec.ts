@@ -15,6 +15,7 @@ import {
   InvalidInputError,
   SerializationError,
 } from "../errors.js";
+import { extended } from "../extended.js";
 import { frame, refHash, unframe } from "../offload/large-value-frame.js";
 import { isSealedTag, type TextSealer } from "../serde/encryption-layer.js";
 import type { SerializedValue } from "../serde/serializer.js";
@@ -268,7 +269,7 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
 
   /** The blob storing `write`. Append payloads of the serializer's JSON-array tag are marked `concat`. */
   encodeBlob(write: ChannelWrite, site: ValueSite): Encoded<S, StoredBlob> {
-    const at = { ...site, channel: write.channel };
+    const at = extended(site, { channel: write.channel });
     if (write.kind === "empty") {
       const blob: StoredBlob = {
         channel: write.channel,
@@ -317,7 +318,7 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
     write: { taskId: string; taskPath: string; idx: number; channel: string; value: unknown },
     site: ValueSite,
   ): Encoded<S, StoredWrite> {
-    const at = { ...site, channel: write.channel };
+    const at = extended(site, { channel: write.channel });
     return after(this.encodeValue(write.value, at, writeSite(at, write)), (value) => ({
       taskId: write.taskId,
       taskPath: write.taskPath,
@@ -329,7 +330,7 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
 
   /** A stored pending write's value, verified and decoded. */
   decodeWrite(write: StoredWrite, site: ValueSite): Decoded<S, unknown> {
-    const at = { ...site, channel: write.channel };
+    const at = extended(site, { channel: write.channel });
     const value = checksum.openValue(write.value, checksum.writeIdentity(write), at);
     return this.decodeValue(value, at, writeSite(at, write));
   }
@@ -375,7 +376,7 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
     if ((chain === undefined || chain.length === 0) && allowMissing) return ABSENT as never;
     const base = chain?.[0];
     const last = chain?.at(-1);
-    const at = { ...site, channel };
+    const at = extended(site, { channel });
     if (!base || base.kind === "append" || last?.version !== String(version)) {
       throw new CorruptionError(
         `checkpoint ${site.checkpointId} of thread "${site.threadId}" is missing stored values of channel "${channel}" (version ${String(version)})`,
@@ -536,7 +537,9 @@ export class CheckpointCodec<S extends ValueSerializer = ValueSerializer> {
 
 /** `site` with its tenant (from its thread key), which layers such as encryption bind. */
 function withTenant(site: ValueSite): ValueSite {
-  return site.tenantId !== undefined ? site : { ...site, tenantId: tenantOfKey(site.threadId) };
+  return site.tenantId !== undefined
+    ? site
+    : extended(site, { tenantId: tenantOfKey(site.threadId) });
 }
 
 /** Where layers see a channel value: stored once per version, read from any checkpoint. */
@@ -546,7 +549,7 @@ function blobSite(site: ValueSite, channel: string, version: string): ValueSite 
 
 /** Where layers see a pending write: its checkpoint, channel and task. */
 function writeSite(at: ValueSite, write: { taskId: string; idx: number }): ValueSite {
-  return { ...at, task: `${write.taskId}#${write.idx}` };
+  return extended(at, { task: `${write.taskId}#${write.idx}` });
 }
 
 function undecodable(cause: unknown, site: ValueSite): SerializationError | CorruptionError {
