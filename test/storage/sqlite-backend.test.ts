@@ -108,14 +108,19 @@ function countingLinks(links: { count: number }) {
 
 /**
  * A WAL handle on the test file that records the verb of every statement it runs, in order
- * (`LINK` for a chain link's lookup).
+ * (`LINK` for a chain link's lookup, `STAMP` for a head read's stamp of the file).
  */
 function countedHandle() {
   const ran: string[] = [];
   const { db, handle: counting } = handleWith((db, sql) => {
     const statement = db.prepare(sql);
     const count = <T>(call: () => T) => {
-      ran.push(isLinkLookup(sql) ? "LINK" : sql.trim().split(/\s+/)[0]!.toUpperCase());
+      const verb = sql.includes("pragma_data_version")
+        ? "STAMP"
+        : isLinkLookup(sql)
+          ? "LINK"
+          : sql.trim().split(/\s+/)[0]!.toUpperCase();
+      ran.push(verb);
       return call();
     };
     return {
@@ -759,13 +764,16 @@ describe("SQLite reads", () => {
     await checkpointer.close();
   });
 
-  it("a latest read of a head holding its values runs its row, its writes, begin and commit", async () => {
+  it("a latest read of a head holding its values runs its stamp, its row, its writes, begin and commit; the same read again its stamp alone", async () => {
     const { db, ran, counting } = countedHandle();
     const checkpointer = createSqliteCheckpointer(counting);
     const id = await put(checkpointer, "t", "a");
     ran.length = 0;
     expect((await checkpointer.get("t"))?.checkpoint.id).toBe(id);
-    expect(ran).toEqual(["BEGIN", "SELECT", "SELECT", "COMMIT"]);
+    expect(ran).toEqual(["BEGIN", "STAMP", "SELECT", "SELECT", "COMMIT"]);
+    ran.length = 0;
+    expect((await checkpointer.get("t"))?.checkpoint.values).toEqual({ v: "a" });
+    expect(ran).toEqual(["BEGIN", "STAMP", "COMMIT"]);
     expect((await checkpointer.get("t", { checkpointId: id }))?.checkpoint.values).toEqual({
       v: "a",
     });
@@ -774,6 +782,59 @@ describe("SQLite reads", () => {
     expect(await checkpointer.get("t", { checkpointId: id })).toBeUndefined();
     await checkpointer.close();
     db.close();
+  });
+
+  it("a head read again with no row changed since is answered from memory; a change by this connection, the caller or another connection is read at once", async () => {
+    const { db, ran, counting } = countedHandle();
+    const backend = new SqliteBackend(counting);
+    const reader = createCheckpointer(backend);
+    const other = createSqliteCheckpointer(file);
+    const first = await put(reader, "t", "a".repeat(600));
+    const tasks = async () => (await reader.get("t"))?.pendingWrites.map((w) => w.value);
+    const fromMemory = async () => {
+      ran.length = 0;
+      const got = await tasks();
+      expect(ran).toEqual(["BEGIN", "STAMP", "COMMIT"]);
+      return got;
+    };
+    const write = (checkpointer: Checkpointer, taskId: string) =>
+      checkpointer.putWrites({ threadId: "t", checkpointId: first }, [
+        { taskId, taskPath: "", idx: 0, channel: "v", value: taskId },
+      ]);
+    expect(await tasks()).toEqual([]);
+    expect(await fromMemory()).toEqual([]);
+    // Another connection's commit changes the file's data version as this connection sees it.
+    await write(other, "a");
+    expect(await tasks()).toEqual(["a"]);
+    expect(await fromMemory()).toEqual(["a"]);
+    // This connection's own rows count in its total changes: a write through it, and one the
+    // caller makes with a statement of its own on the shared handle.
+    await write(reader, "b");
+    expect(await tasks()).toEqual(["a", "b"]);
+    expect(await fromMemory()).toEqual(["a", "b"]);
+    db.prepare("DELETE FROM rewind_writes WHERE task_id = 'a'").run();
+    expect(await tasks()).toEqual(["b"]);
+    // A new head and a deleted thread, from the other connection.
+    await put(other, "t", "b".repeat(600), first);
+    expect((await reader.get("t"))?.checkpoint.values).toEqual({ v: "b".repeat(600) });
+    await other.deleteThread("t");
+    expect(await reader.get("t")).toBeUndefined();
+    await other.close();
+    await reader.close();
+    db.close();
+  });
+
+  it("a head read from memory hands out pending writes of its own: changing one read does not change the next read", async () => {
+    const checkpointer = createSqliteCheckpointer(file);
+    const id = await put(checkpointer, "t", "a");
+    await checkpointer.putWrites({ threadId: "t", checkpointId: id }, [
+      { taskId: "task", taskPath: "", idx: 0, channel: "v", value: new Uint8Array(64).fill(7) },
+    ]);
+    const read = async () => (await checkpointer.get("t"))!.pendingWrites[0]!.value as Uint8Array;
+    (await read()).fill(0);
+    (await read()).fill(1);
+    expect((await read()).every((b) => b === 7)).toBe(true);
+    await checkpointer.close();
   });
 
   it("a repeat read of an unchanged checkpoint skips its value chains; another connection's writes are seen at once", async () => {
@@ -881,7 +942,7 @@ describe("SQLite reads", () => {
       ran.length = 0;
       // The head comes back from the cache, checked, after reading only its row and writes.
       expect((await backend.getCheckpoint("t", ""))?.checkpoint.verified).toBe(true);
-      expect(ran).toEqual(["BEGIN", "SELECT", "SELECT", "COMMIT"]);
+      expect(ran).toEqual(["BEGIN", "STAMP", "SELECT", "SELECT", "COMMIT"]);
       const state = await app.getState({ threadId: "t" });
       expect(state?.values).toEqual((await other.getState({ threadId: "t" }))?.values);
     }

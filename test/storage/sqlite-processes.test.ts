@@ -25,6 +25,23 @@ describe("SQLite shared by separate OS processes", () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+  it("a head polled in one process shows another process's checkpoint at the next read", async () => {
+    const { ids } = await worker(db, "write", "polled", "1");
+    const checkpointer = createSqliteCheckpointer(db);
+    try {
+      // Read twice: the second is answered from memory, as polling is.
+      for (let i = 0; i < 2; i++) {
+        expect((await checkpointer.get("polled"))?.checkpoint.id).toBe(ids[0]);
+      }
+      const next = await worker(db, "write", "polled", "1");
+      const head = await checkpointer.get("polled");
+      expect(head?.checkpoint.id).toBe(next.ids[0]);
+      expect(head?.checkpoint.values).toEqual({ by: "writer#0" });
+    } finally {
+      await checkpointer.close();
+    }
+  });
+
   it("a second process reads the first one's checkpoints and continues the thread", async () => {
     const { ids } = await worker(db, "write", "shared", "4");
     expect(ids).toHaveLength(4);

@@ -96,6 +96,20 @@ export function checkSqliteArguments(
   }
 }
 
+/**
+ * Where the database stands as one connection sees it (see {@link SqliteClient.stamp}): two
+ * equal stamps of a connection mean no row of the file changed in between.
+ */
+export interface ChangeStamp {
+  /** `PRAGMA data_version`: changes with every commit of any other connection. */
+  readonly others: number;
+  /** `total_changes()`: rows this connection inserted, updated or deleted (rolled back too). */
+  readonly own: number;
+}
+
+/** Both parts of a stamp in one statement (as the first of a read transaction, its snapshot's). */
+const STAMP = "SELECT data_version AS others, total_changes() AS own FROM pragma_data_version";
+
 /** An open SQLite database with Rewind's settings, statement cache and transaction helpers. */
 export class SqliteClient {
   readonly db: SqliteDatabaseLike;
@@ -197,6 +211,16 @@ export class SqliteClient {
    */
   get inCallerTransaction(): boolean {
     return this.db.inTransaction && !this.#own;
+  }
+
+  /**
+   * Where the database stands now, as this connection sees it: commits of other connections
+   * (in this process or another) change `PRAGMA data_version`, and rows this connection changes
+   * (for Rewind, or for the caller on a shared handle) count in `total_changes()`. Neither ever
+   * goes back, so an equal stamp means nothing was written in between.
+   */
+  stamp(): ChangeStamp {
+    return this.stmt(STAMP).get() as ChangeStamp;
   }
 
   /**

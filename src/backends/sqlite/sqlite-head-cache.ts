@@ -24,16 +24,25 @@
  * the writer hands it over (column for column what a read returns), so that read is answered
  * from memory like any read of an unchanged head.
  *
+ * A read of the head also leaves its pending writes beside the entry, with the stamp of the
+ * snapshot it read ({@link SqliteHeadCache.remember}): until a row of the file changes (the
+ * stamp says so, whoever wrote, from whichever process), the same read is answered from memory
+ * whole ({@link SqliteHeadCache.unchanged}) after that one statement: a state polled between
+ * runs costs its stamp, its copies and its decoding.
+ *
  * Bounded by the bytes it holds (least recently used first out); entries larger than a quarter
  * of the bound are not kept.
  */
 import type {
   BlobPiece,
+  LoadedCheckpoint,
   StoredBlob,
   StoredCheckpoint,
+  StoredWrite,
 } from "../../checkpoint/checkpoint-backend.js";
 import { verifyBlob, verifyCheckpoint, withoutSeal } from "../../checkpoint/checksum.js";
 import { extended } from "../../extended.js";
+import type { ChangeStamp } from "./sqlite-client.js";
 import { type CheckpointRow, joinArrayTexts } from "./sqlite-rows.js";
 
 /** Default bound of a backend's cache, in bytes of stored values. */
@@ -76,9 +85,18 @@ export interface HeldRead {
   readonly chains: Chains;
 }
 
+/** A head read's pending writes and the stamp the read began at (beside its entry). */
+interface Seen {
+  readonly stamp: ChangeStamp;
+  readonly writes: readonly StoredWrite[];
+  readonly size: number;
+}
+
 export class SqliteHeadCache {
   readonly #limit: number;
   readonly #entries = new Map<string, Entry>();
+  /** Kept only beside an entry, and dropped with it (every change to an entry drops it first). */
+  readonly #seen = new Map<string, Seen>();
   #size = 0;
 
   /** `limit`: bytes of stored values held at most; 0 keeps nothing. */
@@ -107,6 +125,56 @@ export class SqliteHeadCache {
     this.#entries.set(key, entry);
     this.#size += entry.size;
     return { checkpoint: heldCopy(entry.checkpoint!, true), chains: copyChains(entry.chains) };
+  }
+
+  /** Whether anything is kept (a bound of 0 keeps nothing). */
+  get keeps(): boolean {
+    return this.#limit > 0;
+  }
+
+  /**
+   * The last head read of (threadId, ns) once more, when `stamp` (of the snapshot at hand) is
+   * the one that read had: no row of the file changed since, so a new read would find the same
+   * row, chains and pending writes. Copied as {@link get} copies; undefined otherwise.
+   */
+  unchanged(threadId: string, ns: string, stamp: ChangeStamp): LoadedCheckpoint | undefined {
+    const key = keyOf(threadId, ns);
+    const seen = this.#seen.get(key);
+    if (seen === undefined || seen.stamp.others !== stamp.others || seen.stamp.own !== stamp.own) {
+      return undefined;
+    }
+    const entry = this.#entries.get(key)!;
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    return {
+      checkpoint: heldCopy(entry.checkpoint!, true),
+      blobs: copyChains(entry.chains),
+      writes: seen.writes.map(copyWrite),
+    };
+  }
+
+  /**
+   * Keeps a head read's pending writes beside its entry, with the stamp of the snapshot they
+   * were read in: the next read at the same stamp is {@link unchanged}. Only for an entry that
+   * stands for `row`, checked.
+   */
+  remember(
+    threadId: string,
+    row: CheckpointRow,
+    stamp: ChangeStamp,
+    writes: readonly StoredWrite[],
+  ): void {
+    const key = keyOf(threadId, row.ns);
+    const entry = this.#entries.get(key);
+    if (entry?.row == null || !entry.checkpoint?.verified) return;
+    if (entry.row !== row && !sameRow(entry.row, row)) return;
+    this.#forget(key);
+    let size = 0;
+    for (const write of writes) size += 64 + write.value.bytes.byteLength;
+    if (entry.size + size > this.#limit / 4) return;
+    this.#seen.set(key, { stamp, writes: writes.map(copyWrite), size });
+    this.#size += size;
+    this.#trim();
   }
 
   /**
@@ -223,14 +291,24 @@ export class SqliteHeadCache {
   /** Forgets everything (after maintenance that moves or rewrites rows in this process). */
   clear(): void {
     this.#entries.clear();
+    this.#seen.clear();
     this.#size = 0;
   }
 
   #drop(key: string): void {
+    this.#forget(key);
     const entry = this.#entries.get(key);
     if (entry === undefined) return;
     this.#entries.delete(key);
     this.#size -= entry.size;
+  }
+
+  /** Drops what a head read left beside the entry of `key`. */
+  #forget(key: string): void {
+    const seen = this.#seen.get(key);
+    if (seen === undefined) return;
+    this.#seen.delete(key);
+    this.#size -= seen.size;
   }
 }
 
@@ -368,6 +446,18 @@ function copyChains(chains: HeldChains): Chains {
 /** One held chain with bytes of its own (the blobs' other fields are never changed by readers). */
 export function copyChain(chain: readonly StoredBlob[]): StoredBlob[] {
   return chain.map(copyBlob);
+}
+
+/** A pending write with bytes of its own (a plain Uint8Array, as the reader hands them over). */
+function copyWrite(write: StoredWrite): StoredWrite {
+  const { taskId, taskPath, idx, channel, value } = write;
+  return {
+    taskId,
+    taskPath,
+    idx,
+    channel,
+    value: { tag: value.tag, bytes: new Uint8Array(value.bytes) },
+  };
 }
 
 /**

@@ -12,7 +12,7 @@ import type {
 } from "../../checkpoint/checkpoint-backend.js";
 import { CorruptionError, isRewindError } from "../../errors.js";
 import { compareCodePoints } from "../../store/namespace-path.js";
-import type { SqliteClient } from "./sqlite-client.js";
+import type { ChangeStamp, SqliteClient } from "./sqlite-client.js";
 import { metadataFilterSql } from "./sqlite-filter.js";
 import { copyChain, type HeldChains, type SqliteHeadCache } from "./sqlite-head-cache.js";
 import { decodeInline, type InlineValue } from "./sqlite-inline.js";
@@ -153,8 +153,17 @@ export class SqliteReader {
     return (this.#stmt(TID).get(threadId) as { tid: number } | undefined)?.tid;
   }
 
-  /** One checkpoint (the head without `checkpointId`). */
-  get(threadId: string, ns: string, checkpointId?: string): LoadedCheckpoint | undefined {
+  /**
+   * One checkpoint (the head without `checkpointId`). `stamp`: of the snapshot this read runs
+   * in; a head read kept in the cache is then answered again while it holds (see
+   * {@link SqliteHeadCache.unchanged}).
+   */
+  get(
+    threadId: string,
+    ns: string,
+    checkpointId?: string,
+    stamp?: ChangeStamp,
+  ): LoadedCheckpoint | undefined {
     const row = (
       checkpointId === undefined
         ? this.#stmt(LATEST).get(threadId, ns)
@@ -164,7 +173,9 @@ export class SqliteReader {
     // it. Inside a caller's transaction, which may yet be rolled back, nothing read is kept.
     const keep = checkpointId === undefined && !this.#inCallerTransaction();
     const cache = keep ? "fill" : "use";
-    return row && this.#load(row, threadId, true, cache);
+    const loaded = row && this.#load(row, threadId, true, cache);
+    if (loaded && keep && stamp) this.#cache.remember(threadId, row, stamp, loaded.writes);
+    return loaded;
   }
 
   *list(query: CheckpointQuery): Generator<LoadedCheckpoint> {
