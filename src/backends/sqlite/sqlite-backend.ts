@@ -148,11 +148,11 @@ export class SqliteBackend implements CheckpointBackend {
     const { client, reader, cache } = this.#io();
     const head = checkpointId === undefined && cache.keeps && !client.inCallerTransaction;
     // One read transaction: the row, its chains and its writes come from one snapshot, so a
-    // thread deleted mid-read is either wholly there or wholly gone. A head read that finds no
-    // row of the file changed since the last one (its stamp, the snapshot's first statement) is
-    // answered from the head cache whole.
+    // thread deleted mid-read is either wholly there or wholly gone. A head read again that
+    // finds no row of the file changed since the last one (its stamp, the snapshot's first
+    // statement) is answered from the head cache whole.
     return client.transaction(false, () => {
-      const stamp = head ? client.stamp() : undefined;
+      const stamp = head && cache.wantsStamp(threadId, ns) ? client.stamp() : undefined;
       return (
         (stamp && cache.unchanged(threadId, ns, stamp)) ||
         reader.get(threadId, ns, checkpointId, stamp)

@@ -24,11 +24,12 @@
  * the writer hands it over (column for column what a read returns), so that read is answered
  * from memory like any read of an unchanged head.
  *
- * A read of the head also leaves its pending writes beside the entry, with the stamp of the
- * snapshot it read ({@link SqliteHeadCache.remember}): until a row of the file changes (the
- * stamp says so, whoever wrote, from whichever process), the same read is answered from memory
- * whole ({@link SqliteHeadCache.unchanged}) after that one statement: a state polled between
- * runs costs its stamp, its copies and its decoding.
+ * A head read again (a state polled between runs, not the read after a write, which is rarely
+ * read a second time before the next write) also leaves its pending writes beside the entry,
+ * with the stamp of the snapshot it read ({@link SqliteHeadCache.remember}): until a row of the
+ * file changes (the stamp says so, whoever wrote, from whichever process), the same read is
+ * answered from memory whole ({@link SqliteHeadCache.unchanged}) after that one statement, and
+ * costs its stamp, its copies and its decoding.
  *
  * Bounded by the bytes it holds (least recently used first out); entries larger than a quarter
  * of the bound are not kept.
@@ -95,8 +96,11 @@ interface Seen {
 export class SqliteHeadCache {
   readonly #limit: number;
   readonly #entries = new Map<string, Entry>();
-  /** Kept only beside an entry, and dropped with it (every change to an entry drops it first). */
-  readonly #seen = new Map<string, Seen>();
+  /**
+   * Kept only beside an entry, and dropped with it (every change to an entry drops it first);
+   * null: the entry was read once since it changed, without a stamp.
+   */
+  readonly #seen = new Map<string, Seen | null>();
   #size = 0;
 
   /** `limit`: bytes of stored values held at most; 0 keeps nothing. */
@@ -133,6 +137,16 @@ export class SqliteHeadCache {
   }
 
   /**
+   * Whether a head read of (threadId, ns) takes the file's stamp: once its entry was read since
+   * it last changed. The read after a write does not (a statement on the coldest read of all,
+   * for a state seldom read twice before the next write); the read after it does, and from then
+   * on polling is answered from memory.
+   */
+  wantsStamp(threadId: string, ns: string): boolean {
+    return this.#seen.has(keyOf(threadId, ns));
+  }
+
+  /**
    * The last head read of (threadId, ns) once more, when `stamp` (of the snapshot at hand) is
    * the one that read had: no row of the file changed since, so a new read would find the same
    * row, chains and pending writes. Copied as {@link get} copies; undefined otherwise.
@@ -140,7 +154,7 @@ export class SqliteHeadCache {
   unchanged(threadId: string, ns: string, stamp: ChangeStamp): LoadedCheckpoint | undefined {
     const key = keyOf(threadId, ns);
     const seen = this.#seen.get(key);
-    if (seen === undefined || seen.stamp.others !== stamp.others || seen.stamp.own !== stamp.own) {
+    if (!seen || seen.stamp.others !== stamp.others || seen.stamp.own !== stamp.own) {
       return undefined;
     }
     const entry = this.#entries.get(key)!;
@@ -154,17 +168,22 @@ export class SqliteHeadCache {
   }
 
   /**
-   * Keeps a head read's pending writes beside its entry, with the stamp of the snapshot they
-   * were read in: the next read at the same stamp is {@link unchanged}. Only for an entry that
-   * stands for `row`, checked.
+   * Notes a head read of the entry of (threadId, row.ns): without a stamp, that it was read (see
+   * {@link wantsStamp}); with one (of the snapshot the read ran in), its pending writes beside
+   * the entry, so that the next read at the same stamp is {@link unchanged}. Only for an entry
+   * that stands for `row`, checked.
    */
   remember(
     threadId: string,
     row: CheckpointRow,
-    stamp: ChangeStamp,
+    stamp: ChangeStamp | undefined,
     writes: readonly StoredWrite[],
   ): void {
     const key = keyOf(threadId, row.ns);
+    if (stamp === undefined) {
+      if (this.#entries.has(key) && !this.#seen.has(key)) this.#seen.set(key, null);
+      return;
+    }
     const entry = this.#entries.get(key);
     if (entry?.row == null || !entry.checkpoint?.verified) return;
     if (entry.row !== row && !sameRow(entry.row, row)) return;
@@ -306,9 +325,8 @@ export class SqliteHeadCache {
   /** Drops what a head read left beside the entry of `key`. */
   #forget(key: string): void {
     const seen = this.#seen.get(key);
-    if (seen === undefined) return;
     this.#seen.delete(key);
-    this.#size -= seen.size;
+    if (seen) this.#size -= seen.size;
   }
 }
 

@@ -155,8 +155,8 @@ export class SqliteReader {
 
   /**
    * One checkpoint (the head without `checkpointId`). `stamp`: of the snapshot this read runs
-   * in; a head read kept in the cache is then answered again while it holds (see
-   * {@link SqliteHeadCache.unchanged}).
+   * in, when the cache wants one; a head read kept in the cache is then answered again while
+   * it holds (see {@link SqliteHeadCache.unchanged}).
    */
   get(
     threadId: string,
@@ -174,7 +174,7 @@ export class SqliteReader {
     const keep = checkpointId === undefined && !this.#inCallerTransaction();
     const cache = keep ? "fill" : "use";
     const loaded = row && this.#load(row, threadId, true, cache);
-    if (loaded && keep && stamp) this.#cache.remember(threadId, row, stamp, loaded.writes);
+    if (loaded && keep) this.#cache.remember(threadId, row, stamp, loaded.writes);
     return loaded;
   }
 
