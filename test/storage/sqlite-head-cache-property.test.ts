@@ -143,5 +143,6 @@ describe("SQLite head cache, against no cache", () => {
       ),
       { numRuns: RUNS },
     );
-  });
+    // Generous: a thousand cases beside the other soak suites on a loaded machine (no speed asserted).
+  }, 600_000);
 });
