@@ -29,7 +29,8 @@ describe("SQLite shared by separate OS processes", () => {
     const { ids } = await worker(db, "write", "polled", "1");
     const checkpointer = createSqliteCheckpointer(db);
     try {
-      // Read twice: the second is answered from memory, as polling is.
+      // Read twice, as polling does: the second keeps the file's stamp, so the read after the
+      // other process's write would be answered from memory if the stamp missed that write.
       for (let i = 0; i < 2; i++) {
         expect((await checkpointer.get("polled"))?.checkpoint.id).toBe(ids[0]);
       }
