@@ -228,9 +228,14 @@ export async function runRace(
 
 /**
  * W5: `puts` direct `put`s of a checkpoint holding a ~1 KB state on one thread, each on the one
- * before (what a custom loop or a replay does); puts per second.
+ * before (what a custom loop or a replay does); puts per second. `measured` is called when the
+ * 20 warm-up puts are done and the timed ones begin.
  */
-export async function runPuts(kind: SaverKind, puts: number): Promise<number> {
+export async function runPuts(
+  kind: SaverKind,
+  puts: number,
+  measured?: () => void,
+): Promise<number> {
   const open = await kind.open();
   try {
     const saver = open.saver;
@@ -256,6 +261,7 @@ export async function runPuts(kind: SaverKind, puts: number): Promise<number> {
       );
     };
     for (let i = 0; i < 20; i++) await once(i);
+    measured?.();
     const ms = await timed(async () => {
       for (let i = 20; i < 20 + puts; i++) await once(i);
     });

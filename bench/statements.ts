@@ -1,9 +1,13 @@
 /**
  * `npx tsx bench/statements.ts`: SQL statements and transactions per super-step, on SQLite and
  * PostgreSQL, for the 10-node linear graph through the native runtime and through LangGraph
- * (`RewindSaver`). Counts what the engine is asked to run (every `run/get/all/iterate` of a
- * prepared statement on SQLite, every `query` on PostgreSQL), not time: the breakdown says where
- * a step's round trips go. Setup and migrations are excluded (counting starts after one warm run).
+ * (`RewindSaver`), and per `saver.put` of W5 (a 1 KB state) on SQLite. Counts what the engine is
+ * asked to run (every `run/get/all/iterate` of a prepared statement on SQLite, every `query` on
+ * PostgreSQL): the breakdown says where a step's round trips go. On SQLite, whose calls are
+ * synchronous, each statement is also timed (the native call: binding, the engine's work and its
+ * locks, the commit's writes), beside the wall time of the counted loop, so that what is left is
+ * JavaScript; the wrapper that times them adds about a microsecond per statement. Setup and
+ * migrations are excluded (counting starts after a warm-up).
  */
 import Database from "better-sqlite3";
 import pg from "pg";
@@ -11,12 +15,12 @@ import type { CheckpointBackend } from "../src/backend.js";
 import { SqliteBackend } from "../src/backends/sqlite/index.js";
 import { createCheckpointer } from "../src/index.js";
 import { RewindSaver } from "../src/langgraph/index.js";
-import { PG_URL } from "./langgraph-savers.js";
-import { linearGraph as lgLinear, STEPS_PER_RUN } from "./langgraph-workloads.js";
+import { PG_URL, type SaverKind } from "./langgraph-savers.js";
+import { linearGraph as lgLinear, runPuts, STEPS_PER_RUN } from "./langgraph-workloads.js";
 import { tempDb } from "./sqlite-bench.js";
 import { linearGraph, NODES } from "./workloads.js";
 
-const RUNS = Number(process.env.BENCH_STATEMENT_RUNS ?? 20);
+const RUNS = Number(process.env.BENCH_STATEMENT_RUNS ?? 200);
 
 /**
  * Statement counts by verb and the first Rewind table or function named (`SELECT rewind_put`,
@@ -25,10 +29,23 @@ const RUNS = Number(process.env.BENCH_STATEMENT_RUNS ?? 20);
  */
 class Tally {
   readonly counts = new Map<string, number>();
+  /** Nanoseconds spent in each statement key's calls, where they are timed (SQLite). */
+  readonly nanos = new Map<string, number>();
   transactions = 0;
   on = false;
   #inTransaction = false;
-  add(sql: string): void {
+  #started = 0;
+  #wallMs = 0;
+  /** Counts from now on (and times the loop's wall clock until {@link stop}). */
+  start(): void {
+    this.on = true;
+    this.#started = performance.now();
+  }
+  stop(): void {
+    this.on = false;
+    this.#wallMs += performance.now() - this.#started;
+  }
+  add(sql: string, nanos?: number): void {
     if (!this.on) return;
     const text = sql.trim().replace(/\s+/g, " ");
     const verb = text.split(" ")[0]!.toUpperCase();
@@ -40,19 +57,27 @@ class Tally {
     const name = /\brewind_\w+/.exec(text)?.[0] ?? "";
     const key = `${verb} ${name}`.trim();
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    if (nanos !== undefined) this.nanos.set(key, (this.nanos.get(key) ?? 0) + nanos);
   }
-  report(label: string, steps: number): void {
+  report(label: string, steps: number, unit = "super-step"): void {
     const total = [...this.counts.values()].reduce((a, b) => a + b, 0);
+    const sqlNanos = [...this.nanos.values()].reduce((a, b) => a + b, 0);
+    const µs = (nanos: number) => (nanos / 1000 / steps).toFixed(1);
+    const timed =
+      this.nanos.size > 0
+        ? `; ${µs(this.#wallMs * 1e6)} µs wall, ${µs(sqlNanos)} µs of it in statements`
+        : "";
     console.log(
-      `${label}: ${(total / steps).toFixed(2)} statements, ${(this.transactions / steps).toFixed(2)} transactions per super-step`,
+      `${label}: ${(total / steps).toFixed(2)} statements, ${(this.transactions / steps).toFixed(2)} transactions per ${unit}${timed}`,
     );
     for (const [k, n] of [...this.counts.entries()].sort((a, b) => b[1] - a[1])) {
-      console.log(`    ${(n / steps).toFixed(2).padStart(6)}  ${k}`);
+      const time = this.nanos.has(k) ? `${µs(this.nanos.get(k)!).padStart(7)} µs  ` : "";
+      console.log(`    ${(n / steps).toFixed(2).padStart(6)}  ${time}${k}`);
     }
   }
 }
 
-/** A better-sqlite3 handle whose statements report each execution to `tally`. */
+/** A better-sqlite3 handle whose statements report each execution, and its time, to `tally`. */
 function countedSqlite(path: string, tally: Tally): Database.Database {
   const db = new Database(path);
   db.pragma("journal_mode = WAL");
@@ -65,8 +90,13 @@ function countedSqlite(path: string, tally: Tally): Database.Database {
         if (typeof value !== "function") return value;
         if (prop === "run" || prop === "get" || prop === "all" || prop === "iterate") {
           return (...args: unknown[]) => {
-            tally.add(sql);
-            return value.apply(target, args);
+            if (!tally.on) return value.apply(target, args);
+            const start = process.hrtime.bigint();
+            try {
+              return value.apply(target, args);
+            } finally {
+              tally.add(sql, Number(process.hrtime.bigint() - start));
+            }
           };
         }
         return value.bind(target);
@@ -100,10 +130,10 @@ function countedPool(tally: Tally): pg.Pool {
 async function native(backend: CheckpointBackend, tally: Tally, label: string) {
   const checkpointer = createCheckpointer(backend);
   const app = linearGraph(checkpointer);
-  await app.invoke({}, { threadId: "warm" });
-  tally.on = true;
+  for (let r = 0; r < RUNS; r++) await app.invoke({}, { threadId: `warm${r}` });
+  tally.start();
   for (let r = 0; r < RUNS; r++) await app.invoke({}, { threadId: `t${r}` });
-  tally.on = false;
+  tally.stop();
   tally.report(`native ${label}`, RUNS * NODES);
   await checkpointer.close();
 }
@@ -111,22 +141,42 @@ async function native(backend: CheckpointBackend, tally: Tally, label: string) {
 async function viaLangGraph(backend: CheckpointBackend, tally: Tally, label: string) {
   const saver = new RewindSaver(backend);
   const app = lgLinear(saver);
-  await app.invoke({ count: 0 }, { configurable: { thread_id: "warm" } });
-  tally.on = true;
+  for (let r = 0; r < RUNS; r++) {
+    await app.invoke({ count: 0 }, { configurable: { thread_id: `warm${r}` } });
+  }
+  tally.start();
   for (let r = 0; r < RUNS; r++) {
     await app.invoke({ count: 0 }, { configurable: { thread_id: `t${r}` } });
   }
-  tally.on = false;
+  tally.stop();
   tally.report(`LangGraph (RewindSaver) ${label}`, RUNS * STEPS_PER_RUN);
   await saver.close();
 }
 
-for (const mode of ["native", "langgraph"] as const) {
+/** W5: serial `saver.put`s of a 1 KB state on one thread, counted after `runPuts`'s warm-up. */
+async function w5(backend: CheckpointBackend, tally: Tally, label: string) {
+  const saver = new RewindSaver(backend);
+  const puts = RUNS * 10;
+  const kind: SaverKind = {
+    label,
+    side: "rewind",
+    engine: "sqlite",
+    // Closed here once counting has stopped, so that closing is not counted.
+    open: async () => ({ saver, bytes: async () => 0, close: async () => {} }),
+  };
+  await runPuts(kind, puts, () => tally.start());
+  tally.stop();
+  tally.report(`W5 saver.put 1 KB ${label}`, puts, "put");
+  await saver.close();
+}
+
+for (const mode of ["native", "langgraph", "w5"] as const) {
   const tmp = tempDb("statements.sqlite");
   const tally = new Tally();
   const backend = new SqliteBackend(countedSqlite(tmp.path, tally));
   if (mode === "native") await native(backend, tally, "SQLite");
-  else await viaLangGraph(backend, tally, "SQLite");
+  else if (mode === "langgraph") await viaLangGraph(backend, tally, "SQLite");
+  else await w5(backend, tally, "SQLite");
   tmp.done();
 }
 
