@@ -72,25 +72,21 @@ export async function sqliteStepCost(): Promise<Row[]> {
   return [...(await stepCost("full")), ...(await stepCost("normal"))];
 }
 
+/** Timed rounds of each subject, interleaved (see {@link stepCost}). */
+const STEP_ROUNDS = 5;
+
 async function stepCost(synchronous: "full" | "normal"): Promise<Row[]> {
-  const aloneMs = await timeMs(async () => {
-    for (let t = 0; t < THREADS; t++) await runtimeAlone();
-  });
-  const plainMs = await timeMs(async () => {
-    for (let t = 0; t < THREADS; t++) await linearPlain();
-  });
   const tmp = tempDb("steps.sqlite");
   const checkpointer = createSqliteCheckpointer(tmp.path, { synchronous });
   const app = linearGraph(checkpointer);
   let round = 0;
-  const rewindMs = await timeMs(async () => {
+  const rewind = async () => {
     round++;
     for (let t = 0; t < THREADS; t++) await app.invoke({}, { threadId: `r${round}-t${t}` });
-  });
-  await checkpointer.close();
-  const steps = THREADS * NODES;
-  const bytesPerRun = storedBytes(tmp.path) / (round * THREADS);
-  tmp.done();
+  };
+  // A first round warms up and sizes the floor's rows like Rewind's.
+  await rewind();
+  const bytesPerRun = storedBytes(tmp.path) / THREADS;
 
   // The floor: one raw transaction per checkpoint inserting the same bytes.
   const floorDb = tempDb("floor.sqlite");
@@ -104,13 +100,41 @@ async function stepCost(synchronous: "full" | "normal"): Promise<Row[]> {
   const perCheckpoint = Buffer.alloc(Math.round(bytesPerRun / (NODES + 1)), 7);
   const tx = db.transaction((thread: string, id: number) => insert.run(thread, id, perCheckpoint));
   let floorRound = 0;
-  const floorMs = await timeMs(async () => {
+  const floor = async () => {
     floorRound++;
     for (let t = 0; t < THREADS; t++)
       for (let i = 0; i <= NODES; i++) tx(`r${floorRound}-t${t}`, i);
-  });
+  };
+  const alone = async () => {
+    for (let t = 0; t < THREADS; t++) await runtimeAlone();
+  };
+  const plain = async () => {
+    for (let t = 0; t < THREADS; t++) await linearPlain();
+  };
+  // Rounds of the four interleaved, in a rotating order, so that a change of load on the shared
+  // machine falls on every side alike rather than on whichever ran last; medians of each.
+  const subjects = [alone, plain, rewind, floor];
+  const samples: number[][] = subjects.map(() => []);
+  await floor();
+  await alone();
+  await plain();
+  for (let r = 0; r < STEP_ROUNDS; r++) {
+    for (let i = 0; i < subjects.length; i++) {
+      const at = (i + r) % subjects.length;
+      samples[at]!.push(await timeMs(subjects[at]!, 1));
+    }
+  }
+  await checkpointer.close();
+  tmp.done();
   db.close();
   floorDb.done();
+  const [aloneMs, plainMs, rewindMs, floorMs] = samples.map(median) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  const steps = THREADS * NODES;
   const floorPerStep = floorMs / steps;
   return [
     {
