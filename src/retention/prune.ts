@@ -175,35 +175,29 @@ async function pruneThread(
     else return result;
     return { ...result, applied: true };
   }
-  let lastError = "";
-  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    try {
-      return await planAndApply(run, key, rule, base);
-    } catch (error) {
-      if (!isRewindError(error, "CONFLICT")) {
-        const message = error instanceof Error ? error.message : String(error);
-        return {
-          ...base,
-          action: "skipped",
-          checkpoints: 0,
-          values: 0,
-          bytes: 0,
-          kept: summary.checkpoints,
-          error: message,
-        };
-      }
-      lastError = error.message;
-    }
-  }
-  return {
+  // Skipped with the error that stopped it: any but a conflict at once, a conflict (a writer
+  // moved the thread under the plan) once every attempt met one.
+  const skipped = (error: string): ThreadPrune => ({
     ...base,
     action: "skipped",
     checkpoints: 0,
     values: 0,
     bytes: 0,
     kept: summary.checkpoints,
-    error: lastError,
-  };
+    error,
+  });
+  let lastError = "";
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    try {
+      return await planAndApply(run, key, rule, base);
+    } catch (error) {
+      if (!isRewindError(error, "CONFLICT")) {
+        return skipped(error instanceof Error ? error.message : String(error));
+      }
+      lastError = error.message;
+    }
+  }
+  return skipped(lastError);
 }
 
 /** Whether a run holds the thread's lease now (an idle thread being resumed is not idle). */

@@ -9,10 +9,14 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createSqliteCheckpointer } from "../../src/backends/sqlite/index.js";
 import {
+  ConflictError,
+  createCheckpointer,
   InvalidInputError,
+  MemoryBackend,
   NotFoundError,
   pin,
   prune,
+  StorageError,
   startSweeper,
   threadKey,
 } from "../../src/index.js";
@@ -142,5 +146,47 @@ describe("space and the sweeper", () => {
     await sweeper.stop();
     expect(reports).toEqual([3]);
     await checkpointer.close();
+  });
+});
+
+describe("a thread prune cannot plan", () => {
+  it("is skipped with its error, after every attempt for a conflict; the others are pruned", async () => {
+    const backend = new MemoryBackend();
+    let conflicts = 0;
+    // A backend on which one thread's footprint fails with a storage error and another's keeps
+    // meeting a writer that moves the thread (a conflict, tried again and again).
+    const failing = new Proxy(backend, {
+      get(target, name) {
+        if (name === "footprint") {
+          return async (key: string) => {
+            if (key === "broken") throw new StorageError("the disk is on fire");
+            if (key === "busy") {
+              conflicts++;
+              throw new ConflictError("thread busy moved", { threadId: "busy" });
+            }
+            return target.footprint(key);
+          };
+        }
+        const value = Reflect.get(target, name, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const app = retentionGraph(createCheckpointer(failing));
+    for (const threadId of ["broken", "busy", "fine"]) await turns(app, threadId, 3);
+    const report = await prune(app.checkpointer, { keepLast: 2 }, { dryRun: false });
+    const of = (threadId: string) => report.threads.find((t) => t.threadId === threadId);
+    expect(of("broken")).toMatchObject({
+      action: "skipped",
+      checkpoints: 0,
+      kept: 9,
+      applied: false,
+      error: "the disk is on fire",
+    });
+    expect(of("busy")).toMatchObject({ action: "skipped", kept: 9, error: "thread busy moved" });
+    expect(conflicts).toBeGreaterThan(1);
+    expect(of("fine")).toMatchObject({ action: "prune", checkpoints: 7, kept: 2, applied: true });
+    expect(await count(app, "broken")).toBe(9);
+    expect(await count(app, "busy")).toBe(9);
+    expect(await count(app, "fine")).toBe(2);
   });
 });
