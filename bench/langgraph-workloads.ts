@@ -229,12 +229,13 @@ export async function runRace(
 /**
  * W5: `puts` direct `put`s of a checkpoint holding a ~1 KB state on one thread, each on the one
  * before (what a custom loop or a replay does); puts per second. `measured` is called when the
- * 20 warm-up puts are done and the timed ones begin.
+ * `warmUp` puts (default 20) are done and the timed ones begin.
  */
 export async function runPuts(
   kind: SaverKind,
   puts: number,
   measured?: () => void,
+  warmUp = 20,
 ): Promise<number> {
   const open = await kind.open();
   try {
@@ -260,10 +261,10 @@ export async function runPuts(
         },
       );
     };
-    for (let i = 0; i < 20; i++) await once(i);
+    for (let i = 0; i < warmUp; i++) await once(i);
     measured?.();
     const ms = await timed(async () => {
-      for (let i = 20; i < 20 + puts; i++) await once(i);
+      for (let i = warmUp; i < warmUp + puts; i++) await once(i);
     });
     return puts / (ms / 1000);
   } finally {
