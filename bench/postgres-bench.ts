@@ -10,7 +10,7 @@ import { Worker } from "node:worker_threads";
 import pg from "pg";
 import { createPostgresCheckpointer } from "../src/backends/postgres/index.js";
 import type { Row } from "./sqlite-bench.js";
-import { linearGraph, NODES, runtimeAlone, timeMs } from "./workloads.js";
+import { interleavedMedians, linearGraph, NODES, runtimeAlone, threadRounds } from "./workloads.js";
 
 const PG_URL = process.env.REWIND_TEST_PG_URL || "postgres://postgres@127.0.0.1:5432/postgres";
 const THREADS = Number(process.env.BENCH_THREADS ?? 200);
@@ -62,56 +62,60 @@ async function storedBytes(schema: string): Promise<{ bytes: number; checkpoints
   }
 }
 
+/** Timed rounds of each subject of the step cost, interleaved (see {@link postgresStepCost}). */
+const STEP_ROUNDS = 5;
+
 /**
  * (a) Checkpoint cost per super-step: the linear graph on 200 threads, net of the same runs on a
- * checkpointer that stores nothing (`noCheckpointing`).
+ * checkpointer that stores nothing (`noCheckpointing`), against the floor. Rounds of the three
+ * are interleaved in a rotating order, so that a change of load on the shared server falls on
+ * every side alike rather than on whichever ran last; medians of each.
  */
 export async function postgresStepCost(): Promise<Row[]> {
-  const aloneMs = await timeMs(async () => {
-    for (let t = 0; t < THREADS; t++) await runtimeAlone();
-  });
-  const { rewindMs, perCheckpoint } = await withSchema(async (schema) => {
-    const checkpointer = createPostgresCheckpointer(PG_URL, { schema, maxConnections: 2 });
-    const app = linearGraph(checkpointer);
-    // Migrations and the first connection are not part of a step's cost.
-    await app.invoke({}, { threadId: "warm" });
-    let round = 0;
-    const ms = await timeMs(async () => {
-      round++;
-      for (let t = 0; t < THREADS; t++) await app.invoke({}, { threadId: `r${round}-t${t}` });
-    });
-    await checkpointer.close();
-    const stored = await storedBytes(schema);
-    return { rewindMs: ms, perCheckpoint: Math.round(stored.bytes / stored.checkpoints) };
-  });
-
-  const floorMs = await withSchema(async (schema) => {
-    const client = new pg.Client({ connectionString: PG_URL });
-    await client.connect();
-    try {
-      await createFloorTable(client, schema);
-      const write = floorWriter(client, schema, perCheckpoint);
-      let round = 0;
-      return await timeMs(async () => {
-        round++;
-        for (let t = 0; t < THREADS; t++) {
-          for (let i = 0; i <= NODES; i++) await write(`r${round}-t${t}`, i);
-        }
-      });
-    } finally {
-      await client.end();
-    }
-  });
-  const steps = THREADS * NODES;
-  return [
-    {
-      metric: "PostgreSQL checkpoint cost per super-step (ms)",
-      rewind: (rewindMs - aloneMs) / steps,
-      reference: floorMs / steps,
-      unit: "ms",
-      target: `<= 1.3x raw BEGIN/INSERT/COMMIT of ${perCheckpoint} B`,
-    },
-  ];
+  return withSchema((schema) =>
+    withSchema(async (floorSchema) => {
+      const checkpointer = createPostgresCheckpointer(PG_URL, { schema, maxConnections: 2 });
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      try {
+        const app = linearGraph(checkpointer);
+        const rewind = threadRounds(app, THREADS);
+        // A first round migrates, opens the connections, warms up and sizes the floor's rows.
+        await rewind();
+        const stored = await storedBytes(schema);
+        const perCheckpoint = Math.round(stored.bytes / stored.checkpoints);
+        await createFloorTable(client, floorSchema);
+        const write = floorWriter(client, floorSchema, perCheckpoint);
+        let floorRound = 0;
+        const floor = async () => {
+          floorRound++;
+          for (let t = 0; t < THREADS; t++) {
+            for (let i = 0; i <= NODES; i++) await write(`r${floorRound}-t${t}`, i);
+          }
+        };
+        const alone = async () => {
+          for (let t = 0; t < THREADS; t++) await runtimeAlone();
+        };
+        const [aloneMs, rewindMs, floorMs] = (await interleavedMedians(
+          [alone, rewind, floor],
+          STEP_ROUNDS,
+        )) as [number, number, number];
+        const steps = THREADS * NODES;
+        return [
+          {
+            metric: "PostgreSQL checkpoint cost per super-step (ms)",
+            rewind: (rewindMs - aloneMs) / steps,
+            reference: floorMs / steps,
+            unit: "ms",
+            target: `<= 1.3x raw BEGIN/INSERT/COMMIT of ${perCheckpoint} B`,
+          },
+        ];
+      } finally {
+        await checkpointer.close();
+        await client.end();
+      }
+    }),
+  );
 }
 
 /**

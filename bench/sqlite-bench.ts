@@ -13,12 +13,14 @@ import Database from "better-sqlite3";
 import { createSqliteCheckpointer } from "../src/backends/sqlite/index.js";
 import {
   chatGraph,
+  interleavedMedians,
   linearGraph,
   linearPlain,
   median,
   NODES,
   rawMessageBytes,
   runtimeAlone,
+  threadRounds,
   timeMs,
   userMessage,
 } from "./workloads.js";
@@ -79,11 +81,7 @@ async function stepCost(synchronous: "full" | "normal"): Promise<Row[]> {
   const tmp = tempDb("steps.sqlite");
   const checkpointer = createSqliteCheckpointer(tmp.path, { synchronous });
   const app = linearGraph(checkpointer);
-  let round = 0;
-  const rewind = async () => {
-    round++;
-    for (let t = 0; t < THREADS; t++) await app.invoke({}, { threadId: `r${round}-t${t}` });
-  };
+  const rewind = threadRounds(app, THREADS);
   // A first round warms up and sizes the floor's rows like Rewind's.
   await rewind();
   const bytesPerRun = storedBytes(tmp.path) / THREADS;
@@ -111,29 +109,14 @@ async function stepCost(synchronous: "full" | "normal"): Promise<Row[]> {
   const plain = async () => {
     for (let t = 0; t < THREADS; t++) await linearPlain();
   };
-  // Rounds of the four interleaved, in a rotating order, so that a change of load on the shared
-  // machine falls on every side alike rather than on whichever ran last; medians of each.
-  const subjects = [alone, plain, rewind, floor];
-  const samples: number[][] = subjects.map(() => []);
-  await floor();
-  await alone();
-  await plain();
-  for (let r = 0; r < STEP_ROUNDS; r++) {
-    for (let i = 0; i < subjects.length; i++) {
-      const at = (i + r) % subjects.length;
-      samples[at]!.push(await timeMs(subjects[at]!, 1));
-    }
-  }
+  const [aloneMs, plainMs, rewindMs, floorMs] = (await interleavedMedians(
+    [alone, plain, rewind, floor],
+    STEP_ROUNDS,
+  )) as [number, number, number, number];
   await checkpointer.close();
   tmp.done();
   db.close();
   floorDb.done();
-  const [aloneMs, plainMs, rewindMs, floorMs] = samples.map(median) as [
-    number,
-    number,
-    number,
-    number,
-  ];
   const steps = THREADS * NODES;
   const floorPerStep = floorMs / steps;
   return [

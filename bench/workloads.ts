@@ -132,6 +132,38 @@ export function median(values: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
+/**
+ * One round of `app` (the linear graph) on `threads` threads of its own per call: each call
+ * runs it once on `r{round}-t{t}` for t below `threads`, a new round's threads each time.
+ */
+export function threadRounds(app: ReturnType<typeof linearGraph>, threads: number) {
+  let round = 0;
+  return async () => {
+    round++;
+    for (let t = 0; t < threads; t++) await app.invoke({}, { threadId: `r${round}-t${t}` });
+  };
+}
+
+/**
+ * The median time of each of `subjects` (milliseconds) over `rounds` rounds, after one untimed
+ * run of each. Each round runs them all in a rotating order, so that a change of load on the
+ * shared machine falls on every side alike rather than on whichever ran last.
+ */
+export async function interleavedMedians(
+  subjects: readonly (() => Promise<unknown>)[],
+  rounds: number,
+): Promise<number[]> {
+  for (const subject of subjects) await subject();
+  const samples: number[][] = subjects.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < subjects.length; i++) {
+      const at = (i + r) % subjects.length;
+      samples[at]!.push(await timeMs(subjects[at]!, 1));
+    }
+  }
+  return samples.map(median);
+}
+
 /** Median of a few timings, in milliseconds. */
 export async function timeMs(fn: () => Promise<unknown>, repeat = 5): Promise<number> {
   const samples: number[] = [];
