@@ -173,6 +173,19 @@ class NullSaver extends BaseCheckpointSaver {
   async deleteThread(): Promise<void> {}
 }
 
+/**
+ * A kind whose `open` hands out `saver`, already open, and whose `close` leaves it open: for a
+ * workload run on a saver the caller set up and closes itself (after it stopped measuring).
+ */
+export function openedSaver(saver: BaseCheckpointSaver, label: string): SaverKind {
+  return {
+    label,
+    side: "rewind",
+    engine: "sqlite",
+    open: async () => ({ saver, bytes: async () => 0, close: async () => {} }),
+  };
+}
+
 export const nullSaver: SaverKind = {
   label: "a saver that stores nothing",
   side: "bound",

@@ -16,7 +16,7 @@ import type { CheckpointBackend } from "../src/backend.js";
 import { SqliteBackend } from "../src/backends/sqlite/index.js";
 import { createCheckpointer } from "../src/index.js";
 import { RewindSaver } from "../src/langgraph/index.js";
-import { PG_URL, type SaverKind } from "./langgraph-savers.js";
+import { openedSaver, PG_URL } from "./langgraph-savers.js";
 import { linearGraph as lgLinear, runPuts, STEPS_PER_RUN } from "./langgraph-workloads.js";
 import { tempDb } from "./sqlite-bench.js";
 import { linearGraph, NODES } from "./workloads.js";
@@ -158,14 +158,8 @@ async function viaLangGraph(backend: CheckpointBackend, tally: Tally, label: str
 async function w5(backend: CheckpointBackend, tally: Tally, label: string) {
   const saver = new RewindSaver(backend);
   const puts = RUNS * 10;
-  const kind: SaverKind = {
-    label,
-    side: "rewind",
-    engine: "sqlite",
-    // Closed here once counting has stopped, so that closing is not counted.
-    open: async () => ({ saver, bytes: async () => 0, close: async () => {} }),
-  };
-  await runPuts(kind, puts, () => tally.start());
+  // Closed here once counting has stopped, so that closing is not counted.
+  await runPuts(openedSaver(saver, label), puts, () => tally.start());
   tally.stop();
   tally.report(`W5 saver.put 1 KB ${label}`, puts, "put");
   await saver.close();
