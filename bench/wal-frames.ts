@@ -16,13 +16,14 @@ import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import Database from "better-sqlite3";
 import { SqliteBackend } from "../src/backends/sqlite/index.js";
 import { RewindSaver } from "../src/langgraph/index.js";
+import { openedSaver } from "./langgraph-savers.js";
 import { linearGraph, runPuts, STEPS_PER_RUN } from "./langgraph-workloads.js";
 import { tempDb } from "./sqlite-bench.js";
 
 /** Counted W5 puts: about 4.3 frames each keeps the WAL under the automatic checkpoint. */
 const PUTS = 150;
-/** Counted W1 runs (10 super-steps each, about 3 frames per step). */
-const RUNS = 20;
+/** Counted W1 runs (10 super-steps each, about 6 frames per step). */
+const RUNS = 12;
 const FRAME_HEADER = 24;
 const WAL_HEADER = 32;
 
@@ -74,19 +75,13 @@ function framesByTable(path: string): Map<string, number> {
 async function count(
   side: Side,
   work: "W5" | "W1",
-): Promise<{ side: Side; per: number; frames: Map<string, number> }> {
+): Promise<{ per: number; frames: Map<string, number> }> {
   const tmp = tempDb("frames.sqlite");
   const saver = open(side, tmp.path);
   try {
     let per: number;
     if (work === "W5") {
-      const kind = {
-        label: side,
-        side: "rewind" as const,
-        engine: "sqlite" as const,
-        open: async () => ({ saver, bytes: async () => 0, close: async () => {} }),
-      };
-      await runPuts(kind, PUTS, () => truncateWal(tmp.path));
+      await runPuts(openedSaver(saver, side), PUTS, () => truncateWal(tmp.path));
       per = PUTS;
     } else {
       const app = linearGraph(saver);
@@ -98,7 +93,7 @@ async function count(
       per = RUNS * STEPS_PER_RUN;
     }
     if (statSync(`${tmp.path}-wal`).size === 0) throw new Error(`${side}: no frames in the WAL`);
-    return { side, per, frames: framesByTable(tmp.path) };
+    return { per, frames: framesByTable(tmp.path) };
   } finally {
     if (saver instanceof SqliteSaver) saver.db.close();
     else await saver.close?.();
