@@ -832,6 +832,47 @@ describe("SQLite reads", () => {
     db.close();
   });
 
+  it("the read after this connection's own put on a held head is answered from memory; writes after the put, in its group or later, from any connection, are read at once", async () => {
+    const { db, ran, counting } = countedHandle();
+    const reader = createCheckpointer(new SqliteBackend(counting));
+    const other = createSqliteCheckpointer(file);
+    const read = async () => {
+      ran.length = 0;
+      const got = await reader.get("t");
+      return {
+        id: got?.checkpoint.id,
+        values: got?.checkpoint.values,
+        writes: got?.pendingWrites.map((w) => w.value),
+        fromMemory: ran.join(" ") === "BEGIN STAMP COMMIT",
+      };
+    };
+    const write = (checkpointer: Checkpointer, checkpointId: string, taskId: string) =>
+      checkpointer.putWrites({ threadId: "t", checkpointId }, [
+        { taskId, taskPath: "", idx: 0, channel: "v", value: taskId },
+      ]);
+    const first = await put(reader, "t", "a");
+    // Nothing is held for the thread before its first read: that read reads the row.
+    expect(await read()).toMatchObject({ id: first, fromMemory: false });
+    const second = await put(reader, "t", "b", first);
+    expect(await read()).toEqual({ id: second, values: { v: "b" }, writes: [], fromMemory: true });
+    // A task's writes on the new head, through this connection, then through another.
+    await write(reader, second, "mine");
+    expect(await read()).toMatchObject({ writes: ["mine"], fromMemory: false });
+    const third = await put(reader, "t", "c", second);
+    await write(other, third, "theirs");
+    expect(await read()).toMatchObject({ id: third, writes: ["theirs"], fromMemory: false });
+    // A put and its task's writes issued in one turn share a commit: the writes are read.
+    const { id: fourth, stored } = putValue(reader, "t", "d", third);
+    await Promise.all([stored, write(reader, fourth, "grouped")]);
+    expect(await read()).toMatchObject({ id: fourth, writes: ["grouped"], fromMemory: false });
+    // Another connection's new head.
+    const fifth = await put(other, "t", "e", fourth);
+    expect(await read()).toMatchObject({ id: fifth, values: { v: "e" }, fromMemory: false });
+    await other.close();
+    await reader.close();
+    db.close();
+  });
+
   it("a head read from memory hands out pending writes of its own: changing one read does not change the next read", async () => {
     const checkpointer = createSqliteCheckpointer(file);
     const id = await put(checkpointer, "t", "a");
@@ -931,7 +972,7 @@ describe("SQLite reads", () => {
     db.close();
   });
 
-  it("answers the read after this process's own run from memory: its row and pending writes only", async () => {
+  it("answers the read after this process's own run from memory, after the file's stamp alone", async () => {
     const { db, ran, counting } = countedHandle();
     const backend = new SqliteBackend(counting);
     const cached = createCheckpointer(backend);
@@ -948,9 +989,9 @@ describe("SQLite reads", () => {
     for (let turn = 0; turn < 20; turn++) {
       await app.invoke({ log: `user ${turn}` }, { threadId: "t" });
       ran.length = 0;
-      // The head comes back from the cache, checked, after reading only its row and writes.
+      // The head comes back from the cache, checked, after the stamp its last put left.
       expect((await backend.getCheckpoint("t", ""))?.checkpoint.verified).toBe(true);
-      expect(ran).toEqual(["BEGIN", "SELECT", "SELECT", "COMMIT"]);
+      expect(ran).toEqual(["BEGIN", "STAMP", "COMMIT"]);
       const state = await app.getState({ threadId: "t" });
       expect(state?.values).toEqual((await other.getState({ threadId: "t" }))?.values);
     }

@@ -226,6 +226,29 @@ describe("SQLite head cache, the row a put inserted", () => {
     expect(altered.get("t", c2)).toBeUndefined();
   });
 
+  it("with the stamp its put ended at, answers the head read at that stamp whole, with no writes, and checks the row first", () => {
+    const stamp = { others: 3, own: 40 };
+    const cache = held();
+    cache.learn("t", "", [append("v2", "v1", '["b"]')], { row: c2, checkpoint: stored(c2) }, stamp);
+    expect(cache.wantsStamp("t", "")).toBe(true);
+    expect(cache.unchanged("t", "", { others: 3, own: 41 })).toBeUndefined();
+    expect(cache.unchanged("t", "", { others: 4, own: 40 })).toBeUndefined();
+    const read = cache.unchanged("t", "", stamp)!;
+    expect(read.checkpoint).toMatchObject({ id: "c2", verified: true });
+    expect(read.writes).toEqual([]);
+    expect(read.blobs.log!.map((b) => text(b))).toEqual(['["a"]', '["b"]']);
+
+    // A damaged row a put wrote is never handed out: the read reads it and refuses it.
+    const altered = held();
+    const checkpoint = { ...sealCheckpoint(stored(c2)), body: '~00000000~{"x":1}' };
+    altered.learn("t", "", [append("v2", "v1", '["b"]')], { row: c2, checkpoint }, stamp);
+    expect(altered.unchanged("t", "", stamp)).toBeUndefined();
+    // Nor does a put whose chains the entry cannot complete leave a stamp.
+    const missing = held();
+    missing.learn("t", "", [], { row: c2, checkpoint: stored(c2) }, stamp);
+    expect(missing.unchanged("t", "", stamp)).toBeUndefined();
+  });
+
   it("joins the appends it learned one by one after a few reads, and reads the same", () => {
     const cache = held();
     let prev = "v1";

@@ -34,7 +34,7 @@ import type {
 } from "../../checkpoint/retention-seam.js";
 import { ClosedError, InvalidInputError } from "../../errors.js";
 import { SqliteArchive } from "./sqlite-archive.js";
-import { checkSqliteArguments, SqliteClient } from "./sqlite-client.js";
+import { type ChangeStamp, checkSqliteArguments, SqliteClient } from "./sqlite-client.js";
 import { SqliteEffects } from "./sqlite-effects.js";
 import { SqliteGroupCommit } from "./sqlite-group-commit.js";
 import { HEAD_CACHE_BYTES, SqliteHeadCache } from "./sqlite-head-cache.js";
@@ -116,22 +116,29 @@ export class SqliteBackend implements CheckpointBackend {
 
   async putCheckpoint(put: CheckpointPut): Promise<void> {
     const { client, group, writer, cache } = this.#opened();
-    let learned: { stored: readonly StoredBlob[]; row: CheckpointRow | null } | undefined;
+    const { threadId, ns } = put.checkpoint;
+    let learned:
+      | { stored: readonly StoredBlob[]; row: CheckpointRow | null; stamp?: ChangeStamp }
+      | undefined;
     await group.run(() => {
       // In a caller's transaction, which may yet be rolled back, nothing is known stored.
       const joined = client.inCallerTransaction;
       const written = writer.putCheckpoint(put);
-      learned = joined ? undefined : written;
+      // Where the file stands once this transaction commits, unless a later write of the
+      // group (or anything after it) changes a row: taken under the write lock, after this
+      // put's last statement, so the next head read can tell nothing changed since.
+      const stamp = written.row && cache.holds(threadId, ns) ? client.stamp() : undefined;
+      learned = joined ? undefined : { ...written, stamp };
     });
     if (learned === undefined) return;
     // Committed: the head cache holds what the next read of the thread would read.
-    const { threadId, ns } = put.checkpoint;
     const row = learned.row;
     cache.learn(
       threadId,
       ns,
       learned.stored,
       row ? { row, checkpoint: put.checkpoint } : undefined,
+      learned.stamp,
     );
   }
 

@@ -24,12 +24,13 @@
  * the writer hands it over (column for column what a read returns), so that read is answered
  * from memory like any read of an unchanged head.
  *
- * A head read again (a state polled between runs, not the read after a write, which is rarely
- * read a second time before the next write) also leaves its pending writes beside the entry,
- * with the stamp of the snapshot it read ({@link SqliteHeadCache.remember}): until a row of the
- * file changes (the stamp says so, whoever wrote, from whichever process), the same read is
- * answered from memory whole ({@link SqliteHeadCache.unchanged}) after that one statement, and
- * costs its stamp, its copies and its decoding.
+ * A head read again (a state polled between runs) also leaves its pending writes beside the
+ * entry, with the stamp of the snapshot it read ({@link SqliteHeadCache.remember}): until a row
+ * of the file changes (the stamp says so, whoever wrote, from whichever process), the same read
+ * is answered from memory whole ({@link SqliteHeadCache.unchanged}) after that one statement,
+ * and costs its stamp, its copies and its decoding. A put whose row the entry stands for leaves
+ * the stamp its transaction ends at, with no pending writes, so the read after this process's
+ * own run (LangGraph's and the runtime's first read of the next one) is answered the same way.
  *
  * Bounded by the bytes it holds (least recently used first out); entries larger than a quarter
  * of the bound are not kept.
@@ -157,7 +158,12 @@ export class SqliteHeadCache {
     if (!seen || seen.stamp.others !== stamp.others || seen.stamp.own !== stamp.own) {
       return undefined;
     }
-    const entry = this.#entries.get(key)!;
+    let entry = this.#entries.get(key)!;
+    if (!entry.checkpoint!.verified) {
+      // A row a put wrote (see `learn`), checked by the first read that finds it.
+      if (!verifyCheckpoint(entry.checkpoint!)) return undefined;
+      entry = { ...entry, checkpoint: withMark(entry.checkpoint!) };
+    }
     this.#entries.delete(key);
     this.#entries.set(key, entry);
     return {
@@ -267,7 +273,13 @@ export class SqliteHeadCache {
    * is checked by the first read that finds it: its checksum covers the metadata, which costs
    * a parse and a sort to check, more than a put stores on most steps.
    */
-  learn(threadId: string, ns: string, stored: readonly StoredBlob[], written?: WrittenRow): void {
+  learn(
+    threadId: string,
+    ns: string,
+    stored: readonly StoredBlob[],
+    written?: WrittenRow,
+    stamp?: ChangeStamp,
+  ): void {
     const key = keyOf(threadId, ns);
     const entry = this.#entries.get(key);
     if (entry === undefined || (stored.length === 0 && written === undefined)) return;
@@ -304,7 +316,18 @@ export class SqliteHeadCache {
     size += rowSize(row);
     this.#entries.set(key, { row, checkpoint, chains, size, loose });
     this.#size += size;
+    // A new checkpoint has no pending writes yet: until a row of the file changes, its head
+    // read is this row, these chains and no writes.
+    if (stands && stamp) this.#seen.set(key, { stamp, writes: [], size: 0 });
     this.#trim();
+  }
+
+  /**
+   * Whether a put of (threadId, ns) may leave its head answered from memory ({@link learn} with
+   * a stamp): only when an entry is held for the thread, which the put's values can complete.
+   */
+  holds(threadId: string, ns: string): boolean {
+    return this.#entries.has(keyOf(threadId, ns));
   }
 
   /** Forgets everything (after maintenance that moves or rewrites rows in this process). */
