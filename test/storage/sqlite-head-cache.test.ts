@@ -249,24 +249,32 @@ describe("SQLite head cache, the row a put inserted", () => {
     expect(missing.unchanged("t", "", stamp)).toBeUndefined();
   });
 
-  it("joins the appends it learned one by one after a few reads, and reads the same", () => {
-    const cache = held();
-    let prev = "v1";
-    const items = ['"a"'];
-    let last = row;
-    for (let i = 2; i <= 40; i++) {
-      items.push(`"m${i}"`);
-      last = { ...row, id: `c${i}`, versions: `{"log":"v${i}","note":"n1"}` };
-      cache.learn("t", "", [append(`v${i}`, prev, `["m${i}"]`)], {
-        row: last,
-        checkpoint: stored(last),
-      });
-      prev = `v${i}`;
-      const log = cache.get("t", last)!.chains.log!;
-      // Joined runs hand back their pieces: the values read are the same either way.
-      const read = log.flatMap((b) => JSON.parse(text(b)) as string[]);
-      expect(read).toEqual(items.map((item) => JSON.parse(item)));
-      expect(log.length).toBeLessThanOrEqual(18);
+  it("joins the appends it learned one by one after a few reads, and reads the same, whether a read compares the row or the stamp", () => {
+    for (const byStamp of [false, true]) {
+      const cache = held();
+      let prev = "v1";
+      const items = ['"a"'];
+      let last = row;
+      for (let i = 2; i <= 40; i++) {
+        items.push(`"m${i}"`);
+        last = { ...row, id: `c${i}`, versions: `{"log":"v${i}","note":"n1"}` };
+        const stamp = { others: 0, own: i };
+        cache.learn(
+          "t",
+          "",
+          [append(`v${i}`, prev, `["m${i}"]`)],
+          { row: last, checkpoint: stored(last) },
+          byStamp ? stamp : undefined,
+        );
+        prev = `v${i}`;
+        const log = byStamp
+          ? cache.unchanged("t", "", stamp)!.blobs.log!
+          : cache.get("t", last)!.chains.log!;
+        // Joined runs hand back their pieces: the values read are the same either way.
+        const read = log.flatMap((b) => JSON.parse(text(b)) as string[]);
+        expect(read).toEqual(items.map((item) => JSON.parse(item)));
+        expect(log.length).toBeLessThanOrEqual(18);
+      }
     }
   });
 });

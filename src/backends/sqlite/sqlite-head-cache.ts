@@ -118,15 +118,8 @@ export class SqliteHeadCache {
     let entry = this.#entries.get(key);
     if (entry?.checkpoint == null || !sameRow(entry.row!, row)) return undefined;
     this.#drop(key);
-    if (!entry.checkpoint.verified) {
-      // A row a put wrote is checked by the first read that finds it (not on the write path).
-      if (!verifyCheckpoint(entry.checkpoint)) return undefined;
-      // The held checkpoint is the entry's own already (see `learn`): only the mark changes.
-      entry = { ...entry, checkpoint: withMark(entry.checkpoint) };
-    }
-    if (entry.loose >= JOIN_AFTER) {
-      entry = { ...entry, chains: compactChains(entry.chains), loose: 0 };
-    }
+    entry = readied(entry);
+    if (entry === undefined) return undefined;
     this.#entries.set(key, entry);
     this.#size += entry.size;
     return { checkpoint: heldCopy(entry.checkpoint!, true), chains: copyChains(entry.chains) };
@@ -158,12 +151,8 @@ export class SqliteHeadCache {
     if (!seen || seen.stamp.others !== stamp.others || seen.stamp.own !== stamp.own) {
       return undefined;
     }
-    let entry = this.#entries.get(key)!;
-    if (!entry.checkpoint!.verified) {
-      // A row a put wrote (see `learn`), checked by the first read that finds it.
-      if (!verifyCheckpoint(entry.checkpoint!)) return undefined;
-      entry = { ...entry, checkpoint: withMark(entry.checkpoint!) };
-    }
+    const entry = readied(this.#entries.get(key)!);
+    if (entry === undefined) return undefined;
     this.#entries.delete(key);
     this.#entries.set(key, entry);
     return {
@@ -459,6 +448,24 @@ function joinRun(run: readonly StoredBlob[]): StoredBlob {
     pieces,
     verified: true,
   };
+}
+
+/**
+ * An entry that stands for a row, as a read hands it out: its row checked if a put wrote it (the
+ * first read that finds it checks it, not the write path), and the appends learned one by one
+ * joined once there are enough of them; undefined when the row is damaged.
+ */
+function readied(entry: Entry): Entry | undefined {
+  let ready = entry;
+  if (!ready.checkpoint!.verified) {
+    if (!verifyCheckpoint(ready.checkpoint!)) return undefined;
+    // The held checkpoint is the entry's own already (see `learn`): only the mark changes.
+    ready = { ...ready, checkpoint: withMark(ready.checkpoint!) };
+  }
+  if (ready.loose >= JOIN_AFTER) {
+    ready = { ...ready, chains: compactChains(ready.chains), loose: 0 };
+  }
+  return ready;
 }
 
 /**
