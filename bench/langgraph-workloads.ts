@@ -16,7 +16,7 @@ import { uuid6 } from "@langchain/langgraph-checkpoint";
 import type { RewindSaver } from "../src/langgraph/index.js";
 import type { SaverKind } from "./langgraph-savers.js";
 import { prose } from "./prose.js";
-import { median } from "./workloads.js";
+import { interleavedMedians, median } from "./workloads.js";
 
 export const NODES = 10;
 const USER_BYTES = 200;
@@ -156,27 +156,42 @@ export async function runChats(
   }
 }
 
-/** W4: `workers` concurrent loops each running the linear graph `runs` times; super-steps/s. */
-export async function runWorkers(kind: SaverKind, workers: number, runs: number): Promise<number> {
+/**
+ * W4: `workers` concurrent loops each running the linear graph `runs` times, on each of `kinds`
+ * (opened together); super-steps per second, the median of `rounds` rounds whose order rotates
+ * (see `interleavedMedians`), so that a change of load on the shared machine falls on every
+ * saver alike rather than on whichever ran last.
+ */
+export async function runWorkers(
+  kinds: readonly SaverKind[],
+  workers: number,
+  runs: number,
+  rounds: number,
+): Promise<number[]> {
   // On SQLite the workers are concurrent runs in this process sharing one connection (as a
   // server's requests would); on PostgreSQL each may hold a connection of the pool.
-  const open = await kind.open({ poolSize: workers });
+  const opened: Awaited<ReturnType<SaverKind["open"]>>[] = [];
   try {
-    const app = linearGraph(open.saver);
-    for (let w = 0; w < workers; w++)
-      await app.invoke({ count: 0 }, { configurable: { thread_id: `warm-${w}` } });
-    const ms = await timed(() =>
-      Promise.all(
-        Array.from({ length: workers }, async (_, w) => {
-          for (let r = 0; r < runs; r++) {
-            await app.invoke({ count: 0 }, { configurable: { thread_id: `w4-${w}-${r}` } });
-          }
-        }),
-      ),
-    );
-    return (workers * runs * STEPS_PER_RUN) / (ms / 1000);
+    for (const kind of kinds) opened.push(await kind.open({ poolSize: workers }));
+    const batches = opened.map((open) => {
+      const app = linearGraph(open.saver);
+      let batch = 0;
+      return () => {
+        batch++;
+        return Promise.all(
+          Array.from({ length: workers }, async (_, w) => {
+            for (let r = 0; r < runs; r++) {
+              const thread_id = `w4-${batch}-${w}-${r}`;
+              await app.invoke({ count: 0 }, { configurable: { thread_id } });
+            }
+          }),
+        );
+      };
+    });
+    const ms = await interleavedMedians(batches, rounds);
+    return ms.map((m) => (workers * runs * STEPS_PER_RUN) / (m / 1000));
   } finally {
-    await open.close();
+    for (const open of opened) await open.close();
   }
 }
 
