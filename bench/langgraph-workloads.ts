@@ -242,8 +242,43 @@ export async function runRace(
 }
 
 /**
- * W5: `puts` direct `put`s of a checkpoint holding a ~1 KB state on one thread, each on the one
- * before (what a custom loop or a replay does); puts per second. `measured` is called when the
+ * W5's saver, open: `put(n)` makes `n` more direct `put`s of a checkpoint holding a ~1 KB state
+ * on one thread, each on the one before (what a custom loop or a replay does).
+ */
+async function openPutter(kind: SaverKind) {
+  const open = await kind.open();
+  const saver = open.saver;
+  let config: any = { configurable: { thread_id: "w5", checkpoint_ns: "" } };
+  let version: any;
+  let i = 0;
+  const once = async () => {
+    version = saver.getNextVersion(version);
+    const checkpoint = {
+      v: 4,
+      id: uuid6(i),
+      ts: new Date().toISOString(),
+      channel_values: { state: prose(1000, i) },
+      channel_versions: { state: version },
+      versions_seen: {},
+    };
+    config = await saver.put(
+      config,
+      checkpoint,
+      { source: "loop", step: i, parents: {} },
+      { state: version },
+    );
+    i++;
+  };
+  return {
+    put: async (n: number) => {
+      for (let k = 0; k < n; k++) await once();
+    },
+    close: () => open.close(),
+  };
+}
+
+/**
+ * W5: `puts` direct `put`s (see `openPutter`); puts per second. `measured` is called when the
  * `warmUp` puts (default 20) are done and the timed ones begin.
  */
 export async function runPuts(
@@ -252,38 +287,39 @@ export async function runPuts(
   measured?: () => void,
   warmUp = 20,
 ): Promise<number> {
-  const open = await kind.open();
+  const putter = await openPutter(kind);
   try {
-    const saver = open.saver;
-    let config: any = { configurable: { thread_id: "w5", checkpoint_ns: "" } };
-    let version: any;
-    const once = async (i: number) => {
-      version = saver.getNextVersion(version);
-      const checkpoint = {
-        v: 4,
-        id: uuid6(i),
-        ts: new Date().toISOString(),
-        channel_values: { state: prose(1000, i) },
-        channel_versions: { state: version },
-        versions_seen: {},
-      };
-      config = await saver.put(
-        config,
-        checkpoint,
-        { source: "loop", step: i, parents: {} },
-        {
-          state: version,
-        },
-      );
-    };
-    for (let i = 0; i < warmUp; i++) await once(i);
+    await putter.put(warmUp);
     measured?.();
-    const ms = await timed(async () => {
-      for (let i = warmUp; i < warmUp + puts; i++) await once(i);
-    });
+    const ms = await timed(() => putter.put(puts));
     return puts / (ms / 1000);
   } finally {
-    await open.close();
+    await putter.close();
+  }
+}
+
+/**
+ * W5 on each of `kinds` after `warmUp` puts each (their code compiled, their thread long):
+ * puts per second, the median of `rounds` rounds of `puts` whose order rotates (see
+ * `interleavedMedians`).
+ */
+export async function interleavedPuts(
+  kinds: readonly SaverKind[],
+  puts: number,
+  rounds: number,
+  warmUp: number,
+): Promise<number[]> {
+  const putters: Awaited<ReturnType<typeof openPutter>>[] = [];
+  try {
+    for (const kind of kinds) putters.push(await openPutter(kind));
+    for (const putter of putters) await putter.put(warmUp);
+    const ms = await interleavedMedians(
+      putters.map((putter) => () => putter.put(puts)),
+      rounds,
+    );
+    return ms.map((m) => puts / (m / 1000));
+  } finally {
+    for (const putter of putters) await putter.close();
   }
 }
 

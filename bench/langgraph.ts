@@ -7,6 +7,7 @@
 import { nullSaver, type OpenOptions, type SaverKind, saverPairs } from "./langgraph-savers.js";
 import {
   type ChatFigures,
+  interleavedPuts,
   type RaceFigures,
   runChats,
   runHeaders,
@@ -86,11 +87,18 @@ for (const { engine, rewind, langgraph } of pairs) {
       unit: "/s",
       higherIsBetter: true,
     });
-    // A long loop or replay: both savers warmed up (their code compiled) by 10,000 puts first.
+    // A long loop or replay: both savers warmed up (their code compiled) by 10,000 puts first,
+    // then rounds of 1,000 puts each, interleaved.
+    const [rewindRate, langgraphRate] = await interleavedPuts(
+      [rewind, langgraph],
+      1000,
+      5,
+      W5_WARM_UP,
+    );
     push({
       metric: `  the same after 10,000 puts (a long loop or replay)`,
-      rewind: await runPuts(rewind, 5000, undefined, W5_WARM_UP),
-      langgraph: await runPuts(langgraph, 5000, undefined, W5_WARM_UP),
+      rewind: rewindRate!,
+      langgraph: langgraphRate!,
       unit: "/s",
       higherIsBetter: true,
     });
