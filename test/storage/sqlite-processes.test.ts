@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Checkpoint } from "../../src/backend.js";
+import { type Checkpoint, newCheckpointId } from "../../src/backend.js";
 import { createSqliteCheckpointer } from "../../src/backends/sqlite/index.js";
 import { runWorker } from "../support/process.js";
 
@@ -36,6 +36,31 @@ describe("SQLite shared by separate OS processes", () => {
       }
       const next = await worker(db, "write", "polled", "1");
       const head = await checkpointer.get("polled");
+      expect(head?.checkpoint.id).toBe(next.ids[0]);
+      expect(head?.checkpoint.values).toEqual({ by: "writer#0" });
+    } finally {
+      await checkpointer.close();
+    }
+  });
+
+  it("after this process's own put, another process's checkpoint is seen at the next read", async () => {
+    const { ids } = await worker(db, "write", "own", "1");
+    const checkpointer = createSqliteCheckpointer(db);
+    try {
+      // A read holds the thread; this process's put on it leaves the stamp its commit ended at.
+      expect((await checkpointer.get("own"))?.checkpoint.id).toBe(ids[0]);
+      const mine = newCheckpointId(ids[0]);
+      await checkpointer.put({
+        threadId: "own",
+        id: mine,
+        parentId: ids[0],
+        channelVersions: { by: mine },
+        versionsSeen: {},
+        metadata: { source: "loop", step: 1 },
+        updates: [{ channel: "by", version: mine, value: "this process" }],
+      });
+      const next = await worker(db, "write", "own", "1");
+      const head = await checkpointer.get("own");
       expect(head?.checkpoint.id).toBe(next.ids[0]);
       expect(head?.checkpoint.values).toEqual({ by: "writer#0" });
     } finally {
