@@ -124,11 +124,13 @@ export class SqliteBackend implements CheckpointBackend {
       // In a caller's transaction, which may yet be rolled back, nothing is known stored.
       const joined = client.inCallerTransaction;
       const written = writer.putCheckpoint(put);
+      learned = undefined;
+      if (joined) return;
       // Where the file stands once this transaction commits, unless a later write of the
       // group (or anything after it) changes a row: taken under the write lock, after this
       // put's last statement, so the next head read can tell nothing changed since.
       const stamp = written.row && cache.holds(threadId, ns) ? client.stamp() : undefined;
-      learned = joined ? undefined : { ...written, stamp };
+      learned = { ...written, stamp };
     });
     if (learned === undefined) return;
     // Committed: the head cache holds what the next read of the thread would read.
