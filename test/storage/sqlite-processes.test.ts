@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Checkpoint, newCheckpointId } from "../../src/backend.js";
 import { createSqliteCheckpointer } from "../../src/backends/sqlite/index.js";
+import type { Checkpointer } from "../../src/index.js";
 import { runWorker } from "../support/process.js";
 
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), "sqlite-process-worker.ts");
@@ -25,6 +26,14 @@ describe("SQLite shared by separate OS processes", () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+  /** Another process puts a checkpoint on `threadId`'s head: the next read here returns it. */
+  async function expectOtherProcessHead(checkpointer: Checkpointer, threadId: string) {
+    const next = await worker(db, "write", threadId, "1");
+    const head = await checkpointer.get(threadId);
+    expect(head?.checkpoint.id).toBe(next.ids[0]);
+    expect(head?.checkpoint.values).toEqual({ by: "writer#0" });
+  }
+
   it("a head polled in one process shows another process's checkpoint at the next read", async () => {
     const { ids } = await worker(db, "write", "polled", "1");
     const checkpointer = createSqliteCheckpointer(db);
@@ -34,10 +43,7 @@ describe("SQLite shared by separate OS processes", () => {
       for (let i = 0; i < 2; i++) {
         expect((await checkpointer.get("polled"))?.checkpoint.id).toBe(ids[0]);
       }
-      const next = await worker(db, "write", "polled", "1");
-      const head = await checkpointer.get("polled");
-      expect(head?.checkpoint.id).toBe(next.ids[0]);
-      expect(head?.checkpoint.values).toEqual({ by: "writer#0" });
+      await expectOtherProcessHead(checkpointer, "polled");
     } finally {
       await checkpointer.close();
     }
@@ -59,10 +65,7 @@ describe("SQLite shared by separate OS processes", () => {
         metadata: { source: "loop", step: 1 },
         updates: [{ channel: "by", version: mine, value: "this process" }],
       });
-      const next = await worker(db, "write", "own", "1");
-      const head = await checkpointer.get("own");
-      expect(head?.checkpoint.id).toBe(next.ids[0]);
-      expect(head?.checkpoint.values).toEqual({ by: "writer#0" });
+      await expectOtherProcessHead(checkpointer, "own");
     } finally {
       await checkpointer.close();
     }
