@@ -72,29 +72,22 @@ export const STEPS_PER_RUN = NODES + 2;
 
 let linearCalls = 0;
 
-/** W1: ms for `threads` runs of the linear graph, median of `rounds` rounds (fresh threads each). */
-export async function runLinear(
-  saver: BaseCheckpointSaver | undefined,
-  threads: number,
-  rounds = 3,
-) {
+/**
+ * W1: one round of the linear graph on `saver` (undefined: no checkpointer) per call, on
+ * `threads` threads of its own each time, so that a saver measured again never continues a
+ * thread.
+ */
+export function linearRounds(saver: BaseCheckpointSaver | undefined, threads: number) {
   const app = linearGraph(saver);
-  // Every call runs on threads of its own: a saver measured twice never continues a thread.
   const call = linearCalls++;
-  for (let w = 0; w < 20; w++)
-    await app.invoke({ count: 0 }, { configurable: { thread_id: `warm-${call}-${w}` } });
-  const times: number[] = [];
-  for (let round = 0; round < rounds; round++) {
-    times.push(
-      await timed(async () => {
-        for (let t = 0; t < threads; t++) {
-          const thread_id = `w1-${call}-${round}-${t}`;
-          await app.invoke({ count: 0 }, { configurable: { thread_id } });
-        }
-      }),
-    );
-  }
-  return median(times);
+  let round = 0;
+  return async () => {
+    round++;
+    for (let t = 0; t < threads; t++) {
+      const thread_id = `w1-${call}-${round}-${t}`;
+      await app.invoke({ count: 0 }, { configurable: { thread_id } });
+    }
+  };
 }
 
 export interface ChatFigures {
@@ -174,19 +167,8 @@ export async function runWorkers(
   try {
     for (const kind of kinds) opened.push(await kind.open({ poolSize: workers }));
     const batches = opened.map((open) => {
-      const app = linearGraph(open.saver);
-      let batch = 0;
-      return () => {
-        batch++;
-        return Promise.all(
-          Array.from({ length: workers }, async (_, w) => {
-            for (let r = 0; r < runs; r++) {
-              const thread_id = `w4-${batch}-${w}-${r}`;
-              await app.invoke({ count: 0 }, { configurable: { thread_id } });
-            }
-          }),
-        );
-      };
+      const loops = Array.from({ length: workers }, () => linearRounds(open.saver, runs));
+      return () => Promise.all(loops.map((loop) => loop()));
     });
     const ms = await interleavedMedians(batches, rounds);
     return ms.map((m) => (workers * runs * STEPS_PER_RUN) / (m / 1000));

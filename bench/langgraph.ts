@@ -8,16 +8,16 @@ import { nullSaver, type OpenOptions, type SaverKind, saverPairs } from "./langg
 import {
   type ChatFigures,
   interleavedPuts,
+  linearRounds,
   type RaceFigures,
   runChats,
   runHeaders,
-  runLinear,
   runPuts,
   runRace,
   runWorkers,
   STEPS_PER_RUN,
 } from "./langgraph-workloads.js";
-import { median } from "./workloads.js";
+import { interleavedMedians } from "./workloads.js";
 
 const THREADS = Number(process.env.BENCH_THREADS ?? 200);
 const TURNS = Number(process.env.BENCH_TURNS ?? 500);
@@ -203,9 +203,9 @@ console.log(
 
 /**
  * W1 for several savers: the graph with no checkpointer and with each saver, measured in
- * alternating rounds (the order rotating each round) after one untimed pass of each, so that
- * neither JIT warm-up nor a drift of the machine favours whichever is measured first. Returns
- * each saver's median net cost per super-step.
+ * interleaved rounds (see `interleavedMedians`), so that neither JIT warm-up nor a drift of the
+ * machine favours whichever is measured first. Returns each saver's median net cost per
+ * super-step.
  */
 async function linearCostPerStep(
   kinds: readonly SaverKind[],
@@ -214,16 +214,12 @@ async function linearCostPerStep(
   const opened = await Promise.all(kinds.map((kind) => kind.open(options)));
   try {
     const subjects = [undefined, ...opened.map((o) => o.saver)];
-    for (const saver of subjects) await runLinear(saver, Math.ceil(THREADS / 4), 1);
-    const samples: number[][] = subjects.map(() => []);
-    for (let round = 0; round < W1_ROUNDS; round++) {
-      for (let i = 0; i < subjects.length; i++) {
-        const at = (i + round) % subjects.length;
-        samples[at]!.push(await runLinear(subjects[at], THREADS, 1));
-      }
-    }
-    const plain = median(samples[0]!);
-    return samples.slice(1).map((s) => (median(s) - plain) / (THREADS * STEPS_PER_RUN));
+    const ms = await interleavedMedians(
+      subjects.map((saver) => linearRounds(saver, THREADS)),
+      W1_ROUNDS,
+    );
+    const plain = ms[0]!;
+    return ms.slice(1).map((m) => (m - plain) / (THREADS * STEPS_PER_RUN));
   } finally {
     for (const o of opened) await o.close();
   }
