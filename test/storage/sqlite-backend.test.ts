@@ -108,9 +108,10 @@ function countingLinks(links: { count: number }) {
 
 /**
  * A WAL handle on the test file that records the verb of every statement it runs, in order
- * (`LINK` for a chain link's lookup, `STAMP` for a head read's stamp of the file).
+ * (`LINK` for a chain link's lookup, `STAMP` for a head read's stamp of the file), and runs
+ * `afterStamp` each time a stamp has been taken.
  */
-function countedHandle() {
+function countedHandle(afterStamp?: () => void) {
   const ran: string[] = [];
   const { db, handle: counting } = handleWith((db, sql) => {
     const statement = db.prepare(sql);
@@ -121,7 +122,9 @@ function countedHandle() {
           ? "LINK"
           : sql.trim().split(/\s+/)[0]!.toUpperCase();
       ran.push(verb);
-      return call();
+      const got = call();
+      if (verb === "STAMP") afterStamp?.();
+      return got;
     };
     return {
       run: (...params) => count(() => statement.run(...params)),
@@ -764,7 +767,7 @@ describe("SQLite reads", () => {
     await checkpointer.close();
   });
 
-  it("a latest read of a head holding its values runs its row, its writes, begin and commit; read again, the file's stamp too, then the stamp alone", async () => {
+  it("a latest read of a head holding its values runs its row, its writes, begin and commit; read again, the file's stamp first, then the stamp alone", async () => {
     const { db, ran, counting } = countedHandle();
     const checkpointer = createSqliteCheckpointer(counting);
     const id = await put(checkpointer, "t", "a");
@@ -776,8 +779,8 @@ describe("SQLite reads", () => {
     }
     expect(reads).toEqual([
       ["BEGIN", "SELECT", "SELECT", "COMMIT"],
-      ["BEGIN", "STAMP", "SELECT", "SELECT", "COMMIT"],
-      ["BEGIN", "STAMP", "COMMIT"],
+      ["STAMP", "BEGIN", "SELECT", "SELECT", "COMMIT"],
+      ["STAMP"],
     ]);
     expect((await checkpointer.get("t"))?.checkpoint.id).toBe(id);
     expect((await checkpointer.get("t", { checkpointId: id }))?.checkpoint.values).toEqual({
@@ -800,7 +803,7 @@ describe("SQLite reads", () => {
     const fromMemory = async () => {
       ran.length = 0;
       const got = await tasks();
-      expect(ran).toEqual(["BEGIN", "STAMP", "COMMIT"]);
+      expect(ran).toEqual(["STAMP"]);
       return got;
     };
     const write = (checkpointer: Checkpointer, taskId: string) =>
@@ -832,6 +835,54 @@ describe("SQLite reads", () => {
     db.close();
   });
 
+  it("a commit of another connection just after a head read's stamp: the read answers as of the stamp or reads it, and the next read sees it", async () => {
+    // After the next stamp, `between` runs once (another connection's commit), before the read
+    // goes on.
+    let between: (() => void) | undefined;
+    const { db, ran, counting } = countedHandle(() => {
+      const commit = between;
+      between = undefined;
+      commit?.();
+    });
+    const reader = createCheckpointer(new SqliteBackend(counting));
+    const other = createSqliteCheckpointer(file);
+    const raw = new Database(file);
+    const first = await put(reader, "t", "a");
+    for (const task of ["a", "b", "c"]) {
+      await other.putWrites({ threadId: "t", checkpointId: first }, [
+        { taskId: task, taskPath: "", idx: 0, channel: "v", value: task },
+      ]);
+    }
+    const tasks = async () => {
+      ran.length = 0;
+      const got = (await reader.get("t"))?.pendingWrites.map((w) => w.value);
+      return { got, fromMemory: ran.join(" ") === "STAMP" };
+    };
+    const remove = (task: string) => () =>
+      raw.prepare("DELETE FROM rewind_writes WHERE task_id = ?").run(task);
+    await tasks();
+    await tasks();
+    expect(await tasks()).toEqual({ got: ["a", "b", "c"], fromMemory: true });
+    // Answered from memory as of its stamp, which the commit came after...
+    between = remove("a");
+    expect(await tasks()).toEqual({ got: ["a", "b", "c"], fromMemory: true });
+    // ...so the next read finds the stamp moved and reads the file.
+    expect(await tasks()).toEqual({ got: ["b", "c"], fromMemory: false });
+    expect(await tasks()).toEqual({ got: ["b", "c"], fromMemory: true });
+    // A read that reads the file (another commit moved the stamp) and whose snapshot holds a
+    // commit made after its stamp: it returns that commit, and what it keeps is newer than its
+    // stamp, so the read after it reads the file again before answering from memory.
+    remove("b")();
+    between = remove("c");
+    expect(await tasks()).toEqual({ got: [], fromMemory: false });
+    expect(await tasks()).toEqual({ got: [], fromMemory: false });
+    expect(await tasks()).toEqual({ got: [], fromMemory: true });
+    raw.close();
+    await other.close();
+    await reader.close();
+    db.close();
+  });
+
   it("the read after this connection's own put on a held head is answered from memory; writes after the put, in its group or later, from any connection, are read at once", async () => {
     const { db, ran, counting } = countedHandle();
     const reader = createCheckpointer(new SqliteBackend(counting));
@@ -843,7 +894,7 @@ describe("SQLite reads", () => {
         id: got?.checkpoint.id,
         values: got?.checkpoint.values,
         writes: got?.pendingWrites.map((w) => w.value),
-        fromMemory: ran.join(" ") === "BEGIN STAMP COMMIT",
+        fromMemory: ran.join(" ") === "STAMP",
       };
     };
     const write = (checkpointer: Checkpointer, checkpointId: string, taskId: string) =>
@@ -991,7 +1042,7 @@ describe("SQLite reads", () => {
       ran.length = 0;
       // The head comes back from the cache, checked, after the stamp its last put left.
       expect((await backend.getCheckpoint("t", ""))?.checkpoint.verified).toBe(true);
-      expect(ran).toEqual(["BEGIN", "STAMP", "COMMIT"]);
+      expect(ran).toEqual(["STAMP"]);
       const state = await app.getState({ threadId: "t" });
       expect(state?.values).toEqual((await other.getState({ threadId: "t" }))?.values);
     }

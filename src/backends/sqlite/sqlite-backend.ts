@@ -156,17 +156,18 @@ export class SqliteBackend implements CheckpointBackend {
   ): Promise<LoadedCheckpoint | undefined> {
     const { client, reader, cache } = this.#io();
     const head = checkpointId === undefined && cache.keeps && !client.inCallerTransaction;
-    // One read transaction: the row, its chains and its writes come from one snapshot, so a
-    // thread deleted mid-read is either wholly there or wholly gone. A head read again that
-    // finds no row of the file changed since the last one (its stamp, the snapshot's first
-    // statement) is answered from the head cache whole.
-    return client.transaction(false, () => {
-      const stamp = head && cache.wantsStamp(threadId, ns) ? client.stamp() : undefined;
-      return (
-        (stamp && cache.unchanged(threadId, ns, stamp)) ||
-        reader.get(threadId, ns, checkpointId, stamp)
-      );
-    });
+    // A head read again, once its entry was read since it last changed, first takes the file's
+    // stamp, a statement of its own: when no row of the file changed since that read (or since
+    // this process's own put), it is answered from the head cache whole, with no transaction.
+    // Otherwise the read runs in one read transaction (the row, its chains and its writes from
+    // one snapshot, so a thread deleted mid-read is either wholly there or wholly gone), and its
+    // entry is kept with that stamp: taken before the snapshot, it can only be older than what
+    // was read, so a change in between makes the next stamp differ and the next read reads.
+    const stamp = head && cache.wantsStamp(threadId, ns) ? client.stamp() : undefined;
+    return (
+      (stamp && cache.unchanged(threadId, ns, stamp)) ||
+      client.transaction(false, () => reader.get(threadId, ns, checkpointId, stamp))
+    );
   }
 
   async *listCheckpoints(query: CheckpointQuery): AsyncIterable<LoadedCheckpoint> {

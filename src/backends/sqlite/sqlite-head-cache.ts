@@ -25,10 +25,11 @@
  * from memory like any read of an unchanged head.
  *
  * A head read again (a state polled between runs) also leaves its pending writes beside the
- * entry, with the stamp of the snapshot it read ({@link SqliteHeadCache.remember}): until a row
- * of the file changes (the stamp says so, whoever wrote, from whichever process), the same read
- * is answered from memory whole ({@link SqliteHeadCache.unchanged}) after that one statement,
- * and costs its stamp, its copies and its decoding. A put whose row the entry stands for leaves
+ * entry, with the stamp taken just before the snapshot it read, so never newer than what it
+ * read ({@link SqliteHeadCache.remember}): until a row of the file changes (the stamp says so,
+ * whoever wrote, from whichever process), the same read is answered from memory whole
+ * ({@link SqliteHeadCache.unchanged}) after that one statement, outside any transaction, and
+ * costs its stamp, its copies and its decoding. A put whose row the entry stands for leaves
  * the stamp its transaction ends at, with no pending writes, so the read after this process's
  * own run (LangGraph's and the runtime's first read of the next one) is answered the same way.
  *
@@ -141,7 +142,7 @@ export class SqliteHeadCache {
   }
 
   /**
-   * The last head read of (threadId, ns) once more, when `stamp` (of the snapshot at hand) is
+   * The last head read of (threadId, ns) once more, when `stamp` (the file's, taken just now) is
    * the one that read had: no row of the file changed since, so a new read would find the same
    * row, chains and pending writes. Copied as {@link get} copies; undefined otherwise.
    */
@@ -164,9 +165,9 @@ export class SqliteHeadCache {
 
   /**
    * Notes a head read of the entry of (threadId, row.ns): without a stamp, that it was read (see
-   * {@link wantsStamp}); with one (of the snapshot the read ran in), its pending writes beside
-   * the entry, so that the next read at the same stamp is {@link unchanged}. Only for an entry
-   * that stands for `row`, checked.
+   * {@link wantsStamp}); with one (taken just before the snapshot the read ran in), its pending
+   * writes beside the entry, so that the next read at the same stamp is {@link unchanged}. Only
+   * for an entry that stands for `row`, checked.
    */
   remember(
     threadId: string,

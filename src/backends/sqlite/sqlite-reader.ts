@@ -154,9 +154,10 @@ export class SqliteReader {
   }
 
   /**
-   * One checkpoint (the head without `checkpointId`). `stamp`: of the snapshot this read runs
-   * in, when the cache wants one; a head read kept in the cache is then answered again while
-   * it holds (see {@link SqliteHeadCache.unchanged}).
+   * One checkpoint (the head without `checkpointId`). `stamp`: taken just before the snapshot
+   * this read runs in (so no newer than what it reads), when the cache wants one; a head read
+   * kept in the cache is then answered again while it holds (see
+   * {@link SqliteHeadCache.unchanged}).
    */
   get(
     threadId: string,
