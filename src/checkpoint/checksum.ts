@@ -160,9 +160,29 @@ export function crc32Byte(crc: number, byte: number): number {
   return ~(CRC_TABLE[(c ^ byte) & 0xff]! ^ (c >>> 8)) >>> 0;
 }
 
+/**
+ * Rows and blobs this process sealed ({@link sealCheckpoint}, {@link sealBlob} returned them):
+ * their checksums were computed here from the very fields they hold, so checking them again
+ * proves nothing. Everything else a put may carry (an import's rows, sealed elsewhere, damage
+ * included) is not in it.
+ */
+const SEALED_HERE = new WeakSet<StoredCheckpoint | StoredBlob>();
+
+/**
+ * Whether `stored` is a row or blob this process sealed and nobody has copied since: for a
+ * backend that keeps what a put stored in memory, which may then hand it out as checked
+ * (`verified`) without computing its checksum again.
+ */
+export function sealedHere(stored: StoredCheckpoint | StoredBlob): boolean {
+  return SEALED_HERE.has(stored);
+}
+
 /** A checkpoint ready to store: its body carries the CRC of the whole row. */
 export function sealCheckpoint(checkpoint: StoredCheckpoint): StoredCheckpoint {
-  return { ...checkpoint, body: seal(checkpointCrc(checkpoint, checkpoint.body), checkpoint.body) };
+  const body = seal(checkpointCrc(checkpoint, checkpoint.body), checkpoint.body);
+  const sealed = { ...checkpoint, body };
+  SEALED_HERE.add(sealed);
+  return sealed;
 }
 
 /** A stored checkpoint as written (body unsealed), verified when it was sealed. */
@@ -203,7 +223,10 @@ function canonical(value: unknown): string {
 
 /** A blob ready to store, its value sealed. */
 export function sealBlob(blob: StoredBlob): StoredBlob {
-  return blob.value ? { ...blob, value: sealValue(blob.value, blobIdentity(blob)) } : blob;
+  if (!blob.value) return blob;
+  const sealed = { ...blob, value: sealValue(blob.value, blobIdentity(blob)) };
+  SEALED_HERE.add(sealed);
+  return sealed;
 }
 
 /**

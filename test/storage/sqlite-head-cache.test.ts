@@ -7,6 +7,7 @@ import {
   openCheckpoint,
   sealBlob,
   sealCheckpoint,
+  sealedHere,
 } from "../../src/checkpoint/checksum.js";
 import { CorruptionError } from "../../src/errors.js";
 
@@ -171,19 +172,41 @@ describe("SQLite head cache, checksums", () => {
     expect(() => openCheckpoint(damaged)).toThrow(CorruptionError);
   });
 
-  it("checks what a put stored as it learns it: a damaged value drops the entry", () => {
+  it("trusts as checked only the very rows and blobs this process sealed, never a copy of them", () => {
+    const row2 = sealCheckpoint(stored(row));
+    const value = sealBlob(blob("log", "v1", "full", null, '["a"]'));
+    expect([sealedHere(row2), sealedHere(value)]).toEqual([true, true]);
+    for (const copy of [{ ...row2 }, JSON.parse(JSON.stringify(row2)), { ...value }]) {
+      expect(sealedHere(copy)).toBe(false);
+    }
+    // An empty blob has nothing sealed.
+    const empty: StoredBlob = { ...blob("log", "v1", "empty", null, ""), value: null };
+    expect(sealedHere(sealBlob(empty))).toBe(false);
+  });
+
+  it("checks what a put stored as it learns it, unless this process sealed it: a damaged value drops the entry", () => {
     const cache = new SqliteHeadCache(1 << 20);
     cache.set("t", row, stored(row), { log: [sealed('["a"]')] });
-    // A put may carry bytes as an export held them: damaged ones included.
-    const damaged = sealBlob(blob("log", "v2", "append", "v1", '["b"]'));
+    // A put may carry bytes as an export held them (sealed elsewhere), damaged ones included.
+    const exported = (sealedBlob: StoredBlob): StoredBlob => ({
+      ...sealedBlob,
+      value: { ...sealedBlob.value!, bytes: Buffer.from(sealedBlob.value!.bytes) },
+    });
+    const damaged = exported(sealBlob(blob("log", "v2", "append", "v1", '["b"]')));
+    expect(sealedHere(damaged)).toBe(false);
     (damaged.value!.bytes as Buffer)[2] = 0x63;
     cache.learn("t", "", [damaged]);
     expect(cache.held("t", "")).toEqual({});
 
-    const intact = new SqliteHeadCache(1 << 20);
-    intact.set("t", row, stored(row), { log: [sealed('["a"]')] });
-    intact.learn("t", "", [sealBlob(blob("log", "v2", "append", "v1", '["b"]'))]);
-    expect(intact.held("t", "").log!.map((b) => b.verified)).toEqual([true, true]);
+    for (const given of [
+      sealBlob(blob("log", "v2", "append", "v1", '["b"]')),
+      exported(sealBlob(blob("log", "v2", "append", "v1", '["b"]'))),
+    ]) {
+      const intact = new SqliteHeadCache(1 << 20);
+      intact.set("t", row, stored(row), { log: [sealed('["a"]')] });
+      intact.learn("t", "", [given]);
+      expect(intact.held("t", "").log!.map((b) => b.verified)).toEqual([true, true]);
+    }
   });
 });
 

@@ -13,9 +13,10 @@
  * (a shredded value is refused the same way). Their checksums are checked once, when a read
  * keeps them (a chain with a damaged value is not kept), and what was checked is handed out
  * marked `verified`, so the core does not compute them again on every read; the row's
- * checkpoint is kept and checked the same way, and each read gets its own copy. Values a put
- * stored are checked as they join (a put may carry bytes as an export held them, damage
- * included).
+ * checkpoint is kept and checked the same way, and each read gets its own copy. What a put
+ * stored is taken as checked only when this process sealed it (`sealedHere`: its checksum was
+ * computed here from those very bytes); anything else is checked as it joins (a put may carry
+ * bytes as an export held them, damage included).
  *
  * A committed put's values join its thread's entry ({@link SqliteHeadCache.learn}): only those
  * stored exactly as given (a write of a stored (channel, version) is ignored by the table, and
@@ -43,7 +44,12 @@ import type {
   StoredCheckpoint,
   StoredWrite,
 } from "../../checkpoint/checkpoint-backend.js";
-import { verifyBlob, verifyCheckpoint, withoutSeal } from "../../checkpoint/checksum.js";
+import {
+  sealedHere,
+  verifyBlob,
+  verifyCheckpoint,
+  withoutSeal,
+} from "../../checkpoint/checksum.js";
 import { extended } from "../../extended.js";
 import type { ChangeStamp } from "./sqlite-client.js";
 import { type CheckpointRow, joinArrayTexts } from "./sqlite-rows.js";
@@ -60,8 +66,9 @@ interface Entry {
   /** The row the chains were read with; null once a write taught them more (never the same). */
   readonly row: CheckpointRow | null;
   /**
-   * That row as the seam's checkpoint, null with `row`: its checksum checked (`verified`), or,
-   * when a put wrote it, checked by the first read that finds it.
+   * That row as the seam's checkpoint, null with `row`: its checksum checked (`verified`) or
+   * computed by this process, or, when a put wrote a row sealed elsewhere, checked by the first
+   * read that finds it.
    */
   readonly checkpoint: StoredCheckpoint | null;
   readonly chains: Chains;
@@ -254,14 +261,14 @@ export class SqliteHeadCache {
    * What a committed put of (threadId, ns) stored, exactly as given: each value becomes the
    * held chain of its channel (a full or empty value alone, an append after the held chain it
    * extends), so the read after a run finds every chain held and walks none. An append onto a
-   * version not held is left out (the next read walks to the chain held). The values are
-   * checked as they join (a put may carry an export's bytes, damage included: a damaged one
-   * drops the entry). `written`: the row the put inserted and its checkpoint; when every
-   * channel's chain now ends at the version that row names, the entry stands for it, so the
-   * read after this process's own run is answered from memory. Otherwise the entry no longer
-   * stands for a row, and the next read reads its row and keeps it with these chains. The row
-   * is checked by the first read that finds it: its checksum covers the metadata, which costs
-   * a parse and a sort to check, more than a put stores on most steps.
+   * version not held is left out (the next read walks to the chain held). Values this process
+   * did not seal are checked as they join (a put may carry an export's bytes, damage included:
+   * a damaged one drops the entry). `written`: the row the put inserted and its checkpoint;
+   * when every channel's chain now ends at the version that row names, the entry stands for it,
+   * so the read after this process's own run is answered from memory. Otherwise the entry no
+   * longer stands for a row, and the next read reads its row and keeps it with these chains. A row
+   * this process did not seal is checked by the first read that finds it: its checksum covers
+   * the metadata, which costs a parse and a sort to check, more than a put stores on most steps.
    */
   learn(
     threadId: string,
@@ -288,7 +295,8 @@ export class SqliteHeadCache {
     }
     this.#drop(key);
     const scope = { threadId, checkpointId: written?.checkpoint.id };
-    if (size > this.#limit / 4 || !joining.every((blob) => verifyBlob(blob, scope))) return;
+    const checked = (blob: StoredBlob) => sealedHere(blob) || verifyBlob(blob, scope);
+    if (size > this.#limit / 4 || !joining.every(checked)) return;
     let loose = entry.loose;
     for (const blob of joining) {
       if (blob.kind === "append") {
@@ -302,7 +310,8 @@ export class SqliteHeadCache {
         ([channel, version]) => chains[channel]?.at(-1)?.version === String(version),
       );
     const row = stands ? written.row : null;
-    const checkpoint = stands ? heldCopy(written.checkpoint, false) : null;
+    const sealed = stands && sealedHere(written.checkpoint);
+    const checkpoint = stands ? heldCopy(written.checkpoint, sealed) : null;
     size += rowSize(row);
     this.#entries.set(key, { row, checkpoint, chains, size, loose });
     this.#size += size;
@@ -452,9 +461,10 @@ function joinRun(run: readonly StoredBlob[]): StoredBlob {
 }
 
 /**
- * An entry that stands for a row, as a read hands it out: its row checked if a put wrote it (the
- * first read that finds it checks it, not the write path), and the appends learned one by one
- * joined once there are enough of them; undefined when the row is damaged.
+ * An entry that stands for a row, as a read hands it out: its row checked if a put wrote it
+ * sealed elsewhere (the first read that finds it checks it, not the write path), and the
+ * appends learned one by one joined once there are enough of them; undefined when the row is
+ * damaged.
  */
 function readied(entry: Entry): Entry | undefined {
   let ready = entry;
