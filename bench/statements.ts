@@ -1,7 +1,8 @@
 /**
  * `npx tsx bench/statements.ts`: SQL statements and transactions per super-step, on SQLite and
  * PostgreSQL, for the 10-node linear graph through the native runtime and through LangGraph
- * (`RewindSaver`), and per `saver.put` of W5 (a 1 KB state) on SQLite. Counts what the engine is
+ * (`RewindSaver`, and on SQLite LangGraph's own `SqliteSaver` beside it), and per `saver.put`
+ * of W5 (a 1 KB state) on SQLite, on both savers. Counts what the engine is
  * asked to run (every `run/get/all/iterate` of a prepared statement on SQLite, every `query` on
  * PostgreSQL): the breakdown says where a step's round trips go. On SQLite, whose calls are
  * synchronous, each statement is also timed (the native call: binding, the engine's work and its
@@ -10,6 +11,8 @@
  * 0.27-0.38 us called directly, 0.56-0.65 us through it). Setup and migrations are excluded
  * (counting starts after a warm-up).
  */
+import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
+import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import Database from "better-sqlite3";
 import pg from "pg";
 import type { CheckpointBackend } from "../src/backend.js";
@@ -33,6 +36,8 @@ class Tally {
   /** Nanoseconds spent in each statement key's calls, where they are timed (SQLite). */
   readonly nanos = new Map<string, number>();
   transactions = 0;
+  /** Nanoseconds of every timed statement so far. */
+  timedNanos = 0;
   on = false;
   #inTransaction = false;
   #started = 0;
@@ -55,10 +60,12 @@ class Tally {
     else if (!this.#inTransaction && verb !== "SAVEPOINT" && verb !== "RELEASE")
       this.transactions++;
     if (verb === "BEGIN") this.transactions++;
-    const name = /\brewind_\w+/.exec(text)?.[0] ?? "";
+    const name =
+      /\brewind_\w+/.exec(text)?.[0] ?? /\b(?:INTO|FROM|UPDATE)\s+"?(\w+)/i.exec(text)?.[1] ?? "";
     const key = `${verb} ${name}`.trim();
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
     if (nanos !== undefined) this.nanos.set(key, (this.nanos.get(key) ?? 0) + nanos);
+    if (nanos !== undefined) this.timedNanos += nanos;
   }
   report(label: string, steps: number, unit = "super-step"): void {
     const total = [...this.counts.values()].reduce((a, b) => a + b, 0);
@@ -82,6 +89,25 @@ class Tally {
 function countedSqlite(path: string, tally: Tally): Database.Database {
   const db = new Database(path);
   db.pragma("journal_mode = WAL");
+  // better-sqlite3's own transaction helper (`SqliteSaver.putWrites` uses it) runs BEGIN and
+  // COMMIT natively, past `prepare`: counted as one of each, the commit timed as the helper's
+  // time less its statements'.
+  const transaction = db.transaction.bind(db);
+  (db as any).transaction = (fn: (...args: unknown[]) => unknown) => {
+    const run = transaction(fn);
+    return (...args: unknown[]) => {
+      if (!tally.on) return run(...args);
+      const inner = tally.timedNanos;
+      const start = process.hrtime.bigint();
+      tally.add("BEGIN");
+      try {
+        return run(...args);
+      } finally {
+        const spent = Number(process.hrtime.bigint() - start);
+        tally.add("COMMIT", spent - (tally.timedNanos - inner));
+      }
+    };
+  };
   const prepare = db.prepare.bind(db);
   (db as any).prepare = (sql: string) => {
     const statement = prepare(sql);
@@ -139,8 +165,7 @@ async function native(backend: CheckpointBackend, tally: Tally, label: string) {
   await checkpointer.close();
 }
 
-async function viaLangGraph(backend: CheckpointBackend, tally: Tally, label: string) {
-  const saver = new RewindSaver(backend);
+async function viaLangGraph(saver: BaseCheckpointSaver, tally: Tally, label: string) {
   const app = lgLinear(saver);
   for (let r = 0; r < RUNS; r++) {
     await app.invoke({ count: 0 }, { configurable: { thread_id: `warm${r}` } });
@@ -150,29 +175,36 @@ async function viaLangGraph(backend: CheckpointBackend, tally: Tally, label: str
     await app.invoke({ count: 0 }, { configurable: { thread_id: `t${r}` } });
   }
   tally.stop();
-  tally.report(`LangGraph (RewindSaver) ${label}`, RUNS * STEPS_PER_RUN);
-  await saver.close();
+  tally.report(`LangGraph (${saver.constructor.name}) ${label}`, RUNS * STEPS_PER_RUN);
 }
 
 /** W5: serial `saver.put`s of a 1 KB state on one thread, counted after `runPuts`'s warm-up. */
-async function w5(backend: CheckpointBackend, tally: Tally, label: string) {
-  const saver = new RewindSaver(backend);
+async function w5(saver: BaseCheckpointSaver, tally: Tally, label: string) {
   const puts = RUNS * 10;
-  // Closed here once counting has stopped, so that closing is not counted.
   await runPuts(openedSaver(saver, label), puts, () => tally.start());
   tally.stop();
-  tally.report(`W5 saver.put 1 KB ${label}`, puts, "put");
-  await saver.close();
+  tally.report(`W5 saver.put 1 KB (${saver.constructor.name}) ${label}`, puts, "put");
 }
 
+// Through LangGraph, Rewind's saver and LangGraph's own `SqliteSaver` side by side, on handles
+// counted alike (both at the handle's synchronous setting, FULL): where each spends a step.
 for (const mode of ["native", "langgraph", "w5"] as const) {
-  const tmp = tempDb("statements.sqlite");
-  const tally = new Tally();
-  const backend = new SqliteBackend(countedSqlite(tmp.path, tally));
-  if (mode === "native") await native(backend, tally, "SQLite");
-  else if (mode === "langgraph") await viaLangGraph(backend, tally, "SQLite");
-  else await w5(backend, tally, "SQLite");
-  tmp.done();
+  for (const side of mode === "native" ? ["rewind"] : ["rewind", "langgraph"]) {
+    const tmp = tempDb("statements.sqlite");
+    const tally = new Tally();
+    const handle = countedSqlite(tmp.path, tally);
+    if (mode === "native") await native(new SqliteBackend(handle), tally, "SQLite");
+    else {
+      const saver =
+        side === "rewind" ? new RewindSaver(new SqliteBackend(handle)) : new SqliteSaver(handle);
+      if (mode === "langgraph") await viaLangGraph(saver, tally, "SQLite");
+      else await w5(saver, tally, "SQLite");
+      // Closed once counting has stopped, so that closing is not counted.
+      if (saver instanceof RewindSaver) await saver.close();
+      else handle.close();
+    }
+    tmp.done();
+  }
 }
 
 const { PostgresBackend } = await import("../src/backends/postgres/index.js");
@@ -183,7 +215,11 @@ for (const mode of ["native", "langgraph"] as const) {
   try {
     const backend = new PostgresBackend(pool, { schema });
     if (mode === "native") await native(backend, tally, "PostgreSQL");
-    else await viaLangGraph(backend, tally, "PostgreSQL");
+    else {
+      const saver = new RewindSaver(backend);
+      await viaLangGraph(saver, tally, "PostgreSQL");
+      await saver.close();
+    }
   } catch (error) {
     console.log(`(PostgreSQL ${mode} skipped: ${(error as Error).message})`);
   } finally {
