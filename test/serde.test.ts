@@ -109,6 +109,17 @@ describe("JsonSerializer round-trips", () => {
     expect(roundTrip(value)).toStrictEqual(value);
   });
 
+  it("finds a tagged value behind any number of other dollar signs, and none where there is none", () => {
+    const prices = Array.from({ length: 50 }, (_, i) => `$${i} or "$rw" as text, $rw`);
+    const value = { prices, $: "$", at: new Date(7), big: [1n, { $x: "$rw$" }] };
+    expect(roundTrip(value)).toStrictEqual(value);
+    // The same text with no tagged value: parsed as is, dollar signs and all.
+    const plain = { prices, $: "$", big: [{ $x: "$rw$" }] };
+    expect(roundTrip(plain)).toStrictEqual(plain);
+    expect(serde().parse('"$rw"')).toBe("$rw");
+    expect(serde().parse('["$rw", {"$rw": "undef"}]')).toStrictEqual(["$rw", undefined]);
+  });
+
   it("keeps an own key named __proto__ as data, without touching prototypes", () => {
     const value = JSON.parse('{"__proto__": {"polluted": true}, "n": -0}') as Record<
       string,
