@@ -64,8 +64,9 @@ class Tally {
       /\brewind_\w+/.exec(text)?.[0] ?? /\b(?:INTO|FROM|UPDATE)\s+"?(\w+)/i.exec(text)?.[1] ?? "";
     const key = `${verb} ${name}`.trim();
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
-    if (nanos !== undefined) this.nanos.set(key, (this.nanos.get(key) ?? 0) + nanos);
-    if (nanos !== undefined) this.timedNanos += nanos;
+    if (nanos === undefined) return;
+    this.nanos.set(key, (this.nanos.get(key) ?? 0) + nanos);
+    this.timedNanos += nanos;
   }
   report(label: string, steps: number, unit = "super-step"): void {
     const total = [...this.counts.values()].reduce((a, b) => a + b, 0);

@@ -310,8 +310,7 @@ export class SqliteHeadCache {
         ([channel, version]) => chains[channel]?.at(-1)?.version === String(version),
       );
     const row = stands ? written.row : null;
-    const sealed = stands && sealedHere(written.checkpoint);
-    const checkpoint = stands ? heldCopy(written.checkpoint, sealed) : null;
+    const checkpoint = stands ? heldCopy(written.checkpoint, sealedHere(written.checkpoint)) : null;
     size += rowSize(row);
     this.#entries.set(key, { row, checkpoint, chains, size, loose });
     this.#size += size;
